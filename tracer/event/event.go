@@ -1,0 +1,198 @@
+// Package event is nstrace's data model: one Event per namespace-changing
+// syscall, with the Changes it made. Every other package speaks it: the
+// tracer produces events, the resolver enriches them, sinks write them.
+package event
+
+import (
+	"syscall"
+	"time"
+)
+
+// Kind says what happened.
+type Kind uint8
+
+const (
+	KindUnknown Kind = iota
+	Clone            // a new task (pid/tid are the child's)
+	Unshare
+	Setns
+	Exec    // an execve moved the task into its time_for_children namespace
+	Destroy // a namespace was freed (where the kernel lets us see it)
+	Lost    // records the kernel could not deliver (Lost field counts them)
+)
+
+var kindNames = [...]string{"unknown", "clone", "unshare", "setns", "exec", "destroy", "lost"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "unknown"
+}
+
+// ParseKind is the inverse of Kind.String.
+func ParseKind(s string) (Kind, bool) {
+	for i, n := range kindNames {
+		if n == s && i != 0 {
+			return Kind(i), true
+		}
+	}
+	return KindUnknown, false
+}
+
+// NsType is one of the entries of /proc/PID/ns, in that directory's order.
+type NsType uint8
+
+const (
+	Cgroup NsType = iota
+	IPC
+	Mnt
+	Net
+	Pid
+	PidForChildren
+	Time
+	TimeForChildren
+	User
+	UTS
+	NumNsTypes int = iota
+)
+
+var nsTypeNames = [...]string{"cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "time_for_children", "user", "uts"}
+
+func (t NsType) String() string {
+	if int(t) < len(nsTypeNames) {
+		return nsTypeNames[t]
+	}
+	return "unknown"
+}
+
+// ParseNsType is the inverse of NsType.String.
+func ParseNsType(s string) (NsType, bool) {
+	for i, n := range nsTypeNames {
+		if n == s {
+			return NsType(i), true
+		}
+	}
+	return 0, false
+}
+
+// AllNsTypes lists every type, in /proc order.
+func AllNsTypes() []NsType {
+	t := make([]NsType, NumNsTypes)
+	for i := range t {
+		t[i] = NsType(i)
+	}
+	return t
+}
+
+// Action says whether a change made a new namespace or entered an existing one.
+type Action uint8
+
+const (
+	ActionUnknown Action = iota
+	Create
+	Join
+	Gone // the namespace was destroyed
+)
+
+var actionNames = [...]string{"unknown", "create", "join", "destroy"}
+
+func (a Action) String() string {
+	if int(a) < len(actionNames) {
+		return actionNames[a]
+	}
+	return "unknown"
+}
+
+// ParseAction is the inverse of Action.String.
+func ParseAction(s string) (Action, bool) {
+	for i, n := range actionNames {
+		if n == s && i != 0 {
+			return Action(i), true
+		}
+	}
+	return ActionUnknown, false
+}
+
+// Container identifies the container, pod or unit a process or namespace
+// belongs to. Values are shared between events; treat them as read-only.
+type Container struct {
+	ID      string `json:"id,omitempty"`
+	Runtime string `json:"runtime,omitempty"` // docker, containerd, cri-o, podman, oci, nspawn, systemd
+	Name    string `json:"name,omitempty"`    // pod, machine or unit name where known
+}
+
+// Label is the short text shown for a container.
+func (c *Container) Label() string {
+	switch {
+	case c == nil:
+		return ""
+	case c.Name != "":
+		return c.Name
+	case len(c.ID) > 12:
+		return c.ID[:12]
+	default:
+		return c.ID
+	}
+}
+
+// Change is one namespace of one type that an event moved the task between.
+type Change struct {
+	Type   NsType
+	Action Action
+	From   uint32 // inode before (0 when unknown, e.g. destroy)
+	To     uint32 // inode after
+	NsID   uint64 // 64-bit never-reused id of To, where the kernel has one
+
+	// Filled by resolution; zero when unknown.
+	Name      string     // e.g. the `ip netns` name
+	Host      bool       // To is an initial (host) namespace
+	Owner     uint32     // inode of the owning user namespace
+	Container *Container // the container To belongs to
+}
+
+// Target is the namespace a failed setns aimed at, when its fd named one.
+type Target struct {
+	Type  NsType
+	Inode uint32
+}
+
+// Event is one namespace-changing syscall, a new task, an exec into a time
+// namespace, a destroyed namespace, or a loss marker.
+type Event struct {
+	Time     time.Time
+	Kind     Kind
+	Pid      uint32 // for clone: the child
+	Tid      uint32
+	Ppid     uint32
+	UID      uint32
+	Comm     string
+	Flags    uint64        // the CLONE_* flags or setns nstype passed
+	Errno    syscall.Errno // non-zero for a failed attempt
+	Target   *Target       // failed setns only
+	CgroupID uint64        // the task's cgroup v2 id, for container lookup
+	Changes  []Change
+	Lost     uint64 // Kind == Lost: how many records were dropped
+
+	Container *Container // the process's container, from resolution
+}
+
+// Failed reports whether the event is a denied or failed attempt.
+func (e *Event) Failed() bool { return e.Errno != 0 }
+
+// Reset clears e for reuse, keeping the Changes backing array.
+func (e *Event) Reset() {
+	changes := e.Changes[:0]
+	*e = Event{Changes: changes}
+}
+
+// Clone returns a deep copy that does not share the Changes array.
+func (e *Event) Clone() *Event {
+	c := *e
+	c.Changes = append([]Change(nil), e.Changes...)
+	if e.Target != nil {
+		t := *e.Target
+		c.Target = &t
+	}
+	return &c
+}

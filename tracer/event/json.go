@@ -1,0 +1,266 @@
+package event
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"syscall"
+	"time"
+	"unicode/utf8"
+)
+
+// TimeLayout is RFC 3339 in UTC with fixed nanoseconds, so lines align.
+const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// AppendJSON appends e as one JSON object (no newline), following the schema
+// in DESIGN.md. It allocates nothing: the hot path calls it for every event.
+func (e *Event) AppendJSON(b []byte) []byte {
+	b = append(b, `{"time":"`...)
+	b = e.Time.UTC().AppendFormat(b, TimeLayout)
+	b = append(b, `","event":"`...)
+	b = append(b, e.Kind.String()...)
+	b = append(b, '"')
+	if e.Kind == Lost {
+		b = append(b, `,"count":`...)
+		b = strconv.AppendUint(b, e.Lost, 10)
+		return append(b, '}')
+	}
+	b = appendUintField(b, "pid", uint64(e.Pid))
+	b = appendUintField(b, "tid", uint64(e.Tid))
+	b = appendUintField(b, "ppid", uint64(e.Ppid))
+	b = append(b, `,"comm":`...)
+	b = AppendJSONString(b, e.Comm)
+	b = appendUintField(b, "uid", uint64(e.UID))
+	if e.CgroupID != 0 {
+		b = appendUintField(b, "cgroup_id", e.CgroupID)
+	}
+	if e.Kind != Destroy && e.Kind != Exec {
+		b = append(b, `,"flags":[`...)
+		first := true
+		for _, f := range cloneFlagNames {
+			if e.Flags&f.bit == 0 {
+				continue
+			}
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = append(b, '"')
+			b = append(b, f.name...)
+			b = append(b, '"')
+		}
+		b = append(b, ']')
+	}
+	if e.Errno != 0 {
+		b = append(b, `,"error":"`...)
+		b = append(b, ErrnoName(e.Errno)...)
+		b = append(b, '"')
+	}
+	if e.Target != nil {
+		b = append(b, `,"target":{"type":"`...)
+		b = append(b, e.Target.Type.String()...)
+		b = append(b, `","inode":`...)
+		b = strconv.AppendUint(b, uint64(e.Target.Inode), 10)
+		b = append(b, '}')
+	}
+	if e.Container != nil {
+		b = append(b, `,"container":`...)
+		b = appendContainer(b, e.Container)
+	}
+	if !e.Failed() {
+		b = append(b, `,"changes":[`...)
+		for i := range e.Changes {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = e.Changes[i].appendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+func (c *Change) appendJSON(b []byte) []byte {
+	b = append(b, `{"type":"`...)
+	b = append(b, c.Type.String()...)
+	b = append(b, `","action":"`...)
+	b = append(b, c.Action.String()...)
+	b = append(b, '"')
+	if c.Action != Gone {
+		b = appendUintField(b, "from", uint64(c.From))
+	}
+	b = appendUintField(b, "to", uint64(c.To))
+	if c.NsID != 0 {
+		b = appendUintField(b, "ns_id", c.NsID)
+	}
+	if c.Name != "" {
+		b = append(b, `,"name":`...)
+		b = AppendJSONString(b, c.Name)
+	}
+	if c.Host {
+		b = append(b, `,"host":true`...)
+	}
+	if c.Owner != 0 {
+		b = appendUintField(b, "owner", uint64(c.Owner))
+	}
+	if c.Container != nil {
+		b = append(b, `,"container":`...)
+		b = appendContainer(b, c.Container)
+	}
+	return append(b, '}')
+}
+
+func appendContainer(b []byte, c *Container) []byte {
+	b = append(b, '{')
+	sep := false
+	for _, kv := range [...]struct{ k, v string }{{"id", c.ID}, {"runtime", c.Runtime}, {"name", c.Name}} {
+		if kv.v == "" {
+			continue
+		}
+		if sep {
+			b = append(b, ',')
+		}
+		sep = true
+		b = append(b, '"')
+		b = append(b, kv.k...)
+		b = append(b, `":`...)
+		b = AppendJSONString(b, kv.v)
+	}
+	return append(b, '}')
+}
+
+func appendUintField(b []byte, name string, v uint64) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return strconv.AppendUint(b, v, 10)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendJSONString appends s as a JSON string. Control characters, quotes,
+// backslashes and invalid UTF-8 are escaped, so nothing a process chose
+// reaches a reader raw.
+func AppendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			b = append(b, c)
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\r':
+				b = append(b, '\\', 'r')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, `\ufffd`...)
+		case r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029':
+			b = append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
+
+// wire is the JSON shape of an Event, for decoding.
+type wire struct {
+	Time      *time.Time `json:"time"`
+	Event     string     `json:"event"`
+	Count     uint64     `json:"count"`
+	Pid       uint32     `json:"pid"`
+	Tid       uint32     `json:"tid"`
+	Ppid      uint32     `json:"ppid"`
+	Comm      string     `json:"comm"`
+	UID       uint32     `json:"uid"`
+	CgroupID  uint64     `json:"cgroup_id"`
+	Flags     []string   `json:"flags"`
+	Error     string     `json:"error"`
+	Target    *struct {
+		Type  string `json:"type"`
+		Inode uint32 `json:"inode"`
+	} `json:"target"`
+	Container *Container `json:"container"`
+	Changes   []struct {
+		Type      string     `json:"type"`
+		Action    string     `json:"action"`
+		From      uint32     `json:"from"`
+		To        uint32     `json:"to"`
+		NsID      uint64     `json:"ns_id"`
+		Name      string     `json:"name"`
+		Host      bool       `json:"host"`
+		Owner     uint32     `json:"owner"`
+		Container *Container `json:"container"`
+	} `json:"changes"`
+}
+
+// UnmarshalJSON decodes one event written by AppendJSON. Unknown fields are
+// ignored (the schema only grows); unknown names are errors.
+func (e *Event) UnmarshalJSON(data []byte) error {
+	var w wire
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	kind, ok := ParseKind(w.Event)
+	if !ok {
+		return fmt.Errorf("unknown event %q", w.Event)
+	}
+	if w.Time == nil {
+		return fmt.Errorf("%s event without time", w.Event)
+	}
+	*e = Event{Time: *w.Time, Kind: kind, Pid: w.Pid, Tid: w.Tid, Ppid: w.Ppid, Comm: w.Comm,
+		UID: w.UID, CgroupID: w.CgroupID, Lost: w.Count, Container: w.Container}
+	for _, f := range w.Flags {
+		bit, ok := ParseFlagName(f)
+		if !ok {
+			return fmt.Errorf("unknown flag %q", f)
+		}
+		e.Flags |= bit
+	}
+	if w.Error != "" {
+		errno, ok := ParseErrno(w.Error)
+		if !ok {
+			return fmt.Errorf("unknown error %q", w.Error)
+		}
+		e.Errno = errno
+	} else {
+		e.Errno = syscall.Errno(0)
+	}
+	if w.Target != nil {
+		t, ok := ParseNsType(w.Target.Type)
+		if !ok {
+			return fmt.Errorf("unknown namespace type %q", w.Target.Type)
+		}
+		e.Target = &Target{Type: t, Inode: w.Target.Inode}
+	}
+	for _, c := range w.Changes {
+		t, ok := ParseNsType(c.Type)
+		if !ok {
+			return fmt.Errorf("unknown namespace type %q", c.Type)
+		}
+		a, ok := ParseAction(c.Action)
+		if !ok {
+			return fmt.Errorf("unknown action %q", c.Action)
+		}
+		e.Changes = append(e.Changes, Change{Type: t, Action: a, From: c.From, To: c.To, NsID: c.NsID,
+			Name: c.Name, Host: c.Host, Owner: c.Owner, Container: c.Container})
+	}
+	return nil
+}
