@@ -182,18 +182,18 @@ func AppendJSONString(b []byte, s string) []byte {
 
 // wire is the JSON shape of an Event, for decoding.
 type wire struct {
-	Time      *time.Time `json:"time"`
-	Event     string     `json:"event"`
-	Count     uint64     `json:"count"`
-	Pid       uint32     `json:"pid"`
-	Tid       uint32     `json:"tid"`
-	Ppid      uint32     `json:"ppid"`
-	Comm      string     `json:"comm"`
-	UID       uint32     `json:"uid"`
-	CgroupID  uint64     `json:"cgroup_id"`
-	Flags     []string   `json:"flags"`
-	Error     string     `json:"error"`
-	Target    *struct {
+	Time     *time.Time `json:"time"`
+	Event    string     `json:"event"`
+	Count    uint64     `json:"count"`
+	Pid      uint32     `json:"pid"`
+	Tid      uint32     `json:"tid"`
+	Ppid     uint32     `json:"ppid"`
+	Comm     string     `json:"comm"`
+	UID      uint32     `json:"uid"`
+	CgroupID uint64     `json:"cgroup_id"`
+	Flags    []string   `json:"flags"`
+	Error    string     `json:"error"`
+	Target   *struct {
 		Type  string `json:"type"`
 		Inode uint32 `json:"inode"`
 	} `json:"target"`
