@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The record nstrace's BPF programs send to Go through the ring buffer.
+ * bpf2go turns these types into Go (gen.NstraceEvent, ...); a Go test checks
+ * the layouts agree. Explicit padding, no packing: both sides see one layout. */
+#ifndef NSTRACE_EVENT_H
+#define NSTRACE_EVENT_H
+
+/* Indexes of /proc/PID/ns entries, in that directory's order (Go: event.NsType). */
+enum ns_kind {
+	NS_CGROUP = 0,
+	NS_IPC,
+	NS_MNT,
+	NS_NET,
+	NS_PID,
+	NS_PID_FOR_CHILDREN,
+	NS_TIME,
+	NS_TIME_FOR_CHILDREN,
+	NS_USER,
+	NS_UTS,
+	NS_KINDS,
+};
+
+/* Go: event.Kind. */
+enum event_kind {
+	EVENT_CLONE = 1,
+	EVENT_UNSHARE = 2,
+	EVENT_SETNS = 3,
+	EVENT_EXEC = 4,
+};
+
+/* Go: event.Action. */
+enum change_action {
+	ACTION_CREATE = 1,
+	ACTION_JOIN = 2,
+};
+
+/* Loss causes: indexes of the per-CPU `drops` array. */
+enum drop_cause {
+	DROP_RING_FULL = 0,    /* ring buffer reserve failed */
+	DROP_PENDING_FULL = 1, /* no room to remember a syscall between enter and exit */
+	DROP_CAUSES,
+};
+
+struct change {
+	__u64 to_id; /* ns_common.ns_id of the namespace entered, 0 if the kernel has none */
+	__u32 from;  /* inode before */
+	__u32 to;    /* inode after */
+	__u8 kind;   /* enum ns_kind */
+	__u8 action; /* enum change_action */
+	__u8 pad[6];
+};
+
+struct event {
+	__u64 boot_ns;   /* bpf_ktime_get_boot_ns() */
+	__u64 flags;     /* clone/unshare flags, setns nstype */
+	__u64 cgroup_id; /* caller's cgroup v2 id */
+	__u32 pid;       /* for clone: the child */
+	__u32 tid;
+	__u32 ppid;      /* for clone: the caller's tgid */
+	__u32 uid;
+	__s32 error;      /* errno (positive) of a failed call */
+	__u32 target_ino; /* failed setns: inode the fd referred to */
+	__u8 kind;        /* enum event_kind */
+	__u8 nr_changes;
+	__u8 target_kind; /* enum ns_kind of target_ino */
+	__u8 pad;
+	char comm[16];
+	__u8 pad2[4];
+	struct change changes[NS_KINDS];
+};
+
+/* Only the header and the used changes are sent. */
+#define EVENT_HEADER_SIZE ((unsigned long)&((struct event *)0)->changes)
+
+#endif

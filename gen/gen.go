@@ -1,0 +1,5 @@
+// Package gen holds the BPF objects compiled from bpf/ by bpf2go, committed
+// so that building nstrace needs no clang. Regenerate with `make generate`.
+package gen
+
+//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -mcpu=v3" -target amd64 -type event -type change -type ns_kind -type event_kind -type change_action -type drop_cause Nstrace ../bpf/nstrace.bpf.c -- -I../bpf -I../bpf/include -I../bpf/vmlinux/amd64

@@ -1,0 +1,76 @@
+package tracer
+
+import (
+	"bytes"
+	"fmt"
+	"syscall"
+	"unsafe"
+
+	"github.com/nstrace/nstrace/gen"
+	"github.com/nstrace/nstrace/tracer/event"
+)
+
+// headerSize is the part of gen.NstraceEvent before the changes: the BPF side
+// sends only the header and the changes it filled.
+var headerSize = int(unsafe.Offsetof(gen.NstraceEvent{}.Changes))
+
+const changeSize = int(unsafe.Sizeof(gen.NstraceChange{}))
+
+// decoder turns raw ring records into events without allocating: comm
+// strings are interned, the record is copied into a reused struct.
+type decoder struct {
+	raw   gen.NstraceEvent
+	comms map[[16]byte]string
+}
+
+// maxInterned bounds the comm cache; past it the cache starts over.
+const maxInterned = 4096
+
+func (d *decoder) decode(sample []byte, clock *bootClock, ev *event.Event) error {
+	if len(sample) < headerSize {
+		return fmt.Errorf("decode record: %d bytes, want at least %d", len(sample), headerSize)
+	}
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(&d.raw)), unsafe.Sizeof(d.raw))
+	copy(buf, sample)
+	r := &d.raw
+	n := int(r.NrChanges)
+	if n > len(r.Changes) || len(sample) < headerSize+n*changeSize {
+		return fmt.Errorf("decode record: %d changes in %d bytes", n, len(sample))
+	}
+	ev.Reset()
+	ev.Time = clock.wall(r.BootNs)
+	ev.Kind = event.Kind(r.Kind)
+	ev.Pid, ev.Tid, ev.Ppid, ev.UID = r.Pid, r.Tid, r.Ppid, r.Uid
+	ev.Comm = d.comm(r.Comm)
+	ev.Flags = r.Flags
+	ev.CgroupID = r.CgroupId
+	ev.Errno = syscall.Errno(r.Error)
+	if r.TargetIno != 0 {
+		ev.Target = &event.Target{Type: event.NsType(r.TargetKind), Inode: r.TargetIno}
+	}
+	for i := range n {
+		c := &r.Changes[i]
+		ev.Changes = append(ev.Changes, event.Change{
+			Type: event.NsType(c.Kind), Action: event.Action(c.Action),
+			From: c.From, To: c.To, NsID: c.ToId,
+		})
+	}
+	return nil
+}
+
+func (d *decoder) comm(raw [16]int8) string {
+	key := *(*[16]byte)(unsafe.Pointer(&raw))
+	if s, ok := d.comms[key]; ok {
+		return s
+	}
+	if d.comms == nil || len(d.comms) >= maxInterned {
+		d.comms = make(map[[16]byte]string)
+	}
+	n := bytes.IndexByte(key[:], 0)
+	if n < 0 {
+		n = len(key)
+	}
+	s := string(key[:n])
+	d.comms[key] = s
+	return s
+}

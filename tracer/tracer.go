@@ -1,0 +1,181 @@
+package tracer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+
+	"github.com/nstrace/nstrace/gen"
+	"github.com/nstrace/nstrace/tracer/event"
+)
+
+// DefaultRingSize holds about 80 000 single-change records: a quarter of a
+// second of the worst setns churn, while a busy reader drains it.
+const DefaultRingSize = 8 << 20
+
+// DefaultPollInterval bounds how long an isolated event waits in the ring:
+// the programs do not wake the reader for every record.
+const DefaultPollInterval = 50 * time.Millisecond
+
+// Options configure a Tracer. The zero value traces everything.
+type Options struct {
+	RingSize     int           // ring buffer bytes: a power of two, at least a page
+	Pid          uint32        // trace only this process (tgid); 0: all
+	Types        []event.NsType // report only these namespace types; nil: all
+	Hooks        string        // "auto" or "tracepoint"
+	PollInterval time.Duration // the longest an event waits before delivery
+}
+
+// Tracer owns the loaded BPF objects and their attachments.
+type Tracer struct {
+	opts   Options
+	objs   gen.NstraceObjects
+	links  []link.Link
+	hooks  []Hook
+	notes  []string // things done to the system on the way, for the user
+	reader *ringbuf.Reader
+	clock  bootClock
+
+	delivered atomic.Uint64
+	lost      [gen.NstraceDropCauseDROP_CAUSES]atomic.Uint64
+}
+
+// Stats counts what the tracer delivered and what the kernel dropped.
+type Stats struct {
+	Events      uint64 // records delivered
+	Lost        uint64 // all drops
+	RingFull    uint64 // the ring buffer had no room
+	PendingFull uint64 // too many calls in flight to remember one
+}
+
+// Open checks the environment, loads the programs and attaches them.
+func Open(opts Options) (*Tracer, error) {
+	if opts.RingSize == 0 {
+		opts.RingSize = DefaultRingSize
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = DefaultPollInterval
+	}
+	if opts.Hooks == "" {
+		opts.Hooks = "auto"
+	}
+	if opts.Hooks != "auto" && opts.Hooks != "tracepoint" {
+		return nil, fmt.Errorf("unknown hook set %q (want auto or tracepoint)", opts.Hooks)
+	}
+	if err := checkRingSize(opts.RingSize); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+		return nil, fmt.Errorf("%w: /sys/kernel/btf/vmlinux: the kernel needs CONFIG_DEBUG_INFO_BTF", ErrNoBTF)
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, permissionError("remove memlock limit", err)
+	}
+	t := &Tracer{opts: opts, clock: newBootClock()}
+	mounted, err := ensureTracefs()
+	if err != nil {
+		return nil, err
+	}
+	if mounted {
+		t.notes = append(t.notes, "mounted tracefs at "+tracefsPath)
+	}
+	if err := t.load(); err != nil {
+		return nil, err
+	}
+	if err := t.attach(); err != nil {
+		t.Close()
+		return nil, err
+	}
+	rd, err := ringbuf.NewReader(t.objs.Events)
+	if err != nil {
+		t.Close()
+		return nil, fmt.Errorf("open ring buffer: %w", err)
+	}
+	t.reader = rd
+	return t, nil
+}
+
+func checkRingSize(n int) error {
+	page := os.Getpagesize()
+	if n < page || n&(n-1) != 0 {
+		return fmt.Errorf("ring size %d: want a power of two of at least %d bytes", n, page)
+	}
+	return nil
+}
+
+func (t *Tracer) load() error {
+	spec, err := gen.LoadNstrace()
+	if err != nil {
+		return fmt.Errorf("load BPF spec: %w", err)
+	}
+	spec.Maps[gen.NstraceMapEvents].MaxEntries = uint32(t.opts.RingSize)
+	mask := uint32(0)
+	for _, ty := range t.opts.Types {
+		mask |= 1 << ty
+	}
+	if len(t.opts.Types) == 0 {
+		mask = 1<<event.NumNsTypes - 1
+	}
+	settings := map[string]any{
+		gen.NstraceVarFilterTgid:  t.opts.Pid,
+		gen.NstraceVarKindMask:    mask,
+		gen.NstraceVarWakeupBytes: uint64(t.opts.RingSize / 8),
+	}
+	for name, v := range settings {
+		if err := spec.Variables[name].Set(v); err != nil {
+			return fmt.Errorf("set %s: %w", name, err)
+		}
+	}
+	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
+		var verr *ebpf.VerifierError
+		if errors.As(err, &verr) {
+			return fmt.Errorf("load BPF programs: %w", err)
+		}
+		return permissionError("load BPF programs", err)
+	}
+	return nil
+}
+
+// Hooks reports every hook and whether it attached.
+func (t *Tracer) Hooks() []Hook { return append([]Hook(nil), t.hooks...) }
+
+// Notes lists what Open changed on the system to trace (e.g. mounted tracefs).
+func (t *Tracer) Notes() []string { return t.notes }
+
+// Stats returns counts so far. Losses are read from the kernel when the
+// reader is idle and when Run returns.
+func (t *Tracer) Stats() Stats {
+	s := Stats{
+		Events:      t.delivered.Load(),
+		RingFull:    t.lost[gen.NstraceDropCauseDROP_RING_FULL].Load(),
+		PendingFull: t.lost[gen.NstraceDropCauseDROP_PENDING_FULL].Load(),
+	}
+	s.Lost = s.RingFull + s.PendingFull
+	return s
+}
+
+// RingFill is the fraction of the ring buffer holding unread records.
+func (t *Tracer) RingFill() float64 {
+	if t.reader == nil {
+		return 0
+	}
+	return float64(t.reader.AvailableBytes()) / float64(t.reader.BufferSize())
+}
+
+// Close detaches every hook and frees the BPF objects.
+func (t *Tracer) Close() error {
+	t.detach()
+	var errs []error
+	if t.reader != nil {
+		errs = append(errs, t.reader.Close())
+	}
+	errs = append(errs, t.objs.Close())
+	return errors.Join(errs...)
+}
