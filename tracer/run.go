@@ -90,4 +90,3 @@ func (t *Tracer) reportLost(onEvent func(*event.Event) error) error {
 	}
 	return onEvent(&event.Event{Time: time.Now(), Kind: event.Lost, Lost: grew})
 }
-

@@ -3,6 +3,7 @@ package tracer
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -15,7 +16,8 @@ const tracefsPath = "/sys/kernel/tracing"
 // Minimal systems and fresh containers often boot without it.
 func ensureTracefs() (bool, error) {
 	for _, dir := range []string{tracefsPath, "/sys/kernel/debug/tracing"} {
-		if _, err := os.Stat(dir + "/events"); err == nil {
+		// Unreadable counts as mounted: the attach will say what is wrong.
+		if _, err := os.Stat(dir + "/events"); !errors.Is(err, fs.ErrNotExist) {
 			return false, nil
 		}
 	}

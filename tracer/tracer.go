@@ -26,11 +26,11 @@ const DefaultPollInterval = 50 * time.Millisecond
 
 // Options configure a Tracer. The zero value traces everything.
 type Options struct {
-	RingSize     int           // ring buffer bytes: a power of two, at least a page
-	Pid          uint32        // trace only this process (tgid); 0: all
+	RingSize     int            // ring buffer bytes: a power of two, at least a page
+	Pid          uint32         // trace only this process (tgid); 0: all
 	Types        []event.NsType // report only these namespace types; nil: all
-	Hooks        string        // "auto" or "tracepoint"
-	PollInterval time.Duration // the longest an event waits before delivery
+	Hooks        string         // "auto" or "tracepoint"
+	PollInterval time.Duration  // the longest an event waits before delivery
 }
 
 // Tracer owns the loaded BPF objects and their attachments.

@@ -1,0 +1,136 @@
+package render
+
+import (
+	"bufio"
+	"io"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/nstrace/nstrace/tracer/event"
+)
+
+// TextTimeLayout is the time column: UTC, so a replay elsewhere reads the same.
+const TextTimeLayout = "15:04:05.000000"
+
+// TextHeader names the columns of Text's lines.
+const TextHeader = "TIME(UTC)           PID    PPID COMM             EVENT   CHANGES"
+
+// Text writes one aligned line per event: time, pid, ppid, comm, event, and
+// the changes as `net+ 4026532178 "name"` (created) or `net→ ...` (joined).
+type Text struct {
+	w   *bufio.Writer
+	buf []byte
+}
+
+// NewText returns a text writer on w.
+func NewText(w io.Writer) *Text {
+	return &Text{w: bufio.NewWriterSize(w, 64<<10), buf: make([]byte, 0, 512)}
+}
+
+// Header writes the column names.
+func (t *Text) Header() error {
+	_, err := t.w.WriteString(TextHeader + "\n")
+	return err
+}
+
+// Event writes ev as one line.
+func (t *Text) Event(ev *event.Event) error {
+	t.buf = AppendText(t.buf[:0], ev)
+	t.buf = append(t.buf, '\n')
+	_, err := t.w.Write(t.buf)
+	return err
+}
+
+// Flush writes out what is buffered.
+func (t *Text) Flush() error { return t.w.Flush() }
+
+// AppendText appends the text line for ev, without a newline.
+func AppendText(b []byte, ev *event.Event) []byte {
+	b = ev.Time.UTC().AppendFormat(b, TextTimeLayout)
+	if ev.Kind == event.Lost {
+		b = append(b, "  LOST "...)
+		b = strconv.AppendUint(b, ev.Lost, 10)
+		return append(b, " records dropped by the kernel (ring buffer full)"...)
+	}
+	b = appendRight(b, uint64(ev.Pid), 8)
+	b = appendRight(b, uint64(ev.Ppid), 8)
+	b = append(b, ' ')
+	start := len(b)
+	b = AppendSanitized(b, ev.Comm)
+	b = pad(b, start, 16)
+	b = append(b, ' ')
+	start = len(b)
+	b = append(b, ev.Kind.String()...)
+	b = pad(b, start, 7)
+	if ev.Tid != ev.Pid {
+		b = append(b, " tid="...)
+		b = strconv.AppendUint(b, uint64(ev.Tid), 10)
+	}
+	if ev.Failed() {
+		b = append(b, " ✗ "...)
+		b = append(b, event.ErrnoName(ev.Errno)...)
+		event.EachFlagName(ev.Flags&event.NamespaceFlags, func(name string) {
+			b = append(b, ' ')
+			b = append(b, name...)
+		})
+		if ev.Target != nil {
+			b = append(b, " → "...)
+			b = append(b, ev.Target.Type.String()...)
+			b = append(b, ' ')
+			b = strconv.AppendUint(b, uint64(ev.Target.Inode), 10)
+		}
+	}
+	for i := range ev.Changes {
+		b = append(b, ' ')
+		b = appendChange(b, &ev.Changes[i])
+	}
+	if ev.Container != nil {
+		b = append(b, " in ctr "...)
+		b = AppendSanitized(b, ev.Container.Label())
+	}
+	return b
+}
+
+func appendChange(b []byte, c *event.Change) []byte {
+	b = append(b, c.Type.String()...)
+	switch c.Action {
+	case event.Create:
+		b = append(b, '+')
+	case event.Join:
+		b = append(b, "→"...)
+	case event.Gone:
+		b = append(b, '-')
+	}
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, uint64(c.To), 10)
+	if c.Name != "" {
+		b = append(b, ' ', '"')
+		b = AppendSanitized(b, c.Name)
+		b = append(b, '"')
+	}
+	if c.Host {
+		b = append(b, " (host)"...)
+	}
+	if c.Container != nil {
+		b = append(b, " ctr "...)
+		b = AppendSanitized(b, c.Container.Label())
+	}
+	return b
+}
+
+func appendRight(b []byte, v uint64, width int) []byte {
+	var num [20]byte
+	digits := strconv.AppendUint(num[:0], v, 10)
+	for i := len(digits); i < width; i++ {
+		b = append(b, ' ')
+	}
+	return append(b, digits...)
+}
+
+// pad fills b with spaces until the text since start is width bytes wide.
+func pad(b []byte, start, width int) []byte {
+	for utf8.RuneCount(b[start:]) < width {
+		b = append(b, ' ')
+	}
+	return b
+}
