@@ -1,0 +1,170 @@
+package tracer_test
+
+import (
+	"os"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nstrace/nstrace/tracer"
+	"github.com/nstrace/nstrace/tracer/event"
+)
+
+// Each CLONE_NEW* flag, unshared by a freshly forked single-threaded child
+// (os/exec's Unshareflags), yields one unshare event changing exactly the
+// namespace /proc says changed.
+func TestUnshareReportsEachNamespaceTypeExactly(t *testing.T) {
+	cases := []struct {
+		flag uintptr
+		typ  event.NsType
+	}{
+		{unix.CLONE_NEWCGROUP, event.Cgroup},
+		{unix.CLONE_NEWIPC, event.IPC},
+		{unix.CLONE_NEWNS, event.Mnt},
+		{unix.CLONE_NEWNET, event.Net},
+		{unix.CLONE_NEWPID, event.PidForChildren},
+		{unix.CLONE_NEWTIME, event.TimeForChildren},
+		{unix.CLONE_NEWUSER, event.User},
+		{unix.CLONE_NEWUTS, event.UTS},
+	}
+	before := readNs(t, "self")
+	for _, tc := range cases {
+		t.Run(tc.typ.String(), func(t *testing.T) {
+			c := startCapture(t, tracer.Options{})
+			pid, after := holdProcess(t, &syscall.SysProcAttr{Unshareflags: tc.flag})
+			evs := c.stop(t)
+			ev := one(t, where(evs, func(ev *event.Event) bool {
+				return ev.Kind == event.Unshare && ev.Pid == uint32(pid)
+			}), "unshare events of the child")
+			if ev.Flags != uint64(tc.flag) || ev.Tid != ev.Pid || ev.Errno != 0 {
+				t.Errorf("unshare event: flags %#x tid %d errno %v, want flags %#x tid %d and no error",
+					ev.Flags, ev.Tid, ev.Errno, tc.flag, ev.Pid)
+			}
+			wantChanges(t, ev, event.Change{Type: tc.typ, Action: event.Create, From: before[tc.typ], To: after[tc.typ]})
+			if after[tc.typ] == before[tc.typ] {
+				t.Errorf("/proc shows %s unchanged (%d)", tc.typ, before[tc.typ])
+			}
+			if tc.typ == event.TimeForChildren {
+				// The exec that followed moved the helper into that namespace.
+				exe := one(t, where(evs, func(ev *event.Event) bool {
+					return ev.Kind == event.Exec && ev.Pid == uint32(pid)
+				}), "exec events of the child")
+				wantChanges(t, exe, event.Change{Type: event.Time, Action: event.Join, From: before[event.Time], To: after[event.Time]})
+			}
+		})
+	}
+}
+
+// clone(CLONE_NEWUTS|CLONE_NEWNET|CLONE_NEWIPC) is one clone event,
+// attributed to the child, with the flags and three creates.
+func TestCloneWithNamespaceFlagsIsAttributedToTheChild(t *testing.T) {
+	before := readNs(t, "self")
+	flags := uintptr(unix.CLONE_NEWUTS | unix.CLONE_NEWNET | unix.CLONE_NEWIPC)
+	c := startCapture(t, tracer.Options{})
+	pid, after := holdProcess(t, &syscall.SysProcAttr{Cloneflags: flags})
+	ev := one(t, where(c.stop(t), byPid(pid)), "events of the child")
+	if ev.Kind != event.Clone || ev.Ppid != uint32(os.Getpid()) || ev.Tid != ev.Pid {
+		t.Errorf("got %s pid %d tid %d ppid %d, want clone of pid %d by %d", ev.Kind, ev.Pid, ev.Tid, ev.Ppid, pid, os.Getpid())
+	}
+	if ev.Flags&event.NamespaceFlags != uint64(flags) {
+		t.Errorf("flags %v, want %v", event.AppendFlagNames(nil, ev.Flags), event.AppendFlagNames(nil, uint64(flags)))
+	}
+	wantChanges(t, ev,
+		event.Change{Type: event.UTS, Action: event.Create, From: before[event.UTS], To: after[event.UTS]},
+		event.Change{Type: event.Net, Action: event.Create, From: before[event.Net], To: after[event.Net]},
+		event.Change{Type: event.IPC, Action: event.Create, From: before[event.IPC], To: after[event.IPC]},
+	)
+}
+
+// A child forked by a thread whose pid_for_children and time_for_children
+// differ from its own enters both: joins on the clone event, not creates.
+func TestForkedChildJoinsPidAndTimeForChildren(t *testing.T) {
+	before := readNs(t, "self")
+	c := startCapture(t, tracer.Options{})
+	cmd, r := runHelperProcess(t, "fork-into-children-ns", nil)
+	evs := c.stop(t)
+	un := one(t, where(evs, byTid(r.Tid)), "unshare events of the helper thread")
+	wantChanges(t, un,
+		event.Change{Type: event.PidForChildren, Action: event.Create, From: before[event.PidForChildren], To: r.ns(event.PidForChildren)},
+		event.Change{Type: event.TimeForChildren, Action: event.Create, From: before[event.TimeForChildren], To: r.ns(event.TimeForChildren)},
+	)
+	ev := one(t, where(evs, byParent(cmd.Process.Pid)), "clone events of the helper")
+	if ev.Pid != uint32(r.Child) || ev.Flags&event.NamespaceFlags != 0 {
+		t.Errorf("clone event pid %d flags %#x, want pid %d and no CLONE_NEW* flag", ev.Pid, ev.Flags, r.Child)
+	}
+	wantChanges(t, ev,
+		event.Change{Type: event.Pid, Action: event.Join, From: before[event.Pid], To: r.ns(event.PidForChildren)},
+		event.Change{Type: event.Time, Action: event.Join, From: before[event.Time], To: r.ns(event.TimeForChildren)},
+	)
+}
+
+// setns of one type from one thread of this multi-threaded process: the event
+// names that thread and the namespace the fd refers to.
+func TestSetnsOfOneTypeOnOneThread(t *testing.T) {
+	before := readNs(t, "self")
+	fd := newUTSNamespaceFd(t)
+	want := fdInode(t, fd)
+	c := startCapture(t, tracer.Options{})
+	var tid int
+	err := onLockedThread(func(id int) error {
+		tid = id
+		return unix.Setns(fd, unix.CLONE_NEWUTS)
+	})
+	if err != nil {
+		t.Fatalf("setns: %v", err)
+	}
+	ev := one(t, where(c.stop(t), byTid(tid)), "events of the thread")
+	if ev.Kind != event.Setns || ev.Pid != uint32(os.Getpid()) || ev.Flags != unix.CLONE_NEWUTS {
+		t.Errorf("got %s pid %d flags %#x, want setns by pid %d with CLONE_NEWUTS", ev.Kind, ev.Pid, ev.Flags, os.Getpid())
+	}
+	wantChanges(t, ev, event.Change{Type: event.UTS, Action: event.Join, From: before[event.UTS], To: want})
+}
+
+// newUTSNamespaceFd makes a UTS namespace on a throwaway thread and returns
+// an fd that keeps it alive.
+func newUTSNamespaceFd(t testing.TB) int {
+	t.Helper()
+	var fd int
+	err := onLockedThread(func(tid int) error {
+		if err := unix.Unshare(unix.CLONE_NEWUTS); err != nil {
+			return err
+		}
+		var err error
+		fd, err = unix.Open("/proc/thread-self/ns/uts", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("new uts namespace: %v", err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return fd
+}
+
+// setns with a pidfd and three types at once is one event with three joins.
+func TestSetnsWithPidfdJoinsSeveralTypesInOneEvent(t *testing.T) {
+	requireKernel(t)
+	before := readNs(t, "self")
+	pid, tns := holdProcess(t, &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET})
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		t.Fatalf("pidfd_open: %v", err)
+	}
+	defer unix.Close(pidfd)
+
+	c := startCapture(t, tracer.Options{})
+	var tid int
+	err = onLockedThread(func(id int) error {
+		tid = id
+		return unix.Setns(pidfd, unix.CLONE_NEWUTS|unix.CLONE_NEWIPC|unix.CLONE_NEWNET)
+	})
+	if err != nil {
+		t.Fatalf("setns: %v", err)
+	}
+	ev := one(t, where(c.stop(t), byTid(tid)), "events of the thread")
+	wantChanges(t, ev,
+		event.Change{Type: event.UTS, Action: event.Join, From: before[event.UTS], To: tns[event.UTS]},
+		event.Change{Type: event.IPC, Action: event.Join, From: before[event.IPC], To: tns[event.IPC]},
+		event.Change{Type: event.Net, Action: event.Join, From: before[event.Net], To: tns[event.Net]},
+	)
+}
