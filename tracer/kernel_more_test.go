@@ -147,4 +147,3 @@ func TestStalledConsumerLosesNothingUncounted(t *testing.T) {
 	}
 	t.Logf("one-page ring, stalled consumer: %d delivered, %d lost", delivered, s.Lost)
 }
-
