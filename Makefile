@@ -1,0 +1,37 @@
+# nstrace — make help lists the targets.
+GO        ?= go
+ARCH      ?= amd64
+VMLINUX_H := bpf/vmlinux/$(ARCH)/vmlinux.h
+# Debian packages the targets below need; installed on demand when root.
+GEN_DEPS  := clang llvm
+APT_GET   := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
+
+.PHONY: help generate build test bench lint vmlinux vmtest deps-generate
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+deps-generate:
+	@command -v clang >/dev/null && command -v llvm-strip >/dev/null || \
+		{ [ "$$(id -u)" = 0 ] && apt-get update -q && $(APT_GET) $(GEN_DEPS); } || \
+		{ echo "make generate needs clang and llvm (apt-get install $(GEN_DEPS))" >&2; exit 1; }
+
+generate: deps-generate ## recompile bpf/ into gen/ with bpf2go (needs clang, llvm)
+	cd gen && $(GO) generate ./...
+
+build: ## build ./nstrace
+	$(GO) build -o nstrace ./cmd/nstrace
+
+test: ## run every test (kernel tests need root; NSTRACE_KERNEL_TESTS=1 makes a skip fail)
+	$(GO) test ./...
+
+bench: build ## speed and memory benchmarks (see README)
+	$(GO) test -run '^$$' -bench . -benchmem ./tracer/...
+
+lint: ## go vet and gofmt
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt needed: $$out" >&2; exit 1; }
+
+vmlinux: ## regenerate bpf/vmlinux/$(ARCH)/vmlinux.h from this kernel's BTF (needs bpftool)
+	@command -v bpftool >/dev/null || { [ "$$(id -u)" = 0 ] && $(APT_GET) bpftool; }
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX_H)
