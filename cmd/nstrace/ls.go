@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/resolve"
+)
+
+// newLsCommand is `nstrace ls`: the namespaces on the host now.
+func newLsCommand() *cobra.Command {
+	var output string
+	var types []string
+	cmd := &cobra.Command{
+		Use:   "ls [-o text|json] [--type T]",
+		Short: "List the namespaces on the host now",
+		Long: "List every namespace on the host, like lsns, with what it is: the host's own,\n" +
+			"its `ip netns` name, its container, pod or unit, its owner. Namespaces kept\n" +
+			"alive only by a bind mount or an open file are listed too.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runLs(cmd.OutOrStdout(), output, types)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, or json (JSON Lines, one namespace per line)")
+	cmd.Flags().StringSliceVarP(&types, "type", "t", nil, "list only these types: "+lsTypeNames())
+	return cmd
+}
+
+func runLs(w io.Writer, output string, typeNames []string) error {
+	if output != "text" && output != "json" {
+		return fmt.Errorf("unknown output format %q (want text or json)", output)
+	}
+	want := make(map[event.NsType]bool)
+	for _, name := range typeNames {
+		t, ok := resolve.ParseType(name)
+		if !ok {
+			return fmt.Errorf("unknown namespace type %q (want one of %s)", name, lsTypeNames())
+		}
+		want[t] = true
+	}
+	inv, err := resolve.Scan(resolve.ScanOptions{})
+	if err != nil {
+		return err
+	}
+	ns := inv.Namespaces
+	if len(want) > 0 {
+		ns = ns[:0]
+		for _, n := range inv.Namespaces {
+			if want[n.Type] {
+				ns = append(ns, n)
+			}
+		}
+	}
+	if output == "json" {
+		return resolve.WriteJSONLines(w, ns)
+	}
+	return resolve.WriteTable(w, ns)
+}
+
+func lsTypeNames() string {
+	s := ""
+	for i, t := range resolve.Types {
+		if i > 0 {
+			s += ","
+		}
+		s += t.String()
+	}
+	return s
+}

@@ -1,0 +1,142 @@
+package resolve
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nstrace/nstrace/tracer/event"
+)
+
+// Mount is one line of /proc/PID/mountinfo, with its paths unescaped.
+type Mount struct {
+	ID     int
+	Parent int
+	Root   string // for nsfs: the namespace, e.g. "net:[4026532177]"
+	Point  string
+	FSType string
+	Source string
+}
+
+// ParseMountinfo reads /proc/PID/mountinfo. Lines that do not parse are
+// skipped: the format only grows optional fields, and one odd line must not
+// hide the rest.
+func ParseMountinfo(r io.Reader) ([]Mount, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	var mounts []Mount
+	for sc.Scan() {
+		if m, ok := parseMountLine(sc.Text()); ok {
+			mounts = append(mounts, m)
+		}
+	}
+	return mounts, sc.Err()
+}
+
+// parseMountLine parses
+//
+//	36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw
+//
+// where paths escape space, tab, newline and backslash as \ooo; any other
+// byte, control characters included, appears raw.
+func parseMountLine(line string) (Mount, bool) {
+	f := strings.Split(line, " ")
+	if len(f) < 10 {
+		return Mount{}, false
+	}
+	sep := -1
+	for i := 6; i < len(f); i++ {
+		if f[i] == "-" {
+			sep = i
+			break
+		}
+	}
+	if sep < 0 || sep+2 >= len(f) {
+		return Mount{}, false
+	}
+	id, err1 := strconv.Atoi(f[0])
+	parent, err2 := strconv.Atoi(f[1])
+	if err1 != nil || err2 != nil {
+		return Mount{}, false
+	}
+	return Mount{ID: id, Parent: parent, Root: unescapeOctal(f[3]), Point: unescapeOctal(f[4]),
+		FSType: unescapeOctal(f[sep+1]), Source: unescapeOctal(f[sep+2])}, true
+}
+
+// unescapeOctal undoes the kernel's mangle(): \ooo becomes the byte ooo.
+func unescapeOctal(s string) string {
+	if strings.IndexByte(s, '\\') < 0 {
+		return s
+	}
+	var b bytes.Buffer
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
+			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
+			i += 3
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isOctal(c byte) bool { return c >= '0' && c <= '7' }
+
+// NsfsMount is a namespace kept by a bind mount of its nsfs file.
+type NsfsMount struct {
+	Type  event.NsType
+	Inode uint32
+	Point string
+}
+
+// NsfsMounts picks the nsfs mounts out of a mount table.
+func NsfsMounts(mounts []Mount) []NsfsMount {
+	var out []NsfsMount
+	for _, m := range mounts {
+		if m.FSType != "nsfs" {
+			continue
+		}
+		if t, ino, ok := parseNsLink(m.Root); ok {
+			out = append(out, NsfsMount{Type: t, Inode: ino, Point: m.Point})
+		}
+	}
+	return out
+}
+
+// mountName is the name a bind mount gives its namespace: the last path
+// element (`ip netns add X` mounts /run/netns/X). namedDir tells whether the
+// mount sits in a directory of names (…/netns/), which ranks it first.
+func mountName(point string) (name string, namedDir bool) {
+	dir, name := path.Split(strings.TrimRight(point, "/"))
+	return name, path.Base(dir) == "netns"
+}
+
+// addMount records a bind mount of n and the name it gives.
+func (n *Namespace) addMount(point string) {
+	if slices.Contains(n.Mounts, point) {
+		return
+	}
+	n.Mounts = append(n.Mounts, point)
+	n.Names = namesOf(n.Mounts)
+}
+
+// namesOf lists the names mounts give: those from a …/netns/ directory
+// first, then the others, each group in mount order.
+func namesOf(mounts []string) []string {
+	var ranked, other []string
+	for _, p := range mounts {
+		name, r := mountName(p)
+		switch {
+		case name == "" || slices.Contains(ranked, name) || slices.Contains(other, name):
+		case r:
+			ranked = append(ranked, name)
+		default:
+			other = append(other, name)
+		}
+	}
+	return append(ranked, other...)
+}

@@ -1,0 +1,325 @@
+package resolve
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nstrace/nstrace/tracer/event"
+)
+
+// Resolver labels the namespaces of events and keeps its inventory current
+// from the event stream. Resolve runs on the hot path; Inventory, Lookup and
+// Refresh may be called from other goroutines.
+type Resolver struct {
+	mu      sync.Mutex
+	o       options
+	ns      map[nsKey]*entry
+	cgroups map[uint64]*cgroupEntry
+	cls     *classifier // live only
+	tree    cgroupTree  // live only
+	last    time.Time   // the latest time seen: events, scans
+	swept   time.Time
+	unread  int
+}
+
+// entry is a namespace the resolver knows, with its upkeep state.
+type entry struct {
+	ns        Namespace
+	name      string    // ns.Name(), kept for the hot path
+	lastSeen  time.Time // last event or scan that showed it
+	goneSince time.Time // zero while believed alive
+	probes    int       // mount lookups made for it while it had no name
+	nextProbe time.Time
+}
+
+type cgroupEntry struct {
+	Cgroup
+	lastUsed time.Time
+}
+
+type options struct {
+	root  string
+	live  bool
+	grace time.Duration
+	max   int
+	probe prober
+}
+
+// Option configures a Resolver.
+type Option func(*options)
+
+// WithRoot sets the filesystem root holding proc/, run/ and the cgroup
+// mounts, as ScanOptions.Root does.
+func WithRoot(root string) Option { return func(o *options) { o.root = root } }
+
+// WithoutLiveLookups makes the resolver use only its inventory and the
+// events, never the running system: for replaying a session elsewhere.
+func WithoutLiveLookups() Option { return func(o *options) { o.live = false } }
+
+// WithGracePeriod sets how long a namespace that died (a destroy event, or
+// no member, mount or open reference at the last Refresh) is remembered,
+// so late events still resolve. Default one minute.
+func WithGracePeriod(d time.Duration) Option { return func(o *options) { o.grace = d } }
+
+// WithMaxNamespaces bounds the namespaces remembered; past it, those not
+// seen for longest are forgotten first. Default 65536.
+func WithMaxNamespaces(n int) Option { return func(o *options) { o.max = n } }
+
+// New returns a resolver that starts from inv (nil for none). By default it
+// looks up what inv lacks on the running system.
+func New(inv *Inventory, opts ...Option) *Resolver {
+	o := options{root: "/", live: true, grace: time.Minute, max: 1 << 16, probe: probeNsfs}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	r := &Resolver{o: o, ns: make(map[nsKey]*entry), cgroups: make(map[uint64]*cgroupEntry)}
+	if o.live {
+		r.cls = newClassifier(o.root)
+		if f, err := os.Open(filepath.Join(o.root, "proc/self/mountinfo")); err == nil {
+			mounts, _ := ParseMountinfo(f)
+			f.Close()
+			r.tree = findCgroupTree(o.root, mounts)
+		}
+	}
+	if inv != nil {
+		r.merge(inv, false)
+	}
+	return r
+}
+
+// Resolve fills in what is known about the namespaces ev changed (each
+// change's Name, Host, Owner, Container, and NsID where the event lacks it)
+// and ev.Container, the process's container; fields already set are kept.
+// It also learns from ev: a create records its creator, a join into an
+// unknown namespace looks it up. For namespaces already known it allocates
+// nothing.
+func (r *Resolver) Resolve(ev *event.Event) {
+	if ev.Kind == event.Lost {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := ev.Time
+	if now.After(r.last) {
+		r.last = now
+	}
+	if ev.Container == nil {
+		ev.Container = r.processContainer(ev, now)
+	}
+	// Namespaces created together with a user namespace belong to it.
+	var newUser uint32
+	for i := range ev.Changes {
+		if c := &ev.Changes[i]; c.Type == event.User && c.Action == event.Create {
+			newUser = c.To
+		}
+	}
+	for i := range ev.Changes {
+		c := &ev.Changes[i]
+		e := r.learn(ev, c, newUser, now)
+		if e == nil {
+			continue
+		}
+		if c.Name == "" {
+			c.Name = e.name
+		}
+		c.Host = c.Host || e.ns.Host
+		if c.Owner == 0 {
+			c.Owner = e.ns.Owner
+		}
+		if c.Container == nil {
+			c.Container = e.ns.Container
+		}
+		if c.NsID == 0 {
+			c.NsID = e.ns.NsID
+		}
+	}
+	if !now.IsZero() && now.Sub(r.swept) > r.o.grace {
+		r.sweep(now)
+	}
+}
+
+// learn applies change c of ev to the inventory and returns its namespace,
+// or nil when nothing is known of it.
+func (r *Resolver) learn(ev *event.Event, c *event.Change, newUser uint32, now time.Time) *entry {
+	k := keyOf(c.Type, c.To)
+	e := r.ns[k]
+	switch c.Action {
+	case event.Create:
+		if e == nil || !e.sameAs(c) {
+			e = r.created(ev, c, newUser)
+			r.ns[k] = e
+		} else if e.ns.Creator == nil {
+			e.ns.Creator = creatorOf(ev)
+		}
+	case event.Join:
+		if e == nil {
+			if e = r.lookup(ev, c); e == nil {
+				return nil
+			}
+			r.ns[k] = e
+		} else if r.wantsName(e, now) {
+			r.probeMounts(e, ev.Tid, now)
+		}
+	case event.Gone:
+		if e != nil && e.goneSince.IsZero() {
+			e.goneSince = now
+		}
+		return e
+	default:
+		return e
+	}
+	e.lastSeen, e.goneSince = now, time.Time{}
+	return e
+}
+
+// sameAs tells whether a create event for e's inode is e itself (seen by a
+// scan racing the event) rather than a new namespace reusing a dead one's
+// inode. A namespace is created once: one with a creator is not it.
+func (e *entry) sameAs(c *event.Change) bool {
+	if e.ns.NsID != 0 && c.NsID != 0 {
+		return e.ns.NsID == c.NsID
+	}
+	return e.ns.Creator == nil && e.goneSince.IsZero()
+}
+
+// created makes the entry for a namespace that ev created. What the event
+// implies comes first (so a replay, which cannot look, labels alike); a
+// live lookup adds the rest.
+func (r *Resolver) created(ev *event.Event, c *event.Change, newUser uint32) *entry {
+	t := BaseType(c.Type)
+	e := &entry{ns: Namespace{Type: t, Inode: c.To, NsID: c.NsID, Creator: creatorOf(ev),
+		Container: ev.Container, Host: isInitialInode(t, c.To)}}
+	switch {
+	case t == event.User:
+		e.ns.Owner, e.ns.Parent = c.From, c.From
+	case newUser != 0:
+		e.ns.Owner = newUser
+	}
+	if t == event.Pid {
+		e.ns.Parent = c.From
+	}
+	r.probeFacts(e, ev, c.Type)
+	r.probeMounts(e, ev.Tid, ev.Time)
+	return e
+}
+
+func creatorOf(ev *event.Event) *Creator {
+	return &Creator{Pid: ev.Pid, Comm: ev.Comm, UID: ev.UID, Syscall: ev.Kind.String(), Time: ev.Time}
+}
+
+// lookup makes the entry for a namespace first met in a join, from the
+// joining task's namespace file and the mount tables. Live only.
+func (r *Resolver) lookup(ev *event.Event, c *event.Change) *entry {
+	if !r.o.live {
+		return nil
+	}
+	t := BaseType(c.Type)
+	e := &entry{ns: Namespace{Type: t, Inode: c.To, NsID: c.NsID, Host: isInitialInode(t, c.To)}}
+	r.probeFacts(e, ev, c.Type)
+	r.probeMounts(e, ev.Tid, ev.Time)
+	return e
+}
+
+// probeFacts asks nsfs about e through the task's namespace file, which
+// still holds e unless the task has moved on or gone.
+func (r *Resolver) probeFacts(e *entry, ev *event.Event, t event.NsType) {
+	if !r.o.live {
+		return
+	}
+	known := func(k nsKey) bool { _, ok := r.ns[k]; return ok }
+	for _, tid := range [...]uint32{ev.Tid, ev.Pid} {
+		fs := r.o.probe(r.procPath(tid, "ns/"+t.String()), t, e.ns.Inode, known)
+		for _, f := range fs {
+			if f.Type == e.ns.Type && f.Inode == e.ns.Inode {
+				f.apply(&e.ns)
+			} else if _, ok := r.ns[keyOf(f.Type, f.Inode)]; !ok {
+				n := &entry{ns: Namespace{Type: f.Type, Inode: f.Inode, Host: isInitialInode(f.Type, f.Inode)},
+					lastSeen: ev.Time}
+				f.apply(&n.ns)
+				r.ns[keyOf(f.Type, f.Inode)] = n
+			}
+		}
+		if len(fs) > 0 {
+			return
+		}
+	}
+}
+
+// wantsName tells whether a join should look for e's name again: `ip netns
+// add` mounts the namespace just after creating it, so the mount may come
+// after the create event. Lookups back off to bound their cost.
+func (r *Resolver) wantsName(e *entry, now time.Time) bool {
+	return r.o.live && e.name == "" && !e.ns.Host && (e.probes < 2 || !now.Before(e.nextProbe))
+}
+
+// probeMounts reads our mount table and the task's for nsfs mounts, naming
+// e and any other known namespace they hold.
+func (r *Resolver) probeMounts(e *entry, tid uint32, now time.Time) {
+	if !r.o.live {
+		return
+	}
+	e.probes++
+	e.nextProbe = now.Add(min(time.Second<<min(max(e.probes-2, 0), 9), 5*time.Minute))
+	for _, p := range [...]string{r.procPath(0, "mountinfo"), r.procPath(tid, "mountinfo")} {
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		mounts, _ := ParseMountinfo(f)
+		f.Close()
+		for _, m := range NsfsMounts(mounts) {
+			k := keyOf(m.Type, m.Inode)
+			n := r.ns[k]
+			if k == keyOf(e.ns.Type, e.ns.Inode) {
+				n = e
+			}
+			if n != nil {
+				n.ns.addMount(m.Point)
+				n.name = n.ns.Name()
+			}
+		}
+	}
+}
+
+// procPath is a file of /proc/TID under the root, or of /proc/self for 0.
+func (r *Resolver) procPath(tid uint32, file string) string {
+	dir := "self"
+	if tid != 0 {
+		dir = strconv.FormatUint(uint64(tid), 10)
+	}
+	return filepath.Join(r.o.root, "proc", dir, file)
+}
+
+// processContainer finds the container of ev's task from the cgroup id the
+// kernel recorded, which outlives the task. Where that id says nothing (the
+// v2 root on a cgroup v1 or hybrid host) a live resolver reads
+// /proc/TID/cgroup instead: best effort, and not free.
+func (r *Resolver) processContainer(ev *event.Event, now time.Time) *event.Container {
+	if ev.CgroupID != 0 {
+		ce := r.cgroups[ev.CgroupID]
+		if ce == nil && r.o.live {
+			ce = &cgroupEntry{Cgroup: Cgroup{ID: ev.CgroupID}}
+			if p, ok := r.tree.pathOf(ev.CgroupID); ok {
+				ce.Path, ce.Container = p, r.cls.path(p).ctr
+			}
+			r.cgroups[ev.CgroupID] = ce
+		}
+		if ce != nil {
+			ce.lastUsed = now
+			if ce.Container != nil || !r.tree.v1 {
+				return ce.Container
+			}
+		}
+	}
+	if !r.o.live || !r.tree.v1 {
+		return nil
+	}
+	data, err := os.ReadFile(r.procPath(ev.Tid, "cgroup"))
+	if err != nil {
+		return nil
+	}
+	return r.cls.process(string(data)).ctr
+}

@@ -1,0 +1,166 @@
+package resolve
+
+import (
+	"cmp"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/nstrace/nstrace/tracer/event"
+)
+
+// ErrNotLive is returned by Refresh on a resolver without live lookups.
+var ErrNotLive = errors.New("resolver has no live lookups")
+
+// Refresh scans the host again: members, names and containers are brought
+// up to date, namespaces no longer found are marked gone, and those gone
+// for longer than the grace period are forgotten. A live tracer calls it
+// every so often (about once per grace period) to keep memory bounded under
+// churn; the event stream alone cannot tell that a namespace died.
+func (r *Resolver) Refresh() error {
+	if !r.o.live {
+		return ErrNotLive
+	}
+	inv, err := Scan(ScanOptions{Root: r.o.root, probe: r.o.probe})
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.merge(inv, true)
+	r.sweep(inv.Time)
+	return nil
+}
+
+// merge takes in a scan. Creators and containers learnt from events stay
+// unless the scan knows better. With markGone, known namespaces the scan
+// did not find, and not seen since it began, are marked gone.
+func (r *Resolver) merge(inv *Inventory, markGone bool) {
+	if inv.Time.After(r.last) {
+		r.last = inv.Time
+	}
+	r.unread = inv.Unreadable
+	found := make(map[nsKey]bool, len(inv.Namespaces))
+	for _, n := range inv.Namespaces {
+		k := keyOf(n.Type, n.Inode)
+		found[k] = true
+		e := r.ns[k]
+		if e == nil || e.ns.NsID != 0 && n.NsID != 0 && e.ns.NsID != n.NsID {
+			e = &entry{}
+			r.ns[k] = e
+		}
+		if n.Creator == nil {
+			n.Creator = e.ns.Creator
+		}
+		if n.Container == nil && !n.Host {
+			n.Container = e.ns.Container
+		}
+		e.ns = n
+		e.name = n.Name()
+		e.lastSeen, e.goneSince = inv.Time, time.Time{}
+	}
+	if markGone {
+		for k, e := range r.ns {
+			if !found[k] && e.goneSince.IsZero() && e.lastSeen.Before(inv.Time) {
+				e.goneSince = inv.Time
+			}
+		}
+	}
+	for _, c := range inv.Cgroups {
+		r.cgroups[c.ID] = &cgroupEntry{Cgroup: c, lastUsed: inv.Time}
+	}
+}
+
+// sweep forgets namespaces gone for longer than the grace period, cgroup
+// ids unused for as long (live only: a replay keeps what its session
+// carried), and, past the cap, the namespaces seen longest ago.
+func (r *Resolver) sweep(now time.Time) {
+	r.swept = now
+	for k, e := range r.ns {
+		if !e.goneSince.IsZero() && now.Sub(e.goneSince) > r.o.grace && now.Sub(e.lastSeen) > r.o.grace {
+			delete(r.ns, k)
+		}
+	}
+	if r.o.live {
+		for id, c := range r.cgroups {
+			if now.Sub(c.lastUsed) > r.o.grace {
+				delete(r.cgroups, id)
+			}
+		}
+	}
+	if len(r.ns) <= r.o.max {
+		return
+	}
+	old := make([]nsKey, 0, len(r.ns))
+	for k, e := range r.ns {
+		if !e.ns.Host {
+			old = append(old, k)
+		}
+	}
+	slices.SortFunc(old, func(a, b nsKey) int {
+		ea, eb := r.ns[a], r.ns[b]
+		// Gone ones first, then by last sight.
+		return cmp.Or(-cmp.Compare(btoi(!ea.goneSince.IsZero()), btoi(!eb.goneSince.IsZero())),
+			ea.lastSeen.Compare(eb.lastSeen))
+	})
+	for _, k := range old[:min(len(old), len(r.ns)-r.o.max*9/10)] {
+		delete(r.ns, k)
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Lookup returns what is known of a namespace; t may be pid_for_children
+// or time_for_children.
+func (r *Resolver) Lookup(t event.NsType, inode uint32) (Namespace, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.ns[keyOf(t, inode)]
+	if !ok {
+		return Namespace{}, false
+	}
+	return e.ns.clone(), true
+}
+
+// Inventory is a snapshot of everything the resolver knows, for `ls` and
+// session files, including namespaces created while tracing.
+func (r *Resolver) Inventory() *Inventory {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	inv := &Inventory{Time: r.last, Unreadable: r.unread,
+		Namespaces: make([]Namespace, 0, len(r.ns)), Cgroups: make([]Cgroup, 0, len(r.cgroups))}
+	for _, e := range r.ns {
+		inv.Namespaces = append(inv.Namespaces, e.ns.clone())
+	}
+	sortNamespaces(inv.Namespaces)
+	for _, c := range r.cgroups {
+		if c.Path != "" {
+			inv.Cgroups = append(inv.Cgroups, c.Cgroup)
+		}
+	}
+	sortCgroups(inv.Cgroups)
+	return inv
+}
+
+// clone copies n so the copy shares no slice with the resolver.
+func (n Namespace) clone() Namespace {
+	n.Names = slices.Clone(n.Names)
+	n.Mounts = slices.Clone(n.Mounts)
+	return n
+}
+
+// sortNamespaces orders by inode, as lsns does, then type.
+func sortNamespaces(ns []Namespace) {
+	slices.SortFunc(ns, func(a, b Namespace) int {
+		return cmp.Or(cmp.Compare(a.Inode, b.Inode), cmp.Compare(a.Type, b.Type))
+	})
+}
+
+func sortCgroups(cs []Cgroup) {
+	slices.SortFunc(cs, func(a, b Cgroup) int { return cmp.Compare(a.ID, b.ID) })
+}
