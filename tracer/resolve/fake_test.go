@@ -92,4 +92,3 @@ func find(inv *Inventory, typ event.NsType, ino uint32) (Namespace, bool) {
 	}
 	return Namespace{}, false
 }
-

@@ -20,7 +20,7 @@ type ScanOptions struct {
 	// tree in tests.
 	Root string
 
-	probe    prober                        // nil: the nsfs ioctls
+	probe    prober                       // nil: the nsfs ioctls
 	readlink func(string) (string, error) // nil: os.Readlink
 }
 
