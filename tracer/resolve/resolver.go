@@ -136,7 +136,7 @@ func (r *Resolver) Resolve(ev *event.Event) {
 			c.NsID = e.ns.NsID
 		}
 	}
-	if !now.IsZero() && now.Sub(r.swept) > r.o.grace {
+	if !now.IsZero() && now.Sub(r.swept) > r.o.grace || len(r.ns) > r.o.max {
 		r.sweep(now)
 	}
 }

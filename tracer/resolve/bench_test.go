@@ -1,0 +1,52 @@
+package resolve
+
+import (
+	"testing"
+
+	"github.com/nstrace/nstrace/tracer/event"
+)
+
+// knownEvent is the common case on the hot path: a setns into namespaces
+// the resolver knows, by a process whose cgroup id it has seen.
+func knownEvent(tb testing.TB) (*Resolver, *event.Event) {
+	r := fakeResolver(tb, scanFake(tb))
+	ev := &event.Event{Time: t0, Kind: event.Setns, Pid: 300, Tid: 300, Comm: "nsenter",
+		CgroupID: dockerCgroupID(tb), Changes: []event.Change{
+			{Type: event.Net, Action: event.Join, From: hostNet, To: 4026532177},
+			{Type: event.PidForChildren, Action: event.Join, From: hostPid, To: 4026532304},
+			{Type: event.UTS, Action: event.Join, From: 4026532302, To: hostUTS},
+		}}
+	r.Resolve(ev) // the first event sweeps once
+	return r, ev
+}
+
+func unresolve(ev *event.Event) {
+	ev.Container = nil
+	for i := range ev.Changes {
+		c := &ev.Changes[i]
+		c.Name, c.Host, c.Owner, c.Container, c.NsID = "", false, 0, nil, 0
+	}
+}
+
+func TestResolveAllocatesNothingForKnownNamespaces(t *testing.T) {
+	r, ev := knownEvent(t)
+	allocs := testing.AllocsPerRun(1000, func() {
+		unresolve(ev)
+		r.Resolve(ev)
+	})
+	if allocs != 0 {
+		t.Errorf("Resolve allocates %v times per event", allocs)
+	}
+	if ev.Changes[0].Name != "sample1" || ev.Container == nil {
+		t.Errorf("not resolved: %+v", ev)
+	}
+}
+
+func BenchmarkResolve(b *testing.B) {
+	r, ev := knownEvent(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		unresolve(ev)
+		r.Resolve(ev)
+	}
+}

@@ -1,0 +1,43 @@
+package resolve
+
+import (
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/nstrace/nstrace/tracer/event"
+)
+
+func TestProcCgroupPaths(t *testing.T) {
+	id := fakeID("x")
+	tests := []struct {
+		name, data string
+		paths      []string
+		v2         string
+	}{
+		{"cgroup v2 only", "0::/system.slice/docker-" + id + ".scope\n",
+			[]string{"/system.slice/docker-" + id + ".scope"}, "/system.slice/docker-" + id + ".scope"},
+		{"cgroup v1: systemd's hierarchy first", "4:memory:/docker/" + id + "\n1:name=systemd:/docker/" + id + "\n",
+			[]string{"/docker/" + id, "/docker/" + id}, ""},
+		{"hybrid: v2 first even when it is the root", "9:name=systemd:/web\n4:memory:/a/web\n0::/\n",
+			[]string{"/", "/web", "/a/web"}, "/"},
+		{"garbage lines are skipped", "junk\n3:cpu\n\n", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			paths, v2 := procCgroupPaths(tt.data)
+			if !slices.Equal(paths, tt.paths) || v2 != tt.v2 {
+				t.Errorf("got %q, %q; want %q, %q", paths, v2, tt.paths, tt.v2)
+			}
+		})
+	}
+}
+
+func TestClassifierFindsTheContainerInAV1Hierarchy(t *testing.T) {
+	id := fakeID("x")
+	c := newClassifier(t.TempDir())
+	got := c.process("9:name=systemd:/user.slice/session-1.scope\n4:memory:/process_api/x/" + id + "\n0::/\n")
+	if want := (&event.Container{ID: id, Runtime: "oci"}); !reflect.DeepEqual(got.ctr, want) {
+		t.Errorf("got %+v, want %+v", got.ctr, want)
+	}
+}

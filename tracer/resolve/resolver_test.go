@@ -1,0 +1,246 @@
+package resolve
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nstrace/nstrace/tracer/event"
+)
+
+var t0 = time.Date(2026, 11, 29, 3, 38, 18, 0, time.UTC)
+
+// fakeResolver is a live resolver on the fake tree.
+func fakeResolver(t testing.TB, inv *Inventory, opts ...Option) *Resolver {
+	return New(inv, append([]Option{WithRoot(fakeRoot), withProbe(fakeProber(t))}, opts...)...)
+}
+
+func withProbe(p prober) Option { return func(o *options) { o.probe = p } }
+
+func dockerCgroupID(t testing.TB) uint64 {
+	var st unix.Stat_t
+	p := filepath.Join(fakeRoot, "sys/fs/cgroup/system.slice/docker-"+fakeID("docker")+".scope")
+	if err := unix.Stat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
+}
+
+func TestResolveLabelsKnownNamespaces(t *testing.T) {
+	r := fakeResolver(t, scanFake(t))
+	docker := &event.Container{ID: fakeID("docker"), Runtime: "docker"}
+	ev := &event.Event{Time: t0, Kind: event.Setns, Pid: 300, Tid: 300, Comm: "nsenter",
+		CgroupID: dockerCgroupID(t), Changes: []event.Change{
+			{Type: event.Net, Action: event.Join, From: hostNet, To: 4026532177},
+			{Type: event.PidForChildren, Action: event.Join, From: hostPid, To: 4026532304},
+			{Type: event.UTS, Action: event.Join, From: 4026532302, To: hostUTS},
+		}}
+	r.Resolve(ev)
+	want := []event.Change{
+		{Type: event.Net, Action: event.Join, From: hostNet, To: 4026532177, Name: "sample1"},
+		{Type: event.PidForChildren, Action: event.Join, From: hostPid, To: 4026532304, NsID: 5005,
+			Owner: hostUser, Container: docker},
+		{Type: event.UTS, Action: event.Join, From: 4026532302, To: hostUTS, NsID: 1, Host: true, Owner: hostUser},
+	}
+	if !reflect.DeepEqual(ev.Changes, want) {
+		t.Errorf("changes\n got %+v\nwant %+v", ev.Changes, want)
+	}
+	if !reflect.DeepEqual(ev.Container, docker) {
+		t.Errorf("process container = %+v, want %+v", ev.Container, docker)
+	}
+}
+
+func TestResolveKeepsWhatTheEventAlreadySays(t *testing.T) {
+	r := fakeResolver(t, scanFake(t))
+	ctr := &event.Container{ID: "recorded"}
+	ev := &event.Event{Time: t0, Kind: event.Setns, Container: ctr, Changes: []event.Change{
+		{Type: event.Net, Action: event.Join, To: 4026532177, NsID: 77, Name: "recorded", Container: ctr}}}
+	r.Resolve(ev)
+	if c := ev.Changes[0]; c.Name != "recorded" || c.NsID != 77 || c.Container != ctr || ev.Container != ctr {
+		t.Errorf("resolution overwrote recorded fields: %+v", c)
+	}
+}
+
+func TestCreateRecordsTheCreatorAndOwnership(t *testing.T) {
+	r := fakeResolver(t, scanFake(t))
+	ev := &event.Event{Time: t0, Kind: event.Unshare, Pid: 4242, Tid: 4242, Comm: "unshare", UID: 1000,
+		CgroupID: dockerCgroupID(t), Changes: []event.Change{
+			{Type: event.User, Action: event.Create, From: hostUser, To: 4026532900},
+			{Type: event.Net, Action: event.Create, From: hostNet, To: 4026532901},
+			{Type: event.PidForChildren, Action: event.Create, From: hostPid, To: 4026532902},
+		}}
+	r.Resolve(ev)
+	docker := &event.Container{ID: fakeID("docker"), Runtime: "docker"}
+	for _, c := range ev.Changes {
+		if c.Container == nil || *c.Container != *docker || c.Host {
+			t.Errorf("%s: container %+v host %v, want the creator's container", c.Type, c.Container, c.Host)
+		}
+	}
+	if got := [3]uint32{ev.Changes[0].Owner, ev.Changes[1].Owner, ev.Changes[2].Owner}; got != [3]uint32{hostUser, 4026532900, 4026532900} {
+		t.Errorf("owners = %d, want the parent user ns, then the new one", got)
+	}
+	n, ok := r.Lookup(event.Pid, 4026532902)
+	want := &Creator{Pid: 4242, Comm: "unshare", UID: 1000, Syscall: "unshare", Time: t0}
+	if !ok || !reflect.DeepEqual(n.Creator, want) || n.Parent != hostPid {
+		t.Errorf("pid namespace = %+v (creator %+v), want creator %+v and parent %d", n, n.Creator, want, hostPid)
+	}
+	if n, _ := r.Lookup(event.User, 4026532900); n.Parent != hostUser {
+		t.Errorf("user namespace parent = %d, want %d", n.Parent, hostUser)
+	}
+}
+
+// ipNetnsRoot is a root whose own mount table names a netns: what `ip
+// netns add` leaves behind once it has mounted the namespace it created.
+func ipNetnsRoot(t *testing.T) string {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "proc/self"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeMountinfo(t, root, "")
+	return root
+}
+
+func writeMountinfo(t *testing.T, root, lines string) {
+	p := filepath.Join(root, "proc/self/mountinfo")
+	if err := os.WriteFile(p, []byte("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"+lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestANameMountedAfterTheCreateIsFoundAtTheFirstJoin(t *testing.T) {
+	root := ipNetnsRoot(t)
+	r := New(nil, WithRoot(root), withProbe(func(string, event.NsType, uint32, func(nsKey) bool) []facts { return nil }))
+	create := &event.Event{Time: t0, Kind: event.Unshare, Pid: 10, Tid: 10, Comm: "ip",
+		Changes: []event.Change{{Type: event.Net, Action: event.Create, From: hostNet, To: 4026532950}}}
+	r.Resolve(create)
+	if create.Changes[0].Name != "" {
+		t.Fatalf("named before the mount exists: %q", create.Changes[0].Name)
+	}
+	writeMountinfo(t, root, "43 22 0:4 net:[4026532950] /run/netns/blue rw - nsfs nsfs rw\n")
+	join := &event.Event{Time: t0.Add(time.Millisecond), Kind: event.Setns, Pid: 11, Tid: 11, Comm: "ip",
+		Changes: []event.Change{{Type: event.Net, Action: event.Join, From: hostNet, To: 4026532950}}}
+	r.Resolve(join)
+	if join.Changes[0].Name != "blue" {
+		t.Errorf("join name = %q, want blue", join.Changes[0].Name)
+	}
+}
+
+func TestAJoinIntoAnUnknownNamespaceLooksItUp(t *testing.T) {
+	r := fakeResolver(t, nil)
+	ev := &event.Event{Time: t0, Kind: event.Setns, Pid: 370, Tid: 370,
+		Changes: []event.Change{
+			{Type: event.Net, Action: event.Join, From: hostNet, To: 4026532177},
+			{Type: event.Net, Action: event.Join, From: hostNet, To: 4026532373},
+		}}
+	r.Resolve(ev)
+	if c := ev.Changes[0]; c.Name != "sample1" {
+		t.Errorf("mount lookup: name = %q, want sample1", c.Name)
+	}
+	if c := ev.Changes[1]; c.NsID != 5003 || c.Owner != 4026532372 {
+		t.Errorf("nsfs lookup: ns_id %d owner %d, want 5003 and 4026532372", c.NsID, c.Owner)
+	}
+	if n, ok := r.Lookup(event.User, 4026532371); !ok || n.Parent != hostUser {
+		t.Errorf("the owner's ancestors were not learnt: %+v", n)
+	}
+}
+
+func TestAReplayElsewhereLabelsAsTheLiveRunDid(t *testing.T) {
+	inv := scanFake(t)
+	live := fakeResolver(t, inv)
+	data, err := json.Marshal(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var carried Inventory
+	if err := json.Unmarshal(data, &carried); err != nil {
+		t.Fatal(err)
+	}
+	replay := New(&carried, WithoutLiveLookups(), WithRoot(t.TempDir()))
+	events := []event.Event{
+		{Time: t0, Kind: event.Clone, Pid: 900, Tid: 900, Ppid: 300, CgroupID: dockerCgroupID(t), Changes: []event.Change{
+			{Type: event.Pid, Action: event.Join, From: 4026532304, To: 4026532304}}},
+		{Time: t0, Kind: event.Setns, Pid: 1, Tid: 1, Changes: []event.Change{
+			{Type: event.Net, Action: event.Join, From: hostNet, To: 4026532178},
+			{Type: event.Mnt, Action: event.Join, From: hostMnt, To: 4026532316},
+			{Type: event.User, Action: event.Join, From: hostUser, To: 4026532372},
+			{Type: event.IPC, Action: event.Join, From: hostIPC, To: hostIPC}}},
+		{Time: t0, Kind: event.Unshare, Pid: 5, Tid: 5, Changes: []event.Change{
+			{Type: event.User, Action: event.Create, From: hostUser, To: 4026532990},
+			{Type: event.UTS, Action: event.Create, From: hostUTS, To: 4026532991}}},
+		{Time: t0, Kind: event.Setns, Pid: 6, Tid: 6, Changes: []event.Change{
+			{Type: event.UTS, Action: event.Join, From: hostUTS, To: 4026532991}}},
+	}
+	for i := range events {
+		a, b := events[i].Clone(), events[i].Clone()
+		live.Resolve(a)
+		replay.Resolve(b)
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("event %d\n live %+v\nreplay %+v", i, a, b)
+		}
+	}
+}
+
+func TestADestroyedNamespaceIsForgottenAfterTheGracePeriod(t *testing.T) {
+	inv := scanFake(t)
+	t0 := inv.Time
+	r := New(inv, WithoutLiveLookups(), WithGracePeriod(time.Minute))
+	gone := &event.Event{Time: t0, Kind: event.Destroy, Changes: []event.Change{
+		{Type: event.Net, Action: event.Gone, To: 4026532177}}}
+	r.Resolve(gone)
+	if gone.Changes[0].Name != "sample1" {
+		t.Errorf("the destroy event itself lost its label: %+v", gone.Changes[0])
+	}
+	r.Resolve(&event.Event{Time: t0.Add(30 * time.Second), Kind: event.Setns})
+	if _, ok := r.Lookup(event.Net, 4026532177); !ok {
+		t.Error("forgotten within the grace period")
+	}
+	r.Resolve(&event.Event{Time: t0.Add(3 * time.Minute), Kind: event.Setns})
+	if _, ok := r.Lookup(event.Net, 4026532177); ok {
+		t.Error("still remembered after the grace period")
+	}
+	if _, ok := r.Lookup(event.Net, hostNet); !ok {
+		t.Error("a live namespace was forgotten")
+	}
+}
+
+func TestRefreshForgetsNamespacesThatDied(t *testing.T) {
+	r := fakeResolver(t, scanFake(t), WithGracePeriod(time.Nanosecond))
+	r.Resolve(&event.Event{Time: time.Now().Add(-time.Hour), Kind: event.Unshare, Pid: 7, Tid: 7,
+		Changes: []event.Change{{Type: event.Net, Action: event.Create, From: hostNet, To: 4026532999}}})
+	for range 2 {
+		if err := r.Refresh(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := r.Lookup(event.Net, 4026532999); ok {
+		t.Error("a namespace no scan finds is still remembered")
+	}
+	if n, ok := r.Lookup(event.Net, 4026532177); !ok || n.Name() != "sample1" {
+		t.Error("a live namespace was forgotten")
+	}
+}
+
+func TestChurnStaysBounded(t *testing.T) {
+	r := New(nil, WithoutLiveLookups(), WithMaxNamespaces(100))
+	for i := range uint32(10000) {
+		r.Resolve(&event.Event{Time: t0.Add(time.Duration(i)), Kind: event.Unshare, Changes: []event.Change{
+			{Type: event.Net, Action: event.Create, From: hostNet, To: 4026540000 + i}}})
+	}
+	if n := len(r.Inventory().Namespaces); n > 100 {
+		t.Errorf("%d namespaces remembered, want at most 100", n)
+	}
+	if _, ok := r.Lookup(event.Net, 4026540000+9999); !ok {
+		t.Error("the newest namespace was forgotten")
+	}
+}
+
+func TestRefreshNeedsLiveLookups(t *testing.T) {
+	if err := New(nil, WithoutLiveLookups()).Refresh(); err != ErrNotLive {
+		t.Errorf("Refresh = %v, want ErrNotLive", err)
+	}
+}
