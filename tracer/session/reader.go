@@ -1,0 +1,393 @@
+package session
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/nstrace/nstrace/tracer/event"
+)
+
+// Reader reads the events of one or more session files in order, as one
+// stream. Problems that end reading are returned as *Error; those that do
+// not (a torn last record, a missing trailer) are kept as Warnings.
+type Reader struct {
+	paths []string // files still to open
+	open  func(string) (io.ReadCloser, error)
+
+	src     *source // the file being read
+	hdr     *Header // the header of the session being read
+	first   *Header
+	ended   bool     // the current session's trailer was read
+	prev    *Trailer // the trailer of the previous session, if it had one
+	counted Trailer  // what the current session has held so far
+
+	ev       event.Event
+	warnings []Warning
+	dropped  int   // warnings beyond maxWarnings
+	err      error // sticky
+}
+
+type source struct {
+	name   string
+	closer io.Closer
+	unzip  func()
+	lines  *lineReader
+	zipped bool
+}
+
+// maxWarnings bounds what a hostile file can make the Reader remember.
+const maxWarnings = 100
+
+// Open reads the session files at paths ("-" is stdin) in the order given.
+// It reads the first header before returning, so Header is set at once.
+func Open(paths ...string) (*Reader, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("no session file given")
+	}
+	r := &Reader{paths: paths, open: func(p string) (io.ReadCloser, error) { return openFile(p) }}
+	if err := r.start(); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// NewReader reads a session from rd, calling it name in errors.
+func NewReader(rd io.Reader, name string) (*Reader, error) {
+	r := &Reader{paths: []string{name}, open: func(string) (io.ReadCloser, error) { return io.NopCloser(rd), nil }}
+	if err := r.start(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// start opens the first file and reads up to its header.
+func (r *Reader) start() error {
+	if err := r.openNext(); err != nil {
+		return err
+	}
+	line, complete, err := r.src.lines.next()
+	for err == nil && complete && len(bytes.TrimSpace(line)) == 0 {
+		line, complete, err = r.src.lines.next()
+	}
+	if err != nil {
+		return r.headerMissing(line, err)
+	}
+	if !complete {
+		// A header that lost only its newline is whole; any other is torn.
+		if _, perr := parseHeader(line); perr != nil {
+			return r.headerMissing(line, nil)
+		}
+	}
+	return r.record(line)
+}
+
+// Header is the header of the session being read.
+func (r *Reader) Header() *Header { return r.hdr }
+
+// First is the header of the first session read: when the recording started.
+func (r *Reader) First() *Header { return r.first }
+
+// Warnings lists what was wrong but did not stop reading, in order.
+func (r *Reader) Warnings() []Warning {
+	w := append([]Warning(nil), r.warnings...)
+	if r.dropped > 0 {
+		w = append(w, Warning{Msg: fmt.Sprintf("%d more warnings not shown", r.dropped)})
+	}
+	return w
+}
+
+// Buffered reports whether the next event can be read without waiting for
+// input: when it cannot, a caller streaming from a pipe should flush.
+func (r *Reader) Buffered() bool { return r.src != nil && r.src.lines.buffered() }
+
+// Next returns the next event or loss marker, and io.EOF after the last.
+// The event is reused by the following call.
+func (r *Reader) Next() (*event.Event, error) {
+	for r.err == nil {
+		if r.src == nil {
+			if len(r.paths) == 0 {
+				r.err = io.EOF
+				break
+			}
+			if err := r.start(); err != nil {
+				r.err = err
+				break
+			}
+			continue
+		}
+		got, err := r.step()
+		if err != nil {
+			r.err = err
+			break
+		}
+		if got {
+			return &r.ev, nil
+		}
+	}
+	return nil, r.err
+}
+
+// Close closes the file being read.
+func (r *Reader) Close() error {
+	if r.src == nil {
+		return nil
+	}
+	err := r.closeSource()
+	if r.err == nil {
+		r.err = errors.New("reader closed")
+	}
+	return err
+}
+
+// step reads one line of the current file. It reports whether r.ev now
+// holds an event.
+func (r *Reader) step() (bool, error) {
+	line, complete, err := r.src.lines.next()
+	switch {
+	case err == io.EOF:
+		r.endOfFile()
+		return false, nil
+	case err != nil:
+		return false, r.errorAt(err)
+	case !complete:
+		return r.lastLine(line)
+	case len(bytes.TrimSpace(line)) == 0:
+		return false, nil
+	}
+	got, err := r.parse(line)
+	if err == nil {
+		return got, nil
+	}
+	return false, r.badLine(err)
+}
+
+// lastLine handles a final line without a newline: a whole record that
+// lost only its newline is kept; anything else is the torn write of a
+// recorder that was killed.
+func (r *Reader) lastLine(line []byte) (bool, error) {
+	if got, err := r.parse(line); err == nil {
+		r.endOfFile()
+		return got, nil
+	}
+	r.warn(fmt.Sprintf("torn final record (%d bytes) ignored: the recording was cut short", len(line)))
+	r.ended = true // the tear says it all; no second warning for the missing trailer
+	r.endOfFile()
+	return false, nil
+}
+
+// badLine decides about a complete line that does not parse. Followed by a
+// new session, it is the torn record of a recorder killed before someone
+// appended to the file: a warning. Otherwise the file is damaged.
+func (r *Reader) badLine(parseErr error) error {
+	bad := r.pos()
+	line, complete, err := r.src.lines.next()
+	if err != nil || !complete || !bytes.HasPrefix(line, headerPrefix) {
+		return &Error{Pos: bad, Err: parseErr}
+	}
+	r.warnAt(bad, "torn record ignored: the recorder was stopped mid-write before this file was appended to")
+	r.ended = true
+	_, err = r.parse(line)
+	if err != nil {
+		return r.errorAt(err)
+	}
+	return nil
+}
+
+// parse handles one record. It reports whether it was an event.
+func (r *Reader) parse(line []byte) (bool, error) {
+	if !isObject(line) {
+		return false, errors.New("not a JSON object: not a session record")
+	}
+	switch recordKind(line) {
+	case headerEvent:
+		return false, r.header(line)
+	case trailerEvent:
+		return false, r.trailer(line)
+	}
+	if r.ended {
+		return false, errors.New("record after the end of the session (its trailer)")
+	}
+	if err := r.ev.UnmarshalJSON(line); err != nil {
+		return false, describeJSONError(err)
+	}
+	if r.ev.Kind == event.Lost {
+		r.counted.Lost += r.ev.Lost
+	} else {
+		r.counted.Events++
+	}
+	return true, nil
+}
+
+// record handles the first line of a file, which must be a header.
+func (r *Reader) record(line []byte) error {
+	if !isObject(line) || recordKind(line) != headerEvent {
+		return &Error{Pos: r.pos(), Err: errors.New("not an nstrace session: the first record is not a session header")}
+	}
+	if err := r.header(line); err != nil {
+		return r.errorAt(err)
+	}
+	return nil
+}
+
+func (r *Reader) header(line []byte) error {
+	h, err := parseHeader(line)
+	if err != nil {
+		return err
+	}
+	if r.hdr != nil && !r.ended {
+		r.finishSession()
+	}
+	if r.hdr != nil && h.Session == r.hdr.Session && h.Part != r.hdr.Part+1 {
+		r.warn(fmt.Sprintf("part %d of the recording follows part %d: files missing or out of order", h.Part, r.hdr.Part))
+	}
+	r.hdr, r.ended, r.counted = h, false, Trailer{}
+	if r.first == nil {
+		r.first = h
+	}
+	return nil
+}
+
+func (r *Reader) trailer(line []byte) error {
+	if r.ended {
+		return errors.New("a second trailer for one session")
+	}
+	t, err := parseTrailer(line)
+	if err != nil {
+		return err
+	}
+	if t.Events != r.counted.Events || t.Lost != r.counted.Lost {
+		r.warn(fmt.Sprintf("trailer counts %d events and %d lost, the session holds %d and %d: records are missing or were added",
+			t.Events, t.Lost, r.counted.Events, r.counted.Lost))
+	}
+	r.ended, r.prev = true, t
+	return nil
+}
+
+// finishSession notes a session that stopped without its trailer.
+func (r *Reader) finishSession() {
+	r.warn(fmt.Sprintf("session ends without a trailer after %d events: the recorder did not stop cleanly", r.counted.Events))
+	r.ended = true
+}
+
+func (r *Reader) endOfFile() {
+	if r.src.lines.cut && !r.ended {
+		r.warn("compressed stream cut short: the recording was interrupted")
+		r.ended = true
+	}
+	if !r.ended {
+		r.finishSession()
+	}
+	r.closeSource()
+}
+
+func (r *Reader) openNext() error {
+	name := r.paths[0]
+	r.paths = r.paths[1:]
+	rc, err := r.open(name)
+	if err != nil {
+		var se *Error
+		if errors.As(err, &se) {
+			return err
+		}
+		return &Error{Pos: Position{File: name}, Err: err}
+	}
+	src := &source{name: name, closer: rc}
+	if name == "-" {
+		src.name = "stdin"
+	}
+	lines := newLineReader(rc)
+	unzipped, unzip, err := decompress(lines.br)
+	if err != nil {
+		rc.Close()
+		return &Error{Pos: Position{File: name}, Err: err}
+	}
+	src.unzip = unzip
+	if unzipped != io.Reader(lines.br) {
+		src.zipped = true
+		lines = newLineReader(unzipped)
+	}
+	src.lines = lines
+	r.src = src
+	r.ended = true // until this file's header
+	return nil
+}
+
+func (r *Reader) closeSource() error {
+	src := r.src
+	r.src = nil
+	src.unzip()
+	if src.closer != nil && src.closer != io.Closer(os.Stdin) {
+		return src.closer.Close()
+	}
+	return nil
+}
+
+func (r *Reader) headerMissing(line []byte, err error) error {
+	pos := r.pos()
+	switch {
+	case err == io.EOF && r.src.lines.cut:
+		pos.Line, pos.Offset = 1, 0
+		err = errors.New("truncated: the compressed stream ends before the session header")
+	case err == io.EOF:
+		pos.Line, pos.Offset = 1, 0
+		err = errors.New("empty: not an nstrace session")
+	case err != nil:
+		return r.errorAt(err)
+	case !bytes.HasPrefix(bytes.TrimSpace(line), headerPrefix):
+		err = errors.New("not an nstrace session: no session header")
+	default:
+		err = fmt.Errorf("truncated session header (%d bytes, no end of line)", len(line))
+	}
+	return &Error{Pos: pos, Err: err}
+}
+
+func (r *Reader) pos() Position {
+	l := r.src.lines
+	return Position{File: r.src.name, Line: l.line, Offset: l.off, Compressed: r.src.zipped}
+}
+
+func (r *Reader) errorAt(err error) error {
+	if errors.Is(err, errTooLong) {
+		return &Error{Pos: r.pos(), Err: errors.New("record " + err.Error())}
+	}
+	return &Error{Pos: r.pos(), Err: err}
+}
+
+func (r *Reader) warn(msg string) { r.warnAt(r.pos(), msg) }
+
+func (r *Reader) warnAt(pos Position, msg string) {
+	if len(r.warnings) >= maxWarnings {
+		r.dropped++
+		return
+	}
+	r.warnings = append(r.warnings, Warning{Pos: pos, Msg: msg})
+}
+
+// recordKind finds a record's "event" value without decoding the line.
+// A key cannot appear inside a JSON string (its quotes would be escaped),
+// so the first match is the key. Lines written otherwise fall back to a
+// decode.
+func recordKind(line []byte) string {
+	if i := bytes.Index(line, []byte(`"event":"`)); i >= 0 {
+		rest := line[i+len(`"event":"`):]
+		switch {
+		case bytes.HasPrefix(rest, []byte(headerEvent+`"`)):
+			return headerEvent
+		case bytes.HasPrefix(rest, []byte(trailerEvent+`"`)):
+			return trailerEvent
+		}
+		return "event"
+	}
+	var probe struct {
+		Event string `json:"event"`
+	}
+	if json.Unmarshal(line, &probe) == nil && (probe.Event == headerEvent || probe.Event == trailerEvent) {
+		return probe.Event
+	}
+	return "event"
+}
