@@ -105,6 +105,12 @@ type cgroupTree struct {
 	v1    bool   // cgroup v1 hierarchies are mounted: the v2 tree may be empty
 }
 
+// ownCgroupTree finds the cgroup hierarchies in our own mount table.
+func ownCgroupTree(root string) cgroupTree {
+	mounts, _ := ReadMountinfo(filepath.Join(root, "proc/self/mountinfo"))
+	return findCgroupTree(root, mounts)
+}
+
 // findCgroupTree reads where cgroup2 is mounted from a mount table.
 func findCgroupTree(root string, mounts []Mount) cgroupTree {
 	var t cgroupTree

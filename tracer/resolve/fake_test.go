@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io/fs"
 	"os"
 	"strconv"
@@ -91,4 +92,18 @@ func find(inv *Inventory, typ event.NsType, ino uint32) (Namespace, bool) {
 		}
 	}
 	return Namespace{}, false
+}
+
+// throughJSON is inv as a session file would carry it to another machine.
+func throughJSON(t testing.TB, inv *Inventory) *Inventory {
+	t.Helper()
+	data, err := json.Marshal(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Inventory
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	return &back
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -35,6 +36,16 @@ func ParseMountinfo(r io.Reader) ([]Mount, error) {
 		}
 	}
 	return mounts, sc.Err()
+}
+
+// ReadMountinfo reads a mountinfo file, such as /proc/self/mountinfo.
+func ReadMountinfo(path string) ([]Mount, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ParseMountinfo(f)
 }
 
 // parseMountLine parses

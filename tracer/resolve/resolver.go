@@ -77,12 +77,7 @@ func New(inv *Inventory, opts ...Option) *Resolver {
 	}
 	r := &Resolver{o: o, ns: make(map[nsKey]*entry), cgroups: make(map[uint64]*cgroupEntry)}
 	if o.live {
-		r.cls = newClassifier(o.root)
-		if f, err := os.Open(filepath.Join(o.root, "proc/self/mountinfo")); err == nil {
-			mounts, _ := ParseMountinfo(f)
-			f.Close()
-			r.tree = findCgroupTree(o.root, mounts)
-		}
+		r.cls, r.tree = newClassifier(o.root), ownCgroupTree(o.root)
 	}
 	if inv != nil {
 		r.merge(inv, false)
@@ -264,12 +259,7 @@ func (r *Resolver) probeMounts(e *entry, tid uint32, now time.Time) {
 	e.probes++
 	e.nextProbe = now.Add(min(time.Second<<min(max(e.probes-2, 0), 9), 5*time.Minute))
 	for _, p := range [...]string{r.procPath(0, "mountinfo"), r.procPath(tid, "mountinfo")} {
-		f, err := os.Open(p)
-		if err != nil {
-			continue
-		}
-		mounts, _ := ParseMountinfo(f)
-		f.Close()
+		mounts, _ := ReadMountinfo(p)
 		for _, m := range NsfsMounts(mounts) {
 			k := keyOf(m.Type, m.Inode)
 			n := r.ns[k]

@@ -1,7 +1,6 @@
 package resolve
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -152,15 +151,8 @@ func TestAJoinIntoAnUnknownNamespaceLooksItUp(t *testing.T) {
 func TestAReplayElsewhereLabelsAsTheLiveRunDid(t *testing.T) {
 	inv := scanFake(t)
 	live := fakeResolver(t, inv)
-	data, err := json.Marshal(inv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var carried Inventory
-	if err := json.Unmarshal(data, &carried); err != nil {
-		t.Fatal(err)
-	}
-	replay := New(&carried, WithoutLiveLookups(), WithRoot(t.TempDir()))
+	carried := throughJSON(t, inv)
+	replay := New(carried, WithoutLiveLookups(), WithRoot(t.TempDir()))
 	events := []event.Event{
 		{Time: t0, Kind: event.Clone, Pid: 900, Tid: 900, Ppid: 300, CgroupID: dockerCgroupID(t), Changes: []event.Change{
 			{Type: event.Pid, Action: event.Join, From: 4026532304, To: 4026532304}}},

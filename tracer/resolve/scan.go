@@ -264,12 +264,7 @@ func (s *scanner) mounts() {
 // mountTable reads one mountinfo; root is where its mount points are
 // reachable from here.
 func (s *scanner) mountTable(mountinfo, root string) {
-	f, err := os.Open(mountinfo)
-	if err != nil {
-		return
-	}
-	mounts, _ := ParseMountinfo(f)
-	f.Close()
+	mounts, _ := ReadMountinfo(mountinfo)
 	for _, m := range NsfsMounts(mounts) {
 		s.get(m.Type, m.Inode, filepath.Join(root, m.Point)).ns.addMount(m.Point)
 	}
@@ -287,7 +282,7 @@ func (s *scanner) inventory() *Inventory {
 		inv.Namespaces = append(inv.Namespaces, n.ns)
 	}
 	sortNamespaces(inv.Namespaces)
-	tree := s.cgroupTree()
+	tree := ownCgroupTree(s.root)
 	for p, cl := range s.v2paths {
 		if id, ok := tree.idOf(p); ok {
 			inv.Cgroups = append(inv.Cgroups, Cgroup{ID: id, Path: p, Container: cl.ctr})
@@ -295,16 +290,6 @@ func (s *scanner) inventory() *Inventory {
 	}
 	sortCgroups(inv.Cgroups)
 	return inv
-}
-
-func (s *scanner) cgroupTree() cgroupTree {
-	f, err := os.Open(s.proc + "/self/mountinfo")
-	if err != nil {
-		return cgroupTree{}
-	}
-	defer f.Close()
-	mounts, _ := ParseMountinfo(f)
-	return findCgroupTree(s.root, mounts)
 }
 
 // processMeta reads the comm and effective uid of the process at dir.

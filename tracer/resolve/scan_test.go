@@ -171,15 +171,9 @@ func TestScanMapsCgroupIDsToContainers(t *testing.T) {
 
 func TestInventoryRoundTripsThroughJSON(t *testing.T) {
 	inv := scanFake(t)
-	data, err := json.Marshal(inv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var back Inventory
-	if err := json.Unmarshal(data, &back); err != nil {
-		t.Fatal(err)
-	}
+	back := throughJSON(t, inv)
 	if !reflect.DeepEqual(back.Namespaces, inv.Namespaces) || !reflect.DeepEqual(back.Cgroups, inv.Cgroups) {
+		data, _ := json.Marshal(inv)
 		t.Errorf("round trip changed the inventory:\n%s", data)
 	}
 }

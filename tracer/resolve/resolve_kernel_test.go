@@ -1,0 +1,361 @@
+package resolve
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nstrace/nstrace/tracer/event"
+)
+
+// Kernel tests: they read the live /proc and start real namespaces with
+// iproute2 and runc. They need root; with NSTRACE_KERNEL_TESTS=1 (CI) a
+// skip is a failure.
+
+func requireRoot(t *testing.T, tools ...string) {
+	t.Helper()
+	strict := os.Getenv("NSTRACE_KERNEL_TESTS") == "1"
+	if os.Geteuid() != 0 {
+		if strict {
+			t.Fatal("kernel test needs root, and NSTRACE_KERNEL_TESTS=1 forbids skipping")
+		}
+		t.Skip("kernel test needs root (NSTRACE_KERNEL_TESTS=1 makes this a failure)")
+	}
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			if strict {
+				t.Fatalf("kernel test needs %s: %v", tool, err)
+			}
+			t.Skipf("kernel test needs %s: %v", tool, err)
+		}
+	}
+}
+
+// nsInode reads a namespace link, e.g. /proc/self/ns/net.
+func nsInode(t *testing.T, link string) uint32 {
+	t.Helper()
+	target, err := os.Readlink(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ino, ok := parseNsLink(target)
+	if !ok {
+		t.Fatalf("%s -> %q", link, target)
+	}
+	return ino
+}
+
+// kernelNsID asks the kernel for the 64-bit id of the namespace at path;
+// 0 where the kernel has no NS_GET_ID.
+func kernelNsID(t *testing.T, path string) uint64 {
+	t.Helper()
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	var id uint64
+	if err := ioctlPtr(fd, nsGetID, unsafe.Pointer(&id)); err != nil && err != unix.ENOTTY {
+		t.Fatalf("NS_GET_ID %s: %v", path, err)
+	}
+	return id
+}
+
+func mustFind(t *testing.T, inv *Inventory, typ event.NsType, ino uint32) Namespace {
+	t.Helper()
+	n, ok := find(inv, typ, ino)
+	if !ok {
+		t.Fatalf("%s %d is not in the inventory", typ, ino)
+	}
+	return n
+}
+
+func run(t *testing.T, name string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+// lsnsSet is what `lsns -J` lists, as "type:inode".
+func lsnsSet(t *testing.T) map[string]bool {
+	out, err := exec.Command("lsns", "-J", "-o", "NS,TYPE").Output()
+	if err != nil {
+		t.Fatalf("lsns: %v", err)
+	}
+	var doc struct {
+		Namespaces []struct {
+			NS   json.Number `json:"ns"`
+			Type string      `json:"type"`
+		} `json:"namespaces"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("lsns -J: %v\n%s", err, out)
+	}
+	set := make(map[string]bool)
+	for _, n := range doc.Namespaces {
+		set[n.Type+":"+n.NS.String()] = true
+	}
+	return set
+}
+
+func TestKernelLsAgreesWithLsns(t *testing.T) {
+	requireRoot(t, "lsns")
+	// Other processes come and go: compare only when lsns saw the same
+	// namespaces before and after our scan.
+	for range 20 {
+		before := lsnsSet(t)
+		inv, err := Scan(ScanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := lsnsSet(t)
+		if !sameSet(before, after) {
+			continue
+		}
+		ours := make(map[string]Namespace)
+		for _, n := range inv.Namespaces {
+			ours[fmt.Sprintf("%s:%d", n.Type, n.Inode)] = n
+		}
+		for k := range before {
+			if _, ok := ours[k]; !ok {
+				t.Errorf("lsns lists %s, ls does not", k)
+			}
+		}
+		for k, n := range ours {
+			if before[k] || n.Processes == 0 {
+				continue // also listed by lsns, or held by a mount, fd or child only
+			}
+			// lsns reads only thread group leaders: a namespace of threads
+			// alone is ours to list. One whose leader is in it must be in lsns.
+			target, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", n.PID, n.Type))
+			if err == nil && target == fmt.Sprintf("%s:[%d]", n.Type, n.Inode) {
+				t.Errorf("ls lists %s (pid %d is in it), lsns does not", k, n.PID)
+			}
+		}
+		t.Logf("lsns: %d namespaces; ls: %d", len(before), len(ours))
+		return
+	}
+	t.Fatal("the host never held still between two lsns runs")
+}
+
+func sameSet(a, b map[string]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestKernelABindMountOnlyNetnsIsListedWithItsName(t *testing.T) {
+	requireRoot(t, "ip")
+	for _, name := range []string{
+		"nstrace-test-" + strconv.Itoa(os.Getpid()),
+		"nstrace-\x1b]0;x\a-" + strconv.Itoa(os.Getpid()),
+	} {
+		run(t, "ip", "netns", "add", name)
+		t.Cleanup(func() { exec.Command("ip", "netns", "delete", name).Run() })
+		mount := "/run/netns/" + name
+		var st unix.Stat_t
+		if err := unix.Stat(mount, &st); err != nil {
+			t.Fatal(err)
+		}
+		inv, err := Scan(ScanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := mustFind(t, inv, event.Net, uint32(st.Ino))
+		if n.Name() != name || n.Processes != 0 || n.Host || n.Mounts[0] != mount {
+			t.Errorf("%q: got %+v", name, n)
+		}
+		if want := nsInode(t, "/proc/self/ns/user"); n.Owner != want {
+			t.Errorf("%q: owner %d, want %d", name, n.Owner, want)
+		}
+		if want := kernelNsID(t, mount); n.NsID != want {
+			t.Errorf("%q: ns_id %d, want %d", name, n.NsID, want)
+		}
+		var text bytes.Buffer
+		if err := WriteTable(&text, []Namespace{n}); err != nil {
+			t.Fatal(err)
+		}
+		if i := bytes.IndexFunc(text.Bytes(), func(r rune) bool { return r < 0x20 && r != '\n' || r == 0x7f }); i >= 0 {
+			t.Errorf("%q: control character in the table:\n%q", name, text.String())
+		}
+		if !strings.Contains(text.String(), `"`+Sanitize(name)+`"`) {
+			t.Errorf("%q: name not in the table:\n%s", name, text.String())
+		}
+	}
+}
+
+func TestKernelHostNamespacesAreMarkedHost(t *testing.T) {
+	requireRoot(t)
+	inv, err := Scan(ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	comm, _ := os.ReadFile("/proc/2/comm")
+	if string(comm) != "kthreadd\n" {
+		t.Fatal("/proc is not the host's (no kthreadd): cannot tell the host's namespaces")
+	}
+	var uts unix.Utsname
+	unix.Uname(&uts)
+	var major, minor int
+	fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &major, &minor)
+	for _, typ := range Types {
+		ino := nsInode(t, "/proc/2/ns/"+typ.String())
+		n := mustFind(t, inv, typ, ino)
+		if !n.Host || n.Container != nil {
+			t.Errorf("kthreadd's %s %d: host %v container %+v", typ, ino, n.Host, n.Container)
+		}
+		if major > 6 || major == 6 && minor >= 18 {
+			if !isInitialInode(typ, ino) {
+				t.Errorf("kthreadd's %s is %d, not the kernel's fixed initial inode", typ, ino)
+			}
+		}
+		if want := kernelNsID(t, "/proc/2/ns/"+typ.String()); n.NsID != want {
+			t.Errorf("%s: ns_id %d, want %d", typ, n.NsID, want)
+		}
+		if typ == event.User && (n.Owner != 0 || n.Parent != 0) {
+			t.Errorf("the initial user namespace has owner %d parent %d", n.Owner, n.Parent)
+		}
+	}
+	for _, n := range inv.Namespaces {
+		if n.Host && n.Inode != nsInode(t, "/proc/2/ns/"+n.Type.String()) {
+			t.Errorf("%s %d marked host but is not kthreadd's", n.Type, n.Inode)
+		}
+	}
+}
+
+// runcContainer starts a detached runc container running busybox sleep and
+// returns its id and pid; it is killed and deleted when the test ends.
+func runcContainer(t *testing.T) (id string, pid int) {
+	bundle := t.TempDir()
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(bundle, "rootfs/bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "cp", busybox, filepath.Join(bundle, "rootfs/bin/busybox"))
+	run(t, "runc", "spec", "--bundle", bundle)
+	cfgPath := filepath.Join(bundle, "config.json")
+	data, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	proc := cfg["process"].(map[string]any)
+	proc["terminal"] = false
+	proc["args"] = []string{"/bin/busybox", "sleep", "600"}
+	if data, err = json.Marshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var raw [32]byte
+	rand.Read(raw[:])
+	id = hex.EncodeToString(raw[:])
+	pidFile := filepath.Join(bundle, "pid")
+	// The container keeps runc's stdio: give it a file, not a pipe we would wait on.
+	logf, err := os.Create(filepath.Join(bundle, "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd := exec.Command("runc", "run", "--detach", "--bundle", bundle, "--pid-file", pidFile, id)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	t.Cleanup(func() {
+		exec.Command("runc", "kill", id, "KILL").Run()
+		exec.Command("runc", "delete", "--force", id).Run()
+	})
+	if err := cmd.Run(); err != nil {
+		out, _ := os.ReadFile(logf.Name())
+		t.Fatalf("runc run: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid, err = strconv.Atoi(strings.TrimSpace(string(b))); err != nil {
+		t.Fatal(err)
+	}
+	return id, pid
+}
+
+func TestKernelARuncContainersNamespacesCarryItsID(t *testing.T) {
+	requireRoot(t, "runc", "busybox")
+	id, pid := runcContainer(t)
+	want := &event.Container{ID: id, Runtime: RuntimeRunc}
+	inv, err := Scan(ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := map[event.NsType]bool{event.Mnt: true, event.Net: true, event.Pid: true, event.IPC: true, event.UTS: true}
+	for _, typ := range Types {
+		link := fmt.Sprintf("/proc/%d/ns/%s", pid, typ)
+		n := mustFind(t, inv, typ, nsInode(t, link))
+		switch {
+		case !own[typ]:
+			if !n.Host || n.Container != nil {
+				t.Errorf("shared %s: host %v container %+v, want the host's", typ, n.Host, n.Container)
+			}
+		case n.Host || n.Processes != 1 || n.PID != uint32(pid) || *n.Container != *want:
+			t.Errorf("%s: %+v (container %+v), want pid %d alone in container %+v", typ, n, n.Container, pid, want)
+		case n.NsID != kernelNsID(t, link):
+			t.Errorf("%s: ns_id %d, want %d", typ, n.NsID, kernelNsID(t, link))
+		}
+	}
+
+	// The live resolver: the process's container from the kernel's cgroup
+	// id, and a namespace it never saw looked up through /proc.
+	cgroupID := containerCgroupID(t, pid)
+	netLink := fmt.Sprintf("/proc/%d/ns/net", pid)
+	for _, r := range []*Resolver{New(inv), New(nil)} {
+		ev := &event.Event{Kind: event.Setns, Pid: uint32(pid), Tid: uint32(pid), CgroupID: cgroupID,
+			Changes: []event.Change{{Type: event.Net, Action: event.Join, From: nsInode(t, "/proc/self/ns/net"),
+				To: nsInode(t, netLink)}}}
+		r.Resolve(ev)
+		if ev.Container == nil || *ev.Container != *want {
+			t.Errorf("process container %+v, want %+v", ev.Container, want)
+		}
+		if c := ev.Changes[0]; c.NsID != kernelNsID(t, netLink) || c.Owner != nsInode(t, "/proc/self/ns/user") {
+			t.Errorf("net change %+v, want ns_id %d and the host's user namespace as owner", c, kernelNsID(t, netLink))
+		}
+	}
+}
+
+// containerCgroupID is the cgroup v2 id of a process: the inode of its
+// directory in the v2 hierarchy, as bpf_get_current_cgroup_id gives it.
+func containerCgroupID(t *testing.T, pid int) uint64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, v2 := procCgroupPaths(string(data))
+	tree := ownCgroupTree("/")
+	id, ok := tree.idOf(v2)
+	if !ok || v2 == "/" {
+		t.Fatalf("no cgroup v2 directory of its own for pid %d (%q under %q)", pid, v2, tree.mount)
+	}
+	return id
+}
