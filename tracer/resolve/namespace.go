@@ -49,7 +49,8 @@ type Namespace struct {
 	Creator *Creator // set when the namespace was created while tracing
 }
 
-// Creator is the task that made a namespace, from the event that created it.
+// Creator is the process that made a namespace, from the event that
+// created it: the caller of unshare, or of clone (the new child's parent).
 type Creator struct {
 	Pid     uint32    `json:"pid"`
 	Comm    string    `json:"comm"`

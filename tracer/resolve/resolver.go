@@ -115,6 +115,7 @@ func (r *Resolver) Resolve(ev *event.Event) {
 		c := &ev.Changes[i]
 		e := r.learn(ev, c, newUser, now)
 		if e == nil {
+			c.Host = c.Host || isInitialInode(c.Type, c.To)
 			continue
 		}
 		if c.Name == "" {
@@ -148,6 +149,9 @@ func (r *Resolver) learn(ev *event.Event, c *event.Change, newUser uint32, now t
 			r.ns[k] = e
 		} else if e.ns.Creator == nil {
 			e.ns.Creator = creatorOf(ev)
+			if e.ns.Container == nil && !e.ns.Host {
+				e.ns.Container = ev.Container
+			}
 		}
 	case event.Join:
 		if e == nil {
@@ -201,8 +205,14 @@ func (r *Resolver) created(ev *event.Event, c *event.Change, newUser uint32) *en
 	return e
 }
 
+// creatorOf is the process that made the call: for clone the parent, whose
+// comm the child still shares.
 func creatorOf(ev *event.Event) *Creator {
-	return &Creator{Pid: ev.Pid, Comm: ev.Comm, UID: ev.UID, Syscall: ev.Kind.String(), Time: ev.Time}
+	pid := ev.Pid
+	if ev.Kind == event.Clone && ev.Ppid != 0 {
+		pid = ev.Ppid
+	}
+	return &Creator{Pid: pid, Comm: ev.Comm, UID: ev.UID, Syscall: ev.Kind.String(), Time: ev.Time}
 }
 
 // lookup makes the entry for a namespace first met in a join, from the

@@ -91,6 +91,11 @@ func TestCreateRecordsTheCreatorAndOwnership(t *testing.T) {
 	if n, _ := r.Lookup(event.User, 4026532900); n.Parent != hostUser {
 		t.Errorf("user namespace parent = %d, want %d", n.Parent, hostUser)
 	}
+	r.Resolve(&event.Event{Time: t0, Kind: event.Clone, Pid: 4300, Tid: 4300, Ppid: 4299, Comm: "runc:[1:CHILD]",
+		Changes: []event.Change{{Type: event.UTS, Action: event.Create, From: hostUTS, To: 4026532903}}})
+	if n, _ := r.Lookup(event.UTS, 4026532903); n.Creator == nil || n.Creator.Pid != 4299 || n.Creator.Syscall != "clone" {
+		t.Errorf("clone creator = %+v, want the parent 4299", n.Creator)
+	}
 }
 
 // ipNetnsRoot is a root whose own mount table names a netns: what `ip
@@ -235,4 +240,24 @@ func TestRefreshNeedsLiveLookups(t *testing.T) {
 	if err := New(nil, WithoutLiveLookups()).Refresh(); err != ErrNotLive {
 		t.Errorf("Refresh = %v, want ErrNotLive", err)
 	}
+}
+
+func TestResolveRacesNeitherRefreshNorInventory(t *testing.T) {
+	r, ev := knownEvent(t)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 20 {
+			if err := r.Refresh(); err != nil {
+				t.Error(err)
+			}
+			_ = r.Inventory()
+		}
+	}()
+	for range 2000 {
+		e := ev.Clone()
+		unresolve(e)
+		r.Resolve(e)
+	}
+	<-done
 }

@@ -85,7 +85,8 @@ func WriteJSONLines(w io.Writer, ns []Namespace) error {
 func Label(n *Namespace) string {
 	var parts []string
 	for _, name := range n.Names {
-		parts = append(parts, `"`+Sanitize(name)+`"`)
+		// Quotes inside are escaped so a name cannot fake a label after it.
+		parts = append(parts, `"`+strings.ReplaceAll(Sanitize(name), `"`, `\"`)+`"`)
 	}
 	if n.Host {
 		parts = append(parts, "(host)")

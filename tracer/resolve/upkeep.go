@@ -42,6 +42,7 @@ func (r *Resolver) merge(inv *Inventory, markGone bool) {
 	r.unread = inv.Unreadable
 	found := make(map[nsKey]bool, len(inv.Namespaces))
 	for _, n := range inv.Namespaces {
+		n = n.clone()
 		k := keyOf(n.Type, n.Inode)
 		found[k] = true
 		e := r.ns[k]
