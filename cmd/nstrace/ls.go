@@ -32,13 +32,13 @@ func newLsCommand() *cobra.Command {
 
 func runLs(w io.Writer, output string, typeNames []string) error {
 	if output != "text" && output != "json" {
-		return fmt.Errorf("unknown output format %q (want text or json)", output)
+		return usageError{fmt.Errorf("unknown output format %q (want text or json)", output)}
 	}
 	want := make(map[event.NsType]bool)
 	for _, name := range typeNames {
 		t, ok := resolve.ParseType(name)
 		if !ok {
-			return fmt.Errorf("unknown namespace type %q (want one of %s)", name, lsTypeNames())
+			return usageError{fmt.Errorf("unknown namespace type %q (want one of %s)", name, lsTypeNames())}
 		}
 		want[t] = true
 	}
