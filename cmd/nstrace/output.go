@@ -8,7 +8,8 @@ import (
 	"github.com/nstrace/nstrace/tracer/render"
 )
 
-// output is where events go to be shown: text or JSON Lines.
+// output is where events go to be shown: text or JSON Lines. It is a sink
+// of the pipeline, for trace and replay alike.
 type output struct {
 	text *render.Text
 	json *render.JSON
@@ -24,6 +25,7 @@ func newOutput(format string, w io.Writer) (*output, error) {
 	return nil, usageError{fmt.Errorf("unknown output format %q (want text or json)", format)}
 }
 
+// start writes what comes before the first event: the text column names.
 func (o *output) start() error {
 	if o.text != nil {
 		if err := o.text.Header(); err != nil {
@@ -34,14 +36,14 @@ func (o *output) start() error {
 	return nil
 }
 
-func (o *output) write(ev *event.Event) error {
+func (o *output) WriteEvent(ev *event.Event) error {
 	if o.text != nil {
 		return o.text.Event(ev)
 	}
 	return o.json.Event(ev)
 }
 
-func (o *output) flush() error {
+func (o *output) Flush() error {
 	if o.text != nil {
 		return o.text.Flush()
 	}

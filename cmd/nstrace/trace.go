@@ -2,15 +2,20 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nstrace/nstrace/tracer"
-	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/filter"
+	"github.com/nstrace/nstrace/tracer/render"
+	"github.com/nstrace/nstrace/tracer/session"
 )
 
 type traceFlags struct {
@@ -18,8 +23,14 @@ type traceFlags struct {
 	readyFile string
 	ringSize  int
 	hooks     string
-	pid       uint32
-	types     []string
+	filter    filterFlags
+
+	write      string // session file; "-" for stdout
+	quiet      bool
+	force      bool
+	append     bool
+	rotateSize string
+	rotateKeep int
 }
 
 func newTraceCommand() *cobra.Command {
@@ -37,21 +48,43 @@ func newTraceCommand() *cobra.Command {
 	fl.StringVar(&f.readyFile, "ready-file", "", "create this file once every probe is attached")
 	fl.IntVar(&f.ringSize, "ring-size", tracer.DefaultRingSize, "ring buffer size in bytes (a power of two)")
 	fl.StringVar(&f.hooks, "hooks", "auto", "hook set: auto or tracepoint")
-	fl.Uint32Var(&f.pid, "pid", 0, "trace only this process id (filtered in the kernel)")
-	fl.StringSliceVar(&f.types, "type", nil, "namespace types to report, e.g. net,uts (filtered in the kernel)")
+	fl.StringVarP(&f.write, "write", "w", "", "record the session to this file (.gz, .zst: compressed; -: standard output)")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "show no events (with -w: only record)")
+	fl.BoolVar(&f.force, "force", false, "with -w: overwrite an existing file")
+	fl.BoolVar(&f.append, "append", false, "with -w: add this session to the end of an existing file")
+	fl.StringVar(&f.rotateSize, "rotate-size", "", "with -w: start a new file every SIZE bytes (e.g. 100M); files are numbered FILE.000001...")
+	fl.IntVar(&f.rotateKeep, "rotate-keep", 0, "with --rotate-size: keep only the newest N files")
+	f.filter.register(fl, true)
 	return cmd
 }
 
 func runTrace(ctx context.Context, f *traceFlags) error {
-	out, err := newOutput(f.output, os.Stdout)
+	rec, err := f.recordOptions()
 	if err != nil {
 		return err
 	}
-	types, err := parseTypes(f.types)
+	p := &pipeline{}
+	var out *output
+	if !f.quiet && f.write != "-" {
+		if out, err = newOutput(f.output, os.Stdout); err != nil {
+			return err
+		}
+		p.sinks = append(p.sinks, out)
+	}
+	opts, err := f.filter.options()
 	if err != nil {
 		return err
 	}
-	t, err := tracer.Open(tracer.Options{RingSize: f.ringSize, Pid: f.pid, Types: types, Hooks: f.hooks})
+	if p.filter, err = filter.New(opts); err != nil {
+		return usageError{err}
+	}
+	// The kernel drops what it can cheaply: one process, some types. The
+	// pipeline's filter repeats that, so replaying agrees with live.
+	topts := tracer.Options{RingSize: f.ringSize, Types: opts.Types, Hooks: f.hooks}
+	if len(opts.Pids) == 1 {
+		topts.Pid = opts.Pids[0]
+	}
+	t, err := tracer.Open(topts)
 	if err != nil {
 		return err
 	}
@@ -59,22 +92,133 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 	for _, note := range t.Notes() {
 		fmt.Fprintf(os.Stderr, "nstrace: %s\n", note)
 	}
+
+	var w *session.Writer
+	if f.write != "" {
+		rec.Header = recordHeader(t, p.filter)
+		if w, err = createSession(f.write, rec); err != nil {
+			return err
+		}
+		defer w.Close()
+		p.sinks = append(p.sinks, w)
+	}
 	if f.readyFile != "" {
 		if err := writeReadyFile(f.readyFile); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintf(os.Stderr, "nstrace: tracing started; %s\n", tracer.HookSummary(t.Hooks()))
-	if err := out.start(); err != nil {
-		return err
+	if out != nil {
+		if err := out.start(); err != nil {
+			return err
+		}
 	}
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	runErr := t.Run(ctx, out.write, out.flush)
-	s := t.Stats()
-	fmt.Fprintf(os.Stderr, "nstrace: %d events, %d lost\n", s.Events, s.Lost)
-	return runErr
+	runErr := t.Run(ctx, p.event, p.flush)
+	var closeErr error
+	if w != nil {
+		closeErr = w.Close()
+	}
+	fmt.Fprintf(os.Stderr, "nstrace: %s\n", p.summary())
+	if w != nil && closeErr == nil {
+		fmt.Fprintf(os.Stderr, "nstrace: session saved to %s\n", render.Sanitize(strings.Join(savedFiles(f.write, w), " ")))
+	}
+	return errors.Join(runErr, closeErr)
+}
+
+// recordOptions checks the recording flags before anything is loaded.
+func (f *traceFlags) recordOptions() (session.Options, error) {
+	var o session.Options
+	if f.write == "" {
+		if f.force || f.append || f.rotateSize != "" || f.rotateKeep != 0 {
+			return o, usageError{errors.New("--force, --append, --rotate-size and --rotate-keep need -w FILE")}
+		}
+		return o, nil
+	}
+	o.Force, o.Append, o.RotateKeep = f.force, f.append, f.rotateKeep
+	switch {
+	case f.force && f.append:
+		return o, usageError{errors.New("--force and --append contradict each other")}
+	case f.write == "-" && (f.force || f.append || f.rotateSize != ""):
+		return o, usageError{errors.New("-w - writes to standard output: it cannot be overwritten, appended to or rotated")}
+	case f.rotateKeep < 0:
+		return o, usageError{errors.New("--rotate-keep: want a number of files")}
+	case f.rotateKeep > 0 && f.rotateSize == "":
+		return o, usageError{errors.New("--rotate-keep needs --rotate-size")}
+	}
+	if f.rotateSize != "" {
+		n, err := parseSize(f.rotateSize)
+		if err != nil {
+			return o, usageError{fmt.Errorf("--rotate-size: %w", err)}
+		}
+		o.RotateSize = n
+	}
+	return o, nil
+}
+
+// minRotateSize refuses sizes that are surely a unit mistake (100 for 100M).
+const minRotateSize = 4 << 10
+
+// parseSize reads a byte count: 1048576, 512K, 100M, 2G (powers of 1024;
+// KiB, MB and the like are read the same way).
+func parseSize(s string) (int64, error) {
+	num := strings.TrimRight(s, "KMGTiBkmgtb")
+	unit := strings.ToUpper(strings.TrimSuffix(strings.TrimSuffix(s[len(num):], "B"), "i"))
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q: want a size such as 100M", s)
+	}
+	shift := map[string]uint{"": 0, "K": 10, "M": 20, "G": 30, "T": 40}
+	sh, ok := shift[unit]
+	if !ok || n > 1<<(62-sh) {
+		return 0, fmt.Errorf("%q: want a size such as 100M", s)
+	}
+	n <<= sh
+	if n < minRotateSize {
+		return 0, fmt.Errorf("%q is below 4K; did you mean %sM?", s, num)
+	}
+	return n, nil
+}
+
+// recordHeader describes this recording: the machine, the hooks, the filter.
+func recordHeader(t *tracer.Tracer, filt *filter.Filter) session.Header {
+	h := session.LocalHeader(version)
+	for _, hk := range t.Hooks() {
+		sh := session.Hook{Name: hk.Name, Required: hk.Required, Attached: hk.Attached}
+		if hk.Err != nil {
+			sh.Error = hk.Err.Error()
+		}
+		h.Hooks = append(h.Hooks, sh)
+	}
+	h.Filter = filt.String()
+	// The namespace inventory at the start belongs here (h.SetInventory),
+	// once the resolver is part of the pipeline.
+	return h
+}
+
+func createSession(path string, opts session.Options) (*session.Writer, error) {
+	if path == "-" {
+		return session.NewWriter(os.Stdout, opts)
+	}
+	w, err := session.Create(path, opts)
+	if errors.Is(err, session.ErrExists) {
+		return nil, usageError{err}
+	}
+	return w, err
+}
+
+// savedFiles names what a recording left: one file, or the rotated ones.
+func savedFiles(path string, w *session.Writer) []string {
+	if path == "-" {
+		return []string{"standard output"}
+	}
+	files := w.Files()
+	if len(files) > 3 {
+		return []string{files[0], "...", files[len(files)-1], fmt.Sprintf("(%d files)", len(files))}
+	}
+	return files
 }
 
 // writeReadyFile tells scripts the probes are attached. The file holds our pid.
@@ -83,16 +227,4 @@ func writeReadyFile(path string) error {
 		return fmt.Errorf("ready file: %w", err)
 	}
 	return nil
-}
-
-func parseTypes(names []string) ([]event.NsType, error) {
-	var types []event.NsType
-	for _, n := range names {
-		t, ok := event.ParseNsType(n)
-		if !ok {
-			return nil, usageError{fmt.Errorf("unknown namespace type %q (want one of cgroup ipc mnt net pid pid_for_children time time_for_children user uts)", n)}
-		}
-		types = append(types, t)
-	}
-	return types, nil
 }

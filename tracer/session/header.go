@@ -43,6 +43,7 @@ type Header struct {
 // Hook is one probe of the recording and what became of it.
 type Hook struct {
 	Name     string `json:"name"`
+	Via      string `json:"via,omitempty"` // how it attached: tracepoint, tp_btf, fentry...
 	Required bool   `json:"required,omitempty"`
 	Attached bool   `json:"attached"`
 	Error    string `json:"error,omitempty"`

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nstrace/nstrace/tracer/filter"
+	"github.com/nstrace/nstrace/tracer/render"
+	"github.com/nstrace/nstrace/tracer/session"
+)
+
+type replayFlags struct {
+	output string
+	filter filterFlags
+	since  string
+	until  string
+}
+
+func newReplayCommand() *cobra.Command {
+	var f replayFlags
+	cmd := &cobra.Command{
+		Use:   "replay FILE... [flags]",
+		Short: "Show a recorded session as live tracing showed it",
+		Long: "Show a recorded session (nstrace trace -w) as live tracing showed it.\n" +
+			"Several files, or a quoted glob, are read in order as one stream: the files of a\n" +
+			"rotated recording, or sessions recorded one after another. - reads standard input.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runReplay(&f, args, os.Stdout, os.Stderr)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	f.filter.register(fl, false)
+	fl.StringVar(&f.since, "since", "", "only events from this time on: 2026-11-29T03:38:18Z, 03:38:18 (UTC), or 5m after the start")
+	fl.StringVar(&f.until, "until", "", "only events up to this time, in the same forms as --since")
+	return cmd
+}
+
+func runReplay(f *replayFlags, args []string, stdout, stderr io.Writer) error {
+	out, err := newOutput(f.output, stdout)
+	if err != nil {
+		return err
+	}
+	opts, err := f.filter.options()
+	if err != nil {
+		return err
+	}
+	var since, until filter.Moment
+	for _, m := range []struct {
+		flag, val string
+		dst       *filter.Moment
+	}{{"since", f.since, &since}, {"until", f.until, &until}} {
+		if m.val == "" {
+			continue
+		}
+		if *m.dst, err = filter.ParseMoment(m.val); err != nil {
+			return usageError{fmt.Errorf("--%s: %w", m.flag, err)}
+		}
+	}
+	paths, err := expandPaths(args)
+	if err != nil {
+		return err
+	}
+
+	r, err := session.Open(paths...)
+	if err != nil {
+		return fmt.Errorf("replay %w", err)
+	}
+	defer r.Close()
+	first := r.First()
+	if f.since != "" {
+		opts.Since = since.At(first.Started)
+	}
+	if f.until != "" {
+		opts.Until = until.At(first.Started)
+	}
+	p := &pipeline{sinks: []sink{out}}
+	if p.filter, err = filter.New(opts); err != nil {
+		return usageError{err}
+	}
+	fmt.Fprintf(stderr, "nstrace: %s\n", describeRecording(first))
+	if err := out.start(); err != nil {
+		return err
+	}
+
+	readErr := replayEvents(r, p, out)
+	if err := out.Flush(); err != nil && readErr == nil {
+		readErr = err
+	}
+	for _, w := range r.Warnings() {
+		fmt.Fprintf(stderr, "nstrace: replay %s: warning: %s\n", w.Pos, w.Msg)
+	}
+	if readErr != nil {
+		return readErr
+	}
+	fmt.Fprintf(stderr, "nstrace: %s\n", p.summary())
+	return nil
+}
+
+func replayEvents(r *session.Reader, p *pipeline, out *output) error {
+	for {
+		ev, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("replay %w", err)
+		}
+		if err := p.event(ev); err != nil {
+			return err
+		}
+		// Streaming from a pipe: show what came before waiting for more.
+		if !r.Buffered() {
+			if err := out.Flush(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// describeRecording is the line replay starts with on stderr, in place of
+// live tracing's "tracing started".
+func describeRecording(h *session.Header) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "replaying a session recorded on %s (Linux %s) at %s UTC",
+		render.Sanitize(h.Host), render.Sanitize(h.Kernel), h.Started.UTC().Format("2006-01-02 15:04:05"))
+	if h.Filter != "" {
+		fmt.Fprintf(&b, " with filter %s", render.Sanitize(h.Filter))
+	}
+	var on, off []string
+	for _, hk := range h.Hooks {
+		name := render.Sanitize(hk.Name)
+		switch {
+		case hk.Attached && hk.Via != "":
+			on = append(on, name+"("+render.Sanitize(hk.Via)+")")
+		case hk.Attached:
+			on = append(on, name)
+		default:
+			off = append(off, name)
+		}
+	}
+	if len(on) > 0 {
+		b.WriteString("; hooks: " + strings.Join(on, " "))
+	}
+	if len(off) > 0 {
+		b.WriteString("; unavailable: " + strings.Join(off, " "))
+	}
+	return b.String()
+}
+
+// expandPaths expands arguments that are globs (quoted, so the shell left
+// them) into the files they match, in name order: rotated files sort in
+// the order they were written.
+func expandPaths(args []string) ([]string, error) {
+	var paths []string
+	for _, a := range args {
+		if _, err := os.Lstat(a); err == nil || a == "-" || !strings.ContainsAny(a, "*?[") {
+			paths = append(paths, a)
+			continue
+		}
+		matches, err := filepath.Glob(a)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("replay %s: %w", render.Sanitize(a), err)}
+		}
+		if len(matches) == 0 {
+			return nil, fmt.Errorf("replay %s: no file matches", render.Sanitize(a))
+		}
+		paths = append(paths, matches...)
+	}
+	return paths, nil
+}
