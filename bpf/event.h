@@ -17,7 +17,7 @@ enum ns_kind {
 	NS_TIME_FOR_CHILDREN,
 	NS_USER,
 	NS_UTS,
-	NS_KINDS,
+	NS_KINDS, /* also "unknown": a destroyed inode whose type Go looks up */
 };
 
 /* Go: event.Kind. */
@@ -26,12 +26,14 @@ enum event_kind {
 	EVENT_UNSHARE = 2,
 	EVENT_SETNS = 3,
 	EVENT_EXEC = 4,
+	EVENT_DESTROY = 5, /* a namespace inode number was freed */
 };
 
 /* Go: event.Action. */
 enum change_action {
 	ACTION_CREATE = 1,
 	ACTION_JOIN = 2,
+	ACTION_DESTROY = 3,
 };
 
 /* Loss causes: indexes of the per-CPU `drops` array. */

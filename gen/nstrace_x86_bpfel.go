@@ -26,8 +26,9 @@ type NstraceChange struct {
 type NstraceChangeAction uint32
 
 const (
-	NstraceChangeActionACTION_CREATE NstraceChangeAction = 1
-	NstraceChangeActionACTION_JOIN   NstraceChangeAction = 2
+	NstraceChangeActionACTION_CREATE  NstraceChangeAction = 1
+	NstraceChangeActionACTION_JOIN    NstraceChangeAction = 2
+	NstraceChangeActionACTION_DESTROY NstraceChangeAction = 3
 )
 
 type NstraceDropCause uint32
@@ -65,6 +66,7 @@ const (
 	NstraceEventKindEVENT_UNSHARE NstraceEventKind = 2
 	NstraceEventKindEVENT_SETNS   NstraceEventKind = 3
 	NstraceEventKindEVENT_EXEC    NstraceEventKind = 4
+	NstraceEventKindEVENT_DESTROY NstraceEventKind = 5
 )
 
 type NstraceNsKind uint32
@@ -105,6 +107,11 @@ const (
 	NstraceProgClone3Exit        = "clone3_exit"
 	NstraceProgCloneEnter        = "clone_enter"
 	NstraceProgCloneExit         = "clone_exit"
+	NstraceProgCloneFentry       = "clone_fentry"
+	NstraceProgCloneFexit        = "clone_fexit"
+	NstraceProgDestroyFentry     = "destroy_fentry"
+	NstraceProgExecFentry        = "exec_fentry"
+	NstraceProgExecFexit         = "exec_fexit"
 	NstraceProgExecveEnter       = "execve_enter"
 	NstraceProgExecveExit        = "execve_exit"
 	NstraceProgExecveatEnter     = "execveat_enter"
@@ -112,8 +119,12 @@ const (
 	NstraceProgFork              = "fork"
 	NstraceProgSetnsEnter        = "setns_enter"
 	NstraceProgSetnsExit         = "setns_exit"
+	NstraceProgSetnsFentry       = "setns_fentry"
+	NstraceProgSetnsFexit        = "setns_fexit"
 	NstraceProgUnshareEnter      = "unshare_enter"
 	NstraceProgUnshareExit       = "unshare_exit"
+	NstraceProgUnshareFentry     = "unshare_fentry"
+	NstraceProgUnshareFexit      = "unshare_fexit"
 	NstraceVarClonesPending      = "clones_pending"
 	NstraceVarExecsPending       = "execs_pending"
 	NstraceVarFilterTgid         = "filter_tgid"
@@ -171,6 +182,11 @@ type NstraceProgramSpecs struct {
 	Clone3Exit    *ebpf.ProgramSpec `ebpf:"clone3_exit"`
 	CloneEnter    *ebpf.ProgramSpec `ebpf:"clone_enter"`
 	CloneExit     *ebpf.ProgramSpec `ebpf:"clone_exit"`
+	CloneFentry   *ebpf.ProgramSpec `ebpf:"clone_fentry"`
+	CloneFexit    *ebpf.ProgramSpec `ebpf:"clone_fexit"`
+	DestroyFentry *ebpf.ProgramSpec `ebpf:"destroy_fentry"`
+	ExecFentry    *ebpf.ProgramSpec `ebpf:"exec_fentry"`
+	ExecFexit     *ebpf.ProgramSpec `ebpf:"exec_fexit"`
 	ExecveEnter   *ebpf.ProgramSpec `ebpf:"execve_enter"`
 	ExecveExit    *ebpf.ProgramSpec `ebpf:"execve_exit"`
 	ExecveatEnter *ebpf.ProgramSpec `ebpf:"execveat_enter"`
@@ -178,8 +194,12 @@ type NstraceProgramSpecs struct {
 	Fork          *ebpf.ProgramSpec `ebpf:"fork"`
 	SetnsEnter    *ebpf.ProgramSpec `ebpf:"setns_enter"`
 	SetnsExit     *ebpf.ProgramSpec `ebpf:"setns_exit"`
+	SetnsFentry   *ebpf.ProgramSpec `ebpf:"setns_fentry"`
+	SetnsFexit    *ebpf.ProgramSpec `ebpf:"setns_fexit"`
 	UnshareEnter  *ebpf.ProgramSpec `ebpf:"unshare_enter"`
 	UnshareExit   *ebpf.ProgramSpec `ebpf:"unshare_exit"`
+	UnshareFentry *ebpf.ProgramSpec `ebpf:"unshare_fentry"`
+	UnshareFexit  *ebpf.ProgramSpec `ebpf:"unshare_fexit"`
 }
 
 // NstraceMapSpecs contains maps before they are loaded into the kernel.
@@ -265,6 +285,11 @@ type NstracePrograms struct {
 	Clone3Exit    *ebpf.Program `ebpf:"clone3_exit"`
 	CloneEnter    *ebpf.Program `ebpf:"clone_enter"`
 	CloneExit     *ebpf.Program `ebpf:"clone_exit"`
+	CloneFentry   *ebpf.Program `ebpf:"clone_fentry"`
+	CloneFexit    *ebpf.Program `ebpf:"clone_fexit"`
+	DestroyFentry *ebpf.Program `ebpf:"destroy_fentry"`
+	ExecFentry    *ebpf.Program `ebpf:"exec_fentry"`
+	ExecFexit     *ebpf.Program `ebpf:"exec_fexit"`
 	ExecveEnter   *ebpf.Program `ebpf:"execve_enter"`
 	ExecveExit    *ebpf.Program `ebpf:"execve_exit"`
 	ExecveatEnter *ebpf.Program `ebpf:"execveat_enter"`
@@ -272,8 +297,12 @@ type NstracePrograms struct {
 	Fork          *ebpf.Program `ebpf:"fork"`
 	SetnsEnter    *ebpf.Program `ebpf:"setns_enter"`
 	SetnsExit     *ebpf.Program `ebpf:"setns_exit"`
+	SetnsFentry   *ebpf.Program `ebpf:"setns_fentry"`
+	SetnsFexit    *ebpf.Program `ebpf:"setns_fexit"`
 	UnshareEnter  *ebpf.Program `ebpf:"unshare_enter"`
 	UnshareExit   *ebpf.Program `ebpf:"unshare_exit"`
+	UnshareFentry *ebpf.Program `ebpf:"unshare_fentry"`
+	UnshareFexit  *ebpf.Program `ebpf:"unshare_fexit"`
 }
 
 func (p *NstracePrograms) Close() error {
@@ -282,6 +311,11 @@ func (p *NstracePrograms) Close() error {
 		p.Clone3Exit,
 		p.CloneEnter,
 		p.CloneExit,
+		p.CloneFentry,
+		p.CloneFexit,
+		p.DestroyFentry,
+		p.ExecFentry,
+		p.ExecFexit,
 		p.ExecveEnter,
 		p.ExecveExit,
 		p.ExecveatEnter,
@@ -289,8 +323,12 @@ func (p *NstracePrograms) Close() error {
 		p.Fork,
 		p.SetnsEnter,
 		p.SetnsExit,
+		p.SetnsFentry,
+		p.SetnsFexit,
 		p.UnshareEnter,
 		p.UnshareExit,
+		p.UnshareFentry,
+		p.UnshareFexit,
 	)
 }
 

@@ -45,6 +45,9 @@ type capture struct {
 func startCapture(t testing.TB, opts tracer.Options) *capture {
 	t.Helper()
 	requireKernel(t)
+	if opts.Hooks == "" {
+		opts.Hooks = os.Getenv("NSTRACE_HOOKS") // the VM runs the suite under each hook set
+	}
 	tr, err := tracer.Open(opts)
 	if err != nil {
 		t.Fatalf("open tracer: %v", err)

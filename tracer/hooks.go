@@ -8,77 +8,142 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+
+	"github.com/nstrace/nstrace/gen"
 )
 
-// Hook is one probe point and what became of it.
+// Hook sets a Tracer can use (Options.Hooks).
+const (
+	HooksAuto       = "auto"       // fentry where the kernel allows, else tracepoints, per hook
+	HooksTracepoint = "tracepoint" // the portable syscall tracepoints only
+	HooksFentry     = "fentry"     // fentry/fexit only: fail if the kernel refuses
+)
+
+// Hook is one thing nstrace watches and how it ended up watching it.
 type Hook struct {
-	Name     string // e.g. "tracepoint/syscalls/sys_enter_unshare"
+	Name     string // unshare, setns, clone, exec, fork, destroy
+	Via      string // fentry, tracepoint or tp_btf; empty when not attached
 	Required bool   // without it nstrace cannot do its job
 	Attached bool
-	Err      error // why it did not attach
+	Err      error // why it is missing, or why fentry fell back
 }
 
-// hookPoint ties a program to where it attaches.
-type hookPoint struct {
-	prog     *ebpf.Program
-	group    string // tracepoint group; empty for tp_btf
-	name     string
-	required bool
+// probe is one program and where it attaches.
+type probe struct {
+	prog   string // program name in the collection
+	group  string // tracepoint group; empty for tp_btf, fentry and fexit
+	target string // tracepoint name or kernel function
 }
 
-func (t *Tracer) hookPoints() []hookPoint {
-	p := &t.objs.NstracePrograms
-	sys := func(prog *ebpf.Program, name string, required bool) hookPoint {
-		return hookPoint{prog: prog, group: "syscalls", name: name, required: required}
+// hookDef lists the programs that implement a hook in each set.
+type hookDef struct {
+	name       string
+	required   bool
+	fentry     []probe // fentry/fexit programs; empty if the set has none
+	tracepoint []probe // syscall tracepoints (or tp_btf) for the portable set
+}
+
+func sysTP(prog, name string) probe { return probe{prog: prog, group: "syscalls", target: name} }
+
+func fn(prog, target string) probe { return probe{prog: prog, target: target} }
+
+var hookDefs = []hookDef{
+	{name: "unshare", required: true,
+		fentry:     []probe{fn(gen.NstraceProgUnshareFentry, "ksys_unshare"), fn(gen.NstraceProgUnshareFexit, "ksys_unshare")},
+		tracepoint: []probe{sysTP(gen.NstraceProgUnshareEnter, "sys_enter_unshare"), sysTP(gen.NstraceProgUnshareExit, "sys_exit_unshare")}},
+	{name: "setns", required: true,
+		fentry:     []probe{fn(gen.NstraceProgSetnsFentry, "__x64_sys_setns"), fn(gen.NstraceProgSetnsFexit, "__x64_sys_setns")},
+		tracepoint: []probe{sysTP(gen.NstraceProgSetnsEnter, "sys_enter_setns"), sysTP(gen.NstraceProgSetnsExit, "sys_exit_setns")}},
+	{name: "fork", required: true,
+		tracepoint: []probe{{prog: gen.NstraceProgFork, target: "sched_process_fork"}}},
+	// Without these nstrace still sees every new task's namespaces; it loses
+	// clone flags, failed clones and time switches by exec.
+	{name: "clone",
+		fentry: []probe{fn(gen.NstraceProgCloneFentry, "kernel_clone"), fn(gen.NstraceProgCloneFexit, "kernel_clone")},
+		tracepoint: []probe{sysTP(gen.NstraceProgCloneEnter, "sys_enter_clone"), sysTP(gen.NstraceProgCloneExit, "sys_exit_clone"),
+			sysTP(gen.NstraceProgClone3Enter, "sys_enter_clone3"), sysTP(gen.NstraceProgClone3Exit, "sys_exit_clone3")}},
+	{name: "exec",
+		fentry: []probe{fn(gen.NstraceProgExecFentry, "exec_task_namespaces"), fn(gen.NstraceProgExecFexit, "exec_task_namespaces")},
+		tracepoint: []probe{sysTP(gen.NstraceProgExecveEnter, "sys_enter_execve"), sysTP(gen.NstraceProgExecveExit, "sys_exit_execve"),
+			sysTP(gen.NstraceProgExecveatEnter, "sys_enter_execveat"), sysTP(gen.NstraceProgExecveatExit, "sys_exit_execveat")}},
+	// Only a kernel function sees a namespace die: no tracepoint fallback.
+	{name: "destroy",
+		fentry: []probe{fn(gen.NstraceProgDestroyFentry, "proc_free_inum")}},
+}
+
+func (p probe) String() string {
+	switch {
+	case p.group != "":
+		return "tracepoint/" + p.group + "/" + p.target
+	case strings.HasSuffix(p.prog, "_fentry"):
+		return "fentry/" + p.target
+	case strings.HasSuffix(p.prog, "_fexit"):
+		return "fexit/" + p.target
 	}
-	return []hookPoint{
-		sys(p.UnshareEnter, "sys_enter_unshare", true),
-		sys(p.UnshareExit, "sys_exit_unshare", true),
-		sys(p.SetnsEnter, "sys_enter_setns", true),
-		sys(p.SetnsExit, "sys_exit_setns", true),
-		{prog: p.Fork, name: "sched_process_fork", required: true},
-		// Without these nstrace still sees every new task's namespaces;
-		// it loses only clone flags, failed clones and time switches by exec.
-		sys(p.CloneEnter, "sys_enter_clone", false),
-		sys(p.CloneExit, "sys_exit_clone", false),
-		sys(p.Clone3Enter, "sys_enter_clone3", false),
-		sys(p.Clone3Exit, "sys_exit_clone3", false),
-		sys(p.ExecveEnter, "sys_enter_execve", false),
-		sys(p.ExecveExit, "sys_exit_execve", false),
-		sys(p.ExecveatEnter, "sys_enter_execveat", false),
-		sys(p.ExecveatExit, "sys_exit_execveat", false),
-	}
+	return "tp_btf/" + p.target
 }
 
-func (h hookPoint) String() string {
-	if h.group == "" {
-		return "tp_btf/" + h.name
+func (p probe) attach(coll *ebpf.Collection) (link.Link, error) {
+	prog := coll.Programs[p.prog]
+	if prog == nil {
+		return nil, fmt.Errorf("%s: %w: program not loaded", p, ErrHookUnavailable)
 	}
-	return "tracepoint/" + h.group + "/" + h.name
+	if p.group != "" {
+		return link.Tracepoint(p.group, p.target, prog, nil)
+	}
+	return link.AttachTracing(link.TracingOptions{Program: prog})
 }
 
-func (h hookPoint) attach() (link.Link, error) {
-	if h.group == "" {
-		return link.AttachTracing(link.TracingOptions{Program: h.prog})
-	}
-	return link.Tracepoint(h.group, h.name, h.prog, nil)
-}
-
-// attach attaches every hook; a missing optional hook is only reported.
-func (t *Tracer) attach() error {
-	for _, h := range t.hookPoints() {
-		l, err := h.attach()
-		hook := Hook{Name: h.String(), Required: h.required, Attached: err == nil, Err: err}
-		t.hooks = append(t.hooks, hook)
-		if err == nil {
-			t.links = append(t.links, l)
-			continue
-		}
-		if h.required {
-			if errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("attach %s: %w: %w", h, ErrHookUnavailable, err)
+// attachAll attaches every probe of a list, or none of them.
+func attachAll(coll *ebpf.Collection, probes []probe) ([]link.Link, error) {
+	var links []link.Link
+	for _, p := range probes {
+		l, err := p.attach(coll)
+		if err != nil {
+			for _, l := range links {
+				l.Close()
 			}
-			return permissionError("attach "+h.String(), err)
+			return nil, fmt.Errorf("attach %s: %w", p, err)
+		}
+		links = append(links, l)
+	}
+	return links, nil
+}
+
+// attach attaches each hook with fentry where it was loaded and attaches,
+// falling back to its tracepoints per hook. A missing optional hook is only
+// reported; a missing required one is an error.
+func (t *Tracer) attach() error {
+	for _, def := range hookDefs {
+		h := Hook{Name: def.name, Required: def.required}
+		var links []link.Link
+		var err error
+		if len(def.fentry) > 0 && t.fentryLoaded {
+			if links, err = attachAll(t.coll, def.fentry); err == nil {
+				h.Via = "fentry"
+			}
+		} else if len(def.fentry) > 0 {
+			err = t.fentryErr
+		}
+		if h.Via == "" && len(def.tracepoint) > 0 && t.opts.Hooks != HooksFentry {
+			fentryErr := err
+			if links, err = attachAll(t.coll, def.tracepoint); err == nil {
+				h.Via = "tracepoint"
+				if def.tracepoint[0].group == "" {
+					h.Via = "tp_btf"
+				}
+				err = fentryErr // keep why fentry was not used, for the report
+			}
+		}
+		h.Attached = h.Via != ""
+		h.Err = err
+		t.hooks = append(t.hooks, h)
+		t.links = append(t.links, links...)
+		if def.required && !h.Attached {
+			if errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("%s hook: %w: %w", def.name, ErrHookUnavailable, err)
+			}
+			return permissionError(def.name+" hook", err)
 		}
 	}
 	return nil
@@ -92,20 +157,33 @@ func (t *Tracer) detach() {
 	t.links = nil
 }
 
-// HookSummary is a one-line report: attached hooks, then missing ones.
+// HookSummary is a one-line report of how each hook is attached, and which
+// are unavailable and why.
 func HookSummary(hooks []Hook) string {
-	var on, off []string
+	by := map[string][]string{}
+	var order []string
+	var missing []string
 	for _, h := range hooks {
-		short := h.Name[strings.LastIndexByte(h.Name, '/')+1:]
-		if h.Attached {
-			on = append(on, short)
-		} else {
-			off = append(off, short)
+		if !h.Attached {
+			why := "unavailable"
+			if h.Err != nil {
+				why = h.Err.Error()
+			}
+			missing = append(missing, h.Name+" ("+why+")")
+			continue
 		}
+		if _, ok := by[h.Via]; !ok {
+			order = append(order, h.Via)
+		}
+		by[h.Via] = append(by[h.Via], h.Name)
 	}
-	s := "tracepoint hooks: " + strings.Join(on, " ")
-	if len(off) > 0 {
-		s += "; unavailable: " + strings.Join(off, " ")
+	var parts []string
+	for _, via := range order {
+		parts = append(parts, via+": "+strings.Join(by[via], " "))
+	}
+	s := "hooks " + strings.Join(parts, "; ")
+	if len(missing) > 0 {
+		s += "; unavailable: " + strings.Join(missing, ", ")
 	}
 	return s
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/cilium/ebpf/ringbuf"
 
+	"github.com/nstrace/nstrace/gen"
+
 	"github.com/nstrace/nstrace/tracer/event"
 )
 
@@ -74,7 +76,7 @@ func (t *Tracer) reportLost(onEvent func(*event.Event) error) error {
 	var grew uint64
 	for cause := range t.lost {
 		var perCPU []uint64
-		if err := t.objs.Drops.Lookup(uint32(cause), &perCPU); err != nil {
+		if err := t.coll.Maps[gen.NstraceMapDrops].Lookup(uint32(cause), &perCPU); err != nil {
 			return fmt.Errorf("read drop counters: %w", err)
 		}
 		var sum uint64

@@ -35,13 +35,16 @@ type Options struct {
 
 // Tracer owns the loaded BPF objects and their attachments.
 type Tracer struct {
-	opts   Options
-	objs   gen.NstraceObjects
-	links  []link.Link
-	hooks  []Hook
-	notes  []string // things done to the system on the way, for the user
-	reader *ringbuf.Reader
-	clock  bootClock
+	opts  Options
+	coll  *ebpf.Collection
+	links []link.Link
+	hooks []Hook
+	notes []string // things done to the system on the way, for the user
+
+	fentryLoaded bool  // the fentry programs are in coll
+	fentryErr    error // why not
+	reader       *ringbuf.Reader
+	clock        bootClock
 
 	delivered atomic.Uint64
 	lost      [gen.NstraceDropCauseDROP_CAUSES]atomic.Uint64
@@ -63,11 +66,12 @@ func Open(opts Options) (*Tracer, error) {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = DefaultPollInterval
 	}
-	if opts.Hooks == "" {
-		opts.Hooks = "auto"
-	}
-	if opts.Hooks != "auto" && opts.Hooks != "tracepoint" {
-		return nil, fmt.Errorf("unknown hook set %q (want auto or tracepoint)", opts.Hooks)
+	switch opts.Hooks {
+	case "":
+		opts.Hooks = HooksAuto
+	case HooksAuto, HooksTracepoint, HooksFentry:
+	default:
+		return nil, fmt.Errorf("unknown hook set %q (want auto, tracepoint or fentry)", opts.Hooks)
 	}
 	if err := checkRingSize(opts.RingSize); err != nil {
 		return nil, err
@@ -93,7 +97,7 @@ func Open(opts Options) (*Tracer, error) {
 		t.Close()
 		return nil, err
 	}
-	rd, err := ringbuf.NewReader(t.objs.Events)
+	rd, err := ringbuf.NewReader(t.coll.Maps[gen.NstraceMapEvents])
 	if err != nil {
 		t.Close()
 		return nil, fmt.Errorf("open ring buffer: %w", err)
@@ -133,13 +137,34 @@ func (t *Tracer) load() error {
 			return fmt.Errorf("set %s: %w", name, err)
 		}
 	}
-	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
+
+	if t.opts.Hooks == HooksTracepoint {
+		t.fentryErr = errors.New("not requested (--hooks tracepoint)")
+		dropFentry(spec, nil)
+	} else {
+		t.fentryErr = dropUnusableFentry(spec)
+	}
+	t.fentryLoaded = t.fentryErr == nil
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil && t.fentryLoaded {
+		// The kernel took a probe but not our programs: use tracepoints.
+		t.fentryErr = fmt.Errorf("load fentry programs: %w", err)
+		t.fentryLoaded = false
+		dropFentry(spec, nil)
+		coll, err = ebpf.NewCollection(spec)
+	}
+	if err != nil {
 		var verr *ebpf.VerifierError
 		if errors.As(err, &verr) {
 			return fmt.Errorf("load BPF programs: %w", err)
 		}
 		return permissionError("load BPF programs", err)
 	}
+	if t.opts.Hooks == HooksFentry && !t.fentryLoaded {
+		coll.Close()
+		return fmt.Errorf("--hooks fentry: %w: %w", ErrHookUnavailable, t.fentryErr)
+	}
+	t.coll = coll
 	return nil
 }
 
@@ -176,6 +201,8 @@ func (t *Tracer) Close() error {
 	if t.reader != nil {
 		errs = append(errs, t.reader.Close())
 	}
-	errs = append(errs, t.objs.Close())
+	if t.coll != nil {
+		t.coll.Close()
+	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* What happens at the entry and exit of each namespace-changing call. Both
+ * hook sets (syscall tracepoints, fentry/fexit) call these, so they report
+ * identical events. */
+#ifndef NSTRACE_CALLS_H
+#define NSTRACE_CALLS_H
+
+/* Record, at entry, the inodes of the kinds this call may change. */
+static __always_inline void snapshot(struct task_struct *t, struct pending *p)
+{
+#pragma unroll
+	for (int k = 0; k < NS_KINDS; k++)
+		if (p->mask & (1 << k))
+			p->from[k] = ns_inum(task_ns(t, k));
+}
+
+/* ---- unshare and setns: namespaces before vs after ---- */
+
+static __always_inline int enter_ns_call(__u8 kind, __u64 flags, __u32 mask, __s32 fd)
+{
+	struct pending p = {};
+
+	if (!(mask & kind_mask) || !wanted_tgid(current_tgid()))
+		return 0;
+	p.kind = kind;
+	p.flags = flags;
+	p.mask = mask;
+	p.fd = fd;
+	snapshot((struct task_struct *)bpf_get_current_task(), &p);
+	remember(current_tid(), &p);
+	return 0;
+}
+
+static __always_inline int enter_unshare(__u64 flags)
+{
+	__u32 mask = kinds_of_flags(flags);
+
+	if (flags & CLONE_NEWTIME_)
+		mask |= 1 << NS_TIME_FOR_CHILDREN;
+	return enter_ns_call(EVENT_UNSHARE, flags, mask, -1);
+}
+
+static __always_inline int enter_setns(__s32 fd, __u64 nstype)
+{
+	__u32 mask = ALL_KINDS; /* nstype 0 accepts any nsfs fd: kind unknown yet */
+
+	if (nstype) {
+		mask = kinds_of_flags(nstype);
+		if (nstype & CLONE_NEWTIME_)
+			mask |= (1 << NS_TIME) | (1 << NS_TIME_FOR_CHILDREN);
+	}
+	return enter_ns_call(EVENT_SETNS, nstype, mask, fd);
+}
+
+/* The nsfs file behind a setns fd, for reporting what a failed call aimed at.
+ * Read at exit, before the call returns: the fd is still open. */
+static __always_inline void setns_target(struct event *e, __s32 fd)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct file **fds = BPF_CORE_READ(t, files, fdt, fd);
+	unsigned int max = BPF_CORE_READ(t, files, fdt, max_fds);
+	struct file *f = 0;
+	struct inode *ino;
+	int kind;
+
+	if (fd < 0 || (unsigned int)fd >= max)
+		return;
+	bpf_core_read(&f, sizeof(f), &fds[fd]);
+	if (!f)
+		return;
+	ino = BPF_CORE_READ(f, f_inode);
+	if (BPF_CORE_READ(ino, i_sb, s_magic) != 0x6e736673 /* NSFS_MAGIC */)
+		return;
+	kind = kind_of_type(ns_type(BPF_CORE_READ(ino, i_private)));
+	if (kind < 0)
+		return;
+	e->target_kind = kind;
+	e->target_ino = BPF_CORE_READ(ino, i_ino);
+}
+
+static __always_inline int exit_ns_call(long ret)
+{
+	__u32 tid = current_tid();
+	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct task_struct *t;
+	struct event *e;
+	__u8 action;
+
+	if (!p)
+		return 0;
+	e = new_event(p->kind);
+	if (!e)
+		goto out;
+	e->flags = p->flags;
+	if (ret < 0) {
+		e->error = -ret;
+		if (p->kind == EVENT_SETNS)
+			setns_target(e, p->fd);
+		send(e);
+		goto out;
+	}
+	t = (struct task_struct *)bpf_get_current_task();
+	action = p->kind == EVENT_UNSHARE ? ACTION_CREATE : ACTION_JOIN;
+#pragma unroll
+	for (int k = 0; k < NS_KINDS; k++) {
+		struct ns_common *ns;
+
+		if (!(p->mask & kind_mask & (1 << k)))
+			continue;
+		ns = task_ns(t, k);
+		if (ns_inum(ns) != p->from[k])
+			add_change(e, k, action, p->from[k], ns);
+	}
+	if (e->nr_changes)
+		send(e);
+out:
+	bpf_map_delete_elem(&pending, &tid);
+	return 0;
+}
+
+/* ---- clone: flags for the fork hook, and failures ---- */
+
+static __always_inline int enter_clone(__u64 flags)
+{
+	struct pending p = {};
+
+	if (!(flags & CLONE_NS_FLAGS) || !wanted_tgid(current_tgid()))
+		return 0;
+	p.kind = EVENT_CLONE;
+	p.flags = flags;
+	remember(current_tid(), &p);
+	__sync_fetch_and_add(&clones_pending, 1);
+	return 0;
+}
+
+static __always_inline int exit_clone(long ret)
+{
+	__u32 tid;
+	struct pending *p;
+	struct event *e;
+
+	if (!clones_pending)
+		return 0;
+	tid = current_tid();
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (!p || p->kind != EVENT_CLONE)
+		return 0;
+	/* Success is reported by the fork hook, attributed to the child. */
+	if (ret < 0 && (e = new_event(EVENT_CLONE))) {
+		e->flags = p->flags;
+		e->error = -ret;
+		send(e);
+	}
+	bpf_map_delete_elem(&pending, &tid);
+	__sync_fetch_and_add(&clones_pending, -1);
+	return 0;
+}
+
+/* ---- exec: a task whose time_for_children differs enters it ---- */
+
+static __always_inline int enter_exec(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct nsproxy *nsp = t->nsproxy;
+	struct pending p = {};
+	__u32 tgid;
+
+	if (nsp->time_ns == nsp->time_ns_for_children)
+		return 0;
+	tgid = current_tgid();
+	if (!wanted_tgid(tgid) || !(kind_mask & (1 << NS_TIME)))
+		return 0;
+	p.kind = EVENT_EXEC;
+	p.mask = 1 << NS_TIME;
+	p.from[NS_TIME] = nsp->time_ns->ns.inum;
+	remember(tgid, &p);
+	__sync_fetch_and_add(&execs_pending, 1);
+	return 0;
+}
+
+static __always_inline int exit_exec(long ret)
+{
+	__u32 tgid;
+	struct pending *p;
+	struct ns_common *ns;
+	struct event *e;
+
+	if (!execs_pending)
+		return 0;
+	tgid = current_tgid();
+	p = bpf_map_lookup_elem(&pending, &tgid);
+	if (!p || p->kind != EVENT_EXEC)
+		return 0;
+	ns = task_ns((struct task_struct *)bpf_get_current_task(), NS_TIME);
+	if (ret == 0 && ns_inum(ns) != p->from[NS_TIME] && (e = new_event(EVENT_EXEC))) {
+		add_change(e, NS_TIME, ACTION_JOIN, p->from[NS_TIME], ns);
+		send(e);
+	}
+	bpf_map_delete_elem(&pending, &tgid);
+	__sync_fetch_and_add(&execs_pending, -1);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Reading a task's namespaces with CO-RE, on kernels old (6.1) and new (6.18+). */
+#ifndef NSTRACE_NS_H
+#define NSTRACE_NS_H
+
+#define CLONE_NEWTIME_ 0x00000080ULL
+#define CLONE_NEWNS_ 0x00020000ULL
+#define CLONE_NEWCGROUP_ 0x02000000ULL
+#define CLONE_NEWUTS_ 0x04000000ULL
+#define CLONE_NEWIPC_ 0x08000000ULL
+#define CLONE_NEWUSER_ 0x10000000ULL
+#define CLONE_NEWPID_ 0x20000000ULL
+#define CLONE_NEWNET_ 0x40000000ULL
+#define CLONE_NS_FLAGS                                                                \
+	(CLONE_NEWCGROUP_ | CLONE_NEWIPC_ | CLONE_NEWNS_ | CLONE_NEWNET_ | CLONE_NEWPID_ | \
+	 CLONE_NEWTIME_ | CLONE_NEWUSER_ | CLONE_NEWUTS_)
+
+#define ALL_KINDS ((1U << NS_KINDS) - 1)
+
+/* 6.1 and older keep the type in ops; newer kernels in ns_common.ns_type. */
+struct proc_ns_operations___old {
+	int type;
+} __attribute__((preserve_access_index));
+
+/* task_active_pid_ns(): the pid namespace of the task's own pid, which
+ * nsproxy does not hold (it holds pid_for_children). */
+static __always_inline struct ns_common *active_pid_ns(struct task_struct *t)
+{
+	struct pid *p = BPF_CORE_READ(t, thread_pid);
+	unsigned int level = BPF_CORE_READ(p, level);
+	struct upid up = {};
+
+	bpf_core_read(&up, sizeof(up), &p->numbers[level]);
+	return &up.ns->ns;
+}
+
+static __always_inline struct ns_common *task_ns(struct task_struct *t, int kind)
+{
+	struct nsproxy *nsp = BPF_CORE_READ(t, nsproxy);
+
+	switch (kind) {
+	case NS_CGROUP:
+		return &BPF_CORE_READ(nsp, cgroup_ns)->ns;
+	case NS_IPC:
+		return &BPF_CORE_READ(nsp, ipc_ns)->ns;
+	case NS_MNT:
+		return &BPF_CORE_READ(nsp, mnt_ns)->ns;
+	case NS_NET:
+		return &BPF_CORE_READ(nsp, net_ns)->ns;
+	case NS_PID:
+		return active_pid_ns(t);
+	case NS_PID_FOR_CHILDREN:
+		return &BPF_CORE_READ(nsp, pid_ns_for_children)->ns;
+	case NS_TIME:
+		return &BPF_CORE_READ(nsp, time_ns)->ns;
+	case NS_TIME_FOR_CHILDREN:
+		return &BPF_CORE_READ(nsp, time_ns_for_children)->ns;
+	case NS_USER:
+		return &BPF_CORE_READ(t, real_cred, user_ns)->ns;
+	case NS_UTS:
+		return &BPF_CORE_READ(nsp, uts_ns)->ns;
+	}
+	return 0;
+}
+
+static __always_inline __u32 ns_inum(struct ns_common *ns)
+{
+	return BPF_CORE_READ(ns, inum);
+}
+
+/* The never-reused 64-bit id of kernels >= 6.18; 0 before. */
+static __always_inline __u64 ns_id(struct ns_common *ns)
+{
+	if (bpf_core_field_exists(ns->ns_id))
+		return BPF_CORE_READ(ns, ns_id);
+	return 0;
+}
+
+/* The CLONE_NEW* type of a namespace. */
+static __always_inline __u32 ns_type(struct ns_common *ns)
+{
+	if (bpf_core_field_exists(ns->ns_type))
+		return BPF_CORE_READ(ns, ns_type);
+	struct proc_ns_operations___old *ops = (void *)BPF_CORE_READ(ns, ops);
+	return BPF_CORE_READ(ops, type);
+}
+
+/* Which kinds a CLONE_NEW* mask (unshare flags, setns nstype) can change.
+ * CLONE_NEWPID changes only pid_for_children; CLONE_NEWTIME is left to the
+ * caller: unshare changes time_for_children, setns both time kinds. */
+static __always_inline __u32 kinds_of_flags(__u64 flags)
+{
+	__u32 m = 0;
+
+	if (flags & CLONE_NEWCGROUP_)
+		m |= 1 << NS_CGROUP;
+	if (flags & CLONE_NEWIPC_)
+		m |= 1 << NS_IPC;
+	if (flags & CLONE_NEWNS_)
+		m |= 1 << NS_MNT;
+	if (flags & CLONE_NEWNET_)
+		m |= 1 << NS_NET;
+	if (flags & CLONE_NEWPID_)
+		m |= 1 << NS_PID_FOR_CHILDREN;
+	if (flags & CLONE_NEWUSER_)
+		m |= 1 << NS_USER;
+	if (flags & CLONE_NEWUTS_)
+		m |= 1 << NS_UTS;
+	return m;
+}
+
+/* The CLONE_NEW* flag that creates a namespace of this kind. */
+static __always_inline __u64 flag_of_kind(int kind)
+{
+	switch (kind) {
+	case NS_CGROUP: return CLONE_NEWCGROUP_;
+	case NS_IPC: return CLONE_NEWIPC_;
+	case NS_MNT: return CLONE_NEWNS_;
+	case NS_NET: return CLONE_NEWNET_;
+	case NS_PID:
+	case NS_PID_FOR_CHILDREN: return CLONE_NEWPID_;
+	case NS_TIME:
+	case NS_TIME_FOR_CHILDREN: return CLONE_NEWTIME_;
+	case NS_USER: return CLONE_NEWUSER_;
+	case NS_UTS: return CLONE_NEWUTS_;
+	}
+	return 0;
+}
+
+/* The kind that setns of a CLONE_NEW* type reports a failed target as. */
+static __always_inline int kind_of_type(__u32 type)
+{
+	switch (type) {
+	case CLONE_NEWCGROUP_: return NS_CGROUP;
+	case CLONE_NEWIPC_: return NS_IPC;
+	case CLONE_NEWNS_: return NS_MNT;
+	case CLONE_NEWNET_: return NS_NET;
+	case CLONE_NEWPID_: return NS_PID;
+	case CLONE_NEWTIME_: return NS_TIME;
+	case CLONE_NEWUSER_: return NS_USER;
+	case CLONE_NEWUTS_: return NS_UTS;
+	}
+	return -1;
+}
+
+#endif

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The maps, settings and record building that every hook shares. */
+#ifndef NSTRACE_RECORD_H
+#define NSTRACE_RECORD_H
+
+/* Settings fixed before load. */
+volatile const __u32 filter_tgid = 0;          /* 0: every process */
+volatile const __u32 kind_mask = ALL_KINDS;    /* namespace kinds to report */
+volatile const __u64 wakeup_bytes = 256 << 10; /* wake the reader once this much is queued */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* set from Go (--ring-size) */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DROP_CAUSES);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* What a namespace-changing call looked like at entry, until its exit. */
+struct pending {
+	__u64 flags;
+	__u32 from[NS_KINDS];
+	__s32 fd;
+	__u16 mask; /* kinds this call can change */
+	__u8 kind;  /* enum event_kind */
+	__u8 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid; tgid for exec, whose tid can change */
+	__type(value, struct pending);
+} pending SEC(".maps");
+
+/* How many clone/exec entries wait in `pending`: lets the exits of ordinary
+ * forks and execs skip the map lookup. A racy read only costs a lookup. */
+__u64 clones_pending = 0;
+__u64 execs_pending = 0;
+
+/* A scratch record per CPU: too big for the stack, sent trimmed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct event);
+} scratch SEC(".maps");
+
+static __always_inline void count_drop(__u32 cause)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &cause);
+	if (n)
+		*n += 1;
+}
+
+static __always_inline __u32 current_tgid(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+static __always_inline __u32 current_tid(void)
+{
+	return (__u32)bpf_get_current_pid_tgid();
+}
+
+static __always_inline bool wanted_tgid(__u32 tgid)
+{
+	return filter_tgid == 0 || filter_tgid == tgid;
+}
+
+/* Batch wakeups: wake the reader only when the queue crosses wakeup_bytes;
+ * Go polls with a short deadline for anything below that. */
+static __always_inline __u64 wakeup_flag(__u64 size)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	if (avail < wakeup_bytes && avail + size >= wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline struct event *new_event(__u8 kind)
+{
+	__u32 zero = 0;
+	struct event *e = bpf_map_lookup_elem(&scratch, &zero);
+	__u64 id = bpf_get_current_pid_tgid();
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	if (!e)
+		return 0;
+	e->boot_ns = bpf_ktime_get_boot_ns();
+	e->flags = 0;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->error = 0;
+	e->target_ino = 0;
+	e->kind = kind;
+	e->nr_changes = 0;
+	e->target_kind = 0;
+	bpf_get_current_comm(&e->comm, sizeof(e->comm));
+	return e;
+}
+
+static __always_inline void add_change(struct event *e, int kind, __u8 action, __u32 from,
+				       struct ns_common *to)
+{
+	__u8 i = e->nr_changes;
+
+	if (i >= NS_KINDS)
+		return;
+	e->changes[i].kind = kind;
+	e->changes[i].action = action;
+	e->changes[i].from = from;
+	e->changes[i].to = ns_inum(to);
+	e->changes[i].to_id = ns_id(to);
+	e->nr_changes = i + 1;
+}
+
+/* send queues the header and the used changes only. */
+static __always_inline void send(struct event *e)
+{
+	__u64 size = EVENT_HEADER_SIZE + (__u64)e->nr_changes * sizeof(struct change);
+
+	if (size > sizeof(*e))
+		size = sizeof(*e);
+	if (bpf_ringbuf_output(&events, e, size, wakeup_flag(size)))
+		count_drop(DROP_RING_FULL);
+}
+
+static __always_inline void remember(__u32 key, struct pending *p)
+{
+	if (bpf_map_update_elem(&pending, &key, p, BPF_ANY))
+		count_drop(DROP_PENDING_FULL);
+}
+
+#endif

@@ -1,0 +1,112 @@
+package tracer
+
+import (
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+)
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("NSTRACE_KERNEL_TESTS") == "1" {
+		t.Fatal("kernel test needs root, and NSTRACE_KERNEL_TESTS=1 forbids skipping")
+	}
+	t.Skip("kernel test needs root")
+}
+
+// With --hooks auto, either every hook that has an fentry form uses it
+// (kernels that allow fentry: the 6.1 test VM) or none does and destroy is
+// reported unavailable with the reason (this 6.18 host refuses fentry). The
+// fentry set must attach no syscall tracepoint: every link is a tracing link.
+func TestAutoHooksAreAllFentryOrAllTracepoint(t *testing.T) {
+	requireRoot(t)
+	tr, err := Open(Options{Hooks: HooksAuto})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	via := map[string]string{}
+	for _, h := range tr.Hooks() {
+		via[h.Name] = h.Via
+		if !h.Attached && (h.Required || h.Err == nil) {
+			t.Errorf("hook %s: not attached, err %v", h.Name, h.Err)
+		}
+	}
+	if via["fork"] != "tp_btf" {
+		t.Errorf("fork via %q, want tp_btf", via["fork"])
+	}
+	want := "tracepoint"
+	if tr.fentryLoaded {
+		want = "fentry"
+	}
+	if os.Getenv("NSTRACE_VM") == "1" && want != "fentry" {
+		t.Errorf("the 6.1 test kernel allows fentry, yet: %v", tr.fentryErr)
+	}
+	for _, name := range []string{"unshare", "setns", "clone", "exec"} {
+		if via[name] != want {
+			t.Errorf("%s via %q, want %q", name, via[name], want)
+		}
+	}
+	if want == "fentry" {
+		if via["destroy"] != "fentry" {
+			t.Errorf("destroy via %q, want fentry", via["destroy"])
+		}
+		counts := linkTypesOf(t, tr.coll)
+		if counts[link.TracingType] != 10 || len(counts) != 1 {
+			t.Errorf("links by type %v, want 10 tracing links and nothing else", counts)
+		}
+	} else if via["destroy"] != "" {
+		t.Errorf("destroy via %q without fentry", via["destroy"])
+	}
+}
+
+// --hooks tracepoint never uses fentry, whatever the kernel allows.
+func TestTracepointHooksAreForced(t *testing.T) {
+	requireRoot(t)
+	tr, err := Open(Options{Hooks: HooksTracepoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	got := HookSummary(tr.Hooks())
+	want := "hooks tracepoint: unshare setns clone exec; tp_btf: fork; unavailable: destroy (not requested (--hooks tracepoint))"
+	if got != want {
+		t.Errorf("summary\n %s\nwant\n %s", got, want)
+	}
+}
+
+// linkTypesOf counts the kernel's BPF links that belong to coll's programs.
+func linkTypesOf(t *testing.T, coll *ebpf.Collection) map[link.Type]int {
+	t.Helper()
+	ours := map[ebpf.ProgramID]bool{}
+	for _, p := range coll.Programs {
+		info, err := p.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := info.ID()
+		ours[id] = true
+	}
+	counts := map[link.Type]int{}
+	it := new(link.Iterator)
+	defer it.Close()
+	for it.Next() {
+		info, err := it.Link.Info()
+		if err != nil {
+			continue
+		}
+		if ours[info.Program] {
+			counts[info.Type]++
+		}
+	}
+	if err := it.Err(); err != nil && !errors.Is(err, ebpf.ErrNotSupported) {
+		t.Fatal(err)
+	}
+	return counts
+}
