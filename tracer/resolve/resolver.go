@@ -229,7 +229,8 @@ func (r *Resolver) lookup(ev *event.Event, c *event.Change) *entry {
 }
 
 // probeFacts asks nsfs about e through the task's namespace file, which
-// still holds e unless the task has moved on or gone.
+// still holds e unless the task has moved on or gone. Facts about another
+// namespace that has e's inode by now (its 64-bit id differs) are dropped.
 func (r *Resolver) probeFacts(e *entry, ev *event.Event, t event.NsType) {
 	if !r.o.live {
 		return
@@ -237,6 +238,9 @@ func (r *Resolver) probeFacts(e *entry, ev *event.Event, t event.NsType) {
 	known := func(k nsKey) bool { _, ok := r.ns[k]; return ok }
 	for _, tid := range [...]uint32{ev.Tid, ev.Pid} {
 		fs := r.o.probe(r.procPath(tid, "ns/"+t.String()), t, e.ns.Inode, known)
+		if len(fs) > 0 && e.ns.NsID != 0 && fs[0].NsID != 0 && fs[0].NsID != e.ns.NsID {
+			return
+		}
 		for _, f := range fs {
 			if f.Type == e.ns.Type && f.Inode == e.ns.Inode {
 				f.apply(&e.ns)
@@ -268,20 +272,40 @@ func (r *Resolver) probeMounts(e *entry, tid uint32, now time.Time) {
 	}
 	e.probes++
 	e.nextProbe = now.Add(min(time.Second<<min(max(e.probes-2, 0), 9), 5*time.Minute))
-	for _, p := range [...]string{r.procPath(0, "mountinfo"), r.procPath(tid, "mountinfo")} {
-		mounts, _ := ReadMountinfo(p)
+	tables := [...]struct{ mountinfo, root string }{
+		{r.procPath(0, "mountinfo"), r.o.root},
+		{r.procPath(tid, "mountinfo"), r.procPath(tid, "root")},
+	}
+	for i, tab := range tables {
+		if i > 0 && tid == 0 {
+			break
+		}
+		mounts, _ := ReadMountinfo(tab.mountinfo)
 		for _, m := range NsfsMounts(mounts) {
 			k := keyOf(m.Type, m.Inode)
 			n := r.ns[k]
 			if k == keyOf(e.ns.Type, e.ns.Inode) {
 				n = e
 			}
-			if n != nil {
+			if n != nil && r.mountHolds(filepath.Join(tab.root, m.Point), n) {
 				n.ns.addMount(m.Point)
 				n.name = n.ns.Name()
 			}
 		}
 	}
+}
+
+// mountHolds tells whether the nsfs mount at path holds n itself rather
+// than a namespace that died and left n its inode: events come late, and
+// `ip netns del X; ip netns add Y` may give Y the inode X had. Where n has a
+// 64-bit id, the mount's must match; without one (before Linux 6.18) the
+// inode is all there is to go by.
+func (r *Resolver) mountHolds(path string, n *entry) bool {
+	if n.ns.NsID == 0 {
+		return true
+	}
+	fs := r.o.probe(path, n.ns.Type, n.ns.Inode, func(nsKey) bool { return true })
+	return len(fs) > 0 && fs[0].NsID == n.ns.NsID
 }
 
 // procPath is a file of /proc/TID under the root, or of /proc/self for 0.

@@ -41,7 +41,7 @@ func TestResolveLabelsKnownNamespaces(t *testing.T) {
 		}}
 	r.Resolve(ev)
 	want := []event.Change{
-		{Type: event.Net, Action: event.Join, From: hostNet, To: 4026532177, Name: "sample1"},
+		{Type: event.Net, Action: event.Join, From: hostNet, To: 4026532177, NsID: 4101, Name: "sample1", Owner: hostUser},
 		{Type: event.PidForChildren, Action: event.Join, From: hostPid, To: 4026532304, NsID: 5005,
 			Owner: hostUser, Container: docker},
 		{Type: event.UTS, Action: event.Join, From: 4026532302, To: hostUTS, NsID: 1, Host: true, Owner: hostUser},
@@ -131,6 +131,24 @@ func TestANameMountedAfterTheCreateIsFoundAtTheFirstJoin(t *testing.T) {
 	r.Resolve(join)
 	if join.Changes[0].Name != "blue" {
 		t.Errorf("join name = %q, want blue", join.Changes[0].Name)
+	}
+}
+
+func TestAMountOfAReusedInodeDoesNotNameANewNamespace(t *testing.T) {
+	// sample1 (ns_id 4101) is mounted at inode 4026532177. Events arrive
+	// late: a create for a namespace that had that inode before, or has it
+	// now, must only take the name if the 64-bit ids agree.
+	for _, tt := range []struct {
+		nsid uint64
+		want string
+	}{{999, ""}, {4101, "sample1"}, {0, "sample1"}} {
+		r := fakeResolver(t, nil)
+		ev := &event.Event{Time: t0, Kind: event.Unshare, Pid: 4242, Tid: 4242, Comm: "ip",
+			Changes: []event.Change{{Type: event.Net, Action: event.Create, From: hostNet, To: 4026532177, NsID: tt.nsid}}}
+		r.Resolve(ev)
+		if got := ev.Changes[0].Name; got != tt.want {
+			t.Errorf("ns_id %d: name %q, want %q", tt.nsid, got, tt.want)
+		}
 	}
 }
 
