@@ -47,7 +47,7 @@ func newTraceCommand() *cobra.Command {
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	fl.StringVar(&f.readyFile, "ready-file", "", "create this file once every probe is attached")
 	fl.IntVar(&f.ringSize, "ring-size", tracer.DefaultRingSize, "ring buffer size in bytes (a power of two)")
-	fl.StringVar(&f.hooks, "hooks", "auto", "hook set: auto or tracepoint")
+	fl.StringVar(&f.hooks, "hooks", "auto", "hook set: auto (fentry where the kernel allows, else tracepoints), tracepoint, or fentry")
 	fl.StringVarP(&f.write, "write", "w", "", "record the session to this file (.gz, .zst: compressed; -: standard output)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "show no events (with -w: only record)")
 	fl.BoolVar(&f.force, "force", false, "with -w: overwrite an existing file")
