@@ -142,6 +142,9 @@ func (r *Resolver) Resolve(ev *event.Event) {
 func (r *Resolver) learn(ev *event.Event, c *event.Change, newUser uint32, now time.Time) *entry {
 	k := keyOf(c.Type, c.To)
 	e := r.ns[k]
+	if e != nil && e.ns.NsID != 0 && c.NsID != 0 && e.ns.NsID != c.NsID {
+		e = nil // a namespace that died and left c.To its inode
+	}
 	switch c.Action {
 	case event.Create:
 		if e == nil || !e.sameAs(c) {
@@ -176,12 +179,10 @@ func (r *Resolver) learn(ev *event.Event, c *event.Change, newUser uint32, now t
 
 // sameAs tells whether a create event for e's inode is e itself (seen by a
 // scan racing the event) rather than a new namespace reusing a dead one's
-// inode. A namespace is created once: one with a creator is not it.
+// inode. With 64-bit ids on both sides they decided already; without, a
+// namespace is created once: one with a creator is not it.
 func (e *entry) sameAs(c *event.Change) bool {
-	if e.ns.NsID != 0 && c.NsID != 0 {
-		return e.ns.NsID == c.NsID
-	}
-	return e.ns.Creator == nil && e.goneSince.IsZero()
+	return e.ns.NsID != 0 && c.NsID != 0 || e.ns.Creator == nil && e.goneSince.IsZero()
 }
 
 // created makes the entry for a namespace that ev created. What the event

@@ -152,6 +152,16 @@ func TestAMountOfAReusedInodeDoesNotNameANewNamespace(t *testing.T) {
 	}
 }
 
+func TestAJoinIntoAReusedInodeDropsTheOldLabels(t *testing.T) {
+	r := New(scanFake(t), WithoutLiveLookups())
+	ev := &event.Event{Time: t0, Kind: event.Setns, Changes: []event.Change{
+		{Type: event.Net, Action: event.Join, From: hostNet, To: 4026532177, NsID: 999}}}
+	r.Resolve(ev)
+	if c := ev.Changes[0]; c.Name != "" || c.Owner != 0 {
+		t.Errorf("labels of the inode's previous namespace: %+v", c)
+	}
+}
+
 func TestAJoinIntoAnUnknownNamespaceLooksItUp(t *testing.T) {
 	r := fakeResolver(t, nil)
 	ev := &event.Event{Time: t0, Kind: event.Setns, Pid: 370, Tid: 370,
