@@ -17,6 +17,17 @@
 // so a session file can carry it and New(inv, WithoutLiveLookups()) labels
 // a replay on another machine as the live run did.
 //
+// # Upkeep
+//
+// Resolve never blocks on the system for a namespace it knows. Inode
+// numbers are reused once a namespace dies, and events come late: where
+// the event or nsfs gives the 64-bit ns_id, a label is only carried over
+// from a namespace with the same id. The event stream alone cannot tell
+// that a namespace died, so a live tracer calls Refresh about once per
+// grace period: namespaces with no member, mount or open descriptor left
+// are forgotten a grace period later, and WithMaxNamespaces caps memory
+// regardless.
+//
 // # Which namespaces are the host's
 //
 // A namespace is marked Host when either holds:
