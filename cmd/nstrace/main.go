@@ -52,6 +52,16 @@ func withDefaultCommand(root *cobra.Command, args []string) []string {
 	return append([]string{"trace"}, args...)
 }
 
+// usageArgs makes an argument check's complaint a usage error.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
+
 // usageError marks bad flags or arguments: exit status 2.
 type usageError struct{ err error }
 

@@ -30,7 +30,7 @@ func newReplayCommand() *cobra.Command {
 		Long: "Show a recorded session (nstrace trace -w) as live tracing showed it.\n" +
 			"Several files, or a quoted glob, are read in order as one stream: the files of a\n" +
 			"rotated recording, or sessions recorded one after another. - reads standard input.",
-		Args: cobra.MinimumNArgs(1),
+		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runReplay(&f, args, os.Stdout, os.Stderr)
 		},

@@ -38,7 +38,7 @@ func newTraceCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "trace [flags]",
 		Short: "Stream namespace creation and join events live (the default command)",
-		Args:  cobra.NoArgs,
+		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runTrace(cmd.Context(), &f)
 		},
