@@ -122,18 +122,27 @@ type Container struct {
 	Name    string `json:"name,omitempty"`    // pod, machine or unit name where known
 }
 
-// Label is the short text shown for a container.
+// Label is the short text for a container in a table or a line:
+// "ctr 3f2a9c8e71d0…", "pod 1c7f…", "unit nginx.service", "machine web".
 func (c *Container) Label() string {
 	switch {
 	case c == nil:
 		return ""
-	case c.Name != "":
-		return c.Name
-	case len(c.ID) > 12:
-		return c.ID[:12]
-	default:
-		return c.ID
+	case c.Runtime == "systemd":
+		return "unit " + c.Name
+	case c.Runtime == "nspawn" || c.Runtime == "libvirt":
+		return "machine " + c.Name
+	case c.Runtime == "kubernetes":
+		return "pod " + shortID(c.ID)
 	}
+	return "ctr " + shortID(c.ID)
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12] + "…"
+	}
+	return id
 }
 
 // Change is one namespace of one type that an event moved the task between.

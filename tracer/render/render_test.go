@@ -44,7 +44,7 @@ func TestTextLinesAreAlignedAndReadable(t *testing.T) {
 		`03:38:18.123456    6027    6026 unshare          unshare net+ 4026532178 "sample1" uts+ 4026532177`,
 		`03:38:18.123456       7       1 ip               setns   tid=9 net→ 4026531833 (host)`,
 		`03:38:18.123456       8       1 x                setns   ✗ EPERM CLONE_NEWNET → net 4026531833`,
-		`03:38:18.123456      12      11 runc:[2:INIT]    clone   pid→ 4026532300 ctr 3f2a9c0d1e2f`,
+		`03:38:18.123456      12      11 runc:[2:INIT]    clone   pid→ 4026532300 ctr 3f2a9c0d1e2f…`,
 		`03:38:18.123456  LOST 17 records dropped by the kernel (ring buffer full)`,
 	}, "\n") + "\n"
 	if buf.String() != want {
@@ -88,6 +88,7 @@ func TestHostileTextNeverReachesTheTerminalRaw(t *testing.T) {
 		{"back\\slash\"q", `back\\slash"q`, `"back\\slash\"q"`},
 		{"bad\xffutf8", `bad\xffutf8`, `"bad\ufffdutf8"`},
 		{"\u202eevil\u0085", `\u202eevil\u0085`, `"` + "\u202e" + `evil\u0085"`},
+		{"\U000e0001", `\U000e0001`, `"` + "\U000e0001" + `"`},
 		{"naïve", "naïve", `"naïve"`},
 	}
 	for _, c := range cases {
@@ -100,6 +101,13 @@ func TestHostileTextNeverReachesTheTerminalRaw(t *testing.T) {
 	}
 	ev := &event.Event{Time: t0, Kind: event.Unshare, Comm: "\x1b[31mred", Changes: []event.Change{{Type: event.Net, Action: event.Create, To: 1, Name: "\x1b]0;x\a"}}}
 	line := AppendText(nil, ev)
+	if want := `net+ 1 "\x1b]0;x\x07"`; !bytes.Contains(line, []byte(want)) {
+		t.Errorf("line %q lacks %q", line, want)
+	}
+	fake := &event.Event{Time: t0, Kind: event.Setns, Changes: []event.Change{{Type: event.Net, Action: event.Join, To: 1, Name: `x" (host) "y`}}}
+	if got, want := string(AppendText(nil, fake)), `net→ 1 "x\" (host) \"y"`; !strings.HasSuffix(got, want) {
+		t.Errorf("a quote in a name must not close the label: %q, want suffix %q", got, want)
+	}
 	for _, c := range line {
 		if c < 0x20 || c == 0x7f {
 			t.Fatalf("control byte %#x in text line %q", c, line)

@@ -85,7 +85,7 @@ func AppendText(b []byte, ev *event.Event) []byte {
 		b = appendChange(b, &ev.Changes[i])
 	}
 	if ev.Container != nil {
-		b = append(b, " in ctr "...)
+		b = append(b, " in "...)
 		b = AppendSanitized(b, ev.Container.Label())
 	}
 	return b
@@ -104,15 +104,14 @@ func appendChange(b []byte, c *event.Change) []byte {
 	b = append(b, ' ')
 	b = strconv.AppendUint(b, uint64(c.To), 10)
 	if c.Name != "" {
-		b = append(b, ' ', '"')
-		b = AppendSanitized(b, c.Name)
-		b = append(b, '"')
+		b = append(b, ' ')
+		b = AppendQuoted(b, c.Name)
 	}
 	if c.Host {
 		b = append(b, " (host)"...)
 	}
 	if c.Container != nil {
-		b = append(b, " ctr "...)
+		b = append(b, ' ')
 		b = AppendSanitized(b, c.Container.Label())
 	}
 	return b

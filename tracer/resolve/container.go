@@ -31,26 +31,7 @@ func ClassifyCgroup(path string) *event.Container {
 
 // ContainerLabel is the short text for a container in a table or a line:
 // "ctr 3f2a9c8e71d0…", "pod 1c7f…", "unit nginx.service", "machine web".
-func ContainerLabel(c *event.Container) string {
-	switch {
-	case c == nil:
-		return ""
-	case c.Runtime == RuntimeSystemd:
-		return "unit " + c.Name
-	case c.Runtime == RuntimeNspawn || c.Runtime == RuntimeLibvirt:
-		return "machine " + c.Name
-	case c.Runtime == RuntimeKubernetes:
-		return "pod " + shortID(c.ID)
-	}
-	return "ctr " + shortID(c.ID)
-}
-
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12] + "…"
-	}
-	return id
-}
+func ContainerLabel(c *event.Container) string { return c.Label() }
 
 // cgroupClass is a classified cgroup path: its container and, inside a
 // Kubernetes pod, the pod's UID.

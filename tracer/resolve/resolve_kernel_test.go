@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/render"
 )
 
 // Kernel tests: they read the live /proc and start real namespaces with
@@ -196,7 +197,7 @@ func TestKernelABindMountOnlyNetnsIsListedWithItsName(t *testing.T) {
 		if i := bytes.IndexFunc(text.Bytes(), func(r rune) bool { return r < 0x20 && r != '\n' || r == 0x7f }); i >= 0 {
 			t.Errorf("%q: control character in the table:\n%q", name, text.String())
 		}
-		if !strings.Contains(text.String(), `"`+Sanitize(name)+`"`) {
+		if !strings.Contains(text.String(), `"`+render.Sanitize(name)+`"`) {
 			t.Errorf("%q: name not in the table:\n%s", name, text.String())
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/nstrace/nstrace/tracer/render"
 )
 
 // WriteTable writes namespaces as a table in the manner of lsns, with
@@ -86,13 +88,13 @@ func Label(n *Namespace) string {
 	var parts []string
 	for _, name := range n.Names {
 		// Quotes inside are escaped so a name cannot fake a label after it.
-		parts = append(parts, `"`+strings.ReplaceAll(Sanitize(name), `"`, `\"`)+`"`)
+		parts = append(parts, string(render.AppendQuoted(nil, name)))
 	}
 	if n.Host {
 		parts = append(parts, "(host)")
 	}
 	if n.Container != nil {
-		parts = append(parts, Sanitize(ContainerLabel(n.Container)))
+		parts = append(parts, render.Sanitize(ContainerLabel(n.Container)))
 	}
 	if len(parts) == 0 {
 		return "-"
@@ -105,9 +107,9 @@ func Label(n *Namespace) string {
 func holder(n *Namespace) string {
 	switch {
 	case n.PID != 0:
-		return Sanitize(n.Comm)
+		return render.Sanitize(n.Comm)
 	case len(n.Mounts) > 0:
-		return "(mount " + Sanitize(n.Mounts[0]) + ")"
+		return "(mount " + render.Sanitize(n.Mounts[0]) + ")"
 	case n.FDs > 0:
 		return "(open fd)"
 	}
@@ -118,7 +120,7 @@ func creatorText(c *Creator) string {
 	if c == nil {
 		return "-"
 	}
-	return c.Syscall + " by " + Sanitize(c.Comm) + "[" + strconv.FormatUint(uint64(c.Pid), 10) + "] at " +
+	return c.Syscall + " by " + render.Sanitize(c.Comm) + "[" + strconv.FormatUint(uint64(c.Pid), 10) + "] at " +
 		c.Time.UTC().Format("15:04:05.000000")
 }
 
@@ -135,7 +137,7 @@ func userName(cache map[uint32]string, uid uint32) string {
 	}
 	name := strconv.FormatUint(uint64(uid), 10)
 	if u, err := user.LookupId(name); err == nil {
-		name = Sanitize(u.Username)
+		name = render.Sanitize(u.Username)
 	}
 	cache[uid] = name
 	return name
