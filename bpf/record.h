@@ -7,6 +7,7 @@
 volatile const __u32 filter_tgid = 0;          /* 0: every process */
 volatile const __u32 kind_mask = ALL_KINDS;    /* namespace kinds to report */
 volatile const __u64 wakeup_bytes = 256 << 10; /* wake the reader once this much is queued */
+volatile const __u64 wakeup_gap_ns = 1000000;  /* and at most this long after the last wakeup */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -42,6 +43,9 @@ struct {
 __u64 clones_pending = 0;
 __u64 execs_pending = 0;
 
+/* When a record last woke the reader. Racy updates only cost a wakeup. */
+__u64 last_wakeup_ns = 0;
+
 /* A scratch record per CPU: too big for the stack, sent trimmed. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -72,14 +76,23 @@ static __always_inline bool wanted_tgid(__u32 tgid)
 	return filter_tgid == 0 || filter_tgid == tgid;
 }
 
-/* Batch wakeups: wake the reader only when the queue crosses wakeup_bytes;
- * Go polls with a short deadline for anything below that. */
+/* Batch wakeups, with bounded latency: a record wakes the reader when the
+ * queue crosses wakeup_bytes, or when no record has woken it for
+ * wakeup_gap_ns (so a lone event is seen at once, and churn costs at most
+ * one wakeup per gap). Records in between wait for the next wakeup or for
+ * Go's poll deadline. */
 static __always_inline __u64 wakeup_flag(__u64 size)
 {
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 now;
 
 	if (avail < wakeup_bytes && avail + size >= wakeup_bytes)
 		return BPF_RB_FORCE_WAKEUP;
+	now = bpf_ktime_get_ns();
+	if (now - last_wakeup_ns >= wakeup_gap_ns) {
+		last_wakeup_ns = now;
+		return BPF_RB_FORCE_WAKEUP;
+	}
 	return BPF_RB_NO_WAKEUP;
 }
 

@@ -129,11 +129,13 @@ const (
 	NstraceVarExecsPending       = "execs_pending"
 	NstraceVarFilterTgid         = "filter_tgid"
 	NstraceVarKindMask           = "kind_mask"
+	NstraceVarLastWakeupNs       = "last_wakeup_ns"
 	NstraceVarUnusedChangeAction = "unused_change_action"
 	NstraceVarUnusedDropCause    = "unused_drop_cause"
 	NstraceVarUnusedEventKind    = "unused_event_kind"
 	NstraceVarUnusedNsKind       = "unused_ns_kind"
 	NstraceVarWakeupBytes        = "wakeup_bytes"
+	NstraceVarWakeupGapNs        = "wakeup_gap_ns"
 )
 
 // LoadNstrace returns the embedded CollectionSpec for Nstrace.
@@ -220,11 +222,13 @@ type NstraceVariableSpecs struct {
 	ExecsPending       *ebpf.VariableSpec `ebpf:"execs_pending"`
 	FilterTgid         *ebpf.VariableSpec `ebpf:"filter_tgid"`
 	KindMask           *ebpf.VariableSpec `ebpf:"kind_mask"`
+	LastWakeupNs       *ebpf.VariableSpec `ebpf:"last_wakeup_ns"`
 	UnusedChangeAction *ebpf.VariableSpec `ebpf:"unused_change_action"`
 	UnusedDropCause    *ebpf.VariableSpec `ebpf:"unused_drop_cause"`
 	UnusedEventKind    *ebpf.VariableSpec `ebpf:"unused_event_kind"`
 	UnusedNsKind       *ebpf.VariableSpec `ebpf:"unused_ns_kind"`
 	WakeupBytes        *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	WakeupGapNs        *ebpf.VariableSpec `ebpf:"wakeup_gap_ns"`
 }
 
 // NstraceObjects contains all objects after they have been loaded into the kernel.
@@ -270,11 +274,13 @@ type NstraceVariables struct {
 	ExecsPending       *ebpf.Variable `ebpf:"execs_pending"`
 	FilterTgid         *ebpf.Variable `ebpf:"filter_tgid"`
 	KindMask           *ebpf.Variable `ebpf:"kind_mask"`
+	LastWakeupNs       *ebpf.Variable `ebpf:"last_wakeup_ns"`
 	UnusedChangeAction *ebpf.Variable `ebpf:"unused_change_action"`
 	UnusedDropCause    *ebpf.Variable `ebpf:"unused_drop_cause"`
 	UnusedEventKind    *ebpf.Variable `ebpf:"unused_event_kind"`
 	UnusedNsKind       *ebpf.Variable `ebpf:"unused_ns_kind"`
 	WakeupBytes        *ebpf.Variable `ebpf:"wakeup_bytes"`
+	WakeupGapNs        *ebpf.Variable `ebpf:"wakeup_gap_ns"`
 }
 
 // NstracePrograms contains all programs after they have been loaded into the kernel.
