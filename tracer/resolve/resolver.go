@@ -97,6 +97,9 @@ func (r *Resolver) Resolve(ev *event.Event) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if ev.Kind == event.Destroy {
+		r.typeDestroyed(ev)
+	}
 	now := ev.Time
 	if now.After(r.last) {
 		r.last = now
@@ -135,6 +138,29 @@ func (r *Resolver) Resolve(ev *event.Event) {
 	if !now.IsZero() && now.Sub(r.swept) > r.o.grace || len(r.ns) > r.o.max {
 		r.sweep(now)
 	}
+}
+
+// typeDestroyed gives the changes of a destroy event, which the kernel
+// reports by inode alone, the type of the namespace known by that inode.
+// Inodes it does not know as namespaces are dropped from the event: the
+// kernel frees other proc inodes through the same path.
+func (r *Resolver) typeDestroyed(ev *event.Event) {
+	kept := ev.Changes[:0]
+	for _, c := range ev.Changes {
+		if int(c.Type) >= event.NumNsTypes {
+			c.Type = event.NsType(event.NumNsTypes)
+			for _, t := range Types {
+				if e := r.ns[keyOf(t, c.To)]; e != nil {
+					c.Type = t
+					break
+				}
+			}
+		}
+		if int(c.Type) < event.NumNsTypes {
+			kept = append(kept, c)
+		}
+	}
+	ev.Changes = kept
 }
 
 // learn applies change c of ev to the inventory and returns its namespace,

@@ -289,3 +289,18 @@ func TestResolveRacesNeitherRefreshNorInventory(t *testing.T) {
 	}
 	<-done
 }
+
+// The kernel reports a destroyed inode without its type: a known namespace
+// gets its type back, an inode that is no namespace we know is dropped.
+func TestADestroyedInodeIsTypedFromTheInventoryOrDropped(t *testing.T) {
+	inv := &Inventory{Namespaces: []Namespace{{Type: event.UTS, Inode: 4026532400}}}
+	r := New(inv, WithoutLiveLookups())
+	ev := &event.Event{Time: t0, Kind: event.Destroy, Changes: []event.Change{
+		{Type: event.NsType(event.NumNsTypes), Action: event.Gone, To: 4026532400},
+		{Type: event.NsType(event.NumNsTypes), Action: event.Gone, To: 4026532999},
+	}}
+	r.Resolve(ev)
+	if len(ev.Changes) != 1 || ev.Changes[0].Type != event.UTS || ev.Changes[0].To != 4026532400 {
+		t.Errorf("changes %+v, want one uts change for 4026532400", ev.Changes)
+	}
+}
