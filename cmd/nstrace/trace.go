@@ -186,7 +186,7 @@ func parseSize(s string) (int64, error) {
 func recordHeader(t *tracer.Tracer, filt *filter.Filter) session.Header {
 	h := session.LocalHeader(version)
 	for _, hk := range t.Hooks() {
-		sh := session.Hook{Name: hk.Name, Required: hk.Required, Attached: hk.Attached}
+		sh := session.Hook{Name: hk.Name, Via: hk.Via, Required: hk.Required, Attached: hk.Attached}
 		if hk.Err != nil {
 			sh.Error = hk.Err.Error()
 		}
