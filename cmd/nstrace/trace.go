@@ -64,11 +64,13 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 		return err
 	}
 	p := &pipeline{}
-	var out *output
-	if !f.quiet && f.write != "-" {
-		if out, err = newOutput(f.output, os.Stdout); err != nil {
-			return err
-		}
+	out, err := newOutput(f.output, os.Stdout)
+	if err != nil {
+		return err
+	}
+	if f.quiet || f.write == "-" {
+		out = nil
+	} else {
 		p.sinks = append(p.sinks, out)
 	}
 	opts, err := f.filter.options()
@@ -116,7 +118,13 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	// A reader that goes away (| head) ends tracing like Ctrl-C, with the
+	// session closed properly, instead of SIGPIPE killing us mid-record.
+	signal.Ignore(syscall.SIGPIPE)
 	runErr := t.Run(ctx, p.event, p.flush)
+	if errors.Is(runErr, syscall.EPIPE) {
+		runErr = nil
+	}
 	var closeErr error
 	if w != nil {
 		closeErr = w.Close()
