@@ -101,14 +101,20 @@ func tryReadAll(paths ...string) ([]event.Event, *session.Reader, error) {
 		return nil, nil, err
 	}
 	defer r.Close()
+	evs, err := drain(r)
+	return evs, r, err
+}
+
+// drain reads r to its end (nil error) or its first error.
+func drain(r *session.Reader) ([]event.Event, error) {
 	var evs []event.Event
 	for {
 		ev, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			return evs, r, nil
+			return evs, nil
 		}
 		if err != nil {
-			return evs, r, err
+			return evs, err
 		}
 		evs = append(evs, *ev.Clone())
 	}

@@ -273,14 +273,7 @@ func TestStdinIsReadAsAStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	for {
-		if _, err := r.Next(); err != nil {
-			break
-		}
-		n++
-	}
-	if n != len(sampleEvents()) {
-		t.Errorf("read %d events", n)
+	if got, err := drain(r); err != nil || len(got) != len(sampleEvents()) {
+		t.Errorf("read %d events, %v", len(got), err)
 	}
 }

@@ -189,15 +189,9 @@ func TestStreamWriterWritesOneSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	for {
-		if _, err := r.Next(); err != nil {
-			break
-		}
-		n++
-	}
-	if n != len(evs) || len(r.Warnings()) != 0 {
-		t.Errorf("read %d events, warnings %v", n, r.Warnings())
+	got, err := drain(r)
+	if err != nil || len(got) != len(evs) || len(r.Warnings()) != 0 {
+		t.Errorf("read %d events (%v), warnings %v", len(got), err, r.Warnings())
 	}
 }
 
