@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -226,22 +227,26 @@ func describeJSONError(err error) error {
 	case errors.As(err, &syn):
 		return fmt.Errorf("invalid JSON at column %d: %s", syn.Offset, strings.TrimPrefix(syn.Error(), "json: "))
 	case errors.As(err, &typ) && typ.Field != "":
-		return fmt.Errorf("field %q: got a JSON %s, want %s", typ.Field, typ.Value, jsonKind(typ.Type.Kind().String()))
+		return fmt.Errorf("field %q: got a JSON %s, want %s", typ.Field, typ.Value, jsonKind(typ.Type))
 	case errors.As(err, &typ):
 		return fmt.Errorf("got a JSON %s, want an object", typ.Value)
 	}
 	return err
 }
 
-func jsonKind(goKind string) string {
-	switch {
-	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"), strings.HasPrefix(goKind, "float"):
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uint:
+		return fmt.Sprintf("a whole number from 0 to %d", uint64(1)<<t.Bits()-1)
+	case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Int:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
 		return "a number"
-	case goKind == "string":
+	case reflect.String:
 		return "a string"
-	case goKind == "slice", goKind == "array":
+	case reflect.Slice, reflect.Array:
 		return "an array"
-	case goKind == "bool":
+	case reflect.Bool:
 		return "true or false"
 	}
 	return "an object"

@@ -208,6 +208,8 @@ func (r *Reader) parse(line []byte) (bool, error) {
 		return false, r.header(line)
 	case trailerEvent:
 		return false, r.trailer(line)
+	case "":
+		return false, errors.New(`record without an "event" field`)
 	}
 	if r.ended {
 		return false, errors.New("record after the end of the session (its trailer)")
@@ -368,7 +370,8 @@ func (r *Reader) warnAt(pos Position, msg string) {
 	r.warnings = append(r.warnings, Warning{Pos: pos, Msg: msg})
 }
 
-// recordKind finds a record's "event" value without decoding the line.
+// recordKind finds a record's "event" value without decoding the line:
+// session, end, event (any other value), or "" when there is none.
 // A key cannot appear inside a JSON string (its quotes would be escaped),
 // so the first match is the key. Lines written otherwise fall back to a
 // decode.
@@ -384,10 +387,16 @@ func recordKind(line []byte) string {
 		return "event"
 	}
 	var probe struct {
-		Event string `json:"event"`
+		Event *string `json:"event"`
 	}
-	if json.Unmarshal(line, &probe) == nil && (probe.Event == headerEvent || probe.Event == trailerEvent) {
-		return probe.Event
+	if err := json.Unmarshal(line, &probe); err != nil {
+		return "event" // let the event decoder say what is wrong
+	}
+	switch {
+	case probe.Event == nil:
+		return ""
+	case *probe.Event == headerEvent || *probe.Event == trailerEvent:
+		return *probe.Event
 	}
 	return "event"
 }
