@@ -156,6 +156,10 @@ func (f *traceFlags) recordOptions() (session.Options, error) {
 	case f.rotateKeep > 0 && f.rotateSize == "":
 		return o, usageError{errors.New("--rotate-keep needs --rotate-size")}
 	}
+	// Fail before loading anything when the file is in the way.
+	if _, err := os.Lstat(f.write); err == nil && f.write != "-" && !f.force && !f.append && f.rotateSize == "" {
+		return o, usageError{fmt.Errorf("%s: %w (use --force to overwrite)", render.Sanitize(f.write), session.ErrExists)}
+	}
 	if f.rotateSize != "" {
 		n, err := parseSize(f.rotateSize)
 		if err != nil {
