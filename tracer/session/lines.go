@@ -12,7 +12,7 @@ import (
 // event takes well under a kilobyte; a header carries the inventory.
 const (
 	MaxRecord = 1 << 20  // any line but a header
-	MaxHeader = 32 << 20 // a session header
+	MaxHeader = 16 << 20 // a session header: tens of thousands of namespaces
 )
 
 var headerPrefix = []byte(`{"event":"session"`)
