@@ -244,6 +244,9 @@ func (w *Writer) createPart(num int) (*part, error) {
 	}
 	if err := w.startPart(p, torn); err != nil {
 		f.Close()
+		if !w.opts.Append {
+			os.Remove(name) // a file without a header is no session
+		}
 		return nil, err
 	}
 	w.files = append(w.files, name)

@@ -213,8 +213,12 @@ func TestPartNamesSortInOrderAndKeepTheExtension(t *testing.T) {
 func TestAHeaderTooBigToReadIsRefusedWhenWriting(t *testing.T) {
 	h := testHeader()
 	h.Inventory = []byte(`"` + strings.Repeat("x", session.MaxHeader) + `"`)
-	_, err := session.Create(filepath.Join(t.TempDir(), "big.jsonl"), session.Options{Header: h})
+	path := filepath.Join(t.TempDir(), "big.jsonl")
+	_, err := session.Create(path, session.Options{Header: h})
 	if err == nil || !strings.Contains(err.Error(), "over the 16 MiB readers accept") {
 		t.Errorf("err = %v", err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Error("left a file without a header behind")
 	}
 }
