@@ -1,0 +1,216 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/filter"
+	"github.com/nstrace/nstrace/tracer/render"
+	"github.com/nstrace/nstrace/tracer/report"
+	"github.com/nstrace/nstrace/tracer/resolve"
+	"github.com/nstrace/nstrace/tracer/session"
+)
+
+type reportFlags struct {
+	out    string
+	title  string
+	filter filterFlags
+	since  string
+	until  string
+}
+
+func newReportCommand() *cobra.Command {
+	var f reportFlags
+	cmd := &cobra.Command{
+		Use:   "report FILE... -o REPORT.html [flags]",
+		Short: "Draw a recorded session as a self-contained HTML timeline",
+		Long: "Draw a recorded session (nstrace trace -w) as one HTML file: a summary, then a\n" +
+			"timeline with a lane per namespace where creations, joins, failed attempts,\n" +
+			"losses and alerts are marks to hover, click, zoom and pan. The page fetches\n" +
+			"nothing and opens offline in any browser. Files are read as replay reads them,\n" +
+			"and replay's filters apply.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runReport(&f, args, os.Stdout, os.Stderr)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.out, "output", "o", "nstrace-report.html", "the HTML file to write; - for standard output")
+	fl.StringVar(&f.title, "title", "", "the page title (default: host and start of the recording)")
+	f.filter.register(fl, false)
+	fl.StringVar(&f.since, "since", "", "only events from this time on: 2026-11-29T03:38:18Z, 03:38:18 (UTC), or 5m after the start")
+	fl.StringVar(&f.until, "until", "", "only events up to this time, in the same forms as --since")
+	return cmd
+}
+
+func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
+	start := time.Now()
+	opts, err := f.filter.options()
+	if err != nil {
+		return err
+	}
+	since, until, err := parseWindow(f.since, f.until)
+	if err != nil {
+		return err
+	}
+	paths, err := expandPaths(args)
+	if err != nil {
+		return err
+	}
+	r, err := session.Open(paths...)
+	if err != nil {
+		return fmt.Errorf("report %w", err)
+	}
+	defer r.Close()
+	if f.since != "" {
+		opts.Since = since.At(r.First().Started)
+	}
+	if f.until != "" {
+		opts.Until = until.At(r.First().Started)
+	}
+
+	labels := &sessionLabels{reader: r}
+	b := report.NewBuilder(report.Options{Lookup: labels.lookup})
+	labels.onSession = b.Session
+	p := &pipeline{enrich: []func(*event.Event){labels.resolve}, sinks: []sink{b}}
+	if p.filter, err = filter.New(opts); err != nil {
+		return usageError{err}
+	}
+	b.Session(r.First())
+	if err := readSession(r, p); err != nil {
+		return err
+	}
+	rep := b.Report()
+	rep.Title, rep.Generated, rep.Filter, rep.Summary.Read = render.Sanitize(f.title), start.UTC(), p.filter.String(), p.seen
+	for _, path := range paths {
+		rep.Files = append(rep.Files, render.Sanitize(filepath.Base(path)))
+	}
+	for _, w := range append(r.Warnings(), labels.warnings...) {
+		rep.Warnings = append(rep.Warnings, w.String())
+		fmt.Fprintf(stderr, "nstrace: report %s: warning: %s\n", w.Pos, w.Msg)
+	}
+	if err := writeReport(f.out, rep, stdout); err != nil {
+		return err
+	}
+	if f.out != "-" {
+		fmt.Fprintf(stderr, "nstrace: %s: %d events, %d namespaces, %d failed, %d lost (%s)\n",
+			render.Sanitize(f.out), rep.Summary.Events, rep.Summary.Namespaces, rep.Summary.Failed,
+			rep.Summary.Lost, time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// parseWindow reads --since and --until; they are placed once the
+// recording's start is known.
+func parseWindow(since, until string) (s, u filter.Moment, err error) {
+	if since != "" {
+		if s, err = filter.ParseMoment(since); err != nil {
+			return s, u, usageError{fmt.Errorf("--since: %w", err)}
+		}
+	}
+	if until != "" {
+		if u, err = filter.ParseMoment(until); err != nil {
+			return s, u, usageError{fmt.Errorf("--until: %w", err)}
+		}
+	}
+	return s, u, nil
+}
+
+func readSession(r *session.Reader, p *pipeline) error {
+	for {
+		ev, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("report %w", err)
+		}
+		if err := p.event(ev); err != nil {
+			return err
+		}
+	}
+}
+
+// writeReport writes the page whole or not at all: to a temporary file
+// renamed into place, so a failed run leaves no half page behind.
+func writeReport(path string, rep *report.Report, stdout io.Writer) error {
+	if path == "-" {
+		return report.WriteHTML(stdout, rep, version)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".nstrace-report-*.html")
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := report.WriteHTML(tmp, rep, version); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
+
+// sessionLabels resolves a recording's events as the live run did, from
+// the namespace inventory in its header, without looking at this machine.
+// A new recording gets a new resolver; the next file of a rotated one
+// keeps the current.
+type sessionLabels struct {
+	reader    *session.Reader
+	header    *session.Header
+	id        string
+	res       *resolve.Resolver
+	onSession func(*session.Header)
+	warnings  []session.Warning
+}
+
+func (s *sessionLabels) resolve(ev *event.Event) {
+	if h := s.reader.Header(); h != s.header {
+		s.start(h)
+	}
+	s.res.Resolve(ev)
+}
+
+func (s *sessionLabels) start(h *session.Header) {
+	s.header = h
+	if s.onSession != nil {
+		s.onSession(h)
+	}
+	if s.res != nil && h.Session == s.id {
+		return
+	}
+	s.id = h.Session
+	var inv resolve.Inventory
+	ok, err := h.DecodeInventory(&inv)
+	if err != nil {
+		s.warnings = append(s.warnings, session.Warning{Pos: session.Position{File: "session " + h.Session},
+			Msg: "namespace inventory unreadable, names and containers left out: " + err.Error()})
+	}
+	if ok {
+		s.res = resolve.New(&inv, resolve.WithoutLiveLookups())
+	} else {
+		s.res = resolve.New(nil, resolve.WithoutLiveLookups())
+	}
+}
+
+func (s *sessionLabels) lookup(t event.NsType, inode uint32) (resolve.Namespace, bool) {
+	if s.res == nil {
+		return resolve.Namespace{}, false
+	}
+	return s.res.Lookup(t, inode)
+}

@@ -1,0 +1,214 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nstrace/nstrace/tracer/event"
+)
+
+// The page's data is one JSON object: {"meta":{...},"events":[...]}. Meta
+// holds the lanes, groups, alerts and interned strings; each event is an
+// array, to keep 100 000 of them small and quick to parse:
+//
+//	[dt, kind, pid, tid, ppid, uid, comm, error, flags, container, lane, changes, target, lost]
+//
+// dt is nanoseconds since Start; comm, error and flags index meta.strings
+// (0 is ""); container indexes meta.containers (-1: none); lane is a failed
+// attempt's or a loss marker's lane (-1: none); changes holds 7 numbers a
+// change: type, action, from, to, ns_id, lane, from lane (-1: none); target
+// is [type, inode] for a failed setns, else 0. Type, kind and action are
+// codes into meta.types, meta.kinds and meta.actions.
+
+type dataMeta struct {
+	Start      string          `json:"start"`     // RFC 3339, UTC
+	StartDay   string          `json:"start_day"` // 2006-01-02
+	StartTOD   int64           `json:"start_tod"` // ns since midnight UTC
+	Span       int64           `json:"span"`      // ns from the first event to the last
+	Strings    []string        `json:"strings"`
+	Types      []string        `json:"types"`
+	Kinds      []string        `json:"kinds"`
+	Actions    []string        `json:"actions"`
+	Containers []dataContainer `json:"containers"`
+	Lanes      []dataLane      `json:"lanes"`
+	Groups     []dataGroup     `json:"groups"`
+	Alerts     []dataAlert     `json:"alerts"`
+}
+
+type dataContainer struct {
+	Label   string `json:"label"`
+	ID      string `json:"id,omitempty"`
+	Runtime string `json:"runtime,omitempty"`
+	Name    string `json:"name,omitempty"`
+}
+
+type dataLane struct {
+	Kind    string       `json:"k"`
+	Type    string       `json:"type,omitempty"`
+	Inode   uint32       `json:"ino,omitempty"`
+	NsID    uint64       `json:"nsid,omitempty,string"`
+	Label   string       `json:"label"`
+	Name    string       `json:"name,omitempty"`
+	Host    bool         `json:"host,omitempty"`
+	Ctr     string       `json:"ctr,omitempty"`
+	Owner   uint32       `json:"owner,omitempty"`
+	Creator *dataCreator `json:"creator,omitempty"`
+	Created *int64       `json:"created,omitempty"` // ns since Start; absent: existed before
+	Gone    *int64       `json:"gone,omitempty"`
+	Marks   int          `json:"n"`
+}
+
+type dataCreator struct {
+	Pid     uint32 `json:"pid"`
+	Comm    string `json:"comm"`
+	Syscall string `json:"syscall"`
+}
+
+type dataGroup struct {
+	Name  string `json:"name"`
+	Lanes []int  `json:"lanes"`
+}
+
+type dataAlert struct {
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+	T        int64  `json:"t"`
+	Event    int    `json:"ev"`
+}
+
+// appendData appends the page's data, escaped so that it can sit inside a
+// <script> element: no <, > or &, and no U+2028 or U+2029, appear raw.
+func (r *Report) appendData(dst []byte) ([]byte, error) {
+	meta, err := json.Marshal(r.meta())
+	if err != nil {
+		return dst, fmt.Errorf("encode report: %w", err)
+	}
+	b := make([]byte, 0, len(meta)+64*len(r.events)+32)
+	b = append(b, `{"meta":`...)
+	b = append(b, meta...)
+	b = append(b, `,"events":[`...)
+	for i := range r.events {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = r.appendEvent(b, &r.events[i])
+	}
+	b = append(b, "]}"...)
+	var out bytes.Buffer
+	out.Grow(len(b))
+	json.HTMLEscape(&out, b) // meta is escaped already: this is the one guarantee
+	return append(dst, out.Bytes()...), nil
+}
+
+func (r *Report) meta() *dataMeta {
+	m := &dataMeta{Start: r.Start.UTC().Format(time.RFC3339Nano), StartDay: r.Start.UTC().Format(time.DateOnly),
+		Span: r.End.Sub(r.Start).Nanoseconds(), Strings: r.strs}
+	midnight := r.Start.UTC().Truncate(24 * time.Hour)
+	m.StartTOD = r.Start.Sub(midnight).Nanoseconds()
+	for _, t := range event.AllNsTypes() {
+		m.Types = append(m.Types, t.String())
+	}
+	for k := event.KindUnknown; k <= event.Lost; k++ {
+		m.Kinds = append(m.Kinds, k.String())
+	}
+	for a := event.ActionUnknown; a <= event.Gone; a++ {
+		m.Actions = append(m.Actions, a.String())
+	}
+	m.Containers = make([]dataContainer, 0, len(r.ctrs))
+	for i := range r.ctrs {
+		c := &r.ctrs[i]
+		m.Containers = append(m.Containers, dataContainer{Label: c.Label(), ID: c.ID, Runtime: c.Runtime, Name: c.Name})
+	}
+	m.Lanes = make([]dataLane, 0, len(r.Lanes))
+	for i := range r.Lanes {
+		m.Lanes = append(m.Lanes, r.dataLane(&r.Lanes[i]))
+	}
+	m.Groups = make([]dataGroup, 0, len(r.Groups))
+	for _, g := range r.Groups {
+		m.Groups = append(m.Groups, dataGroup{Name: g.Name, Lanes: g.Lanes})
+	}
+	m.Alerts = make([]dataAlert, 0, len(r.Alerts))
+	for _, a := range r.Alerts {
+		m.Alerts = append(m.Alerts, dataAlert{Rule: a.Rule, Severity: a.Severity, Message: a.Message,
+			T: a.Time.Sub(r.Start).Nanoseconds(), Event: a.Event})
+	}
+	return m
+}
+
+func (r *Report) dataLane(l *Lane) dataLane {
+	d := dataLane{Kind: l.Kind.String(), Label: l.Label, Marks: l.Marks.Total()}
+	if l.Kind != NamespaceLane {
+		return d
+	}
+	d.Type, d.Inode, d.NsID, d.Name, d.Host, d.Ctr, d.Owner = l.Type.String(), l.Inode, l.NsID, l.Name, l.Host, l.Container, l.Owner
+	if c := l.Creator; c != nil {
+		d.Creator = &dataCreator{Pid: c.Pid, Comm: c.Comm, Syscall: c.Syscall}
+	}
+	if !l.Created.IsZero() {
+		t := l.Created.Sub(r.Start).Nanoseconds()
+		d.Created = &t
+	}
+	if !l.Gone.IsZero() {
+		t := l.Gone.Sub(r.Start).Nanoseconds()
+		d.Gone = &t
+	}
+	return d
+}
+
+// appendEvent appends one event row (see the top of this file).
+func (r *Report) appendEvent(b []byte, e *eventRec) []byte {
+	b = append(b, '[')
+	b = strconv.AppendInt(b, e.t-r.Start.UnixNano(), 10)
+	for _, v := range [...]int64{int64(e.kind), int64(e.pid), int64(e.tid), int64(e.ppid), int64(e.uid),
+		int64(e.comm), int64(e.err), int64(e.flags), int64(e.ctr), int64(e.lane)} {
+		b = append(b, ',')
+		b = strconv.AppendInt(b, v, 10)
+	}
+	b = append(b, ",["...)
+	for i, c := range r.changes[e.ch0:e.ch1] {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendUint(b, uint64(c.typ), 10)
+		b = append(b, ',')
+		b = strconv.AppendUint(b, uint64(c.action), 10)
+		b = append(b, ',')
+		b = strconv.AppendUint(b, uint64(c.from), 10)
+		b = append(b, ',')
+		b = strconv.AppendUint(b, uint64(c.to), 10)
+		b = append(b, ',')
+		b = appendID(b, c.nsid)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(c.lane), 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(c.fromLane), 10)
+	}
+	b = append(b, "],"...)
+	if e.hasTarget {
+		b = append(b, '[')
+		b = strconv.AppendUint(b, uint64(e.target.Type), 10)
+		b = append(b, ',')
+		b = strconv.AppendUint(b, uint64(e.target.Inode), 10)
+		b = append(b, ']')
+	} else {
+		b = append(b, '0')
+	}
+	b = append(b, ',')
+	b = strconv.AppendUint(b, e.lost, 10)
+	return append(b, ']')
+}
+
+// appendID writes a 64-bit id as a number where JavaScript holds it
+// exactly, and as a string beyond.
+func appendID(b []byte, id uint64) []byte {
+	if id < 1<<53 {
+		return strconv.AppendUint(b, id, 10)
+	}
+	b = append(b, '"')
+	b = strconv.AppendUint(b, id, 10)
+	return append(b, '"')
+}

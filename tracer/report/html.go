@@ -1,0 +1,112 @@
+package report
+
+import (
+	"crypto/sha256"
+	_ "embed"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+var (
+	//go:embed assets/report.html
+	pageHTML string
+	//go:embed assets/report.css
+	pageCSS string
+	//go:embed assets/report.js
+	pageJS string
+
+	pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+		"utc":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+		"clock": func(t time.Time) string { return t.UTC().Format("15:04:05.000000") },
+		"span":  func(a, b time.Time) string { return humanDuration(b.Sub(a)) },
+		"num":   func(n int) string { return group(uint64(n)) },
+		"num64": func(n uint64) string { return group(n) },
+		"int":   func(n uint64) int { return int(n) },
+	}).Parse(pageHTML))
+)
+
+// page is what the template is given.
+type page struct {
+	*Report
+	PageTitle string
+	Version   string
+	CSP       string
+	CSS       template.CSS
+	JS        template.JS
+	Data      template.JS
+}
+
+// WriteHTML writes r as one self-contained HTML page: no fetch leaves it,
+// and its Content-Security-Policy lets only its own script and style run,
+// so even markup that slipped in could neither run nor load anything.
+// version names the nstrace that made it.
+func WriteHTML(w io.Writer, r *Report, version string) error {
+	data, err := r.appendData(nil)
+	if err != nil {
+		return err
+	}
+	p := page{Report: r, PageTitle: r.Title, Version: version, CSS: template.CSS(pageCSS),
+		JS: template.JS(pageJS), Data: template.JS(data)}
+	if p.PageTitle == "" {
+		p.PageTitle = r.defaultTitle()
+	}
+	p.CSP = "default-src 'none'; script-src " + hashSource(pageJS) + "; style-src " + hashSource(pageCSS) +
+		"; img-src data:; base-uri 'none'; form-action 'none'"
+	if err := pageTemplate.Execute(w, &p); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// hashSource is the CSP source that allows exactly this inline content.
+func hashSource(content string) string {
+	sum := sha256.Sum256([]byte(content))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}
+
+func (r *Report) defaultTitle() string {
+	switch len(r.Sessions) {
+	case 0:
+		return "nstrace report"
+	case 1:
+		s := &r.Sessions[0]
+		return "nstrace report: " + s.Host + ", " + s.Started.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	return "nstrace report: " + strconv.Itoa(len(r.Sessions)) + " sessions from " +
+		r.Sessions[0].Started.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// humanDuration is a span as a person reads it: 850 µs, 1.25 s, 3 min 12 s.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d < time.Microsecond:
+		return strconv.FormatInt(d.Nanoseconds(), 10) + " ns"
+	case d < time.Millisecond:
+		return strconv.FormatFloat(float64(d)/1e3, 'f', 0, 64) + " µs"
+	case d < time.Second:
+		return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64) + " ms"
+	case d < time.Minute:
+		return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) + " s"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min %d s", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%d h %d min", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// group writes n with thin spaces between thousands: 100 000.
+func group(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteString("\u202f")
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

@@ -1,0 +1,168 @@
+package report
+
+import (
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/session"
+)
+
+// Report is one or more recorded sessions, ready to draw. Every string in
+// it that came from a process, a mount or a file is already sanitized.
+type Report struct {
+	Title     string    // the page title; empty: one made from the sessions
+	Files     []string  // the session files read
+	Generated time.Time // when the report was made
+	Filter    string    // the report's own filter, as flags; empty: none
+	Warnings  []string  // what the reader found wrong but read past
+	Detection bool      // alert rules ran: no alerts means none raised
+
+	Sessions []Session
+	Start    time.Time // the first event shown: the left end of the time axis
+	End      time.Time // the last one
+	Summary  Summary
+	Lanes    []Lane   // namespaces and the special lanes, in display order
+	Groups   []Group  // lanes by type, in display order
+	Alerts   []Alert  // in the order raised
+	ByRule   []Counts // alerts by rule, most first
+
+	strs    []string // comms, flag sets and error names, by index
+	ctrs    []event.Container
+	events  []eventRec
+	changes []changeRec
+}
+
+// Session is what a session header says about a recording.
+type Session struct {
+	ID      string
+	Host    string
+	Kernel  string
+	Version string // of the nstrace that recorded it
+	Started time.Time
+	Filter  string // the recorder's filter; empty: none
+	Parts   int    // files of a rotated recording read
+	Hooks   []session.Hook
+}
+
+// LaneKind tells a namespace's lane from the special ones.
+type LaneKind uint8
+
+const (
+	NamespaceLane LaneKind = iota
+	AlertLane              // the alerts raised
+	FailedLane             // failed attempts that name no namespace
+	LostLane               // where the kernel dropped records
+)
+
+var laneKindNames = [...]string{"ns", "alerts", "failed", "lost"}
+
+func (k LaneKind) String() string { return laneKindNames[k] }
+
+// Lane is one row of the timeline: a namespace, or a special lane.
+type Lane struct {
+	Kind      LaneKind
+	Type      event.NsType // a base type: pid, never pid_for_children
+	Inode     uint32
+	NsID      uint64
+	Label     string // what the namespace is: its name, host, container
+	Name      string // its `ip netns` or other mount name
+	Host      bool
+	Container string // the container's label, e.g. "ctr 4f2a…"
+	Owner     uint32 // inode of the owning user namespace
+	Creator   *Creator
+	Created   time.Time // zero: it existed before the first event
+	Gone      time.Time // zero: it outlived the last event
+	Marks     Marks
+
+	rawName string // unsanitized, for quoting
+}
+
+// Creator is the process that created a namespace.
+type Creator struct {
+	Pid     uint32
+	Comm    string
+	Syscall string
+}
+
+func (c *Creator) String() string {
+	return c.Comm + "[" + strconv.FormatUint(uint64(c.Pid), 10) + "] (" + c.Syscall + ")"
+}
+
+// Marks counts a lane's marks by what they are.
+type Marks struct {
+	Create, Join, Destroy, Failed, Lost, Alert int
+}
+
+// Total is the number of marks.
+func (m Marks) Total() int { return m.Create + m.Join + m.Destroy + m.Failed + m.Lost + m.Alert }
+
+// Group is the lanes of one namespace type, or the special lanes.
+type Group struct {
+	Name  string
+	Lanes []int
+}
+
+// Alert is something a detection rule raised about an event.
+type Alert struct {
+	Rule     string
+	Severity string // e.g. low, medium, high, critical
+	Message  string
+	Time     time.Time
+	Event    int // index of the trigger event among those shown; -1 if filtered out
+}
+
+// Summary counts what the report shows.
+type Summary struct {
+	Read       uint64 // events read, before the report's filter; loss markers not counted
+	Events     int    // events shown
+	Namespaces int    // namespace lanes
+	Created    int    // namespaces created while recording
+	Failed     int    // failed attempts
+	Lost       uint64 // records the kernel dropped
+	LossMarks  int    // loss markers (each a burst of drops)
+	ByEvent    []Counts
+	ByType     []TypeCounts
+	ByAction   []Counts
+	ByError    []Counts
+}
+
+// Counts is a name and how often it occurred.
+type Counts struct {
+	Name     string
+	Severity string // alerts only
+	N        int
+}
+
+// TypeCounts are the changes of one namespace type.
+type TypeCounts struct {
+	Type                          string
+	Create, Join, Destroy, Failed int
+	Namespaces                    int
+}
+
+// eventRec is an event as the page needs it, without its strings.
+type eventRec struct {
+	t                   int64 // unix nanoseconds
+	kind                event.Kind
+	errno               syscall.Errno
+	pid, tid, ppid, uid uint32
+	comm, flags, err    int32 // indexes into strs
+	ctr                 int32 // index into ctrs; -1: none
+	lane                int32 // a failed attempt's or a loss marker's lane; -1: none
+	target              event.Target
+	hasTarget           bool
+	ch0, ch1            int32 // its changes: changes[ch0:ch1]
+	lost                uint64
+}
+
+// changeRec is a change with the lanes it moved the task between.
+type changeRec struct {
+	typ      event.NsType // as the event said: pid_for_children stays so
+	action   event.Action
+	from, to uint32
+	nsid     uint64
+	lane     int32
+	fromLane int32 // -1: not drawn
+}
