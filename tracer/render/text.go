@@ -46,7 +46,7 @@ func (t *Text) Flush() error { return t.w.Flush() }
 
 // AppendText appends the text line for ev, without a newline.
 func AppendText(b []byte, ev *event.Event) []byte {
-	b = ev.Time.UTC().AppendFormat(b, TextTimeLayout)
+	b = event.AppendTimeOfDay(b, ev.Time)
 	if ev.Kind == event.Lost {
 		b = append(b, "  LOST "...)
 		b = strconv.AppendUint(b, ev.Lost, 10)
