@@ -1,0 +1,199 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/nstrace/nstrace/cmd/vmtest/internal/guest"
+	"github.com/nstrace/nstrace/cmd/vmtest/internal/newc"
+)
+
+// initramfs is what goes into the guest's root file system.
+type initramfs struct {
+	init    string   // host path of the guest init
+	busybox string   // host path of a static busybox
+	test    string   // host path of the test binary
+	args    []string // the test's arguments
+	env     []string // the test's environment
+	files   []guestFile
+	libs    []string // host shared libraries, copied to the same guest paths
+}
+
+// testDir holds the test binary in the guest, apart from /bin so that a
+// binary named like a busybox applet ("test") cannot clash.
+const testDir = "/vmtest"
+
+// An item is one entry of the archive, keyed by its guest path.
+type item struct {
+	host    string // regular file: copy from here
+	data    string // regular file: or hold this
+	link    string // symlink target
+	dir     bool
+	console bool // the /dev/console node
+	mode    fs.FileMode
+}
+
+// buildInitramfs writes the guest's root file system as an uncompressed
+// newc archive: the file lives only for one run, and the guest kernel,
+// slow under TCG, then has nothing to decompress.
+func buildInitramfs(dst string, r initramfs) error {
+	applets, err := busyboxApplets(r.busybox)
+	if err != nil {
+		return err
+	}
+	binaries := []string{r.test}
+	for _, f := range r.files {
+		binaries = append(binaries, f.host)
+	}
+	if r.libs, err = sharedLibraries(binaries); err != nil {
+		return err
+	}
+	items, err := r.layout(applets)
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	err = writeArchive(f, items)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write initramfs: %w", err)
+	}
+	return nil
+}
+
+// layout maps every guest path to its item, parent directories included.
+func (r initramfs) layout(applets []string) (map[string]item, error) {
+	testPath := path.Join(testDir, filepath.Base(r.test))
+	cfg, err := json.Marshal(guest.Config{
+		Args: append([]string{testPath}, r.args...),
+		Env:  r.env,
+		Dir:  "/tmp",
+	})
+	if err != nil {
+		return nil, err
+	}
+	items := map[string]item{
+		"/init":          {host: r.init, mode: 0o755},
+		guest.ConfigPath: {data: string(cfg), mode: 0o644},
+		"/dev/console":   {console: true, mode: 0o600},
+		"/etc/passwd":    {data: "root:x:0:0:root:/tmp:/bin/sh\n", mode: 0o644},
+		"/etc/group":     {data: "root:x:0:\n", mode: 0o644},
+		"/bin/busybox":   {host: r.busybox, mode: 0o755},
+		testPath:         {host: r.test, mode: 0o755},
+	}
+	for _, d := range []string{"/proc", "/sys", "/tmp", "/run", "/root", "/sbin", "/usr/bin", "/usr/sbin"} {
+		items[d] = item{dir: true, mode: 0o755}
+	}
+	for _, f := range r.files {
+		if _, taken := items[f.guest]; taken {
+			return nil, fmt.Errorf("-file %s: %s is already in the guest", f.host, f.guest)
+		}
+		items[f.guest] = item{host: f.host}
+	}
+	for _, l := range r.libs {
+		if _, taken := items[l]; !taken {
+			items[l] = item{host: l}
+		}
+	}
+	for _, a := range applets {
+		p := "/bin/" + a
+		if _, taken := items[p]; !taken {
+			items[p] = item{link: "busybox"}
+		}
+	}
+	for p := range items {
+		for d := path.Dir(p); d != "/"; d = path.Dir(d) {
+			if it, ok := items[d]; ok && !it.dir {
+				return nil, fmt.Errorf("%s is a file but %s needs it as a directory", d, p)
+			}
+			items[d] = item{dir: true, mode: 0o755}
+		}
+	}
+	return items, nil
+}
+
+// writeArchive writes items sorted by path, which puts every directory
+// before what it holds.
+func writeArchive(w io.Writer, items map[string]item) error {
+	paths := make([]string, 0, len(items))
+	for p := range items {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	cw := newc.NewWriter(w)
+	for _, p := range paths {
+		if err := writeItem(cw, strings.TrimPrefix(p, "/"), items[p]); err != nil {
+			return err
+		}
+	}
+	return cw.Close()
+}
+
+func writeItem(w *newc.Writer, name string, it item) error {
+	switch {
+	case it.dir:
+		return w.Dir(name, it.mode)
+	case it.link != "":
+		return w.Symlink(name, it.link)
+	case it.console:
+		return w.CharDev(name, it.mode, 5, 1)
+	case it.host == "":
+		return w.File(name, it.mode, strings.NewReader(it.data), int64(len(it.data)))
+	}
+	f, err := os.Open(it.host)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", it.host)
+	}
+	mode := it.mode
+	if mode == 0 {
+		mode = st.Mode().Perm()
+	}
+	return w.File(name, mode, f, st.Size())
+}
+
+// busyboxApplets lists the commands the busybox binary provides.
+func busyboxApplets(busybox string) ([]string, error) {
+	out, err := exec.Command(busybox, "--list").Output()
+	if err != nil {
+		return nil, fmt.Errorf("busybox --list: %w", err)
+	}
+	var applets []string
+	for _, a := range strings.Fields(string(out)) {
+		if a != "busybox" && !strings.Contains(a, "/") {
+			applets = append(applets, a)
+		}
+	}
+	return applets, nil
+}
+
+// buildInit compiles the guest init, static, from this module.
+func buildInit(dst string) error {
+	cmd := exec.Command("go", "build", "-trimpath", "-o", dst, "github.com/nstrace/nstrace/cmd/vmtest/guestinit")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("build guest init (run vmtest inside the nstrace module, or pass -init): %w", err)
+	}
+	return nil
+}
