@@ -1,0 +1,419 @@
+package detect
+
+import (
+	"strconv"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/resolve"
+)
+
+// Default repeat windows (WithRepeatWindow overrides both).
+const (
+	defaultTaskRepeat   = 10 * time.Second // host-namespace-entry, cross-container-join, per thread
+	defaultDeniedRepeat = 60 * time.Second // denied-namespace-change, per process
+)
+
+// checkHostEntry: a task whose identity namespaces are not (all) the host's
+// joins a host namespace. A round trip is not an escape: a task that itself
+// left that very host namespace, outside any container and with its
+// identity unchanged since (`ip netns add` in a sandboxed service: unshare
+// net, then setns back), is returning home.
+func (d *Detector) checkHostEntry(ev *event.Event, t *task) {
+	if !d.rules.builtin[bHost].enabled {
+		return
+	}
+	var joined uint16
+	var away uint16
+	var ctr *event.Container
+	probed := false
+	for i := range ev.Changes {
+		c := &ev.Changes[i]
+		if c.Action != event.Join || c.From == c.To || d.isHost(c.Type, c.To) != yes {
+			continue
+		}
+		if !probed {
+			away, ctr = d.identity(ev, t)
+			probed = true
+		}
+		if away == 0 {
+			return
+		}
+		if ctr == nil && t.left[c.Type] == c.To && t.leftGen[c.Type] == t.gen {
+			continue
+		}
+		joined |= 1 << c.Type
+	}
+	if joined == 0 || d.repeated(&t.lastHost, ev) {
+		return
+	}
+	b := make([]byte, 0, 160)
+	b = appendWho(b, ev)
+	b = append(b, ", inside "...)
+	if ctr != nil {
+		b = append(b, resolve.ContainerLabel(ctr)...)
+		b = append(b, "'s"...)
+	} else {
+		b = append(b, "non-host"...)
+	}
+	b = append(b, ' ')
+	b = appendTypes(b, away, "+")
+	b = append(b, " namespaces, joined the host's "...)
+	b = appendTypes(b, joined, " and ")
+	b = append(b, " namespace"...)
+	if joined&(joined-1) != 0 {
+		b = append(b, 's')
+	}
+	d.raise(bHost, ev, string(b), ctr, func(a *Alert) {})
+}
+
+// checkCrossContainer: a task inside one container's namespaces joins a
+// namespace that belongs to another container. systemd units are not
+// containers here, and a Kubernetes pod is compared only with a pod: a
+// pod-level label cannot be told apart from its containers'.
+func (d *Detector) checkCrossContainer(ev *event.Event, t *task) {
+	if !d.rules.builtin[bCross].enabled {
+		return
+	}
+	var joined *event.Container
+	var from *event.Container
+	var types uint16
+	probed := false
+	for i := range ev.Changes {
+		c := &ev.Changes[i]
+		if c.Action != event.Join || !isContainer(c.Container) {
+			continue
+		}
+		if !probed {
+			if away, ctr := d.identity(ev, t); away != 0 {
+				from = ctr
+			}
+			probed = true
+		}
+		if !isContainer(from) || sameContainer(from, c.Container) ||
+			(from.Runtime == resolve.RuntimeKubernetes) != (c.Container.Runtime == resolve.RuntimeKubernetes) {
+			continue
+		}
+		if joined == nil {
+			joined = c.Container
+		}
+		if sameContainer(joined, c.Container) {
+			types |= 1 << c.Type
+		}
+	}
+	if joined == nil || d.repeated(&t.lastCross, ev) {
+		return
+	}
+	b := make([]byte, 0, 160)
+	b = appendWho(b, ev)
+	b = append(b, ", inside "...)
+	b = append(b, resolve.ContainerLabel(from)...)
+	b = append(b, "'s namespaces, joined "...)
+	b = append(b, resolve.ContainerLabel(joined)...)
+	b = append(b, "'s "...)
+	b = appendTypes(b, types, " and ")
+	b = append(b, " namespace"...)
+	if types&(types-1) != 0 {
+		b = append(b, 's')
+	}
+	d.raise(bCross, ev, string(b), from, func(a *Alert) { a.Joined = joined })
+}
+
+func isContainer(c *event.Container) bool {
+	return c != nil && c.Runtime != resolve.RuntimeSystemd
+}
+
+func sameContainer(a, b *event.Container) bool {
+	return a == b || a.ID == b.ID && a.Runtime == b.Runtime && a.Name == b.Name
+}
+
+// checkUserns: a non-root user creates a user namespace (and says what else
+// the same call created in it); later, creations inside such a namespace
+// are reported too, since that is the kernel surface it opens.
+func (d *Detector) checkUserns(ev *event.Event, t *task) {
+	if !d.rules.builtin[bUserns].enabled {
+		return
+	}
+	var userns uint32
+	var created uint16
+	for i := range ev.Changes {
+		c := &ev.Changes[i]
+		if c.Action != event.Create {
+			continue
+		}
+		if c.Type == event.User {
+			userns = c.To
+		} else {
+			created |= 1 << c.Type
+		}
+	}
+	if userns != 0 && ev.UID != 0 {
+		d.rememberUnpriv(userns, ev.UID)
+		b := make([]byte, 0, 160)
+		b = appendWho(b, ev)
+		b = append(b, " created user namespace "...)
+		b = strconv.AppendUint(b, uint64(userns), 10)
+		b = append(b, " as uid "...)
+		b = strconv.AppendUint(b, uint64(ev.UID), 10)
+		if created != 0 {
+			b = append(b, ", and in it "...)
+			b = appendTypes(b, created, ", ")
+		}
+		d.raise(bUserns, ev, string(b), nil, func(a *Alert) {
+			a.Userns = userns
+			a.Created = typeList(created)
+		})
+		return
+	}
+	if created == 0 || userns != 0 || len(d.unpriv) == 0 {
+		return
+	}
+	// Whose namespaces are these? The resolver's owner, else the user
+	// namespace the task is known to be in.
+	var owner uint32
+	for i := range ev.Changes {
+		if c := &ev.Changes[i]; c.Action == event.Create && c.Owner != 0 {
+			owner = c.Owner
+			break
+		}
+	}
+	if owner == 0 && t.has(event.User) {
+		owner = t.ns[event.User]
+	}
+	uid, ok := d.unpriv[owner]
+	if !ok {
+		return
+	}
+	b := make([]byte, 0, 160)
+	b = appendWho(b, ev)
+	b = append(b, " created "...)
+	b = appendTypes(b, created, ", ")
+	b = append(b, " inside user namespace "...)
+	b = strconv.AppendUint(b, uint64(owner), 10)
+	b = append(b, ", which uid "...)
+	b = strconv.AppendUint(b, uint64(uid), 10)
+	b = append(b, " created"...)
+	d.raise(bUserns, ev, string(b), nil, func(a *Alert) {
+		a.Userns = owner
+		a.Created = typeList(created)
+	})
+}
+
+func (d *Detector) rememberUnpriv(userns, uid uint32) {
+	if len(d.unpriv) >= maxUnpriv {
+		for k := range d.unpriv { // drop an arbitrary tenth
+			delete(d.unpriv, k)
+			if len(d.unpriv) < maxUnpriv*9/10 {
+				break
+			}
+		}
+	}
+	d.unpriv[userns] = uid
+}
+
+// checkDenied: a namespace-changing call refused with EPERM. Repeats by one
+// process within the window are counted into its next alert.
+func (d *Detector) checkDenied(ev *event.Event) {
+	if !d.rules.builtin[bDenied].enabled || ev.Errno != syscall.EPERM {
+		return
+	}
+	switch ev.Kind {
+	case event.Unshare, event.Setns, event.Clone:
+	default:
+		return
+	}
+	window := d.window(defaultDeniedRepeat)
+	st := d.denied[ev.Pid]
+	if st != nil && ev.Time.Sub(st.last) < window && !ev.Time.Before(st.last) {
+		st.suppressed++
+		return
+	}
+	if st == nil {
+		if len(d.denied) >= maxDenied {
+			for k, v := range d.denied {
+				if ev.Time.Sub(v.last) >= window {
+					delete(d.denied, k)
+				}
+			}
+			if len(d.denied) >= maxDenied {
+				clear(d.denied)
+			}
+		}
+		st = &denial{}
+		d.denied[ev.Pid] = st
+	}
+	suppressed := st.suppressed
+	st.last, st.suppressed = ev.Time, 0
+	b := make([]byte, 0, 160)
+	b = appendWho(b, ev)
+	b = append(b, " as uid "...)
+	b = strconv.AppendUint(b, uint64(ev.UID), 10)
+	b = append(b, " was denied "...)
+	b = append(b, ev.Kind.String()...)
+	first := true
+	event.EachFlagName(ev.Flags&event.NamespaceFlags, func(name string) {
+		if first {
+			b = append(b, ' ')
+		} else {
+			b = append(b, '|')
+		}
+		first = false
+		b = append(b, name...)
+	})
+	if ev.Target != nil {
+		b = append(b, " into "...)
+		b = append(b, ev.Target.Type.String()...)
+		b = append(b, ' ')
+		b = strconv.AppendUint(b, uint64(ev.Target.Inode), 10)
+	}
+	b = append(b, ": "...)
+	b = append(b, event.ErrnoName(ev.Errno)...)
+	d.raise(bDenied, ev, string(b), nil, func(a *Alert) { a.Suppressed = suppressed })
+}
+
+// repeated tells whether a task-level rule fired for this thread within the
+// window, and otherwise records that it fires now.
+func (d *Detector) repeated(last *int64, ev *event.Event) bool {
+	now := ev.Time.UnixNano()
+	if *last != 0 && now-*last >= 0 && now-*last < int64(d.window(defaultTaskRepeat)) {
+		return true
+	}
+	*last = now
+	return false
+}
+
+func (d *Detector) window(def time.Duration) time.Duration {
+	if d.o.repeat > 0 {
+		return d.o.repeat
+	}
+	return def
+}
+
+// raise appends an alert of built-in rule i, unless its exception matches.
+func (d *Detector) raise(i int, ev *event.Event, msg string, ctr *event.Container, fill func(*Alert)) {
+	r := &d.rules.builtin[i]
+	if r.unless != nil {
+		d.act.reset(ev)
+		if matches(r.unless, &d.act) {
+			return
+		}
+	}
+	a := d.newAlert(ev, Builtins[i].Name, r.severity, msg, ctr)
+	fill(a)
+}
+
+func (d *Detector) newAlert(ev *event.Event, rule string, sev Severity, msg string, ctr *event.Container) *Alert {
+	if ev.Container != nil {
+		ctr = ev.Container
+	}
+	d.alerts = append(d.alerts, Alert{Time: ev.Time, Rule: rule, Severity: sev, Message: msg,
+		Pid: ev.Pid, Tid: ev.Tid, Comm: ev.Comm, Container: ctr, Trigger: ev.Clone()})
+	return &d.alerts[len(d.alerts)-1]
+}
+
+// checkCustom runs the rule file's rules.
+func (d *Detector) checkCustom(ev *event.Event) {
+	if len(d.rules.custom) == 0 {
+		return
+	}
+	d.act.reset(ev)
+	for _, r := range d.rules.custom {
+		if !matches(r.match, &d.act) || r.unless != nil && matches(r.unless, &d.act) {
+			continue
+		}
+		msg := r.message
+		if msg == "" {
+			msg = string(appendWho(nil, ev)) + ": " + ev.Kind.String() + " matched rule " + r.name
+		}
+		d.newAlert(ev, r.name, r.severity, msg, nil)
+	}
+}
+
+// appendWho appends `"comm" (pid N)` (and the thread when it differs).
+func appendWho(b []byte, ev *event.Event) []byte {
+	b = append(b, '"')
+	b = append(b, ev.Comm...)
+	b = append(b, `" (pid `...)
+	b = strconv.AppendUint(b, uint64(ev.Pid), 10)
+	if ev.Tid != ev.Pid {
+		b = append(b, " tid "...)
+		b = strconv.AppendUint(b, uint64(ev.Tid), 10)
+	}
+	return append(b, ')')
+}
+
+// appendTypes appends the names of the types in mask, joined by sep.
+func appendTypes(b []byte, mask uint16, sep string) []byte {
+	first := true
+	for ty := range event.NumNsTypes {
+		if mask&(1<<ty) == 0 {
+			continue
+		}
+		if !first {
+			b = append(b, sep...)
+		}
+		first = false
+		b = append(b, event.NsType(ty).String()...)
+	}
+	return b
+}
+
+func typeList(mask uint16) []event.NsType {
+	var ts []event.NsType
+	for ty := range event.NumNsTypes {
+		if mask&(1<<ty) != 0 {
+			ts = append(ts, event.NsType(ty))
+		}
+	}
+	return ts
+}
+
+// readProcNs reads the inode of a task's namespace from /proc without
+// allocating; 0 when it cannot (no /proc allowed, the task is gone).
+func (d *Detector) readProcNs(tid uint32, ty event.NsType) uint32 {
+	if d.o.proc == "" || tid == 0 {
+		return 0
+	}
+	var path [256]byte
+	p := append(path[:0], d.o.proc...)
+	if len(p) == 0 || p[len(p)-1] != '/' {
+		p = append(p, '/')
+	}
+	p = append(p, "proc/"...)
+	p = strconv.AppendUint(p, uint64(tid), 10)
+	p = append(p, "/ns/"...)
+	p = append(p, ty.String()...)
+	p = append(p, 0)
+	if len(p) > len(path) {
+		return 0
+	}
+	var buf [64]byte
+	atFdcwd := unix.AT_FDCWD
+	n, _, errno := unix.Syscall6(unix.SYS_READLINKAT, uintptr(atFdcwd),
+		uintptr(unsafe.Pointer(&p[0])), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0)
+	if errno != 0 {
+		return 0
+	}
+	// "mnt:[4026531841]"
+	s := buf[:n]
+	var ino uint64
+	for i := 0; i < len(s); i++ {
+		if s[i] == '[' {
+			for _, c := range s[i+1:] {
+				if c < '0' || c > '9' {
+					break
+				}
+				ino = ino*10 + uint64(c-'0')
+			}
+			break
+		}
+	}
+	if ino > 1<<32-1 {
+		return 0
+	}
+	return uint32(ino)
+}

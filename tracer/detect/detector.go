@@ -1,0 +1,263 @@
+package detect
+
+import (
+	"time"
+
+	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/resolve"
+)
+
+// Namespaces answers what the event stream did not say about a namespace:
+// whether it is the host's, which container it belongs to. A
+// *resolve.Resolver is one.
+type Namespaces interface {
+	Lookup(t event.NsType, inode uint32) (resolve.Namespace, bool)
+}
+
+// Option configures a Detector.
+type Option func(*options)
+
+type options struct {
+	ns       Namespaces
+	inv      *resolve.Inventory
+	proc     string // "": never look at /proc
+	maxTasks int
+	repeat   time.Duration
+}
+
+// WithNamespaces makes the detector ask ns (the resolver) about namespaces
+// it has no label for: the identity namespaces of a task it has not seen
+// change, and which are the host's.
+func WithNamespaces(ns Namespaces) Option { return func(o *options) { o.ns = ns } }
+
+// WithInventory tells the detector the host's namespaces from an inventory
+// (resolve.Scan, or a session's).
+func WithInventory(inv *resolve.Inventory) Option { return func(o *options) { o.inv = inv } }
+
+// WithProc lets the detector read /proc/TID/ns under root for a task whose
+// namespaces no event described, when a rule needs them (live tracing only).
+func WithProc(root string) Option { return func(o *options) { o.proc = root } }
+
+// WithMaxTasks bounds the threads remembered (default 16384); past it, the
+// one unseen for longest is forgotten.
+func WithMaxTasks(n int) Option { return func(o *options) { o.maxTasks = n } }
+
+// WithRepeatWindow sets how long repeats of one rule for one process are
+// folded into the next alert (default 10s for host-namespace-entry and
+// cross-container-join per thread, 60s for denied-namespace-change per
+// process; this sets both).
+func WithRepeatWindow(d time.Duration) Option { return func(o *options) { o.repeat = d } }
+
+// Detector raises alerts from resolved events. It keeps, per thread, the
+// namespaces the events showed it in, so that a rule can tell where a
+// process is when it joins a namespace. Check must be called with every
+// event, in order, from one goroutine.
+type Detector struct {
+	rules *Rules
+	o     options
+	tasks *taskTable
+	host  [event.NumNsTypes]uint32 // the host's namespace per base type, 0 when not known yet
+
+	unpriv map[uint32]uint32  // user namespaces created by non-root: inode → uid
+	denied map[uint32]*denial // per process
+
+	act    activation
+	alerts []Alert
+}
+
+type denial struct {
+	last       time.Time
+	suppressed uint64
+}
+
+// Bounds on the side tables; past them, old entries are dropped.
+const (
+	maxUnpriv = 4096
+	maxDenied = 4096
+)
+
+// New returns a detector applying rules (nil: DefaultRules).
+func New(rules *Rules, opts ...Option) *Detector {
+	if rules == nil {
+		rules = DefaultRules()
+	}
+	o := options{maxTasks: 16384}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	d := &Detector{rules: rules, o: o, tasks: newTaskTable(max(o.maxTasks, 16)),
+		unpriv: make(map[uint32]uint32), denied: make(map[uint32]*denial)}
+	if o.inv != nil {
+		for _, n := range o.inv.Namespaces {
+			if n.Host {
+				d.host[n.Type] = n.Inode
+			}
+		}
+	}
+	return d
+}
+
+// Check applies the rules to ev, which must already be resolved, and
+// returns the alerts it raises, in rule order. The slice is reused by the
+// next call; each Alert's fields are its own. An event that raises nothing
+// costs no allocation.
+func (d *Detector) Check(ev *event.Event) []Alert {
+	d.alerts = d.alerts[:0]
+	if ev.Kind == event.Lost {
+		return nil
+	}
+	for i := range ev.Changes {
+		if c := &ev.Changes[i]; c.Host && c.To != 0 {
+			d.host[resolve.BaseType(c.Type)] = c.To
+		}
+	}
+	switch {
+	case ev.Failed():
+		d.checkDenied(ev)
+	case ev.Kind == event.Destroy:
+	default:
+		t := d.before(ev)
+		if ev.Kind == event.Setns {
+			d.checkHostEntry(ev, t)
+			d.checkCrossContainer(ev, t)
+		}
+		d.checkUserns(ev, t)
+		d.apply(ev, t)
+	}
+	d.checkCustom(ev)
+	return d.alerts
+}
+
+// Tasks is how many threads the detector remembers.
+func (d *Detector) Tasks() int { return d.tasks.len() }
+
+// before returns ev's task as it was before ev: for a new task, its
+// parent's namespaces; what the event's changes say it came from fills in
+// the rest, and a disagreement means what was remembered is stale (a reused
+// thread id, lost events) and is dropped.
+func (d *Detector) before(ev *event.Event) *task {
+	t, fresh := d.tasks.touch(ev.Tid)
+	if ev.Kind == event.Clone {
+		if !fresh {
+			t.reset()
+		}
+		fresh = true
+		if p := d.tasks.get(ev.Ppid); p != nil && p != t {
+			t.inherit(p)
+		}
+	} else if fresh {
+		// Not seen before: a thread of a known process, or a child forked
+		// without a namespace change (which no event shows).
+		for _, id := range [...]uint32{ev.Pid, ev.Ppid} {
+			if p := d.tasks.get(id); p != nil && p != t && id != 0 {
+				t.inherit(p)
+				break
+			}
+		}
+	}
+	for i := range ev.Changes {
+		c := &ev.Changes[i]
+		if c.From != 0 && t.has(c.Type) && t.ns[c.Type] != c.From {
+			t.reset()
+			break
+		}
+	}
+	for i := range ev.Changes {
+		if c := &ev.Changes[i]; c.From != 0 && !t.has(c.Type) {
+			t.set(c.Type, c.From, nil)
+		}
+	}
+	return t
+}
+
+// apply moves t into the namespaces ev changed.
+func (d *Detector) apply(ev *event.Event, t *task) {
+	for i := range ev.Changes {
+		c := &ev.Changes[i]
+		if c.Action != event.Create && c.Action != event.Join || c.To == 0 {
+			continue
+		}
+		if c.From != 0 && c.From != c.To {
+			t.left[c.Type], t.leftGen[c.Type] = c.From, t.gen
+		}
+		t.set(c.Type, c.To, c.Container)
+		// A new task's pid and time namespaces are also those its own
+		// children get.
+		if ev.Kind == event.Clone {
+			switch c.Type {
+			case event.Pid:
+				t.set(event.PidForChildren, c.To, c.Container)
+			case event.Time:
+				t.set(event.TimeForChildren, c.To, c.Container)
+			}
+		}
+	}
+}
+
+// identityTypes make up where a process is: a container or sandbox has its
+// own of at least one. Network and user namespaces are what it reaches, not
+// what it is (`ip netns exec` changes net; rootless tools, user).
+var identityTypes = [...]event.NsType{event.Mnt, event.Pid, event.UTS, event.IPC}
+
+func isIdentity(t event.NsType) bool {
+	return t == event.Mnt || t == event.Pid || t == event.UTS || t == event.IPC
+}
+
+// identity says where t is: a bit per identity type whose namespace is not
+// the host's, and the container the first of those belongs to (nil when
+// none is labelled). Namespaces no event showed are read from /proc when
+// allowed; still unknown ones count as the host's.
+func (d *Detector) identity(ev *event.Event, t *task) (away uint16, ctr *event.Container) {
+	for _, ty := range identityTypes {
+		if !t.has(ty) {
+			ino := d.readProcNs(ev.Tid, ty)
+			if ino == 0 {
+				continue
+			}
+			t.set(ty, ino, nil)
+		}
+		ino := t.ns[ty]
+		if d.isHost(ty, ino) != no {
+			continue
+		}
+		away |= 1 << ty
+		if t.ctr[ty] == nil && d.o.ns != nil {
+			if n, ok := d.o.ns.Lookup(ty, ino); ok {
+				t.ctr[ty] = n.Container
+			}
+		}
+		if ctr == nil {
+			ctr = t.ctr[ty]
+		}
+	}
+	return away, ctr
+}
+
+type tristate uint8
+
+const (
+	unknown tristate = iota
+	yes
+	no
+)
+
+// isHost tells whether ino is the host's namespace of its type.
+func (d *Detector) isHost(ty event.NsType, ino uint32) tristate {
+	bt := resolve.BaseType(ty)
+	if h := d.host[bt]; h != 0 {
+		if h == ino {
+			return yes
+		}
+		return no
+	}
+	if d.o.ns != nil {
+		if n, ok := d.o.ns.Lookup(bt, ino); ok {
+			if n.Host {
+				d.host[bt] = ino
+				return yes
+			}
+			return no
+		}
+	}
+	return unknown
+}

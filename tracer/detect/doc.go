@@ -1,0 +1,69 @@
+// Package detect raises security alerts from the event stream: the ways
+// containers are escaped and kernel attack surface is reached show up as
+// namespace changes.
+//
+// A Detector consumes events after resolution (tracer/resolve has marked
+// host namespaces and containers) and returns zero or more Alerts per event,
+// allocating nothing when there are none. It remembers, per thread, the
+// namespaces events showed it in, in a table of bounded size (the kernel
+// reports no exits: the thread unseen for longest is forgotten first). A
+// thread first seen in an event starts from its process's or parent's
+// state; a live detector may read /proc/TID/ns for what is still unknown.
+//
+// # Built-in rules
+//
+// Names and JSON fields are a contract.
+//
+//   - host-namespace-entry (critical): a thread whose identity namespaces
+//     (mnt, pid, uts, ipc: where a process is, as opposed to net and user,
+//     which are what it reaches) are not all the host's calls setns into a
+//     host namespace. Not raised for a round trip: a thread outside any
+//     container returning to the host namespace it itself left, its identity
+//     unchanged since (`ip netns add` unshares net and setns's straight back).
+//     A clone into a parent's pid_for_children is not raised again: the
+//     parent's setns was.
+//   - cross-container-join (warning): a thread inside one container's
+//     namespaces calls setns into a namespace of a different container.
+//     systemd units do not count as containers; a Kubernetes pod label is
+//     compared only with another pod's.
+//   - unprivileged-userns (warning): a non-root uid creates a user namespace;
+//     the alert lists what the same call created in it ("created"), and each
+//     later creation inside that namespace raises another.
+//   - denied-namespace-change (notice): unshare, setns or clone failed with
+//     EPERM. Repeats by one process within 60s are folded into its next
+//     alert ("suppressed").
+//
+// host-namespace-entry and cross-container-join fire at most once per
+// thread in 10s: `nsenter -a` joins up to seven namespaces in a row.
+//
+// # Rule files
+//
+// A YAML file can switch built-ins off, change their severity, give them an
+// exception, and add rules written as CEL expressions
+// (https://github.com/google/cel-go) over the event's fields, named as in
+// its JSON form:
+//
+//	version: 1
+//	builtin:
+//	  denied-namespace-change: false          # off
+//	  unprivileged-userns:
+//	    severity: notice
+//	    unless: comm in ["bwrap", "flatpak"]  # known sandboxes
+//	rules:
+//	  - name: netns-from-shell
+//	    severity: warning
+//	    message: a shell joined a network namespace
+//	    match: >
+//	      event == "setns" && comm in ["sh", "bash", "zsh"] &&
+//	      changes.exists(c, c.type == "net" && c.action == "join")
+//
+// Variables: time (timestamp), event (clone, unshare, setns, exec, destroy),
+// pid, tid, ppid, uid, cgroup_id (int), comm, error ("" or "EPERM"), flags
+// (list of "CLONE_NEWNET"...), container {id, runtime, name}, target {type,
+// inode} (a failed setns), and changes, a list of {type, action, from, to,
+// ns_id, name, host, owner, container}. Absent objects read as empty:
+// container.id == "" outside containers. Severities: info, notice, warning,
+// critical. Every expression is compiled when the file is loaded; an error
+// names the file and line: `rules.yaml:12: rule "x": match: undeclared
+// reference to 'foo'`.
+package detect

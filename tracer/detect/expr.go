@@ -1,0 +1,161 @@
+package detect
+
+import (
+	"reflect"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/ext"
+	"github.com/google/cel-go/interpreter"
+
+	"github.com/nstrace/nstrace/tracer/event"
+)
+
+// Rule expressions are CEL (github.com/google/cel-go) over the event's
+// fields, named as in its JSON form. These are the Go shapes CEL sees for
+// the nested objects; absent objects read as empty ones (container.id == "").
+type ruleChange struct {
+	Type      string        `cel:"type"`
+	Action    string        `cel:"action"`
+	From      int64         `cel:"from"`
+	To        int64         `cel:"to"`
+	NsID      int64         `cel:"ns_id"`
+	Name      string        `cel:"name"`
+	Host      bool          `cel:"host"`
+	Owner     int64         `cel:"owner"`
+	Container ruleContainer `cel:"container"`
+}
+
+type ruleContainer struct {
+	ID      string `cel:"id"`
+	Runtime string `cel:"runtime"`
+	Name    string `cel:"name"`
+}
+
+type ruleTarget struct {
+	Type  string `cel:"type"`
+	Inode int64  `cel:"inode"`
+}
+
+// newEnv declares the variables a rule may use.
+func newEnv() (*cel.Env, error) {
+	changeType := cel.ObjectType(celTypeName(reflect.TypeFor[ruleChange]()))
+	return cel.NewEnv(
+		ext.NativeTypes(reflect.TypeFor[ruleChange](), reflect.TypeFor[ruleContainer](),
+			reflect.TypeFor[ruleTarget](), ext.ParseStructTags(true)),
+		ext.Strings(),
+		cel.Variable("time", cel.TimestampType),
+		cel.Variable("event", cel.StringType),
+		cel.Variable("pid", cel.IntType),
+		cel.Variable("tid", cel.IntType),
+		cel.Variable("ppid", cel.IntType),
+		cel.Variable("uid", cel.IntType),
+		cel.Variable("comm", cel.StringType),
+		cel.Variable("cgroup_id", cel.IntType),
+		cel.Variable("flags", cel.ListType(cel.StringType)),
+		cel.Variable("error", cel.StringType),
+		cel.Variable("target", cel.ObjectType(celTypeName(reflect.TypeFor[ruleTarget]()))),
+		cel.Variable("container", cel.ObjectType(celTypeName(reflect.TypeFor[ruleContainer]()))),
+		cel.Variable("changes", cel.ListType(changeType)),
+	)
+}
+
+// celTypeName is the name NativeTypes gives a Go type: "detect.ruleChange".
+func celTypeName(t reflect.Type) string {
+	pkg := t.PkgPath()
+	for i := len(pkg) - 1; i >= 0; i-- {
+		if pkg[i] == '/' {
+			pkg = pkg[i+1:]
+			break
+		}
+	}
+	return pkg + "." + t.Name()
+}
+
+// activation presents one event to rule programs, converting fields only
+// when an expression reads them.
+type activation struct {
+	ev      *event.Event
+	changes []ruleChange
+	flags   []string
+	built   bool // changes and flags are ev's
+}
+
+func (a *activation) reset(ev *event.Event) {
+	a.ev, a.built = ev, false
+}
+
+func (a *activation) Parent() interpreter.Activation { return nil }
+
+func (a *activation) ResolveName(name string) (any, bool) {
+	ev := a.ev
+	switch name {
+	case "time":
+		return ev.Time, true
+	case "event":
+		return ev.Kind.String(), true
+	case "pid":
+		return int64(ev.Pid), true
+	case "tid":
+		return int64(ev.Tid), true
+	case "ppid":
+		return int64(ev.Ppid), true
+	case "uid":
+		return int64(ev.UID), true
+	case "comm":
+		return ev.Comm, true
+	case "cgroup_id":
+		return int64(ev.CgroupID), true
+	case "error":
+		if ev.Errno == 0 {
+			return "", true
+		}
+		return event.ErrnoName(ev.Errno), true
+	case "target":
+		if ev.Target == nil {
+			return ruleTarget{}, true
+		}
+		return ruleTarget{Type: ev.Target.Type.String(), Inode: int64(ev.Target.Inode)}, true
+	case "container":
+		return containerValue(ev.Container), true
+	case "flags", "changes":
+		a.build()
+		if name == "flags" {
+			return a.flags, true
+		}
+		return a.changes, true
+	}
+	return nil, false
+}
+
+func (a *activation) build() {
+	if a.built {
+		return
+	}
+	a.built = true
+	a.flags = event.AppendFlagNames(a.flags[:0], a.ev.Flags)
+	a.changes = a.changes[:0]
+	for i := range a.ev.Changes {
+		c := &a.ev.Changes[i]
+		a.changes = append(a.changes, ruleChange{Type: c.Type.String(), Action: c.Action.String(),
+			From: int64(c.From), To: int64(c.To), NsID: int64(c.NsID), Name: c.Name, Host: c.Host,
+			Owner: int64(c.Owner), Container: containerValue(c.Container)})
+	}
+}
+
+func containerValue(c *event.Container) ruleContainer {
+	if c == nil {
+		return ruleContainer{}
+	}
+	return ruleContainer{ID: c.ID, Runtime: c.Runtime, Name: c.Name}
+}
+
+// matches runs a rule program on the event in a. A failing evaluation (an
+// error value) does not match.
+func matches(prg cel.Program, a *activation) bool {
+	out, _, err := prg.Eval(a)
+	if err != nil {
+		return false
+	}
+	b, ok := out.Value().(bool)
+	return ok && b
+}
