@@ -102,7 +102,11 @@ func ParseRules(name string, data []byte) (*Rules, error) {
 	p := &ruleParser{file: name, rules: DefaultRules()}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			return nil, fmt.Errorf("%s:%s: %s", name, m[1], m[2])
+		}
+		return nil, fmt.Errorf("%s: %s", name, msg)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return p.rules, nil // an empty file changes nothing
@@ -210,6 +214,9 @@ func (p *ruleParser) builtins(n *yaml.Node) error {
 		})
 	})
 }
+
+// yamlLine splits the YAML library's "line 3: problem".
+var yamlLine = regexp.MustCompile(`^line (\d+): (.*)$`)
 
 var ruleName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
