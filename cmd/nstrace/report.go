@@ -88,9 +88,9 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	rep := b.Report()
-	rep.Title, rep.Generated, rep.Filter, rep.Summary.Read = render.Sanitize(f.title), start.UTC(), p.filter.String(), p.seen
+	rep.Title, rep.Generated, rep.Filter, rep.Summary.Read = f.title, start.UTC(), p.filter.String(), p.seen
 	for _, path := range paths {
-		rep.Files = append(rep.Files, render.Sanitize(filepath.Base(path)))
+		rep.Files = append(rep.Files, filepath.Base(path))
 	}
 	for _, w := range append(r.Warnings(), labels.warnings...) {
 		rep.Warnings = append(rep.Warnings, w.String())

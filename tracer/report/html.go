@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nstrace/nstrace/tracer/render"
 )
 
 var (
@@ -30,11 +32,15 @@ var (
 	}).Parse(pageHTML))
 )
 
-// page is what the template is given.
+// page is what the template is given: the report, with what its caller
+// set sanitized.
 type page struct {
 	*Report
 	PageTitle string
 	Version   string
+	Files     []string
+	Filter    string
+	Warnings  []string
 	CSP       string
 	CSS       template.CSS
 	JS        template.JS
@@ -50,8 +56,9 @@ func WriteHTML(w io.Writer, r *Report, version string) error {
 	if err != nil {
 		return err
 	}
-	p := page{Report: r, PageTitle: r.Title, Version: version, CSS: template.CSS(pageCSS),
-		JS: template.JS(pageJS), Data: template.JS(data)}
+	p := page{Report: r, PageTitle: render.Sanitize(r.Title), Version: render.Sanitize(version),
+		Files: sanitizeAll(r.Files), Filter: render.Sanitize(r.Filter), Warnings: sanitizeAll(r.Warnings),
+		CSS: template.CSS(pageCSS), JS: template.JS(pageJS), Data: template.JS(data)}
 	if p.PageTitle == "" {
 		p.PageTitle = r.defaultTitle()
 	}
@@ -61,6 +68,14 @@ func WriteHTML(w io.Writer, r *Report, version string) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
+}
+
+func sanitizeAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = render.Sanitize(s)
+	}
+	return out
 }
 
 // hashSource is the CSP source that allows exactly this inline content.

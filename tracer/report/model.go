@@ -9,8 +9,9 @@ import (
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
-// Report is one or more recorded sessions, ready to draw. Every string in
-// it that came from a process, a mount or a file is already sanitized.
+// Report is one or more recorded sessions, ready to draw. Every string the
+// Builder put in it is sanitized; the fields its caller sets (Title, Files,
+// Filter, Warnings) are sanitized when written.
 type Report struct {
 	Title     string    // the page title; empty: one made from the sessions
 	Files     []string  // the session files read

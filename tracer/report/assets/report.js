@@ -108,8 +108,10 @@
     }
   }
   // Every event's time, sorted: how many events a view holds.
-  var ET = new Float64Array(nE);
-  for (var ei = 0; ei < nE; ei++) ET[ei] = E[ei][F_T];
+  var nEv = 0;
+  for (var ei = 0; ei < nE; ei++) if (E[ei][F_KIND] !== KIND_LOST) nEv++;
+  var ET = new Float64Array(nEv);
+  for (ei = 0, nEv = 0; ei < nE; ei++) if (E[ei][F_KIND] !== KIND_LOST) ET[nEv++] = E[ei][F_T];
   ET.sort();
 
   function lowerBound(a, lo, hi, v) {
@@ -122,6 +124,7 @@
 
   // ---- time ----
   var DAY = 864e11;
+  function num(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, '\u202f'); }
   function pad(n, w) { var s = String(n); while (s.length < w) s = '0' + s; return s; }
   // clock is the UTC time of day of t (ns since the first event) with
   // digits fractional digits.
@@ -172,10 +175,12 @@
     var e = S[r[F_ERR]];
     return e + (ERRNO[e] ? ' (' + ERRNO[e] + ')' : '');
   }
+  var VERB = { create: 'created', join: 'entered', destroy: 'destroyed' };
+  // changeText says what a change did: "entered net 4026532177 "web" (left net 4026531833 host)".
   function changeText(r, j) {
-    var ch = r[F_CH], o = j * 7;
-    var s = M.types[ch[o]] + ' ' + M.actions[ch[o + 1]] + ' → ' + laneName(ch[o + 5]);
-    if (ch[o + 6] >= 0) s += ', from ' + laneName(ch[o + 6]);
+    var ch = r[F_CH], o = j * 7, l = L[ch[o + 5]], act = M.actions[ch[o + 1]];
+    var s = (VERB[act] || act) + ' ' + M.types[ch[o]] + ' ' + ch[o + 3] + (l.label !== 'unnamed' ? ' ' + l.label : '');
+    if (ch[o + 6] >= 0) s += '  (left ' + laneName(ch[o + 6]) + ')';
     return s;
   }
   function eventTitle(i) {
@@ -226,8 +231,8 @@
   var clipPlot = svg('rect', { y: 0 }, svg('clipPath', { id: 'clip-plot' }, defs));
   var gBg = svg('g', { class: 'bg' }, laneSvg);
   var gGrid = svg('g', { class: 'grid-lines', 'clip-path': 'url(#clip-plot)' }, laneSvg);
-  var gRows = svg('g', { class: 'rows' }, laneSvg);
   var gLinks = svg('g', { class: 'links', 'clip-path': 'url(#clip-plot)' }, laneSvg);
+  var gRows = svg('g', { class: 'rows' }, laneSvg);
   var gSel = svg('g', { class: 'selection', 'clip-path': 'url(#clip-plot)' }, laneSvg);
   var tooltip = document.getElementById('tooltip');
   var spanEl = document.getElementById('view-span');
@@ -263,7 +268,7 @@
     for (var i = lo; i < rows.length && rows[i].y <= bottom; i++) {
       if (rows[i].lane < 0) drawGroup(rows[i]); else drawLane(rows[i]);
     }
-    drawLinks();
+    drawLinks(scroll.scrollTop, scroll.scrollTop + (scroll.clientHeight || 600));
     drawSelection();
   }
 
@@ -321,19 +326,18 @@
     var i = lowerBound(MT, s, e, v0 - slack), end = lowerBound(MT, s, e, v1 + slack);
     var prevEnd = -Infinity;
     while (i < end) {
-      var x0 = X(MT[i]), xl = x0, top = MCls[i], j = i + 1;
+      var x0 = X(MT[i]), xl = x0, j = i + 1;
       while (j < end) {
         var xj = X(MT[j]);
         if (xj - xl >= GAP || xj - x0 > MAXW) break;
         xl = xj;
-        if (MCls[j] > top) top = MCls[j];
         j++;
       }
       if (j - i === 1) {
         drawMark(g, i, x0, cy, lane);
         prevEnd = x0 + 6;
       } else {
-        prevEnd = drawCluster(g, lane, i, j, Math.max(x0 - 6, prevEnd + 1), xl + 6, top, cy);
+        prevEnd = drawCluster(g, lane, i, j, Math.max(x0 - 6, prevEnd + 1), xl + 6, cy);
       }
       i = j;
     }
@@ -360,19 +364,26 @@
     }
   }
 
-  function drawCluster(g, lane, i, j, xa, xb, top, cy) {
-    var n = j - i;
+  // A cluster takes the colour of an alert or a failure among its marks,
+  // so they never hide; otherwise that of the most of them.
+  function drawCluster(g, lane, i, j, xa, xb, cy) {
+    var n = j - i, counts = [0, 0, 0, 0, 0, 0], mix = [], top = C_LOST;
+    for (var k = i; k < j; k++) counts[MCls[k]]++;
+    for (k = 5; k >= 0; k--) if (counts[k]) mix.push(CLS_WORD[k] + ':' + counts[k]);
+    if (counts[C_ALERT]) top = C_ALERT;
+    else if (counts[C_FAILED]) top = C_FAILED;
+    else [C_CREATE, C_DESTROY, C_JOIN].forEach(function (c) { if (counts[c] > counts[top]) top = c; });
     svg('rect', {
       class: 'mark cluster c-' + top, x: xa, y: cy - 7, width: Math.max(xb - xa, 4), height: 14, rx: 4,
-      'data-k': clusters.length, 'data-lane': lane, 'data-n': n
+      'data-k': clusters.length, 'data-lane': lane, 'data-n': n, 'data-mix': mix.join(',')
     }, g);
     clusters.push([lane, i, j]);
-    var label = n > 999 ? Math.round(n / 1000) + 'k' : String(n);
+    var label = n > 9999 ? Math.round(n / 1000) + 'k' : String(n);
     if (xb - xa >= label.length * 6 + 4) {
       var t = svg('text', { class: 'cluster-n', x: (xa + xb) / 2, y: cy + 3.5 }, g);
       t.textContent = label;
     }
-    for (var k = i; k < j; k++) {
+    for (k = i; k < j; k++) {
       if (MEv[k] === sel && sel >= 0) { svg('circle', { class: 'sel-ring', cx: X(MT[k]), cy: cy, r: 9 }, g); break; }
     }
     return xb;
@@ -380,11 +391,12 @@
 
   // A join links the lane a process left to the one it entered: drawn
   // when few enough are in sight to follow, and always for the selection.
-  function drawLinks() {
+  function drawLinks(top, bottom) {
     var many = links.length > LINK_MAX;
     links.forEach(function (k) {
-      if (many && k[3] !== sel) return;
-      drawLink(k[0], k[2], k[1], k[3] === sel);
+      var y1 = rowCenter(k[2]), y2 = rowCenter(k[1]);
+      var inSight = y1 >= top && y1 <= bottom && y2 >= top && y2 <= bottom;
+      if (k[3] === sel || (!many && inSight)) drawLink(k[0], k[2], k[1], k[3] === sel);
     });
   }
   function drawLink(x, fromLane, toLane, selected) {
@@ -402,7 +414,6 @@
     if (sel < 0) return;
     var r = E[sel], x = X(r[F_T]);
     svg('line', { class: 'sel-line', x1: x, x2: x, y1: 0, y2: totalH }, gSel);
-    if (links.length > LINK_MAX) return; // drawn with the links
     var drawn = {};
     links.forEach(function (k) { if (k[3] === sel) drawn[k[1]] = 1; });
     var ch = r[F_CH];
@@ -437,7 +448,7 @@
   function renderOverview() {
     ovSvg.replaceChildren();
     var t = svg('text', { class: 'ov-label', x: 8, y: 21 }, ovSvg);
-    t.textContent = 'whole session: ' + nE + ' events, ' + duration(span);
+    t.textContent = 'whole session: ' + num(nEv) + ' events, ' + duration(span);
     var bins = Math.max(1, Math.floor(PW / 2)), all = new Float64Array(bins), bad = new Float64Array(bins);
     var k = bins / (full1 - full0);
     for (var i = 0; i < nE; i++) {
@@ -475,9 +486,9 @@
     if (brush && brush.svg === ovSvg) drawBrush();
   }
   function renderSpan() {
-    var a = lowerBound(ET, 0, nE, v0), b = lowerBound(ET, 0, nE, v1 + 1);
+    var a = lowerBound(ET, 0, nEv, v0), b = lowerBound(ET, 0, nEv, v1 + 1);
     spanEl.textContent = clock(Math.max(v0, full0), 3) + ' → ' + clock(Math.min(v1, full1), 3) + '  (' +
-      duration(v1 - v0) + ', ' + (b - a) + ' of ' + nE + ' events)';
+      duration(v1 - v0) + ', ' + num(b - a) + ' of ' + num(nEv) + ' events)';
   }
 
   var pending = false;
@@ -699,7 +710,12 @@
   }
 
   // ---- the selected event ----
-  var detailsBody = document.getElementById('details-body');
+  var details = document.getElementById('details'), detailsBody = document.getElementById('details-body');
+  document.getElementById('details-close').addEventListener('click', function () { select(-1); });
+  function showDetails(nodes) {
+    detailsBody.replaceChildren.apply(detailsBody, nodes);
+    details.hidden = false;
+  }
   function row(dl, term, value) {
     el('dt', null, term, dl);
     var dd = el('dd', null, null, dl);
@@ -709,12 +725,12 @@
   function select(i) {
     sel = i;
     schedule();
-    if (i < 0) { detailsBody.replaceChildren(el('p', 'muted', 'Click a mark to see its event here.')); return; }
+    if (i < 0) { details.hidden = true; return; }
     var r = E[i], dl = el('dl');
     row(dl, 'Time', fullTime(r[F_T]) + '  (+' + duration(r[F_T]) + ')');
     if (r[F_KIND] === KIND_LOST) {
       row(dl, 'Lost', r[F_LOST] + ' records the kernel could not deliver (ring buffer full)');
-      detailsBody.replaceChildren(dl);
+      showDetails([dl]);
       return;
     }
     row(dl, 'Event', M.kinds[r[F_KIND]]);
@@ -740,7 +756,7 @@
       var al = M.alerts[a];
       row(dl, 'Alert', al.severity + ' · ' + al.rule + ': ' + al.message).className = 'bad';
     });
-    detailsBody.replaceChildren(dl);
+    showDetails([dl]);
   }
   function showAlert(a) {
     var al = M.alerts[a];
@@ -752,7 +768,7 @@
     row(dl, 'Alert', al.severity + ' · ' + al.rule).className = 'bad';
     row(dl, 'Message', al.message);
     row(dl, 'Trigger', 'not shown: the report\'s filter left it out');
-    detailsBody.replaceChildren(dl);
+    showDetails([dl]);
   }
   function showCluster(c) {
     var ul = el('ul');
@@ -766,7 +782,7 @@
       b.addEventListener('click', select.bind(null, ev));
     }
     var p = el('p', 'muted', (c[2] - c[1]) + ' marks at the same moment on ' + laneName(c[0]) + (n >= 200 ? ' (first 200 events)' : ''));
-    detailsBody.replaceChildren(p, ul);
+    showDetails([p, ul]);
   }
   // reveal brings an event into sight: its time in the view, its lane on screen.
   function reveal(i, t) {
@@ -827,11 +843,63 @@
   statusEl.setAttribute('data-prep-ms', (tPrep - tParsed).toFixed(1));
   statusEl.setAttribute('data-draw-ms', (tDone - tPrep).toFixed(1));
   statusEl.setAttribute('data-total-ms', (tDone - perfStart).toFixed(1));
-  statusEl.textContent = nE + ' events, ' + nL + ' lanes, drawn in ' + Math.round(tDone - perfStart) + ' ms';
+  statusEl.setAttribute('data-page-ms', tDone.toFixed(1)); // since the navigation started: loading included
+  statusEl.textContent = 'drawn in ' + Math.round(tDone - perfStart) + ' ms';
 
-  // #selftest: zoom and pan as a person would and time each redraw, for
-  // the browser test to read.
+  // #event=N opens on event N: a link can point at it.
+  var want = /^#event=(\d+)$/.exec(location.hash);
+  if (want && +want[1] < nE) {
+    select(+want[1]);
+    reveal(+want[1], E[+want[1]][F_T]);
+    pending = false;
+    renderAll();
+  }
+
+  // #selftest: hover, click, fold, zoom and pan as a person would, timing
+  // each redraw, for the browser test to read.
   if (location.hash === '#selftest' && nE > 0) {
+    var passed = [];
+    var fire = function (target, type) {
+      var bb = target.getBoundingClientRect();
+      target.dispatchEvent(new PointerEvent(type, {
+        bubbles: true, button: 0, pointerId: 1, isPrimary: true,
+        clientX: bb.left + bb.width / 2, clientY: bb.top + bb.height / 2
+      }));
+    };
+    var press = function (target) { fire(target, 'pointerdown'); fire(target, 'pointerup'); };
+    var cluster = laneSvg.querySelector('.cluster');
+    if (cluster) {
+      var before = v1 - v0;
+      press(cluster);
+      if (v1 - v0 < before || !details.hidden) passed.push('cluster');
+    }
+    // Zoom into clusters until a mark stands alone.
+    var mark = laneSvg.querySelector('.mark:not(.cluster)');
+    for (var tries = 0; !mark && tries < 20; tries++) {
+      pending = false;
+      renderAll();
+      cluster = laneSvg.querySelector('.cluster');
+      if (cluster) press(cluster);
+      mark = laneSvg.querySelector('.mark:not(.cluster)');
+    }
+    if (mark) {
+      fire(mark, 'pointermove');
+      if (!tooltip.hidden && tooltip.textContent) passed.push('tooltip');
+      press(mark);
+      if (!details.hidden && detailsBody.textContent) passed.push('details');
+    }
+    select(-1);
+    setView(full0, full1);
+    var head = laneSvg.querySelector('.group-head');
+    if (head) {
+      var n = rows.length;
+      press(head);
+      if (rows.length < n) passed.push('fold');
+      press(head);
+    }
+    pending = false;
+    renderAll();
+    statusEl.setAttribute('data-selftest', passed.join(' '));
     var worst = 0, steps = 0;
     var timed = function (fn) {
       fn();

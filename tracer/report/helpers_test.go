@@ -1,0 +1,132 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/resolve"
+	"github.com/nstrace/nstrace/tracer/session"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// fixture is a session recorded on a real machine: see testdata/README.
+const fixture = "testdata/session.jsonl"
+
+// buildReport reads session files as `nstrace report` does without a
+// filter: each recording resolved from its header's inventory alone.
+func buildReport(tb testing.TB, paths ...string) *Report {
+	tb.Helper()
+	r, err := session.Open(paths...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer r.Close()
+	var res *resolve.Resolver
+	b := NewBuilder(Options{Lookup: func(t event.NsType, ino uint32) (resolve.Namespace, bool) {
+		return res.Lookup(t, ino)
+	}})
+	var hdr *session.Header
+	for {
+		ev, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if h := r.Header(); h != hdr {
+			hdr = h
+			b.Session(h)
+			var inv resolve.Inventory
+			if ok, err := h.DecodeInventory(&inv); err != nil {
+				tb.Fatal(err)
+			} else if ok {
+				res = resolve.New(&inv, resolve.WithoutLiveLookups())
+			} else {
+				res = resolve.New(nil, resolve.WithoutLiveLookups())
+			}
+		}
+		res.Resolve(ev)
+		if err := b.WriteEvent(ev); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return b.Report()
+}
+
+func writePage(tb testing.TB, r *Report) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, r, "test"); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// structure is the shape of a report as text: its groups in order, each
+// lane with its type, inode and label, and its marks counted by kind. The
+// browser test derives the same text from the DOM the page draws.
+func structure(r *Report) string {
+	var b strings.Builder
+	for _, g := range r.Groups {
+		fmt.Fprintf(&b, "group %s\n", g.Name)
+		for _, i := range g.Lanes {
+			l := &r.Lanes[i]
+			m := l.Marks
+			b.WriteString(laneLine(l.Kind.String(), l.Type.String(), l.Inode, l.Label,
+				map[string]int{"create": m.Create, "join": m.Join, "destroy": m.Destroy,
+					"failed": m.Failed, "lost": m.Lost, "alert": m.Alert}))
+		}
+	}
+	return b.String()
+}
+
+// laneLine is one lane of structure: `lane net 4026532177 "demo": create 1, join 2`.
+func laneLine(kind, typ string, inode uint32, label string, marks map[string]int) string {
+	var b strings.Builder
+	if kind == NamespaceLane.String() {
+		fmt.Fprintf(&b, "  lane %s %d %s:", typ, inode, label)
+	} else {
+		fmt.Fprintf(&b, "  lane %s:", label)
+	}
+	sep := " "
+	for _, k := range []string{"create", "join", "destroy", "failed", "lost", "alert"} {
+		if marks[k] > 0 {
+			fmt.Fprintf(&b, "%s%s %d", sep, k, marks[k])
+			sep = ", "
+		}
+	}
+	if sep == " " {
+		b.WriteString(" no marks")
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (go test -update rewrites it)\n--- got\n%s--- want\n%s", path, got, want)
+	}
+}
