@@ -278,7 +278,8 @@ func TestAHundredThousandEventsRenderAndStayResponsive(t *testing.T) {
 		t.Skip("-short")
 	}
 	start := time.Now()
-	r := buildReport(t, writeSynthSession(t, 100_000))
+	starts := 0
+	r := buildReportWith(t, synthAlerts(&starts), writeSynthSession(t, 100_000))
 	page := savePage(t, "busy.html", r)
 	made := time.Since(start)
 	info, _ := os.Stat(page)
@@ -309,5 +310,20 @@ func TestTheConsoleCheckSeesErrors(t *testing.T) {
 	_, log := browse(t, page, "", "--dump-dom")
 	if errs := consoleErrors(log); len(errs) < 2 {
 		t.Errorf("saw %d console errors, want the error and the blocked image:\n%s", len(errs), tail(log, 20))
+	}
+}
+
+// synthAlerts raises alerts as a detector might: on denied attempts by
+// one user, and on one container start in fifty.
+func synthAlerts(starts *int) func(*Builder, *event.Event) {
+	return func(b *Builder, ev *event.Event) {
+		switch {
+		case ev.Failed() && ev.UID == 1003:
+			b.Alert("unprivileged-unshare", "medium", "uid 1003 tried to create namespaces", ev)
+		case ev.Kind == event.Unshare && len(ev.Changes) == 5:
+			if *starts++; *starts%50 == 0 {
+				b.Alert("container-started-as-root", "critical", "a container started without a user namespace", ev)
+			}
+		}
 	}
 }

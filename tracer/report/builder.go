@@ -23,6 +23,7 @@ type Builder struct {
 	special [4]int32 // lane of each special kind; -1 until needed
 	laneCtr []int32  // each lane's container index, to spot a new label cheaply
 	tally   tally
+	pending []pendingAlert // alerts raised before their trigger was written
 
 	sessions map[string]int // index into r.Sessions by recording id
 	header   *session.Header
@@ -125,35 +126,70 @@ func (b *Builder) WriteEvent(ev *event.Event) error {
 	}
 	rec.ch1 = int32(len(b.r.changes))
 	b.r.events = append(b.r.events, rec)
+	if len(b.pending) > 0 {
+		b.settle(ev)
+	}
 	return nil
 }
 
 // Flush does nothing: a report is written whole, at the end.
 func (b *Builder) Flush() error { return nil }
 
-// Alert adds an alert that a detection rule raised about trigger, which
-// should be the event last written (or one shortly before).
+// Alert adds an alert that a detection rule raised about trigger. The
+// trigger may be an event written shortly before, or the next one to be
+// written (a detector sees events before the filter and the Builder do);
+// if the filter drops it, the alert stands without it.
 func (b *Builder) Alert(rule, severity, message string, trigger *event.Event) {
 	a := Alert{Rule: render.Sanitize(rule), Severity: render.Sanitize(severity),
 		Message: render.Sanitize(message), Event: -1}
 	if trigger != nil {
 		a.Time = trigger.Time
-		a.Event = b.find(trigger)
+		k := keyOf(trigger)
+		if a.Event = b.find(k); a.Event < 0 {
+			b.pending = append(b.pending, pendingAlert{alert: len(b.r.Alerts), trigger: k})
+		}
 	}
 	b.r.Lanes[b.specialLane(AlertLane)].Marks.Alert++
 	b.r.Alerts = append(b.r.Alerts, a)
 }
 
-// find returns the index of the recent event that ev is, or -1.
-func (b *Builder) find(ev *event.Event) int {
-	t := ev.Time.UnixNano()
+// eventKey tells an event among those written close to it.
+type eventKey struct {
+	t        int64
+	pid, tid uint32
+	kind     event.Kind
+}
+
+func keyOf(ev *event.Event) eventKey {
+	return eventKey{t: ev.Time.UnixNano(), pid: ev.Pid, tid: ev.Tid, kind: ev.Kind}
+}
+
+type pendingAlert struct {
+	alert   int
+	trigger eventKey
+}
+
+// find returns the index of a recent event, or -1.
+func (b *Builder) find(k eventKey) int {
 	for i := len(b.r.events) - 1; i >= 0 && i >= len(b.r.events)-256; i-- {
 		e := &b.r.events[i]
-		if e.t == t && e.pid == ev.Pid && e.tid == ev.Tid && e.kind == ev.Kind {
+		if e.t == k.t && e.pid == k.pid && e.tid == k.tid && e.kind == k.kind {
 			return i
 		}
 	}
 	return -1
+}
+
+// settle gives alerts waiting for their trigger the event just written, if
+// it is theirs; a trigger that is not the next event kept was filtered out.
+func (b *Builder) settle(ev *event.Event) {
+	k, i := keyOf(ev), len(b.r.events)-1
+	for _, p := range b.pending {
+		if p.trigger == k {
+			b.r.Alerts[p.alert].Event = i
+		}
+	}
+	b.pending = b.pending[:0]
 }
 
 // change places one change on its lane.

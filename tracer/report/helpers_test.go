@@ -25,6 +25,13 @@ const fixture = "testdata/session.jsonl"
 // filter: each recording resolved from its header's inventory alone.
 func buildReport(tb testing.TB, paths ...string) *Report {
 	tb.Helper()
+	return buildReportWith(tb, nil, paths...)
+}
+
+// buildReportWith is buildReport calling observe after each event, as a
+// detector would.
+func buildReportWith(tb testing.TB, observe func(*Builder, *event.Event), paths ...string) *Report {
+	tb.Helper()
 	r, err := session.Open(paths...)
 	if err != nil {
 		tb.Fatal(err)
@@ -58,6 +65,9 @@ func buildReport(tb testing.TB, paths ...string) *Report {
 		res.Resolve(ev)
 		if err := b.WriteEvent(ev); err != nil {
 			tb.Fatal(err)
+		}
+		if observe != nil {
+			observe(b, ev)
 		}
 	}
 	return b.Report()

@@ -29,6 +29,7 @@ var (
 		"num":   func(n int) string { return group(uint64(n)) },
 		"num64": func(n uint64) string { return group(n) },
 		"int":   func(n uint64) int { return int(n) },
+		"sev":   severityClass,
 	}).Parse(pageHTML))
 )
 
@@ -94,6 +95,18 @@ func (r *Report) defaultTitle() string {
 	}
 	return "nstrace report: " + strconv.Itoa(len(r.Sessions)) + " sessions from " +
 		r.Sessions[0].Started.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// severityClass maps what a rule called its severity to one of the page's
+// styles, as the page's script does: the text never becomes a class name.
+func severityClass(s string) string {
+	switch strings.ToLower(s) {
+	case "critical", "high":
+		return "high"
+	case "low", "info":
+		return "low"
+	}
+	return "medium"
 }
 
 // humanDuration is a span as a person reads it: 850 µs, 1.25 s, 3 min 12 s.

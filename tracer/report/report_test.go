@@ -135,15 +135,19 @@ func TestAlertsMarkTheirTriggerAndAreCountedByRule(t *testing.T) {
 	b.Alert("host-mount-ns-entered", "high", "nsenter entered a container's mount namespace", ev)
 	b.Alert("host-mount-ns-entered", "high", "again", ev)
 	b.Alert("orphan", "low", "its trigger was filtered out", &event.Event{Time: time.Unix(99, 0), Pid: 1})
+	next := &event.Event{Time: time.Unix(101, 0), Kind: event.Unshare, Pid: 8, Tid: 8, Comm: "unshare",
+		Changes: []event.Change{{Type: event.User, Action: event.Create, From: 0xEFFFFFFD, To: 4026532301}}}
+	b.Alert("early", "medium", "raised before its event reached the report", next)
+	b.WriteEvent(next)
 	r := b.Report()
-	if r.Alerts[0].Event != 0 || r.Alerts[2].Event != -1 {
-		t.Errorf("trigger events: %d, %d; want 0 and -1", r.Alerts[0].Event, r.Alerts[2].Event)
+	if got := []int{r.Alerts[0].Event, r.Alerts[2].Event, r.Alerts[3].Event}; got[0] != 0 || got[1] != -1 || got[2] != 1 {
+		t.Errorf("trigger events %v, want [0 -1 1]", got)
 	}
-	if len(r.ByRule) != 2 || r.ByRule[0] != (Counts{Name: "host-mount-ns-entered", Severity: "high", N: 2}) {
+	if len(r.ByRule) != 3 || r.ByRule[0] != (Counts{Name: "host-mount-ns-entered", Severity: "high", N: 2}) {
 		t.Errorf("by rule: %+v", r.ByRule)
 	}
-	if got := structure(r); !strings.Contains(got, "lane alerts: alert 3\n") {
-		t.Errorf("no alert lane with 3 marks:\n%s", got)
+	if got := structure(r); !strings.Contains(got, "lane alerts: alert 4\n") {
+		t.Errorf("no alert lane with 4 marks:\n%s", got)
 	}
 }
 

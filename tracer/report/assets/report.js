@@ -163,6 +163,13 @@
     return Math.ceil(rough / 864e11) * 864e11;
   }
 
+  // severityClass maps what a rule called its severity to one of the
+  // styles; the text itself never becomes a class name.
+  function severityClass(sev) {
+    sev = String(sev).toLowerCase();
+    return sev === 'critical' || sev === 'high' ? 'high' : sev === 'low' || sev === 'info' ? 'low' : 'medium';
+  }
+
   // ---- names ----
   function comm(r) { return S[r[F_COMM]]; }
   function proc(r) { return comm(r) + '[' + r[F_PID] + ']'; }
@@ -355,7 +362,11 @@
         svg('circle', { class: 'm-failed-hit', cx: x, cy: cy, r: 7, 'data-m': k }, g);
         a.d = 'M' + (x - 5) + ',' + (cy - 5) + 'l10,10m0,-10l-10,10'; svg('path', a, g); break;
       case C_LOST: a.x = x - 5; a.y = cy - 5; a.width = 10; a.height = 10; svg('rect', a, g); break;
-      case C_ALERT: a.d = 'M' + x + ',' + (cy - 7) + 'l7,12h-14z'; svg('path', a, g); break;
+      case C_ALERT:
+        a.d = 'M' + x + ',' + (cy - 7) + 'l7,12h-14z';
+        a.class += ' sev-' + severityClass(M.alerts[MAux[k]].severity);
+        svg('path', a, g);
+        break;
     }
     if (ev >= 0 && ev === sel) svg('circle', { class: 'sel-ring', cx: x, cy: cy, r: 9 }, g);
     if (c === C_JOIN && MAux[k] >= 0) {
@@ -472,7 +483,7 @@
     svg('path', { class: 'ov-failed', d: bars(bad) }, ovSvg);
     M.alerts.forEach(function (a) {
       var x = LABEL_W + (a.t - full0) / (full1 - full0) * PW;
-      svg('line', { class: 'ov-alert', x1: x, x2: x, y1: 2, y2: OV_H }, ovSvg);
+      svg('line', { class: 'ov-alert', x1: x, x2: x, y1: 0, y2: 7 }, ovSvg);
     });
     ovWindow = svg('rect', { class: 'ov-window', y: 1, height: OV_H - 2 }, ovSvg);
     svg('rect', { class: 'axis-hit', x: LABEL_W, y: 0, width: PW + 10, height: OV_H }, ovSvg);
