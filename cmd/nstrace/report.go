@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/filter"
 	"github.com/nstrace/nstrace/tracer/render"
@@ -19,11 +20,13 @@ import (
 )
 
 type reportFlags struct {
-	out    string
-	title  string
-	filter filterFlags
-	since  string
-	until  string
+	out      string
+	title    string
+	rules    string
+	noAlerts bool
+	filter   filterFlags
+	since    string
+	until    string
 }
 
 func newReportCommand() *cobra.Command {
@@ -44,6 +47,8 @@ func newReportCommand() *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVarP(&f.out, "output", "o", "nstrace-report.html", "the HTML file to write; - for standard output")
 	fl.StringVar(&f.title, "title", "", "the page title (default: host and start of the recording)")
+	fl.StringVar(&f.rules, "rules", "", "detection rules file (YAML) to raise alerts with, in place of the built-in rules alone")
+	fl.BoolVar(&f.noAlerts, "no-alerts", false, "run no detection rules: show no alerts")
 	f.filter.register(fl, false)
 	fl.StringVar(&f.since, "since", "", "only events from this time on: 2026-11-29T03:38:18Z, 03:38:18 (UTC), or 5m after the start")
 	fl.StringVar(&f.until, "until", "", "only events up to this time, in the same forms as --since")
@@ -55,6 +60,17 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 	opts, err := f.filter.options()
 	if err != nil {
 		return err
+	}
+	var rules *detect.Rules
+	switch {
+	case f.noAlerts && f.rules != "":
+		return usageError{errors.New("--rules and --no-alerts contradict each other")}
+	case f.rules != "":
+		if rules, err = detect.LoadRules(f.rules); err != nil {
+			return err
+		}
+	case !f.noAlerts:
+		rules = detect.DefaultRules()
 	}
 	since, until, err := parseWindow(f.since, f.until)
 	if err != nil {
@@ -77,9 +93,20 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 	}
 
 	labels := &sessionLabels{reader: r}
-	b := report.NewBuilder(report.Options{Lookup: labels.lookup})
+	b := report.NewBuilder(report.Options{Lookup: labels.Lookup})
 	labels.onSession = b.Session
 	p := &pipeline{enrich: []func(*event.Event){labels.resolve}, sinks: []sink{b}}
+	if rules != nil {
+		// Detection sees every event, in order, before the filter: its rules
+		// follow each thread. The Builder keeps the alerts whose trigger the
+		// filter keeps.
+		det := detect.New(rules, detect.WithNamespaces(labels))
+		p.enrich = append(p.enrich, func(ev *event.Event) {
+			for _, a := range det.Check(ev) {
+				b.Alert(a.Rule, a.Severity.String(), a.Message, a.Trigger)
+			}
+		})
+	}
 	if p.filter, err = filter.New(opts); err != nil {
 		return usageError{err}
 	}
@@ -88,6 +115,9 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	rep := b.Report()
+	if rules != nil {
+		rep.Rules = rules.Enabled()
+	}
 	rep.Title, rep.Generated, rep.Filter, rep.Summary.Read = f.title, start.UTC(), p.filter.String(), p.seen
 	for _, path := range paths {
 		rep.Files = append(rep.Files, filepath.Base(path))
@@ -100,9 +130,9 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if f.out != "-" {
-		fmt.Fprintf(stderr, "nstrace: %s: %d events, %d namespaces, %d failed, %d lost (%s)\n",
+		fmt.Fprintf(stderr, "nstrace: %s: %d events, %d namespaces, %d failed, %d lost, %d alerts (%s)\n",
 			render.Sanitize(f.out), rep.Summary.Events, rep.Summary.Namespaces, rep.Summary.Failed,
-			rep.Summary.Lost, time.Since(start).Round(time.Millisecond))
+			rep.Summary.Lost, len(rep.Alerts), time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }
@@ -208,7 +238,9 @@ func (s *sessionLabels) start(h *session.Header) {
 	}
 }
 
-func (s *sessionLabels) lookup(t event.NsType, inode uint32) (resolve.Namespace, bool) {
+// Lookup is the current resolver's: the Builder and the detector ask it
+// about namespaces the events did not label.
+func (s *sessionLabels) Lookup(t event.NsType, inode uint32) (resolve.Namespace, bool) {
 	if s.res == nil {
 		return resolve.Namespace{}, false
 	}

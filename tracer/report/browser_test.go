@@ -319,10 +319,10 @@ func synthAlerts(starts *int) func(*Builder, *event.Event) {
 	return func(b *Builder, ev *event.Event) {
 		switch {
 		case ev.Failed() && ev.UID == 1003:
-			b.Alert("unprivileged-unshare", "medium", "uid 1003 tried to create namespaces", ev)
+			b.Alert("denied-namespace-change", "notice", "uid 1003 was denied unshare(CLONE_NEWNET|CLONE_NEWNS)", ev)
 		case ev.Kind == event.Unshare && len(ev.Changes) == 5:
 			if *starts++; *starts%50 == 0 {
-				b.Alert("container-started-as-root", "critical", "a container started without a user namespace", ev)
+				b.Alert("container-without-userns", "warning", "a container started without a user namespace", ev)
 			}
 		}
 	}

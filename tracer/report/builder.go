@@ -137,18 +137,27 @@ func (b *Builder) Flush() error { return nil }
 
 // Alert adds an alert that a detection rule raised about trigger. The
 // trigger may be an event written shortly before, or the next one to be
-// written (a detector sees events before the filter and the Builder do);
-// if the filter drops it, the alert stands without it.
+// written: a detector sees events before the filter and the Builder do.
+// An alert whose trigger the filter drops is left out, so that a report
+// focused on one container or one minute shows that container's or
+// minute's alerts. Without a trigger, an alert is always kept.
 func (b *Builder) Alert(rule, severity, message string, trigger *event.Event) {
 	a := Alert{Rule: render.Sanitize(rule), Severity: render.Sanitize(severity),
 		Message: render.Sanitize(message), Event: -1}
-	if trigger != nil {
-		a.Time = trigger.Time
-		k := keyOf(trigger)
-		if a.Event = b.find(k); a.Event < 0 {
-			b.pending = append(b.pending, pendingAlert{alert: len(b.r.Alerts), trigger: k})
-		}
+	if trigger == nil {
+		b.addAlert(a)
+		return
 	}
+	a.Time = trigger.Time
+	k := keyOf(trigger)
+	if a.Event = b.find(k); a.Event >= 0 {
+		b.addAlert(a)
+		return
+	}
+	b.pending = append(b.pending, pendingAlert{alert: a, trigger: k})
+}
+
+func (b *Builder) addAlert(a Alert) {
 	b.r.Lanes[b.specialLane(AlertLane)].Marks.Alert++
 	b.r.Alerts = append(b.r.Alerts, a)
 }
@@ -165,7 +174,7 @@ func keyOf(ev *event.Event) eventKey {
 }
 
 type pendingAlert struct {
-	alert   int
+	alert   Alert
 	trigger eventKey
 }
 
@@ -180,13 +189,14 @@ func (b *Builder) find(k eventKey) int {
 	return -1
 }
 
-// settle gives alerts waiting for their trigger the event just written, if
-// it is theirs; a trigger that is not the next event kept was filtered out.
+// settle keeps the alerts waiting for the event just written, if it is
+// their trigger; a trigger that is not the next event kept was filtered out.
 func (b *Builder) settle(ev *event.Event) {
 	k, i := keyOf(ev), len(b.r.events)-1
 	for _, p := range b.pending {
 		if p.trigger == k {
-			b.r.Alerts[p.alert].Event = i
+			p.alert.Event = i
+			b.addAlert(p.alert)
 		}
 	}
 	b.pending = b.pending[:0]

@@ -30,6 +30,7 @@ var (
 		"num64": func(n uint64) string { return group(n) },
 		"int":   func(n uint64) int { return int(n) },
 		"sev":   severityClass,
+		"join":  strings.Join,
 	}).Parse(pageHTML))
 )
 
@@ -97,16 +98,16 @@ func (r *Report) defaultTitle() string {
 		r.Sessions[0].Started.UTC().Format("2006-01-02 15:04 UTC")
 }
 
-// severityClass maps what a rule called its severity to one of the page's
-// styles, as the page's script does: the text never becomes a class name.
+// severityClass maps an alert's severity to one of the page's styles, as
+// the page's script does: the text never becomes a class name.
 func severityClass(s string) string {
 	switch strings.ToLower(s) {
 	case "critical", "high":
-		return "high"
-	case "low", "info":
-		return "low"
+		return "critical"
+	case "notice", "info", "low":
+		return "notice"
 	}
-	return "medium"
+	return "warning"
 }
 
 // humanDuration is a span as a person reads it: 850 µs, 1.25 s, 3 min 12 s.

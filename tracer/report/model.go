@@ -18,7 +18,7 @@ type Report struct {
 	Generated time.Time // when the report was made
 	Filter    string    // the report's own filter, as flags; empty: none
 	Warnings  []string  // what the reader found wrong but read past
-	Detection bool      // alert rules ran: no alerts means none raised
+	Rules     []string  // the detection rules that ran; none: no alerts means none looked for
 
 	Sessions []Session
 	Start    time.Time // the first event shown: the left end of the time axis
@@ -108,10 +108,10 @@ type Group struct {
 // Alert is something a detection rule raised about an event.
 type Alert struct {
 	Rule     string
-	Severity string // e.g. low, medium, high, critical
+	Severity string // info, notice, warning, critical (tracer/detect's); others are shown as warning
 	Message  string
 	Time     time.Time
-	Event    int // index of the trigger event among those shown; -1 if filtered out
+	Event    int // index of the trigger event among those shown; -1: none given
 }
 
 // Summary counts what the report shows.

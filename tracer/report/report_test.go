@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"regexp"
@@ -127,21 +128,27 @@ func TestLanesFollowNamespacesNotInodes(t *testing.T) {
 	}
 }
 
-func TestAlertsMarkTheirTriggerAndAreCountedByRule(t *testing.T) {
+func TestAlertsMarkTheirTriggerAreCountedByRuleAndFollowTheFilter(t *testing.T) {
 	b := NewBuilder(Options{})
 	ev := &event.Event{Time: time.Unix(100, 0), Kind: event.Setns, Pid: 7, Tid: 7, Comm: "nsenter",
 		Changes: []event.Change{{Type: event.Mnt, Action: event.Join, From: 0xEFFFFFF8, To: 4026532300}}}
 	b.WriteEvent(ev)
 	b.Alert("host-mount-ns-entered", "high", "nsenter entered a container's mount namespace", ev)
 	b.Alert("host-mount-ns-entered", "high", "again", ev)
-	b.Alert("orphan", "low", "its trigger was filtered out", &event.Event{Time: time.Unix(99, 0), Pid: 1})
+	filtered := &event.Event{Time: time.Unix(100, 5), Pid: 1}
+	b.Alert("orphan", "notice", "its trigger is filtered out", filtered)
 	next := &event.Event{Time: time.Unix(101, 0), Kind: event.Unshare, Pid: 8, Tid: 8, Comm: "unshare",
 		Changes: []event.Change{{Type: event.User, Action: event.Create, From: 0xEFFFFFFD, To: 4026532301}}}
-	b.Alert("early", "medium", "raised before its event reached the report", next)
+	b.Alert("early", "warning", "raised before its event reached the report", next)
 	b.WriteEvent(next)
+	b.Alert("no-trigger", "info", "about no event", nil)
 	r := b.Report()
-	if got := []int{r.Alerts[0].Event, r.Alerts[2].Event, r.Alerts[3].Event}; got[0] != 0 || got[1] != -1 || got[2] != 1 {
-		t.Errorf("trigger events %v, want [0 -1 1]", got)
+	var got []string
+	for _, a := range r.Alerts {
+		got = append(got, fmt.Sprintf("%s@%d", a.Rule, a.Event))
+	}
+	if want := "host-mount-ns-entered@0 host-mount-ns-entered@0 early@1 no-trigger@-1"; strings.Join(got, " ") != want {
+		t.Errorf("alerts %q, want %q", got, want)
 	}
 	if len(r.ByRule) != 3 || r.ByRule[0] != (Counts{Name: "host-mount-ns-entered", Severity: "high", N: 2}) {
 		t.Errorf("by rule: %+v", r.ByRule)

@@ -167,7 +167,7 @@
   // styles; the text itself never becomes a class name.
   function severityClass(sev) {
     sev = String(sev).toLowerCase();
-    return sev === 'critical' || sev === 'high' ? 'high' : sev === 'low' || sev === 'info' ? 'low' : 'medium';
+    return sev === 'critical' || sev === 'high' ? 'critical' : sev === 'notice' || sev === 'info' || sev === 'low' ? 'notice' : 'warning';
   }
 
   // ---- names ----
