@@ -176,7 +176,11 @@ func writeReport(path string, rep *report.Report, stdout io.Writer) error {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".nstrace-report-*.html")
 	if err != nil {
-		return fmt.Errorf("report: %w", err)
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the temporary name would only confuse
+		}
+		return fmt.Errorf("write report %s: %w", render.Sanitize(path), err)
 	}
 	defer os.Remove(tmp.Name())
 	if err := report.WriteHTML(tmp, rep, version); err != nil {

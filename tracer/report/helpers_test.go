@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/resolve"
 	"github.com/nstrace/nstrace/tracer/session"
@@ -22,15 +23,24 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 const fixture = "testdata/session.jsonl"
 
 // buildReport reads session files as `nstrace report` does without a
-// filter: each recording resolved from its header's inventory alone.
+// filter: each recording resolved from its header's inventory alone, and
+// the built-in detection rules run over it.
 func buildReport(tb testing.TB, paths ...string) *Report {
 	tb.Helper()
-	return buildReportWith(tb, nil, paths...)
+	var det *detect.Detector
+	return buildReportWith(tb, func(b *Builder, ev *event.Event, res *resolve.Resolver) {
+		if det == nil {
+			det = detect.New(nil, detect.WithNamespaces(res))
+		}
+		for _, a := range det.Check(ev) {
+			b.Alert(a.Rule, a.Severity.String(), a.Message, a.Trigger)
+		}
+	}, paths...)
 }
 
-// buildReportWith is buildReport calling observe after each event, as a
-// detector would.
-func buildReportWith(tb testing.TB, observe func(*Builder, *event.Event), paths ...string) *Report {
+// buildReportWith reads session files, calling observe (a detector) with
+// each resolved event before the Builder sees it.
+func buildReportWith(tb testing.TB, observe func(*Builder, *event.Event, *resolve.Resolver), paths ...string) *Report {
 	tb.Helper()
 	r, err := session.Open(paths...)
 	if err != nil {
@@ -63,11 +73,11 @@ func buildReportWith(tb testing.TB, observe func(*Builder, *event.Event), paths 
 			}
 		}
 		res.Resolve(ev)
+		if observe != nil {
+			observe(b, ev, res)
+		}
 		if err := b.WriteEvent(ev); err != nil {
 			tb.Fatal(err)
-		}
-		if observe != nil {
-			observe(b, ev)
 		}
 	}
 	return b.Report()

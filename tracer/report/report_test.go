@@ -309,7 +309,7 @@ func TestTheDataCannotLeaveItsScriptElement(t *testing.T) {
 func BenchmarkReport(b *testing.B) {
 	path := writeSynthSession(b, 100_000)
 	var size int
-	b.Run("read+resolve+build", func(b *testing.B) {
+	b.Run("read+resolve+detect+build", func(b *testing.B) {
 		for b.Loop() {
 			buildReport(b, path)
 		}
