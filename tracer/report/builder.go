@@ -251,10 +251,10 @@ func (b *Builder) laneFor(c *event.Change) int32 {
 	switch {
 	case !ok || c.Action == event.Create:
 		i = b.newLane(t, c.To)
-	case c.NsID != 0 && b.r.Lanes[i].NsID != 0:
+	case c.NsID != 0 && b.r.Lanes[i].NsID != 0 && b.r.Lanes[i].NsID != c.NsID:
 		i = b.newLane(t, c.To) // the inode's earlier namespace, by another id
 	}
-	if c.NsID != 0 {
+	if c.NsID != 0 && b.r.Lanes[i].NsID == 0 {
 		b.r.Lanes[i].NsID = c.NsID
 		b.byID[idKey{t, c.NsID}] = i
 	}
@@ -284,7 +284,12 @@ func (b *Builder) newLane(t event.NsType, ino uint32) int32 {
 				l.Creator = &Creator{Pid: n.Creator.Pid, Comm: render.Sanitize(n.Creator.Comm),
 					Syscall: render.Sanitize(n.Creator.Syscall)}
 			}
-			l.NsID = n.NsID
+			if n.NsID != 0 {
+				if _, taken := b.byID[idKey{t, n.NsID}]; !taken {
+					l.NsID = n.NsID
+					b.byID[idKey{t, n.NsID}] = i
+				}
+			}
 			b.label(i, n.Name(), n.Host, n.Container, n.Owner)
 		}
 	}

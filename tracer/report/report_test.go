@@ -18,6 +18,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/filter"
+	"github.com/nstrace/nstrace/tracer/resolve"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
@@ -113,9 +114,21 @@ func TestLanesFollowNamespacesNotInodes(t *testing.T) {
 		},
 		want: "group net\n  lane net 4026532200 \"web \\\"prod\\\"\": create 1\n" +
 			"group uts\n  lane uts 4026532201 ctr 4f2a9c1b7d3e…: create 1\n",
+	}, {
+		name: "a namespace the resolver knows, left before it is entered, is one lane",
+		events: []*event.Event{
+			ev(1, event.Setns, event.Change{Type: event.UTS, Action: event.Join, From: 0xEFFFFFFE, To: b, NsID: 40}),
+			ev(2, event.Setns, event.Change{Type: event.UTS, Action: event.Join, From: b, To: 0xEFFFFFFE, NsID: 1, Host: true}),
+		},
+		want: "group uts\n  lane uts 4026531838 host: join 1\n  lane uts 4026532201 unnamed: join 1\n",
 	}} {
 		t.Run(c.name, func(t *testing.T) {
-			b := NewBuilder(Options{})
+			b := NewBuilder(Options{Lookup: func(t event.NsType, ino uint32) (resolve.Namespace, bool) {
+				if t == event.UTS && ino == 0xEFFFFFFE {
+					return resolve.Namespace{Type: t, Inode: ino, NsID: 1, Host: true}, true
+				}
+				return resolve.Namespace{}, false
+			}})
 			for _, e := range c.events {
 				if err := b.WriteEvent(e); err != nil {
 					t.Fatal(err)
