@@ -18,6 +18,7 @@ type Builder struct {
 
 	byID    map[idKey]int32  // lanes by type and 64-bit id
 	byInode map[inoKey]int32 // the latest lane of each type and inode
+	lastIno map[uint32]int32 // the latest namespace created with each inode, of any type
 	strIdx  map[string]int32
 	ctrIdx  map[event.Container]int32
 	special [4]int32 // lane of each special kind; -1 until needed
@@ -56,7 +57,7 @@ type inoKey struct {
 // NewBuilder returns an empty Builder.
 func NewBuilder(opts Options) *Builder {
 	b := &Builder{
-		opts: opts, byID: make(map[idKey]int32), byInode: make(map[inoKey]int32),
+		opts: opts, byID: make(map[idKey]int32), byInode: make(map[inoKey]int32), lastIno: make(map[uint32]int32),
 		strIdx: map[string]int32{"": 0}, ctrIdx: make(map[event.Container]int32),
 		special: [4]int32{-1, -1, -1, -1}, sessions: make(map[string]int),
 		host: resolve.New(nil, resolve.WithoutLiveLookups()),
@@ -215,6 +216,7 @@ func (b *Builder) change(ev *event.Event, c *event.Change) {
 			l.Creator = b.creatorOf(ev)
 			l.Label = ""
 		}
+		b.reuse(c.To, lane, ev.Time)
 	case event.Join:
 		l.Marks.Join++
 		if c.From != 0 && c.From != c.To {
@@ -232,6 +234,19 @@ func (b *Builder) change(ev *event.Event, c *event.Change) {
 	b.label(lane, c.Name, c.Host, c.Container, c.Owner)
 	b.r.changes = append(b.r.changes, changeRec{typ: c.Type, action: c.Action, from: c.From, to: c.To,
 		nsid: c.NsID, lane: lane, fromLane: from})
+}
+
+// reuse notes that a new namespace got inode ino: the kernel gives every
+// namespace type its inodes from one allocator and reuses one only once
+// its namespace is gone, so the one that had it before ended by now. This
+// is how lifelines end where no destroy hook attached.
+func (b *Builder) reuse(ino uint32, lane int32, at time.Time) {
+	if prev, ok := b.lastIno[ino]; ok && prev != lane {
+		if p := &b.r.Lanes[prev]; p.Gone.IsZero() && p.Reused.IsZero() {
+			p.Reused = at
+		}
+	}
+	b.lastIno[ino] = lane
 }
 
 // laneFor finds or makes the lane of the namespace a change moved into.

@@ -58,6 +58,7 @@ type dataLane struct {
 	Creator *dataCreator `json:"creator,omitempty"`
 	Created *int64       `json:"created,omitempty"` // ns since Start; absent: existed before
 	Gone    *int64       `json:"gone,omitempty"`
+	Reused  *int64       `json:"reused,omitempty"` // its inode went to another namespace: gone by then
 	Marks   int          `json:"n"`
 }
 
@@ -155,6 +156,10 @@ func (r *Report) dataLane(l *Lane) dataLane {
 	if !l.Gone.IsZero() {
 		t := l.Gone.Sub(r.Start).Nanoseconds()
 		d.Gone = &t
+	}
+	if !l.Reused.IsZero() {
+		t := l.Reused.Sub(r.Start).Nanoseconds()
+		d.Reused = &t
 	}
 	return d
 }

@@ -74,7 +74,8 @@ type Lane struct {
 	Owner     uint32 // inode of the owning user namespace
 	Creator   *Creator
 	Created   time.Time // zero: it existed before the first event
-	Gone      time.Time // zero: it outlived the last event
+	Gone      time.Time // zero: it outlived the last event, or no destroy event said
+	Reused    time.Time // zero, or when its inode went to a new namespace: it was gone by then
 	Marks     Marks
 
 	rawName string // unsanitized, for quoting

@@ -141,6 +141,22 @@ func TestLanesFollowNamespacesNotInodes(t *testing.T) {
 	}
 }
 
+func TestALifelineEndsWhereItsInodeIsReused(t *testing.T) {
+	b := NewBuilder(Options{})
+	at := func(s int64) time.Time { return time.Unix(s, 0) }
+	b.WriteEvent(&event.Event{Time: at(1), Kind: event.Unshare, Pid: 3, Comm: "ip",
+		Changes: []event.Change{{Type: event.Mnt, Action: event.Create, From: 0xEFFFFFF8, To: 4026532319, NsID: 20}}})
+	b.WriteEvent(&event.Event{Time: at(5), Kind: event.Unshare, Pid: 4, Comm: "unshare",
+		Changes: []event.Change{{Type: event.UTS, Action: event.Create, From: 0xEFFFFFFE, To: 4026532319, NsID: 21}}})
+	r := b.Report()
+	if got := r.Lanes[0].Reused; !got.Equal(at(5)) {
+		t.Errorf("the mnt namespace whose inode a uts namespace took ends at %v, want %v", got, at(5))
+	}
+	if !r.Lanes[1].Reused.IsZero() {
+		t.Errorf("the uts namespace ends at %v, want open", r.Lanes[1].Reused)
+	}
+}
+
 func TestAlertsMarkTheirTriggerAreCountedByRuleAndFollowTheFilter(t *testing.T) {
 	b := NewBuilder(Options{})
 	ev := &event.Event{Time: time.Unix(100, 0), Kind: event.Setns, Pid: 7, Tid: 7, Comm: "nsenter",

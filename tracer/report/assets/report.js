@@ -209,17 +209,30 @@
   var collapsed = {};
   var rows = [], laneRow = new Int32Array(nL), totalH = 0;
 
+  // With thousands of namespaces, the rows worth seeing at a zoom are those
+  // with marks in view: activeOnly keeps just those (and the host's, and
+  // the special lanes), recomputed as the view moves.
+  var activeOnly = nL > 300;
+  function activeInView(lane) {
+    var l = L[lane];
+    if (l.k !== 'ns' || l.host) return true;
+    var s = laneStart[lane], e = laneStart[lane + 1], i = lowerBound(MT, s, e, v0);
+    return i < e && MT[i] <= v1;
+  }
   function layoutRows() {
     rows = [];
     laneRow.fill(-1);
     var y = 0;
     M.groups.forEach(function (g, gi) {
-      rows.push({ g: gi, lane: -1, y: y, h: GROUP_H });
+      var head = { g: gi, lane: -1, y: y, h: GROUP_H, shown: 0 };
+      rows.push(head);
       y += GROUP_H;
       if (collapsed[g.name]) return;
       for (var k = 0; k < g.lanes.length; k++) {
+        if (activeOnly && !activeInView(g.lanes[k])) continue;
         laneRow[g.lanes[k]] = rows.length;
-        rows.push({ g: gi, lane: g.lanes[k], y: y, h: LANE_H, odd: k & 1 });
+        rows.push({ g: gi, lane: g.lanes[k], y: y, h: LANE_H, odd: head.shown & 1 });
+        head.shown++;
         y += LANE_H;
       }
     });
@@ -294,8 +307,8 @@
     var t = svg('text', { x: 8, y: 15 }, n);
     t.textContent = (collapsed[g.name] ? '▸ ' : '▾ ') + (GROUP_TITLE[g.name] || g.name);
     var c = svg('tspan', { class: 'group-n' }, t);
-    c.textContent = '   ' + g.lanes.length + (g.name === 'attention' ? ' lane' : ' namespace') + (g.lanes.length === 1 ? '' : 's') +
-      (collapsed[g.name] ? ' (folded)' : '');
+    c.textContent = '   ' + num(g.lanes.length) + (g.name === 'attention' ? ' lane' : ' namespace') + (g.lanes.length === 1 ? '' : 's') +
+      (collapsed[g.name] ? ' (folded)' : activeOnly && row.shown < g.lanes.length ? ', ' + num(row.shown) + ' with marks in view' : '');
   }
 
   function drawLane(row) {
@@ -317,7 +330,8 @@
     svg('line', { class: 'label-sep', x1: LABEL_W - 2, x2: LABEL_W - 2, y1: 0, y2: LANE_H }, g);
     var mg = svg('g', { 'clip-path': 'url(#clip-lane)' }, g);
     if (l.k === 'ns') {
-      var a = l.created !== undefined ? l.created : full0, b = l.gone !== undefined ? l.gone : full1;
+      var a = l.created !== undefined ? l.created : full0;
+      var b = l.gone !== undefined ? l.gone : l.reused !== undefined ? l.reused : full1;
       var xa = Math.max(LABEL_W, X(a)), xb = Math.min(W, X(b));
       if (xb > xa) {
         svg('line', { class: 'life' + (l.created === undefined ? ' pre' : ''), x1: xa, x2: xb, y1: LANE_H / 2, y2: LANE_H / 2 }, mg);
@@ -504,6 +518,7 @@
 
   var pending = false;
   function renderAll() {
+    if (activeOnly) layoutRows();
     renderAxis();
     renderWindow();
     renderLanes();
@@ -535,8 +550,16 @@
   document.getElementById('zoom-in').addEventListener('click', function () { zoom(0.5); });
   document.getElementById('zoom-out').addEventListener('click', function () { zoom(2); });
   document.getElementById('zoom-fit').addEventListener('click', function () { setView(full0, full1); });
+  var activeBox = document.getElementById('active-only');
+  activeBox.checked = activeOnly;
+  activeBox.addEventListener('change', function () {
+    activeOnly = activeBox.checked;
+    layoutRows();
+    schedule();
+  });
   document.addEventListener('keydown', function (e) {
-    if (e.target && /INPUT|TEXTAREA|SELECT/.test(e.target.tagName)) return;
+    var tag = e.target && e.target.tagName;
+    if (/TEXTAREA|SELECT/.test(tag) || (tag === 'INPUT' && e.target.type !== 'checkbox')) return;
     if (e.key === '+' || e.key === '=') zoom(0.5);
     else if (e.key === '-' || e.key === '_') zoom(2);
     else if (e.key === '0') setView(full0, full1);
@@ -716,6 +739,7 @@
     if (l.created !== undefined) s += ' at ' + clock(l.created, 6);
     else s += '\nexisted before the first event';
     if (l.gone !== undefined) s += '\ndestroyed at ' + clock(l.gone, 6);
+    else if (l.reused !== undefined) s += '\ngone by ' + clock(l.reused, 6) + ', when its inode went to another namespace';
     if (l.owner) s += '\nowned by user namespace ' + l.owner;
     return s + '\n' + l.n + ' marks';
   }
@@ -802,7 +826,8 @@
     if (i >= 0) lane = E[i][F_LANE] >= 0 ? E[i][F_LANE] : E[i][F_CH].length ? E[i][F_CH][5] : -1;
     if (lane >= 0) {
       var g = M.groups.filter(function (g) { return g.lanes.indexOf(lane) >= 0; })[0];
-      if (g && collapsed[g.name]) { collapsed[g.name] = false; layoutRows(); }
+      if (g && collapsed[g.name]) collapsed[g.name] = false;
+      layoutRows();
       var y = rowCenter(lane);
       if (y >= 0 && (y < scroll.scrollTop || y > scroll.scrollTop + scroll.clientHeight)) scroll.scrollTop = y - scroll.clientHeight / 3;
     }
