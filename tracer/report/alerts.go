@@ -1,0 +1,73 @@
+package report
+
+import (
+	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/render"
+)
+
+// Alert adds an alert that a detection rule raised about trigger. The
+// trigger may be an event written shortly before, or the next one to be
+// written: a detector sees events before the filter and the Builder do.
+// An alert whose trigger the filter drops is left out, so that a report
+// focused on one container or one minute shows that container's or
+// minute's alerts. Without a trigger, an alert is always kept.
+func (b *Builder) Alert(rule, severity, message string, trigger *event.Event) {
+	a := Alert{Rule: render.Sanitize(rule), Severity: render.Sanitize(severity),
+		Message: render.Sanitize(message), Event: -1}
+	if trigger == nil {
+		b.addAlert(a)
+		return
+	}
+	a.Time = trigger.Time
+	k := keyOf(trigger)
+	if a.Event = b.find(k); a.Event >= 0 {
+		b.addAlert(a)
+		return
+	}
+	b.pending = append(b.pending, pendingAlert{alert: a, trigger: k})
+}
+
+func (b *Builder) addAlert(a Alert) {
+	b.r.Lanes[b.specialLane(AlertLane)].Marks.Alert++
+	b.r.Alerts = append(b.r.Alerts, a)
+}
+
+// eventKey tells an event among those written close to it.
+type eventKey struct {
+	t        int64
+	pid, tid uint32
+	kind     event.Kind
+}
+
+func keyOf(ev *event.Event) eventKey {
+	return eventKey{t: ev.Time.UnixNano(), pid: ev.Pid, tid: ev.Tid, kind: ev.Kind}
+}
+
+type pendingAlert struct {
+	alert   Alert
+	trigger eventKey
+}
+
+// find returns the index of a recent event, or -1.
+func (b *Builder) find(k eventKey) int {
+	for i := len(b.r.events) - 1; i >= 0 && i >= len(b.r.events)-256; i-- {
+		e := &b.r.events[i]
+		if e.t == k.t && e.pid == k.pid && e.tid == k.tid && e.kind == k.kind {
+			return i
+		}
+	}
+	return -1
+}
+
+// settle keeps the alerts waiting for the event just written, if it is
+// their trigger; a trigger that is not the next event kept was filtered out.
+func (b *Builder) settle(ev *event.Event) {
+	k, i := keyOf(ev), len(b.r.events)-1
+	for _, p := range b.pending {
+		if p.trigger == k {
+			p.alert.Event = i
+			b.addAlert(p.alert)
+		}
+	}
+	b.pending = b.pending[:0]
+}
