@@ -211,3 +211,65 @@ func TestBadFlagsGetOneLineAndStatus2(t *testing.T) {
 		}
 	}
 }
+
+// The seed workflow reads in words: `ip netns add X` creates net "X" (and
+// returns to the host's), `ip netns exec X` joins net "X".
+func TestIPNetnsEventsCarryTheName(t *testing.T) {
+	name := "e2e-" + strconv.Itoa(os.Getpid())
+	_, in, shOut := heldShell(t, `read go; ip netns add `+name+` && ip netns exec `+name+` true; echo done; read bye; ip netns del `+name)
+	// Other tests may run ip at the same time: follow our two ip processes
+	// by the name, then by their pids.
+	tr := startTracing(t, "-o", "json", "--comm", "ip")
+	io.WriteString(in, "go\n")
+	if line, _ := shOut.ReadString('\n'); line != "done\n" {
+		t.Fatalf("ip netns: %q", line)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat("/run/netns/"+name, &st); err != nil {
+		t.Fatal(err)
+	}
+	type ipEvent struct {
+		Event   string `json:"event"`
+		Pid     int    `json:"pid"`
+		Changes []struct {
+			Type, Action, Name string
+			To                 uint64
+			Host               bool
+		} `json:"changes"`
+	}
+	var got []string
+	var addPid, execPid int
+	for len(got) < 4 {
+		line, err := tr.stdout.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev ipEvent
+		if err := json.Unmarshal([]byte(line), &ev); err != nil || len(ev.Changes) != 1 {
+			t.Fatalf("%q: %v", line, err)
+		}
+		c := ev.Changes[0]
+		switch {
+		case c.Name == name && ev.Event == "unshare":
+			addPid = ev.Pid
+		case c.Name == name && ev.Event == "setns":
+			execPid = ev.Pid
+		case ev.Pid != addPid && ev.Pid != execPid:
+			continue // someone else's ip
+		}
+		label := c.Name
+		if c.Host {
+			label = "(host)"
+		}
+		if c.Name == name && c.To != st.Ino {
+			t.Errorf("named %q but inode %d; the mount has %d", name, c.To, st.Ino)
+		}
+		got = append(got, ev.Event+" "+c.Type+" "+c.Action+" "+label)
+	}
+	want := []string{"unshare net create " + name, "setns net join (host)", "setns net join " + name, "unshare mnt create "}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	in.Close()
+	tr.stop(t)
+}

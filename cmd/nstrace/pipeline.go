@@ -7,6 +7,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/filter"
+	"github.com/nstrace/nstrace/tracer/resolve"
 )
 
 // pipeline carries each event from its source, the tracer or a session
@@ -16,6 +17,8 @@ type pipeline struct {
 	// enrich labels an event before it is filtered (the resolver belongs
 	// here: --container needs its labels).
 	enrich []func(*event.Event)
+	// hold, when set, may delay events until a name shows up.
+	hold   *resolve.Holdback
 	filter *filter.Filter
 	sinks  []sink // the display, the session file, ...
 
@@ -34,6 +37,17 @@ func (p *pipeline) event(ev *event.Event) error {
 	for _, fn := range p.enrich {
 		fn(ev)
 	}
+	if ev.Kind == event.Destroy && len(ev.Changes) == 0 {
+		return nil // an inode the resolver knows as no namespace
+	}
+	if p.hold != nil {
+		return p.hold.Event(ev, p.pass)
+	}
+	return p.pass(ev)
+}
+
+// pass runs a resolved event through the filter to the sinks.
+func (p *pipeline) pass(ev *event.Event) error {
 	if ev.Kind != event.Lost {
 		p.seen++
 	}
@@ -55,6 +69,11 @@ func (p *pipeline) event(ev *event.Event) error {
 
 // flush pushes out what the sinks buffer: called when events pause.
 func (p *pipeline) flush() error {
+	if p.hold != nil {
+		if err := p.hold.Flush(p.pass); err != nil {
+			return err
+		}
+	}
 	for _, s := range p.sinks {
 		if err := s.Flush(); err != nil {
 			return err

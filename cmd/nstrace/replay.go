@@ -82,6 +82,11 @@ func runReplay(f *replayFlags, args []string, stdout, stderr io.Writer) error {
 		opts.Until = until.At(first.Started)
 	}
 	p := &pipeline{sinks: []sink{out}}
+	res, err := replayResolver(first)
+	if err != nil {
+		return fmt.Errorf("replay %s: %w", render.Sanitize(paths[0]), err)
+	}
+	p.enrich = append(p.enrich, res.Resolve)
 	if p.filter, err = filter.New(opts); err != nil {
 		return usageError{err}
 	}

@@ -23,6 +23,8 @@ import (
 
 var start = time.Date(2026, 11, 29, 3, 38, 18, 0, time.UTC)
 
+var web = &event.Container{ID: "abcdef0123456789", Runtime: "runc", Name: "web"}
+
 func replayEventsFixture() []event.Event {
 	return []event.Event{
 		{Time: start.Add(1 * time.Second), Kind: event.Unshare, Pid: 100, Tid: 100, Ppid: 1, Comm: "unshare", Flags: unix.CLONE_NEWNET | unix.CLONE_NEWUTS,
@@ -33,9 +35,10 @@ func replayEventsFixture() []event.Event {
 		{Time: start.Add(3 * time.Second), Kind: event.Lost, Lost: 4},
 		{Time: start.Add(4 * time.Second), Kind: event.Unshare, Pid: 300, Tid: 300, Ppid: 1, Comm: "evil\x1b[2J", UID: 65534,
 			Flags: unix.CLONE_NEWUSER, Errno: syscall.EPERM},
+		// As the live resolver records it: the new namespace is the container's.
 		{Time: start.Add(5 * time.Second), Kind: event.Clone, Pid: 401, Tid: 401, Ppid: 400, Comm: "runc:[1:CHILD]", Flags: unix.CLONE_NEWPID,
-			Container: &event.Container{ID: "abcdef0123456789", Runtime: "runc", Name: "web"},
-			Changes:   []event.Change{{Type: event.Pid, Action: event.Create, From: 4026531836, To: 4026532600}}},
+			Container: web,
+			Changes:   []event.Change{{Type: event.Pid, Action: event.Create, From: 4026531836, To: 4026532600, Container: web}}},
 	}
 }
 

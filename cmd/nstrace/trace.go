@@ -15,6 +15,7 @@ import (
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/filter"
 	"github.com/nstrace/nstrace/tracer/render"
+	"github.com/nstrace/nstrace/tracer/resolve"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
@@ -95,9 +96,21 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 		fmt.Fprintf(os.Stderr, "nstrace: %s\n", note)
 	}
 
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	res, inv, err := liveResolver(ctx)
+	if err != nil {
+		return err
+	}
+	p.enrich = append(p.enrich, res.Resolve)
+	p.hold = resolve.NewHoldback(res)
+
 	var w *session.Writer
 	if f.write != "" {
 		rec.Header = recordHeader(t, p.filter)
+		if err := rec.Header.SetInventory(inv); err != nil {
+			return err
+		}
 		if w, err = createSession(f.write, rec); err != nil {
 			return err
 		}
@@ -116,8 +129,6 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 		}
 	}
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
 	// A reader that goes away (| head) ends tracing like Ctrl-C, with the
 	// session closed properly, instead of SIGPIPE killing us mid-record.
 	signal.Ignore(syscall.SIGPIPE)
@@ -205,8 +216,6 @@ func recordHeader(t *tracer.Tracer, filt *filter.Filter) session.Header {
 		h.Hooks = append(h.Hooks, sh)
 	}
 	h.Filter = filt.String()
-	// The namespace inventory at the start belongs here (h.SetInventory),
-	// once the resolver is part of the pipeline.
 	return h
 }
 

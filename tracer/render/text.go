@@ -82,7 +82,7 @@ func AppendText(b []byte, ev *event.Event) []byte {
 	}
 	for i := range ev.Changes {
 		b = append(b, ' ')
-		b = appendChange(b, &ev.Changes[i])
+		b = appendChange(b, &ev.Changes[i], ev.Container)
 	}
 	if ev.Container != nil {
 		b = append(b, " in "...)
@@ -91,7 +91,9 @@ func AppendText(b []byte, ev *event.Event) []byte {
 	return b
 }
 
-func appendChange(b []byte, c *event.Change) []byte {
+// appendChange writes one change; its container is left out when it is the
+// process's own, which the line ends with anyway.
+func appendChange(b []byte, c *event.Change, own *event.Container) []byte {
 	b = append(b, c.Type.String()...)
 	switch c.Action {
 	case event.Create:
@@ -110,7 +112,7 @@ func appendChange(b []byte, c *event.Change) []byte {
 	if c.Host {
 		b = append(b, " (host)"...)
 	}
-	if c.Container != nil {
+	if c.Container != nil && (own == nil || c.Container.ID != own.ID) {
 		b = append(b, ' ')
 		b = AppendSanitized(b, c.Container.Label())
 	}

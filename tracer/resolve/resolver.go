@@ -374,3 +374,38 @@ func (r *Resolver) processContainer(ev *event.Event, now time.Time) *event.Conta
 	}
 	return r.cls.process(string(data)).ctr
 }
+
+// AwaitsName reports whether ev created a namespace that has no name yet but
+// may get one in a moment: `ip netns add` mounts the net namespace it made
+// only after its unshare returns.
+func (r *Resolver) AwaitsName(ev *event.Event) bool {
+	if !r.o.live || ev.Kind == event.Lost {
+		return false
+	}
+	for i := range ev.Changes {
+		if c := &ev.Changes[i]; c.Type == event.Net && c.Action == event.Create && c.Name == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// Rename looks again, now, for the names of ev's unnamed namespaces.
+func (r *Resolver) Rename(ev *event.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range ev.Changes {
+		c := &ev.Changes[i]
+		if c.Name != "" {
+			continue
+		}
+		e := r.ns[keyOf(c.Type, c.To)]
+		if e == nil || e.ns.NsID != 0 && c.NsID != 0 && e.ns.NsID != c.NsID {
+			continue
+		}
+		if e.name == "" {
+			r.probeMounts(e, ev.Tid, ev.Time)
+		}
+		c.Name = e.name
+	}
+}

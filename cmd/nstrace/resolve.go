@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nstrace/nstrace/tracer/resolve"
+	"github.com/nstrace/nstrace/tracer/session"
+)
+
+// refreshEvery is how often a live resolver rescans /proc, so that
+// namespaces that died are forgotten and memory stays bounded.
+const refreshEvery = time.Minute
+
+// liveResolver takes the inventory of the host's namespaces and returns a
+// resolver that keeps it current until ctx ends.
+func liveResolver(ctx context.Context) (*resolve.Resolver, *resolve.Inventory, error) {
+	inv, err := resolve.Scan(resolve.ScanOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("namespace inventory: %w", err)
+	}
+	r := resolve.New(inv)
+	go func() {
+		tick := time.NewTicker(refreshEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				r.Refresh() // a failed rescan keeps what is known
+			}
+		}
+	}()
+	return r, inv, nil
+}
+
+// replayResolver resolves from the inventory a session was recorded with,
+// never looking at this machine: replay labels as the live run did.
+func replayResolver(h *session.Header) (*resolve.Resolver, error) {
+	var inv resolve.Inventory
+	ok, err := h.DecodeInventory(&inv)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return resolve.New(nil, resolve.WithoutLiveLookups()), nil
+	}
+	return resolve.New(&inv, resolve.WithoutLiveLookups()), nil
+}
