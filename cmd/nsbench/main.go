@@ -1,0 +1,241 @@
+// Command nsbench measures what tracing namespaces costs the traced.
+//
+// It runs the workloads of the "Speed" issue (fork, fork + unshare, clone
+// with CLONE_NEWUTS, setns churn, an unrelated syscall) in child processes
+// pinned to one CPU: untraced, under `nstrace trace -o json` writing to a
+// file, under `nstrace trace -q -w FILE` when this nstrace lists -w, and
+// under bpftrace running peer.bt, an equivalent script, when bpftrace is
+// installed. Columns alternate round by round, and the table reports the
+// median ops/s, the slowdown against the untraced runs, the events each
+// tracer delivered for the workload's processes against the operations
+// made, and what it said it lost. Then it times start → ready, follows
+// nstrace's memory over millions of events, and reads the kernel's
+// per-program cost of the setns churn.
+//
+// It needs root. `make bench` builds nstrace and runs it; by hand:
+//
+//	go build -o nstrace ./cmd/nstrace && go run ./cmd/nsbench [-rounds 3] [-duration 500ms] [-json]
+//
+// The numbers are a run's, on its machine: tests never assert them.
+package main
+
+import (
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+//go:embed peer.bt
+var peerScript []byte
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "nsbench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// options are the flags, resolved.
+type options struct {
+	nstrace   string
+	bpftrace  string // "" to leave the peer out
+	script    string // the peer script; "" for the embedded peer.bt
+	rounds    int
+	duration  time.Duration
+	cpu       int // the workloads' CPU; -1: no pinning
+	memEvents int64
+	memStep   int64
+	memTime   time.Duration
+	costs     bool
+	json      bool
+	workloads []workload
+
+	self string // this program, re-executed for each workload
+	dir  string // scratch files
+}
+
+func parseFlags(args []string) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("nsbench", flag.ContinueOnError)
+	fs.StringVar(&o.nstrace, "nstrace", "./nstrace", "the nstrace binary to measure (make build makes ./nstrace)")
+	fs.StringVar(&o.bpftrace, "bpftrace", "bpftrace", "the bpftrace binary for the peer column; empty to leave it out")
+	fs.StringVar(&o.script, "peer-script", "", "bpftrace script for the peer column (default: the embedded cmd/nsbench/peer.bt)")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds per workload; each round runs every column once")
+	fs.DurationVar(&o.duration, "duration", 500*time.Millisecond, "how long each workload run lasts")
+	fs.IntVar(&o.cpu, "cpu", 0, "CPU for the workloads (tracers get the others); -1: no pinning")
+	fs.Int64Var(&o.memEvents, "mem-events", 5_000_000, "events for the memory row (0: skip it)")
+	fs.Int64Var(&o.memStep, "mem-step", 1_000_000, "events between memory samples")
+	fs.DurationVar(&o.memTime, "mem-timeout", 90*time.Second, "longest the memory row may run")
+	fs.BoolVar(&o.costs, "costs", true, "measure each BPF program's kernel run time during the setns churn")
+	fs.BoolVar(&o.json, "json", false, "print the results as JSON instead of a table")
+	only := fs.String("workloads", "", "comma-separated workloads to run (default all: "+workloadNames()+")")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if o.rounds < 1 || o.duration <= 0 {
+		return nil, errors.New("-rounds and -duration must be positive")
+	}
+	if o.cpu >= runtime.NumCPU() {
+		return nil, fmt.Errorf("-cpu %d: this machine has %d CPUs", o.cpu, runtime.NumCPU())
+	}
+	o.workloads = workloads
+	if *only != "" {
+		o.workloads = nil
+		for _, name := range strings.Split(*only, ",") {
+			w, ok := findWorkload(strings.TrimSpace(name))
+			if !ok {
+				return nil, fmt.Errorf("unknown workload %q (want some of %s)", name, workloadNames())
+			}
+			o.workloads = append(o.workloads, w)
+		}
+	}
+	return o, nil
+}
+
+func workloadNames() string {
+	var names []string
+	for _, w := range workloads {
+		names = append(names, w.Name)
+	}
+	return strings.Join(names, ",")
+}
+
+func run(args []string) error {
+	if len(args) > 0 && args[0] == childCommand {
+		return runChild(args[1:])
+	}
+	o, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("run as root: nstrace and bpftrace load BPF programs")
+	}
+	if o.self, err = os.Executable(); err != nil {
+		return err
+	}
+	if _, err := os.Stat(o.nstrace); err != nil {
+		return fmt.Errorf("nstrace binary: %w (make build, or pass -nstrace PATH)", err)
+	}
+	if o.dir, err = os.MkdirTemp("", "nsbench-"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(o.dir)
+
+	tracers, notes, err := chooseTracers(o)
+	if err != nil {
+		return err
+	}
+	res := newResults(tracers)
+	res.Notes = append(res.Notes, notes...)
+	if err := pinHarness(o.cpu); err != nil {
+		return err
+	}
+	res.note("%s; each run %v, %d rounds (columns alternate, reversed every other round), medians reported; ratio = untraced ops/s ÷ traced ops/s",
+		pinning(o.cpu), o.duration, o.rounds)
+	res.note("load average at start: %s", loadAverage())
+	res.note("delivered counts the workload's own events (pid or ppid); lost is what the tracer reported dropping, for every process on the machine")
+
+	others := otherTracers()
+	if err := bench(o, tracers, res); err != nil {
+		return err
+	}
+	noteOtherTracers(res, others, otherTracers())
+	if o.costs && onWorkloads(o, "setns") {
+		var costTracers []tracer
+		for _, t := range tracers {
+			if t.Name != "nstrace-w" { // the same programs as -o json
+				costTracers = append(costTracers, t)
+			}
+		}
+		if res.Costs, err = measureCosts(o, costTracers); err != nil {
+			return fmt.Errorf("BPF program costs: %w", err)
+		}
+	}
+	if o.memEvents > 0 {
+		fmt.Fprintf(os.Stderr, "nsbench: memory: setns churn until nstrace has written %d events\n", o.memEvents)
+		if res.Memory, err = measureMemory(o, o.memEvents, o.memStep, o.memTime); err != nil {
+			return fmt.Errorf("memory: %w", err)
+		}
+	}
+	if o.json {
+		return res.writeJSON(os.Stdout)
+	}
+	res.writeTable(os.Stdout)
+	return nil
+}
+
+// noteOtherTracers warns when someone else's probes ran during the runs.
+func noteOtherTracers(res *results, before, after []string) {
+	if len(before)+len(after) == 0 {
+		res.note("no other process had BPF programs on tracepoints at the start or end of the runs")
+		return
+	}
+	res.note("other tracers were attached (their programs also run in the untraced runs, which lowers every ratio): at start: %s; at end: %s",
+		listOrNone(before), listOrNone(after))
+}
+
+func listOrNone(xs []string) string {
+	if len(xs) == 0 {
+		return "none"
+	}
+	return strings.Join(xs, ", ")
+}
+
+func onWorkloads(o *options, name string) bool {
+	for _, w := range o.workloads {
+		if w.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// chooseTracers decides the columns: nstrace -o json always; -w when this
+// nstrace lists it; bpftrace when installed.
+func chooseTracers(o *options) ([]tracer, []string, error) {
+	tracers := []tracer{nstraceTracer(o.nstrace, false)}
+	var notes []string
+	records, err := nstraceRecords(o.nstrace)
+	if err != nil {
+		return nil, nil, err
+	}
+	if records {
+		tracers = append(tracers, nstraceTracer(o.nstrace, true))
+		notes = append(notes, "`nstrace trace --help` lists -w: the nstrace -w column runs `nstrace trace -q -w FILE`")
+	} else {
+		notes = append(notes, "`nstrace trace --help` does not list -w (no session recorder in this build): no nstrace -w column")
+	}
+	if o.bpftrace == "" {
+		return tracers, append(notes, "bpftrace column left out (-bpftrace \"\")"), nil
+	}
+	bin, err := exec.LookPath(o.bpftrace)
+	if err != nil {
+		return tracers, append(notes, fmt.Sprintf("bpftrace not found (%v): no bpftrace column; on Debian, apt-get install bpftrace", err)), nil
+	}
+	script := o.script
+	if script == "" {
+		script = filepath.Join(o.dir, "peer.bt")
+		if err := os.WriteFile(script, peerScript, 0o644); err != nil {
+			return nil, nil, err
+		}
+	}
+	version, _ := exec.Command(bin, "--version").Output()
+	notes = append(notes, fmt.Sprintf("peer: %s running cmd/nsbench/peer.bt (the same job: unshare/setns enter+exit, sched_process_fork compares, clone flags, exec time switch)",
+		strings.TrimSpace(string(version))))
+	peer, err := bpftraceTracer(bin, script)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(tracers, peer), notes, nil
+}

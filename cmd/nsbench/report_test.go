@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestFmtInt(t *testing.T) {
+	tests := map[float64]string{0: "—", 170: "170", 7_560.4: "7,560", 730_412: "730,412", 12_345_678.6: "12,345,679"}
+	for x, want := range tests {
+		if got := fmtInt(x); got != want {
+			t.Errorf("fmtInt(%v) = %q, want %q", x, got, want)
+		}
+	}
+}
+
+func TestFmtRatioMarksOnlyNstraceAgainstTheGoal(t *testing.T) {
+	tests := []struct {
+		ratio, goal float64
+		tracer      string
+		want        string
+	}{
+		{1.004, 1.01, "nstrace-json", "1.00× ✓"},
+		{6.34, 1.30, "nstrace-w", "6.34× ✗"},
+		{12.15, 1.30, "bpftrace", "12.15×"},
+		{0, 1.30, "nstrace-json", "—"},
+	}
+	for _, tt := range tests {
+		if got := fmtRatio(tt.ratio, tt.goal, tt.tracer); got != tt.want {
+			t.Errorf("fmtRatio(%v, %v, %s) = %q, want %q", tt.ratio, tt.goal, tt.tracer, got, tt.want)
+		}
+	}
+}
+
+func TestTableShowsCountsAndMarksMissingEvents(t *testing.T) {
+	res := newResults([]tracer{{Name: "nstrace-json", Title: "nstrace -o json"}, {Name: "bpftrace", Title: "bpftrace"}})
+	res.Rows = []*row{{
+		Workload: "setns", Title: "setns churn", Goal: 1.30,
+		Untraced: cell{Median: 730_000},
+		Traced: map[string]*cell{
+			"nstrace-json": {Median: 600_000, Ratio: 730_000 / 600_000.0, Expected: 300_000, Delivered: 299_000, Lost: 1_000},
+			"bpftrace":     {Median: 60_000, Ratio: 730_000 / 60_000.0, Expected: 30_000, Delivered: 29_910, Lost: 90},
+		},
+	}}
+	res.addReady("nstrace-json", 0.148e9)
+	res.addReady("bpftrace", 1.402e9)
+	var b bytes.Buffer
+	res.writeTable(&b)
+	out := b.String()
+	for _, want := range []string{"| setns churn", "730,000", "1.22× ✓", "12.17×", "299000/300000 ✗ ; 29910/30000", "1000 ; 90", "0.148 s (1 starts)", "1.402 s (1 starts)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}

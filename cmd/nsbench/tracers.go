@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+)
+
+// A tracer is a column of the table: a way of capturing the events.
+type tracer struct {
+	Name  string // JSON key
+	Title string // column header
+	parse lineParser
+	start func(dir string) (*session, error)
+	lost  func(*session) (int64, error) // records it says it dropped
+}
+
+// nstraceTracer runs `nstrace trace`, writing JSON Lines to a file: with
+// -o json on stdout, or with record, the session recorder (-q -w FILE).
+func nstraceTracer(bin string, record bool) tracer {
+	t := tracer{Name: "nstrace-json", Title: "nstrace -o json", parse: parseNstraceLine}
+	if record {
+		t.Name, t.Title = "nstrace-w", "nstrace -w"
+	}
+	t.start = func(dir string) (*session, error) {
+		ready := filepath.Join(dir, t.Name+".ready")
+		events := filepath.Join(dir, t.Name+".jsonl")
+		for _, p := range []string{ready, events} {
+			if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+				return nil, err
+			}
+		}
+		cmd := exec.Command(bin, "trace", "--ready-file", ready)
+		if record {
+			cmd.Args = append(cmd.Args, "-q", "-w", events)
+		} else {
+			f, err := os.Create(events)
+			if err != nil {
+				return nil, err
+			}
+			defer f.Close()
+			cmd.Args = append(cmd.Args, "-o", "json")
+			cmd.Stdout = f
+		}
+		return startSession(cmd, events, fileExists(ready))
+	}
+	t.lost = func(s *session) (int64, error) {
+		sum, ok := parseSummary(s.stderr.String())
+		if !ok {
+			return 0, fmt.Errorf("%s printed no summary: %q", t.Title, s.stderr.String())
+		}
+		return sum.Lost, nil
+	}
+	return t
+}
+
+// nstraceRecords reports whether this nstrace can record sessions (-w).
+func nstraceRecords(bin string) (bool, error) {
+	out, err := exec.Command(bin, "trace", "--help").CombinedOutput()
+	if err != nil {
+		return false, fmt.Errorf("%s trace --help: %w: %s", bin, err, out)
+	}
+	return listsWriteFlag(string(out)), nil
+}
+
+var writeFlag = regexp.MustCompile(`(?m)^\s*-w[,\s]`)
+
+func listsWriteFlag(help string) bool { return writeFlag.MatchString(help) }
+
+// bpftraceTracer runs the peer script with its output in a file. bpftrace
+// prints "Attaching N probes..." before it attaches them (and N counts END,
+// which needs no attachment), so it is ready once the kernel shows, through
+// its file descriptors, a program on every attach point the script names.
+func bpftraceTracer(bin, script string) (tracer, error) {
+	t := tracer{Name: "bpftrace", Title: "bpftrace", parse: parseBpftraceLine}
+	text, err := os.ReadFile(script)
+	if err != nil {
+		return t, err
+	}
+	points := attachPoints(text)
+	if points == 0 {
+		return t, fmt.Errorf("%s: no attach points found (want one a line, e.g. tracepoint:sched:sched_process_fork)", script)
+	}
+	t.start = func(dir string) (*session, error) {
+		events := filepath.Join(dir, "bpftrace.out")
+		if err := os.Remove(events); err != nil && !os.IsNotExist(err) {
+			return nil, err
+		}
+		cmd := exec.Command(bin, "-o", events, script)
+		return startSession(cmd, events, func(s *session) (bool, error) {
+			if _, ok := attachingProbes(events); !ok {
+				return false, nil
+			}
+			attached, err := attachedPrograms(s.pid())
+			return attached >= points, err
+		})
+	}
+	t.lost = func(s *session) (int64, error) {
+		f, err := os.Open(s.events)
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		return countBpftraceLost(f)
+	}
+	return t, nil
+}
+
+var attachPoint = regexp.MustCompile(`(?m)^(?:tracepoint|rawtracepoint|kprobe|kretprobe|uprobe|uretprobe|usdt|kfunc|kretfunc|fentry|fexit):\S+`)
+
+// attachPoints counts the probes of a bpftrace script that the kernel
+// attaches (not BEGIN or END), written one a line.
+func attachPoints(script []byte) int { return len(attachPoint.FindAll(script, -1)) }
+
+var attaching = regexp.MustCompile(`^Attaching (\d+) probes?\.\.\.`)
+
+// attachingProbes reads how many probes bpftrace announced it would attach.
+func attachingProbes(path string) (int, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	buf := make([]byte, 64)
+	n, _ := f.Read(buf)
+	line, _, _ := bytes.Cut(buf[:n], []byte("\n"))
+	m := attaching.FindSubmatch(line)
+	if m == nil {
+		return 0, false
+	}
+	probes, err := strconv.Atoi(string(m[1]))
+	return probes, err == nil
+}
