@@ -108,6 +108,7 @@ func (res *results) writeTable(w io.Writer) {
 			t = append(t, []string{c.Tracer, c.Program, strconv.FormatUint(c.Runs, 10), fmt.Sprintf("%.0f", c.NsPerRun)})
 		}
 		writeMarkdown(w, t)
+		res.setnsBreakdown(w)
 	}
 	if len(res.Notes) > 0 {
 		fmt.Fprintln(w)
@@ -115,6 +116,42 @@ func (res *results) writeTable(w io.Writer) {
 			fmt.Fprintf(w, "- %s\n", n)
 		}
 	}
+}
+
+// setnsBreakdown splits what tracing adds to a setns call: the tracer's own
+// setns programs, and the rest (tracepoint dispatch and the syscall slow
+// path, caches, the reader on the other CPU).
+func (res *results) setnsBreakdown(w io.Writer) {
+	var r *row
+	for _, x := range res.Rows {
+		if x.Workload == "setns" {
+			r = x
+		}
+	}
+	if r == nil || r.Untraced.Median <= 0 {
+		return
+	}
+	base := 1e9 / r.Untraced.Median
+	fmt.Fprintf(w, "\nsetns per call: untraced %.0f ns", base)
+	for _, name := range res.Tracers {
+		c := r.Traced[name]
+		if c.Median <= 0 {
+			continue
+		}
+		per := 1e9 / c.Median
+		fmt.Fprintf(w, "; %s %.0f ns (+%.0f", res.Titles[name], per, per-base)
+		var progs float64
+		for _, pc := range res.Costs {
+			if pc.Tracer == res.Titles[name] && strings.Contains(pc.Program, "setns") {
+				progs += pc.NsPerRun
+			}
+		}
+		if progs > 0 {
+			fmt.Fprintf(w, ", of which its setns programs %.0f ns", progs)
+		}
+		fmt.Fprint(w, ")")
+	}
+	fmt.Fprintln(w)
 }
 
 func (res *results) titleList() string {

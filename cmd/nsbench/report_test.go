@@ -54,3 +54,21 @@ func TestTableShowsCountsAndMarksMissingEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestSetnsBreakdownAddsTheTracersSetnsPrograms(t *testing.T) {
+	res := newResults([]tracer{{Name: "nstrace-json", Title: "nstrace -o json"}})
+	res.Rows = []*row{{Workload: "setns", Untraced: cell{Median: 1_000_000},
+		Traced: map[string]*cell{"nstrace-json": {Median: 500_000}}}}
+	res.Costs = []progCost{
+		{Tracer: "nstrace -o json", Program: "setns_enter", Runs: 51456, NsPerRun: 139},
+		{Tracer: "nstrace -o json", Program: "setns_exit", Runs: 51456, NsPerRun: 413},
+		{Tracer: "nstrace -o json", Program: "fork", Runs: 7, NsPerRun: 181},
+		{Tracer: "bpftrace", Program: "sys_exit_setns", Runs: 28672, NsPerRun: 12134},
+	}
+	var b bytes.Buffer
+	res.setnsBreakdown(&b)
+	want := "\nsetns per call: untraced 1000 ns; nstrace -o json 2000 ns (+1000, of which its setns programs 552 ns)\n"
+	if b.String() != want {
+		t.Errorf("setnsBreakdown =\n%q\nwant\n%q", b.String(), want)
+	}
+}
