@@ -15,7 +15,6 @@ import (
 	"github.com/nstrace/nstrace/tracer/filter"
 	"github.com/nstrace/nstrace/tracer/render"
 	"github.com/nstrace/nstrace/tracer/report"
-	"github.com/nstrace/nstrace/tracer/resolve"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
@@ -92,15 +91,18 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 		opts.Until = until.At(r.First().Started)
 	}
 
-	labels := &sessionLabels{reader: r}
-	b := report.NewBuilder(report.Options{Lookup: labels.Lookup})
-	labels.onSession = b.Session
-	p := &pipeline{enrich: []func(*event.Event){labels.resolve}, sinks: []sink{b}}
+	res, err := replayResolver(r.First())
+	if err != nil {
+		return fmt.Errorf("report %s: %w", render.Sanitize(paths[0]), err)
+	}
+	b := report.NewBuilder(report.Options{Lookup: res.Lookup})
+	p := &pipeline{sinks: []sink{b}}
+	p.enrich = append(p.enrich, res.Resolve, func(*event.Event) { b.Session(r.Header()) })
 	if rules != nil {
 		// Detection sees every event, in order, before the filter: its rules
 		// follow each thread. The Builder keeps the alerts whose trigger the
 		// filter keeps.
-		det := detect.New(rules, detect.WithNamespaces(labels))
+		det := detect.New(rules, detect.WithNamespaces(res))
 		p.enrich = append(p.enrich, func(ev *event.Event) {
 			for _, a := range det.Check(ev) {
 				b.Alert(a.Rule, a.Severity.String(), a.Message, a.Trigger)
@@ -114,6 +116,9 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 	if err := readSession(r, p); err != nil {
 		return err
 	}
+	if err := p.flush(); err != nil {
+		return err
+	}
 	rep := b.Report()
 	if rules != nil {
 		rep.Rules = rules.Enabled()
@@ -122,7 +127,7 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 	for _, path := range paths {
 		rep.Files = append(rep.Files, filepath.Base(path))
 	}
-	for _, w := range append(r.Warnings(), labels.warnings...) {
+	for _, w := range r.Warnings() {
 		rep.Warnings = append(rep.Warnings, w.String())
 		fmt.Fprintf(stderr, "nstrace: report %s: warning: %s\n", w.Pos, w.Msg)
 	}
@@ -198,55 +203,4 @@ func writeReport(path string, rep *report.Report, stdout io.Writer) error {
 		return fmt.Errorf("report: %w", err)
 	}
 	return nil
-}
-
-// sessionLabels resolves a recording's events as the live run did, from
-// the namespace inventory in its header, without looking at this machine.
-// A new recording gets a new resolver; the next file of a rotated one
-// keeps the current.
-type sessionLabels struct {
-	reader    *session.Reader
-	header    *session.Header
-	id        string
-	res       *resolve.Resolver
-	onSession func(*session.Header)
-	warnings  []session.Warning
-}
-
-func (s *sessionLabels) resolve(ev *event.Event) {
-	if h := s.reader.Header(); h != s.header {
-		s.start(h)
-	}
-	s.res.Resolve(ev)
-}
-
-func (s *sessionLabels) start(h *session.Header) {
-	s.header = h
-	if s.onSession != nil {
-		s.onSession(h)
-	}
-	if s.res != nil && h.Session == s.id {
-		return
-	}
-	s.id = h.Session
-	var inv resolve.Inventory
-	ok, err := h.DecodeInventory(&inv)
-	if err != nil {
-		s.warnings = append(s.warnings, session.Warning{Pos: session.Position{File: "session " + h.Session},
-			Msg: "namespace inventory unreadable, names and containers left out: " + err.Error()})
-	}
-	if ok {
-		s.res = resolve.New(&inv, resolve.WithoutLiveLookups())
-	} else {
-		s.res = resolve.New(nil, resolve.WithoutLiveLookups())
-	}
-}
-
-// Lookup is the current resolver's: the Builder and the detector ask it
-// about namespaces the events did not label.
-func (s *sessionLabels) Lookup(t event.NsType, inode uint32) (resolve.Namespace, bool) {
-	if s.res == nil {
-		return resolve.Namespace{}, false
-	}
-	return s.res.Lookup(t, inode)
 }

@@ -23,8 +23,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 const fixture = "testdata/session.jsonl"
 
 // buildReport reads session files as `nstrace report` does without a
-// filter: each recording resolved from its header's inventory alone, and
-// the built-in detection rules run over it.
+// filter: resolved from the first header's inventory alone, as replay
+// does, and the built-in detection rules run over it.
 func buildReport(tb testing.TB, paths ...string) *Report {
 	tb.Helper()
 	var det *detect.Detector
@@ -47,11 +47,14 @@ func buildReportWith(tb testing.TB, observe func(*Builder, *event.Event, *resolv
 		tb.Fatal(err)
 	}
 	defer r.Close()
-	var res *resolve.Resolver
-	b := NewBuilder(Options{Lookup: func(t event.NsType, ino uint32) (resolve.Namespace, bool) {
-		return res.Lookup(t, ino)
-	}})
-	var hdr *session.Header
+	var inv resolve.Inventory
+	res := resolve.New(nil, resolve.WithoutLiveLookups())
+	if ok, err := r.First().DecodeInventory(&inv); err != nil {
+		tb.Fatal(err)
+	} else if ok {
+		res = resolve.New(&inv, resolve.WithoutLiveLookups())
+	}
+	b := NewBuilder(Options{Lookup: res.Lookup})
 	for {
 		ev, err := r.Next()
 		if errors.Is(err, io.EOF) {
@@ -60,18 +63,7 @@ func buildReportWith(tb testing.TB, observe func(*Builder, *event.Event, *resolv
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if h := r.Header(); h != hdr {
-			hdr = h
-			b.Session(h)
-			var inv resolve.Inventory
-			if ok, err := h.DecodeInventory(&inv); err != nil {
-				tb.Fatal(err)
-			} else if ok {
-				res = resolve.New(&inv, resolve.WithoutLiveLookups())
-			} else {
-				res = resolve.New(nil, resolve.WithoutLiveLookups())
-			}
-		}
+		b.Session(r.Header())
 		res.Resolve(ev)
 		if observe != nil {
 			observe(b, ev, res)
