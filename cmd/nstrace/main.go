@@ -31,7 +31,7 @@ func run(args []string) error {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newTraceCommand(), newReplayCommand(), newLsCommand())
+	root.AddCommand(newTraceCommand(), newReplayCommand(), newLsCommand(), newReportCommand())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.SetArgs(withDefaultCommand(root, args))
 	return root.Execute()

@@ -46,7 +46,7 @@ func newReportCommand() *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVarP(&f.out, "output", "o", "nstrace-report.html", "the HTML file to write; - for standard output")
 	fl.StringVar(&f.title, "title", "", "the page title (default: host and start of the recording)")
-	fl.StringVar(&f.rules, "rules", "", "detection rules file (YAML) to raise alerts with, in place of the built-in rules alone")
+	fl.StringVar(&f.rules, "rules", "", "detection rules file (YAML): tunes the built-in rules and adds its own")
 	fl.BoolVar(&f.noAlerts, "no-alerts", false, "run no detection rules: show no alerts")
 	f.filter.register(fl, false)
 	fl.StringVar(&f.since, "since", "", "only events from this time on: 2026-11-29T03:38:18Z, 03:38:18 (UTC), or 5m after the start")
