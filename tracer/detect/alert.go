@@ -1,6 +1,8 @@
 package detect
 
 import (
+	"bytes"
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -108,23 +110,16 @@ func (a *Alert) AppendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
+// appendContainer appends c as the event stream writes it. Alerts are
+// rare: the encoder's allocations do not matter here.
 func appendContainer(b []byte, c *event.Container) []byte {
-	b = append(b, '{')
-	sep := false
-	for _, kv := range [...]struct{ k, v string }{{"id", c.ID}, {"runtime", c.Runtime}, {"name", c.Name}} {
-		if kv.v == "" {
-			continue
-		}
-		if sep {
-			b = append(b, ',')
-		}
-		sep = true
-		b = append(b, '"')
-		b = append(b, kv.k...)
-		b = append(b, `":`...)
-		b = event.AppendJSONString(b, kv.v)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(c); err != nil {
+		return append(b, "{}"...)
 	}
-	return append(b, '}')
+	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
 }
 
 // ANSI colours per severity, for AppendText on a terminal.

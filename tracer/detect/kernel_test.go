@@ -1,0 +1,393 @@
+package detect_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nstrace/nstrace/tracer"
+	"github.com/nstrace/nstrace/tracer/detect"
+	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/resolve"
+)
+
+// The test binary doubles as a helper process: with NSTRACE_DETECT_HELPER
+// set, it runs that instead of the tests.
+func TestMain(m *testing.M) {
+	if mode := os.Getenv("NSTRACE_DETECT_HELPER"); mode != "" {
+		if err := runHelper(mode); err != nil {
+			fmt.Fprintf(os.Stderr, "helper %s: %v\n", mode, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runHelper "denied": as uid 65534, try to unshare a network namespace five
+// times and to setns into ours, all refused, from one process.
+func runHelper(mode string) error {
+	if mode != "denied" {
+		return fmt.Errorf("unknown helper mode %q", mode)
+	}
+	if err := syscall.Setgid(65534); err != nil {
+		return err
+	}
+	if err := syscall.Setuid(65534); err != nil {
+		return err
+	}
+	for range 5 {
+		if err := unix.Unshare(unix.CLONE_NEWNET); !errors.Is(err, unix.EPERM) {
+			return fmt.Errorf("unshare as nobody: %v, want EPERM", err)
+		}
+	}
+	if err := unix.Setns(3, unix.CLONE_NEWNET); !errors.Is(err, unix.EPERM) {
+		return fmt.Errorf("setns as nobody: %v, want EPERM", err)
+	}
+	return nil
+}
+
+func requireKernel(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("NSTRACE_KERNEL_TESTS") == "1" {
+		t.Fatal("kernel test needs root, and NSTRACE_KERNEL_TESTS=1 forbids skipping")
+	}
+	t.Skip("kernel test needs root (set NSTRACE_KERNEL_TESTS=1 to make this a failure)")
+}
+
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s not installed: %v", name, err)
+	}
+	return path
+}
+
+// watch traces live as nstrace trace does (resolver, then detector) and
+// keeps every alert.
+type watch struct {
+	cancel context.CancelFunc
+	done   chan error
+	mu     sync.Mutex
+	alerts []detect.Alert
+}
+
+func startWatch(t *testing.T) *watch {
+	t.Helper()
+	requireKernel(t)
+	inv, err := resolve.Scan(resolve.ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := resolve.New(inv)
+	d := detect.New(nil, detect.WithNamespaces(r), detect.WithInventory(inv), detect.WithProc("/"))
+	tr, err := tracer.Open(tracer.Options{})
+	if err != nil {
+		t.Fatalf("open tracer: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &watch{cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		w.done <- tr.Run(ctx, func(ev *event.Event) error {
+			r.Resolve(ev)
+			as := d.Check(ev)
+			w.mu.Lock()
+			w.alerts = append(w.alerts, as...)
+			w.mu.Unlock()
+			return nil
+		}, nil)
+		tr.Close()
+	}()
+	t.Cleanup(func() { w.stop(t) })
+	return w
+}
+
+// stop detaches, drains and returns every alert raised.
+func (w *watch) stop(t *testing.T) []detect.Alert {
+	t.Helper()
+	if w.cancel != nil {
+		w.cancel()
+		if err := <-w.done; err != nil {
+			t.Errorf("tracer run: %v", err)
+		}
+		w.cancel = nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.alerts
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out)
+}
+
+// container runs a runc container (busybox sh, then sleep) until the test
+// ends and returns its init's pid.
+func container(t *testing.T, id string) int {
+	t.Helper()
+	requireTool(t, "runc")
+	bundle := newBundle(t)
+	// Detached, the container keeps the stdio it is given: a pipe would
+	// never close. Its errors go to a file.
+	errFile, err := os.Create(filepath.Join(t.TempDir(), "runc.err"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer errFile.Close()
+	rc := exec.Command("runc", "run", "-d", "-b", bundle, id)
+	rc.Stderr = errFile
+	if err := rc.Run(); err != nil {
+		msg, _ := os.ReadFile(errFile.Name())
+		t.Fatalf("runc run: %v: %s", err, msg)
+	}
+	t.Cleanup(func() { exec.Command("runc", "delete", "-f", id).Run() })
+	var state struct{ Pid int }
+	if err := json.Unmarshal([]byte(run(t, "runc", "state", id)), &state); err != nil || state.Pid == 0 {
+		t.Fatalf("runc state %s: %v", id, err)
+	}
+	return state.Pid
+}
+
+// newBundle makes an OCI bundle: a busybox root file system (with its
+// nsenter) running `sleep` as the runtime's default config would.
+func newBundle(t *testing.T) string {
+	t.Helper()
+	busybox := requireTool(t, "busybox")
+	dir := t.TempDir()
+	root := filepath.Join(dir, "rootfs")
+	for _, d := range []string{"bin", "proc", "dev", "sys", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(busybox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "bin/busybox"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, applet := range []string{"sh", "readlink", "sleep", "nsenter", "true"} {
+		if err := os.Symlink("busybox", filepath.Join(root, "bin", applet)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(t, "runc", "spec", "-b", dir)
+	cfgPath := filepath.Join(dir, "config.json")
+	raw, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	proc := cfg["process"].(map[string]any)
+	proc["terminal"] = false
+	proc["args"] = []string{"/bin/sleep", "1000"}
+	raw, _ = json.Marshal(cfg)
+	if err := os.WriteFile(cfgPath, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func nsInode(t *testing.T, path string) uint32 {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	return uint32(st.Ino)
+}
+
+func ofRule(alerts []detect.Alert, rule string) []detect.Alert {
+	var out []detect.Alert
+	for _, a := range alerts {
+		if a.Rule == rule {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func describe(alerts []detect.Alert) string {
+	var b strings.Builder
+	for _, a := range alerts {
+		b.Write(a.AppendText(nil, false))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// ordinaryWork is what must never raise an alert: ip netns add/exec/del,
+// `ip netns add` from a private mount namespace, unshare and nsenter from
+// the host into new namespaces and into a container, runc exec.
+func ordinaryWork(t *testing.T, ctrID string, ctrPid int) {
+	t.Helper()
+	name := "nstrace-detect-" + strconv.Itoa(os.Getpid())
+	run(t, "ip", "netns", "add", name)
+	run(t, "ip", "netns", "exec", name, "true")
+	run(t, "ip", "netns", "del", name)
+	run(t, "unshare", "-m", "sh", "-c", "ip netns add "+name+" && ip netns del "+name)
+	run(t, "unshare", "-n", "-u", "-i", "-m", "-p", "-f", "true")
+	run(t, "nsenter", "-t", strconv.Itoa(ctrPid), "-a", "/bin/true")
+	run(t, "runc", "exec", ctrID, "/bin/true")
+}
+
+// A process in a container that uses a kept descriptor of the host's
+// network namespace to join it: critical, once, naming the container;
+// ordinary container work around it stays quiet.
+func TestKernelHostNamespaceEntry(t *testing.T) {
+	requireTool(t, "nsenter")
+	w := startWatch(t)
+	id := "nstrace-detect-host-" + strconv.Itoa(os.Getpid())
+	pid := container(t, id)
+	ordinaryWork(t, id, pid)
+	// fd 3 of util-linux nsenter is the host's net namespace; busybox
+	// nsenter, inside the container's namespaces, joins it.
+	hostNet := nsInode(t, "/proc/self/ns/net")
+	cmd := exec.Command("nsenter", "-t", strconv.Itoa(pid), "-a", "--", "/bin/nsenter", "--net=/proc/self/fd/3",
+		"/bin/readlink", "/proc/self/ns/net")
+	f, err := os.Open("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd.ExtraFiles = []*os.File{f}
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != fmt.Sprintf("net:[%d]", hostNet) {
+		t.Fatalf("escape did not reach the host's net: %v: %s", err, out)
+	}
+	alerts := w.stop(t)
+	host := ofRule(alerts, detect.RuleHostNamespaceEntry)
+	if len(host) != 1 || len(alerts) != 1 {
+		t.Fatalf("want exactly one alert, host-namespace-entry; got:\n%s", describe(alerts))
+	}
+	a := host[0]
+	if a.Severity != detect.Critical || a.Comm != "nsenter" || a.Container == nil || a.Container.ID != id {
+		t.Errorf("alert: severity %s comm %q container %+v", a.Severity, a.Comm, a.Container)
+	}
+	tr := a.Trigger
+	if tr == nil || tr.Kind != event.Setns || len(tr.Changes) != 1 || tr.Changes[0].Type != event.Net ||
+		tr.Changes[0].To != hostNet || !tr.Changes[0].Host {
+		t.Errorf("trigger %+v, want the setns into net %d (host)", tr, hostNet)
+	}
+	if !strings.Contains(a.Message, "joined the host's net namespace") {
+		t.Errorf("message %q", a.Message)
+	}
+	line := string(a.AppendJSON(nil))
+	for _, s := range []string{`"event":"alert"`, `"rule":"host-namespace-entry"`, `"severity":"critical"`,
+		`"container":{"id":"` + id + `","runtime":"runc"}`, `"trigger":{`} {
+		if !strings.Contains(line, s) {
+			t.Errorf("JSON %s lacks %s", line, s)
+		}
+	}
+}
+
+// nsenter from inside container A (its uts, ipc, net and pid namespaces)
+// into container B's network namespace.
+func TestKernelCrossContainerJoin(t *testing.T) {
+	requireTool(t, "nsenter")
+	w := startWatch(t)
+	idA := "nstrace-detect-a-" + strconv.Itoa(os.Getpid())
+	idB := "nstrace-detect-b-" + strconv.Itoa(os.Getpid())
+	pidA, pidB := container(t, idA), container(t, idB)
+	ordinaryWork(t, idA, pidA)
+	run(t, "nsenter", "-t", strconv.Itoa(pidA), "-u", "-i", "-n", "-p", "--",
+		"nsenter", "-t", strconv.Itoa(pidB), "-n", "true")
+	alerts := w.stop(t)
+	cross := ofRule(alerts, detect.RuleCrossContainerJoin)
+	if len(cross) != 1 || len(alerts) != 1 {
+		t.Fatalf("want exactly one alert, cross-container-join; got:\n%s", describe(alerts))
+	}
+	a := cross[0]
+	if a.Severity != detect.Warning || a.Container == nil || a.Container.ID != idA || a.Joined == nil || a.Joined.ID != idB {
+		t.Errorf("alert: severity %s from %+v joined %+v", a.Severity, a.Container, a.Joined)
+	}
+	if netB := nsInode(t, fmt.Sprintf("/proc/%d/ns/net", pidB)); a.Trigger.Changes[0].To != netB {
+		t.Errorf("trigger joined %d, want B's net %d", a.Trigger.Changes[0].To, netB)
+	}
+}
+
+// nobody creates a user namespace (and a network namespace with it), then
+// a network namespace inside it from a child.
+func TestKernelUnprivilegedUserns(t *testing.T) {
+	requireTool(t, "setpriv")
+	w := startWatch(t)
+	nobody := []string{"--reuid=65534", "--regid=65534", "--clear-groups"}
+	run(t, "setpriv", append(nobody, "unshare", "-U", "-n", "true")...)
+	run(t, "setpriv", append(nobody, "unshare", "-U", "-r", "sh", "-c", "unshare -m true")...)
+	alerts := w.stop(t)
+	userns := ofRule(alerts, detect.RuleUnprivilegedUserns)
+	if len(userns) != 3 || len(alerts) != 3 {
+		t.Fatalf("want three unprivileged-userns alerts; got:\n%s", describe(alerts))
+	}
+	for i, want := range []struct {
+		created []event.NsType
+		follow  bool
+	}{{[]event.NsType{event.Net}, false}, {nil, false}, {[]event.NsType{event.Mnt}, true}} {
+		a := userns[i]
+		if a.Severity != detect.Warning || a.Trigger.UID != 65534 || a.Userns == 0 ||
+			fmt.Sprint(a.Created) != fmt.Sprint(want.created) {
+			t.Errorf("alert %d: severity %s uid %d userns %d created %v, want created %v: %s",
+				i, a.Severity, a.Trigger.UID, a.Userns, a.Created, want.created, a.Message)
+		}
+		if got := strings.Contains(a.Message, "inside user namespace"); got != want.follow {
+			t.Errorf("alert %d: %q", i, a.Message)
+		}
+	}
+	if userns[2].Userns != userns[1].Userns {
+		t.Errorf("follow-up names user namespace %d, want %d", userns[2].Userns, userns[1].Userns)
+	}
+}
+
+// One unprivileged process denied six times: one notice.
+func TestKernelDeniedNamespaceChange(t *testing.T) {
+	w := startWatch(t)
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "NSTRACE_DETECT_HELPER=denied")
+	f, err := os.Open("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd.ExtraFiles = []*os.File{f}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("helper: %v: %s", err, out)
+	}
+	alerts := w.stop(t)
+	denied := ofRule(alerts, detect.RuleDeniedChange)
+	if len(denied) != 1 || len(alerts) != 1 {
+		t.Fatalf("want one denied-namespace-change alert; got:\n%s", describe(alerts))
+	}
+	a := denied[0]
+	if a.Severity != detect.Notice || int(a.Pid) != cmd.Process.Pid || a.Trigger.Errno != syscall.EPERM ||
+		!strings.Contains(a.Message, "as uid 65534 was denied unshare CLONE_NEWNET: EPERM") {
+		t.Errorf("alert: severity %s pid %d (helper %d) errno %v: %s", a.Severity, a.Pid, cmd.Process.Pid, a.Trigger.Errno, a.Message)
+	}
+}
