@@ -20,7 +20,8 @@ type pipeline struct {
 	// hold, when set, may delay events until a name shows up.
 	hold   *resolve.Holdback
 	filter *filter.Filter
-	sinks  []sink // the display, the session file, ...
+	sinks  []sink    // the display, the session file, ...
+	alerts *alerting // detection and metrics (alerts.go); nil: none
 
 	seen, kept uint64 // events, loss markers not counted
 	lost       uint64 // records the kernel dropped, from loss markers
@@ -48,6 +49,9 @@ func (p *pipeline) event(ev *event.Event) error {
 
 // pass runs a resolved event through the filter to the sinks.
 func (p *pipeline) pass(ev *event.Event) error {
+	if p.alerts != nil {
+		p.alerts.check(ev)
+	}
 	if ev.Kind != event.Lost {
 		p.seen++
 	}
@@ -63,6 +67,9 @@ func (p *pipeline) pass(ev *event.Event) error {
 		if err := s.WriteEvent(ev); err != nil {
 			return err
 		}
+	}
+	if p.alerts != nil {
+		return p.alerts.emit()
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/filter"
 	"github.com/nstrace/nstrace/tracer/render"
 	"github.com/nstrace/nstrace/tracer/session"
@@ -20,6 +21,7 @@ type replayFlags struct {
 	filter filterFlags
 	since  string
 	until  string
+	alerts alertFlags // alerts.go
 }
 
 func newReplayCommand() *cobra.Command {
@@ -40,6 +42,7 @@ func newReplayCommand() *cobra.Command {
 	f.filter.register(fl, false)
 	fl.StringVar(&f.since, "since", "", "only events from this time on: 2026-11-29T03:38:18Z, 03:38:18 (UTC), or 5m after the start")
 	fl.StringVar(&f.until, "until", "", "only events up to this time, in the same forms as --since")
+	f.alerts.register(fl)
 	return cmd
 }
 
@@ -49,6 +52,10 @@ func runReplay(f *replayFlags, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	opts, err := f.filter.options()
+	if err != nil {
+		return err
+	}
+	rules, err := f.alerts.load()
 	if err != nil {
 		return err
 	}
@@ -82,17 +89,23 @@ func runReplay(f *replayFlags, args []string, stdout, stderr io.Writer) error {
 		opts.Until = until.At(first.Started)
 	}
 	p := &pipeline{sinks: []sink{out}}
+	if f.alerts.alertsOnly {
+		p.sinks = nil
+	}
 	res, err := replayResolver(first)
 	if err != nil {
 		return fmt.Errorf("replay %s: %w", render.Sanitize(paths[0]), err)
 	}
 	p.enrich = append(p.enrich, res.Resolve)
+	p.alerts = newAlerting(rules, out, stdout, detect.WithNamespaces(res))
 	if p.filter, err = filter.New(opts); err != nil {
 		return usageError{err}
 	}
 	fmt.Fprintf(stderr, "nstrace: %s\n", describeRecording(first))
-	if err := out.start(); err != nil {
-		return err
+	if !f.alerts.alertsOnly {
+		if err := out.start(); err != nil {
+			return err
+		}
 	}
 
 	readErr := replayEvents(r, p, out)
@@ -106,6 +119,9 @@ func runReplay(f *replayFlags, args []string, stdout, stderr io.Writer) error {
 		return readErr
 	}
 	fmt.Fprintf(stderr, "nstrace: %s\n", p.summary())
+	if sum := p.alerts.summary(); sum != "" {
+		fmt.Fprintf(stderr, "nstrace: %s\n", sum)
+	}
 	return nil
 }
 

@@ -101,10 +101,11 @@ func liveText(evs []event.Event) string {
 func TestReplayPrintsWhatLiveTracingPrinted(t *testing.T) {
 	evs := replayEventsFixture()
 	path := makeSession(t, "s.jsonl.zst", evs)
-	if out, stderr, code := nstrace(t, nil, "replay", "-o", "json", path); code != 0 || out != liveJSON(evs) {
+	// (Detection is off: alerts are tested in alerts_test.go.)
+	if out, stderr, code := nstrace(t, nil, "replay", "--no-alerts", "-o", "json", path); code != 0 || out != liveJSON(evs) {
 		t.Errorf("json: exit %d, stderr %s\n%s\nwant\n%s", code, stderr, out, liveJSON(evs))
 	}
-	out, stderr, code := nstrace(t, nil, "replay", path)
+	out, stderr, code := nstrace(t, nil, "replay", "--no-alerts", path)
 	if code != 0 || out != liveText(evs) {
 		t.Errorf("text: exit %d\n%s\nwant\n%s", code, out, liveText(evs))
 	}
@@ -146,7 +147,7 @@ func TestReplayFilters(t *testing.T) {
 				}
 				want = append(want, evs[i])
 			}
-			out, stderr, code := nstrace(t, nil, append([]string{"replay", "-o", "json", path}, tt.args...)...)
+			out, stderr, code := nstrace(t, nil, append([]string{"replay", "--no-alerts", "-o", "json", path}, tt.args...)...)
 			if code != 0 || out != liveJSON(want) {
 				t.Errorf("exit %d %s\n%s\nwant\n%s", code, stderr, out, liveJSON(want))
 			}

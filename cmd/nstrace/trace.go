@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nstrace/nstrace/tracer"
+	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/filter"
 	"github.com/nstrace/nstrace/tracer/render"
 	"github.com/nstrace/nstrace/tracer/resolve"
@@ -32,6 +33,9 @@ type traceFlags struct {
 	append     bool
 	rotateSize string
 	rotateKeep int
+
+	alerts  alertFlags   // alerts.go
+	metrics metricsFlags // alerts.go
 }
 
 func newTraceCommand() *cobra.Command {
@@ -56,6 +60,8 @@ func newTraceCommand() *cobra.Command {
 	fl.StringVar(&f.rotateSize, "rotate-size", "", "with -w: start a new file every SIZE bytes (e.g. 100M); files are numbered FILE.000001...")
 	fl.IntVar(&f.rotateKeep, "rotate-keep", 0, "with --rotate-size: keep only the newest N files")
 	f.filter.register(fl, true)
+	f.alerts.register(fl)
+	f.metrics.register(fl)
 	return cmd
 }
 
@@ -69,9 +75,16 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 	if err != nil {
 		return err
 	}
+	rules, err := f.alerts.load()
+	if err != nil {
+		return err
+	}
+	if err := f.metrics.check(); err != nil {
+		return err
+	}
 	if f.quiet || f.write == "-" {
 		out = nil
-	} else {
+	} else if !f.alerts.alertsOnly {
 		p.sinks = append(p.sinks, out)
 	}
 	opts, err := f.filter.options()
@@ -104,6 +117,16 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 	}
 	p.enrich = append(p.enrich, res.Resolve)
 	p.hold = resolve.NewHoldback(res)
+	p.alerts = newAlerting(rules, out, os.Stdout,
+		detect.WithNamespaces(res), detect.WithInventory(inv), detect.WithProc("/"))
+	m, srv, err := f.metrics.serve(t, res)
+	if err != nil {
+		return err
+	}
+	if srv != nil {
+		defer srv.Close()
+		p.alerts.metrics = m
+	}
 
 	var w *session.Writer
 	if f.write != "" {
@@ -123,7 +146,10 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "nstrace: tracing started; %s\n", tracer.HookSummary(t.Hooks()))
-	if out != nil {
+	if srv != nil {
+		fmt.Fprintf(os.Stderr, "nstrace: metrics at http://%s/metrics\n", srv.Addr())
+	}
+	if out != nil && !f.alerts.alertsOnly {
 		if err := out.start(); err != nil {
 			return err
 		}
@@ -141,6 +167,9 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 		closeErr = w.Close()
 	}
 	fmt.Fprintf(os.Stderr, "nstrace: %s\n", p.summary())
+	if sum := p.alerts.summary(); sum != "" {
+		fmt.Fprintf(os.Stderr, "nstrace: %s\n", sum)
+	}
 	if w != nil && closeErr == nil {
 		fmt.Fprintf(os.Stderr, "nstrace: session saved to %s\n", render.Sanitize(strings.Join(savedFiles(f.write, w), " ")))
 	}

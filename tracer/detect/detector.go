@@ -170,15 +170,20 @@ func (d *Detector) before(ev *event.Event) *task {
 	return t
 }
 
-// apply moves t into the namespaces ev changed.
+// apply moves t into the namespaces ev changed. What it left is recorded
+// with its identity after the whole call: `unshare -n -u` leaves the host's
+// net and takes a new uts at once, and is back home after a setns into the
+// host's net.
 func (d *Detector) apply(ev *event.Event, t *task) {
+	var left uint16
 	for i := range ev.Changes {
 		c := &ev.Changes[i]
 		if c.Action != event.Create && c.Action != event.Join || c.To == 0 {
 			continue
 		}
 		if c.From != 0 && c.From != c.To {
-			t.left[c.Type], t.leftGen[c.Type] = c.From, t.gen
+			t.left[c.Type] = c.From
+			left |= 1 << c.Type
 		}
 		t.set(c.Type, c.To, c.Container)
 		// A new task's pid and time namespaces are also those its own
@@ -190,6 +195,11 @@ func (d *Detector) apply(ev *event.Event, t *task) {
 			case event.Time:
 				t.set(event.TimeForChildren, c.To, c.Container)
 			}
+		}
+	}
+	for ty := range event.NumNsTypes {
+		if left&(1<<ty) != 0 {
+			t.leftGen[ty] = t.gen
 		}
 	}
 }

@@ -179,6 +179,13 @@ func TestHostEntry(t *testing.T) {
 					Changes: []event.Change{{Type: event.Net, Action: event.Create, From: hostNet, To: 7001}}},
 				setnsEv(11, 2*time.Second, join(event.Net, 7001, hostNet)),
 			}, 0},
+		{"unshare -n -u then a setns back to the host's net is a round trip",
+			[]*event.Event{
+				{Time: time.Unix(1000, 0), Kind: event.Unshare, Pid: 15, Tid: 15, Comm: "unshare",
+					Changes: []event.Change{{Type: event.Net, Action: event.Create, From: hostNet, To: 7001},
+						{Type: event.UTS, Action: event.Create, From: hostUTS, To: 7002}}},
+				setnsEv(15, time.Second, join(event.Net, 7001, hostNet)),
+			}, 0},
 		{"a sandboxed process that changed identity since it left is not returning",
 			[]*event.Event{
 				setnsEv(12, 0, join(event.Net, hostNet, 7001)),

@@ -27,10 +27,8 @@ type Server struct {
 // Serve listens on addr and serves the registry at /metrics. Unless public,
 // addr must be a loopback address (127.0.0.0/8, ::1, localhost).
 func (m *Metrics) Serve(addr string, public bool) (*Server, error) {
-	if !public {
-		if err := checkLoopback(addr); err != nil {
-			return nil, err
-		}
+	if err := CheckAddr(addr, public); err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -55,6 +53,15 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Close stops serving.
 func (s *Server) Close() error { return s.srv.Close() }
+
+// CheckAddr is Serve's check of addr, to fail early: unless public, it must
+// be a loopback address.
+func CheckAddr(addr string, public bool) error {
+	if public {
+		return nil
+	}
+	return checkLoopback(addr)
+}
 
 func checkLoopback(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
