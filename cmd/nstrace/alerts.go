@@ -153,7 +153,7 @@ type metricsFlags struct {
 
 func (f *metricsFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.addr, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. "+metrics.DefaultAddr+" (loopback only unless --metrics-public)")
-	fl.BoolVar(&f.public, "metrics-public", false, "with --metrics: allow an address other hosts can reach (the metrics name containers and commands)")
+	fl.BoolVar(&f.public, "metrics-public", false, "with --metrics: allow an address other hosts can reach (the metrics tell what this host is doing)")
 }
 
 // check refuses bad flags before anything is loaded.
@@ -164,8 +164,12 @@ func (f *metricsFlags) check() error {
 	case f.addr == "":
 		return nil
 	}
-	if err := metrics.CheckAddr(f.addr, f.public); err != nil {
-		return usageError{fmt.Errorf("--metrics: %w", err)}
+	err := metrics.CheckAddr(f.addr, f.public)
+	if errors.Is(err, metrics.ErrNotLoopback) {
+		return usageError{fmt.Errorf("--metrics %w (use 127.0.0.1:PORT, or add --metrics-public)", err)}
+	}
+	if err != nil {
+		return usageError{fmt.Errorf("--metrics %w", err)}
 	}
 	return nil
 }

@@ -325,8 +325,10 @@ func (d *Detector) checkCustom(ev *event.Event) {
 		if !matches(r.match, &d.act) || r.unless != nil && matches(r.unless, &d.act) {
 			continue
 		}
-		msg := r.message
-		if msg == "" {
+		var msg string
+		if r.message != "" {
+			msg = r.message + ": " + string(appendWho(nil, ev))
+		} else {
 			msg = string(appendWho(nil, ev)) + ": " + ev.Kind.String() + " matched rule " + r.name
 		}
 		d.newAlert(ev, r.name, r.severity, msg, nil)

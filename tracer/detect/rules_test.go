@@ -199,7 +199,7 @@ rules:
 	}
 	shell := &event.Event{Kind: event.Setns, Pid: 4, Tid: 4, Comm: "bash", Flags: syscall.CLONE_NEWNET,
 		Changes: []event.Change{{Type: event.Net, Action: event.Join, From: hostNet, To: 7000}}}
-	if got := check(shell); !slices.Equal(got, []string{"shell-joins-netns/notice/a shell joined a network namespace"}) {
+	if got := check(shell); !slices.Equal(got, []string{`shell-joins-netns/notice/a shell joined a network namespace: "bash" (pid 4)`}) {
 		t.Errorf("custom rule raised %v", got)
 	}
 	runc := &event.Event{Kind: event.Unshare, Pid: 5, Tid: 5, Comm: "runc:[1:CHILD]", Flags: syscall.CLONE_NEWNET,

@@ -66,17 +66,14 @@ func CheckAddr(addr string, public bool) error {
 func checkLoopback(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("metrics address %q: %w", addr, err)
+		return fmt.Errorf("%q: %w", addr, err)
 	}
 	if host == "localhost" {
 		return nil
 	}
 	ip := net.ParseIP(host)
 	if ip == nil || !ip.IsLoopback() {
-		if host == "" {
-			host = "all interfaces"
-		}
-		return fmt.Errorf("metrics address %q (%s): %w; use 127.0.0.1:PORT, or opt in to serving other hosts", addr, host, ErrNotLoopback)
+		return fmt.Errorf("%q: %w", addr, ErrNotLoopback)
 	}
 	return nil
 }
