@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/metrics"
 	"github.com/nstrace/nstrace/tracer/resolve"
 	"github.com/nstrace/nstrace/tracer/session"
 )
@@ -242,5 +244,42 @@ func TestLiveMetricsMove(t *testing.T) {
 	}
 	if code, _ := tr.stop(t); code != 0 {
 		t.Errorf("exit %d", code)
+	}
+}
+
+// BenchmarkPipelineWithDetection: the built-in rules and the metrics add no
+// allocation to events that raise nothing (the ordinary part of the
+// recording: ip netns, unshare, runc run/exec, nsenter from the host).
+func BenchmarkPipelineWithDetection(b *testing.B) {
+	f, err := os.Open("../../tracer/detect/testdata/scenario.jsonl")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	var evs []event.Event
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var ev event.Event
+		if err := ev.UnmarshalJSON(sc.Bytes()); err != nil {
+			b.Fatal(err)
+		}
+		if ev.Pid < 5818 { // before the hostile part
+			evs = append(evs, ev)
+		}
+	}
+	out, _ := newOutput("json", io.Discard)
+	p := &pipeline{sinks: []sink{out}}
+	p.alerts = newAlerting(detect.DefaultRules(), out, io.Discard)
+	p.alerts.metrics = metrics.New()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		ev := &evs[i%len(evs)]
+		if err := p.event(ev); err != nil {
+			b.Fatal(err)
+		}
+		if len(p.alerts.pending) != 0 {
+			b.Fatalf("alert on %+v", ev)
+		}
 	}
 }
