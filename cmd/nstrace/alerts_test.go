@@ -21,9 +21,9 @@ import (
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
-// alertSession records tracer/detect's real recording of container work
-// and the hostile patterns, with the host's namespaces as its inventory.
-func alertSession(t *testing.T) string {
+// scenarioEvents is tracer/detect's real recording of container work and
+// the hostile patterns.
+func scenarioEvents(t testing.TB) []event.Event {
 	t.Helper()
 	f, err := os.Open("../../tracer/detect/testdata/scenario.jsonl")
 	if err != nil {
@@ -40,6 +40,14 @@ func alertSession(t *testing.T) string {
 		}
 		evs = append(evs, ev)
 	}
+	return evs
+}
+
+// alertSession records tracer/detect's real recording of container work
+// and the hostile patterns, with the host's namespaces as its inventory.
+func alertSession(t *testing.T) string {
+	t.Helper()
+	evs := scenarioEvents(t)
 	inv := &resolve.Inventory{}
 	for i, ty := range []event.NsType{event.Mnt, event.Net, event.Time, event.Cgroup, event.Pid, event.User, event.UTS, event.IPC} {
 		inv.Namespaces = append(inv.Namespaces, resolve.Namespace{Type: ty, Inode: 4026531832 + uint32(i), Host: true})
@@ -251,19 +259,8 @@ func TestLiveMetricsMove(t *testing.T) {
 // allocation to events that raise nothing (the ordinary part of the
 // recording: ip netns, unshare, runc run/exec, nsenter from the host).
 func BenchmarkPipelineWithDetection(b *testing.B) {
-	f, err := os.Open("../../tracer/detect/testdata/scenario.jsonl")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
 	var evs []event.Event
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var ev event.Event
-		if err := ev.UnmarshalJSON(sc.Bytes()); err != nil {
-			b.Fatal(err)
-		}
+	for _, ev := range scenarioEvents(b) {
 		if ev.Pid < 5818 { // before the hostile part
 			evs = append(evs, ev)
 		}
