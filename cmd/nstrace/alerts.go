@@ -78,28 +78,38 @@ func (a *alerting) check(ev *event.Event) {
 		return
 	}
 	a.pending = append(a.pending, a.det.Check(ev)...)
-	for i := range a.pending {
-		al := &a.pending[i]
-		if int(al.Severity) < len(a.counts) {
-			a.counts[al.Severity]++
-		}
-		if a.metrics != nil {
-			a.metrics.Alert(al)
+	if a.metrics != nil {
+		for i := range a.pending {
+			a.metrics.Alert(&a.pending[i])
 		}
 	}
 }
 
 // emit shows the alerts of the event just written; those of an event the
-// filter dropped are never shown.
+// filter dropped are neither shown nor counted in the summary (the metrics
+// count every alert).
 func (a *alerting) emit() error {
-	if a.out == nil || len(a.pending) == 0 {
+	if len(a.pending) == 0 {
+		return nil
+	}
+	for i := range a.pending {
+		if s := a.pending[i].Severity; int(s) < len(a.counts) {
+			a.counts[s]++
+		}
+	}
+	if a.out == nil {
+		a.pending = a.pending[:0]
 		return nil
 	}
 	for i := range a.pending {
 		al := &a.pending[i]
 		if a.out.json != nil {
+			// Out at once: with --alerts-only nothing else flushes it.
 			a.buf = al.AppendJSON(a.buf[:0])
 			if err := a.out.json.Line(a.buf); err != nil {
+				return err
+			}
+			if err := a.out.json.Flush(); err != nil {
 				return err
 			}
 			continue

@@ -177,9 +177,12 @@ rules:
 	if n := count("--no-alerts"); n["alert//"] != 0 && len(n) != 5 {
 		t.Errorf("--no-alerts printed %v", n)
 	}
-	// A filter keeps alerts whose trigger it keeps.
+	// A filter keeps alerts whose trigger it keeps, and counts only those.
 	if n := count("--alerts-only", "--comm", "unshare"); len(n) != 2 {
 		t.Errorf("--comm unshare kept %v", n)
+	}
+	if _, stderr, _ := nstrace(t, nil, "replay", path, "--comm", "ip"); strings.Contains(stderr, "alerts") {
+		t.Errorf("alerts counted for events filtered out:\n%s", stderr)
 	}
 
 	_, stderr, code := nstrace(t, nil, "replay", path, "--rules", bad)
@@ -213,7 +216,7 @@ func TestMetricsFlags(t *testing.T) {
 
 // A live trace serves its metrics, and the counters move with events.
 func TestLiveMetricsMove(t *testing.T) {
-	tr := startTracing(t, "--alerts-only", "--metrics", "127.0.0.1:0")
+	tr := startTracing(t, "-o", "json", "--alerts-only", "--metrics", "127.0.0.1:0")
 	line, _ := tr.stderr.ReadString('\n')
 	m := regexp.MustCompile(`^nstrace: metrics at (http://127\.0\.0\.1:\d+/metrics)\n$`).FindStringSubmatch(line)
 	if m == nil {
@@ -249,6 +252,25 @@ func TestLiveMetricsMove(t *testing.T) {
 	}
 	if scrape(`nstrace_namespaces{type="net"}`) < 1 || scrape(`nstrace_lost_events_total{cause="ring_full"}`) != 0 {
 		t.Error("namespace or loss gauges missing")
+	}
+	// An alert reaches stdout at once, even with no event shown to flush it.
+	alerts := `nstrace_alerts_total{rule="denied-namespace-change",severity="notice"}`
+	before = scrape(alerts)
+	if exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "unshare", "-n", "true").Run() == nil {
+		t.Fatal("nobody could unshare a network namespace")
+	}
+	got := make(chan string, 1)
+	go func() { l, _ := tr.stdout.ReadString('\n'); got <- l }()
+	select {
+	case line := <-got:
+		if !strings.Contains(line, `"rule":"denied-namespace-change"`) {
+			t.Errorf("stdout %q, want the denied-namespace-change alert", line)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no alert on stdout within 5s")
+	}
+	if got := scrape(alerts); got != before+1 {
+		t.Errorf("%s went from %v to %v", alerts, before, got)
 	}
 	if code, _ := tr.stop(t); code != 0 {
 		t.Errorf("exit %d", code)
