@@ -146,11 +146,13 @@ func run(args []string) error {
 	res.note("load average at start: %s", loadAverage())
 	res.note("delivered counts the workload's own events (pid or ppid); lost is what the tracer reported dropping, for every process on the machine")
 
-	others := otherTracers()
+	others, busy := otherTracers(), snapshotActivity()
 	if err := bench(o, tracers, res); err != nil {
 		return err
 	}
 	noteOtherTracers(res, others, otherTracers())
+	res.note("load average at the end of the table's runs: %s; other processes busy meanwhile: %s",
+		loadAverage(), listOrNone(othersSince(busy, snapshotActivity())))
 	if o.costs && onWorkloads(o, "setns") {
 		var costTracers []tracer
 		for _, t := range tracers {
