@@ -5,7 +5,7 @@
  *    execve(at). Portable, but attaching any syscall tracepoint puts every
  *    syscall of every task on the kernel's slow path.
  *  - fentry: fentry/fexit on ksys_unshare, __x64_sys_setns, kernel_clone and
- *    exec_task_namespaces, which tax only the namespace calls. Go loads each
+ *    begin_new_exec, which tax only the namespace calls. Go loads each
  *    where the kernel allows and falls back to the tracepoint pair per hook.
  *
  * Both share tp_btf/sched_process_fork for new tasks, and the fentry set adds
@@ -198,16 +198,18 @@ int BPF_PROG(clone_fexit, struct kernel_clone_args *args, pid_t ret)
 	return exit_clone(ret);
 }
 
-SEC("fentry/exec_task_namespaces")
-int BPF_PROG(exec_fentry)
+/* begin_new_exec switches the namespaces (exec_task_namespaces, which 6.1
+ * inlines out of BTF); it is exported, so every kernel has it in BTF. */
+SEC("fentry/begin_new_exec")
+int BPF_PROG(exec_fentry, struct linux_binprm *bprm)
 {
 	return enter_exec();
 }
 
-SEC("fexit/exec_task_namespaces")
-int BPF_PROG(exec_fexit)
+SEC("fexit/begin_new_exec")
+int BPF_PROG(exec_fexit, struct linux_binprm *bprm, int ret)
 {
-	return exit_exec(0);
+	return exit_exec(ret);
 }
 
 /* ---- namespace destruction (fentry only) ---- */
@@ -218,8 +220,12 @@ int BPF_PROG(exec_fexit)
 SEC("fentry/proc_free_inum")
 int BPF_PROG(destroy_fentry, unsigned int inum)
 {
-	struct event *e = new_event(EVENT_DESTROY);
+	struct event *e;
 
+	/* The task dropping the last reference: with --pid, only that process. */
+	if (!wanted_tgid(current_tgid()))
+		return 0;
+	e = new_event(EVENT_DESTROY);
 	if (!e)
 		return 0;
 	e->changes[0].kind = NS_KINDS;

@@ -91,7 +91,7 @@ func tree(evs []*event.Event, root int) []*event.Event {
 		if ev.Kind == event.Clone && in[ev.Ppid] {
 			in[ev.Pid] = true
 		}
-		if in[ev.Pid] {
+		if in[ev.Pid] && ev.Kind != event.Destroy {
 			out = append(out, ev)
 		}
 	}

@@ -2,11 +2,13 @@ package tracer_test
 
 import (
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/resolve"
 )
 
 // A UTS namespace made and dropped on a throwaway thread: where the destroy
@@ -44,7 +46,8 @@ func TestDroppedNamespaceIsReportedDestroyedOrUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	destroys := where(c.stop(t), func(ev *event.Event) bool { return ev.Kind == event.Destroy })
+	evs := c.stop(t)
+	destroys := where(evs, func(ev *event.Event) bool { return ev.Kind == event.Destroy })
 	mine := where(destroys, func(ev *event.Event) bool { return len(ev.Changes) == 1 && ev.Changes[0].To == dropped })
 	switch {
 	case destroyAttached && len(mine) != 1:
@@ -53,5 +56,32 @@ func TestDroppedNamespaceIsReportedDestroyedOrUnavailable(t *testing.T) {
 		t.Errorf("destroy change action %s", mine[0].Changes[0].Action)
 	case !destroyAttached && len(destroys) != 0:
 		t.Errorf("%d destroy events without a destroy hook", len(destroys))
+	}
+	if destroyAttached {
+		resolverForgets(t, evs, dropped)
+	}
+}
+
+// resolverForgets runs the stream through a resolver: the destroy event
+// gets the namespace's type back, and after the grace period the resolver
+// no longer knows the namespace.
+func resolverForgets(t *testing.T, evs []*event.Event, dropped uint32) {
+	const grace = time.Millisecond
+	r := resolve.New(nil, resolve.WithGracePeriod(grace))
+	var last time.Time
+	for _, ev := range evs {
+		r.Resolve(ev)
+		last = ev.Time
+		if ev.Kind == event.Destroy && len(ev.Changes) == 1 && ev.Changes[0].To == dropped && ev.Changes[0].Type != event.UTS {
+			t.Errorf("destroy of %d typed %s, want uts", dropped, ev.Changes[0].Type)
+		}
+	}
+	if _, ok := r.Lookup(event.UTS, dropped); !ok {
+		t.Fatalf("the resolver never knew uts %d", dropped)
+	}
+	// Any later event lets the resolver sweep.
+	r.Resolve(&event.Event{Time: last.Add(time.Second), Kind: event.Unshare})
+	if _, ok := r.Lookup(event.UTS, dropped); ok {
+		t.Errorf("uts %d still known after its destroy and the grace period", dropped)
 	}
 }

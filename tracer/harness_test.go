@@ -94,12 +94,17 @@ func where(evs []*event.Event, keep func(*event.Event) bool) []*event.Event {
 	return out
 }
 
+// The selectors below leave out destroy events: those name the task that
+// dropped the last reference, which says nothing about who made a change.
+
 func byTid(tid int) func(*event.Event) bool {
-	return func(ev *event.Event) bool { return ev.Tid == uint32(tid) && ev.Kind != event.Clone }
+	return func(ev *event.Event) bool {
+		return ev.Tid == uint32(tid) && ev.Kind != event.Clone && ev.Kind != event.Destroy
+	}
 }
 
 func byPid(pid int) func(*event.Event) bool {
-	return func(ev *event.Event) bool { return ev.Pid == uint32(pid) }
+	return func(ev *event.Event) bool { return ev.Pid == uint32(pid) && ev.Kind != event.Destroy }
 }
 
 func byParent(pid int) func(*event.Event) bool {

@@ -63,7 +63,7 @@ var hookDefs = []hookDef{
 		tracepoint: []probe{sysTP(gen.NstraceProgCloneEnter, "sys_enter_clone"), sysTP(gen.NstraceProgCloneExit, "sys_exit_clone"),
 			sysTP(gen.NstraceProgClone3Enter, "sys_enter_clone3"), sysTP(gen.NstraceProgClone3Exit, "sys_exit_clone3")}},
 	{name: "exec",
-		fentry: []probe{fn(gen.NstraceProgExecFentry, "exec_task_namespaces"), fn(gen.NstraceProgExecFexit, "exec_task_namespaces")},
+		fentry: []probe{fn(gen.NstraceProgExecFentry, "begin_new_exec"), fn(gen.NstraceProgExecFexit, "begin_new_exec")},
 		tracepoint: []probe{sysTP(gen.NstraceProgExecveEnter, "sys_enter_execve"), sysTP(gen.NstraceProgExecveExit, "sys_exit_execve"),
 			sysTP(gen.NstraceProgExecveatEnter, "sys_enter_execveat"), sysTP(gen.NstraceProgExecveatExit, "sys_exit_execveat")}},
 	// Only a kernel function sees a namespace die: no tracepoint fallback.
@@ -125,7 +125,8 @@ func (t *Tracer) attach() error {
 		} else if len(def.fentry) > 0 {
 			err = t.fentryErr
 		}
-		if h.Via == "" && len(def.tracepoint) > 0 && t.opts.Hooks != HooksFentry {
+		// --hooks fentry forbids syscall tracepoints, not tp_btf (fork).
+		if h.Via == "" && len(def.tracepoint) > 0 && (t.opts.Hooks != HooksFentry || len(def.fentry) == 0) {
 			fentryErr := err
 			if links, err = attachAll(t.coll, def.tracepoint); err == nil {
 				h.Via = "tracepoint"
@@ -140,6 +141,9 @@ func (t *Tracer) attach() error {
 		t.hooks = append(t.hooks, h)
 		t.links = append(t.links, links...)
 		if def.required && !h.Attached {
+			if err == nil {
+				err = errors.New("no program for this hook set")
+			}
 			if errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("%s hook: %w: %w", def.name, ErrHookUnavailable, err)
 			}

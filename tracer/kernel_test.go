@@ -46,10 +46,21 @@ func TestUnshareReportsEachNamespaceTypeExactly(t *testing.T) {
 				t.Errorf("/proc shows %s unchanged (%d)", tc.typ, before[tc.typ])
 			}
 			if tc.typ == event.TimeForChildren {
-				// The exec that followed moved the helper into that namespace.
-				exe := one(t, where(evs, func(ev *event.Event) bool {
+				execs := where(evs, func(ev *event.Event) bool {
 					return ev.Kind == event.Exec && ev.Pid == uint32(pid)
-				}), "exec events of the child")
+				})
+				if after[event.Time] == before[event.Time] {
+					// Kernel-specific: before "fs/exec: switch timens when a
+					// task gets a new mm" (6.1 has no exec switch) the task
+					// stays in its time namespace, and nothing may be reported.
+					t.Logf("this kernel does not move a task into time_for_children at exec")
+					if len(execs) != 0 {
+						t.Errorf("%d exec events, but /proc shows no switch", len(execs))
+					}
+					return
+				}
+				// The exec that followed moved the child into that namespace.
+				exe := one(t, execs, "exec events of the child")
 				wantChanges(t, exe, event.Change{Type: event.Time, Action: event.Join, From: before[event.Time], To: after[event.Time]})
 			}
 		})
