@@ -15,8 +15,8 @@ const (
 	defaultDeniedRepeat = 60 * time.Second // denied-namespace-change, per process
 )
 
-// checkHostEntry: a task whose identity namespaces are not (all) the host's
-// joins a host namespace. A round trip is not an escape: a task that itself
+// checkHostEntry: a task inside a container, or outside one in a private
+// mount namespace (a sandbox), joins a host namespace. A round trip is not an escape: a task that itself
 // left that very host namespace, outside any container and with its
 // identity unchanged since (`ip netns add` in a sandboxed service: unshare
 // net, then setns back), is returning home.
@@ -37,7 +37,10 @@ func (d *Detector) checkHostEntry(ev *event.Event, t *task) {
 			away, ctr = d.identity(ev, t)
 			probed = true
 		}
-		if away == 0 {
+		// Outside any container, a task that shares the host's mount
+		// namespace can reach the host already: joining a host namespace
+		// from a private uts or ipc alone (churn, round trips) is no escape.
+		if away == 0 || ctr == nil && away&(1<<event.Mnt) == 0 {
 			return
 		}
 		if ctr == nil && t.left[c.Type] == c.To && t.leftGen[c.Type] == t.gen {

@@ -205,6 +205,12 @@ func TestHostEntry(t *testing.T) {
 				{Time: time.Unix(1001, 0), Kind: event.Setns, Pid: 21, Tid: 21, Ppid: 20, Comm: "sh",
 					Changes: []event.Change{join(event.Net, 6001, hostNet)}},
 			}, 1},
+		{"setns churn between uts namespaces in the host's mount namespace is no escape",
+			[]*event.Event{
+				setnsEv(16, 0, join(event.UTS, 7002, hostUTS)), // first seen already away
+				setnsEv(16, 1, join(event.UTS, hostUTS, 7002)),
+				setnsEv(16, 2, join(event.UTS, 7002, hostUTS)),
+			}, 0},
 		{"a reused thread id whose recorded namespaces disagree starts over",
 			[]*event.Event{
 				setnsEv(14, 0, inA(join(event.Mnt, hostMnt, 6000))),
