@@ -13,31 +13,17 @@ import (
 
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/testenv"
 )
 
 // Real clients of these syscalls — util-linux, iproute2, bubblewrap — must
 // produce exactly the events that /proc predicts.
 
-// requireTool finds a client program. Only in the test VM, whose image
-// carries no such tools, may its absence skip a test.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("NSTRACE_VM") == "1" {
-		t.Skipf("%s is not in the VM image; this check runs on the host", name)
-	}
-	t.Fatalf("%s not installed: %v", name, err)
-	return ""
-}
-
 // runTool runs a command that ends in readlinkArgs and returns its pid and
 // the namespaces it printed.
 func runTool(t *testing.T, name string, args ...string) (int, nsSet) {
 	t.Helper()
-	cmd := exec.Command(requireTool(t, name), args...)
+	cmd := exec.Command(testenv.RequireTool(t, name), args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -190,7 +176,7 @@ func TestUtilLinuxNsenterJoinsTheTargetsNamespaces(t *testing.T) {
 // `ip netns add` unshares a net namespace, pins it at /run/netns/NAME and
 // returns to the host's; `ip netns exec` joins it and makes a mount namespace.
 func TestIPNetnsAddAndExec(t *testing.T) {
-	requireTool(t, "ip")
+	testenv.RequireTool(t, "ip")
 	name := "nstrace-test-" + strconv.Itoa(os.Getpid())
 	before := readNs(t, "self")
 	c := startCapture(t, tracer.Options{})

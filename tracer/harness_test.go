@@ -18,20 +18,8 @@ import (
 
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/testenv"
 )
-
-// requireKernel skips a test that needs root and a BPF-capable kernel. With
-// NSTRACE_KERNEL_TESTS=1 (set by CI) skipping is a failure instead.
-func requireKernel(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("NSTRACE_KERNEL_TESTS") == "1" {
-		t.Fatal("kernel test needs root, and NSTRACE_KERNEL_TESTS=1 forbids skipping")
-	}
-	t.Skip("kernel test needs root (set NSTRACE_KERNEL_TESTS=1 to make this a failure)")
-}
 
 // capture runs a tracer in the background and keeps every event.
 type capture struct {
@@ -44,7 +32,7 @@ type capture struct {
 
 func startCapture(t testing.TB, opts tracer.Options) *capture {
 	t.Helper()
-	requireKernel(t)
+	testenv.RequireKernel(t)
 	if opts.Hooks == "" {
 		opts.Hooks = os.Getenv("NSTRACE_HOOKS") // the VM runs the suite under each hook set
 	}

@@ -7,25 +7,16 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
-)
 
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("NSTRACE_KERNEL_TESTS") == "1" {
-		t.Fatal("kernel test needs root, and NSTRACE_KERNEL_TESTS=1 forbids skipping")
-	}
-	t.Skip("kernel test needs root")
-}
+	"github.com/nstrace/nstrace/tracer/testenv"
+)
 
 // With --hooks auto, either every hook that has an fentry form uses it
 // (kernels that allow fentry: the 6.1 test VM) or none does and destroy is
 // reported unavailable with the reason (this 6.18 host refuses fentry). The
 // fentry set must attach no syscall tracepoint: every link is a tracing link.
 func TestAutoHooksAreAllFentryOrAllTracepoint(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireKernel(t)
 	tr, err := Open(Options{Hooks: HooksAuto})
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +61,7 @@ func TestAutoHooksAreAllFentryOrAllTracepoint(t *testing.T) {
 
 // --hooks tracepoint never uses fentry, whatever the kernel allows.
 func TestTracepointHooksAreForced(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireKernel(t)
 	tr, err := Open(Options{Hooks: HooksTracepoint})
 	if err != nil {
 		t.Fatal(err)

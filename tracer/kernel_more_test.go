@@ -10,6 +10,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/testenv"
 )
 
 // An unprivileged process is denied unshare and setns: both are events with
@@ -119,7 +120,7 @@ func TestBurstOfUnsharesDeliversEveryEvent(t *testing.T) {
 // With a one-page ring and a consumer stalled until the burst is over, most
 // records cannot be queued: generated = delivered + counted lost, exactly.
 func TestStalledConsumerLosesNothingUncounted(t *testing.T) {
-	requireKernel(t)
+	testenv.RequireKernel(t)
 	tr, err := tracer.Open(tracer.Options{Pid: uint32(os.Getpid()), RingSize: os.Getpagesize()})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/testenv"
 )
 
 // Each CLONE_NEW* flag, unshared by a freshly forked single-threaded child
@@ -154,7 +155,7 @@ func newUTSNamespaceFd(t testing.TB) int {
 
 // setns with a pidfd and three types at once is one event with three joins.
 func TestSetnsWithPidfdJoinsSeveralTypesInOneEvent(t *testing.T) {
-	requireKernel(t)
+	testenv.RequireKernel(t)
 	before := readNs(t, "self")
 	pid, tns := holdProcess(t, &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET})
 	pidfd, err := unix.PidfdOpen(pid, 0)

@@ -2,10 +2,8 @@ package tracer_test
 
 import (
 	"bufio"
-	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/testenv"
 )
 
 // An OCI container started and exec'd into by runc: every namespace the
@@ -34,14 +33,14 @@ func printNs() string {
 }
 
 func testRuntime(t *testing.T, runtime string) {
-	bin := requireTool(t, runtime)
-	bundle := newBundle(t, printNs()+"; echo started; exec cat")
+	bin := testenv.RequireTool(t, runtime)
+	bundle := testenv.Bundle(t, "/bin/sh", "-c", printNs()+"; echo started; exec cat")
 	id := "nstrace-test-" + runtime + "-" + strconv.Itoa(os.Getpid())
 	before := readNs(t, "self")
 	c := startCapture(t, tracer.Options{})
 
 	args := []string{"run", "-b", bundle, id}
-	if os.Getenv("NSTRACE_VM") == "1" {
+	if testenv.InVM() {
 		// The VM's root is an initramfs, which pivot_root cannot leave.
 		args = []string{"run", "--no-pivot", "-b", bundle, id}
 	}
@@ -123,51 +122,4 @@ func sameNs(a, b nsSet) bool {
 		}
 	}
 	return len(a) == len(b)
-}
-
-// newBundle makes an OCI bundle: a busybox root file system and the
-// runtime's default config running `sh -c script`.
-func newBundle(t *testing.T, script string) string {
-	t.Helper()
-	busybox := requireTool(t, "busybox")
-	dir := t.TempDir()
-	root := filepath.Join(dir, "rootfs")
-	for _, d := range []string{"bin", "proc", "dev", "sys", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data, err := os.ReadFile(busybox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "bin/busybox"), data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, applet := range []string{"sh", "readlink", "cat"} {
-		if err := os.Symlink("busybox", filepath.Join(root, "bin", applet)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	spec := exec.Command("runc", "spec", "-b", dir)
-	if out, err := spec.CombinedOutput(); err != nil {
-		t.Fatalf("runc spec: %v: %s", err, out)
-	}
-	cfgPath := filepath.Join(dir, "config.json")
-	raw, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	proc := cfg["process"].(map[string]any)
-	proc["terminal"] = false
-	proc["args"] = []string{"/bin/sh", "-c", script}
-	raw, _ = json.Marshal(cfg)
-	if err := os.WriteFile(cfgPath, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/nstrace/nstrace/tracer/testenv"
 )
 
 // These tests run the built nstrace binary as a user would.
@@ -34,17 +36,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("NSTRACE_KERNEL_TESTS") == "1" {
-		t.Fatal("kernel test needs root, and NSTRACE_KERNEL_TESTS=1 forbids skipping")
-	}
-	t.Skip("kernel test needs root")
-}
-
 // tracing is a running `nstrace trace`, started and ready.
 type tracing struct {
 	cmd    *exec.Cmd
@@ -57,7 +48,7 @@ type tracing struct {
 // line comes after the ready file is written, so no sleeping is needed.
 func startTracing(t *testing.T, args ...string) *tracing {
 	t.Helper()
-	requireRoot(t)
+	testenv.RequireKernel(t)
 	ready := filepath.Join(t.TempDir(), "ready")
 	cmd := exec.Command(binary, append([]string{"trace", "--ready-file", ready}, args...)...)
 	out, _ := cmd.StdoutPipe()
@@ -174,7 +165,7 @@ func TestTextOutputEscapesAHostileComm(t *testing.T) {
 
 // Without privileges: one clear line, exit status 1, no stack trace.
 func TestUnprivilegedRunFailsWithOneClearLine(t *testing.T) {
-	requireRoot(t) // to switch to an unprivileged user
+	testenv.RequireKernel(t) // to switch to an unprivileged user
 	cmd := exec.Command(binary, "trace")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	var stderr bytes.Buffer

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nstrace/nstrace/tracer/testenv"
 )
 
 // Kernel tests of recording: each traces real namespace churn.
@@ -32,7 +34,7 @@ type recorder struct {
 // are attached and its session file (if any) exists.
 func startRecorder(t *testing.T, args ...string) *recorder {
 	t.Helper()
-	requireRoot(t)
+	testenv.RequireKernel(t)
 	dir := t.TempDir()
 	r := &recorder{stdout: filepath.Join(dir, "stdout"), done: make(chan struct{})}
 	out, err := os.Create(r.stdout)

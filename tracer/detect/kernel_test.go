@@ -21,6 +21,7 @@ import (
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/resolve"
+	"github.com/nstrace/nstrace/tracer/testenv"
 )
 
 // The test binary doubles as a helper process: with NSTRACE_DETECT_HELPER
@@ -59,26 +60,6 @@ func runHelper(mode string) error {
 	return nil
 }
 
-func requireKernel(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("NSTRACE_KERNEL_TESTS") == "1" {
-		t.Fatal("kernel test needs root, and NSTRACE_KERNEL_TESTS=1 forbids skipping")
-	}
-	t.Skip("kernel test needs root (set NSTRACE_KERNEL_TESTS=1 to make this a failure)")
-}
-
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s not installed: %v", name, err)
-	}
-	return path
-}
-
 // watch traces live as nstrace trace does (resolver, then detector) and
 // keeps every alert.
 type watch struct {
@@ -90,7 +71,7 @@ type watch struct {
 
 func startWatch(t *testing.T) *watch {
 	t.Helper()
-	requireKernel(t)
+	testenv.RequireKernel(t)
 	inv, err := resolve.Scan(resolve.ScanOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -149,8 +130,8 @@ func run(t *testing.T, name string, args ...string) string {
 // ends and returns its init's pid.
 func container(t *testing.T, id string) int {
 	t.Helper()
-	requireTool(t, "runc")
-	bundle := newBundle(t)
+	testenv.RequireTool(t, "runc")
+	bundle := testenv.Bundle(t, "/bin/sleep", "1000")
 	// Detached, the container keeps the stdio it is given: a pipe would
 	// never close. Its errors go to a file.
 	errFile, err := os.Create(filepath.Join(t.TempDir(), "runc.err"))
@@ -170,50 +151,6 @@ func container(t *testing.T, id string) int {
 		t.Fatalf("runc state %s: %v", id, err)
 	}
 	return state.Pid
-}
-
-// newBundle makes an OCI bundle: a busybox root file system (with its
-// nsenter) running `sleep` as the runtime's default config would.
-func newBundle(t *testing.T) string {
-	t.Helper()
-	busybox := requireTool(t, "busybox")
-	dir := t.TempDir()
-	root := filepath.Join(dir, "rootfs")
-	for _, d := range []string{"bin", "proc", "dev", "sys", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data, err := os.ReadFile(busybox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "bin/busybox"), data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, applet := range []string{"sh", "readlink", "sleep", "nsenter", "true"} {
-		if err := os.Symlink("busybox", filepath.Join(root, "bin", applet)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	run(t, "runc", "spec", "-b", dir)
-	cfgPath := filepath.Join(dir, "config.json")
-	raw, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	proc := cfg["process"].(map[string]any)
-	proc["terminal"] = false
-	proc["args"] = []string{"/bin/sleep", "1000"}
-	raw, _ = json.Marshal(cfg)
-	if err := os.WriteFile(cfgPath, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 func nsInode(t *testing.T, path string) uint32 {
@@ -263,7 +200,7 @@ func ordinaryWork(t *testing.T, ctrID string, ctrPid int) {
 // network namespace to join it: critical, once, naming the container;
 // ordinary container work around it stays quiet.
 func TestKernelHostNamespaceEntry(t *testing.T) {
-	requireTool(t, "nsenter")
+	testenv.RequireTool(t, "nsenter")
 	w := startWatch(t)
 	id := "nstrace-detect-host-" + strconv.Itoa(os.Getpid())
 	pid := container(t, id)
@@ -312,7 +249,7 @@ func TestKernelHostNamespaceEntry(t *testing.T) {
 // nsenter from inside container A (its uts, ipc, net and pid namespaces)
 // into container B's network namespace.
 func TestKernelCrossContainerJoin(t *testing.T) {
-	requireTool(t, "nsenter")
+	testenv.RequireTool(t, "nsenter")
 	w := startWatch(t)
 	idA := "nstrace-detect-a-" + strconv.Itoa(os.Getpid())
 	idB := "nstrace-detect-b-" + strconv.Itoa(os.Getpid())
@@ -337,7 +274,7 @@ func TestKernelCrossContainerJoin(t *testing.T) {
 // nobody creates a user namespace (and a network namespace with it), then
 // a network namespace inside it from a child.
 func TestKernelUnprivilegedUserns(t *testing.T) {
-	requireTool(t, "setpriv")
+	testenv.RequireTool(t, "setpriv")
 	w := startWatch(t)
 	nobody := []string{"--reuid=65534", "--regid=65534", "--clear-groups"}
 	run(t, "setpriv", append(nobody, "unshare", "-U", "-n", "true")...)

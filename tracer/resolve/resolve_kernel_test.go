@@ -18,6 +18,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/render"
+	"github.com/nstrace/nstrace/tracer/testenv"
 )
 
 // Kernel tests: they read the live /proc and start real namespaces with
@@ -26,20 +27,9 @@ import (
 
 func requireRoot(t *testing.T, tools ...string) {
 	t.Helper()
-	strict := os.Getenv("NSTRACE_KERNEL_TESTS") == "1"
-	if os.Geteuid() != 0 {
-		if strict {
-			t.Fatal("kernel test needs root, and NSTRACE_KERNEL_TESTS=1 forbids skipping")
-		}
-		t.Skip("kernel test needs root (NSTRACE_KERNEL_TESTS=1 makes this a failure)")
-	}
+	testenv.RequireKernel(t)
 	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if strict {
-				t.Fatalf("kernel test needs %s: %v", tool, err)
-			}
-			t.Skipf("kernel test needs %s: %v", tool, err)
-		}
+		testenv.RequireTool(t, tool)
 	}
 }
 
@@ -245,34 +235,7 @@ func TestKernelHostNamespacesAreMarkedHost(t *testing.T) {
 // runcContainer starts a detached runc container running busybox sleep and
 // returns its id and pid; it is killed and deleted when the test ends.
 func runcContainer(t *testing.T) (id string, pid int) {
-	bundle := t.TempDir()
-	busybox, err := exec.LookPath("busybox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(bundle, "rootfs/bin"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	run(t, "cp", busybox, filepath.Join(bundle, "rootfs/bin/busybox"))
-	run(t, "runc", "spec", "--bundle", bundle)
-	cfgPath := filepath.Join(bundle, "config.json")
-	data, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	proc := cfg["process"].(map[string]any)
-	proc["terminal"] = false
-	proc["args"] = []string{"/bin/busybox", "sleep", "600"}
-	if data, err = json.Marshal(cfg); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cfgPath, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	bundle := testenv.Bundle(t, "/bin/busybox", "sleep", "600")
 	var raw [32]byte
 	rand.Read(raw[:])
 	id = hex.EncodeToString(raw[:])

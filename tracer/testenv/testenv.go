@@ -1,0 +1,96 @@
+// Package testenv is what nstrace's kernel tests share: the rule that a
+// kernel test may skip only outside CI, the tools they run, and runc
+// bundles. Only tests import it.
+package testenv
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Strict reports whether a skipped kernel test must fail instead: CI sets
+// NSTRACE_KERNEL_TESTS=1.
+func Strict() bool { return os.Getenv("NSTRACE_KERNEL_TESTS") == "1" }
+
+// InVM reports whether the tests run in the QEMU guest of `make vmtest`.
+func InVM() bool { return os.Getenv("NSTRACE_VM") == "1" }
+
+// RequireKernel skips a test that needs root and a BPF-capable kernel,
+// unless Strict, when it fails instead.
+func RequireKernel(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if Strict() {
+		t.Fatal("kernel test needs root, and NSTRACE_KERNEL_TESTS=1 forbids skipping")
+	}
+	t.Skip("kernel test needs root (set NSTRACE_KERNEL_TESTS=1 to make this a failure)")
+}
+
+// RequireTool finds a program a test runs. Only in the VM, whose image
+// carries few tools, may its absence skip the test; elsewhere it fails.
+func RequireTool(t testing.TB, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	if InVM() {
+		t.Skipf("%s is not in the VM image; this check runs on the host", name)
+	}
+	t.Fatalf("%s not installed: %v", name, err)
+	return ""
+}
+
+// Bundle makes an OCI bundle in a temporary directory: a busybox root file
+// system and runc's default config, running args without a terminal.
+func Bundle(t testing.TB, args ...string) string {
+	t.Helper()
+	busybox := RequireTool(t, "busybox")
+	runc := RequireTool(t, "runc")
+	dir := t.TempDir()
+	root := filepath.Join(dir, "rootfs")
+	for _, d := range []string{"bin", "proc", "dev", "sys", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(busybox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "bin/busybox"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, applet := range []string{"sh", "readlink", "cat", "sleep", "nsenter", "true"} {
+		if err := os.Symlink("busybox", filepath.Join(root, "bin", applet)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := exec.Command(runc, "spec", "-b", dir).CombinedOutput(); err != nil {
+		t.Fatalf("runc spec: %v: %s", err, out)
+	}
+	cfgPath := filepath.Join(dir, "config.json")
+	raw, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	proc := cfg["process"].(map[string]any)
+	proc["terminal"] = false
+	proc["args"] = args
+	if raw, err = json.Marshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
