@@ -14,7 +14,7 @@
 //
 // It needs root. `make bench` builds nstrace and runs it; by hand:
 //
-//	go build -o nstrace ./cmd/nstrace && go run ./cmd/nsbench [-rounds 3] [-duration 500ms] [-json]
+//	go build -o nstrace ./cmd/nstrace && go run ./cmd/nsbench [-rounds 3] [-duration 400ms] [-json]
 //
 // The numbers are a run's, on its machine: tests never assert them.
 package main
@@ -68,11 +68,11 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.bpftrace, "bpftrace", "bpftrace", "the bpftrace binary for the peer column; empty to leave it out")
 	fs.StringVar(&o.script, "peer-script", "", "bpftrace script for the peer column (default: the embedded cmd/nsbench/peer.bt)")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds per workload; each round runs every column once")
-	fs.DurationVar(&o.duration, "duration", 500*time.Millisecond, "how long each workload run lasts")
+	fs.DurationVar(&o.duration, "duration", 400*time.Millisecond, "how long each workload run lasts")
 	fs.IntVar(&o.cpu, "cpu", 0, "CPU for the workloads (tracers get the others); -1: no pinning")
 	fs.Int64Var(&o.memEvents, "mem-events", 5_000_000, "events for the memory row (0: skip it)")
 	fs.Int64Var(&o.memStep, "mem-step", 1_000_000, "events between memory samples")
-	fs.DurationVar(&o.memTime, "mem-timeout", 90*time.Second, "longest the memory row may run")
+	fs.DurationVar(&o.memTime, "mem-timeout", 75*time.Second, "longest the memory row may run")
 	fs.BoolVar(&o.costs, "costs", true, "measure each BPF program's kernel run time during the setns churn")
 	fs.BoolVar(&o.json, "json", false, "print the results as JSON instead of a table")
 	only := fs.String("workloads", "", "comma-separated workloads to run (default all: "+workloadNames()+")")
