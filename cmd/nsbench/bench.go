@@ -11,6 +11,7 @@ import (
 type cell struct {
 	OpsPerSec []float64 `json:"ops_per_sec"` // one a round
 	Median    float64   `json:"median_ops_per_sec"`
+	Spread    float64   `json:"spread"`          // half the range ÷ median
 	Ratio     float64   `json:"ratio,omitempty"` // untraced ops/s ÷ these
 	Expected  int64     `json:"events_expected"`
 	Delivered int64     `json:"events_delivered"`
@@ -54,8 +55,10 @@ func bench(o *options, tracers []tracer, res *results) error {
 			fmt.Fprintf(os.Stderr, "nsbench: %s %d/%d: %s\n", w.Name, round+1, o.rounds, strings.Join(progress, ", "))
 		}
 		r.Untraced.Median = median(r.Untraced.OpsPerSec)
+		r.Untraced.Spread = spread(r.Untraced.OpsPerSec)
 		for _, c := range r.Traced {
 			c.Median = median(c.OpsPerSec)
+			c.Spread = spread(c.OpsPerSec)
 			c.Ratio = slowdown(r.Untraced.Median, c.Median)
 		}
 		res.Rows = append(res.Rows, r)

@@ -58,14 +58,15 @@ func (res *results) writeJSON(w io.Writer) error {
 
 // writeTable prints the results as Markdown.
 func (res *results) writeTable(w io.Writer) {
-	head := []string{"workload", "goal", "untraced ops/s"}
+	head := []string{"workload", "goal", "untraced ops/s (± half range)"}
 	for _, name := range res.Tracers {
 		head = append(head, res.Titles[name]+" ops/s", "ratio")
 	}
 	head = append(head, "events delivered/expected ("+res.titleList()+")", "lost ("+res.titleList()+")")
 	t := [][]string{head}
 	for _, r := range res.Rows {
-		line := []string{r.Title, fmt.Sprintf("≤ %.2f×", r.Goal), fmtInt(r.Untraced.Median)}
+		line := []string{r.Title, fmt.Sprintf("≤ %.2f×", r.Goal),
+			fmt.Sprintf("%s (±%.0f%%)", fmtInt(r.Untraced.Median), 100*r.Untraced.Spread)}
 		var delivered, lost []string
 		for _, name := range res.Tracers {
 			c := r.Traced[name]

@@ -37,7 +37,7 @@ func TestTableShowsCountsAndMarksMissingEvents(t *testing.T) {
 	res := newResults([]tracer{{Name: "nstrace-json", Title: "nstrace -o json"}, {Name: "bpftrace", Title: "bpftrace"}})
 	res.Rows = []*row{{
 		Workload: "setns", Title: "setns churn", Goal: 1.30,
-		Untraced: cell{Median: 730_000},
+		Untraced: cell{Median: 730_000, Spread: 0.04},
 		Traced: map[string]*cell{
 			"nstrace-json": {Median: 600_000, Ratio: 730_000 / 600_000.0, Expected: 300_000, Delivered: 299_000, Lost: 1_000},
 			"bpftrace":     {Median: 60_000, Ratio: 730_000 / 60_000.0, Expected: 30_000, Delivered: 29_910, Lost: 90},
@@ -48,7 +48,7 @@ func TestTableShowsCountsAndMarksMissingEvents(t *testing.T) {
 	var b bytes.Buffer
 	res.writeTable(&b)
 	out := b.String()
-	for _, want := range []string{"| setns churn", "730,000", "1.22× ✓", "12.17×", "299000/300000 ✗ ; 29910/30000", "1000 ; 90", "0.148 s (1 starts)", "1.402 s (1 starts)"} {
+	for _, want := range []string{"| setns churn", "730,000 (±4%)", "1.22× ✓", "12.17×", "299000/300000 ✗ ; 29910/30000", "1000 ; 90", "0.148 s (1 starts)", "1.402 s (1 starts)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

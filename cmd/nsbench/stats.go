@@ -28,6 +28,16 @@ func medianDuration(ds []time.Duration) time.Duration {
 	return time.Duration(median(xs))
 }
 
+// spread is half the range of the samples relative to their median: a
+// ratio closer to 1 than this says nothing.
+func spread(xs []float64) float64 {
+	m := median(xs)
+	if len(xs) < 2 || m <= 0 {
+		return 0
+	}
+	return (slices.Max(xs) - slices.Min(xs)) / 2 / m
+}
+
 // slowdown is how many times slower traced runs are than untraced ones:
 // untraced ops/s ÷ traced ops/s. 0 when either is unknown.
 func slowdown(untraced, traced float64) float64 {

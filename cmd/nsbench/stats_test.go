@@ -66,3 +66,22 @@ func TestOrderAlternatesAndReverses(t *testing.T) {
 		}
 	}
 }
+
+func TestSpread(t *testing.T) {
+	tests := []struct {
+		name string
+		xs   []float64
+		want float64
+	}{
+		{"the quiet run's fork rounds: ±6 %", []float64{4_839, 4_368, 4_922}, (4_922 - 4_368) / 2 / 4_839.0},
+		{"one sample has no spread", []float64{4_839}, 0},
+		{"equal samples have none", []float64{170, 170}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := spread(tt.xs); got != tt.want {
+				t.Errorf("spread(%v) = %v, want %v", tt.xs, got, tt.want)
+			}
+		})
+	}
+}
