@@ -72,6 +72,8 @@ func loadAverage() string {
 type activity struct {
 	ticks map[int]procTicks
 	at    time.Time
+	busy  float64 // CPU-seconds the whole machine has been busy (/proc/stat)
+	ours  float64 // CPU-seconds this process and its reaped children used
 }
 
 type procTicks struct {
@@ -83,7 +85,7 @@ type procTicks struct {
 const clockTicks = 100
 
 func snapshotActivity() activity {
-	a := activity{ticks: make(map[int]procTicks), at: time.Now()}
+	a := activity{ticks: make(map[int]procTicks), at: time.Now(), busy: machineBusy(), ours: ourCPU()}
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	self := os.Getpid()
 	for _, d := range dirs {
@@ -100,6 +102,53 @@ func snapshotActivity() activity {
 		}
 	}
 	return a
+}
+
+// machineBusy reads the CPU time all CPUs spent not idle, from /proc/stat.
+func machineBusy() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return parseCPULine(line)
+}
+
+// parseCPULine reads the aggregate "cpu" line: every field is time in
+// ticks; idle and iowait are the idle ones.
+func parseCPULine(line string) float64 {
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0
+	}
+	var busy uint64
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseUint(v, 10, 64)
+		if i != 3 && i != 4 && i < 8 { // idle, iowait; guest time is in user already
+			busy += n
+		}
+	}
+	return float64(busy) / clockTicks
+}
+
+// ourCPU is the CPU time of this process and of every descendant reaped.
+func ourCPU() float64 {
+	var self, children unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &self)
+	unix.Getrusage(unix.RUSAGE_CHILDREN, &children)
+	sec := func(tv unix.Timeval) float64 { return float64(tv.Sec) + float64(tv.Usec)/1e6 }
+	return sec(self.Utime) + sec(self.Stime) + sec(children.Utime) + sec(children.Stime)
+}
+
+// othersShare is how much of one CPU, on average, went to anything but
+// nsbench and its children between the snapshots: short-lived processes
+// and kernel threads included.
+func othersShare(before, after activity) float64 {
+	wall := after.at.Sub(before.at).Seconds()
+	if wall <= 0 {
+		return 0
+	}
+	return max(0, (after.busy-before.busy)-(after.ours-before.ours)) / wall
 }
 
 // parseProcStat reads comm, utime and stime from /proc/PID/stat. comm is

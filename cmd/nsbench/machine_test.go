@@ -47,3 +47,23 @@ func TestOthersSinceNamesTheBusyOnes(t *testing.T) {
 		t.Errorf("othersSince = %q, want %q", got, want)
 	}
 }
+
+func TestParseCPULineCountsAllButIdleAndIowait(t *testing.T) {
+	// user nice system idle iowait irq softirq steal guest guest_nice
+	line := "cpu  61273 12 10233 500000 700 300 200 0 0 0"
+	if got, want := parseCPULine(line), (61273+12+10233+300+200)/100.0; got != want {
+		t.Errorf("parseCPULine = %v, want %v", got, want)
+	}
+	if got := parseCPULine("cpu0 1 2 3 4 5 6 7"); got != 0 {
+		t.Errorf("a per-CPU line gave %v, want 0", got)
+	}
+}
+
+func TestOthersShareSubtractsOurOwnTime(t *testing.T) {
+	t0 := time.Date(2026, 11, 29, 5, 0, 0, 0, time.UTC)
+	before := activity{at: t0, busy: 1000, ours: 10}
+	after := activity{at: t0.Add(100 * time.Second), busy: 1150, ours: 110} // 150 busy, 100 ours
+	if got := othersShare(before, after); got != 0.5 {
+		t.Errorf("othersShare = %v, want 0.5", got)
+	}
+}

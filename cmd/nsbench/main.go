@@ -151,8 +151,9 @@ func run(args []string) error {
 		return err
 	}
 	noteOtherTracers(res, others, otherTracers())
-	res.note("load average at the end of the table's runs: %s; other processes busy meanwhile: %s",
-		loadAverage(), listOrNone(othersSince(busy, snapshotActivity())))
+	end := snapshotActivity()
+	res.note("load average at the end of the table's runs: %s; CPU used by anything else meanwhile: %.0f%% of one CPU on average; busy processes: %s",
+		loadAverage(), 100*othersShare(busy, end), listOrNone(othersSince(busy, end)))
 	if o.costs && onWorkloads(o, "setns") {
 		var costTracers []tracer
 		for _, t := range tracers {
