@@ -126,17 +126,21 @@ func runTraced(o *options, w workload, t tracer, c *cell, res *results) error {
 	return nil
 }
 
-// measureCosts runs the setns churn under each tracer with the kernel's BPF
-// run-time accounting on, and reads what each of its programs cost.
+// measureCosts runs each workload under each tracer with the kernel's BPF
+// run-time accounting on, and reads what each program cost meanwhile.
 func measureCosts(o *options, tracers []tracer) ([]progCost, error) {
-	w, _ := findWorkload("setns")
+	stats, err := enableStats()
+	if err != nil {
+		return nil, err
+	}
+	defer stats.Close()
 	var all []progCost
 	for _, t := range tracers {
 		s, err := t.start(o.dir)
 		if err != nil {
 			return nil, err
 		}
-		costs, err := costsWhile(o, w, t, s)
+		costs, err := costsPerWorkload(o, t, s)
 		err = errors.Join(err, s.stop())
 		os.Remove(s.events)
 		if err != nil {
@@ -147,18 +151,28 @@ func measureCosts(o *options, tracers []tracer) ([]progCost, error) {
 	return all, nil
 }
 
-func costsWhile(o *options, w workload, t tracer, s *session) ([]progCost, error) {
-	stats, err := enableStats()
+// costsPerWorkload runs the workloads one after another under one session,
+// reading the programs' totals between them.
+func costsPerWorkload(o *options, t tracer, s *session) ([]progCost, error) {
+	var all []progCost
+	before, err := programCosts(t.Title, s.pid())
 	if err != nil {
 		return nil, err
 	}
-	defer stats.Close()
-	ch, err := startChild(o.self, w, o.duration, o.cpu)
-	if err != nil {
-		return nil, err
+	for _, w := range o.workloads {
+		ch, err := startChild(o.self, w, o.duration, o.cpu)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := ch.wait(); err != nil {
+			return nil, err
+		}
+		after, err := programCosts(t.Title, s.pid())
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, costsBetween(w.Name, before, after)...)
+		before = after
 	}
-	if _, err := ch.wait(); err != nil {
-		return nil, err
-	}
-	return programCosts(t.Title, s.pid())
+	return all, nil
 }

@@ -74,10 +74,34 @@ func otherTracers() []string {
 
 // progCost is what the kernel measured of one program while stats were on.
 type progCost struct {
-	Tracer   string  `json:"tracer"`
-	Program  string  `json:"program"`
-	Runs     uint64  `json:"runs"`
-	NsPerRun float64 `json:"ns_per_run"`
+	ID       ebpf.ProgramID `json:"id"` // names are cut to 15 characters: sys_enter_clone(3)
+	Workload string         `json:"workload,omitempty"`
+	Tracer   string         `json:"tracer"`
+	Program  string         `json:"program"`
+	Runs     uint64         `json:"runs"`
+	Runtime  int64          `json:"run_time_ns"`
+	NsPerRun float64        `json:"ns_per_run"`
+}
+
+// costsBetween is what each program ran between two readings of the
+// totals, leaving out programs that did not run.
+func costsBetween(workload string, before, after []progCost) []progCost {
+	old := make(map[ebpf.ProgramID]progCost)
+	for _, c := range before {
+		old[c.ID] = c
+	}
+	var out []progCost
+	for _, c := range after {
+		d := progCost{ID: c.ID, Workload: workload, Tracer: c.Tracer, Program: c.Program,
+			Runs: c.Runs - old[c.ID].Runs, Runtime: c.Runtime - old[c.ID].Runtime}
+		if d.Runs == 0 {
+			continue
+		}
+		d.NsPerRun = float64(d.Runtime) / float64(d.Runs)
+		out = append(out, d)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Runs > out[j].Runs })
+	return out
 }
 
 // enableStats turns on run_time_ns/run_cnt accounting (as the sysctl
@@ -90,8 +114,8 @@ func enableStats() (interface{ Close() error }, error) {
 	return c, nil
 }
 
-// programCosts reads the stats of every program process pid holds, by the
-// prog_id its file descriptors show in /proc/PID/fdinfo.
+// programCosts reads the run totals of every program process pid holds, by
+// the prog_id its file descriptors show in /proc/PID/fdinfo.
 func programCosts(name string, pid int) ([]progCost, error) {
 	ids, err := programIDs(pid)
 	if err != nil {
@@ -112,13 +136,9 @@ func programCosts(name string, pid int) ([]progCost, error) {
 		if err = errors.Join(err, serr); err != nil {
 			return nil, fmt.Errorf("program %d: %w", id, err)
 		}
-		c := progCost{Tracer: name, Program: info.Name, Runs: stats.RunCount}
-		if stats.RunCount > 0 {
-			c.NsPerRun = float64(stats.Runtime.Nanoseconds()) / float64(stats.RunCount)
-		}
-		costs = append(costs, c)
+		costs = append(costs, progCost{ID: id, Tracer: name, Program: info.Name,
+			Runs: stats.RunCount, Runtime: stats.Runtime.Nanoseconds()})
 	}
-	sort.Slice(costs, func(i, j int) bool { return costs[i].Runs > costs[j].Runs })
 	return costs, nil
 }
 

@@ -73,7 +73,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.Int64Var(&o.memEvents, "mem-events", 5_000_000, "events for the memory row (0: skip it)")
 	fs.Int64Var(&o.memStep, "mem-step", 1_000_000, "events between memory samples")
 	fs.DurationVar(&o.memTime, "mem-timeout", 75*time.Second, "longest the memory row may run")
-	fs.BoolVar(&o.costs, "costs", true, "measure each BPF program's kernel run time during the setns churn")
+	fs.BoolVar(&o.costs, "costs", true, "measure each BPF program's kernel run time during each workload")
 	fs.BoolVar(&o.json, "json", false, "print the results as JSON instead of a table")
 	only := fs.String("workloads", "", "comma-separated workloads to run (default all: "+workloadNames()+")")
 	if err := fs.Parse(args); err != nil {
@@ -154,7 +154,7 @@ func run(args []string) error {
 	end := snapshotActivity()
 	res.note("load average at the end of the table's runs: %s; CPU used by anything else meanwhile: %.0f%% of one CPU on average; busy processes: %s",
 		loadAverage(), 100*othersShare(busy, end), listOrNone(othersSince(busy, end)))
-	if o.costs && onWorkloads(o, "setns") {
+	if o.costs {
 		var costTracers []tracer
 		for _, t := range tracers {
 			if t.Name != "nstrace-w" { // the same programs as -o json
@@ -193,15 +193,6 @@ func listOrNone(xs []string) string {
 		return "none"
 	}
 	return strings.Join(xs, ", ")
-}
-
-func onWorkloads(o *options, name string) bool {
-	for _, w := range o.workloads {
-		if w.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // chooseTracers decides the columns: nstrace -o json always; -w when this

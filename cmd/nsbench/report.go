@@ -100,13 +100,10 @@ func (res *results) writeTable(w io.Writer) {
 		fmt.Fprintf(w, "- written at %s events/s; nstrace's summary: %d events, %d lost\n", fmtInt(m.rate()), m.Delivered, m.Lost)
 	}
 	if len(res.Costs) > 0 {
-		fmt.Fprintf(w, "\nKernel cost per BPF program during the setns churn (run_time_ns / run_cnt, stats on):\n\n")
-		t := [][]string{{"tracer", "program", "runs", "ns/run"}}
-		for _, c := range res.Costs {
-			if c.Runs == 0 {
-				continue
-			}
-			t = append(t, []string{c.Tracer, c.Program, strconv.FormatUint(c.Runs, 10), fmt.Sprintf("%.0f", c.NsPerRun)})
+		fmt.Fprintf(w, "\nKernel cost per BPF program while each workload ran (run_time_ns ÷ run_cnt, stats on; programs that ran for other processes now and then left out):\n\n")
+		t := [][]string{{"workload", "tracer", "program", "runs", "ns/run"}}
+		for _, c := range res.mainCosts() {
+			t = append(t, []string{c.Workload, c.Tracer, c.Program, strconv.FormatUint(c.Runs, 10), fmt.Sprintf("%.0f", c.NsPerRun)})
 		}
 		writeMarkdown(w, t)
 		res.setnsBreakdown(w)
@@ -117,6 +114,23 @@ func (res *results) writeTable(w io.Writer) {
 			fmt.Fprintf(w, "- %s\n", n)
 		}
 	}
+}
+
+// mainCosts are the programs that ran at least a hundredth as often as the
+// busiest one of the same tracer and workload.
+func (res *results) mainCosts() []progCost {
+	busiest := make(map[[2]string]uint64)
+	for _, c := range res.Costs {
+		k := [2]string{c.Workload, c.Tracer}
+		busiest[k] = max(busiest[k], c.Runs)
+	}
+	var out []progCost
+	for _, c := range res.Costs {
+		if c.Runs*100 >= busiest[[2]string{c.Workload, c.Tracer}] {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // setnsBreakdown splits what tracing adds to a setns call: the tracer's own
@@ -143,7 +157,7 @@ func (res *results) setnsBreakdown(w io.Writer) {
 		fmt.Fprintf(w, "; %s %.0f ns (+%.0f", res.Titles[name], per, per-base)
 		var progs float64
 		for _, pc := range res.Costs {
-			if pc.Tracer == res.Titles[name] && strings.Contains(pc.Program, "setns") {
+			if pc.Workload == "setns" && pc.Tracer == res.Titles[name] && strings.Contains(pc.Program, "setns") {
 				progs += pc.NsPerRun
 			}
 		}

@@ -60,15 +60,50 @@ func TestSetnsBreakdownAddsTheTracersSetnsPrograms(t *testing.T) {
 	res.Rows = []*row{{Workload: "setns", Untraced: cell{Median: 1_000_000},
 		Traced: map[string]*cell{"nstrace-json": {Median: 500_000}}}}
 	res.Costs = []progCost{
-		{Tracer: "nstrace -o json", Program: "setns_enter", Runs: 51456, NsPerRun: 139},
-		{Tracer: "nstrace -o json", Program: "setns_exit", Runs: 51456, NsPerRun: 413},
-		{Tracer: "nstrace -o json", Program: "fork", Runs: 7, NsPerRun: 181},
-		{Tracer: "bpftrace", Program: "sys_exit_setns", Runs: 28672, NsPerRun: 12134},
+		{Workload: "setns", Tracer: "nstrace -o json", Program: "setns_enter", Runs: 51456, NsPerRun: 139},
+		{Workload: "setns", Tracer: "nstrace -o json", Program: "setns_exit", Runs: 51456, NsPerRun: 413},
+		{Workload: "setns", Tracer: "nstrace -o json", Program: "fork", Runs: 7, NsPerRun: 181},
+		{Workload: "fork", Tracer: "nstrace -o json", Program: "setns_exit", Runs: 2, NsPerRun: 900},
+		{Workload: "setns", Tracer: "bpftrace", Program: "sys_exit_setns", Runs: 28672, NsPerRun: 12134},
 	}
 	var b bytes.Buffer
 	res.setnsBreakdown(&b)
 	want := "\nsetns per call: untraced 1000 ns; nstrace -o json 2000 ns (+1000, of which its setns programs 552 ns)\n"
 	if b.String() != want {
 		t.Errorf("setnsBreakdown =\n%q\nwant\n%q", b.String(), want)
+	}
+}
+
+func TestMainCostsLeaveOutRarePrograms(t *testing.T) {
+	res := &results{Costs: []progCost{
+		{Workload: "setns", Tracer: "nstrace -o json", Program: "setns_exit", Runs: 51456},
+		{Workload: "setns", Tracer: "nstrace -o json", Program: "fork", Runs: 7},
+		{Workload: "fork", Tracer: "nstrace -o json", Program: "fork", Runs: 2400},
+		{Workload: "fork", Tracer: "nstrace -o json", Program: "clone_exit", Runs: 24},
+	}}
+	var got []string
+	for _, c := range res.mainCosts() {
+		got = append(got, c.Workload+"/"+c.Program)
+	}
+	if want := "setns/setns_exit fork/fork fork/clone_exit"; strings.Join(got, " ") != want {
+		t.Errorf("mainCosts = %q, want %q", got, want)
+	}
+}
+
+func TestCostsBetweenSubtractsTheTotals(t *testing.T) {
+	// sys_enter_clone and sys_enter_clone3 both show as "sys_enter_clone".
+	before := []progCost{
+		{ID: 4970, Tracer: "bpftrace", Program: "sys_exit_setns", Runs: 100, Runtime: 1_000_000},
+		{ID: 4966, Tracer: "bpftrace", Program: "sys_enter_clone", Runs: 5193, Runtime: 742_599},
+		{ID: 4967, Tracer: "bpftrace", Program: "sys_enter_clone", Runs: 4},
+	}
+	after := []progCost{
+		{ID: 4970, Tracer: "bpftrace", Program: "sys_exit_setns", Runs: 32100, Runtime: 357_864_000},
+		{ID: 4966, Tracer: "bpftrace", Program: "sys_enter_clone", Runs: 5193, Runtime: 742_599},
+		{ID: 4967, Tracer: "bpftrace", Program: "sys_enter_clone", Runs: 4},
+	}
+	got := costsBetween("setns", before, after)
+	if len(got) != 1 || got[0].Runs != 32000 || got[0].NsPerRun != 11152 || got[0].Workload != "setns" {
+		t.Errorf("costsBetween = %+v, want one setns row: 32000 runs at 11152 ns", got)
 	}
 }
