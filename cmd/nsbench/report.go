@@ -82,7 +82,17 @@ func (res *results) writeTable(w io.Writer) {
 	}
 	t = append(t, res.readyRow())
 	writeMarkdown(w, t)
+	res.writeMemory(w)
+	res.writeCosts(w)
+	if len(res.Notes) > 0 {
+		fmt.Fprintln(w)
+		for _, n := range res.Notes {
+			fmt.Fprintf(w, "- %s\n", n)
+		}
+	}
+}
 
+func (res *results) writeMemory(w io.Writer) {
 	if m := res.Memory; m != nil {
 		fmt.Fprintf(w, "\nnstrace resident memory under setns churn (-o json), goal ≤ 64 MiB and flat:\n\n")
 		var parts []string
@@ -99,6 +109,9 @@ func (res *results) writeTable(w io.Writer) {
 		fmt.Fprintf(w, "- %s → %s\n", strings.Join(parts, ", "), verdict)
 		fmt.Fprintf(w, "- written at %s events/s; nstrace's summary: %d events, %d lost\n", fmtInt(m.rate()), m.Delivered, m.Lost)
 	}
+}
+
+func (res *results) writeCosts(w io.Writer) {
 	if len(res.Costs) > 0 {
 		fmt.Fprintf(w, "\nKernel cost per BPF program while each workload ran (run_time_ns ÷ run_cnt, stats on; programs that ran for other processes now and then left out):\n\n")
 		t := [][]string{{"workload", "tracer", "program", "runs", "ns/run"}}
@@ -107,12 +120,6 @@ func (res *results) writeTable(w io.Writer) {
 		}
 		writeMarkdown(w, t)
 		res.setnsBreakdown(w)
-	}
-	if len(res.Notes) > 0 {
-		fmt.Fprintln(w)
-		for _, n := range res.Notes {
-			fmt.Fprintf(w, "- %s\n", n)
-		}
 	}
 }
 
