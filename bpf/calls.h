@@ -78,6 +78,14 @@ static __always_inline void setns_target(struct event *e, __s32 fd)
 	e->target_ino = BPF_CORE_READ(ino, i_ino);
 }
 
+/* -ERESTARTSYS .. -ERESTART_RESTARTBLOCK: a signal interrupted the call and
+ * the kernel will run it again (the entry hook fires again); userspace never
+ * sees these, so neither a failure nor a result is reported. */
+static __always_inline bool restarting(long ret)
+{
+	return ret <= -512 && ret >= -516;
+}
+
 static __always_inline int exit_ns_call(long ret)
 {
 	__u32 tid = current_tid();
@@ -88,6 +96,8 @@ static __always_inline int exit_ns_call(long ret)
 
 	if (!p)
 		return 0;
+	if (restarting(ret))
+		goto out;
 	e = new_event(p->kind);
 	if (!e)
 		goto out;
@@ -146,7 +156,7 @@ static __always_inline int exit_clone(long ret)
 	if (!p || p->kind != EVENT_CLONE)
 		return 0;
 	/* Success is reported by the fork hook, attributed to the child. */
-	if (ret < 0 && (e = new_event(EVENT_CLONE))) {
+	if (ret < 0 && !restarting(ret) && (e = new_event(EVENT_CLONE))) {
 		e->flags = p->flags;
 		e->error = -ret;
 		send(e);

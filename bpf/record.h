@@ -43,7 +43,8 @@ struct {
 __u64 clones_pending = 0;
 __u64 execs_pending = 0;
 
-/* When a record last woke the reader. Racy updates only cost a wakeup. */
+/* When a record last woke the reader (boot-time ns). Racy updates only cost
+ * a wakeup. */
 __u64 last_wakeup_ns = 0;
 
 /* A scratch record per CPU: too big for the stack, sent trimmed. */
@@ -81,14 +82,12 @@ static __always_inline bool wanted_tgid(__u32 tgid)
  * wakeup_gap_ns (so a lone event is seen at once, and churn costs at most
  * one wakeup per gap). Records in between wait for the next wakeup or for
  * Go's poll deadline. */
-static __always_inline __u64 wakeup_flag(__u64 size)
+static __always_inline __u64 wakeup_flag(__u64 size, __u64 now)
 {
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 now;
 
 	if (avail < wakeup_bytes && avail + size >= wakeup_bytes)
 		return BPF_RB_FORCE_WAKEUP;
-	now = bpf_ktime_get_ns();
 	if (now - last_wakeup_ns >= wakeup_gap_ns) {
 		last_wakeup_ns = now;
 		return BPF_RB_FORCE_WAKEUP;
@@ -143,7 +142,8 @@ static __always_inline void send(struct event *e)
 
 	if (size > sizeof(*e))
 		size = sizeof(*e);
-	if (bpf_ringbuf_output(&events, e, size, wakeup_flag(size)))
+	/* The record's own timestamp serves as "now": no second clock read. */
+	if (bpf_ringbuf_output(&events, e, size, wakeup_flag(size, e->boot_ns)))
 		count_drop(DROP_RING_FULL);
 }
 

@@ -18,9 +18,10 @@ type Resolver struct {
 	o       options
 	ns      map[nsKey]*entry
 	cgroups map[uint64]*cgroupEntry
-	cls     *classifier // live only
-	tree    cgroupTree  // live only
-	last    time.Time   // the latest time seen: events, scans
+	procs   map[uint32]procContainer // cgroup v1 hosts: by pid, briefly
+	cls     *classifier              // live only
+	tree    cgroupTree               // live only
+	last    time.Time                // the latest time seen: events, scans
 	swept   time.Time
 	unread  int
 }
@@ -75,7 +76,8 @@ func New(inv *Inventory, opts ...Option) *Resolver {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	r := &Resolver{o: o, ns: make(map[nsKey]*entry), cgroups: make(map[uint64]*cgroupEntry)}
+	r := &Resolver{o: o, ns: make(map[nsKey]*entry), cgroups: make(map[uint64]*cgroupEntry),
+		procs: make(map[uint32]procContainer)}
 	if o.live {
 		r.cls, r.tree = newClassifier(o.root), ownCgroupTree(o.root)
 	}
@@ -368,12 +370,33 @@ func (r *Resolver) processContainer(ev *event.Event, now time.Time) *event.Conta
 	if !r.o.live || !r.tree.v1 {
 		return nil
 	}
-	data, err := os.ReadFile(r.procPath(ev.Tid, "cgroup"))
-	if err != nil {
-		return nil
+	// On cgroup v1 the kernel's id says nothing: read /proc, once per
+	// process per procTTL, not per event (a churning process would
+	// otherwise cost an open and a read for every call it makes).
+	if pc, ok := r.procs[ev.Pid]; ok && now.Sub(pc.at) < procTTL && !now.Before(pc.at) {
+		return pc.ctr
 	}
-	return r.cls.process(string(data)).ctr
+	var ctr *event.Container
+	if data, err := os.ReadFile(r.procPath(ev.Tid, "cgroup")); err == nil {
+		ctr = r.cls.process(string(data)).ctr
+	}
+	if len(r.procs) >= maxProcs {
+		clear(r.procs)
+	}
+	r.procs[ev.Pid] = procContainer{ctr: ctr, at: now}
+	return ctr
 }
+
+// procContainer is a process's container as /proc said at a moment.
+type procContainer struct {
+	ctr *event.Container
+	at  time.Time
+}
+
+const (
+	procTTL  = time.Second
+	maxProcs = 4096
+)
 
 // AwaitsName reports whether ev created a namespace that has no name yet but
 // may get one in a moment: `ip netns add` mounts the net namespace it made
