@@ -6,7 +6,7 @@ VMLINUX_H := bpf/vmlinux/$(ARCH)/vmlinux.h
 GEN_DEPS  := clang llvm
 APT_GET   := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
-.PHONY: help generate build test bench lint vmlinux vmtest deps-generate
+.PHONY: help generate build test bench lint vmlinux vmtest deps-generate deps-bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -25,8 +25,14 @@ build: ## build ./nstrace
 test: ## run every test (kernel tests need root; NSTRACE_KERNEL_TESTS=1 makes a skip fail)
 	$(GO) test ./...
 
-bench: build ## speed and memory benchmarks (see README)
-	$(GO) test -run '^$$' -bench . -benchmem ./tracer/...
+deps-bench:
+	@command -v bpftrace >/dev/null || \
+		{ [ "$$(id -u)" = 0 ] && apt-get update -q && $(APT_GET) bpftrace; } || \
+		echo "bpftrace is not installed: nsbench leaves its column out" >&2
+
+bench: build deps-bench ## Go benchmarks (0 allocs/op), then nsbench: untraced vs nstrace vs bpftrace, as root (~3 min; NSBENCH_FLAGS=-json)
+	$(GO) test -run '^$$' -bench . -benchmem ./tracer/... ./cmd/nstrace/
+	$(GO) run ./cmd/nsbench -nstrace ./nstrace $(NSBENCH_FLAGS)
 
 lint: ## go vet and gofmt
 	$(GO) vet ./...
