@@ -59,17 +59,9 @@ func runReplay(f *replayFlags, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var since, until filter.Moment
-	for _, m := range []struct {
-		flag, val string
-		dst       *filter.Moment
-	}{{"since", f.since, &since}, {"until", f.until, &until}} {
-		if m.val == "" {
-			continue
-		}
-		if *m.dst, err = filter.ParseMoment(m.val); err != nil {
-			return usageError{fmt.Errorf("--%s: %w", m.flag, err)}
-		}
+	since, until, err := parseWindow(f.since, f.until)
+	if err != nil {
+		return err
 	}
 	paths, err := expandPaths(args)
 	if err != nil {
