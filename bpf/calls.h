@@ -89,7 +89,7 @@ static __always_inline bool restarting(long ret)
 static __always_inline int exit_ns_call(long ret)
 {
 	__u32 tid = current_tid();
-	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct pending *p = recall(tid);
 	struct task_struct *t;
 	struct event *e;
 	__u8 action;
@@ -124,7 +124,7 @@ static __always_inline int exit_ns_call(long ret)
 	if (e->nr_changes)
 		send(e);
 out:
-	bpf_map_delete_elem(&pending, &tid);
+	forget(tid, p);
 	return 0;
 }
 
@@ -152,7 +152,7 @@ static __always_inline int exit_clone(long ret)
 	if (!clones_pending)
 		return 0;
 	tid = current_tid();
-	p = bpf_map_lookup_elem(&pending, &tid);
+	p = recall(tid);
 	if (!p || p->kind != EVENT_CLONE)
 		return 0;
 	/* Success is reported by the fork hook, attributed to the child. */
@@ -161,7 +161,7 @@ static __always_inline int exit_clone(long ret)
 		e->error = -ret;
 		send(e);
 	}
-	bpf_map_delete_elem(&pending, &tid);
+	forget(tid, p);
 	__sync_fetch_and_add(&clones_pending, -1);
 	return 0;
 }
@@ -198,7 +198,7 @@ static __always_inline int exit_exec(long ret)
 	if (!execs_pending)
 		return 0;
 	tgid = current_tgid();
-	p = bpf_map_lookup_elem(&pending, &tgid);
+	p = recall(tgid);
 	if (!p || p->kind != EVENT_EXEC)
 		return 0;
 	ns = task_ns((struct task_struct *)bpf_get_current_task(), NS_TIME);
@@ -206,7 +206,7 @@ static __always_inline int exit_exec(long ret)
 		add_change(e, NS_TIME, ACTION_JOIN, p->from[NS_TIME], ns);
 		send(e);
 	}
-	bpf_map_delete_elem(&pending, &tgid);
+	forget(tgid, p);
 	__sync_fetch_and_add(&execs_pending, -1);
 	return 0;
 }

@@ -51,7 +51,7 @@ int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 
 	ptid = current_tid();
-	if (clones_pending && (p = bpf_map_lookup_elem(&pending, &ptid)) && p->kind == EVENT_CLONE)
+	if (clones_pending && (p = recall(ptid)) && p->kind == EVENT_CLONE)
 		flags = p->flags;
 	e = new_event(EVENT_CLONE);
 	if (!e)

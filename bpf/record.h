@@ -8,6 +8,7 @@ volatile const __u32 filter_tgid = 0;          /* 0: every process */
 volatile const __u32 kind_mask = ALL_KINDS;    /* namespace kinds to report */
 volatile const __u64 wakeup_bytes = 256 << 10; /* wake the reader once this much is queued */
 volatile const __u64 wakeup_gap_ns = 1000000;  /* and at most this long after the last wakeup */
+volatile const bool use_task_storage = true;    /* Go clears it where the kernel lacks it */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -37,6 +38,16 @@ struct {
 	__type(key, __u32); /* tid; tgid for exec, whose tid can change */
 	__type(value, struct pending);
 } pending SEC(".maps");
+
+/* The same, kept with the task itself where the kernel allows: cheaper than
+ * a hash (no hashing, no allocation per call: the slot stays with the task
+ * and is marked free), and gone when the task is. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct pending);
+} pending_ts SEC(".maps");
 
 /* How many clone/exec entries wait in `pending`: lets the exits of ordinary
  * forks and execs skip the map lookup. A racy read only costs a lookup. */
@@ -147,10 +158,43 @@ static __always_inline void send(struct event *e)
 		count_drop(DROP_RING_FULL);
 }
 
+/* remember keeps p for the current task (key: its tid, or tgid for exec,
+ * in the hash), recall finds it, forget frees it. */
 static __always_inline void remember(__u32 key, struct pending *p)
 {
+	if (use_task_storage) {
+		struct pending *slot = bpf_task_storage_get(&pending_ts, bpf_get_current_task_btf(), 0,
+							    BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!slot) {
+			count_drop(DROP_PENDING_FULL);
+			return;
+		}
+		*slot = *p;
+		return;
+	}
 	if (bpf_map_update_elem(&pending, &key, p, BPF_ANY))
 		count_drop(DROP_PENDING_FULL);
+}
+
+static __always_inline struct pending *recall(__u32 key)
+{
+	struct pending *p;
+
+	if (use_task_storage)
+		p = bpf_task_storage_get(&pending_ts, bpf_get_current_task_btf(), 0, 0);
+	else
+		p = bpf_map_lookup_elem(&pending, &key);
+	if (p && !p->kind)
+		return 0;
+	return p;
+}
+
+static __always_inline void forget(__u32 key, struct pending *p)
+{
+	if (use_task_storage)
+		p->kind = 0;
+	else
+		bpf_map_delete_elem(&pending, &key);
 }
 
 #endif

@@ -102,6 +102,7 @@ const (
 	NstraceMapDrops              = "drops"
 	NstraceMapEvents             = "events"
 	NstraceMapPending            = "pending"
+	NstraceMapPendingTs          = "pending_ts"
 	NstraceMapScratch            = "scratch"
 	NstraceProgClone3Enter       = "clone3_enter"
 	NstraceProgClone3Exit        = "clone3_exit"
@@ -134,6 +135,7 @@ const (
 	NstraceVarUnusedDropCause    = "unused_drop_cause"
 	NstraceVarUnusedEventKind    = "unused_event_kind"
 	NstraceVarUnusedNsKind       = "unused_ns_kind"
+	NstraceVarUseTaskStorage     = "use_task_storage"
 	NstraceVarWakeupBytes        = "wakeup_bytes"
 	NstraceVarWakeupGapNs        = "wakeup_gap_ns"
 )
@@ -208,10 +210,11 @@ type NstraceProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type NstraceMapSpecs struct {
-	Drops   *ebpf.MapSpec `ebpf:"drops"`
-	Events  *ebpf.MapSpec `ebpf:"events"`
-	Pending *ebpf.MapSpec `ebpf:"pending"`
-	Scratch *ebpf.MapSpec `ebpf:"scratch"`
+	Drops     *ebpf.MapSpec `ebpf:"drops"`
+	Events    *ebpf.MapSpec `ebpf:"events"`
+	Pending   *ebpf.MapSpec `ebpf:"pending"`
+	PendingTs *ebpf.MapSpec `ebpf:"pending_ts"`
+	Scratch   *ebpf.MapSpec `ebpf:"scratch"`
 }
 
 // NstraceVariableSpecs contains global variables before they are loaded into the kernel.
@@ -227,6 +230,7 @@ type NstraceVariableSpecs struct {
 	UnusedDropCause    *ebpf.VariableSpec `ebpf:"unused_drop_cause"`
 	UnusedEventKind    *ebpf.VariableSpec `ebpf:"unused_event_kind"`
 	UnusedNsKind       *ebpf.VariableSpec `ebpf:"unused_ns_kind"`
+	UseTaskStorage     *ebpf.VariableSpec `ebpf:"use_task_storage"`
 	WakeupBytes        *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 	WakeupGapNs        *ebpf.VariableSpec `ebpf:"wakeup_gap_ns"`
 }
@@ -251,10 +255,11 @@ func (o *NstraceObjects) Close() error {
 //
 // It can be passed to LoadNstraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type NstraceMaps struct {
-	Drops   *ebpf.Map `ebpf:"drops"`
-	Events  *ebpf.Map `ebpf:"events"`
-	Pending *ebpf.Map `ebpf:"pending"`
-	Scratch *ebpf.Map `ebpf:"scratch"`
+	Drops     *ebpf.Map `ebpf:"drops"`
+	Events    *ebpf.Map `ebpf:"events"`
+	Pending   *ebpf.Map `ebpf:"pending"`
+	PendingTs *ebpf.Map `ebpf:"pending_ts"`
+	Scratch   *ebpf.Map `ebpf:"scratch"`
 }
 
 func (m *NstraceMaps) Close() error {
@@ -262,6 +267,7 @@ func (m *NstraceMaps) Close() error {
 		m.Drops,
 		m.Events,
 		m.Pending,
+		m.PendingTs,
 		m.Scratch,
 	)
 }
@@ -279,6 +285,7 @@ type NstraceVariables struct {
 	UnusedDropCause    *ebpf.Variable `ebpf:"unused_drop_cause"`
 	UnusedEventKind    *ebpf.Variable `ebpf:"unused_event_kind"`
 	UnusedNsKind       *ebpf.Variable `ebpf:"unused_ns_kind"`
+	UseTaskStorage     *ebpf.Variable `ebpf:"use_task_storage"`
 	WakeupBytes        *ebpf.Variable `ebpf:"wakeup_bytes"`
 	WakeupGapNs        *ebpf.Variable `ebpf:"wakeup_gap_ns"`
 }

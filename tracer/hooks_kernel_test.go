@@ -8,6 +8,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
+	"github.com/nstrace/nstrace/gen"
 	"github.com/nstrace/nstrace/tracer/testenv"
 )
 
@@ -102,4 +103,19 @@ func linkTypesOf(t *testing.T, coll *ebpf.Collection) map[link.Type]int {
 		t.Fatal(err)
 	}
 	return counts
+}
+
+// Per-call state lives in task storage on kernels that allow it in tracing
+// programs — both kernels CI tests on (6.18 here, 6.1 in the VM) — and not
+// in the slower hash, which stays as the fallback for older kernels.
+func TestPerCallStateUsesTaskStorage(t *testing.T) {
+	testenv.RequireKernel(t)
+	tr, err := Open(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if typ := tr.coll.Maps[gen.NstraceMapPendingTs].Type(); typ != ebpf.TaskStorage {
+		t.Errorf("pending_ts is a %s map: the task-storage load failed and fell back", typ)
+	}
 }

@@ -145,13 +145,13 @@ func (t *Tracer) load() error {
 		t.fentryErr = dropUnusableFentry(spec)
 	}
 	t.fentryLoaded = t.fentryErr == nil
-	coll, err := ebpf.NewCollection(spec)
+	coll, err := newCollection(spec)
 	if err != nil && t.fentryLoaded {
 		// The kernel took a probe but not our programs: use tracepoints.
 		t.fentryErr = fmt.Errorf("load fentry programs: %w", err)
 		t.fentryLoaded = false
 		dropFentry(spec, nil)
-		coll, err = ebpf.NewCollection(spec)
+		coll, err = newCollection(spec)
 	}
 	if err != nil {
 		var verr *ebpf.VerifierError
@@ -166,6 +166,27 @@ func (t *Tracer) load() error {
 	}
 	t.coll = coll
 	return nil
+}
+
+// newCollection loads spec, keeping per-call state in task storage where
+// the kernel allows it, else in the hash map: the programs choose by the
+// use_task_storage constant, and the verifier drops the branch not taken.
+func newCollection(spec *ebpf.CollectionSpec) (*ebpf.Collection, error) {
+	coll, err := ebpf.NewCollection(spec)
+	if err == nil {
+		return coll, nil
+	}
+	fallback := spec.Copy()
+	if err := fallback.Variables[gen.NstraceVarUseTaskStorage].Set(false); err != nil {
+		return nil, err
+	}
+	// Still referenced, never used: any map the kernel has will do.
+	ts := fallback.Maps[gen.NstraceMapPendingTs]
+	ts.Type, ts.MaxEntries, ts.Flags = ebpf.Hash, 1, 0
+	if coll, err2 := ebpf.NewCollection(fallback); err2 == nil {
+		return coll, nil
+	}
+	return nil, err
 }
 
 // Hooks reports every hook and whether it attached.
