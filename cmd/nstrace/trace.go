@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,8 +25,10 @@ type traceFlags struct {
 	output    string
 	readyFile string
 	ringSize  int
-	hooks     string
-	filter    filterFlags
+	// cpuProfile profiles the consumer, for speed work (hidden flag).
+	cpuProfile string
+	hooks      string
+	filter     filterFlags
 
 	write      string // session file; "-" for stdout
 	quiet      bool
@@ -52,6 +55,8 @@ func newTraceCommand() *cobra.Command {
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	fl.StringVar(&f.readyFile, "ready-file", "", "create this file once every probe is attached")
 	fl.IntVar(&f.ringSize, "ring-size", tracer.DefaultRingSize, "ring buffer size in bytes (a power of two)")
+	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of nstrace itself to this file")
+	fl.MarkHidden("cpuprofile")
 	fl.StringVar(&f.hooks, "hooks", "auto", "hook set: auto (fentry where the kernel allows, else tracepoints), tracepoint, or fentry")
 	fl.StringVarP(&f.write, "write", "w", "", "record the session to this file (.gz, .zst: compressed; -: standard output)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "show no events (with -w: only record)")
@@ -99,6 +104,13 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 	topts := tracer.Options{RingSize: f.ringSize, Types: opts.Types, Hooks: f.hooks}
 	if len(opts.Pids) == 1 {
 		topts.Pid = opts.Pids[0]
+	}
+	if f.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
 	}
 	t, err := tracer.Open(topts)
 	if err != nil {
@@ -277,4 +289,17 @@ func writeReadyFile(path string) error {
 		return fmt.Errorf("ready file: %w", err)
 	}
 	return nil
+}
+
+// startCPUProfile profiles this process until the returned func is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
