@@ -44,7 +44,7 @@ vmlinux: ## regenerate bpf/vmlinux/$(ARCH)/vmlinux.h from this kernel's BTF (nee
 
 # Host tools the tracer's kernel tests exec, shipped into the VM with their
 # libraries when installed here (an absent one makes its test skip there).
-VMTEST_TOOLS ?= unshare nsenter readlink ip lsns runc
+VMTEST_TOOLS ?= unshare nsenter readlink ip lsns runc bwrap
 # One vCPU: under software emulation with two, the cross-CPU text patching
 # that attaching syscall tracepoints does stalled the 6.1 guest for minutes.
 VMTEST_FLAGS ?= -smp 1

@@ -39,12 +39,7 @@ func testRuntime(t *testing.T, runtime string) {
 	before := readNs(t, "self")
 	c := startCapture(t, tracer.Options{})
 
-	args := []string{"run", "-b", bundle, id}
-	if testenv.InVM() {
-		// The VM's root is an initramfs, which pivot_root cannot leave.
-		args = []string{"run", "--no-pivot", "-b", bundle, id}
-	}
-	run := exec.Command(bin, args...)
+	run := exec.Command(bin, "run", "-b", bundle, id)
 	hold, _ := run.StdinPipe()
 	out, _ := run.StdoutPipe()
 	run.Stderr = os.Stderr

@@ -55,6 +55,9 @@ func main() {
 }
 
 func run() (int, error) {
+	if err := leaveInitramfs(); err != nil {
+		return 0, err
+	}
 	for _, m := range mounts {
 		if err := os.MkdirAll(m.target, 0o755); err != nil {
 			return 0, fmt.Errorf("mount %s: %w", m.target, err)
