@@ -67,7 +67,7 @@ struct event {
 	__u8 target_kind; /* enum ns_kind of target_ino */
 	__u8 pad;
 	char comm[16];
-	__u8 pad2[4];
+	__u32 user_ns; /* inode of the caller's user namespace: owner of what it creates */
 	struct change changes[NS_KINDS];
 };
 

@@ -128,6 +128,7 @@ static __always_inline struct event *new_event(__u8 kind)
 	e->nr_changes = 0;
 	e->target_kind = 0;
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));
+	e->user_ns = BPF_CORE_READ(task, real_cred, user_ns, ns.inum);
 	return e;
 }
 

@@ -55,7 +55,7 @@ type NstraceEvent struct {
 	TargetKind uint8
 	Pad        uint8
 	Comm       [16]int8
-	Pad2       [4]uint8
+	UserNs     uint32
 	Changes    [10]NstraceChange
 }
 

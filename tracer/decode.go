@@ -44,6 +44,7 @@ func (d *decoder) decode(sample []byte, clock *bootClock, ev *event.Event) error
 	ev.Comm = d.comm(r.Comm)
 	ev.Flags = r.Flags
 	ev.CgroupID = r.CgroupId
+	ev.UserNS = r.UserNs
 	ev.Errno = syscall.Errno(r.Error)
 	if r.TargetIno != 0 {
 		ev.Target = &event.Target{Type: event.NsType(r.TargetKind), Inode: r.TargetIno}

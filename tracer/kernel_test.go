@@ -43,6 +43,9 @@ func TestUnshareReportsEachNamespaceTypeExactly(t *testing.T) {
 					ev.Flags, ev.Tid, ev.Errno, tc.flag, ev.Pid)
 			}
 			wantChanges(t, ev, event.Change{Type: tc.typ, Action: event.Create, From: before[tc.typ], To: after[tc.typ]})
+			if ev.UserNS != after[event.User] {
+				t.Errorf("event userns %d, want the caller's %d", ev.UserNS, after[event.User])
+			}
 			if after[tc.typ] == before[tc.typ] {
 				t.Errorf("/proc shows %s unchanged (%d)", tc.typ, before[tc.typ])
 			}

@@ -180,6 +180,7 @@ type Event struct {
 	Errno    syscall.Errno // non-zero for a failed attempt
 	Target   *Target       // failed setns only
 	CgroupID uint64        // the task's cgroup v2 id, for container lookup
+	UserNS   uint32        // inode of the caller's user namespace (owner of what it creates)
 	Changes  []Change
 	Lost     uint64 // Kind == Lost: how many records were dropped
 

@@ -34,6 +34,9 @@ func (e *Event) AppendJSON(b []byte) []byte {
 	if e.CgroupID != 0 {
 		b = appendUintField(b, "cgroup_id", e.CgroupID)
 	}
+	if e.UserNS != 0 {
+		b = appendUintField(b, "userns", uint64(e.UserNS))
+	}
 	if e.Kind != Destroy && e.Kind != Exec {
 		b = append(b, `,"flags":[`...)
 		first := true
@@ -191,6 +194,7 @@ type wire struct {
 	Comm     string     `json:"comm"`
 	UID      uint32     `json:"uid"`
 	CgroupID uint64     `json:"cgroup_id"`
+	UserNS   uint32     `json:"userns"`
 	Flags    []string   `json:"flags"`
 	Error    string     `json:"error"`
 	Target   *struct {
@@ -226,7 +230,7 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 		return fmt.Errorf("%s event without time", w.Event)
 	}
 	*e = Event{Time: *w.Time, Kind: kind, Pid: w.Pid, Tid: w.Tid, Ppid: w.Ppid, Comm: w.Comm,
-		UID: w.UID, CgroupID: w.CgroupID, Lost: w.Count, Container: w.Container}
+		UID: w.UID, CgroupID: w.CgroupID, UserNS: w.UserNS, Lost: w.Count, Container: w.Container}
 	for _, f := range w.Flags {
 		bit, ok := ParseFlagName(f)
 		if !ok {

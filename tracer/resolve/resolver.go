@@ -225,6 +225,8 @@ func (r *Resolver) created(ev *event.Event, c *event.Change, newUser uint32) *en
 		e.ns.Owner, e.ns.Parent = c.From, c.From
 	case newUser != 0:
 		e.ns.Owner = newUser
+	default:
+		e.ns.Owner = ev.UserNS // the creator's user namespace owns it
 	}
 	if t == event.Pid {
 		e.ns.Parent = c.From
