@@ -59,38 +59,20 @@ func runReplay(f *replayFlags, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	since, until, err := parseWindow(f.since, f.until)
+	rec, err := openRecording("replay", args, opts, f.since, f.until)
 	if err != nil {
 		return err
 	}
-	paths, err := expandPaths(args)
-	if err != nil {
-		return err
-	}
-
-	r, err := session.Open(paths...)
-	if err != nil {
-		return fmt.Errorf("replay %w", err)
-	}
+	r, res := rec.r, rec.res
 	defer r.Close()
 	first := r.First()
-	if f.since != "" {
-		opts.Since = since.At(first.Started)
-	}
-	if f.until != "" {
-		opts.Until = until.At(first.Started)
-	}
 	p := &pipeline{sinks: []sink{out}}
 	if f.alerts.alertsOnly {
 		p.sinks = nil
 	}
-	res, err := replayResolver(first)
-	if err != nil {
-		return fmt.Errorf("replay %s: %w", render.Sanitize(paths[0]), err)
-	}
 	p.enrich = append(p.enrich, res.Resolve)
 	p.alerts = newAlerting(rules, out, stdout, detect.WithNamespaces(res))
-	if p.filter, err = filter.New(opts); err != nil {
+	if p.filter, err = filter.New(rec.opts); err != nil {
 		return usageError{err}
 	}
 	fmt.Fprintf(stderr, "nstrace: %s\n", describeRecording(first))

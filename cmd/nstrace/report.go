@@ -71,30 +71,13 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 	case !f.noAlerts:
 		rules = detect.DefaultRules()
 	}
-	since, until, err := parseWindow(f.since, f.until)
+	rec, err := openRecording("report", args, opts, f.since, f.until)
 	if err != nil {
 		return err
 	}
-	paths, err := expandPaths(args)
-	if err != nil {
-		return err
-	}
-	r, err := session.Open(paths...)
-	if err != nil {
-		return fmt.Errorf("report %w", err)
-	}
+	r, res, paths := rec.r, rec.res, rec.paths
 	defer r.Close()
-	if f.since != "" {
-		opts.Since = since.At(r.First().Started)
-	}
-	if f.until != "" {
-		opts.Until = until.At(r.First().Started)
-	}
 
-	res, err := replayResolver(r.First())
-	if err != nil {
-		return fmt.Errorf("report %s: %w", render.Sanitize(paths[0]), err)
-	}
 	b := report.NewBuilder(report.Options{Lookup: res.Lookup})
 	p := &pipeline{sinks: []sink{b}}
 	p.enrich = append(p.enrich, res.Resolve, func(*event.Event) { b.Session(r.Header()) })
@@ -109,7 +92,7 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 			}
 		})
 	}
-	if p.filter, err = filter.New(opts); err != nil {
+	if p.filter, err = filter.New(rec.opts); err != nil {
 		return usageError{err}
 	}
 	b.Session(r.First())
@@ -140,22 +123,6 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 			rep.Summary.Lost, len(rep.Alerts), time.Since(start).Round(time.Millisecond))
 	}
 	return nil
-}
-
-// parseWindow reads --since and --until; they are placed once the
-// recording's start is known.
-func parseWindow(since, until string) (s, u filter.Moment, err error) {
-	if since != "" {
-		if s, err = filter.ParseMoment(since); err != nil {
-			return s, u, usageError{fmt.Errorf("--since: %w", err)}
-		}
-	}
-	if until != "" {
-		if u, err = filter.ParseMoment(until); err != nil {
-			return s, u, usageError{fmt.Errorf("--until: %w", err)}
-		}
-	}
-	return s, u, nil
 }
 
 func readSession(r *session.Reader, p *pipeline) error {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/resolve"
-	"github.com/nstrace/nstrace/tracer/session"
 )
 
 // refreshEvery is how often a live resolver rescans /proc, so that
@@ -34,18 +33,4 @@ func liveResolver(ctx context.Context) (*resolve.Resolver, *resolve.Inventory, e
 		}
 	}()
 	return r, inv, nil
-}
-
-// replayResolver resolves from the inventory a session was recorded with,
-// never looking at this machine: replay labels as the live run did.
-func replayResolver(h *session.Header) (*resolve.Resolver, error) {
-	var inv resolve.Inventory
-	ok, err := h.DecodeInventory(&inv)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return resolve.New(nil, resolve.WithoutLiveLookups()), nil
-	}
-	return resolve.New(&inv, resolve.WithoutLiveLookups()), nil
 }
