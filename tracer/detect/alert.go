@@ -62,7 +62,7 @@ type Alert struct {
 // the JSON Lines stream, with the triggering event nested whole.
 func (a *Alert) AppendJSON(b []byte) []byte {
 	b = append(b, `{"time":"`...)
-	b = a.Time.UTC().AppendFormat(b, event.TimeLayout)
+	b = event.AppendTime(b, a.Time)
 	b = append(b, `","event":"alert","rule":`...)
 	b = event.AppendJSONString(b, a.Rule)
 	b = append(b, `,"severity":"`...)

@@ -16,7 +16,7 @@ const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 // in DESIGN.md. It allocates nothing: the hot path calls it for every event.
 func (e *Event) AppendJSON(b []byte) []byte {
 	b = append(b, `{"time":"`...)
-	b = appendTime(b, e.Time)
+	b = AppendTime(b, e.Time)
 	b = append(b, `","event":"`...)
 	b = append(b, e.Kind.String()...)
 	b = append(b, '"')

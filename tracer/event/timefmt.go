@@ -2,9 +2,9 @@ package event
 
 import "time"
 
-// appendTime appends t in UTC as TimeLayout does ("2006-01-02T15:04:05.000000000Z").
+// AppendTime appends t in UTC as TimeLayout does ("2006-01-02T15:04:05.000000000Z").
 // time.AppendFormat is general and was 40% of encoding an event.
-func appendTime(b []byte, t time.Time) []byte {
+func AppendTime(b []byte, t time.Time) []byte {
 	t = t.UTC()
 	year, month, day := t.Date()
 	hour, min, sec := t.Clock()

@@ -13,8 +13,8 @@ func TestAppendTimeMatchesTheLayout(t *testing.T) {
 		time.Date(12026, 1, 1, 0, 0, 0, 5, time.UTC),
 		time.Unix(0, 0),
 	} {
-		if got, want := string(appendTime(nil, tm)), tm.UTC().Format(TimeLayout); got != want {
-			t.Errorf("appendTime(%v) = %s, want %s", tm, got, want)
+		if got, want := string(AppendTime(nil, tm)), tm.UTC().Format(TimeLayout); got != want {
+			t.Errorf("AppendTime(%v) = %s, want %s", tm, got, want)
 		}
 	}
 }

@@ -9,9 +9,6 @@ import (
 	"github.com/nstrace/nstrace/tracer/event"
 )
 
-// TextTimeLayout is the time column: UTC, so a replay elsewhere reads the same.
-const TextTimeLayout = "15:04:05.000000"
-
 // TextHeader names the columns of Text's lines.
 const TextHeader = "TIME(UTC)           PID    PPID COMM             EVENT   CHANGES"
 
