@@ -55,7 +55,7 @@ func (d *Detector) checkHostEntry(ev *event.Event, t *task) {
 	b = appendWho(b, ev)
 	b = append(b, ", inside "...)
 	if ctr != nil {
-		b = append(b, resolve.ContainerLabel(ctr)...)
+		b = append(b, ctr.Label()...)
 		b = append(b, "'s"...)
 	} else {
 		b = append(b, "non-host"...)
@@ -111,9 +111,9 @@ func (d *Detector) checkCrossContainer(ev *event.Event, t *task) {
 	b := make([]byte, 0, 160)
 	b = appendWho(b, ev)
 	b = append(b, ", inside "...)
-	b = append(b, resolve.ContainerLabel(from)...)
+	b = append(b, from.Label()...)
 	b = append(b, "'s namespaces, joined "...)
-	b = append(b, resolve.ContainerLabel(joined)...)
+	b = append(b, joined.Label()...)
 	b = append(b, "'s "...)
 	b = appendTypes(b, types, " and ")
 	b = append(b, " namespace"...)

@@ -29,10 +29,6 @@ func ClassifyCgroup(path string) *event.Container {
 	return classify(path, nil).ctr
 }
 
-// ContainerLabel is the short text for a container in a table or a line:
-// "ctr 3f2a9c8e71d0…", "pod 1c7f…", "unit nginx.service", "machine web".
-func ContainerLabel(c *event.Container) string { return c.Label() }
-
 // cgroupClass is a classified cgroup path: its container and, inside a
 // Kubernetes pod, the pod's UID.
 type cgroupClass struct {

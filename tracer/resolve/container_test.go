@@ -61,8 +61,8 @@ func TestContainerLabel(t *testing.T) {
 		{&event.Container{ID: "my-box", Runtime: "nspawn", Name: "my-box"}, "machine my-box"},
 	}
 	for _, tt := range tests {
-		if got := ContainerLabel(tt.c); got != tt.want {
-			t.Errorf("ContainerLabel(%+v) = %q, want %q", tt.c, got, tt.want)
+		if got := tt.c.Label(); got != tt.want {
+			t.Errorf("Label(%+v) = %q, want %q", tt.c, got, tt.want)
 		}
 	}
 }

@@ -94,7 +94,7 @@ func Label(n *Namespace) string {
 		parts = append(parts, "(host)")
 	}
 	if n.Container != nil {
-		parts = append(parts, render.Sanitize(ContainerLabel(n.Container)))
+		parts = append(parts, render.Sanitize(n.Container.Label()))
 	}
 	if len(parts) == 0 {
 		return "-"
