@@ -11,7 +11,7 @@ static __always_inline void snapshot(struct task_struct *t, struct pending *p)
 #pragma unroll
 	for (int k = 0; k < NS_KINDS; k++)
 		if (p->mask & (1 << k))
-			p->from[k] = ns_inum(task_ns(t, k));
+			p->from[k] = task_inum(t, k);
 }
 
 /* ---- unshare and setns: namespaces before vs after ---- */
@@ -26,7 +26,7 @@ static __always_inline int enter_ns_call(__u8 kind, __u64 flags, __u32 mask, __s
 	p.flags = flags;
 	p.mask = mask;
 	p.fd = fd;
-	snapshot((struct task_struct *)bpf_get_current_task(), &p);
+	snapshot(bpf_get_current_task_btf(), &p);
 	remember(current_tid(), &p);
 	return 0;
 }
@@ -109,17 +109,17 @@ static __always_inline int exit_ns_call(long ret)
 		send(e);
 		goto out;
 	}
-	t = (struct task_struct *)bpf_get_current_task();
+	t = bpf_get_current_task_btf();
 	action = p->kind == EVENT_UNSHARE ? ACTION_CREATE : ACTION_JOIN;
 #pragma unroll
 	for (int k = 0; k < NS_KINDS; k++) {
-		struct ns_common *ns;
+		__u32 to;
 
 		if (!(p->mask & kind_mask & (1 << k)))
 			continue;
-		ns = task_ns(t, k);
-		if (ns_inum(ns) != p->from[k])
-			add_change(e, k, action, p->from[k], ns);
+		to = task_inum(t, k);
+		if (to != p->from[k])
+			add_change(e, k, action, p->from[k], to, task_ns_id(t, k));
 	}
 	if (e->nr_changes)
 		send(e);
@@ -192,8 +192,9 @@ static __always_inline int exit_exec(long ret)
 {
 	__u32 tgid;
 	struct pending *p;
-	struct ns_common *ns;
+	struct task_struct *t = bpf_get_current_task_btf();
 	struct event *e;
+	__u32 to;
 
 	if (!execs_pending)
 		return 0;
@@ -201,9 +202,9 @@ static __always_inline int exit_exec(long ret)
 	p = recall(tgid);
 	if (!p || p->kind != EVENT_EXEC)
 		return 0;
-	ns = task_ns((struct task_struct *)bpf_get_current_task(), NS_TIME);
-	if (ret == 0 && ns_inum(ns) != p->from[NS_TIME] && (e = new_event(EVENT_EXEC))) {
-		add_change(e, NS_TIME, ACTION_JOIN, p->from[NS_TIME], ns);
+	to = task_inum(t, NS_TIME);
+	if (ret == 0 && to != p->from[NS_TIME] && (e = new_event(EVENT_EXEC))) {
+		add_change(e, NS_TIME, ACTION_JOIN, p->from[NS_TIME], to, task_ns_id(t, NS_TIME));
 		send(e);
 	}
 	forget(tgid, p);

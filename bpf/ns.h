@@ -22,58 +22,69 @@ struct proc_ns_operations___old {
 	int type;
 } __attribute__((preserve_access_index));
 
+/* Reads go straight through BTF-typed pointers (the task from
+ * bpf_get_current_task_btf() or a tp_btf argument): plain loads the JIT
+ * guards, several times cheaper than a bpf_probe_read_kernel() per hop. */
+
 /* task_active_pid_ns(): the pid namespace of the task's own pid, which
- * nsproxy does not hold (it holds pid_for_children). */
-static __always_inline struct ns_common *active_pid_ns(struct task_struct *t)
+ * nsproxy does not hold (it holds pid_for_children). numbers[] is indexed by
+ * a variable, which BTF loads do not allow, so this one takes probe reads;
+ * only the fork slow path asks for it. */
+static __always_inline struct pid_namespace *active_pid_ns(struct task_struct *t)
 {
-	struct pid *p = BPF_CORE_READ(t, thread_pid);
-	unsigned int level = BPF_CORE_READ(p, level);
+	struct pid *p = t->thread_pid;
+	unsigned int level = p->level;
 	struct upid up = {};
 
 	bpf_core_read(&up, sizeof(up), &p->numbers[level]);
-	return &up.ns->ns;
+	return up.ns;
 }
 
+/* A task's namespace of any kind but NS_PID (see task_inum, task_ns_id). */
 static __always_inline struct ns_common *task_ns(struct task_struct *t, int kind)
 {
-	struct nsproxy *nsp = BPF_CORE_READ(t, nsproxy);
+	struct nsproxy *nsp = t->nsproxy;
 
 	switch (kind) {
 	case NS_CGROUP:
-		return &BPF_CORE_READ(nsp, cgroup_ns)->ns;
+		return &nsp->cgroup_ns->ns;
 	case NS_IPC:
-		return &BPF_CORE_READ(nsp, ipc_ns)->ns;
+		return &nsp->ipc_ns->ns;
 	case NS_MNT:
-		return &BPF_CORE_READ(nsp, mnt_ns)->ns;
+		return &nsp->mnt_ns->ns;
 	case NS_NET:
-		return &BPF_CORE_READ(nsp, net_ns)->ns;
-	case NS_PID:
-		return active_pid_ns(t);
+		return &nsp->net_ns->ns;
 	case NS_PID_FOR_CHILDREN:
-		return &BPF_CORE_READ(nsp, pid_ns_for_children)->ns;
+		return &nsp->pid_ns_for_children->ns;
 	case NS_TIME:
-		return &BPF_CORE_READ(nsp, time_ns)->ns;
+		return &nsp->time_ns->ns;
 	case NS_TIME_FOR_CHILDREN:
-		return &BPF_CORE_READ(nsp, time_ns_for_children)->ns;
+		return &nsp->time_ns_for_children->ns;
 	case NS_USER:
-		return &BPF_CORE_READ(t, real_cred, user_ns)->ns;
+		return &t->real_cred->user_ns->ns;
 	case NS_UTS:
-		return &BPF_CORE_READ(nsp, uts_ns)->ns;
+		return &nsp->uts_ns->ns;
 	}
 	return 0;
 }
 
-static __always_inline __u32 ns_inum(struct ns_common *ns)
+/* The inode number of a task's namespace of a kind. */
+static __always_inline __u32 task_inum(struct task_struct *t, int kind)
 {
-	return BPF_CORE_READ(ns, inum);
+	if (kind == NS_PID)
+		return BPF_CORE_READ(active_pid_ns(t), ns.inum);
+	return task_ns(t, kind)->inum;
 }
 
-/* The never-reused 64-bit id of kernels >= 6.18; 0 before. */
-static __always_inline __u64 ns_id(struct ns_common *ns)
+/* The never-reused 64-bit id of a task's namespace of a kind, on kernels
+ * >= 6.18; 0 before. */
+static __always_inline __u64 task_ns_id(struct task_struct *t, int kind)
 {
-	if (bpf_core_field_exists(ns->ns_id))
-		return BPF_CORE_READ(ns, ns_id);
-	return 0;
+	if (!bpf_core_field_exists(struct ns_common, ns_id))
+		return 0;
+	if (kind == NS_PID)
+		return BPF_CORE_READ(active_pid_ns(t), ns.ns_id);
+	return task_ns(t, kind)->ns_id;
 }
 
 /* The CLONE_NEW* type of a namespace. */

@@ -62,20 +62,19 @@ int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 	e->flags = flags;
 #pragma unroll
 	for (int k = 0; k < NS_KINDS; k++) {
-		struct ns_common *ns;
-		__u32 from;
+		__u32 from, to;
 		__u8 action;
 
 		if (!(kind_mask & (1 << k)))
 			continue;
-		from = ns_inum(task_ns(parent, k));
-		ns = task_ns(child, k);
-		if (ns_inum(ns) == from)
+		from = task_inum(parent, k);
+		to = task_inum(child, k);
+		if (to == from)
 			continue;
 		/* Without its CLONE_NEW* flag a child entered a namespace that
 		 * existed: its parent's pid_for_children or time_for_children. */
 		action = (flags & flag_of_kind(k)) ? ACTION_CREATE : ACTION_JOIN;
-		add_change(e, k, action, from, ns);
+		add_change(e, k, action, from, to, task_ns_id(child, k));
 	}
 	if (e->nr_changes)
 		send(e);

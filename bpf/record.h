@@ -111,7 +111,7 @@ static __always_inline struct event *new_event(__u8 kind)
 	__u32 zero = 0;
 	struct event *e = bpf_map_lookup_elem(&scratch, &zero);
 	__u64 id = bpf_get_current_pid_tgid();
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = bpf_get_current_task_btf();
 
 	if (!e)
 		return 0;
@@ -120,7 +120,7 @@ static __always_inline struct event *new_event(__u8 kind)
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->ppid = task->real_parent->tgid;
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->error = 0;
 	e->target_ino = 0;
@@ -128,12 +128,12 @@ static __always_inline struct event *new_event(__u8 kind)
 	e->nr_changes = 0;
 	e->target_kind = 0;
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));
-	e->user_ns = BPF_CORE_READ(task, real_cred, user_ns, ns.inum);
+	e->user_ns = task->real_cred->user_ns->ns.inum;
 	return e;
 }
 
 static __always_inline void add_change(struct event *e, int kind, __u8 action, __u32 from,
-				       struct ns_common *to)
+				       __u32 to, __u64 to_id)
 {
 	__u8 i = e->nr_changes;
 
@@ -142,8 +142,8 @@ static __always_inline void add_change(struct event *e, int kind, __u8 action, _
 	e->changes[i].kind = kind;
 	e->changes[i].action = action;
 	e->changes[i].from = from;
-	e->changes[i].to = ns_inum(to);
-	e->changes[i].to_id = ns_id(to);
+	e->changes[i].to = to;
+	e->changes[i].to_id = to_id;
 	e->nr_changes = i + 1;
 }
 

@@ -7,17 +7,17 @@ import (
 	"os"
 	"time"
 
-	"github.com/cilium/ebpf/ringbuf"
 
 	"github.com/nstrace/nstrace/gen"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/ring"
 )
 
 // Run delivers events to onEvent until ctx is done, then detaches every hook,
 // drains what the ring still holds and returns nil. onIdle, if set, is called
-// whenever the ring runs dry, at most PollInterval apart: the moment to flush
-// buffered output. The *event.Event passed to onEvent is reused: copy what
+// every PollInterval, between records, even when they never stop: the moment
+// to flush buffered output. Losses are reported then too. The *event.Event passed to onEvent is reused: copy what
 // must outlive the call. An error from a callback stops Run and is returned.
 // Run may be called once.
 func (t *Tracer) Run(ctx context.Context, onEvent func(*event.Event) error, onIdle func() error) error {
@@ -28,24 +28,30 @@ func (t *Tracer) Run(ctx context.Context, onEvent func(*event.Event) error, onId
 	defer stop()
 
 	var (
-		rec ringbuf.Record
 		ev  event.Event
 		dec decoder
 	)
-	t.reader.SetDeadline(time.Now().Add(t.opts.PollInterval))
+	deliver := func(sample []byte) error {
+		if err := dec.decode(sample, &t.clock, &ev); err != nil {
+			return err
+		}
+		t.delivered.Add(1)
+		return onEvent(&ev)
+	}
+	deadline := time.Now().Add(t.opts.PollInterval)
+	t.reader.SetDeadline(deadline)
 	for {
-		err := t.reader.ReadInto(&rec)
+		_, err := t.reader.Read(deliver)
+		idle := errors.Is(err, os.ErrDeadlineExceeded)
+		if err == nil && time.Now().After(deadline) {
+			err = os.ErrDeadlineExceeded // busy, but due
+		}
 		switch {
 		case err == nil:
-			if err := dec.decode(rec.RawSample, &t.clock, &ev); err != nil {
-				return err
-			}
-			t.delivered.Add(1)
-			if err := onEvent(&ev); err != nil {
-				return err
-			}
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			t.clock.sync()
+			if idle {
+				t.clock.sync() // not mid-burst: a step would reorder stamps
+			}
 			if err := t.reportLost(onEvent); err != nil {
 				return err
 			}
@@ -54,8 +60,9 @@ func (t *Tracer) Run(ctx context.Context, onEvent func(*event.Event) error, onId
 					return err
 				}
 			}
-			t.reader.SetDeadline(time.Now().Add(t.opts.PollInterval))
-		case errors.Is(err, ringbuf.ErrFlushed):
+			deadline = time.Now().Add(t.opts.PollInterval)
+			t.reader.SetDeadline(deadline)
+		case errors.Is(err, ring.ErrFlushed):
 			// Detached and drained: nothing can arrive any more.
 			if err := t.reportLost(onEvent); err != nil {
 				return err
@@ -65,7 +72,8 @@ func (t *Tracer) Run(ctx context.Context, onEvent func(*event.Event) error, onId
 			}
 			return nil
 		default:
-			return fmt.Errorf("read ring buffer: %w", err)
+			// An error from onEvent, returned as is, or from the ring.
+			return err
 		}
 	}
 }

@@ -9,10 +9,10 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
-	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
 
 	"github.com/nstrace/nstrace/gen"
+	"github.com/nstrace/nstrace/tracer/ring"
 	"github.com/nstrace/nstrace/tracer/event"
 )
 
@@ -43,7 +43,7 @@ type Tracer struct {
 
 	fentryLoaded bool  // the fentry programs are in coll
 	fentryErr    error // why not
-	reader       *ringbuf.Reader
+	reader       *ring.Reader
 	clock        bootClock
 
 	delivered atomic.Uint64
@@ -97,7 +97,7 @@ func Open(opts Options) (*Tracer, error) {
 		t.Close()
 		return nil, err
 	}
-	rd, err := ringbuf.NewReader(t.coll.Maps[gen.NstraceMapEvents])
+	rd, err := ring.NewReader(t.coll.Maps[gen.NstraceMapEvents])
 	if err != nil {
 		t.Close()
 		return nil, fmt.Errorf("open ring buffer: %w", err)
@@ -212,7 +212,7 @@ func (t *Tracer) RingFill() float64 {
 	if t.reader == nil {
 		return 0
 	}
-	return float64(t.reader.AvailableBytes()) / float64(t.reader.BufferSize())
+	return float64(t.reader.AvailableBytes()) / float64(t.reader.Size())
 }
 
 // Close detaches every hook and frees the BPF objects.

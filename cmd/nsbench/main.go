@@ -45,6 +45,7 @@ func main() {
 // options are the flags, resolved.
 type options struct {
 	nstrace   string
+	baseline  string // another nstrace build for extra columns; "" for none
 	bpftrace  string // "" to leave the peer out
 	script    string // the peer script; "" for the embedded peer.bt
 	rounds    int
@@ -65,6 +66,7 @@ func parseFlags(args []string) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("nsbench", flag.ContinueOnError)
 	fs.StringVar(&o.nstrace, "nstrace", "./nstrace", "the nstrace binary to measure (make build makes ./nstrace)")
+	fs.StringVar(&o.baseline, "baseline", "", "another nstrace binary (e.g. main's build) to compare against in the same run")
 	fs.StringVar(&o.bpftrace, "bpftrace", "bpftrace", "the bpftrace binary for the peer column; empty to leave it out")
 	fs.StringVar(&o.script, "peer-script", "", "bpftrace script for the peer column (default: the embedded cmd/nsbench/peer.bt)")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds per workload; each round runs every column once")
@@ -157,7 +159,7 @@ func run(args []string) error {
 	if o.costs {
 		var costTracers []tracer
 		for _, t := range tracers {
-			if t.Name != "nstrace-w" { // the same programs as -o json
+			if !strings.HasSuffix(t.Name, "nstrace-w") { // the same programs as -o json
 				costTracers = append(costTracers, t)
 			}
 		}
@@ -198,17 +200,21 @@ func listOrNone(xs []string) string {
 // chooseTracers decides the columns: nstrace -o json always; -w when this
 // nstrace lists it; bpftrace when installed.
 func chooseTracers(o *options) ([]tracer, []string, error) {
-	tracers := []tracer{nstraceTracer(o.nstrace, false)}
+	tracers := []tracer{nstraceTracer(o.nstrace, false, false)}
 	var notes []string
 	records, err := nstraceRecords(o.nstrace)
 	if err != nil {
 		return nil, nil, err
 	}
 	if records {
-		tracers = append(tracers, nstraceTracer(o.nstrace, true))
+		tracers = append(tracers, nstraceTracer(o.nstrace, true, false))
 		notes = append(notes, "`nstrace trace --help` lists -w: the nstrace -w column runs `nstrace trace -q -w FILE`")
 	} else {
 		notes = append(notes, "`nstrace trace --help` does not list -w (no session recorder in this build): no nstrace -w column")
+	}
+	if o.baseline != "" {
+		tracers = append(tracers, nstraceTracer(o.baseline, false, true), nstraceTracer(o.baseline, true, true))
+		notes = append(notes, fmt.Sprintf("baseline columns: %s, another build of nstrace, run the same ways", o.baseline))
 	}
 	if o.bpftrace == "" {
 		return tracers, append(notes, "bpftrace column left out (-bpftrace \"\")"), nil

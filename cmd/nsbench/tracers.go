@@ -21,10 +21,14 @@ type tracer struct {
 
 // nstraceTracer runs `nstrace trace`, writing JSON Lines to a file: with
 // -o json on stdout, or with record, the session recorder (-q -w FILE).
-func nstraceTracer(bin string, record bool) tracer {
+// A baseline is another build of nstrace, compared in the same run.
+func nstraceTracer(bin string, record, baseline bool) tracer {
 	t := tracer{Name: "nstrace-json", Title: "nstrace -o json", parse: parseNstraceLine}
 	if record {
 		t.Name, t.Title = "nstrace-w", "nstrace -w"
+	}
+	if baseline {
+		t.Name, t.Title = "baseline-"+t.Name, "baseline "+t.Title
 	}
 	t.start = func(dir string) (*session, error) {
 		ready := filepath.Join(dir, t.Name+".ready")
