@@ -7,7 +7,6 @@ import (
 	"os"
 	"time"
 
-
 	"github.com/nstrace/nstrace/gen"
 
 	"github.com/nstrace/nstrace/tracer/event"

@@ -12,8 +12,8 @@ import (
 	"github.com/cilium/ebpf/rlimit"
 
 	"github.com/nstrace/nstrace/gen"
-	"github.com/nstrace/nstrace/tracer/ring"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/ring"
 )
 
 // DefaultRingSize holds about 80 000 single-change records: a quarter of a
