@@ -3,7 +3,6 @@ package event
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -14,7 +13,11 @@ const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 // AppendJSON appends e as one JSON object (no newline), following the schema
 // in DESIGN.md. It allocates nothing: the hot path calls it for every event.
-func (e *Event) AppendJSON(b []byte) []byte {
+func (e *Event) AppendJSON(b []byte) []byte { return e.AppendJSONWith(b, nil) }
+
+// AppendJSONWith is AppendJSON, taking the digits of numbers it wrote
+// before from nums: an encoder writing many events keeps one.
+func (e *Event) AppendJSONWith(b []byte, nums *Numbers) []byte {
 	b = append(b, `{"time":"`...)
 	b = AppendTime(b, e.Time)
 	b = append(b, `","event":"`...)
@@ -22,20 +25,20 @@ func (e *Event) AppendJSON(b []byte) []byte {
 	b = append(b, '"')
 	if e.Kind == Lost {
 		b = append(b, `,"count":`...)
-		b = strconv.AppendUint(b, e.Lost, 10)
+		b = nums.Append(b, e.Lost)
 		return append(b, '}')
 	}
-	b = appendUintField(b, "pid", uint64(e.Pid))
-	b = appendUintField(b, "tid", uint64(e.Tid))
-	b = appendUintField(b, "ppid", uint64(e.Ppid))
+	b = appendUintField(b, nums, "pid", uint64(e.Pid))
+	b = appendUintField(b, nums, "tid", uint64(e.Tid))
+	b = appendUintField(b, nums, "ppid", uint64(e.Ppid))
 	b = append(b, `,"comm":`...)
 	b = AppendJSONString(b, e.Comm)
-	b = appendUintField(b, "uid", uint64(e.UID))
+	b = appendUintField(b, nums, "uid", uint64(e.UID))
 	if e.CgroupID != 0 {
-		b = appendUintField(b, "cgroup_id", e.CgroupID)
+		b = appendUintField(b, nums, "cgroup_id", e.CgroupID)
 	}
 	if e.UserNS != 0 {
-		b = appendUintField(b, "userns", uint64(e.UserNS))
+		b = appendUintField(b, nums, "userns", uint64(e.UserNS))
 	}
 	if e.Kind != Destroy && e.Kind != Exec {
 		b = append(b, `,"flags":[`...)
@@ -63,7 +66,7 @@ func (e *Event) AppendJSON(b []byte) []byte {
 		b = append(b, `,"target":{"type":"`...)
 		b = append(b, e.Target.Type.String()...)
 		b = append(b, `","inode":`...)
-		b = strconv.AppendUint(b, uint64(e.Target.Inode), 10)
+		b = nums.Append(b, uint64(e.Target.Inode))
 		b = append(b, '}')
 	}
 	if e.Container != nil {
@@ -76,25 +79,25 @@ func (e *Event) AppendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = e.Changes[i].appendJSON(b)
+			b = e.Changes[i].appendJSON(b, nums)
 		}
 		b = append(b, ']')
 	}
 	return append(b, '}')
 }
 
-func (c *Change) appendJSON(b []byte) []byte {
+func (c *Change) appendJSON(b []byte, nums *Numbers) []byte {
 	b = append(b, `{"type":"`...)
 	b = append(b, c.Type.String()...)
 	b = append(b, `","action":"`...)
 	b = append(b, c.Action.String()...)
 	b = append(b, '"')
 	if c.Action != Gone {
-		b = appendUintField(b, "from", uint64(c.From))
+		b = appendUintField(b, nums, "from", uint64(c.From))
 	}
-	b = appendUintField(b, "to", uint64(c.To))
+	b = appendUintField(b, nums, "to", uint64(c.To))
 	if c.NsID != 0 {
-		b = appendUintField(b, "ns_id", c.NsID)
+		b = appendUintField(b, nums, "ns_id", c.NsID)
 	}
 	if c.Name != "" {
 		b = append(b, `,"name":`...)
@@ -104,7 +107,7 @@ func (c *Change) appendJSON(b []byte) []byte {
 		b = append(b, `,"host":true`...)
 	}
 	if c.Owner != 0 {
-		b = appendUintField(b, "owner", uint64(c.Owner))
+		b = appendUintField(b, nums, "owner", uint64(c.Owner))
 	}
 	if c.Container != nil {
 		b = append(b, `,"container":`...)
@@ -132,11 +135,11 @@ func appendContainer(b []byte, c *Container) []byte {
 	return append(b, '}')
 }
 
-func appendUintField(b []byte, name string, v uint64) []byte {
+func appendUintField(b []byte, nums *Numbers, name string, v uint64) []byte {
 	b = append(b, ',', '"')
 	b = append(b, name...)
 	b = append(b, '"', ':')
-	return strconv.AppendUint(b, v, 10)
+	return nums.Append(b, v)
 }
 
 const hexDigits = "0123456789abcdef"

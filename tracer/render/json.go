@@ -9,8 +9,9 @@ import (
 
 // JSON writes one JSON object per line, in the schema of DESIGN.md.
 type JSON struct {
-	w   *bufio.Writer
-	buf []byte
+	w    *bufio.Writer
+	buf  []byte
+	nums event.Numbers
 }
 
 // NewJSON returns a JSON Lines writer on w.
@@ -20,7 +21,7 @@ func NewJSON(w io.Writer) *JSON {
 
 // Event writes ev as one line.
 func (j *JSON) Event(ev *event.Event) error {
-	j.buf = ev.AppendJSON(j.buf[:0])
+	j.buf = ev.AppendJSONWith(j.buf[:0], &j.nums)
 	j.buf = append(j.buf, '\n')
 	_, err := j.w.Write(j.buf)
 	return err

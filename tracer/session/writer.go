@@ -41,7 +41,8 @@ type Writer struct {
 	header Header
 
 	cur    *part
-	buf    []byte   // records not yet written
+	buf    []byte // records not yet written
+	nums   event.Numbers
 	files  []string // made by this Writer and not pruned, oldest first
 	err    error    // sticky: the first write error
 	closed bool
@@ -134,7 +135,7 @@ func (w *Writer) WriteEvent(ev *event.Event) error {
 	if w.closed {
 		return errors.New("session writer closed")
 	}
-	w.buf = ev.AppendJSON(w.buf)
+	w.buf = ev.AppendJSONWith(w.buf, &w.nums)
 	w.buf = append(w.buf, '\n')
 	if ev.Kind == event.Lost {
 		w.cur.lost += ev.Lost
