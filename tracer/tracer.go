@@ -16,9 +16,11 @@ import (
 	"github.com/nstrace/nstrace/tracer/ring"
 )
 
-// DefaultRingSize holds about 80 000 single-change records: a quarter of a
-// second of the worst setns churn, while a busy reader drains it.
-const DefaultRingSize = 8 << 20
+// DefaultRingSize holds about 160 000 single-change records: 0.15 s of the
+// worst setns churn (a million calls a second, traced), enough to ride out a
+// reader slowed for a moment. The ring is mapped once: it costs its size in
+// resident memory.
+const DefaultRingSize = 16 << 20
 
 // DefaultPollInterval bounds how long an isolated event waits in the ring:
 // the programs do not wake the reader for every record.

@@ -46,8 +46,9 @@ type Reader struct {
 	cons, data []byte  // the mmapped consumer page; producer page and data
 	consPos    *uint64 // written by us, read by the kernel
 	prodPos    *uint64 // written by the kernel
-	ring       []byte  // the data pages, mapped twice in a row: no record wraps
+	ring       []byte  // the data pages
 	size       uint64
+	wrapped    []byte // a record that runs past the ring's end, joined
 	epfd       int
 	flushFd    int // an eventfd: Flush makes a waiting Read return
 	flushing   bool
@@ -71,7 +72,10 @@ func NewReader(m *ebpf.Map) (r *Reader, err error) {
 	if r.cons, err = unix.Mmap(m.FD(), 0, page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err != nil {
 		return nil, fmt.Errorf("mmap ring consumer page: %w", err)
 	}
-	if r.data, err = unix.Mmap(m.FD(), int64(page), page+2*size, unix.PROT_READ, unix.MAP_SHARED); err != nil {
+	// The kernel offers the data pages twice in a row, so that no record
+	// wraps; mapped once, they count once in our resident memory, and the
+	// rare record that wraps is joined in a buffer.
+	if r.data, err = unix.Mmap(m.FD(), int64(page), page+size, unix.PROT_READ, unix.MAP_SHARED); err != nil {
 		return nil, fmt.Errorf("mmap ring data: %w", err)
 	}
 	r.consPos = (*uint64)(unsafe.Pointer(&r.cons[0]))
@@ -170,7 +174,7 @@ func (r *Reader) pass(fn func([]byte) error) (n int, err error) {
 		cons += headerSize + (length+7)&^7
 		if hdr&discardBit == 0 {
 			n++
-			if err := fn(r.ring[start : start+length]); err != nil {
+			if err := fn(r.sample(start, length)); err != nil {
 				return n, err
 			}
 		}
@@ -180,6 +184,17 @@ func (r *Reader) pass(fn func([]byte) error) (n int, err error) {
 		}
 	}
 	return n, nil
+}
+
+// sample is the record at start, joined from both ends of the ring if it
+// wraps. (A header never wraps: records are 8-aligned in a ring of pages.)
+func (r *Reader) sample(start, length uint64) []byte {
+	if start+length <= r.size {
+		return r.ring[start : start+length]
+	}
+	head := r.size - start
+	r.wrapped = append(append(r.wrapped[:0], r.ring[start:]...), r.ring[:length-head]...)
+	return r.wrapped
 }
 
 // wait blocks until the ring has data, the deadline passes, or Flush.
