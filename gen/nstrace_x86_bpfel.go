@@ -131,6 +131,7 @@ const (
 	NstraceVarFilterTgid         = "filter_tgid"
 	NstraceVarKindMask           = "kind_mask"
 	NstraceVarLastWakeupNs       = "last_wakeup_ns"
+	NstraceVarSentSinceWakeup    = "sent_since_wakeup"
 	NstraceVarUnusedChangeAction = "unused_change_action"
 	NstraceVarUnusedDropCause    = "unused_drop_cause"
 	NstraceVarUnusedEventKind    = "unused_event_kind"
@@ -226,6 +227,7 @@ type NstraceVariableSpecs struct {
 	FilterTgid         *ebpf.VariableSpec `ebpf:"filter_tgid"`
 	KindMask           *ebpf.VariableSpec `ebpf:"kind_mask"`
 	LastWakeupNs       *ebpf.VariableSpec `ebpf:"last_wakeup_ns"`
+	SentSinceWakeup    *ebpf.VariableSpec `ebpf:"sent_since_wakeup"`
 	UnusedChangeAction *ebpf.VariableSpec `ebpf:"unused_change_action"`
 	UnusedDropCause    *ebpf.VariableSpec `ebpf:"unused_drop_cause"`
 	UnusedEventKind    *ebpf.VariableSpec `ebpf:"unused_event_kind"`
@@ -281,6 +283,7 @@ type NstraceVariables struct {
 	FilterTgid         *ebpf.Variable `ebpf:"filter_tgid"`
 	KindMask           *ebpf.Variable `ebpf:"kind_mask"`
 	LastWakeupNs       *ebpf.Variable `ebpf:"last_wakeup_ns"`
+	SentSinceWakeup    *ebpf.Variable `ebpf:"sent_since_wakeup"`
 	UnusedChangeAction *ebpf.Variable `ebpf:"unused_change_action"`
 	UnusedDropCause    *ebpf.Variable `ebpf:"unused_drop_cause"`
 	UnusedEventKind    *ebpf.Variable `ebpf:"unused_event_kind"`
