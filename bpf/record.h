@@ -120,17 +120,17 @@ static __always_inline struct event *new_event(__u8 kind)
 		return 0;
 	e->boot_ns = bpf_ktime_get_boot_ns();
 	e->flags = 0;
-	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
 	e->ppid = task->real_parent->tgid;
-	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->uid = task->cred->uid.val;
 	e->error = 0;
 	e->target_ino = 0;
 	e->kind = kind;
 	e->nr_changes = 0;
 	e->target_kind = 0;
-	bpf_get_current_comm(&e->comm, sizeof(e->comm));
+	__builtin_memcpy(&e->comm, task->comm, sizeof(e->comm));
 	e->user_ns = task->real_cred->user_ns->ns.inum;
 	return e;
 }
