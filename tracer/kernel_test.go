@@ -1,7 +1,9 @@
 package tracer_test
 
 import (
+	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -122,8 +124,12 @@ func TestSetnsOfOneTypeOnOneThread(t *testing.T) {
 	want := fdInode(t, fd)
 	c := startCapture(t, tracer.Options{})
 	var tid int
-	err := onLockedThread(func(id int) error {
+	var comm []byte
+	err := onLockedThread(func(id int) (err error) {
 		tid = id
+		if comm, err = os.ReadFile(fmt.Sprintf("/proc/self/task/%d/comm", tid)); err != nil {
+			return err
+		}
 		return unix.Setns(fd, unix.CLONE_NEWUTS)
 	})
 	if err != nil {
@@ -134,6 +140,55 @@ func TestSetnsOfOneTypeOnOneThread(t *testing.T) {
 		t.Errorf("got %s pid %d flags %#x, want setns by pid %d with CLONE_NEWUTS", ev.Kind, ev.Pid, ev.Flags, os.Getpid())
 	}
 	wantChanges(t, ev, event.Change{Type: event.UTS, Action: event.Join, From: before[event.UTS], To: want})
+	// Who did it, each field from its own source.
+	if got, want := ev.Comm, strings.TrimSuffix(string(comm), "\n"); got != want {
+		t.Errorf("comm %q, want %q", got, want)
+	}
+	if ev.Ppid != uint32(os.Getppid()) || ev.UID != uint32(os.Getuid()) || ev.UserNS != before[event.User] {
+		t.Errorf("ppid %d uid %d userns %d, want %d %d %d", ev.Ppid, ev.UID, ev.UserNS, os.Getppid(), os.Getuid(), before[event.User])
+	}
+	if want := cgroupID(t); ev.CgroupID != want {
+		t.Errorf("cgroup_id %d, want %d (the inode of this process's cgroup v2 directory)", ev.CgroupID, want)
+	}
+}
+
+// cgroupID is the id of this process's cgroup v2: the inode of its
+// directory in the cgroup2 mount (on hybrid hosts, the unified one), or 1,
+// the root's, where no cgroup2 is mounted and so every task is in the root.
+func cgroupID(t testing.TB) uint64 {
+	t.Helper()
+	self, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var path string
+	for _, line := range strings.Split(string(self), "\n") {
+		if rest, ok := strings.CutPrefix(line, "0::"); ok {
+			path = rest
+		}
+	}
+	if path == "/" {
+		return 1
+	}
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(mounts), "\n") {
+		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS... - FSTYPE SOURCE SUPER
+		pre, post, ok := strings.Cut(line, " - ")
+		f := strings.Fields(pre)
+		if !ok || len(f) < 5 || !strings.HasPrefix(post, "cgroup2 ") || f[3] != "/" {
+			continue
+		}
+		var st unix.Stat_t
+		if err := unix.Stat(f[4]+path, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Ino
+	}
+	t.Fatalf("in cgroup v2 %s, but no cgroup2 mount to find it in", path)
+	return 0
 }
 
 // newUTSNamespaceFd makes a UTS namespace on a throwaway thread and returns
