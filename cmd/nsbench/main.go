@@ -69,7 +69,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.baseline, "baseline", "", "another nstrace binary (e.g. main's build) to compare against in the same run")
 	fs.StringVar(&o.bpftrace, "bpftrace", "bpftrace", "the bpftrace binary for the peer column; empty to leave it out")
 	fs.StringVar(&o.script, "peer-script", "", "bpftrace script for the peer column (default: the embedded cmd/nsbench/peer.bt)")
-	fs.IntVar(&o.rounds, "rounds", 3, "rounds per workload; each round runs every column once")
+	fs.IntVar(&o.rounds, "rounds", 5, "rounds per workload; each round runs every column once")
 	fs.DurationVar(&o.duration, "duration", 400*time.Millisecond, "how long each workload run lasts")
 	fs.IntVar(&o.cpu, "cpu", 0, "CPU for the workloads (tracers get the others); -1: no pinning")
 	fs.Int64Var(&o.memEvents, "mem-events", 5_000_000, "events for the memory row (0: skip it)")
