@@ -8,10 +8,12 @@
 /* Record, at entry, the inodes of the kinds this call may change. */
 static __always_inline void snapshot(struct task_struct *t, struct pending *p)
 {
+	struct task_nsp n = nsp_of(t);
+
 #pragma unroll
 	for (int k = 0; k < NS_KINDS; k++)
 		if (p->mask & (1 << k))
-			p->from[k] = task_inum(t, k);
+			p->from[k] = task_inum(&n, k);
 }
 
 /* ---- unshare and setns: namespaces before vs after ---- */
@@ -90,7 +92,7 @@ static __always_inline int exit_ns_call(long ret)
 {
 	__u32 tid = current_tid();
 	struct pending *p = recall(tid);
-	struct task_struct *t;
+	struct task_nsp n;
 	struct event *e;
 	__u8 action;
 
@@ -98,7 +100,7 @@ static __always_inline int exit_ns_call(long ret)
 		return 0;
 	if (restarting(ret))
 		goto out;
-	e = new_event(p->kind);
+	e = new_event(p->kind, true);
 	if (!e)
 		goto out;
 	e->flags = p->flags;
@@ -109,7 +111,7 @@ static __always_inline int exit_ns_call(long ret)
 		send(e);
 		goto out;
 	}
-	t = bpf_get_current_task_btf();
+	n = nsp_of(bpf_get_current_task_btf());
 	action = p->kind == EVENT_UNSHARE ? ACTION_CREATE : ACTION_JOIN;
 #pragma unroll
 	for (int k = 0; k < NS_KINDS; k++) {
@@ -117,9 +119,9 @@ static __always_inline int exit_ns_call(long ret)
 
 		if (!(p->mask & kind_mask & (1 << k)))
 			continue;
-		to = task_inum(t, k);
+		to = task_inum(&n, k);
 		if (to != p->from[k])
-			add_change(e, k, action, p->from[k], to, task_ns_id(t, k));
+			add_change(e, k, action, p->from[k], to, task_ns_id(&n, k));
 	}
 	if (e->nr_changes)
 		send(e);
@@ -156,7 +158,7 @@ static __always_inline int exit_clone(long ret)
 	if (!p || p->kind != EVENT_CLONE)
 		return 0;
 	/* Success is reported by the fork hook, attributed to the child. */
-	if (ret < 0 && !restarting(ret) && (e = new_event(EVENT_CLONE))) {
+	if (ret < 0 && !restarting(ret) && (e = new_event(EVENT_CLONE, false))) {
 		e->flags = p->flags;
 		e->error = -ret;
 		send(e);
@@ -192,7 +194,7 @@ static __always_inline int exit_exec(long ret)
 {
 	__u32 tgid;
 	struct pending *p;
-	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_nsp n;
 	struct event *e;
 	__u32 to;
 
@@ -202,9 +204,10 @@ static __always_inline int exit_exec(long ret)
 	p = recall(tgid);
 	if (!p || p->kind != EVENT_EXEC)
 		return 0;
-	to = task_inum(t, NS_TIME);
-	if (ret == 0 && to != p->from[NS_TIME] && (e = new_event(EVENT_EXEC))) {
-		add_change(e, NS_TIME, ACTION_JOIN, p->from[NS_TIME], to, task_ns_id(t, NS_TIME));
+	n = nsp_of(bpf_get_current_task_btf());
+	to = task_inum(&n, NS_TIME);
+	if (ret == 0 && to != p->from[NS_TIME] && (e = new_event(EVENT_EXEC, false))) {
+		add_change(e, NS_TIME, ACTION_JOIN, p->from[NS_TIME], to, task_ns_id(&n, NS_TIME));
 		send(e);
 	}
 	forget(tgid, p);

@@ -40,10 +40,25 @@ static __always_inline struct pid_namespace *active_pid_ns(struct task_struct *t
 	return up.ns;
 }
 
-/* A task's namespace of any kind but NS_PID (see task_inum, task_ns_id). */
-static __always_inline struct ns_common *task_ns(struct task_struct *t, int kind)
+/* Where a task's namespaces hang, loaded once: each load through the huge
+ * task_struct costs the verifier a walk of its BTF (tens of microseconds
+ * here), and unrolled loops multiply them into a slow start. */
+struct task_nsp {
+	struct task_struct *task;
+	struct nsproxy *nsp;
+	struct user_namespace *user;
+};
+
+static __always_inline struct task_nsp nsp_of(struct task_struct *t)
 {
-	struct nsproxy *nsp = t->nsproxy;
+	struct task_nsp n = {.task = t, .nsp = t->nsproxy, .user = t->real_cred->user_ns};
+	return n;
+}
+
+/* A task's namespace of any kind but NS_PID (see task_inum, task_ns_id). */
+static __always_inline struct ns_common *task_ns(struct task_nsp *n, int kind)
+{
+	struct nsproxy *nsp = n->nsp;
 
 	switch (kind) {
 	case NS_CGROUP:
@@ -61,7 +76,7 @@ static __always_inline struct ns_common *task_ns(struct task_struct *t, int kind
 	case NS_TIME_FOR_CHILDREN:
 		return &nsp->time_ns_for_children->ns;
 	case NS_USER:
-		return &t->real_cred->user_ns->ns;
+		return &n->user->ns;
 	case NS_UTS:
 		return &nsp->uts_ns->ns;
 	}
@@ -69,22 +84,31 @@ static __always_inline struct ns_common *task_ns(struct task_struct *t, int kind
 }
 
 /* The inode number of a task's namespace of a kind. */
-static __always_inline __u32 task_inum(struct task_struct *t, int kind)
+static __always_inline __u32 task_inum(struct task_nsp *n, int kind)
 {
-	if (kind == NS_PID)
-		return BPF_CORE_READ(active_pid_ns(t), ns.inum);
-	return task_ns(t, kind)->inum;
+	struct pid_namespace *pidns;
+
+	if (kind == NS_PID) {
+		/* Outside BPF_CORE_READ, whose relocations would take in n. */
+		pidns = active_pid_ns(n->task);
+		return BPF_CORE_READ(pidns, ns.inum);
+	}
+	return task_ns(n, kind)->inum;
 }
 
 /* The never-reused 64-bit id of a task's namespace of a kind, on kernels
  * >= 6.18; 0 before. */
-static __always_inline __u64 task_ns_id(struct task_struct *t, int kind)
+static __always_inline __u64 task_ns_id(struct task_nsp *n, int kind)
 {
+	struct pid_namespace *pidns;
+
 	if (!bpf_core_field_exists(struct ns_common, ns_id))
 		return 0;
-	if (kind == NS_PID)
-		return BPF_CORE_READ(active_pid_ns(t), ns.ns_id);
-	return task_ns(t, kind)->ns_id;
+	if (kind == NS_PID) {
+		pidns = active_pid_ns(n->task);
+		return BPF_CORE_READ(pidns, ns.ns_id);
+	}
+	return task_ns(n, kind)->ns_id;
 }
 
 /* The CLONE_NEW* type of a namespace. */

@@ -36,6 +36,7 @@ const enum drop_cause *unused_drop_cause __attribute__((unused));
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 {
+	struct task_nsp pn, cn;
 	struct pending *p;
 	struct event *e;
 	__u64 flags = 0;
@@ -53,13 +54,15 @@ int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 	ptid = current_tid();
 	if (clones_pending && (p = recall(ptid)) && p->kind == EVENT_CLONE)
 		flags = p->flags;
-	e = new_event(EVENT_CLONE);
+	e = new_event(EVENT_CLONE, false);
 	if (!e)
 		return 0;
 	e->pid = child->tgid;
 	e->tid = child->pid;
 	e->ppid = parent->tgid;
 	e->flags = flags;
+	pn = nsp_of(parent);
+	cn = nsp_of(child);
 #pragma unroll
 	for (int k = 0; k < NS_KINDS; k++) {
 		__u32 from, to;
@@ -67,14 +70,14 @@ int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 
 		if (!(kind_mask & (1 << k)))
 			continue;
-		from = task_inum(parent, k);
-		to = task_inum(child, k);
+		from = task_inum(&pn, k);
+		to = task_inum(&cn, k);
 		if (to == from)
 			continue;
 		/* Without its CLONE_NEW* flag a child entered a namespace that
 		 * existed: its parent's pid_for_children or time_for_children. */
 		action = (flags & flag_of_kind(k)) ? ACTION_CREATE : ACTION_JOIN;
-		add_change(e, k, action, from, to, task_ns_id(child, k));
+		add_change(e, k, action, from, to, task_ns_id(&cn, k));
 	}
 	if (e->nr_changes)
 		send(e);
@@ -224,7 +227,7 @@ int BPF_PROG(destroy_fentry, unsigned int inum)
 	/* The task dropping the last reference: with --pid, only that process. */
 	if (!wanted_tgid(current_tgid()))
 		return 0;
-	e = new_event(EVENT_DESTROY);
+	e = new_event(EVENT_DESTROY, false);
 	if (!e)
 		return 0;
 	e->changes[0].kind = NS_KINDS;
