@@ -30,7 +30,7 @@ deps-bench:
 		{ [ "$$(id -u)" = 0 ] && apt-get update -q && $(APT_GET) bpftrace; } || \
 		echo "bpftrace is not installed: nsbench leaves its column out" >&2
 
-bench: build deps-bench ## Go benchmarks (0 allocs/op), then nsbench: untraced vs nstrace vs bpftrace, as root (~3 min; NSBENCH_FLAGS=-json)
+bench: build deps-bench ## Go benchmarks (0 allocs/op), then nsbench: untraced vs nstrace vs bpftrace, as root (~5 min; NSBENCH_FLAGS=-json or -baseline OLD)
 	$(GO) test -run '^$$' -bench . -benchmem ./tracer/... ./cmd/nstrace/
 	$(GO) run ./cmd/nsbench -nstrace ./nstrace $(NSBENCH_FLAGS)
 
