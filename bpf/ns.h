@@ -22,10 +22,6 @@ struct proc_ns_operations___old {
 	int type;
 } __attribute__((preserve_access_index));
 
-/* Reads go straight through BTF-typed pointers (the task from
- * bpf_get_current_task_btf() or a tp_btf argument): plain loads the JIT
- * guards, several times cheaper than a bpf_probe_read_kernel() per hop. */
-
 /* task_active_pid_ns(): the pid namespace of the task's own pid, which
  * nsproxy does not hold (it holds pid_for_children). numbers[] is indexed by
  * a variable, which BTF loads do not allow, so this one takes probe reads;
@@ -40,9 +36,12 @@ static __always_inline struct pid_namespace *active_pid_ns(struct task_struct *t
 	return up.ns;
 }
 
-/* Where a task's namespaces hang, loaded once: each load through the huge
- * task_struct costs the verifier a walk of its BTF (tens of microseconds
- * here), and unrolled loops multiply them into a slow start. */
+/* Where a task's namespaces hang. Namespaces are read with plain loads
+ * through BTF-typed pointers (the task from bpf_get_current_task_btf() or a
+ * tp_btf argument), which the JIT guards: several times cheaper to run than
+ * a bpf_probe_read_kernel() per hop. These two are loaded once per task:
+ * each load through the huge task_struct costs the verifier a walk of its
+ * BTF, and unrolled loops would multiply them into a slow start. */
 struct task_nsp {
 	struct task_struct *task;
 	struct nsproxy *nsp;

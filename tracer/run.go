@@ -14,11 +14,11 @@ import (
 )
 
 // Run delivers events to onEvent until ctx is done, then detaches every hook,
-// drains what the ring still holds and returns nil. onIdle, if set, is called
-// every PollInterval, between records, even when they never stop: the moment
-// to flush buffered output. Losses are reported then too. The *event.Event passed to onEvent is reused: copy what
-// must outlive the call. An error from a callback stops Run and is returned.
-// Run may be called once.
+// drains what the ring still holds and returns nil. Every PollInterval, even
+// while records keep coming, it reports losses and calls onIdle, if set: the
+// moment to flush buffered output. The *event.Event passed to onEvent is
+// reused: copy what must outlive the call. An error from a callback stops Run
+// and is returned. Run may be called once.
 func (t *Tracer) Run(ctx context.Context, onEvent func(*event.Event) error, onIdle func() error) error {
 	stop := context.AfterFunc(ctx, func() {
 		t.detach()
@@ -42,12 +42,11 @@ func (t *Tracer) Run(ctx context.Context, onEvent func(*event.Event) error, onId
 	for {
 		_, err := t.reader.Read(deliver)
 		idle := errors.Is(err, os.ErrDeadlineExceeded)
-		if err == nil && time.Now().After(deadline) {
-			err = os.ErrDeadlineExceeded // busy, but due
-		}
 		switch {
-		case err == nil:
-		case errors.Is(err, os.ErrDeadlineExceeded):
+		case err == nil || idle:
+			if !idle && time.Now().Before(deadline) {
+				continue
+			}
 			if idle {
 				t.clock.sync() // not mid-burst: a step would reorder stamps
 			}

@@ -159,7 +159,7 @@ func run(args []string) error {
 	if o.costs {
 		var costTracers []tracer
 		for _, t := range tracers {
-			if !strings.HasSuffix(t.Name, "nstrace-w") { // the same programs as -o json
+			if !t.recorder { // its programs are measured under -o json
 				costTracers = append(costTracers, t)
 			}
 		}

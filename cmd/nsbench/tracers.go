@@ -12,11 +12,12 @@ import (
 
 // A tracer is a column of the table: a way of capturing the events.
 type tracer struct {
-	Name  string // JSON key
-	Title string // column header
-	parse lineParser
-	start func(dir string) (*session, error)
-	lost  func(*session) (int64, error) // records it says it dropped
+	Name     string // JSON key
+	Title    string // column header
+	recorder bool   // nstrace -w: the same BPF programs as -o json
+	parse    lineParser
+	start    func(dir string) (*session, error)
+	lost     func(*session) (int64, error) // records it says it dropped
 }
 
 // nstraceTracer runs `nstrace trace`, writing JSON Lines to a file: with
@@ -25,7 +26,7 @@ type tracer struct {
 func nstraceTracer(bin string, record, baseline bool) tracer {
 	t := tracer{Name: "nstrace-json", Title: "nstrace -o json", parse: parseNstraceLine}
 	if record {
-		t.Name, t.Title = "nstrace-w", "nstrace -w"
+		t.Name, t.Title, t.recorder = "nstrace-w", "nstrace -w", true
 	}
 	if baseline {
 		t.Name, t.Title = "baseline-"+t.Name, "baseline "+t.Title

@@ -151,7 +151,7 @@ func (r *Reader) pass(fn func([]byte) error) (n int, err error) {
 			atomic.StoreUint64(r.consPos, cons)
 		}
 	}()
-	prod := atomic.LoadUint64(r.prodPos)
+	prod := cons // loaded when reached
 	for cons < end {
 		if cons == prod {
 			if prod = atomic.LoadUint64(r.prodPos); cons == prod {
