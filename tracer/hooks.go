@@ -153,7 +153,9 @@ func (t *Tracer) attach() error {
 	return nil
 }
 
-// detach stops new records; those already queued stay readable.
+// detach stops new records; those already queued stay readable. The
+// caller holds t.stopMu: Run's stop and Close may both detach, from
+// different goroutines, and Close must not go on while a detach is under way.
 func (t *Tracer) detach() {
 	for _, l := range t.links {
 		l.Close()

@@ -21,8 +21,12 @@ import (
 // and is returned. Run may be called once.
 func (t *Tracer) Run(ctx context.Context, onEvent func(*event.Event) error, onIdle func() error) error {
 	stop := context.AfterFunc(ctx, func() {
-		t.detach()
-		t.reader.Flush()
+		t.stopMu.Lock()
+		defer t.stopMu.Unlock()
+		if !t.closed {
+			t.detach()
+			t.reader.Flush()
+		}
 	})
 	defer stop()
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -47,6 +48,9 @@ type Tracer struct {
 	fentryErr    error // why not
 	reader       *ring.Reader
 	clock        bootClock
+
+	stopMu sync.Mutex // held while detaching, by Run's stop or Close
+	closed bool       // Close ran: the reader is gone
 
 	delivered atomic.Uint64
 	lost      [gen.NstraceDropCauseDROP_CAUSES]atomic.Uint64
@@ -217,8 +221,15 @@ func (t *Tracer) RingFill() float64 {
 	return float64(t.reader.AvailableBytes()) / float64(t.reader.Size())
 }
 
-// Close detaches every hook and frees the BPF objects.
+// Close detaches every hook and frees the BPF objects. It waits for a detach
+// that Run started when its context ended. Closing twice is harmless.
 func (t *Tracer) Close() error {
+	t.stopMu.Lock()
+	defer t.stopMu.Unlock()
+	if t.closed {
+		return nil
+	}
+	t.closed = true
 	t.detach()
 	var errs []error
 	if t.reader != nil {
