@@ -87,7 +87,7 @@ func TestHostileTextNeverReachesTheTerminalRaw(t *testing.T) {
 		{"a\nb\tc\rd", `a\nb\tc\rd`, `"a\nb\tc\rd"`},
 		{"back\\slash\"q", `back\\slash"q`, `"back\\slash\"q"`},
 		{"bad\xffutf8", `bad\xffutf8`, `"bad\ufffdutf8"`},
-		{"\u202eevil\u0085", `\u202eevil\u0085`, `"` + "\u202e" + `evil\u0085"`},
+		{"\u202eevil\u0085\x7f", `\u202eevil\u0085\x7f`, `"\u202eevil\u0085\u007f"`},
 		{"\U000e0001", `\U000e0001`, `"` + "\U000e0001" + `"`},
 		{"naïve", "naïve", `"naïve"`},
 	}
