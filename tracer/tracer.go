@@ -79,7 +79,7 @@ func Open(opts Options) (*Tracer, error) {
 	default:
 		return nil, fmt.Errorf("unknown hook set %q (want auto, tracepoint or fentry)", opts.Hooks)
 	}
-	if err := checkRingSize(opts.RingSize); err != nil {
+	if err := CheckRingSize(int64(opts.RingSize)); err != nil {
 		return nil, err
 	}
 	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
@@ -112,10 +112,24 @@ func Open(opts Options) (*Tracer, error) {
 	return t, nil
 }
 
-func checkRingSize(n int) error {
-	page := os.Getpagesize()
-	if n < page || n&(n-1) != 0 {
-		return fmt.Errorf("ring size %d: want a power of two of at least %d bytes", n, page)
+// MaxRingSize is the largest ring the kernel makes: a ring's size is its
+// map's max_entries, a u32 that must be a power of two.
+const MaxRingSize = 1 << 31
+
+// ErrRingSize: a ring size the kernel would refuse.
+var ErrRingSize = errors.New("bad ring size")
+
+// CheckRingSize refuses a ring size the kernel would: it must be a power of
+// two (so a whole number of pages), at least a page and at most MaxRingSize.
+func CheckRingSize(n int64) error {
+	page := int64(os.Getpagesize())
+	switch {
+	case n < page:
+		return fmt.Errorf("%w: %d bytes is less than a page (%d)", ErrRingSize, n, page)
+	case n > MaxRingSize:
+		return fmt.Errorf("%w: %d bytes is more than the kernel's largest ring (%d, 2G)", ErrRingSize, n, int64(MaxRingSize))
+	case n&(n-1) != 0:
+		return fmt.Errorf("%w: %d bytes is not a power of two (e.g. 8M, 16M)", ErrRingSize, n)
 	}
 	return nil
 }

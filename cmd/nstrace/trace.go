@@ -24,7 +24,7 @@ import (
 type traceFlags struct {
 	output    string
 	readyFile string
-	ringSize  int
+	ringSize  string
 	// cpuProfile profiles the consumer, for speed work (hidden flag).
 	cpuProfile string
 	hooks      string
@@ -54,7 +54,7 @@ func newTraceCommand() *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	fl.StringVar(&f.readyFile, "ready-file", "", "create this file once every probe is attached")
-	fl.IntVar(&f.ringSize, "ring-size", tracer.DefaultRingSize, "ring buffer size in bytes (a power of two)")
+	fl.StringVar(&f.ringSize, "ring-size", "16M", "ring buffer size: a power of two from a page to 2G, in bytes or with K, M or G")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of nstrace itself to this file")
 	fl.MarkHidden("cpuprofile")
 	fl.StringVar(&f.hooks, "hooks", "auto", "hook set: auto (fentry where the kernel allows, else tracepoints), tracepoint, or fentry")
@@ -101,7 +101,11 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 	}
 	// The kernel drops what it can cheaply: one process, some types. The
 	// pipeline's filter repeats that, so replaying agrees with live.
-	topts := tracer.Options{RingSize: f.ringSize, Types: opts.Types, Hooks: f.hooks}
+	ringSize, err := parseRingSize(f.ringSize)
+	if err != nil {
+		return err
+	}
+	topts := tracer.Options{RingSize: ringSize, Types: opts.Types, Hooks: f.hooks}
 	if len(opts.Pids) == 1 {
 		topts.Pid = opts.Pids[0]
 	}
@@ -225,9 +229,21 @@ func (f *traceFlags) recordOptions() (session.Options, error) {
 // minRotateSize refuses sizes that are surely a unit mistake (100 for 100M).
 const minRotateSize = 4 << 10
 
-// parseSize reads a byte count: 1048576, 512K, 100M, 2G (powers of 1024;
-// KiB, MB and the like are read the same way).
+// parseSize reads a rotation size: a byte count of at least 4K.
 func parseSize(s string) (int64, error) {
+	n, err := parseBytes(s)
+	if err != nil {
+		return 0, err
+	}
+	if n < minRotateSize {
+		return 0, fmt.Errorf("%q is below 4K; did you mean %sM?", s, strings.TrimRight(s, "KMGTiBkmgtb"))
+	}
+	return n, nil
+}
+
+// parseBytes reads a byte count: 1048576, 512K, 100M, 2G (powers of 1024;
+// KiB, MB and the like are read the same way).
+func parseBytes(s string) (int64, error) {
 	num := strings.TrimRight(s, "KMGTiBkmgtb")
 	unit := strings.ToUpper(strings.TrimSuffix(strings.TrimSuffix(s[len(num):], "B"), "i"))
 	n, err := strconv.ParseInt(num, 10, 64)
@@ -239,11 +255,19 @@ func parseSize(s string) (int64, error) {
 	if !ok || n > 1<<(62-sh) {
 		return 0, fmt.Errorf("%q: want a size such as 100M", s)
 	}
-	n <<= sh
-	if n < minRotateSize {
-		return 0, fmt.Errorf("%q is below 4K; did you mean %sM?", s, num)
+	return n << sh, nil
+}
+
+// parseRingSize reads --ring-size and checks it as the kernel will.
+func parseRingSize(s string) (int, error) {
+	n, err := parseBytes(s)
+	if err == nil {
+		err = tracer.CheckRingSize(n)
 	}
-	return n, nil
+	if err != nil {
+		return 0, usageError{fmt.Errorf("--ring-size: %w", err)}
+	}
+	return int(n), nil
 }
 
 // recordHeader describes this recording: the machine, the hooks, the filter.
