@@ -80,6 +80,12 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 	if err != nil {
 		return err
 	}
+	if f.readyFile != "" {
+		// Before anything is loaded; checked again when written.
+		if err := checkReadyPath(f.readyFile); err != nil {
+			return err
+		}
+	}
 	rules, err := f.alerts.load()
 	if err != nil {
 		return err
@@ -305,14 +311,6 @@ func savedFiles(path string, w *session.Writer) []string {
 		return []string{files[0], "...", files[len(files)-1], fmt.Sprintf("(%d files)", len(files))}
 	}
 	return files
-}
-
-// writeReadyFile tells scripts the probes are attached. The file holds our pid.
-func writeReadyFile(path string) error {
-	if err := os.WriteFile(path, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
-		return fmt.Errorf("ready file: %w", err)
-	}
-	return nil
 }
 
 // startCPUProfile profiles this process until the returned func is called.
