@@ -89,16 +89,22 @@ func (t *Tracer) reportLost(onEvent func(*event.Event) error) error {
 		if err := t.coll.Maps[gen.NstraceMapDrops].Lookup(uint32(cause), &perCPU); err != nil {
 			return fmt.Errorf("read drop counters: %w", err)
 		}
-		var sum uint64
-		for _, n := range perCPU {
-			sum += n
-		}
+		sum := sumCount(perCPU)
 		if old := t.lost[cause].Swap(sum); sum > old {
-			grew += sum - old
+			grew, _ = event.AddCount(grew, sum-old)
 		}
 	}
 	if grew == 0 {
 		return nil
 	}
 	return onEvent(&event.Event{Time: time.Now(), Kind: event.Lost, Lost: grew})
+}
+
+// sumCount adds counts up, staying at math.MaxUint64 rather than wrapping.
+func sumCount(counts []uint64) uint64 {
+	var sum uint64
+	for _, n := range counts {
+		sum, _ = event.AddCount(sum, n)
+	}
+	return sum
 }

@@ -56,7 +56,8 @@ type Tracer struct {
 	lost      [gen.NstraceDropCauseDROP_CAUSES]atomic.Uint64
 }
 
-// Stats counts what the tracer delivered and what the kernel dropped.
+// Stats counts what the tracer delivered and what the kernel dropped. The
+// counts saturate at math.MaxUint64 instead of wrapping.
 type Stats struct {
 	Events      uint64 // records delivered
 	Lost        uint64 // all drops
@@ -223,7 +224,7 @@ func (t *Tracer) Stats() Stats {
 		RingFull:    t.lost[gen.NstraceDropCauseDROP_RING_FULL].Load(),
 		PendingFull: t.lost[gen.NstraceDropCauseDROP_PENDING_FULL].Load(),
 	}
-	s.Lost = s.RingFull + s.PendingFull
+	s.Lost = sumCount([]uint64{s.RingFull, s.PendingFull})
 	return s
 }
 

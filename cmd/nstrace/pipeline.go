@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/spf13/pflag"
 
@@ -25,6 +26,9 @@ type pipeline struct {
 
 	seen, kept uint64 // events, loss markers not counted
 	lost       uint64 // records the kernel dropped, from loss markers
+	// lostSaturated: lost passed math.MaxUint64 and stays there.
+	lostSaturated bool
+	warn          io.Writer // where the one warning about it goes; nil: none
 }
 
 // sink is where kept events go. It must not keep ev past the call.
@@ -59,7 +63,7 @@ func (p *pipeline) pass(ev *event.Event) error {
 		return nil
 	}
 	if ev.Kind == event.Lost {
-		p.lost += ev.Lost
+		p.addLost(ev.Lost)
 	} else {
 		p.kept++
 	}
@@ -89,12 +93,29 @@ func (p *pipeline) flush() error {
 	return nil
 }
 
+// addLost counts n more records lost, saturating, with one warning the
+// first time the count saturates.
+func (p *pipeline) addLost(n uint64) {
+	var sat bool
+	p.lost, sat = event.AddCount(p.lost, n)
+	if sat && !p.lostSaturated {
+		p.lostSaturated = true
+		if p.warn != nil {
+			fmt.Fprintf(p.warn, "nstrace: warning: more records lost than a 64-bit count holds: counting stops at %d\n", p.lost)
+		}
+	}
+}
+
 // summary is the closing line: what was shown and what was lost.
 func (p *pipeline) summary() string {
-	if p.kept != p.seen {
-		return fmt.Sprintf("%d events (%d filtered out), %d lost", p.kept, p.seen-p.kept, p.lost)
+	lost := fmt.Sprintf("%d lost", p.lost)
+	if p.lostSaturated {
+		lost = "at least " + lost
 	}
-	return fmt.Sprintf("%d events, %d lost", p.kept, p.lost)
+	if p.kept != p.seen {
+		return fmt.Sprintf("%d events (%d filtered out), %s", p.kept, p.seen-p.kept, lost)
+	}
+	return fmt.Sprintf("%d events, %s", p.kept, lost)
 }
 
 // filterFlags are the filters trace and replay share.

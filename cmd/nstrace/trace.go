@@ -75,7 +75,7 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 	if err != nil {
 		return err
 	}
-	p := &pipeline{}
+	p := &pipeline{warn: os.Stderr}
 	out, err := newOutput(f.output, os.Stdout)
 	if err != nil {
 		return err
