@@ -27,6 +27,10 @@ const DefaultRingSize = 16 << 20
 // the programs do not wake the reader for every record.
 const DefaultPollInterval = 50 * time.Millisecond
 
+// DefaultDrainTimeout bounds how long Run goes on delivering what the ring
+// holds once its context ends.
+const DefaultDrainTimeout = 2 * time.Second
+
 // Options configure a Tracer. The zero value traces everything.
 type Options struct {
 	RingSize     int            // ring buffer bytes: a power of two, at least a page
@@ -34,6 +38,10 @@ type Options struct {
 	Types        []event.NsType // report only these namespace types; nil: all
 	Hooks        string         // "auto" or "tracepoint"
 	PollInterval time.Duration  // the longest an event waits before delivery
+	// DrainTimeout bounds the drain once Run's context ends: past it, what
+	// the ring still holds is counted as lost (Stats.Shutdown). 0 means
+	// DefaultDrainTimeout; negative, no drain at all.
+	DrainTimeout time.Duration
 }
 
 // Tracer owns the loaded BPF objects and their attachments.
@@ -52,8 +60,12 @@ type Tracer struct {
 	stopMu sync.Mutex // held while detaching, by Run's stop or Close
 	closed bool       // Close ran: the reader is gone
 
+	running atomic.Bool  // Run has not returned
+	drainBy atomic.Int64 // once Run's context ended: when the drain ends (Unix ns)
+
 	delivered atomic.Uint64
 	lost      [gen.NstraceDropCauseDROP_CAUSES]atomic.Uint64
+	shutdown  atomic.Uint64 // records left in the ring when the drain ran out of time
 }
 
 // Stats counts what the tracer delivered and what the kernel dropped. The
@@ -63,6 +75,7 @@ type Stats struct {
 	Lost        uint64 // all drops
 	RingFull    uint64 // the ring buffer had no room
 	PendingFull uint64 // too many calls in flight to remember one
+	Shutdown    uint64 // left unread when the drain at shutdown ran out of time
 }
 
 // Open checks the environment, loads the programs and attaches them.
@@ -72,6 +85,9 @@ func Open(opts Options) (*Tracer, error) {
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = DefaultPollInterval
+	}
+	if opts.DrainTimeout == 0 {
+		opts.DrainTimeout = DefaultDrainTimeout
 	}
 	switch opts.Hooks {
 	case "":
@@ -223,8 +239,9 @@ func (t *Tracer) Stats() Stats {
 		Events:      t.delivered.Load(),
 		RingFull:    t.lost[gen.NstraceDropCauseDROP_RING_FULL].Load(),
 		PendingFull: t.lost[gen.NstraceDropCauseDROP_PENDING_FULL].Load(),
+		Shutdown:    t.shutdown.Load(),
 	}
-	s.Lost = sumCount([]uint64{s.RingFull, s.PendingFull})
+	s.Lost = sumCount([]uint64{s.RingFull, s.PendingFull, s.Shutdown})
 	return s
 }
 
@@ -244,8 +261,13 @@ func (t *Tracer) Close() error {
 	if t.closed {
 		return nil
 	}
-	t.closed = true
 	t.detach()
+	if t.running.Load() {
+		// The caller gave up on Run (Abandon) and is about to exit: the
+		// reader and the maps stay, since Run may still be reading them.
+		return nil
+	}
+	t.closed = true
 	var errs []error
 	if t.reader != nil {
 		errs = append(errs, t.reader.Close())

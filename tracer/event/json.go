@@ -26,6 +26,10 @@ func (e *Event) AppendJSONWith(b []byte, nums *Numbers) []byte {
 	if e.Kind == Lost {
 		b = append(b, `,"count":`...)
 		b = nums.Append(b, e.Lost)
+		if e.Cause != "" {
+			b = append(b, `,"cause":`...)
+			b = AppendJSONString(b, e.Cause)
+		}
 		return append(b, '}')
 	}
 	b = appendUintField(b, nums, "pid", uint64(e.Pid))
@@ -205,6 +209,7 @@ type wire struct {
 	Time     *time.Time `json:"time"`
 	Event    string     `json:"event"`
 	Count    uint64     `json:"count"`
+	Cause    string     `json:"cause"`
 	Pid      uint32     `json:"pid"`
 	Tid      uint32     `json:"tid"`
 	Ppid     uint32     `json:"ppid"`
@@ -247,7 +252,7 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 		return fmt.Errorf("%s event without time", w.Event)
 	}
 	*e = Event{Time: *w.Time, Kind: kind, Pid: w.Pid, Tid: w.Tid, Ppid: w.Ppid, Comm: w.Comm,
-		UID: w.UID, CgroupID: w.CgroupID, UserNS: w.UserNS, Lost: w.Count, Container: w.Container}
+		UID: w.UID, CgroupID: w.CgroupID, UserNS: w.UserNS, Lost: w.Count, Cause: w.Cause, Container: w.Container}
 	for _, f := range w.Flags {
 		bit, ok := ParseFlagName(f)
 		if !ok {
