@@ -10,11 +10,13 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/detect"
+	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/filter"
 	"github.com/nstrace/nstrace/tracer/render"
 	"github.com/nstrace/nstrace/tracer/resolve"
@@ -27,6 +29,7 @@ type traceFlags struct {
 	ringSize  string
 	// cpuProfile profiles the consumer, for speed work (hidden flag).
 	cpuProfile string
+	eventDelay time.Duration // hidden: tests make the consumer slow with it
 	hooks      string
 	filter     filterFlags
 
@@ -36,6 +39,8 @@ type traceFlags struct {
 	append     bool
 	rotateSize string
 	rotateKeep int
+
+	drainTimeout time.Duration
 
 	alerts  alertFlags   // alerts.go
 	metrics metricsFlags // alerts.go
@@ -64,6 +69,9 @@ func newTraceCommand() *cobra.Command {
 	fl.BoolVar(&f.append, "append", false, "with -w: add this session to the end of an existing file")
 	fl.StringVar(&f.rotateSize, "rotate-size", "", "with -w: start a new file every SIZE bytes (e.g. 100M); files are numbered FILE.000001...")
 	fl.IntVar(&f.rotateKeep, "rotate-keep", 0, "with --rotate-size: keep only the newest N files")
+	fl.DurationVar(&f.drainTimeout, "drain-timeout", tracer.DefaultDrainTimeout, "on a stop signal, deliver what the ring holds for at most this long; the rest is counted lost (a second signal stops at once)")
+	fl.DurationVar(&f.eventDelay, "test-event-delay", 0, "slow the processing of every event by this much (for tests of bounded stops)")
+	fl.MarkHidden("test-event-delay")
 	f.filter.register(fl, true)
 	f.alerts.register(fl)
 	f.metrics.register(fl)
@@ -111,7 +119,13 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 	if err != nil {
 		return err
 	}
-	topts := tracer.Options{RingSize: ringSize, Types: opts.Types, Hooks: f.hooks}
+	if f.drainTimeout < 0 {
+		return usageError{fmt.Errorf("--drain-timeout %v: want a duration of 0 or more", f.drainTimeout)}
+	}
+	topts := tracer.Options{RingSize: ringSize, Types: opts.Types, Hooks: f.hooks, DrainTimeout: f.drainTimeout}
+	if f.drainTimeout == 0 {
+		topts.DrainTimeout = -1 // none at all
+	}
 	if len(opts.Pids) == 1 {
 		topts.Pid = opts.Pids[0]
 	}
@@ -131,13 +145,20 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 		fmt.Fprintf(os.Stderr, "nstrace: %s\n", note)
 	}
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
+	// The first stop signal starts a bounded drain, a second ends it (stop.go).
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	res, inv, err := liveResolver(ctx)
 	if err != nil {
 		return err
 	}
 	p.enrich = append(p.enrich, res.Resolve)
+	if f.eventDelay > 0 {
+		p.enrich = append(p.enrich, func(*event.Event) { time.Sleep(f.eventDelay) })
+	}
 	p.hold = resolve.NewHoldback(res)
 	p.alerts = newAlerting(rules, out, os.Stdout,
 		detect.WithNamespaces(res), detect.WithInventory(inv), detect.WithProc("/"))
@@ -180,7 +201,10 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 	// A reader that goes away (| head) ends tracing like Ctrl-C, with the
 	// session closed properly, instead of SIGPIPE killing us mid-record.
 	signal.Ignore(syscall.SIGPIPE)
-	runErr := t.Run(ctx, p.event, p.flush)
+	runErr := runTracer(ctx, t, p, sigs, f.drainTimeout)
+	if errors.Is(runErr, errSinkBlocked) {
+		return runErr // the pipeline is still running: touch none of it
+	}
 	if errors.Is(runErr, syscall.EPIPE) {
 		runErr = nil
 	}
