@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -14,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nstrace/nstrace/tracer/testenv"
 )
 
 // Kernel tests of bounded stops: nstrace records only this test process
@@ -178,4 +182,54 @@ func TestStopDoesNotWaitForAStuckEvent(t *testing.T) {
 	signalled := time.Now()
 	r.cmd.Process.Signal(syscall.SIGHUP)
 	checkStop(t, r, file, n, signalled, 1500*time.Millisecond)
+}
+
+// Output to a pipe nobody reads: the event being written blocks for good,
+// so the stop cannot take the pipeline over. nstrace says so in one line
+// and exits 1 within the bound, rather than hang; what it recorded before
+// is whole records.
+func TestStopWithABlockedOutputExitsInTime(t *testing.T) {
+	testenv.RequireKernel(t)
+	dir := t.TempDir()
+	file, ready := filepath.Join(dir, "blocked.jsonl"), filepath.Join(dir, "ready")
+	cmd := exec.Command(binary, "trace", "-w", file, "--pid", strconv.Itoa(os.Getpid()),
+		"--drain-timeout", "500ms", "--ready-file", ready)
+	stdout, err := cmd.StdoutPipe() // never read
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdout.Close()
+	errp, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	br := bufio.NewReader(errp)
+	if line, err := br.ReadString('\n'); !strings.HasPrefix(line, "nstrace: tracing started; ") {
+		t.Fatalf("first stderr line %q (%v)", line, err)
+	}
+	var rest []byte
+	go func() {
+		defer close(done)
+		rest, _ = io.ReadAll(br)
+		cmd.Wait()
+	}()
+	unshareBurst(t, 3000) // far more text than a pipe holds
+	signalled := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("nstrace still running 10 s after the stop signal")
+	}
+	took := time.Since(signalled)
+	want := "nstrace: stopped without closing the session: an output is blocked\n"
+	if code := cmd.ProcessState.ExitCode(); code != 1 || string(rest) != want || took > 1500*time.Millisecond {
+		t.Errorf("exit status %d after %v, stderr %q; want 1 within 1.5s and %q", code, took.Round(time.Millisecond), rest, want)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil || len(b) == 0 || b[len(b)-1] != '\n' {
+		t.Errorf("session file of %d bytes (%v) does not end in a whole record", len(b), err)
+	}
 }

@@ -172,6 +172,7 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 	}
 
 	var w *session.Writer
+	stuck := false // the stop gave up on the pipeline: leave its sinks alone
 	if f.write != "" {
 		rec.Header = recordHeader(t, p.filter)
 		if err := rec.Header.SetInventory(inv); err != nil {
@@ -180,7 +181,11 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 		if w, err = createSession(f.write, rec); err != nil {
 			return err
 		}
-		defer w.Close()
+		defer func() {
+			if !stuck {
+				w.Close()
+			}
+		}()
 		p.sinks = append(p.sinks, w)
 	}
 	if f.readyFile != "" {
@@ -203,7 +208,8 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 	signal.Ignore(syscall.SIGPIPE)
 	runErr := runTracer(ctx, t, p, sigs, f.drainTimeout)
 	if errors.Is(runErr, errSinkBlocked) {
-		return runErr // the pipeline is still running: touch none of it
+		stuck = true // the pipeline is still running: touch none of it
+		return runErr
 	}
 	if errors.Is(runErr, syscall.EPIPE) {
 		runErr = nil
