@@ -74,7 +74,9 @@ func takeOver(t *tracer.Tracer, p *pipeline, by time.Time) error {
 		return errSinkBlocked
 	}
 	s := t.Stats()
-	inFlight := handed - p.finished // each handed record finishes once, under p.mu
+	// Each record handed over finishes once, under p.mu (tracer.FromRing
+	// tells the pipeline which events are records).
+	inFlight := unreported(handed, p.finished)
 	shutdown, _ := event.AddCount(s.Shutdown, inFlight)
 	kernel, _ := event.AddCount(s.RingFull, s.PendingFull)
 	now := time.Now()

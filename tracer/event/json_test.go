@@ -40,3 +40,23 @@ func TestJSONStringAllocatesNothing(t *testing.T) {
 		t.Errorf("AppendJSONString allocates %.0f times a call, want 0", n)
 	}
 }
+
+// A loss marker carries its cause when it has one, and reads back with it.
+func TestLossMarkerCause(t *testing.T) {
+	at := time.Date(2026, 11, 29, 1, 2, 3, 4, time.UTC)
+	for _, c := range []struct {
+		ev   Event
+		json string
+	}{
+		{Event{Time: at, Kind: Lost, Lost: 7}, `{"time":"2026-11-29T01:02:03.000000004Z","event":"lost","count":7}`},
+		{Event{Time: at, Kind: Lost, Lost: 9, Cause: LostShutdown}, `{"time":"2026-11-29T01:02:03.000000004Z","event":"lost","count":9,"cause":"shutdown"}`},
+	} {
+		if got := string(c.ev.AppendJSON(nil)); got != c.json {
+			t.Errorf("AppendJSON = %s, want %s", got, c.json)
+		}
+		var back Event
+		if err := back.UnmarshalJSON([]byte(c.json)); err != nil || back.Lost != c.ev.Lost || back.Cause != c.ev.Cause {
+			t.Errorf("%s read back as %+v (%v)", c.json, back, err)
+		}
+	}
+}
