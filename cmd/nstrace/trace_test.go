@@ -66,3 +66,15 @@ func TestBadRingSizeGetsOneLineAndStatus2(t *testing.T) {
 		}
 	}
 }
+
+func TestBadDrainTimeoutGetsOneLineAndStatus2(t *testing.T) {
+	for in, want := range map[string]string{
+		"-1s":  "nstrace: --drain-timeout -1s: want a duration of 0 or more",
+		"soon": `nstrace: invalid argument "soon" for "--drain-timeout" flag: time: invalid duration "soon"`,
+	} {
+		_, stderr, code := nstrace(t, nil, "trace", "--drain-timeout", in)
+		if code != 2 || strings.TrimSpace(stderr) != want {
+			t.Errorf("--drain-timeout %s: status %d, stderr %q; want 2 and %q", in, code, stderr, want)
+		}
+	}
+}
