@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nstrace/nstrace/tracer/render"
 )
 
@@ -43,14 +45,38 @@ func checkReadyPath(path string) error {
 	case fi.Size() > 16:
 		return fmt.Errorf("ready file %s holds %d bytes, not a process id: %w", name, fi.Size(), ErrReadyFileInTheWay)
 	}
-	b, err := os.ReadFile(path)
+	b, err := readSmallFile(path, st)
 	if err != nil {
-		return fmt.Errorf("ready file: %w", err)
+		return fmt.Errorf("ready file %s: %w", name, err)
 	}
 	if len(b) > 0 && !staleReady.Match(b) {
 		return fmt.Errorf("ready file %s holds something other than a process id: %w", name, ErrReadyFileInTheWay)
 	}
 	return nil
+}
+
+// readSmallFile reads the start of the regular file at path that Lstat
+// found as st, never following a link nor blocking on a FIFO swapped in
+// since: it must still be the same file.
+func readSmallFile(path string, st *syscall.Stat_t) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	var now unix.Stat_t
+	if err := unix.Fstat(fd, &now); err != nil {
+		return nil, err
+	}
+	if now.Mode&unix.S_IFMT != unix.S_IFREG || now.Dev != st.Dev || now.Ino != st.Ino {
+		return nil, fmt.Errorf("changed while being checked: %w", ErrReadyFileInTheWay)
+	}
+	buf := make([]byte, 17)
+	n, err := unix.Read(fd, buf)
+	if err != nil {
+		return nil, err
+	}
+	return buf[:n], nil
 }
 
 func fileKind(m fs.FileMode) string {

@@ -147,3 +147,27 @@ func TestTraceRefusesAReadyFileThroughASymlink(t *testing.T) {
 		t.Errorf("the planted link was replaced: %v %v", fi, err)
 	}
 }
+
+// A file swapped in between the check and the read, a FIFO above all (an
+// open for reading would wait for a writer), is refused at once.
+func TestReadyFileSwappedWhileCheckedIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	checked := filepath.Join(dir, "checked")
+	os.WriteFile(checked, nil, 0o644)
+	var st syscall.Stat_t
+	if err := syscall.Lstat(checked, &st); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, "other")
+	os.WriteFile(other, []byte("1\n"), 0o644)
+	fifo := filepath.Join(dir, "fifo")
+	syscall.Mkfifo(fifo, 0o644)
+	for _, path := range []string{other, fifo} {
+		if _, err := readSmallFile(path, &st); !errors.Is(err, ErrReadyFileInTheWay) {
+			t.Errorf("%s in place of the file checked: %v, want it refused", path, err)
+		}
+	}
+	if b, err := readSmallFile(checked, &st); err != nil || len(b) != 0 {
+		t.Errorf("the file checked: %q, %v", b, err)
+	}
+}
