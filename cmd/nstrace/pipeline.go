@@ -1,10 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"sync"
+	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/filter"
 	"github.com/nstrace/nstrace/tracer/resolve"
@@ -23,9 +28,27 @@ type pipeline struct {
 	sinks  []sink    // the display, the session file, ...
 	alerts *alerting // detection and metrics (alerts.go); nil: none
 
+	// mu is held while an event is counted and written, never while it is
+	// enriched or checked by the rules: so that a stop that cannot wait for
+	// a slow event (takeOver) can close the sinks and count what is left.
+	mu     sync.Mutex
+	closed bool // taken over: nothing more is counted or written
+
 	seen, kept uint64 // events, loss markers not counted
-	lost       uint64 // records the kernel dropped, from loss markers
+	lost       uint64 // records lost, from loss markers (all causes)
+	// lostSaturated: lost passed math.MaxUint64 and stays there.
+	lostSaturated bool
+	warn          io.Writer // where the one warning about it goes; nil: none
+
+	// For a stop that takes over: how many events from the ring left the
+	// pipeline (written, filtered out or dropped), and the loss markers
+	// that went through, by cause: the kernel's drops and shutdown.
+	finished               uint64
+	kernelLost, atShutdown uint64
 }
+
+// errTakenOver ends a Run whose pipeline a stop took over.
+var errTakenOver = errors.New("pipeline closed by the stop")
 
 // sink is where kept events go. It must not keep ev past the call.
 type sink interface {
@@ -39,7 +62,7 @@ func (p *pipeline) event(ev *event.Event) error {
 		fn(ev)
 	}
 	if ev.Kind == event.Destroy && len(ev.Changes) == 0 {
-		return nil // an inode the resolver knows as no namespace
+		return p.drop() // an inode the resolver knows as no namespace
 	}
 	if p.hold != nil {
 		return p.hold.Event(ev, p.pass)
@@ -47,10 +70,29 @@ func (p *pipeline) event(ev *event.Event) error {
 	return p.pass(ev)
 }
 
+// drop counts an event the pipeline drops by design.
+func (p *pipeline) drop() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return errTakenOver
+	}
+	p.finished++
+	return nil
+}
+
 // pass runs a resolved event through the filter to the sinks.
 func (p *pipeline) pass(ev *event.Event) error {
 	if p.alerts != nil {
 		p.alerts.check(ev)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return errTakenOver
+	}
+	if tracer.FromRing(ev) {
+		p.finished++
 	}
 	if ev.Kind != event.Lost {
 		p.seen++
@@ -58,8 +100,25 @@ func (p *pipeline) pass(ev *event.Event) error {
 	if !p.filter.Keep(ev) {
 		return nil
 	}
+	if err := p.write(ev); err != nil {
+		return err
+	}
+	if p.alerts != nil {
+		return p.alerts.emit()
+	}
+	return nil
+}
+
+// write counts a kept event and hands it to the sinks. p.mu is held.
+func (p *pipeline) write(ev *event.Event) error {
 	if ev.Kind == event.Lost {
-		p.lost += ev.Lost
+		p.addLost(ev.Lost)
+		switch ev.Cause {
+		case "":
+			p.kernelLost, _ = event.AddCount(p.kernelLost, ev.Lost)
+		case event.LostShutdown:
+			p.atShutdown, _ = event.AddCount(p.atShutdown, ev.Lost)
+		}
 	} else {
 		p.kept++
 	}
@@ -67,9 +126,6 @@ func (p *pipeline) pass(ev *event.Event) error {
 		if err := s.WriteEvent(ev); err != nil {
 			return err
 		}
-	}
-	if p.alerts != nil {
-		return p.alerts.emit()
 	}
 	return nil
 }
@@ -81,6 +137,11 @@ func (p *pipeline) flush() error {
 			return err
 		}
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return errTakenOver
+	}
 	for _, s := range p.sinks {
 		if err := s.Flush(); err != nil {
 			return err
@@ -89,12 +150,48 @@ func (p *pipeline) flush() error {
 	return nil
 }
 
+// takeOver closes the pipeline to the goroutine running it, for a stop that
+// will not wait for it: that goroutine counts and writes nothing more, and
+// the caller may write to the sinks. It polls for p.mu, which is held only
+// while an event is written, until by; false if it never got it (a sink is
+// blocked). On true the caller holds p.mu for good.
+func (p *pipeline) takeOver(by time.Time) bool {
+	for !p.mu.TryLock() {
+		if time.Now().After(by) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	p.closed = true
+	return true
+}
+
+// addLost counts n more records lost, saturating, with one warning the
+// first time the count saturates.
+func (p *pipeline) addLost(n uint64) {
+	var sat bool
+	p.lost, sat = event.AddCount(p.lost, n)
+	if sat && !p.lostSaturated {
+		p.lostSaturated = true
+		if p.warn != nil {
+			fmt.Fprintf(p.warn, "nstrace: warning: more records lost than a 64-bit count holds: counting stops at %d\n", p.lost)
+		}
+	}
+}
+
 // summary is the closing line: what was shown and what was lost.
 func (p *pipeline) summary() string {
-	if p.kept != p.seen {
-		return fmt.Sprintf("%d events (%d filtered out), %d lost", p.kept, p.seen-p.kept, p.lost)
+	lost := fmt.Sprintf("%d lost", p.lost)
+	if p.lostSaturated {
+		lost = "at least " + lost
 	}
-	return fmt.Sprintf("%d events, %d lost", p.kept, p.lost)
+	if p.atShutdown > 0 {
+		lost += fmt.Sprintf(" (%d at shutdown)", p.atShutdown)
+	}
+	if p.kept != p.seen {
+		return fmt.Sprintf("%d events (%d filtered out), %s", p.kept, p.seen-p.kept, lost)
+	}
+	return fmt.Sprintf("%d events, %s", p.kept, lost)
 }
 
 // filterFlags are the filters trace and replay share.

@@ -66,7 +66,7 @@ func runReplay(f *replayFlags, args []string, stdout, stderr io.Writer) error {
 	r, res := rec.r, rec.res
 	defer r.Close()
 	first := r.First()
-	p := &pipeline{sinks: []sink{out}}
+	p := &pipeline{sinks: []sink{out}, warn: stderr}
 	if f.alerts.alertsOnly {
 		p.sinks = nil
 	}

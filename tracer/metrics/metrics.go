@@ -149,7 +149,7 @@ func (m *Metrics) ringFill() float64 {
 
 var (
 	lostDesc = prometheus.NewDesc("nstrace_lost_events_total",
-		"Records the kernel could not deliver, by cause (ring_full: the ring buffer had no room; pending_full: too many calls in flight).",
+		"Records lost, by cause (ring_full: the ring buffer had no room; pending_full: too many calls in flight; shutdown: left unread when the drain at a stop timed out).",
 		[]string{"cause"}, nil)
 	nsDesc = prometheus.NewDesc("nstrace_namespaces",
 		"Namespaces known to nstrace (on the host now, or met while tracing and not yet gone), by type.",
