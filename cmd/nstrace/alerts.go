@@ -39,11 +39,7 @@ func (f *alertFlags) load() (*detect.Rules, error) {
 	case f.noAlerts:
 		return nil, nil
 	case f.rules != "":
-		rules, err := detect.LoadRules(f.rules)
-		if _, bad := errors.AsType[*detect.RuleError](err); bad {
-			return nil, usageError{err}
-		}
-		return rules, err
+		return loadRules(f.rules)
 	}
 	return detect.DefaultRules(), nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -15,12 +16,21 @@ import (
 // once on stderr, every failure and skip is counted in the metrics, and the
 // totals close the run (see lines).
 type ruleTrouble struct {
-	a      *alerting // for its metrics, which are set after the detector is made
+	a      *alerting // for its metrics, which are set after the detector is made; nil: none
 	stderr io.Writer
 }
 
+// loadRules reads a rule file; a problem in it is bad input (exit 2).
+func loadRules(path string) (*detect.Rules, error) {
+	rules, err := detect.LoadRules(path)
+	if _, bad := errors.AsType[*detect.RuleError](err); bad {
+		return nil, usageError{err}
+	}
+	return rules, err
+}
+
 func (r *ruleTrouble) RuleFailed(rule string, err error, n uint64) {
-	if r.a.metrics != nil {
+	if r.a != nil && r.a.metrics != nil {
 		r.a.metrics.RuleError(rule)
 	}
 	if n == 1 {
@@ -31,7 +41,7 @@ func (r *ruleTrouble) RuleFailed(rule string, err error, n uint64) {
 }
 
 func (r *ruleTrouble) RulesSkipped(*event.Event, int) {
-	if r.a.metrics != nil {
+	if r.a != nil && r.a.metrics != nil {
 		r.a.metrics.RuleBudgetExceeded()
 	}
 }

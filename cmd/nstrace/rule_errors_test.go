@@ -39,24 +39,29 @@ func TestRuleErrorsAreReportedOnceAndSummarised(t *testing.T) {
 	if setns == 0 || root == 0 {
 		t.Fatal("the scenario has no setns or no root events")
 	}
-	_, stderr, code := nstrace(t, nil, "replay", "--alerts-only", "--rules", rules, path)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	var trouble []string
-	for _, l := range strings.Split(stderr, "\n") {
-		if strings.HasPrefix(l, "nstrace: rule") {
-			trouble = append(trouble, l)
-		}
-	}
 	// The recording starts with root's unshare: per-uid fails first.
 	want := []string{
 		"nstrace: rule per-uid: division by zero (further errors counted)",
 		"nstrace: rule sixth-change: index out of bounds: 5 (further errors counted)",
 		fmt.Sprintf("nstrace: rule errors: sixth-change %d, per-uid %d", setns, root),
 	}
-	if !slices.Equal(trouble, want) {
-		t.Errorf("stderr rule lines\n%s\nwant\n%s\n(all of stderr:\n%s)", strings.Join(trouble, "\n"), strings.Join(want, "\n"), stderr)
+	for _, cmd := range [][]string{
+		{"replay", "--alerts-only"},
+		{"report", "-o", filepath.Join(t.TempDir(), "r.html")},
+	} {
+		_, stderr, code := nstrace(t, nil, append(cmd, "--rules", rules, path)...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", cmd[0], code, stderr)
+		}
+		var trouble []string
+		for _, l := range strings.Split(stderr, "\n") {
+			if strings.HasPrefix(l, "nstrace: rule") {
+				trouble = append(trouble, l)
+			}
+		}
+		if !slices.Equal(trouble, want) {
+			t.Errorf("%s: stderr rule lines\n%s\nwant\n%s\n(all of stderr:\n%s)", cmd[0], strings.Join(trouble, "\n"), strings.Join(want, "\n"), stderr)
+		}
 	}
 }
 
@@ -76,7 +81,8 @@ rules:
   - name: quadratic
     match: '%s.all(x, %s.all(y, x != y || x == y))'
 `, n, n)), 0o644)
-	for _, cmd := range [][]string{{"replay", alertSession(t)}, {"trace"}} {
+	session := alertSession(t)
+	for _, cmd := range [][]string{{"replay", session}, {"report", session}, {"trace"}} {
 		_, stderr, code := nstrace(t, nil, append(cmd, "--rules", rules)...)
 		if code != 2 || strings.Count(stderr, "\n") != 1 ||
 			!strings.HasPrefix(stderr, `nstrace: costly.yaml:6: rule "quadratic": match: estimated cost up to `) ||
