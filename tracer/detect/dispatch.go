@@ -19,12 +19,12 @@ import (
 // condition it does not understand narrows nothing, so a rule it cannot
 // read at all runs on every event, as before.
 
-// numKinds are the event kinds rules see (Lost never reaches them); kinds
-// past them read as "unknown", like KindUnknown.
-const numKinds = int(event.Lost)
+// numKinds bounds the event kinds the dispatch tells apart; a kind past it
+// reads as "unknown", like KindUnknown.
+const numKinds = 16
 
 const (
-	allKinds = uint16(1)<<numKinds - 1
+	allKinds = uint16(1<<numKinds - 1)
 	// Change types, plus one bit for a type past the known ones ("unknown").
 	allTypes = uint16(1)<<(event.NumNsTypes+1) - 1
 )
@@ -233,13 +233,24 @@ func (c *classifier) kinds(names []string) uint16 {
 		if !ok && s == event.KindUnknown.String() {
 			k, ok = event.KindUnknown, true
 		}
-		if !ok || int(k) >= numKinds {
-			c.fail("event is never %q (rules see clone, unshare, setns, exec, destroy)", s)
+		if !ok || k == event.Lost {
+			c.fail("event is never %q (rules see %s)", s, strings.Join(ruleKinds(), ", "))
 			continue
 		}
 		m |= kindBit(k)
 	}
 	return m
+}
+
+// ruleKinds names the event kinds rules see: all but loss records.
+func ruleKinds() []string {
+	var names []string
+	for k := event.KindUnknown + 1; int(k) < numKinds; k++ {
+		if n := k.String(); n != event.KindUnknown.String() && k != event.Lost {
+			names = append(names, n)
+		}
+	}
+	return names
 }
 
 // types maps namespace type names to type bits, refusing unknown names.
