@@ -296,7 +296,7 @@ func (d *Detector) window(def time.Duration) time.Duration {
 // raise appends an alert of built-in rule i, unless its exception matches.
 func (d *Detector) raise(i int, ev *event.Event, msg string, ctr *event.Container, fill func(*Alert)) {
 	r := &d.rules.builtin[i]
-	if r.unless != nil && d.holds(i, r.unless, ev) {
+	if r.unless != nil && d.holds(i, r.unless) {
 		return
 	}
 	a := d.newAlert(ev, Builtins[i].Name, r.severity, msg, ctr)

@@ -55,10 +55,10 @@ func (d *Detector) ruleName(i int) string {
 	return d.rules.custom[i-numBuiltins].name
 }
 
-// holds evaluates rule i's expression p on ev (the event in d.act),
+// holds evaluates rule i's expression p on the event in d.act,
 // charging its cost to the event; a failure counts against the rule and
 // does not hold.
-func (d *Detector) holds(i int, p *program, ev *event.Event) bool {
+func (d *Detector) holds(i int, p *program) bool {
 	ok, cost, err := p.eval(&d.act)
 	d.spent += cost
 	if err != nil {
@@ -95,7 +95,7 @@ func (d *Detector) checkCustom(ev *event.Event) {
 			return
 		}
 		n := numBuiltins + int(i)
-		if !d.holds(n, r.match, ev) || r.unless != nil && d.holds(n, r.unless, ev) {
+		if !d.holds(n, r.match) || r.unless != nil && d.holds(n, r.unless) {
 			continue
 		}
 		var msg string
