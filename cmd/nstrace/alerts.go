@@ -39,7 +39,7 @@ func (f *alertFlags) load() (*detect.Rules, error) {
 	case f.noAlerts:
 		return nil, nil
 	case f.rules != "":
-		return detect.LoadRules(f.rules)
+		return loadRules(f.rules)
 	}
 	return detect.DefaultRules(), nil
 }
@@ -58,12 +58,14 @@ type alerting struct {
 	pending []detect.Alert
 	buf     []byte
 	counts  [detect.Critical + 1]uint64
+	trouble *ruleTrouble // rule_errors.go
 }
 
 func newAlerting(rules *detect.Rules, out *output, w io.Writer, opts ...detect.Option) *alerting {
 	a := &alerting{out: out, w: w, color: wantColor(w)}
+	a.trouble = &ruleTrouble{a: a, stderr: os.Stderr}
 	if rules != nil {
-		a.det = detect.New(rules, opts...)
+		a.det = detect.New(rules, append(opts, detect.WithObserver(a.trouble))...)
 	}
 	return a
 }
@@ -127,21 +129,25 @@ func (a *alerting) emit() error {
 	return nil
 }
 
-// summary counts the alerts raised, by severity, most severe first; "" for
-// none.
+// summary counts the alerts raised, by severity, most severe first, and
+// says which rules failed or were skipped (further lines, each with the
+// "nstrace: " its caller puts before the first); "" for none.
 func (a *alerting) summary() string {
 	var total uint64
-	var parts []string
+	var parts, lines []string
 	for s := detect.Critical; s >= detect.Info; s-- {
 		if n := a.counts[s]; n > 0 {
 			total += n
 			parts = append(parts, fmt.Sprintf("%d %s", n, s))
 		}
 	}
-	if total == 0 {
-		return ""
+	if total > 0 {
+		lines = append(lines, fmt.Sprintf("%d alerts (%s)", total, strings.Join(parts, ", ")))
 	}
-	return fmt.Sprintf("%d alerts (%s)", total, strings.Join(parts, ", "))
+	if a.det != nil {
+		lines = append(lines, a.trouble.lines(a.det)...)
+	}
+	return strings.Join(lines, "\nnstrace: ")
 }
 
 // wantColor: only a terminal gets colour, and never with NO_COLOR set

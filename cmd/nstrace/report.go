@@ -65,7 +65,7 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 	case f.noAlerts && f.rules != "":
 		return usageError{errors.New("--rules and --no-alerts contradict each other")}
 	case f.rules != "":
-		if rules, err = detect.LoadRules(f.rules); err != nil {
+		if rules, err = loadRules(f.rules); err != nil {
 			return err
 		}
 	case !f.noAlerts:
@@ -85,7 +85,13 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 		// Detection sees every event, in order, before the filter: its rules
 		// follow each thread. The Builder keeps the alerts whose trigger the
 		// filter keeps.
-		det := detect.New(rules, detect.WithNamespaces(res))
+		trouble := &ruleTrouble{stderr: stderr}
+		det := detect.New(rules, detect.WithNamespaces(res), detect.WithObserver(trouble))
+		defer func() {
+			for _, l := range trouble.lines(det) {
+				fmt.Fprintf(stderr, "nstrace: %s\n", l)
+			}
+		}()
 		p.enrich = append(p.enrich, func(ev *event.Event) {
 			for _, a := range det.Check(ev) {
 				b.Alert(a.Rule, a.Severity.String(), a.Message, a.Trigger)
