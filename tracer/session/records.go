@@ -1,0 +1,93 @@
+package session
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/nstrace/nstrace/tracer/event"
+)
+
+// What one line of a session file is.
+type kind int
+
+const (
+	kindNone    kind = iota // no "event" field
+	kindHeader              // "session"
+	kindTrailer             // "end"
+	kindEvent               // an event or loss marker this nstrace knows
+	kindAlert               // "alert"
+	kindUnknown             // any other: a record kind from a newer nstrace
+)
+
+// recordKind finds a record's "event" value, returning what the line is
+// and, for an unknown kind, its name. The fast path looks for the key
+// before any nested object (an alert's trigger holds an "event" of its
+// own); a key cannot appear inside a JSON string, whose quotes would be
+// escaped. Anything else falls back to a decode.
+func recordKind(line []byte) (kind, string) {
+	const key = `"event":"`
+	if i := bytes.Index(line, []byte(key)); i >= 0 && bytes.IndexByte(line[:i], '{') == bytes.LastIndexByte(line[:i], '{') {
+		rest := line[i+len(key):]
+		if end := bytes.IndexByte(rest, '"'); end >= 0 && bytes.IndexByte(rest[:end], '\\') < 0 {
+			return kindOf(string(rest[:end]))
+		}
+	}
+	var probe struct {
+		Event *string `json:"event"`
+	}
+	if err := json.Unmarshal(line, &probe); err != nil {
+		return kindEvent, "" // let the event decoder say what is wrong
+	}
+	if probe.Event == nil {
+		return kindNone, ""
+	}
+	return kindOf(*probe.Event)
+}
+
+func kindOf(name string) (kind, string) {
+	switch name {
+	case headerEvent:
+		return kindHeader, name
+	case trailerEvent:
+		return kindTrailer, name
+	case alertEvent:
+		return kindAlert, name
+	}
+	if _, ok := event.ParseKind(name); ok {
+		return kindEvent, name
+	}
+	return kindUnknown, name
+}
+
+// maxKindsNamed bounds the unknown kinds the Reader names one by one.
+const maxKindsNamed = 16
+
+// skip counts a record of a kind this nstrace does not know, warning once
+// per kind: a newer nstrace may add record kinds without changing the
+// format, and an older reader reads on past them.
+func (r *Reader) skip(name string) {
+	r.skipped++
+	if len(name) > 64 {
+		name = name[:64] + "..."
+	}
+	if _, seen := r.unknown[name]; seen {
+		r.unknown[name]++
+		return
+	}
+	if len(r.unknown) >= maxKindsNamed {
+		if r.unknown[""]++; r.unknown[""] == 1 {
+			r.warn("more unknown record kinds skipped")
+		}
+		return
+	}
+	if r.unknown == nil {
+		r.unknown = make(map[string]uint64)
+	}
+	r.unknown[name] = 1
+	r.warn(fmt.Sprintf("records of kind %s skipped: not known to this nstrace (written by a newer one?)", strconv.QuoteToASCII(name)))
+}
+
+// Skipped counts the records skipped because their kind is unknown.
+func (r *Reader) Skipped() uint64 { return r.skipped }
