@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/filter"
 	"github.com/nstrace/nstrace/tracer/resolve"
@@ -20,11 +21,13 @@ type pipeline struct {
 	// hold, when set, may delay events until a name shows up.
 	hold   *resolve.Holdback
 	filter *filter.Filter
-	sinks  []sink    // the display, the session file, ...
-	alerts *alerting // detection and metrics (alerts.go); nil: none
+	sinks  []sink       // the display, the session file, ...
+	alerts *alerting    // detection and metrics (alerts.go); nil: none
+	record *sessionSink // the session file among the sinks; nil: none
 
 	seen, kept uint64 // events, loss markers not counted
 	lost       uint64 // records the kernel dropped, from loss markers
+	lastKept   bool   // the last event passed the filter
 }
 
 // sink is where kept events go. It must not keep ev past the call.
@@ -35,6 +38,7 @@ type sink interface {
 
 // event runs ev through the pipeline. It allocates nothing per event.
 func (p *pipeline) event(ev *event.Event) error {
+	p.lastKept = false
 	for _, fn := range p.enrich {
 		fn(ev)
 	}
@@ -55,7 +59,7 @@ func (p *pipeline) pass(ev *event.Event) error {
 	if ev.Kind != event.Lost {
 		p.seen++
 	}
-	if !p.filter.Keep(ev) {
+	if p.lastKept = p.filter.Keep(ev); !p.lastKept {
 		return nil
 	}
 	if ev.Kind == event.Lost {
@@ -74,6 +78,19 @@ func (p *pipeline) pass(ev *event.Event) error {
 	return nil
 }
 
+// recordedAlert shows an alert read from a session, which follows the
+// event that raised it: when the filter kept that event.
+func (p *pipeline) recordedAlert(a *detect.Alert) error {
+	if !p.lastKept || p.alerts == nil {
+		return nil
+	}
+	p.alerts.pending = append(p.alerts.pending[:0], *a)
+	return p.alerts.emit()
+}
+
+// unwritten counts the events the session file did not get (a full disk).
+func (p *pipeline) unwritten() uint64 { return p.record.unwritten() }
+
 // flush pushes out what the sinks buffer: called when events pause.
 func (p *pipeline) flush() error {
 	if p.hold != nil {
@@ -89,12 +106,17 @@ func (p *pipeline) flush() error {
 	return nil
 }
 
-// summary is the closing line: what was shown and what was lost.
+// summary is the closing line: what was shown and what was lost, the
+// events a full disk kept out of the session file included.
 func (p *pipeline) summary() string {
-	if p.kept != p.seen {
-		return fmt.Sprintf("%d events (%d filtered out), %d lost", p.kept, p.seen-p.kept, p.lost)
+	lost := fmt.Sprintf("%d lost", p.lost)
+	if n := p.unwritten(); n > 0 {
+		lost = fmt.Sprintf("%d lost (%d not written to the session file)", p.lost+n, n)
 	}
-	return fmt.Sprintf("%d events, %d lost", p.kept, p.lost)
+	if p.kept != p.seen {
+		return fmt.Sprintf("%d events (%d filtered out), %s", p.kept, p.seen-p.kept, lost)
+	}
+	return fmt.Sprintf("%d events, %s", p.kept, lost)
 }
 
 // filterFlags are the filters trace and replay share.
