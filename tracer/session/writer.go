@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"time"
 
@@ -305,6 +306,10 @@ func (w *Writer) wrap(err error) error {
 		return nil
 	}
 	if name := w.Name(); name != "" {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // it names the file again
+		}
 		return fmt.Errorf("write session %s: %w", name, err)
 	}
 	return fmt.Errorf("write session: %w", err)
