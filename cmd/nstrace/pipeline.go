@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/spf13/pflag"
 
@@ -21,9 +22,11 @@ type pipeline struct {
 	// hold, when set, may delay events until a name shows up.
 	hold   *resolve.Holdback
 	filter *filter.Filter
-	sinks  []sink       // the display, the session file, ...
-	alerts *alerting    // detection and metrics (alerts.go); nil: none
-	record *sessionSink // the session file among the sinks; nil: none
+	sinks  []sink    // the display, the session file, ...
+	alerts *alerting // detection and metrics (alerts.go); nil: none
+	// record is the session file among the sinks (setRecord); metrics
+	// read it from their own goroutine.
+	record atomic.Pointer[sessionSink]
 
 	seen, kept uint64 // events, loss markers not counted
 	lost       uint64 // records the kernel dropped, from loss markers
@@ -88,8 +91,18 @@ func (p *pipeline) recordedAlert(a *detect.Alert) error {
 	return p.alerts.emit()
 }
 
+// setRecord adds the session file to the sinks, for events and alerts.
+func (p *pipeline) setRecord(s *sessionSink) {
+	p.sinks = append(p.sinks, s)
+	if p.alerts != nil {
+		p.alerts.record = s
+	}
+	p.record.Store(s)
+}
+
 // unwritten counts the events the session file did not get (a full disk).
-func (p *pipeline) unwritten() uint64 { return p.record.unwritten() }
+// It is safe to call from any goroutine.
+func (p *pipeline) unwritten() uint64 { return p.record.Load().unwritten() }
 
 // flush pushes out what the sinks buffer: called when events pause.
 func (p *pipeline) flush() error {

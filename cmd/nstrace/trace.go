@@ -146,8 +146,7 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 			return err
 		}
 		defer w.Close()
-		p.sinks = append(p.sinks, w)
-		p.record, p.alerts.record = w, w
+		p.setRecord(w)
 	}
 	if f.readyFile != "" {
 		if err := writeReadyFile(f.readyFile); err != nil {

@@ -18,7 +18,8 @@ import (
 )
 
 // FormatVersion is the session format this package writes and the newest it
-// reads. It changes only when old readers could not read new files.
+// reads. It changes only when old readers would misread new files: new
+// fields and new record kinds do not change it (see the package doc).
 const FormatVersion = 1
 
 // Header opens every session file: where and how the events were recorded.

@@ -31,7 +31,10 @@ func recordKind(line []byte) (kind, string) {
 	if i := bytes.Index(line, []byte(key)); i >= 0 && bytes.IndexByte(line[:i], '{') == bytes.LastIndexByte(line[:i], '{') {
 		rest := line[i+len(key):]
 		if end := bytes.IndexByte(rest, '"'); end >= 0 && bytes.IndexByte(rest[:end], '\\') < 0 {
-			return kindOf(string(rest[:end]))
+			if k, ok := kinds[string(rest[:end])]; ok { // no allocation: a map lookup
+				return k, ""
+			}
+			return kindUnknown, string(rest[:end])
 		}
 	}
 	var probe struct {
@@ -43,23 +46,24 @@ func recordKind(line []byte) (kind, string) {
 	if probe.Event == nil {
 		return kindNone, ""
 	}
-	return kindOf(*probe.Event)
+	if k, ok := kinds[*probe.Event]; ok {
+		return k, ""
+	}
+	return kindUnknown, *probe.Event
 }
 
-func kindOf(name string) (kind, string) {
-	switch name {
-	case headerEvent:
-		return kindHeader, name
-	case trailerEvent:
-		return kindTrailer, name
-	case alertEvent:
-		return kindAlert, name
+// kinds are the record kinds this nstrace knows, by their "event" value.
+var kinds = func() map[string]kind {
+	m := map[string]kind{headerEvent: kindHeader, trailerEvent: kindTrailer, alertEvent: kindAlert}
+	for k := event.KindUnknown + 1; ; k++ {
+		name := k.String()
+		if _, ok := event.ParseKind(name); !ok || k == 0 {
+			break
+		}
+		m[name] = kindEvent
 	}
-	if _, ok := event.ParseKind(name); ok {
-		return kindEvent, name
-	}
-	return kindUnknown, name
-}
+	return m
+}()
 
 // maxKindsNamed bounds the unknown kinds the Reader names one by one.
 const maxKindsNamed = 16

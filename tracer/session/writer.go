@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
@@ -65,8 +66,8 @@ type Writer struct {
 	torn      bool     // a write failed: the file may end mid-record, no trailer
 	closed    bool
 
-	unwritten uint64 // events that did not reach the file
-	skipped   int    // part names passed over
+	unwritten atomic.Uint64 // events that did not reach the file; read by metrics
+	skipped   int           // part names passed over
 }
 
 // part is one file of the recording (or the stream).
@@ -152,8 +153,8 @@ func (w *Writer) Files() []string { return append([]string(nil), w.files...) }
 // write (a full disk) left behind, and every one after it, for the Writer
 // stops at its first error. For a compressed file it counts everything
 // since the compressor last flushed, of which a reader may still recover
-// some.
-func (w *Writer) Unwritten() uint64 { return w.unwritten }
+// some. It is safe to call from any goroutine.
+func (w *Writer) Unwritten() uint64 { return w.unwritten.Load() }
 
 // Skipped counts the part names rotation passed over because something
 // (a symbolic link, another file) was in the way.
@@ -164,7 +165,7 @@ func (w *Writer) Skipped() int { return w.skipped }
 func (w *Writer) WriteEvent(ev *event.Event) error {
 	if w.err != nil || w.closed {
 		if ev.Kind != event.Lost {
-			w.unwritten++
+			w.unwritten.Add(1)
 		}
 		return w.stopped()
 	}
@@ -240,9 +241,9 @@ func (w *Writer) writeBuffer() error {
 func (w *Writer) fail(err error, n int) {
 	w.err, w.torn = w.wrap(err), true
 	if w.cur.zip != nil {
-		w.unwritten += w.zipEvents + w.bufEvents
+		w.unwritten.Add(w.zipEvents + w.bufEvents)
 	} else {
-		w.unwritten += eventLines(w.buf[bytes.LastIndexByte(w.buf[:n], '\n')+1:])
+		w.unwritten.Add(eventLines(w.buf[bytes.LastIndexByte(w.buf[:n], '\n')+1:]))
 	}
 	w.zipEvents, w.bufEvents, w.buf = 0, 0, w.buf[:0]
 }
@@ -258,7 +259,7 @@ func eventLines(b []byte) uint64 {
 		} else {
 			b = nil
 		}
-		if k, name := recordKind(line); k == kindEvent && name != event.Lost.String() {
+		if k, _ := recordKind(line); k == kindEvent && !bytes.Contains(line, []byte(`"event":"lost"`)) {
 			n++
 		}
 	}
@@ -295,7 +296,7 @@ func (w *Writer) Close() error {
 	if err := w.endPart(w.cur, ""); err != nil && w.err == nil {
 		w.err = err
 		if w.cur.zip != nil {
-			w.unwritten += w.zipEvents // the compressor's last block did not reach the file
+			w.unwritten.Add(w.zipEvents) // the compressor's last block did not reach the file
 		}
 	}
 	return w.err
