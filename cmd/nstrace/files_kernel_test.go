@@ -239,3 +239,33 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// --append on a compressed file adds a session in a new gzip member or
+// zstd frame; replay reads both.
+func TestAppendToACompressedRecording(t *testing.T) {
+	for _, name := range []string{"a.jsonl.gz", "a.jsonl.zst"} {
+		path := filepath.Join(t.TempDir(), name)
+		counts := make([]int, 2)
+		for run := range 2 {
+			args := []string{"-q", "-w", path}
+			if run == 1 {
+				args = append(args, "--append")
+			}
+			rec := startRecorder(t, args...)
+			unshares(t, 10)
+			code, _, stderr := rec.stop(t, syscall.SIGINT)
+			m := regexp.MustCompile(`nstrace: (\d+) events, 0 lost`).FindStringSubmatch(stderr)
+			if code != 0 || m == nil {
+				t.Fatalf("%s run %d: exit %d: %s", name, run, code, stderr)
+			}
+			counts[run], _ = strconv.Atoi(m[1])
+		}
+		out, stderr, code := nstrace(t, nil, "replay", "-o", "json", "--no-alerts", path)
+		if code != 0 || strings.Contains(stderr, "warning") {
+			t.Fatalf("%s: replay exit %d: %s", name, code, stderr)
+		}
+		if n := strings.Count(out, "\n"); n != counts[0]+counts[1] || counts[0] < 10 || counts[1] < 10 {
+			t.Errorf("%s: replayed %d events, the two runs recorded %v", name, n, counts)
+		}
+	}
+}

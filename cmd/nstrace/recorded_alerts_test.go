@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -169,5 +170,25 @@ func TestReportShowsTheRecordedAlerts(t *testing.T) {
 	}
 	if n, rules := alertsIn("--rerun-rules"); n != 7 || strings.Join(rules, ",") != "host-namespace-entry" {
 		t.Errorf("report --rerun-rules: %d alerts, rules named %v", n, rules)
+	}
+}
+
+// A record kind this nstrace does not know (a newer one's) is skipped with
+// one warning; every event still replays.
+func TestReplaySkipsUnknownRecordKinds(t *testing.T) {
+	path := makeSession(t, "s.jsonl", replayEventsFixture())
+	data, _ := os.ReadFile(path)
+	lines := strings.SplitAfter(string(data), "\n")
+	seal := `{"event":"seal","time":"2026-11-29T03:38:19Z","hash":"00ff"}` + "\n"
+	mixed := lines[0] + seal + lines[1] + seal + strings.Join(lines[2:], "")
+	os.WriteFile(path, []byte(mixed), 0o600)
+	want, _, _ := nstrace(t, nil, "replay", "-o", "json", "--no-alerts", makeSession(t, "plain.jsonl", replayEventsFixture()))
+	out, stderr, code := nstrace(t, nil, "replay", "-o", "json", "--no-alerts", path)
+	if code != 0 || out != want {
+		t.Errorf("exit %d:\n%s\nwant\n%s", code, out, want)
+	}
+	if w := strings.Count(stderr, "warning"); w != 1 || !strings.Contains(stderr,
+		`nstrace: replay `+path+`: line 2 (byte `+strconv.Itoa(len(lines[0]))+`): warning: records of kind "seal" skipped: not known to this nstrace (written by a newer one?)`) {
+		t.Errorf("stderr:\n%s", stderr)
 	}
 }
