@@ -107,56 +107,6 @@ func (r *Reader) Warnings() []Warning {
 // input: when it cannot, a caller streaming from a pipe should flush.
 func (r *Reader) Buffered() bool { return r.src != nil && r.src.lines.buffered() }
 
-// Record is one record of a session as the Reader returns it: exactly one
-// of Event (an event or a loss marker) and Alert is set.
-type Record struct {
-	Event *event.Event // reused by the following call
-	Alert *Alert       // the caller's to keep
-}
-
-// Next returns the next event or loss marker, and io.EOF after the last.
-// Alert records are passed over (NextRecord returns them). The event is
-// reused by the following call.
-func (r *Reader) Next() (*event.Event, error) {
-	for {
-		rec, err := r.NextRecord()
-		if err != nil || rec.Event != nil {
-			return rec.Event, err
-		}
-	}
-}
-
-// NextRecord returns the next event, loss marker or alert, and io.EOF
-// after the last. Records of kinds this nstrace does not know are skipped
-// and counted (Skipped), with one warning per kind.
-func (r *Reader) NextRecord() (Record, error) {
-	for r.err == nil {
-		if r.src == nil {
-			if len(r.paths) == 0 {
-				r.err = io.EOF
-				break
-			}
-			if err := r.start(); err != nil {
-				r.err = err
-				break
-			}
-			continue
-		}
-		got, err := r.step()
-		if err != nil {
-			r.err = err
-			break
-		}
-		switch got {
-		case kindEvent:
-			return Record{Event: &r.ev}, nil
-		case kindAlert:
-			return Record{Alert: r.alert}, nil
-		}
-	}
-	return Record{}, r.err
-}
-
 // Close closes the file being read.
 func (r *Reader) Close() error {
 	if r.src == nil {

@@ -23,10 +23,9 @@ func (w *Writer) startSeries() (*part, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.files = existing
+	w.series = existing
 	p, err := w.nextPart(highest+1, 1)
 	if err != nil {
-		w.files = nil
 		return nil, err
 	}
 	w.prune()
@@ -80,9 +79,13 @@ func (w *Writer) prune() {
 	if w.opts.RotateKeep <= 0 {
 		return
 	}
-	for len(w.files) > w.opts.RotateKeep {
-		os.Remove(w.files[0])
-		w.files = w.files[1:]
+	for len(w.series) > w.opts.RotateKeep {
+		name := w.series[0]
+		os.Remove(name)
+		w.series = w.series[1:]
+		if len(w.files) > 0 && w.files[0] == name {
+			w.files = w.files[1:]
+		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,7 +60,8 @@ type Writer struct {
 	bufEvents uint64 // events in buf, loss markers not counted
 	zipEvents uint64 // events handed to the compressor since it last flushed
 	nums      event.Numbers
-	files     []string // parts of the series not pruned, oldest first
+	files     []string // made by this Writer and not pruned, oldest first
+	series    []string // every part of a rotated series not pruned: earlier runs' too
 	err       error    // sticky: the first write error
 	torn      bool     // a write failed: the file may end mid-record, no trailer
 	closed    bool
@@ -145,16 +145,8 @@ func (w *Writer) Name() string {
 	return w.cur.file.Name()
 }
 
-// Files lists the files of the recording that still exist, oldest first;
-// when rotating, with the parts of earlier runs that RotateKeep counts.
+// Files lists the files this Writer made that still exist, oldest first.
 func (w *Writer) Files() []string { return append([]string(nil), w.files...) }
-
-// Unwritten counts the events that did not reach the file: those a failed
-// write (a full disk) left behind, and every one after it, for the Writer
-// stops at its first error. For a compressed file it counts everything
-// since the compressor last flushed, of which a reader may still recover
-// some. It is safe to call from any goroutine.
-func (w *Writer) Unwritten() uint64 { return w.unwritten.Load() }
 
 // Skipped counts the part names rotation passed over because something
 // (a symbolic link, another file) was in the way.
@@ -164,8 +156,8 @@ func (w *Writer) Skipped() int { return w.skipped }
 // event.AppendJSON. It allocates nothing.
 func (w *Writer) WriteEvent(ev *event.Event) error {
 	if w.err != nil || w.closed {
-		if ev.Kind != event.Lost {
-			w.unwritten.Add(1)
+		if w.err != nil && ev.Kind != event.Lost {
+			w.unwritten.Add(1) // recording stopped at the error
 		}
 		return w.stopped()
 	}
@@ -233,37 +225,6 @@ func (w *Writer) writeBuffer() error {
 	w.zipEvents += w.bufEvents
 	w.buf, w.bufEvents = w.buf[:0], 0
 	return nil
-}
-
-// fail makes err sticky and counts the events it leaves unwritten: in a
-// plain file, those from the line the write stopped in (a torn line is
-// no record); in a compressed one, all since the compressor last flushed.
-func (w *Writer) fail(err error, n int) {
-	w.err, w.torn = w.wrap(err), true
-	if w.cur.zip != nil {
-		w.unwritten.Add(w.zipEvents + w.bufEvents)
-	} else {
-		w.unwritten.Add(eventLines(w.buf[bytes.LastIndexByte(w.buf[:n], '\n')+1:]))
-	}
-	w.zipEvents, w.bufEvents, w.buf = 0, 0, w.buf[:0]
-}
-
-// eventLines counts the events among whole lines, loss markers and alerts
-// not counted.
-func eventLines(b []byte) uint64 {
-	var n uint64
-	for len(b) > 0 {
-		line := b
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
-		if k, _ := recordKind(line); k == kindEvent && !bytes.Contains(line, []byte(`"event":"lost"`)) {
-			n++
-		}
-	}
-	return n
 }
 
 // Flush hands buffered records to the kernel (through the compressor), so
@@ -347,6 +308,7 @@ func (w *Writer) createPart(name string, num, seq int) (*part, error) {
 		return nil, err
 	}
 	w.files = append(w.files, name)
+	w.series = append(w.series, name)
 	return p, nil
 }
 
