@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -150,7 +152,7 @@ func TestAFullDiskCountsEveryUnwrittenEvent(t *testing.T) {
 	// before that namespace goes. In the background, nstrace ignores
 	// SIGINT (as sh sets it up): SIGTERM stops it.
 	script := `mount -t tmpfs -o size=64k nstrace-full "$1" || exit 9
-"$2" trace -q -w "$1/full.jsonl" --ready-file "$3" 2>"$5" &
+"$2" trace -q -w "$1/full.jsonl" --ready-file "$3" --metrics 127.0.0.1:0 2>"$5" &
 echo $! >"$4"
 wait $!
 rc=$?
@@ -174,7 +176,22 @@ exit $rc`
 		return true
 	})
 	unshares(t, 50) // tracing goes on
-	b, _ := os.ReadFile(pidFile)
+	b, _ := os.ReadFile(errFile)
+	addr := regexp.MustCompile(`nstrace: metrics at (http://127\.0\.0\.1:\d+/metrics)\n`).FindSubmatch(b)
+	if addr == nil {
+		t.Fatalf("no metrics address:\n%s", b)
+	}
+	resp, err := http.Get(string(addr[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	scraped := regexp.MustCompile(`(?m)^nstrace_lost_events_total\{cause="write"\} (\d+)$`).FindSubmatch(body)
+	if scraped == nil {
+		t.Fatalf("no write losses in the metrics:\n%s", body)
+	}
+	b, _ = os.ReadFile(pidFile)
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	if pid == 0 {
 		t.Fatalf("no pid: %q", b)
@@ -211,6 +228,9 @@ exit $rc`
 		t.Fatalf("replay: %s", rstderr)
 	}
 	inFile := strings.Count(replayed, "\n") - strings.Count(replayed, `"event":"lost"`)
+	if n, _ := strconv.Atoi(string(scraped[1])); n == 0 || n > unwritten {
+		t.Errorf("metrics counted %d events not written, the summary %d", n, unwritten)
+	}
 	if unwritten == 0 || inFile+unwritten != events || lost != unwritten+markedLost(replayed) {
 		t.Errorf("summary: %d events, %d lost, %d unwritten; the file holds %d events\n%s", events, lost, unwritten, inFile, stderr)
 	}
