@@ -161,3 +161,23 @@ func TestAMissingAlertRecordIsFlagged(t *testing.T) {
 		t.Errorf("warnings = %v", w)
 	}
 }
+
+// A file of many invented kinds gets a bounded number of warnings, and
+// every record is still counted.
+func TestManyUnknownKindsAreBoundedInWarnings(t *testing.T) {
+	good := validSession(t)
+	header := firstLine(good)
+	data := append([]byte{}, header...)
+	for i := range 40 {
+		data = append(data, `{"event":"kind`+itoa(i%20)+`"}`+"\n"...)
+	}
+	data = append(data, good[len(header):]...)
+	got, r := readAll(t, writeFile(t, "many.jsonl", data))
+	if len(got) != len(sampleEvents()) || r.Skipped() != 40 {
+		t.Errorf("read %d events, skipped %d", len(got), r.Skipped())
+	}
+	w := r.Warnings()
+	if len(w) != 17 || w[16].Msg != "more unknown record kinds skipped" {
+		t.Errorf("%d warnings: %v", len(w), w)
+	}
+}
