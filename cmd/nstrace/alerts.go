@@ -52,6 +52,7 @@ type alerting struct {
 	det     *detect.Detector // nil: counting only
 	metrics *metrics.Metrics // nil: none
 	out     *output          // nil: alerts are not shown
+	record  *sessionSink     // nil: alerts are not recorded
 	w       io.Writer        // what out writes to, for text lines
 	color   bool
 
@@ -97,6 +98,9 @@ func (a *alerting) emit() error {
 	for i := range a.pending {
 		if s := a.pending[i].Severity; int(s) < len(a.counts) {
 			a.counts[s]++
+		}
+		if a.record != nil {
+			a.record.WriteAlert(&a.pending[i]) // right after its trigger
 		}
 	}
 	if a.out == nil {
@@ -190,8 +194,9 @@ func (f *metricsFlags) check() error {
 	return nil
 }
 
-// serve starts the metrics endpoint, fed by the tracer and the resolver.
-func (f *metricsFlags) serve(t *tracer.Tracer, res *resolve.Resolver) (*metrics.Metrics, *metrics.Server, error) {
+// serve starts the metrics endpoint, fed by the tracer, the resolver and
+// the recording (unwritten: events that did not reach the session file).
+func (f *metricsFlags) serve(t *tracer.Tracer, res *resolve.Resolver, unwritten func() uint64) (*metrics.Metrics, *metrics.Server, error) {
 	if f.addr == "" {
 		return nil, nil, nil
 	}
@@ -199,7 +204,7 @@ func (f *metricsFlags) serve(t *tracer.Tracer, res *resolve.Resolver) (*metrics.
 	m.ObserveRing(t.RingFill)
 	m.ObserveLost(func() map[string]uint64 {
 		s := t.Stats()
-		return map[string]uint64{"ring_full": s.RingFull, "pending_full": s.PendingFull, "shutdown": s.Shutdown}
+		return map[string]uint64{"ring_full": s.RingFull, "pending_full": s.PendingFull, "shutdown": s.Shutdown, "write": unwritten()}
 	})
 	m.ObserveNamespaces(res.Inventory)
 	srv, err := m.Serve(f.addr, f.public)

@@ -4,12 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/nstrace/nstrace/tracer"
+	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/filter"
 	"github.com/nstrace/nstrace/tracer/resolve"
@@ -27,6 +30,9 @@ type pipeline struct {
 	filter *filter.Filter
 	sinks  []sink    // the display, the session file, ...
 	alerts *alerting // detection and metrics (alerts.go); nil: none
+	// record is the session file among the sinks (setRecord); metrics
+	// read it from their own goroutine.
+	record atomic.Pointer[sessionSink]
 
 	// mu is held while an event is counted and written, never while it is
 	// enriched or checked by the rules: so that a stop that cannot wait for
@@ -36,6 +42,7 @@ type pipeline struct {
 
 	seen, kept uint64 // events, loss markers not counted
 	lost       uint64 // records lost, from loss markers (all causes)
+	lastKept   bool   // the last event passed the filter
 	// lostSaturated: lost passed math.MaxUint64 and stays there.
 	lostSaturated bool
 	warn          io.Writer // where the one warning about it goes; nil: none
@@ -58,6 +65,7 @@ type sink interface {
 
 // event runs ev through the pipeline. It allocates nothing per event.
 func (p *pipeline) event(ev *event.Event) error {
+	p.lastKept = false
 	for _, fn := range p.enrich {
 		fn(ev)
 	}
@@ -97,7 +105,7 @@ func (p *pipeline) pass(ev *event.Event) error {
 	if ev.Kind != event.Lost {
 		p.seen++
 	}
-	if !p.filter.Keep(ev) {
+	if p.lastKept = p.filter.Keep(ev); !p.lastKept {
 		return nil
 	}
 	if err := p.write(ev); err != nil {
@@ -129,6 +137,29 @@ func (p *pipeline) write(ev *event.Event) error {
 	}
 	return nil
 }
+
+// recordedAlert shows an alert read from a session, which follows the
+// event that raised it: when the filter kept that event.
+func (p *pipeline) recordedAlert(a *detect.Alert) error {
+	if !p.lastKept || p.alerts == nil {
+		return nil
+	}
+	p.alerts.pending = append(p.alerts.pending[:0], *a)
+	return p.alerts.emit()
+}
+
+// setRecord adds the session file to the sinks, for events and alerts.
+func (p *pipeline) setRecord(s *sessionSink) {
+	p.sinks = append(p.sinks, s)
+	if p.alerts != nil {
+		p.alerts.record = s
+	}
+	p.record.Store(s)
+}
+
+// unwritten counts the events the session file did not get (a full disk).
+// It is safe to call from any goroutine.
+func (p *pipeline) unwritten() uint64 { return p.record.Load().unwritten() }
 
 // flush pushes out what the sinks buffer: called when events pause.
 func (p *pipeline) flush() error {
@@ -179,14 +210,29 @@ func (p *pipeline) addLost(n uint64) {
 	}
 }
 
-// summary is the closing line: what was shown and what was lost.
+// summary is the closing line: what was shown and what was lost, the
+// events a full disk kept out of the session file included.
 func (p *pipeline) summary() string {
-	lost := fmt.Sprintf("%d lost", p.lost)
-	if p.lostSaturated {
+	total, sat := p.lost, p.lostSaturated
+	n := p.unwritten()
+	if n > 0 {
+		var s bool
+		total, s = event.AddCount(total, n)
+		sat = sat || s
+	}
+	lost := fmt.Sprintf("%d lost", total)
+	if sat {
 		lost = "at least " + lost
 	}
+	var why []string
+	if n > 0 {
+		why = append(why, fmt.Sprintf("%d not written to the session file", n))
+	}
 	if p.atShutdown > 0 {
-		lost += fmt.Sprintf(" (%d at shutdown)", p.atShutdown)
+		why = append(why, fmt.Sprintf("%d at shutdown", p.atShutdown))
+	}
+	if len(why) > 0 {
+		lost += " (" + strings.Join(why, ", ") + ")"
 	}
 	if p.kept != p.seen {
 		return fmt.Sprintf("%d events (%d filtered out), %s", p.kept, p.seen-p.kept, lost)

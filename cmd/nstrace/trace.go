@@ -162,7 +162,7 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 	p.hold = resolve.NewHoldback(res)
 	p.alerts = newAlerting(rules, out, os.Stdout,
 		detect.WithNamespaces(res), detect.WithInventory(inv), detect.WithProc("/"))
-	m, srv, err := f.metrics.serve(t, res)
+	m, srv, err := f.metrics.serve(t, res, p.unwritten)
 	if err != nil {
 		return err
 	}
@@ -171,14 +171,10 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 		p.alerts.metrics = m
 	}
 
-	var w *session.Writer
+	var w *sessionSink
 	stuck := false // the stop gave up on the pipeline: leave its sinks alone
 	if f.write != "" {
-		rec.Header = recordHeader(t, p.filter)
-		if err := rec.Header.SetInventory(inv); err != nil {
-			return err
-		}
-		if w, err = createSession(f.write, rec); err != nil {
+		if w, err = startRecording(f.write, rec, recordHeader(t, p.filter), res, rules, os.Stderr); err != nil {
 			return err
 		}
 		defer func() {
@@ -186,7 +182,7 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 				w.Close()
 			}
 		}()
-		p.sinks = append(p.sinks, w)
+		p.setRecord(w)
 	}
 	if f.readyFile != "" {
 		if err := writeReadyFile(f.readyFile); err != nil {
@@ -222,8 +218,8 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 	if sum := p.alerts.summary(); sum != "" {
 		fmt.Fprintf(os.Stderr, "nstrace: %s\n", sum)
 	}
-	if w != nil && closeErr == nil {
-		fmt.Fprintf(os.Stderr, "nstrace: session saved to %s\n", render.Sanitize(strings.Join(savedFiles(f.write, w), " ")))
+	if w != nil && closeErr == nil && !w.failed {
+		fmt.Fprintf(os.Stderr, "nstrace: session saved to %s\n", render.Sanitize(strings.Join(savedFiles(f.write, w.w), " ")))
 	}
 	return errors.Join(runErr, closeErr)
 }
