@@ -171,6 +171,9 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 	// session closed properly, instead of SIGPIPE killing us mid-record.
 	signal.Ignore(syscall.SIGPIPE)
 	runErr := t.Run(ctx, p.event, p.flush)
+	if runErr == nil {
+		runErr = p.finish()
+	}
 	if errors.Is(runErr, syscall.EPIPE) {
 		runErr = nil
 	}

@@ -24,6 +24,10 @@ type Resolver struct {
 	last    time.Time                // the latest time seen: events, scans
 	swept   time.Time
 	unread  int
+
+	self      *mountTable // our mount namespace's nsfs mounts; live only
+	selfMnt   uint32      // its inode
+	mountSeen uint64      // self.changes when its fresh mounts were last taken
 }
 
 // entry is a namespace the resolver knows, with its upkeep state.
@@ -32,7 +36,7 @@ type entry struct {
 	name      string    // ns.Name(), kept for the hot path
 	lastSeen  time.Time // last event or scan that showed it
 	goneSince time.Time // zero while believed alive
-	probes    int       // mount lookups made for it while it had no name
+	probes    int       // task mount table reads made for it while it had no name
 	nextProbe time.Time
 }
 
@@ -66,7 +70,7 @@ func WithoutLiveLookups() Option { return func(o *options) { o.live = false } }
 func WithGracePeriod(d time.Duration) Option { return func(o *options) { o.grace = d } }
 
 // WithMaxNamespaces bounds the namespaces remembered; past it, those not
-// seen for longest are forgotten first. Default 65536.
+// seen for longest are forgotten, down to half of n. Default 65536.
 func WithMaxNamespaces(n int) Option { return func(o *options) { o.max = n } }
 
 // New returns a resolver that starts from inv (nil for none). By default it
@@ -80,6 +84,9 @@ func New(inv *Inventory, opts ...Option) *Resolver {
 		procs: make(map[uint32]procContainer)}
 	if o.live {
 		r.cls, r.tree = newClassifier(o.root), ownCgroupTree(o.root)
+		r.self = newMountTable(r.procPath(0, "mountinfo"), o.root, o.probe, o.grace)
+		r.self.sync()
+		r.selfMnt = r.mntOf(0)
 	}
 	if inv != nil {
 		r.merge(inv, false)
@@ -105,6 +112,9 @@ func (r *Resolver) Resolve(ev *event.Event) {
 	now := ev.Time
 	if now.After(r.last) {
 		r.last = now
+	}
+	if r.self != nil && r.self.changes.Load() != r.mountSeen {
+		r.takeMounts()
 	}
 	if ev.Container == nil {
 		ev.Container = r.processContainer(ev, now)
@@ -190,8 +200,8 @@ func (r *Resolver) learn(ev *event.Event, c *event.Change, newUser uint32, now t
 				return nil
 			}
 			r.ns[k] = e
-		} else if r.wantsName(e, now) {
-			r.probeMounts(e, ev.Tid, now)
+		} else if r.o.live && e.name == "" && !e.ns.Host {
+			r.lookForName(e, ev.Tid, now)
 		}
 	case event.Gone:
 		if e != nil && e.goneSince.IsZero() {
@@ -231,8 +241,16 @@ func (r *Resolver) created(ev *event.Event, c *event.Change, newUser uint32) *en
 	if t == event.Pid {
 		e.ns.Parent = c.From
 	}
-	r.probeFacts(e, ev, c.Type)
-	r.probeMounts(e, ev.Tid, ev.Time)
+	// The event says all nsfs would about a namespace but a user
+	// namespace's owner uid, unless its owner is new to us.
+	owner := r.ns[keyOf(event.User, e.ns.Owner)]
+	if owner != nil {
+		owner.lastSeen = ev.Time // in use: not the first to forget
+	}
+	if t == event.User || owner == nil {
+		r.probeFacts(e, ev, c.Type)
+	}
+	r.mountedNames(e)
 	return e
 }
 
@@ -255,7 +273,10 @@ func (r *Resolver) lookup(ev *event.Event, c *event.Change) *entry {
 	t := BaseType(c.Type)
 	e := &entry{ns: Namespace{Type: t, Inode: c.To, NsID: c.NsID, Host: isInitialInode(t, c.To)}}
 	r.probeFacts(e, ev, c.Type)
-	r.probeMounts(e, ev.Tid, ev.Time)
+	r.mountedNames(e)
+	if e.name == "" && !e.ns.Host {
+		r.lookForName(e, ev.Tid, ev.Time)
+	}
 	return e
 }
 
@@ -288,42 +309,83 @@ func (r *Resolver) probeFacts(e *entry, ev *event.Event, t event.NsType) {
 	}
 }
 
-// wantsName tells whether a join should look for e's name again: `ip netns
-// add` mounts the namespace just after creating it, so the mount may come
-// after the create event. Lookups back off to bound their cost.
-func (r *Resolver) wantsName(e *entry, now time.Time) bool {
-	return r.o.live && e.name == "" && !e.ns.Host && (e.probes < 2 || !now.Before(e.nextProbe))
+// mountedNames names e from the nsfs mounts of our mount namespace that
+// hold it, as last read: a map lookup, no system call.
+func (r *Resolver) mountedNames(e *entry) {
+	if r.self == nil {
+		return
+	}
+	r.self.lookup(keyOf(e.ns.Type, e.ns.Inode), e.ns.NsID, e.ns.addMount)
+	e.name = e.ns.Name()
 }
 
-// probeMounts reads our mount table and the task's for nsfs mounts, naming
-// e and any other known namespace they hold.
-func (r *Resolver) probeMounts(e *entry, tid uint32, now time.Time) {
-	if !r.o.live {
+// takeMounts names the known namespaces that mounts made since the last
+// call hold.
+func (r *Resolver) takeMounts() {
+	r.mountSeen = r.self.changes.Load()
+	r.self.takeFresh(func(m *mountRec) {
+		if e := r.ns[m.key]; e != nil && m.holds(e.ns.NsID) {
+			e.ns.addMount(m.point)
+			e.name = e.ns.Name()
+		}
+	})
+}
+
+// syncMounts brings our mount table up to date (one poll(2) when it did
+// not change) and names what new mounts hold: a name is given the same
+// way however late an event is read, as long as its mount came first.
+func (r *Resolver) syncMounts() {
+	if r.self == nil {
+		return
+	}
+	r.self.sync()
+	if r.self.changes.Load() != r.mountSeen {
+		r.takeMounts()
+	}
+}
+
+// lookForName looks for a name for e, which has none: in our mount table,
+// then, backing off, in the task's if that is another mount namespace
+// (`ip netns add` inside a container mounts the name there). The mount
+// may come after the create event: `ip netns add` mounts the namespace
+// just after creating it, `ip netns attach` any time later.
+func (r *Resolver) lookForName(e *entry, tid uint32, now time.Time) {
+	r.syncMounts()
+	if e.name != "" || e.probes >= 2 && now.Before(e.nextProbe) {
 		return
 	}
 	e.probes++
 	e.nextProbe = now.Add(min(time.Second<<min(max(e.probes-2, 0), 9), 5*time.Minute))
-	tables := [...]struct{ mountinfo, root string }{
-		{r.procPath(0, "mountinfo"), r.o.root},
-		{r.procPath(tid, "mountinfo"), r.procPath(tid, "root")},
+	if tid == 0 {
+		return
 	}
-	for i, tab := range tables {
-		if i > 0 && tid == 0 {
-			break
+	if mnt := r.mntOf(tid); mnt == 0 || mnt == r.selfMnt {
+		return
+	}
+	root := r.procPath(tid, "root")
+	mounts, _ := ReadMountinfo(r.procPath(tid, "mountinfo"))
+	for _, m := range NsfsMounts(mounts) {
+		k := keyOf(m.Type, m.Inode)
+		n := r.ns[k]
+		if k == keyOf(e.ns.Type, e.ns.Inode) {
+			n = e
 		}
-		mounts, _ := ReadMountinfo(tab.mountinfo)
-		for _, m := range NsfsMounts(mounts) {
-			k := keyOf(m.Type, m.Inode)
-			n := r.ns[k]
-			if k == keyOf(e.ns.Type, e.ns.Inode) {
-				n = e
-			}
-			if n != nil && r.mountHolds(filepath.Join(tab.root, m.Point), n) {
-				n.ns.addMount(m.Point)
-				n.name = n.ns.Name()
-			}
+		if n != nil && r.mountHolds(filepath.Join(root, m.Point), n) {
+			n.ns.addMount(m.Point)
+			n.name = n.ns.Name()
 		}
 	}
+}
+
+// mntOf is the inode of the task's mount namespace (0: ours); 0 when it
+// cannot be read.
+func (r *Resolver) mntOf(tid uint32) uint32 {
+	target, err := os.Readlink(r.procPath(tid, "ns/mnt"))
+	if err != nil {
+		return 0
+	}
+	_, ino, _ := parseNsLink(target)
+	return ino
 }
 
 // mountHolds tells whether the nsfs mount at path holds n itself rather
@@ -429,7 +491,7 @@ func (r *Resolver) Rename(ev *event.Event) {
 			continue
 		}
 		if e.name == "" {
-			r.probeMounts(e, ev.Tid, ev.Time)
+			r.lookForName(e, ev.Tid, ev.Time)
 		}
 		c.Name = e.name
 	}

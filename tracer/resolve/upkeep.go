@@ -92,20 +92,25 @@ func (r *Resolver) sweep(now time.Time) {
 	if len(r.ns) <= r.o.max {
 		return
 	}
-	old := make([]nsKey, 0, len(r.ns))
+	// Forget down to half the cap at once, so that under churn the sort
+	// is paid once per max/2 new namespaces.
+	type age struct {
+		k        nsKey
+		gone     bool
+		lastSeen time.Time
+	}
+	old := make([]age, 0, len(r.ns))
 	for k, e := range r.ns {
 		if !e.ns.Host {
-			old = append(old, k)
+			old = append(old, age{k, !e.goneSince.IsZero(), e.lastSeen})
 		}
 	}
-	slices.SortFunc(old, func(a, b nsKey) int {
-		ea, eb := r.ns[a], r.ns[b]
+	slices.SortFunc(old, func(a, b age) int {
 		// Gone ones first, then by last sight.
-		return cmp.Or(-cmp.Compare(btoi(!ea.goneSince.IsZero()), btoi(!eb.goneSince.IsZero())),
-			ea.lastSeen.Compare(eb.lastSeen))
+		return cmp.Or(-cmp.Compare(btoi(a.gone), btoi(b.gone)), a.lastSeen.Compare(b.lastSeen))
 	})
-	for _, k := range old[:min(len(old), len(r.ns)-r.o.max*9/10)] {
-		delete(r.ns, k)
+	for _, a := range old[:min(len(old), len(r.ns)-r.o.max/2)] {
+		delete(r.ns, a.k)
 	}
 }
 
@@ -129,10 +134,12 @@ func (r *Resolver) Lookup(t event.NsType, inode uint32) (Namespace, bool) {
 }
 
 // Inventory is a snapshot of everything the resolver knows, for `ls` and
-// session files, including namespaces created while tracing.
+// session files (a rotation's new part starts with it), including
+// namespaces created while tracing and names mounted since the last event.
 func (r *Resolver) Inventory() *Inventory {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.syncMounts()
 	inv := &Inventory{Time: r.last, Unreadable: r.unread,
 		Namespaces: make([]Namespace, 0, len(r.ns)), Cgroups: make([]Cgroup, 0, len(r.cgroups))}
 	for _, e := range r.ns {
