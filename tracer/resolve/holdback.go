@@ -22,6 +22,7 @@ type Holdback struct {
 	pid    uint32    // the process whose next call releases the queue
 	since  time.Time // when the held event happened
 	heldAt time.Time // when it was held, by the wall clock
+	now    func() time.Time
 }
 
 const (
@@ -30,7 +31,7 @@ const (
 )
 
 // NewHoldback returns a holdback that names events with r.
-func NewHoldback(r *Resolver) *Holdback { return &Holdback{r: r} }
+func NewHoldback(r *Resolver) *Holdback { return &Holdback{r: r, now: time.Now} }
 
 // Event passes ev on to emit, now or after the events held before it. ev is
 // not kept: what is held is a copy.
@@ -56,7 +57,7 @@ func (h *Holdback) Flush(emit func(*event.Event) error) error {
 	if h.n == 0 {
 		return nil
 	}
-	if time.Since(h.heldAt) <= maxHold {
+	if h.now().Sub(h.heldAt) <= maxHold {
 		if h.r.Rename(&h.queue[0]); h.r.AwaitsName(&h.queue[0]) {
 			return nil
 		}
@@ -106,7 +107,7 @@ func (h *Holdback) keepFrom(i int) {
 
 // start holds on behind ev.
 func (h *Holdback) start(ev *event.Event) {
-	h.pid, h.since, h.heldAt = ev.Pid, ev.Time, time.Now()
+	h.pid, h.since, h.heldAt = ev.Pid, ev.Time, h.now()
 }
 
 // hold copies ev into the queue, reusing the slot's Changes array.
