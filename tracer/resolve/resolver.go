@@ -147,8 +147,10 @@ func (r *Resolver) Resolve(ev *event.Event) {
 			c.NsID = e.ns.NsID
 		}
 	}
-	if !now.IsZero() && now.Sub(r.swept) > r.o.grace || len(r.ns) > r.o.max {
+	if !now.IsZero() && now.Sub(r.swept) > r.o.grace {
 		r.sweep(now)
+	} else if len(r.ns) > r.o.max {
+		r.trim()
 	}
 }
 
@@ -348,9 +350,13 @@ func (r *Resolver) syncMounts() {
 // then, backing off, in the task's if that is another mount namespace
 // (`ip netns add` inside a container mounts the name there). The mount
 // may come after the create event: `ip netns add` mounts the namespace
-// just after creating it, `ip netns attach` any time later.
+// just after creating it, `ip netns attach` any time later. Our table is
+// checked at once (one poll(2)) for net namespaces, which `ip netns` names;
+// other types take what the mount watcher learnt, at no cost per event.
 func (r *Resolver) lookForName(e *entry, tid uint32, now time.Time) {
-	r.syncMounts()
+	if e.ns.Type == event.Net {
+		r.syncMounts()
+	}
 	if e.name != "" || e.probes >= 2 && now.Before(e.nextProbe) {
 		return
 	}

@@ -89,36 +89,80 @@ func (r *Resolver) sweep(now time.Time) {
 			}
 		}
 	}
+	r.trim()
+}
+
+// trim forgets, past the cap, the namespaces seen longest ago, gone ones
+// first, down to half the cap at once: under churn the selection is paid
+// once per max/2 new namespaces.
+func (r *Resolver) trim() {
 	if len(r.ns) <= r.o.max {
 		return
 	}
-	// Forget down to half the cap at once, so that under churn the sort
-	// is paid once per max/2 new namespaces.
-	type age struct {
-		k        nsKey
-		gone     bool
-		lastSeen time.Time
-	}
-	old := make([]age, 0, len(r.ns))
+	old := make([]ranked, 0, len(r.ns))
 	for k, e := range r.ns {
 		if !e.ns.Host {
-			old = append(old, age{k, !e.goneSince.IsZero(), e.lastSeen})
+			old = append(old, ranked{e.evictionRank(), k})
 		}
 	}
-	slices.SortFunc(old, func(a, b age) int {
-		// Gone ones first, then by last sight.
-		return cmp.Or(-cmp.Compare(btoi(a.gone), btoi(b.gone)), a.lastSeen.Compare(b.lastSeen))
-	})
-	for _, a := range old[:min(len(old), len(r.ns)-r.o.max/2)] {
-		delete(r.ns, a.k)
+	n := min(len(old), len(r.ns)-r.o.max/2)
+	selectLowest(old, n)
+	for _, o := range old[:n] {
+		delete(r.ns, o.k)
 	}
 }
 
-func btoi(b bool) int {
-	if b {
-		return 1
+// ranked is a namespace by its evictionRank.
+type ranked struct {
+	rank uint64
+	k    nsKey
+}
+
+// selectLowest reorders a so that a[:n] hold n of its lowest ranks, in
+// linear time on average (quickselect, three-way so that equal ranks, as
+// one scan gives, cost nothing).
+func selectLowest(a []ranked, n int) {
+	lo, hi := 0, len(a)
+	for hi-lo > 1 {
+		x, y, z := a[lo].rank, a[lo+(hi-lo)/2].rank, a[hi-1].rank
+		p := max(min(x, y), min(max(x, y), z)) // the median of three
+		lt, i, gt := lo, lo, hi
+		for i < gt {
+			switch r := a[i].rank; {
+			case r < p:
+				a[lt], a[i] = a[i], a[lt]
+				lt++
+				i++
+			case r > p:
+				gt--
+				a[i], a[gt] = a[gt], a[i]
+			default:
+				i++
+			}
+		}
+		// a[lo:lt] < p, a[lt:gt] == p, a[gt:hi] > p
+		switch {
+		case n < lt:
+			hi = lt
+		case n > gt:
+			lo = gt
+		default:
+			return
+		}
 	}
-	return 0
+}
+
+// evictionRank orders namespaces for forgetting: gone ones first, then
+// by last sight.
+func (e *entry) evictionRank() uint64 {
+	var ns uint64
+	if !e.lastSeen.IsZero() && e.lastSeen.UnixNano() > 0 {
+		ns = uint64(e.lastSeen.UnixNano())
+	}
+	if e.goneSince.IsZero() {
+		ns |= 1 << 63
+	}
+	return ns
 }
 
 // Lookup returns what is known of a namespace; t may be pid_for_children
