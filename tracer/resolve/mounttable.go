@@ -22,7 +22,9 @@ import (
 // is gone, when nsfs gave its 64-bit id: `ip netns add X; ip netns del X`
 // names X's events the same however late they are read.
 type mountTable struct {
-	mu       sync.Mutex
+	// readMu serialises reading the file: the resolver and the mount
+	// watcher both may. Everything from fd to current is read's.
+	readMu   sync.Mutex
 	path     string   // the mountinfo file
 	root     string   // where its mount points are reachable from here
 	fd       int      // mountinfo, open; -1 when it cannot be
@@ -33,10 +35,14 @@ type mountTable struct {
 	grace    time.Duration
 
 	buf     []byte
-	current map[int]mountRec     // nsfs mounts there now, by mount id
-	gone    []mountRec           // unmounted ones still remembered
-	byKey   map[nsKey][]mountRec // current and gone, by namespace
-	fresh   []mountRec           // mounts new since the resolver last took them
+	current map[int]mountRec // nsfs mounts there now, by mount id
+	gone    []mountRec       // unmounted ones still remembered
+
+	// mu guards what lookups use, swapped in after a read: a lookup
+	// never waits for a read.
+	mu    sync.Mutex
+	byKey map[nsKey][]mountRec // current and gone, by namespace
+	fresh []mountRec           // mounts new since the resolver last took them
 
 	// changes counts reads that found new mounts; the resolver compares
 	// it with its own count to know, with one atomic load, that there is
@@ -85,8 +91,8 @@ func newMountTable(path, root string, probe prober, grace time.Duration) *mountT
 // read: one poll(2) when nothing changed. Any mount made before sync was
 // called is in the table when it returns.
 func (t *mountTable) sync() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.readMu.Lock()
+	defer t.readMu.Unlock()
 	if t.fd < 0 {
 		return
 	}
@@ -124,7 +130,7 @@ func (t *mountTable) reread(now time.Time) {
 	}
 	t.read = true
 	seen := make(map[int]mountRec, len(t.current))
-	added := false
+	var added []mountRec
 	for len(data) > 0 {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -149,11 +155,7 @@ func (t *mountTable) reread(now time.Time) {
 			if fs := t.probe(filepath.Join(t.root, m.Point), typ, ino, func(nsKey) bool { return true }); len(fs) > 0 {
 				rec.nsID, rec.found = fs[0].NsID, true
 			}
-			if len(t.fresh) == maxFresh {
-				t.fresh = append(t.fresh[:0], t.fresh[1:]...)
-			}
-			t.fresh = append(t.fresh, rec)
-			added = true
+			added = append(added, rec)
 		}
 		seen[m.ID] = rec
 	}
@@ -170,17 +172,25 @@ func (t *mountTable) reread(now time.Time) {
 		}
 	}
 	t.gone, t.current = kept, seen
-	clear(t.byKey)
+	byKey := make(map[nsKey][]mountRec, len(t.current)+len(t.gone))
 	for _, rec := range t.current {
-		t.byKey[rec.key] = append(t.byKey[rec.key], rec)
+		byKey[rec.key] = append(byKey[rec.key], rec)
 	}
 	for _, rec := range t.gone {
-		t.byKey[rec.key] = append(t.byKey[rec.key], rec)
+		byKey[rec.key] = append(byKey[rec.key], rec)
 	}
-	for _, recs := range t.byKey {
+	for _, recs := range byKey {
 		slices.SortFunc(recs, func(a, b mountRec) int { return cmp.Compare(a.id, b.id) })
 	}
-	if added {
+
+	t.mu.Lock()
+	t.byKey = byKey
+	t.fresh = append(t.fresh, added...)
+	if over := len(t.fresh) - maxFresh; over > 0 {
+		t.fresh = append(t.fresh[:0], t.fresh[over:]...)
+	}
+	t.mu.Unlock()
+	if len(added) > 0 {
 		t.changes.Add(1)
 	}
 }
@@ -236,13 +246,4 @@ func (t *mountTable) takeFresh(fn func(rec *mountRec)) {
 		fn(&t.fresh[i])
 	}
 	t.fresh = t.fresh[:0]
-}
-
-func (t *mountTable) close() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.fd >= 0 {
-		unix.Close(t.fd)
-		t.fd = -1
-	}
 }
