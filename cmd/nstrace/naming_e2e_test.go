@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/nstrace/nstrace/tracer/testenv"
 )
@@ -43,6 +44,17 @@ func nextEvent(t *testing.T, r *bufio.Reader, want func(*nsEvent) bool) *nsEvent
 	}
 }
 
+// bounded kills the tracers if the test is not done within a minute, so
+// that a missing event fails the test (the output ends) instead of hanging.
+func bounded(t *testing.T, trs ...*tracing) {
+	timer := time.AfterFunc(time.Minute, func() {
+		for _, tr := range trs {
+			tr.cmd.Process.Kill()
+		}
+	})
+	t.Cleanup(func() { timer.Stop() })
+}
+
 func inodeOfLink(t *testing.T, path string) uint64 {
 	t.Helper()
 	var st syscall.Stat_t
@@ -60,6 +72,7 @@ func TestANetnsAttachedLateIsNamedAtItsNextEvent(t *testing.T) {
 	}
 	sh, in, shOut := heldShell(t, `read go; exec unshare --net sh -c 'echo ready; read bye'`)
 	tr := startTracing(t, "-o", "json", "--comm", "unshare,nsenter", "--type", "net")
+	bounded(t, tr)
 	pid := strconv.Itoa(sh.Process.Pid)
 	fmt.Fprintln(in, "go")
 	if line, _ := shOut.ReadString('\n'); line != "ready\n" {
@@ -132,6 +145,7 @@ func TestTwoTracersNameAnIPNetnsAddSequenceAlike(t *testing.T) {
 	_, in, shOut := heldShell(t, `read go; i=0; while [ $i -lt `+strconv.Itoa(n)+` ]; do `+ip+` netns add `+prefix+`$i || exit 1; i=$((i+1)); done; echo done; read bye`)
 	a := startTracing(t, "-o", "json", "--comm", comm)
 	b := startTracing(t, "-o", "json", "--comm", comm)
+	bounded(t, a, b)
 	fmt.Fprintln(in, "go")
 	if line, _ := shOut.ReadString('\n'); line != "done\n" {
 		t.Fatalf("ip netns add: %q", line)
