@@ -47,12 +47,17 @@ func (r *Resolver) syncMounts() {
 // then, backing off, in the task's if that is another mount namespace
 // (`ip netns add` inside a container mounts the name there). The mount
 // may come after the create event: `ip netns add` mounts the namespace
-// just after creating it, `ip netns attach` any time later. Our table is
-// checked at once (one poll(2)) for net namespaces, which `ip netns` names;
-// other types take what the mount watcher learnt, at no cost per event.
+// just after creating it, `ip netns attach` any time later.
+//
+// For a net namespace, which `ip netns` names, our table is checked at
+// once (one poll(2)), unless a join checked it less than syncEvery before:
+// a join flood costs a poll per millisecond, not per join, and the mount
+// watcher brings what was mounted in between. Other types take what the
+// watcher learnt, at no cost per event.
 func (r *Resolver) lookForName(e *entry, tid uint32, now time.Time) {
-	if e.ns.Type == event.Net {
+	if e.ns.Type == event.Net && (now.Sub(r.syncedAt) >= syncEvery || now.Before(r.syncedAt)) {
 		r.syncMounts()
+		r.syncedAt = now
 	}
 	if e.name != "" || e.probes >= 2 && now.Before(e.nextProbe) {
 		return
@@ -79,6 +84,10 @@ func (r *Resolver) lookForName(e *entry, tid uint32, now time.Time) {
 		}
 	}
 }
+
+// syncEvery is how often joins check our mount table at most, in event
+// time.
+const syncEvery = time.Millisecond
 
 // mntOf is the inode of the task's mount namespace (0: ours); 0 when it
 // cannot be read.
@@ -123,6 +132,10 @@ func (r *Resolver) AwaitsName(ev *event.Event) bool {
 func (r *Resolver) Rename(ev *event.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// Whatever was mounted before the event that released ev counts:
+	// released alike, named alike.
+	r.syncMounts()
+	r.syncedAt = ev.Time
 	for i := range ev.Changes {
 		c := &ev.Changes[i]
 		if c.Name != "" {

@@ -28,6 +28,7 @@ type Resolver struct {
 	self      *mountTable // our mount namespace's nsfs mounts; live only
 	selfMnt   uint32      // its inode
 	mountSeen uint64      // self.changes when its fresh mounts were last taken
+	syncedAt  time.Time   // event time of the last check of self by a join
 }
 
 // entry is a namespace the resolver knows, with its upkeep state.
