@@ -34,9 +34,9 @@
 // mounts /run/netns/blue). Our own mount table is kept open and read again
 // only after the kernel flags a change to it (POLLPRI on an open
 // mountinfo), so events cost no mount table read; WatchMounts reads it as
-// changes happen, and a net namespace that needs its name (a held create,
-// a join into an unnamed one) makes Resolve check for a change first, so
-// two tracers name the same events alike. A mount seen with a 64-bit id
+// changes happen, and a held net create makes Resolve check for a change
+// before it is released, so two tracers name the same events alike; a join
+// into an unnamed net namespace checks too, at most once per millisecond. A mount seen with a 64-bit id
 // keeps naming its namespace for the grace period after the unmount. The
 // mount table of a task in another mount namespace (`ip netns add` in a
 // container) is read only for an unnamed namespace it joins or awaits a
