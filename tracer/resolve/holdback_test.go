@@ -182,3 +182,36 @@ func TestANameStaysWithItsNamespaceAfterTheUnmount(t *testing.T) {
 		}
 	}
 }
+
+// Creates and joins read no mount table while it does not change: one
+// read at start, one after each change.
+func TestEventsReadTheMountTableOnlyAfterItChanged(t *testing.T) {
+	root := ipNetnsRoot(t)
+	r := New(nil, WithRoot(root), withProbe(noFacts))
+	reads := func() int { r.self.readMu.Lock(); defer r.self.readMu.Unlock(); return r.self.reads }
+	if n := reads(); n != 1 {
+		t.Fatalf("%d reads at start, want 1", n)
+	}
+	at := t0
+	for i := range uint32(1000) {
+		at = at.Add(time.Millisecond)
+		typ := event.UTS
+		if i%2 == 0 {
+			typ = event.Net
+		}
+		r.Resolve(&event.Event{Time: at, Kind: event.Unshare, Pid: 10, Tid: 10, Comm: "flood",
+			Changes: []event.Change{{Type: typ, Action: event.Create, To: 4026540000 + i}}})
+		r.Resolve(&event.Event{Time: at, Kind: event.Setns, Pid: 11, Tid: 11, Comm: "flood",
+			Changes: []event.Change{{Type: typ, Action: event.Join, From: hostNet, To: 4026540000 + i}}})
+	}
+	if n := reads(); n != 1 {
+		t.Errorf("%d reads after 2000 events and no mount change, want 1", n)
+	}
+	writeMountinfo(t, root, netnsMount(43, 4026540000, "blue"))
+	join := &event.Event{Time: at.Add(time.Second), Kind: event.Setns, Pid: 11, Tid: 11, Comm: "ip",
+		Changes: []event.Change{{Type: event.Net, Action: event.Join, From: hostNet, To: 4026540000}}}
+	r.Resolve(join)
+	if n := reads(); n != 2 || join.Changes[0].Name != "blue" {
+		t.Errorf("after a mount: %d reads and the join named %q, want 2 and blue", n, join.Changes[0].Name)
+	}
+}

@@ -31,6 +31,7 @@ type mountTable struct {
 	pollable bool     // fd is a proc file: poll tells of changes
 	stamp    [2]int64 // not pollable (a test's file): size and mtime when read
 	read     bool     // read at least once
+	reads    int      // times read
 	probe    prober
 	grace    time.Duration
 
@@ -128,7 +129,7 @@ func (t *mountTable) reread(now time.Time) {
 	if !ok {
 		return
 	}
-	t.read = true
+	t.read, t.reads = true, t.reads+1
 	seen := make(map[int]mountRec, len(t.current))
 	var added []mountRec
 	for len(data) > 0 {
