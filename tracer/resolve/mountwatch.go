@@ -3,16 +3,22 @@ package resolve
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
+
+// watchEvery bounds how often the mount watcher reads the table.
+const watchEvery = 10 * time.Millisecond
 
 // WatchMounts learns the changes to our mount namespace as they happen,
 // until ctx ends: a name mounted and unmounted again between two events
 // (`ip netns add X; ip netns del X`) is still learnt, and a name mounted
 // long after its namespace was created (`ip netns attach`) reaches the
 // inventory without waiting for an event. Resolve does not need it to be
-// right: where a name matters it checks the mount table itself.
+// right: where a name matters it checks the mount table itself. Under a
+// storm of mount changes (containers starting) it reads at most once per
+// watchEvery, taking in all changes since the last read.
 func (r *Resolver) WatchMounts(ctx context.Context) error {
 	if r.self == nil {
 		return ErrNotLive
@@ -47,6 +53,7 @@ func (r *Resolver) WatchMounts(ctx context.Context) error {
 		unix.Write(stop, []byte{1, 0, 0, 0, 0, 0, 0, 0})
 	})()
 	events := make([]unix.EpollEvent, 2)
+	var last time.Time
 	for {
 		n, err := unix.EpollWait(ep, events, -1)
 		if err == unix.EINTR {
@@ -60,6 +67,14 @@ func (r *Resolver) WatchMounts(ctx context.Context) error {
 				return nil
 			}
 		}
+		if wait := watchEvery - time.Since(last); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(wait):
+			}
+		}
+		last = time.Now()
 		r.self.sync()
 	}
 }
