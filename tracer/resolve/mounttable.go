@@ -55,6 +55,10 @@ type mountTable struct {
 // came): past it the oldest go; lookups by namespace still find them.
 const maxFresh = 4096
 
+// maxGone bounds the unmounted mounts remembered, which every read indexes
+// again: netns churn (`ip netns add; ip netns del`) stays cheap to follow.
+const maxGone = 4096
+
 // mountRec is one nsfs bind mount.
 type mountRec struct {
 	key   nsKey
@@ -171,6 +175,9 @@ func (t *mountTable) reread(now time.Time) {
 			rec.gone = now
 			kept = append(kept, rec)
 		}
+	}
+	if over := len(kept) - maxGone; over > 0 {
+		kept = append(kept[:0], kept[over:]...) // the oldest go first
 	}
 	t.gone, t.current = kept, seen
 	byKey := make(map[nsKey][]mountRec, len(t.current)+len(t.gone))
