@@ -110,12 +110,9 @@ func (a *alerting) emit() error {
 	for i := range a.pending {
 		al := &a.pending[i]
 		if a.out.json != nil {
-			// Out at once: with --alerts-only nothing else flushes it.
+			// Buffered like the events; flush writes it out.
 			a.buf = al.AppendJSON(a.buf[:0])
 			if err := a.out.json.Line(a.buf); err != nil {
-				return err
-			}
-			if err := a.out.json.Flush(); err != nil {
 				return err
 			}
 			continue
@@ -131,6 +128,15 @@ func (a *alerting) emit() error {
 	}
 	a.pending = a.pending[:0]
 	return nil
+}
+
+// flush writes out the alerts buffered: with --alerts-only the output is
+// no sink, so the pipeline's flush of its sinks leaves it.
+func (a *alerting) flush() error {
+	if a.out == nil {
+		return nil
+	}
+	return a.out.Flush()
 }
 
 // summary counts the alerts raised, by severity, most severe first, and

@@ -161,7 +161,8 @@ func (p *pipeline) setRecord(s *sessionSink) {
 // It is safe to call from any goroutine.
 func (p *pipeline) unwritten() uint64 { return p.record.Load().unwritten() }
 
-// flush pushes out what the sinks buffer: called when events pause.
+// flush pushes out what the sinks buffer, and what the hold-back no longer
+// waits for: called when events pause.
 func (p *pipeline) flush() error {
 	if p.hold != nil {
 		if err := p.hold.Flush(p.pass); err != nil {
@@ -178,7 +179,21 @@ func (p *pipeline) flush() error {
 			return err
 		}
 	}
+	if p.alerts != nil {
+		return p.alerts.flush()
+	}
 	return nil
+}
+
+// finish releases what the hold-back still has and flushes: called once
+// the stream has ended.
+func (p *pipeline) finish() error {
+	if p.hold != nil {
+		if err := p.hold.Drain(p.pass); err != nil {
+			return err
+		}
+	}
+	return p.flush()
 }
 
 // takeOver closes the pipeline to the goroutine running it, for a stop that

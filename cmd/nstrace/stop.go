@@ -37,7 +37,13 @@ func runTracer(ctx context.Context, t *tracer.Tracer, p *pipeline, sigs <-chan o
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- t.Run(ctx, p.event, p.flush) }()
+	go func() {
+		err := t.Run(ctx, p.event, p.flush)
+		if err == nil {
+			err = p.finish() // what the hold-back still has
+		}
+		done <- err
+	}()
 	select {
 	case err := <-done:
 		return err
