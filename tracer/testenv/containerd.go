@@ -24,7 +24,7 @@ const SandboxImage = "docker.io/nstrace/pause:test"
 // own.
 type Containerd struct {
 	*daemon
-	Socket string                  // the gRPC socket (containerd's API and the CRI)
+	Socket string                   // the gRPC socket (containerd's API and the CRI)
 	CRI    cri.RuntimeServiceClient // a client of its CRI runtime service
 	Images cri.ImageServiceClient   // a client of its CRI image service
 }
@@ -32,8 +32,8 @@ type Containerd struct {
 // criConfig is what the default configuration must say differently.
 func criConfig(dir, sock, cniDir string) map[string]string {
 	return map[string]string{
-		`(?m)^root = .*$`:                          fmt.Sprintf("root = %q", filepath.Join(dir, "root")),
-		`(?m)^state = .*$`:                         fmt.Sprintf("state = %q", filepath.Join(dir, "state")),
+		`(?m)^root = .*$`:  fmt.Sprintf("root = %q", filepath.Join(dir, "root")),
+		`(?m)^state = .*$`: fmt.Sprintf("state = %q", filepath.Join(dir, "state")),
 		`(?m)^(\[grpc\]\n(?:.*\n)*?)  address = .*$`: fmt.Sprintf("${1}  address = %q", sock),
 		// The sandbox's oom_score_adj -998 is refused on this machine, and
 		// runc then fails with "can't get final child's PID from pipe".
