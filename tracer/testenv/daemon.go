@@ -154,7 +154,14 @@ func pingHTTP(socket string) error {
 // returns its standard output without surrounding space.
 func run(t testing.TB, stdin []byte, argv ...string) string {
 	t.Helper()
+	return runEnv(t, nil, stdin, argv...)
+}
+
+// runEnv is run with variables added to the environment.
+func runEnv(t testing.TB, env []string, stdin []byte, argv ...string) string {
+	t.Helper()
 	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
 	if stdin != nil {
 		cmd.Stdin = strings.NewReader(string(stdin))
 	}
@@ -170,6 +177,13 @@ func run(t testing.TB, stdin []byte, argv ...string) string {
 // command runs a command and returns its standard output without
 // surrounding space.
 func command(argv ...string) (string, error) {
-	out, err := exec.Command(argv[0], argv[1:]...).Output()
+	return commandEnv(nil, argv...)
+}
+
+// commandEnv is command with variables added to the environment.
+func commandEnv(env []string, argv ...string) (string, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.Output()
 	return strings.TrimSpace(string(out)), err
 }
