@@ -78,6 +78,9 @@ func (d *daemon) Pause() error { return d.cmd.Process.Signal(syscall.SIGSTOP) }
 // Resume continues a paused daemon.
 func (d *daemon) Resume() error { return d.cmd.Process.Signal(syscall.SIGCONT) }
 
+// Stop ends the daemon now, as a runtime that goes away mid-run.
+func (d *daemon) Stop(t testing.TB) { d.stop(t) }
+
 // stop ends the daemon: SIGTERM, then SIGKILL if it has not exited in 20 s.
 func (d *daemon) stop(t testing.TB) {
 	select {
