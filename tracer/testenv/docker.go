@@ -56,7 +56,16 @@ func StartDocker(t testing.TB) *Docker {
 // fails, and returns its output.
 func (d *Docker) CLI(t testing.TB, args ...string) string {
 	t.Helper()
-	return run(t, nil, append([]string{dockerCLI, "-H", "unix://" + d.Socket}, args...)...)
+	return RunDockerCLI(t, d.Socket, args...)
+}
+
+// RunDockerCLI runs Debian's docker client against the Engine API on
+// socket (a dockerd's, or podman's compatible one), failing the test if it
+// fails, and returns its output.
+func RunDockerCLI(t testing.TB, socket string, args ...string) string {
+	t.Helper()
+	RequireTool(t, dockerCLI)
+	return run(t, nil, append([]string{dockerCLI, "-H", "unix://" + socket}, args...)...)
 }
 
 // try runs the docker client and returns its output, "" on failure.
