@@ -69,7 +69,10 @@ func TestCRIPod(t *testing.T) {
 	testenv.RequireKernel(t)
 	c := testenv.StartContainerd(t)
 	c.ImportBusybox(t, criImage, "/bin/sleep", "100000")
-	w := runtime.Start(runtime.Options{Endpoints: []runtime.Endpoint{{API: runtime.APIAuto, Path: c.Socket}}})
+	w := runtime.Start(runtime.Options{
+		Endpoints: []runtime.Endpoint{{API: runtime.APIAuto, Path: c.Socket}},
+		Timeout:   300 * time.Millisecond,
+	})
 	defer w.Close()
 
 	const uid = "5b1e8a2c-0d4f-4c7e-9a61-3f2b7c9d8e10"
@@ -151,5 +154,40 @@ func TestCRIPod(t *testing.T) {
 	got = waitLookup(t, w, once)
 	if got.Name != "migrate" || got.Image != criImage || got.Pod == nil || got.Pod.SandboxID != podID || got.Pod.Name != "web-7d9f" {
 		t.Errorf("migrate: %+v (pod %+v)", got, got.Pod)
+	}
+
+	// containerd hung: its next list times out and it counts as lost; the
+	// cache still answers, misses return at once; resumed, it is connected
+	// again and a new container is named.
+	if err := c.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for w.Stats().Connected != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("a hung containerd still counts as connected: %+v", w.Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var worst time.Duration
+	for i := 0; i < 1000; i++ {
+		miss := strings.Repeat("e", 60) + strconv.FormatInt(int64(0x1000+i), 16)
+		start := time.Now()
+		got, ok := w.Lookup(nginx)
+		_, missOK := w.Lookup(miss)
+		worst = max(worst, time.Since(start))
+		if !ok || got.Name != "nginx" || got.Pod.Name != "web-7d9f" || missOK {
+			t.Fatalf("containerd hung: Lookup = %+v, %v; miss found: %v", got, ok, missOK)
+		}
+	}
+	if worst > 50*time.Millisecond {
+		t.Errorf("containerd hung: a hit and a miss took up to %v", worst)
+	}
+	if err := c.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	sidecar := startContainer(t, c, podID, podCfg, "sidecar", "/bin/sleep", "100000")
+	if got := waitLookup(t, w, sidecar); got.Name != "sidecar" || got.Pod == nil || got.Pod.Name != "web-7d9f" {
+		t.Errorf("sidecar after containerd resumed: %+v", got)
 	}
 }
