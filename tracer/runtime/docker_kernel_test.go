@@ -187,4 +187,20 @@ func TestPodmanNames(t *testing.T) {
 	if want := (runtime.Identity{ID: id, Name: "cache", Image: image, Runtime: "podman"}); got != want {
 		t.Errorf("cache: %+v, want %+v", got, want)
 	}
+
+	// Gone before anyone asks: named from podman's event stream.
+	cidFile := filepath.Join(t.TempDir(), "cid")
+	testenv.RunDockerCLI(t, p.Socket, "run", "--rm", "--cidfile", cidFile, "--name", "blink", image, "/bin/true")
+	raw, err := os.ReadFile(cidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blink := strings.TrimSpace(string(raw))
+	if out := p.CLI(t, "ps", "-aq", "--no-trunc", "--filter", "id="+blink); out != "" {
+		t.Fatalf("blink still exists: %s", out)
+	}
+	got = waitLookup(t, w, blink)
+	if want := (runtime.Identity{ID: blink, Name: "blink", Image: image, Runtime: "podman"}); got != want {
+		t.Errorf("blink: %+v, want %+v", got, want)
+	}
 }
