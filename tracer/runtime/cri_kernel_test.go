@@ -127,6 +127,9 @@ func TestCRIPod(t *testing.T) {
 	if !sandbox.Sandbox || sandbox.Name != "" || sandbox.Runtime != "containerd" || sandbox.Pod == nil || sandbox.Pod.SandboxID != podID || sandbox.Pod.Name != "web-7d9f" {
 		t.Errorf("sandbox: %+v (pod %+v)", sandbox, sandbox.Pod)
 	}
+	if byUID, ok := w.PodByUID(uid); !ok || byUID.ID != podID || byUID.Pod.Name != "web-7d9f" {
+		t.Errorf("PodByUID(%s) = %+v, %v", uid, byUID, ok)
+	}
 	for _, path := range []string{pod.NetNS, strings.Replace(pod.NetNS, "/var/run/", "/run/", 1)} {
 		byNet, ok := w.PodByNetNS(path)
 		if !ok || byNet.ID != podID || byNet.Pod.Namespace != "shop" || byNet.Pod.Name != "web-7d9f" {
@@ -143,7 +146,9 @@ func TestCRIPod(t *testing.T) {
 			t.Fatal(err)
 		}
 		if st.Status.State == cri.ContainerState_CONTAINER_EXITED {
-			t.Logf("migrate exited %v after it started", time.Duration(st.Status.FinishedAt-st.Status.StartedAt))
+			if st.Status.ExitCode != 0 {
+				t.Fatalf("migrate exited with %d", st.Status.ExitCode)
+			}
 			break
 		}
 		if time.Now().After(deadline) {

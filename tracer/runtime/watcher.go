@@ -65,6 +65,7 @@ type Watcher struct {
 	mu      sync.RWMutex
 	ids     map[string]entry
 	netns   map[string]Identity // pod sandboxes by network namespace path
+	podUIDs map[string]Identity // pod sandboxes by pod UID
 	pending map[string]struct{}
 	unknown map[string]time.Time
 	sources map[string]*conn // by endpoint path
@@ -104,6 +105,7 @@ func Start(opts Options) *Watcher {
 		queue:   make(chan string, queueSize),
 		ids:     make(map[string]entry),
 		netns:   make(map[string]Identity),
+		podUIDs: make(map[string]Identity),
 		pending: make(map[string]struct{}),
 		unknown: make(map[string]time.Time),
 		sources: make(map[string]*conn),
@@ -132,7 +134,8 @@ func (w *Watcher) Close() error {
 
 // Lookup returns what the runtimes said about container id (a full id, as
 // in its cgroup path), without waiting. On a miss the runtimes are asked
-// in the background and a later Lookup may find it.
+// in the background and a later Lookup may find it. A pod sandbox's id
+// gives the sandbox: Sandbox set, Pod the pod, no Name.
 func (w *Watcher) Lookup(id string) (Identity, bool) {
 	if id == "" {
 		return Identity{}, false
@@ -152,6 +155,16 @@ func (w *Watcher) Lookup(id string) (Identity, bool) {
 func (w *Watcher) PodByNetNS(path string) (Identity, bool) {
 	w.mu.RLock()
 	id, ok := w.netns[netnsKey(path)]
+	w.mu.RUnlock()
+	return id, ok
+}
+
+// PodByUID returns the sandbox of the pod with Kubernetes UID uid, without
+// waiting: a namespace the containers of one pod share is known by the
+// pod's UID in its cgroup path, not by a container id.
+func (w *Watcher) PodByUID(uid string) (Identity, bool) {
+	w.mu.RLock()
+	id, ok := w.podUIDs[uid]
 	w.mu.RUnlock()
 	return id, ok
 }
@@ -200,8 +213,13 @@ func (w *Watcher) put(from string, id Identity) {
 	defer w.mu.Unlock()
 	w.ids[id.ID] = entry{Identity: id, from: from}
 	delete(w.unknown, id.ID)
-	if id.Sandbox && id.Pod != nil && id.Pod.NetNS != "" {
-		w.netns[netnsKey(id.Pod.NetNS)] = id
+	if id.Sandbox && id.Pod != nil {
+		if id.Pod.NetNS != "" {
+			w.netns[netnsKey(id.Pod.NetNS)] = id
+		}
+		if id.Pod.UID != "" {
+			w.podUIDs[id.Pod.UID] = id
+		}
 	}
 }
 
@@ -245,7 +263,12 @@ func (w *Watcher) sweep(ctx context.Context) {
 			if !e.gone.IsZero() && e.gone.Before(cutoff) {
 				delete(w.ids, id)
 				if e.Sandbox && e.Pod != nil {
-					delete(w.netns, netnsKey(e.Pod.NetNS))
+					if w.netns[netnsKey(e.Pod.NetNS)].ID == id {
+						delete(w.netns, netnsKey(e.Pod.NetNS))
+					}
+					if w.podUIDs[e.Pod.UID].ID == id {
+						delete(w.podUIDs, e.Pod.UID)
+					}
 				}
 			}
 		}
@@ -284,8 +307,10 @@ func (w *Watcher) answer(ctx context.Context) {
 			}
 			qctx, cancel := context.WithTimeout(ctx, w.opts.Timeout)
 			ident, ok, err := c.src.query(qctx, id)
+			// Read before cancel: gRPC's errors do not wrap the context's.
+			timedOut := err != nil && errors.Is(qctx.Err(), context.DeadlineExceeded)
 			cancel()
-			if errors.Is(err, context.DeadlineExceeded) || qctx.Err() != nil && ctx.Err() == nil {
+			if timedOut {
 				c.stalledUntil.Store(time.Now().Add(stallFor).UnixNano())
 			}
 			if ok {
