@@ -15,12 +15,12 @@ import (
 )
 
 // The Docker Engine API is spoken with net/http over the unix socket: four
-// requests (version, list, inspect, events) without an API version in the
-// path, which docker and podman answer with their own current version. The
-// Docker client module would bring its OpenTelemetry, distribution and
-// connection-helper dependencies for those four, and current releases of
-// it negotiate API versions that older daemons (docker 20.10, podman 4)
-// have to be met with anyway.
+// GET requests (version, list, inspect, events) without an API version in
+// the path, which docker and podman answer at their own current version,
+// so neither a newer nor an older daemon is refused. The Docker client
+// module (github.com/moby/moby/client) would bring fifteen direct
+// dependencies, OpenTelemetry and image-reference parsing among them, for
+// those four requests and three JSON fields.
 
 // dockerSource is a docker or podman daemon's Engine API.
 type dockerSource struct {

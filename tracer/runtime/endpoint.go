@@ -19,6 +19,7 @@ const (
 	APIDocker
 )
 
+// String names the API as ParseEndpoint reads it: "cri", "docker", "auto".
 func (a API) String() string {
 	switch a {
 	case APICRI:
@@ -35,6 +36,7 @@ type Endpoint struct {
 	Path string // absolute path of the unix socket
 }
 
+// String is the endpoint as ParseEndpoint reads it, e.g. "cri:unix:///run/crio/crio.sock".
 func (e Endpoint) String() string { return e.API.String() + ":unix://" + e.Path }
 
 // DefaultEndpoints are the sockets runtimes listen on by default.
