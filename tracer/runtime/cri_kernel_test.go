@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 	cri "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/nstrace/nstrace/tracer/resolve"
 	"github.com/nstrace/nstrace/tracer/runtime"
 	"github.com/nstrace/nstrace/tracer/testenv"
 )
@@ -39,6 +40,21 @@ func startContainer(t *testing.T, c *testenv.Containerd, podID string, pod *cri.
 		t.Fatalf("start container %s: %v", name, err)
 	}
 	return ctr.ContainerId
+}
+
+// containerIDOfCgroup is the container tracer/resolve finds in the text
+// of a /proc/PID/cgroup.
+func containerIDOfCgroup(t *testing.T, data string) string {
+	t.Helper()
+	for _, line := range strings.Split(data, "\n") {
+		if _, p, ok := strings.Cut(line, ":name=systemd:"); ok {
+			if ctr := resolve.ClassifyCgroup(p); ctr != nil {
+				return ctr.ID
+			}
+		}
+	}
+	t.Fatalf("no container in the name=systemd cgroup:\n%s", data)
+	return ""
 }
 
 // containerPid is a running container's init process, from the CRI.
@@ -106,6 +122,16 @@ func TestCRIPod(t *testing.T) {
 	}
 	if pod.Name != "web-7d9f" || pod.Namespace != "shop" || pod.UID != uid || pod.SandboxID != podID || !maps.Equal(pod.Labels, labels) {
 		t.Errorf("nginx's pod: %+v, want shop/web-7d9f uid %s sandbox %s labels %v", pod, uid, podID, labels)
+	}
+
+	// A process exec'd into the container (crictl exec) is in its cgroup:
+	// the same key names it.
+	exec, err := c.CRI.ExecSync(context.Background(), &cri.ExecSyncRequest{ContainerId: nginx, Cmd: []string{"cat", "/proc/self/cgroup"}, Timeout: 10})
+	if err != nil || exec.ExitCode != 0 {
+		t.Fatalf("exec in nginx: %v, %+v", err, exec)
+	}
+	if key := containerIDOfCgroup(t, string(exec.Stdout)); key != nginx {
+		t.Errorf("an exec'd process is in container %s's cgroup, want nginx %s", key, nginx)
 	}
 
 	// The sandbox: its pause process is in the sandbox's cgroup, and the
@@ -194,5 +220,29 @@ func TestCRIPod(t *testing.T) {
 	sidecar := startContainer(t, c, podID, podCfg, "sidecar", "/bin/sleep", "100000")
 	if got := waitLookup(t, w, sidecar); got.Name != "sidecar" || got.Pod == nil || got.Pod.Name != "web-7d9f" {
 		t.Errorf("sidecar after containerd resumed: %+v", got)
+	}
+
+	// A hostNetwork pod: no netns mount, its containers in the host's
+	// network namespace, named all the same.
+	hostCfg := &cri.PodSandboxConfig{
+		Metadata: &cri.PodSandboxMetadata{Name: "node-exporter-x2x4q", Namespace: "monitoring", Uid: "0f4c2a9e-7b1d-4e8a-b3c6-5d9e8f7a6b21"},
+		Linux: &cri.LinuxPodSandboxConfig{
+			CgroupParent:    "/kubepods/besteffort/pod0f4c2a9e-7b1d-4e8a-b3c6-5d9e8f7a6b21",
+			SecurityContext: &cri.LinuxSandboxSecurityContext{NamespaceOptions: &cri.NamespaceOption{Network: cri.NamespaceMode_NODE}},
+		},
+	}
+	hostRun, err := c.CRI.RunPodSandbox(context.Background(), &cri.RunPodSandboxRequest{Config: hostCfg})
+	if err != nil {
+		t.Fatalf("run hostNetwork pod sandbox: %v", err)
+	}
+	exporter := startContainer(t, c, hostRun.PodSandboxId, hostCfg, "node-exporter", "/bin/sleep", "100000")
+	exporterPid := containerPid(t, c, exporter)
+	if ns, host := nsInode(t, "/proc/"+exporterPid+"/ns/net"), nsInode(t, "/proc/self/ns/net"); ns != host {
+		t.Fatalf("hostNetwork container's net ns %d is not containerd's (the host's) %d", ns, host)
+	}
+	got = waitLookup(t, w, cgroupContainerID(t, exporterPid))
+	if got.ID != exporter || got.Name != "node-exporter" || got.Image != criImage || got.Pod == nil ||
+		got.Pod.Name != "node-exporter-x2x4q" || got.Pod.Namespace != "monitoring" || got.Pod.NetNS != "" || got.Pod.PausePID == 0 {
+		t.Errorf("node-exporter: %+v (pod %+v)", got, got.Pod)
 	}
 }

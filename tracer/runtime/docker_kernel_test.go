@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nstrace/nstrace/tracer/resolve"
 	"github.com/nstrace/nstrace/tracer/runtime"
 	"github.com/nstrace/nstrace/tracer/testenv"
 )
@@ -38,15 +37,7 @@ func cgroupContainerID(t *testing.T, pid string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if _, p, ok := strings.Cut(line, ":name=systemd:"); ok {
-			if ctr := resolve.ClassifyCgroup(p); ctr != nil {
-				return ctr.ID
-			}
-		}
-	}
-	t.Fatalf("no container in the name=systemd cgroup of %s:\n%s", pid, data)
-	return ""
+	return containerIDOfCgroup(t, string(data))
 }
 
 func TestDockerNames(t *testing.T) {
