@@ -156,3 +156,30 @@ func TestDockerEventJSON(t *testing.T) {
 		t.Errorf("decoded %+v", ev)
 	}
 }
+
+// Lookup is on the event path: a hit allocates nothing.
+func TestLookupHitAllocs(t *testing.T) {
+	w := Start(Options{Endpoints: []Endpoint{}})
+	defer w.Close()
+	pod := &Pod{Name: "web-7d9f", Namespace: "shop"}
+	w.put("/run/containerd/containerd.sock", Identity{ID: hexID('a'), Name: "nginx", Image: "nginx:1.27", Runtime: "containerd", Pod: pod})
+	id := hexID('a')
+	var got Identity
+	if allocs := testing.AllocsPerRun(1000, func() { got, _ = w.Lookup(id) }); allocs != 0 {
+		t.Errorf("Lookup hit: %v allocations", allocs)
+	}
+	if got.Name != "nginx" || got.Pod != pod {
+		t.Errorf("Lookup = %+v", got)
+	}
+}
+
+func BenchmarkLookupHit(b *testing.B) {
+	w := Start(Options{Endpoints: []Endpoint{}})
+	defer w.Close()
+	w.put("/run/docker.sock", Identity{ID: hexID('a'), Name: "webfront", Image: "nstrace/busybox:test", Runtime: "docker"})
+	id := hexID('a')
+	b.ReportAllocs()
+	for b.Loop() {
+		w.Lookup(id)
+	}
+}
