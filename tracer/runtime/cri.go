@@ -169,8 +169,13 @@ func (c *criSource) pod(ctx context.Context, sb *cri.PodSandbox) *Pod {
 	}
 	p.PausePID, p.NetNS = sandboxInfo(st.Info["info"])
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	// The list and a query may both have asked; the first answer stays,
+	// so that identities of one pod share one Pod.
+	if first := c.pods[sb.Id]; first != nil {
+		return first
+	}
 	c.pods[sb.Id] = p
-	c.mu.Unlock()
 	return p
 }
 
