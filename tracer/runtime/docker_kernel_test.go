@@ -64,6 +64,10 @@ func TestDockerNames(t *testing.T) {
 	if want := (runtime.Identity{ID: id, Name: "webfront", Image: dockerImage, Runtime: "docker"}); got != want {
 		t.Errorf("webfront: %+v, want %+v", got, want)
 	}
+	// docker exec by name: the exec'd process is in the container's cgroup.
+	if key := containerIDOfCgroup(t, d.CLI(t, "exec", "webfront", "cat", "/proc/self/cgroup")); key != id {
+		t.Errorf("docker exec webfront runs in container %s's cgroup, want %s", key, id)
+	}
 
 	// Gone before anyone asks: only the event stream can name it.
 	cidFile := filepath.Join(t.TempDir(), "cid")
