@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// netnsKey makes /var/run/netns/x and /run/netns/x one key: /var/run is a
-// link to /run on current systems.
-func netnsKey(path string) string {
+// runKey makes /var/run/x and /run/x one key: /var/run is a link to /run
+// on current systems, and runtimes and users write either.
+func runKey(path string) string {
 	if rest, ok := strings.CutPrefix(path, "/var/run/"); ok {
 		return "/run/" + rest
 	}
@@ -45,7 +45,7 @@ func (w *Watcher) put(from string, id Identity) {
 	delete(w.unknown, id.ID)
 	if id.Sandbox && id.Pod != nil {
 		if id.Pod.NetNS != "" {
-			w.netns[netnsKey(id.Pod.NetNS)] = id
+			w.netns[runKey(id.Pod.NetNS)] = id
 		}
 		if id.Pod.UID != "" {
 			w.podUIDs[id.Pod.UID] = id
@@ -93,8 +93,8 @@ func (w *Watcher) sweep(ctx context.Context) {
 			if !e.gone.IsZero() && e.gone.Before(cutoff) {
 				delete(w.ids, id)
 				if e.Sandbox && e.Pod != nil {
-					if w.netns[netnsKey(e.Pod.NetNS)].ID == id {
-						delete(w.netns, netnsKey(e.Pod.NetNS))
+					if w.netns[runKey(e.Pod.NetNS)].ID == id {
+						delete(w.netns, runKey(e.Pod.NetNS))
 					}
 					if w.podUIDs[e.Pod.UID].ID == id {
 						delete(w.podUIDs, e.Pod.UID)

@@ -111,10 +111,10 @@ func Start(opts Options) *Watcher {
 	}
 	seen := make(map[string]bool)
 	for _, ep := range opts.Endpoints {
-		if seen[ep.Path] {
+		if seen[runKey(ep.Path)] {
 			continue
 		}
-		seen[ep.Path] = true
+		seen[runKey(ep.Path)] = true
 		w.wg.Add(1)
 		go w.watch(ctx, ep)
 	}
@@ -153,7 +153,7 @@ func (w *Watcher) Lookup(id string) (Identity, bool) {
 // runtime mounted at path (e.g. /var/run/netns/cni-…), without waiting.
 func (w *Watcher) PodByNetNS(path string) (Identity, bool) {
 	w.mu.RLock()
-	id, ok := w.netns[netnsKey(path)]
+	id, ok := w.netns[runKey(path)]
 	w.mu.RUnlock()
 	return id, ok
 }
