@@ -16,9 +16,11 @@ const dockerImage = "nstrace/busybox:test"
 // waitLookup polls Lookup until it finds id, for at most 10 s.
 func waitLookup(t *testing.T, w *runtime.Watcher, id string) runtime.Identity {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	start := time.Now()
+	deadline := start.Add(10 * time.Second)
 	for {
 		if ident, ok := w.Lookup(id); ok {
+			t.Logf("%s (%s) known %v after first asked", ident.Name, id[:12], time.Since(start).Round(time.Millisecond))
 			return ident
 		}
 		if time.Now().After(deadline) {
