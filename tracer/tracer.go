@@ -33,6 +33,8 @@ type Options struct {
 	Types        []event.NsType // report only these namespace types; nil: all
 	Hooks        string         // "auto" or "tracepoint"
 	PollInterval time.Duration  // the longest an event waits before delivery
+
+	tune func(*ebpf.CollectionSpec) // tests: change the spec before load
 }
 
 // Tracer owns the loaded BPF objects and their attachments.
@@ -140,6 +142,9 @@ func (t *Tracer) load() error {
 		}
 	}
 
+	if t.opts.tune != nil {
+		t.opts.tune(spec)
+	}
 	if t.opts.Hooks == HooksTracepoint {
 		t.fentryErr = errors.New("not requested (--hooks tracepoint)")
 		dropFentry(spec, nil)
