@@ -163,11 +163,16 @@ static __always_inline void add_change(struct event *e, int kind, __u8 action, _
 	e->nr_changes = i + 1;
 }
 
-/* send queues the header and the used changes only. */
+#include "flood.h"
+
+/* send queues the header and the used changes only, if the source has not
+ * used up its share (flood.h). */
 static __always_inline void send(struct event *e)
 {
 	__u64 size = EVENT_HEADER_SIZE + (__u64)e->nr_changes * sizeof(struct change);
 
+	if (!admit(e))
+		return;
 	if (size > sizeof(*e))
 		size = sizeof(*e);
 	/* The record's own timestamp serves as "now": no second clock read. */

@@ -53,6 +53,9 @@ func (t *Tracer) Run(ctx context.Context, onEvent func(*event.Event) error, onId
 			if err := t.reportLost(onEvent); err != nil {
 				return err
 			}
+			if err := t.reportFloods(onEvent, false); err != nil {
+				return err
+			}
 			if onIdle != nil {
 				if err := onIdle(); err != nil {
 					return err
@@ -63,6 +66,9 @@ func (t *Tracer) Run(ctx context.Context, onEvent func(*event.Event) error, onId
 		case errors.Is(err, ring.ErrFlushed):
 			// Detached and drained: nothing can arrive any more.
 			if err := t.reportLost(onEvent); err != nil {
+				return err
+			}
+			if err := t.reportFloods(onEvent, true); err != nil {
 				return err
 			}
 			if onIdle != nil {

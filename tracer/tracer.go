@@ -33,6 +33,8 @@ type Options struct {
 	Types        []event.NsType // report only these namespace types; nil: all
 	Hooks        string         // "auto" or "tracepoint"
 	PollInterval time.Duration  // the longest an event waits before delivery
+	FloodRate    int            // events/s each uid and each cgroup may send; 0: DefaultFloodRate, < 0: no limit
+	FloodBurst   int            // events each may send at once; 0: DefaultFloodBurst
 
 	tune func(*ebpf.CollectionSpec) // tests: change the spec before load
 }
@@ -50,16 +52,20 @@ type Tracer struct {
 	reader       *ring.Reader
 	clock        bootClock
 
-	delivered atomic.Uint64
-	lost      [gen.NstraceDropCauseDROP_CAUSES]atomic.Uint64
+	floods     floods
+	delivered  atomic.Uint64
+	aggregated atomic.Uint64 // events counted in flood records
+	lost       [gen.NstraceDropCauseDROP_CAUSES]atomic.Uint64
 }
 
 // Stats counts what the tracer delivered and what the kernel dropped.
 type Stats struct {
 	Events      uint64 // records delivered
+	Flooded     uint64 // events counted in flood records instead of delivered
 	Lost        uint64 // all drops
 	RingFull    uint64 // the ring buffer had no room
 	PendingFull uint64 // too many calls in flight to remember one
+	FloodFull   uint64 // an event past its share found no room to be counted
 }
 
 // Open checks the environment, loads the programs and attaches them.
@@ -69,6 +75,12 @@ func Open(opts Options) (*Tracer, error) {
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = DefaultPollInterval
+	}
+	if opts.FloodRate == 0 {
+		opts.FloodRate = DefaultFloodRate
+	}
+	if opts.FloodBurst <= 0 {
+		opts.FloodBurst = DefaultFloodBurst
 	}
 	switch opts.Hooks {
 	case "":
@@ -135,6 +147,9 @@ func (t *Tracer) load() error {
 		gen.NstraceVarFilterTgid:  t.opts.Pid,
 		gen.NstraceVarKindMask:    mask,
 		gen.NstraceVarWakeupBytes: uint64(t.opts.RingSize / 8),
+	}
+	for name, v := range floodSettings(t.opts) {
+		settings[name] = v
 	}
 	for name, v := range settings {
 		if err := spec.Variables[name].Set(v); err != nil {
@@ -209,8 +224,10 @@ func (t *Tracer) Stats() Stats {
 		Events:      t.delivered.Load(),
 		RingFull:    t.lost[gen.NstraceDropCauseDROP_RING_FULL].Load(),
 		PendingFull: t.lost[gen.NstraceDropCauseDROP_PENDING_FULL].Load(),
+		FloodFull:   t.lost[gen.NstraceDropCauseDROP_FLOOD_FULL].Load(),
+		Flooded:     t.aggregated.Load(),
 	}
-	s.Lost = s.RingFull + s.PendingFull
+	s.Lost = s.RingFull + s.PendingFull + s.FloodFull
 	return s
 }
 

@@ -25,6 +25,7 @@ type pipeline struct {
 
 	seen, kept uint64 // events, loss markers not counted
 	lost       uint64 // records the kernel dropped, from loss markers
+	flooded    uint64 // events counted in flood records instead of shown
 }
 
 // sink is where kept events go. It must not keep ev past the call.
@@ -52,7 +53,7 @@ func (p *pipeline) pass(ev *event.Event) error {
 	if p.alerts != nil {
 		p.alerts.check(ev)
 	}
-	if ev.Kind != event.Lost {
+	if ev.Kind != event.Lost && ev.Kind != event.Flood {
 		p.seen++
 	}
 	if !p.filter.Keep(ev) {
@@ -60,6 +61,8 @@ func (p *pipeline) pass(ev *event.Event) error {
 	}
 	if ev.Kind == event.Lost {
 		p.lost += ev.Lost
+	} else if ev.Kind == event.Flood {
+		p.flooded += ev.Count
 	} else {
 		p.kept++
 	}
@@ -91,6 +94,10 @@ func (p *pipeline) flush() error {
 
 // summary is the closing line: what was shown and what was lost.
 func (p *pipeline) summary() string {
+	if p.flooded != 0 {
+		return fmt.Sprintf("%d events (%d filtered out), %d past their share counted in flood records, %d lost",
+			p.kept, p.seen-p.kept, p.flooded, p.lost)
+	}
 	if p.kept != p.seen {
 		return fmt.Sprintf("%d events (%d filtered out), %d lost", p.kept, p.seen-p.kept, p.lost)
 	}

@@ -60,6 +60,7 @@ type Detector struct {
 
 	unpriv map[uint32]uint32  // user namespaces created by non-root: inode → uid
 	denied map[uint32]*denial // per process
+	floods map[floodSource]*floodSeen
 
 	act    activation
 	alerts []Alert
@@ -105,6 +106,10 @@ func (d *Detector) Check(ev *event.Event) []Alert {
 	d.alerts = d.alerts[:0]
 	if ev.Kind == event.Lost {
 		return nil
+	}
+	if ev.Kind == event.Flood {
+		d.checkFlood(ev)
+		return d.alerts
 	}
 	for i := range ev.Changes {
 		if c := &ev.Changes[i]; c.Host && c.To != 0 {

@@ -19,9 +19,10 @@ const (
 	Exec    // an execve moved the task into its time_for_children namespace
 	Destroy // a namespace was freed (where the kernel lets us see it)
 	Lost    // records the kernel could not deliver (Lost field counts them)
+	Flood   // events of one source past its share, counted instead of sent (Count)
 )
 
-var kindNames = [...]string{"unknown", "clone", "unshare", "setns", "exec", "destroy", "lost"}
+var kindNames = [...]string{"unknown", "clone", "unshare", "setns", "exec", "destroy", "lost", "flood"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -183,6 +184,11 @@ type Event struct {
 	UserNS   uint32        // inode of the caller's user namespace (owner of what it creates)
 	Changes  []Change
 	Lost     uint64 // Kind == Lost: how many records were dropped
+
+	// Kind == Flood: Count events of kind Counted (and Errno) by UID,
+	// CgroupID and Comm were counted instead of sent.
+	Count   uint64
+	Counted Kind
 
 	Container *Container // the process's container, from resolution
 }

@@ -28,6 +28,9 @@ func (e *Event) AppendJSONWith(b []byte, nums *Numbers) []byte {
 		b = nums.Append(b, e.Lost)
 		return append(b, '}')
 	}
+	if e.Kind == Flood {
+		return e.appendFloodJSON(b, nums)
+	}
 	b = appendUintField(b, nums, "pid", uint64(e.Pid))
 	b = appendUintField(b, nums, "tid", uint64(e.Tid))
 	b = appendUintField(b, nums, "ppid", uint64(e.Ppid))
@@ -190,6 +193,7 @@ func AppendJSONString(b []byte, s string) []byte {
 type wire struct {
 	Time     *time.Time `json:"time"`
 	Event    string     `json:"event"`
+	Kind     string     `json:"kind"`
 	Count    uint64     `json:"count"`
 	Pid      uint32     `json:"pid"`
 	Tid      uint32     `json:"tid"`
@@ -234,6 +238,9 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 	}
 	*e = Event{Time: *w.Time, Kind: kind, Pid: w.Pid, Tid: w.Tid, Ppid: w.Ppid, Comm: w.Comm,
 		UID: w.UID, CgroupID: w.CgroupID, UserNS: w.UserNS, Lost: w.Count, Container: w.Container}
+	if kind == Flood {
+		return e.floodFromWire(&w)
+	}
 	for _, f := range w.Flags {
 		bit, ok := ParseFlagName(f)
 		if !ok {

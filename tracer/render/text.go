@@ -49,6 +49,9 @@ func AppendText(b []byte, ev *event.Event) []byte {
 		b = strconv.AppendUint(b, ev.Lost, 10)
 		return append(b, " records dropped by the kernel (ring buffer full)"...)
 	}
+	if ev.Kind == event.Flood {
+		return appendFloodText(b, ev)
+	}
 	b = appendRight(b, uint64(ev.Pid), 8)
 	b = appendRight(b, uint64(ev.Ppid), 8)
 	b = append(b, ' ')
