@@ -23,14 +23,14 @@ volatile const __u32 host_mnt_inum = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
+	__uint(max_entries, 1024);
 	__type(key, __u32); /* uid */
 	__type(value, __u64);
 } uid_bucket SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
+	__uint(max_entries, 4096);
 	__type(key, __u64); /* source_cgroup() */
 	__type(value, __u64);
 } cgroup_bucket SEC(".maps");
@@ -40,7 +40,7 @@ struct {
  * critical. Eviction only makes more joins critical. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, 8192);
 	__type(key, __u32); /* namespace inode */
 	__type(value, __u64);
 } ns_cgroup SEC(".maps");
@@ -50,6 +50,7 @@ struct {
  * read the old side finishes long before Go reads it a period later. */
 struct flood_counts {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* mostly empty */
 	__uint(max_entries, 4096);
 	__type(key, struct flood_key);
 	__type(value, __u64);
@@ -70,22 +71,22 @@ __u32 flood_side = 0;
  * sits at the v2 root (hybrid hosts that run containers under cgroup v1),
  * the id of its v1 memory cgroup (the inode of its directory under
  * /sys/fs/cgroup/memory). Both are kernfs ids: one key space. */
-static __always_inline __u64 source_cgroup(struct task_struct *t)
+static __always_inline __u64 source_cgroup(struct event *e)
 {
-	struct css_set *cs = t->cgroups;
-	__u64 id = cs->dfl_cgrp->kn->id;
-	struct cgroup_subsys_state *css = 0;
+	struct task_struct *t;
+	struct cgroup_subsys_state *css;
 	int memory;
 
-	if (id != 1 || !bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
-		return id;
+	if (e->cgroup_id != 1 || !bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+		return e->cgroup_id;
 	memory = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
-	if (memory < 0 || memory >= 16)
-		return id;
-	bpf_core_read(&css, sizeof(css), &cs->subsys[memory]);
+	if (memory < 0 || memory >= 12)
+		return e->cgroup_id;
+	t = bpf_get_current_task_btf();
+	css = t->cgroups->subsys[memory];
 	if (!css)
-		return id;
-	return BPF_CORE_READ(css, cgroup, kn, id);
+		return e->cgroup_id;
+	return css->cgroup->kn->id;
 }
 
 /* take charges one event to a bucket; false when it is past its share. */
@@ -123,37 +124,42 @@ static __always_inline bool initial_ns(int kind, __u32 ino)
 /* critical: what a built-in rule fires on, which never goes to the flood
  * map: a user namespace created; a join into an initial namespace, or into
  * one the source's cgroup did not create (nor join before); a failed setns
- * aimed at an initial namespace. Creates teach ns_cgroup who owns what. */
+ * aimed at an initial namespace. An event's first create teaches ns_cgroup
+ * who made that namespace (one map update per event keeps the verifier's
+ * work small; a namespace not learnt only makes a later join critical). */
 static __always_inline bool critical(struct event *e, __u64 cg)
 {
+	__u32 created = 0, joined = 0;
 	bool crit = false;
+	__u64 *owner;
 
 	if (e->error)
 		return e->target_ino && initial_ns(e->target_kind, e->target_ino);
 #pragma unroll
 	for (int i = 0; i < NS_KINDS; i++) {
 		struct change *c = &e->changes[i];
-		__u64 *owner;
-		__u32 to;
 
 		if (i >= e->nr_changes)
 			break;
-		to = c->to;
 		if (c->action == ACTION_CREATE) {
-			if (c->kind == NS_USER)
-				crit = true;
-			bpf_map_update_elem(&ns_cgroup, &to, &cg, BPF_ANY);
+			crit |= c->kind == NS_USER;
+			created = c->to;
 		} else if (c->action == ACTION_JOIN) {
-			if (initial_ns(c->kind, to))
-				crit = true;
-			owner = bpf_map_lookup_elem(&ns_cgroup, &to);
-			if (!owner || *owner != cg) {
-				crit = true;
-				bpf_map_update_elem(&ns_cgroup, &to, &cg, BPF_ANY);
-			}
+			crit |= initial_ns(c->kind, c->to);
+			joined = c->to;
 		}
 	}
-	return crit;
+	if (crit)
+		return true;
+	if (created)
+		bpf_map_update_elem(&ns_cgroup, &created, &cg, BPF_ANY);
+	if (!joined)
+		return false;
+	owner = bpf_map_lookup_elem(&ns_cgroup, &joined);
+	if (owner && *owner == cg)
+		return false;
+	bpf_map_update_elem(&ns_cgroup, &joined, &cg, BPF_ANY);
+	return true;
 }
 
 static __always_inline void count_flood(struct event *e, __u64 cg)
@@ -183,18 +189,19 @@ static __always_inline void count_flood(struct event *e, __u64 cg)
 		count_drop(DROP_FLOOD_FULL);
 }
 
-/* admit tells whether e may take ring space; if not, it is counted. */
-static __always_inline bool admit(struct event *e)
+/* admit tells whether e may take ring space; if not, it is counted. A
+ * global function: the verifier checks it once per program, not once per
+ * caller, which keeps the start fast. */
+__noinline int admit(struct event *e)
 {
-	struct task_struct *task;
-	__u32 uid = e->uid;
+	__u32 uid;
 	__u64 cg;
 	bool by_uid, by_cgroup;
 
-	if (!flood_step_ns)
+	if (!e || !flood_step_ns)
 		return true;
-	task = bpf_get_current_task_btf();
-	cg = source_cgroup(task);
+	uid = e->uid;
+	cg = source_cgroup(e);
 	by_uid = take(&uid_bucket, &uid, e->boot_ns);
 	by_cgroup = take(&cgroup_bucket, &cg, e->boot_ns);
 	if ((by_uid || by_cgroup) && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < ring_limit)

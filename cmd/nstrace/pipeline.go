@@ -94,14 +94,14 @@ func (p *pipeline) flush() error {
 
 // summary is the closing line: what was shown and what was lost.
 func (p *pipeline) summary() string {
-	if p.flooded != 0 {
-		return fmt.Sprintf("%d events (%d filtered out), %d past their share counted in flood records, %d lost",
-			p.kept, p.seen-p.kept, p.flooded, p.lost)
-	}
+	s := fmt.Sprintf("%d events", p.kept)
 	if p.kept != p.seen {
-		return fmt.Sprintf("%d events (%d filtered out), %d lost", p.kept, p.seen-p.kept, p.lost)
+		s += fmt.Sprintf(" (%d filtered out)", p.seen-p.kept)
 	}
-	return fmt.Sprintf("%d events, %d lost", p.kept, p.lost)
+	if p.flooded != 0 {
+		s += fmt.Sprintf(", %d past their share counted in flood records", p.flooded)
+	}
+	return s + fmt.Sprintf(", %d lost", p.lost)
 }
 
 // filterFlags are the filters trace and replay share.
