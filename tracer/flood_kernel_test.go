@@ -170,7 +170,28 @@ func TestFloodByAnUnprivilegedUserStarvesNoOne(t *testing.T) {
 			setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
 			unshare, "-r", flooder, "-for", floodFor.String())))
 	}
-	rootPids := rootUnsharesWhile(t, waitAll(floods...))
+	// Mid-flood, the flooders' uid (in their cgroup, both past their
+	// share) creates user namespaces: each must still be shown.
+	done := waitAll(floods...)
+	usernsPids := make(chan []int)
+	go func() {
+		var pids []int
+		for {
+			select {
+			case <-done:
+				usernsPids <- pids
+				return
+			default:
+			}
+			cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", unshare, "-U", "true")
+			if cmd.Run() == nil {
+				pids = append(pids, cmd.Process.Pid)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	rootPids := rootUnsharesWhile(t, done)
+	midFlood := <-usernsPids
 	pids := map[uint32]bool{}
 	var calls uint64
 	for _, f := range floods {
@@ -193,9 +214,21 @@ func TestFloodByAnUnprivilegedUserStarvesNoOne(t *testing.T) {
 			t.Errorf("flooder %d: %d user namespace creations delivered, want 1", pid, len(userns))
 		}
 	}
+	if len(midFlood) < 5 {
+		t.Fatalf("%d user namespaces made mid-flood, want at least 5", len(midFlood))
+	}
+	for _, pid := range midFlood {
+		userns := where(evs, func(ev *event.Event) bool {
+			return ev.Pid == uint32(pid) && ev.Kind == event.Unshare && ev.UID == 65534 &&
+				len(ev.Changes) == 1 && ev.Changes[0].Type == event.User && ev.Changes[0].Action == event.Create
+		})
+		if len(userns) != 1 {
+			t.Errorf("user namespace made mid-flood by pid %d: %d events, want 1", pid, len(userns))
+		}
+	}
 	delivered, counted, records := floodAccount(evs, pids, 65534, "flooder")
 	st := c.tr.Stats()
-	t.Logf("flooders: %d calls: %d delivered, %d counted in %d flood records; tracer: %+v", calls, delivered, counted, records, st)
+	t.Logf("%d user namespaces made mid-flood, all shown; flooders: %d calls: %d delivered, %d counted in %d flood records; tracer: %+v", len(midFlood), calls, delivered, counted, records, st)
 	if lost := lostIn(evs); lost != 0 || st.Lost != 0 {
 		t.Errorf("lost %d records (stats %+v), want 0", lost, st)
 	}
