@@ -298,3 +298,59 @@ func lastLine(s string) string {
 	}
 	return ""
 }
+
+func TestFloodFlagsOutOfRangeAreBadUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--flood-rate", "-1"}, "nstrace: --flood-rate -1: want 0 (no limit) to 1000000000 events a second\n"},
+		{[]string{"--flood-burst", "0"}, "nstrace: --flood-burst 0: want at least 1\n"},
+	} {
+		stdout, stderr, code := nstrace(t, nil, append([]string{"trace"}, c.args...)...)
+		if code != 2 || stderr != c.want || stdout != "" {
+			t.Errorf("trace %v: exit %d, stdout %q, stderr %q; want 2 and %q", c.args, code, stdout, stderr, c.want)
+		}
+	}
+}
+
+// --flood-rate and --flood-burst set the shares; --flood-rate 0 lifts them.
+func TestFloodFlagsSetTheShares(t *testing.T) {
+	flooder := testenv.Flooder(t)
+	for _, c := range []struct {
+		args     []string
+		maxShown func(d time.Duration) uint64 // 0: no bound
+	}{
+		// One source: its uid's share plus its cgroup's.
+		{[]string{"--flood-rate", "100", "--flood-burst", "50"},
+			func(d time.Duration) uint64 { return 2 * (50 + uint64(100*d.Seconds()) + 1) }},
+		// No share: a small ring overflows (and drains in a moment).
+		{[]string{"--flood-rate", "0", "--ring-size", "65536"}, nil},
+	} {
+		rec := startRecorder(t, append([]string{"-o", "json", "--no-alerts"}, c.args...)...)
+		start := time.Now()
+		f := runFlooder(t, exec.Command(flooder, "-for", "1s"))
+		pid, calls, _ := f.report(t)
+		elapsed := time.Since(start)
+		code, out, stderr := rec.stop(t, syscall.SIGINT)
+		if code != 0 {
+			t.Fatalf("nstrace exit %d: %s", code, stderr)
+		}
+		delivered, counted, lost, _ := account(parseFloodOutput(t, out), map[uint32]bool{uint32(pid): true}, 0)
+		t.Logf("%v: %d calls, %d shown, %d counted, %d lost", c.args, calls, delivered, counted, lost)
+		if c.maxShown == nil {
+			// Loss markers count every process's records: at least the flooder's.
+			if counted != 0 || lost == 0 || delivered+lost < calls {
+				t.Errorf("%v: %d calls, %d shown + %d counted + %d lost; want none counted, the rest lost",
+					c.args, calls, delivered, counted, lost)
+			}
+			continue
+		}
+		if delivered+counted+lost != calls {
+			t.Errorf("%v: %d calls, %d shown + %d counted + %d lost", c.args, calls, delivered, counted, lost)
+		}
+		if counted == 0 || delivered > c.maxShown(elapsed) {
+			t.Errorf("%v: %d shown in %v, want at most %d and the rest counted", c.args, delivered, elapsed, c.maxShown(elapsed))
+		}
+	}
+}

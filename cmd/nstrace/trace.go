@@ -39,6 +39,7 @@ type traceFlags struct {
 
 	alerts  alertFlags   // alerts.go
 	metrics metricsFlags // alerts.go
+	flood   floodFlags   // flood.go
 }
 
 func newTraceCommand() *cobra.Command {
@@ -67,6 +68,7 @@ func newTraceCommand() *cobra.Command {
 	f.filter.register(fl, true)
 	f.alerts.register(fl)
 	f.metrics.register(fl)
+	f.flood.register(fl)
 	return cmd
 }
 
@@ -102,6 +104,9 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 	// The kernel drops what it can cheaply: one process, some types. The
 	// pipeline's filter repeats that, so replaying agrees with live.
 	topts := tracer.Options{RingSize: f.ringSize, Types: opts.Types, Hooks: f.hooks}
+	if err := f.flood.apply(&topts); err != nil {
+		return err
+	}
 	if len(opts.Pids) == 1 {
 		topts.Pid = opts.Pids[0]
 	}
