@@ -25,6 +25,13 @@ import (
 // floodFor bounds each flood: other tests share the machine's CPUs.
 const floodFor = 2 * time.Second
 
+// Each test's flooder has its own comm: floods of other tests, in other
+// packages, may show in this test's tracer.
+const (
+	unprivComm    = "fl-unpriv"
+	containerComm = "fl-container"
+)
+
 // flooderReport is what tracer/testenv/flooder prints.
 type flooderReport struct {
 	Pid    int    `json:"pid"`
@@ -156,7 +163,7 @@ func lostIn(evs []*event.Event) uint64 {
 // flooders' are delivered or counted to the call, and nothing is lost.
 func TestFloodByAnUnprivilegedUserStarvesNoOne(t *testing.T) {
 	testenv.RequireKernel(t)
-	flooder := testenv.Flooder(t)
+	flooder := testenv.Flooder(t, unprivComm)
 	setpriv := testenv.RequireTool(t, "setpriv")
 	unshare := testenv.RequireTool(t, "unshare")
 	taskset := testenv.RequireTool(t, "taskset")
@@ -226,7 +233,7 @@ func TestFloodByAnUnprivilegedUserStarvesNoOne(t *testing.T) {
 			t.Errorf("user namespace made mid-flood by pid %d: %d events, want 1", pid, len(userns))
 		}
 	}
-	delivered, counted, records := floodAccount(evs, pids, 65534, "flooder")
+	delivered, counted, records := floodAccount(evs, pids, 65534, unprivComm)
 	st := c.tr.Stats()
 	t.Logf("%d user namespaces made mid-flood, all shown; flooders: %d calls: %d delivered, %d counted in %d flood records; tracer: %+v", len(midFlood), calls, delivered, counted, records, st)
 	if lost := lostIn(evs); lost != 0 || st.Lost != 0 {
@@ -241,7 +248,7 @@ func TestFloodByAnUnprivilegedUserStarvesNoOne(t *testing.T) {
 	// The flooders run in this test's cgroup: their records name it.
 	own := ownCgroupKey(t)
 	for _, ev := range evs {
-		if ev.Kind == event.Flood && ev.Comm == "flooder" && ev.CgroupID != own {
+		if ev.Kind == event.Flood && ev.Comm == unprivComm && ev.CgroupID != own {
 			t.Errorf("flood record cgroup_id %d, want this test's %d", ev.CgroupID, own)
 		}
 	}
@@ -252,8 +259,8 @@ func TestFloodByAnUnprivilegedUserStarvesNoOne(t *testing.T) {
 func TestFloodFromAContainerStarvesNotTheHost(t *testing.T) {
 	testenv.RequireKernel(t)
 	runc := testenv.RequireTool(t, "runc")
-	flooder := testenv.Flooder(t)
-	bundle := flooderBundle(t, flooder, nil, "-for", floodFor.String())
+	flooder := testenv.Flooder(t, containerComm)
+	bundle := flooderBundle(t, flooder, "-for", floodFor.String())
 	id := "nstrace-flood-" + strconv.Itoa(os.Getpid())
 	t.Cleanup(func() { exec.Command(runc, "delete", "-f", id).Run() })
 	c := startCapture(t, tracer.Options{})
@@ -268,17 +275,17 @@ func TestFloodFromAContainerStarvesNotTheHost(t *testing.T) {
 
 	checkRootEvents(t, evs, rootPids)
 	// Inside its pid namespace the flooder is pid 1: find its host pid by
-	// its events (comm "flooder" is only this container's).
+	// its events (its comm is only this test's).
 	pids := map[uint32]bool{}
 	for _, ev := range evs {
-		if ev.Kind == event.Unshare && ev.Comm == "flooder" {
+		if ev.Kind == event.Unshare && ev.Comm == containerComm {
 			pids[ev.Pid] = true
 		}
 	}
 	if len(pids) > 1 {
 		t.Fatalf("flooder events from pids %v, want one process", pids)
 	}
-	delivered, counted, records := floodAccount(evs, pids, 0, "flooder")
+	delivered, counted, records := floodAccount(evs, pids, 0, containerComm)
 	st := c.tr.Stats()
 	t.Logf("flooder: %d calls: %d delivered, %d counted in %d flood records; tracer: %+v", r.Calls, delivered, counted, records, st)
 	if lost := lostIn(evs); lost != 0 || st.Lost != 0 {
@@ -293,22 +300,23 @@ func TestFloodFromAContainerStarvesNotTheHost(t *testing.T) {
 	// The flood records name the container's cgroup, not the host's.
 	own := ownCgroupKey(t)
 	for _, ev := range evs {
-		if ev.Kind == event.Flood && ev.Comm == "flooder" && (ev.CgroupID == own || ev.CgroupID <= 1) {
+		if ev.Kind == event.Flood && ev.Comm == containerComm && (ev.CgroupID == own || ev.CgroupID <= 1) {
 			t.Errorf("flood record cgroup_id %d: want the container's, not the host's %d", ev.CgroupID, own)
 		}
 	}
 }
 
-// flooderBundle is a busybox bundle running the flooder as root with
-// CAP_SYS_ADMIN (to unshare), with extra bind mounts (destination → source).
-func flooderBundle(t *testing.T, flooder string, binds map[string]string, args ...string) string {
+// flooderBundle is a busybox bundle running the flooder (as /NAME) as root
+// with CAP_SYS_ADMIN, to unshare.
+func flooderBundle(t *testing.T, flooder string, args ...string) string {
 	t.Helper()
-	bundle := testenv.Bundle(t, append([]string{"/flooder"}, args...)...)
+	name := "/" + filepath.Base(flooder)
+	bundle := testenv.Bundle(t, append([]string{name}, args...)...)
 	data, err := os.ReadFile(flooder)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(bundle, "rootfs", "flooder"), data, 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(bundle, "rootfs", name), data, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	cfgPath := filepath.Join(bundle, "config.json")
@@ -324,13 +332,6 @@ func flooderBundle(t *testing.T, flooder string, binds map[string]string, args .
 	for _, set := range []string{"bounding", "effective", "permitted"} {
 		list, _ := caps[set].([]any)
 		caps[set] = append(list, "CAP_SYS_ADMIN")
-	}
-	for dst, src := range binds {
-		if err := os.WriteFile(filepath.Join(bundle, "rootfs", dst), nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cfg["mounts"] = append(cfg["mounts"].([]any), map[string]any{
-			"destination": dst, "type": "bind", "source": src, "options": []string{"bind"}})
 	}
 	if raw, err = json.Marshal(cfg); err != nil {
 		t.Fatal(err)

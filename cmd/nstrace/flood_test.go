@@ -31,6 +31,7 @@ type floodRecord struct {
 	CgroupID uint64 `json:"cgroup_id"`
 	Error    string `json:"error"`
 	Rule     string `json:"rule"`
+	Message  string `json:"message"`
 	Severity string `json:"severity"`
 	Changes  []struct {
 		Type   string `json:"type"`
@@ -135,17 +136,18 @@ func checkRoot(t *testing.T, rs []floodRecord, pids []uint32) {
 	}
 }
 
-// account sums a flooder's delivered uts unshares and flood counts.
-func account(rs []floodRecord, pids map[uint32]bool, uid uint32) (delivered, counted, lost uint64, alerts int) {
+// account sums a flooder's delivered uts unshares and flood counts, by
+// its comm (each test's flooder has its own), and its flood alerts.
+func account(rs []floodRecord, pids map[uint32]bool, uid uint32, comm string) (delivered, counted, lost uint64, alerts int) {
 	for _, r := range rs {
 		switch {
-		case r.Event == "unshare" && pids[r.Pid] && r.Comm == "flooder":
+		case r.Event == "unshare" && pids[r.Pid] && r.Comm == comm:
 			delivered++
-		case r.Event == "flood" && r.UID == uid && r.Comm == "flooder" && r.Kind == "unshare":
+		case r.Event == "flood" && r.UID == uid && r.Comm == comm && r.Kind == "unshare":
 			counted += r.Count
 		case r.Event == "lost":
 			lost += r.Count
-		case r.Event == "alert" && r.Rule == "flood" && r.Severity == "warning":
+		case r.Event == "alert" && r.Rule == "flood" && r.Severity == "warning" && strings.Contains(r.Message, `("`+comm+`")`):
 			alerts++
 		}
 	}
@@ -156,7 +158,8 @@ func account(rs []floodRecord, pids map[uint32]bool, uid uint32) (delivered, cou
 // every one of root's events is shown, the flood is shown as flood records
 // that account for each of the flooders' calls, and one flood alert.
 func TestFloodByAnUnprivilegedUserLosesNothingOfRoots(t *testing.T) {
-	flooder := testenv.Flooder(t)
+	const comm = "fl-e2e-unpriv"
+	flooder := testenv.Flooder(t, comm)
 	rec := startRecorder(t, "-o", "json")
 	var floods []*flooderRun
 	for cpu := range 2 {
@@ -178,7 +181,7 @@ func TestFloodByAnUnprivilegedUserLosesNothingOfRoots(t *testing.T) {
 	}
 	rs := parseFloodOutput(t, out)
 	checkRoot(t, rs, rootPids)
-	delivered, counted, lost, alerts := account(rs, pids, 65534)
+	delivered, counted, lost, alerts := account(rs, pids, 65534, comm)
 	t.Logf("flooders: %d calls, %d shown, %d counted in flood records, %d lost; %s", calls, delivered, counted, lost, lastLine(stderr))
 	if lost != 0 || delivered+counted != calls {
 		t.Errorf("flooders made %d events: %d shown + %d counted + %d lost", calls, delivered, counted, lost)
@@ -196,9 +199,10 @@ func TestFloodByAnUnprivilegedUserLosesNothingOfRoots(t *testing.T) {
 // through its flood: the join is not buried in the flood records, and
 // raises host-namespace-entry.
 func TestFloodCannotHideAHostNamespaceEntry(t *testing.T) {
+	const comm = "fl-e2e-join"
 	runc := testenv.RequireTool(t, "runc")
-	flooder := testenv.Flooder(t)
-	bundle := testenv.Bundle(t, "/flooder", "-for", floodFor.String(), "-join", "/hostnet")
+	flooder := testenv.Flooder(t, comm)
+	bundle := testenv.Bundle(t, "/"+comm, "-for", floodFor.String(), "-join", "/hostnet")
 	setUpFlooderBundle(t, bundle, flooder, "/proc/"+strconv.Itoa(os.Getpid())+"/ns/net")
 	id := "nstrace-flood-join-" + strconv.Itoa(os.Getpid())
 	t.Cleanup(func() { exec.Command(runc, "delete", "-f", id).Run() })
@@ -217,18 +221,18 @@ func TestFloodCannotHideAHostNamespaceEntry(t *testing.T) {
 	pids := map[uint32]bool{}
 	for _, r := range rs {
 		switch {
-		case r.Event == "setns" && r.Comm == "flooder" && len(r.Changes) == 1 && r.Changes[0].Type == "net" &&
+		case r.Event == "setns" && r.Comm == comm && len(r.Changes) == 1 && r.Changes[0].Type == "net" &&
 			r.Changes[0].To == hostNetInode(t):
 			hostJoin++
 		case r.Event == "alert" && r.Rule == "host-namespace-entry":
 			hostAlerts++
-		case r.Event == "flood" && r.Comm == "flooder":
+		case r.Event == "flood" && r.Comm == comm:
 			floodRecords++
-		case r.Event == "unshare" && r.Comm == "flooder":
+		case r.Event == "unshare" && r.Comm == comm:
 			pids[r.Pid] = true
 		}
 	}
-	delivered, counted, lost, _ := account(rs, pids, 0)
+	delivered, counted, lost, _ := account(rs, pids, 0, comm)
 	t.Logf("flooder: %d calls, %d shown, %d counted, %d lost; %s", calls, delivered, counted, lost, lastLine(stderr))
 	if floodRecords == 0 {
 		t.Fatal("the flood never went past its share")
@@ -241,7 +245,7 @@ func TestFloodCannotHideAHostNamespaceEntry(t *testing.T) {
 	}
 }
 
-// setUpFlooderBundle puts the flooder in the bundle as /flooder, gives it
+// setUpFlooderBundle puts the flooder in the bundle as /NAME, gives it
 // CAP_SYS_ADMIN (to unshare and setns), and bind-mounts hostNet at /hostnet.
 func setUpFlooderBundle(t *testing.T, bundle, flooder, hostNet string) {
 	t.Helper()
@@ -250,7 +254,7 @@ func setUpFlooderBundle(t *testing.T, bundle, flooder, hostNet string) {
 		t.Fatal(err)
 	}
 	rootfs := filepath.Join(bundle, "rootfs")
-	if err := os.WriteFile(filepath.Join(rootfs, "flooder"), data, 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(rootfs, filepath.Base(flooder)), data, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(rootfs, "hostnet"), nil, 0o644); err != nil {
@@ -316,7 +320,8 @@ func TestFloodFlagsOutOfRangeAreBadUsage(t *testing.T) {
 
 // --flood-rate and --flood-burst set the shares; --flood-rate 0 lifts them.
 func TestFloodFlagsSetTheShares(t *testing.T) {
-	flooder := testenv.Flooder(t)
+	const comm = "fl-e2e-flags"
+	flooder := testenv.Flooder(t, comm)
 	for _, c := range []struct {
 		args     []string
 		maxShown func(d time.Duration) uint64 // 0: no bound
@@ -329,14 +334,17 @@ func TestFloodFlagsSetTheShares(t *testing.T) {
 	} {
 		rec := startRecorder(t, append([]string{"-o", "json", "--no-alerts"}, c.args...)...)
 		start := time.Now()
-		f := runFlooder(t, exec.Command(flooder, "-for", "1s"))
+		// Unprivileged: a root flood would take the share of root's other
+		// tests' events.
+		f := runFlooder(t, exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+			"unshare", "-r", flooder, "-for", "1s"))
 		pid, calls, _ := f.report(t)
 		elapsed := time.Since(start)
 		code, out, stderr := rec.stop(t, syscall.SIGINT)
 		if code != 0 {
 			t.Fatalf("nstrace exit %d: %s", code, stderr)
 		}
-		delivered, counted, lost, _ := account(parseFloodOutput(t, out), map[uint32]bool{uint32(pid): true}, 0)
+		delivered, counted, lost, _ := account(parseFloodOutput(t, out), map[uint32]bool{uint32(pid): true}, 65534, comm)
 		t.Logf("%v: %d calls, %d shown, %d counted, %d lost", c.args, calls, delivered, counted, lost)
 		if c.maxShown == nil {
 			// Loss markers count every process's records: at least the flooder's.
