@@ -37,13 +37,29 @@ struct {
 
 /* Which cgroup created (or last joined) a namespace, learnt from events past
  * their share: a join into a namespace its cgroup is not known to own stays
- * critical. Eviction only makes more joins critical. */
+ * critical. A direct-mapped cache by inode: one slot write per create, no
+ * lock, no allocation; a collision or a torn write only makes a join
+ * critical. */
+#define NS_OWNER_SLOTS 16384
+struct ns_owner {
+	__u64 cgroup;
+	__u32 inum;
+	__u32 pad;
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32); /* namespace inode */
-	__type(value, __u64);
-} ns_cgroup SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NS_OWNER_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ns_owner);
+} ns_owners SEC(".maps");
+
+static __always_inline struct ns_owner *ns_owner_slot(__u32 inum)
+{
+	__u32 slot = inum & (NS_OWNER_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&ns_owners, &slot);
+}
 
 /* Counts of events not sent, in two sides: the programs count into
  * flood_side's, Go empties the other, then flips flood_side. A program that
@@ -124,14 +140,14 @@ static __always_inline bool initial_ns(int kind, __u32 ino)
 /* critical: what a built-in rule fires on, which never goes to the flood
  * map: a user namespace created; a join into an initial namespace, or into
  * one the source's cgroup did not create (nor join before); a failed setns
- * aimed at an initial namespace. An event's first create teaches ns_cgroup
+ * aimed at an initial namespace. An event's first create teaches ns_owners
  * who made that namespace (one map update per event keeps the verifier's
  * work small; a namespace not learnt only makes a later join critical). */
 static __always_inline bool critical(struct event *e, __u64 cg)
 {
 	__u32 created = 0, joined = 0;
+	struct ns_owner *o;
 	bool crit = false;
-	__u64 *owner;
 
 	if (e->error)
 		return e->target_ino && initial_ns(e->target_kind, e->target_ino);
@@ -151,14 +167,19 @@ static __always_inline bool critical(struct event *e, __u64 cg)
 	}
 	if (crit)
 		return true;
-	if (created)
-		bpf_map_update_elem(&ns_cgroup, &created, &cg, BPF_ANY);
+	if (created && (o = ns_owner_slot(created))) {
+		o->inum = created;
+		o->cgroup = cg;
+	}
 	if (!joined)
 		return false;
-	owner = bpf_map_lookup_elem(&ns_cgroup, &joined);
-	if (owner && *owner == cg)
+	o = ns_owner_slot(joined);
+	if (!o)
+		return true;
+	if (o->inum == joined && o->cgroup == cg)
 		return false;
-	bpf_map_update_elem(&ns_cgroup, &joined, &cg, BPF_ANY);
+	o->inum = joined;
+	o->cgroup = cg;
 	return true;
 }
 

@@ -96,6 +96,13 @@ const (
 	NstraceNsKindNS_KINDS             NstraceNsKind = 10
 )
 
+type NstraceNsOwner struct {
+	_      structs.HostLayout
+	Cgroup uint64
+	Inum   uint32
+	Pad    uint32
+}
+
 type NstracePending struct {
 	_     structs.HostLayout
 	Flags uint64
@@ -116,7 +123,7 @@ const (
 	NstraceMapFlood0             = "flood0"
 	NstraceMapFlood1             = "flood1"
 	NstraceMapFloods             = "floods"
-	NstraceMapNsCgroup           = "ns_cgroup"
+	NstraceMapNsOwners           = "ns_owners"
 	NstraceMapPending            = "pending"
 	NstraceMapPendingTs          = "pending_ts"
 	NstraceMapScratch            = "scratch"
@@ -241,7 +248,7 @@ type NstraceMapSpecs struct {
 	Flood0       *ebpf.MapSpec `ebpf:"flood0"`
 	Flood1       *ebpf.MapSpec `ebpf:"flood1"`
 	Floods       *ebpf.MapSpec `ebpf:"floods"`
-	NsCgroup     *ebpf.MapSpec `ebpf:"ns_cgroup"`
+	NsOwners     *ebpf.MapSpec `ebpf:"ns_owners"`
 	Pending      *ebpf.MapSpec `ebpf:"pending"`
 	PendingTs    *ebpf.MapSpec `ebpf:"pending_ts"`
 	Scratch      *ebpf.MapSpec `ebpf:"scratch"`
@@ -300,7 +307,7 @@ type NstraceMaps struct {
 	Flood0       *ebpf.Map `ebpf:"flood0"`
 	Flood1       *ebpf.Map `ebpf:"flood1"`
 	Floods       *ebpf.Map `ebpf:"floods"`
-	NsCgroup     *ebpf.Map `ebpf:"ns_cgroup"`
+	NsOwners     *ebpf.Map `ebpf:"ns_owners"`
 	Pending      *ebpf.Map `ebpf:"pending"`
 	PendingTs    *ebpf.Map `ebpf:"pending_ts"`
 	Scratch      *ebpf.Map `ebpf:"scratch"`
@@ -315,7 +322,7 @@ func (m *NstraceMaps) Close() error {
 		m.Flood0,
 		m.Flood1,
 		m.Floods,
-		m.NsCgroup,
+		m.NsOwners,
 		m.Pending,
 		m.PendingTs,
 		m.Scratch,
