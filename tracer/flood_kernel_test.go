@@ -30,6 +30,7 @@ const floodFor = 2 * time.Second
 const (
 	unprivComm    = "fl-unpriv"
 	containerComm = "fl-container"
+	joinComm      = "fl-join"
 )
 
 // flooderReport is what tracer/testenv/flooder prints.
@@ -303,6 +304,74 @@ func TestFloodFromAContainerStarvesNotTheHost(t *testing.T) {
 		if ev.Kind == event.Flood && ev.Comm == containerComm && (ev.CgroupID == own || ev.CgroupID <= 1) {
 			t.Errorf("flood record cgroup_id %d: want the container's, not the host's %d", ev.CgroupID, own)
 		}
+	}
+}
+
+// A flooder in a container, past its share, joins a net namespace another
+// cgroup made (a process on the host): the join is shown, not counted away
+// (what cross-container-join needs), while the flood is counted.
+func TestFloodCannotHideAJoinIntoAnotherCgroupsNamespace(t *testing.T) {
+	testenv.RequireKernel(t)
+	runc := testenv.RequireTool(t, "runc")
+	flooder := testenv.Flooder(t, joinComm)
+	holder, ns := holdProcess(t, &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET})
+	bundle := flooderBundle(t, flooder, "-for", floodFor.String(), "-join", "/othernet")
+	bindInto(t, bundle, "/othernet", "/proc/"+strconv.Itoa(holder)+"/ns/net")
+	id := "nstrace-flood-other-" + strconv.Itoa(os.Getpid())
+	t.Cleanup(func() { exec.Command(runc, "delete", "-f", id).Run() })
+	c := startCapture(t, tracer.Options{})
+
+	r := startFlood(t, exec.Command(runc, "run", "-b", bundle, id)).wait(t)
+	if !r.Joined {
+		t.Fatal("the flooder did not join the other net namespace")
+	}
+	evs := c.stop(t)
+	joins := where(evs, func(ev *event.Event) bool {
+		return ev.Kind == event.Setns && ev.Comm == joinComm && len(ev.Changes) == 1 &&
+			ev.Changes[0].Type == event.Net && ev.Changes[0].Action == event.Join && ev.Changes[0].To == ns[event.Net]
+	})
+	pids := map[uint32]bool{}
+	for _, ev := range evs {
+		if ev.Kind == event.Unshare && ev.Comm == joinComm {
+			pids[ev.Pid] = true
+		}
+	}
+	delivered, counted, records := floodAccount(evs, pids, 0, joinComm)
+	t.Logf("flooder: %d calls: %d shown, %d counted in %d records; join into net %d shown %d times",
+		r.Calls, delivered, counted, records, ns[event.Net], len(joins))
+	if counted == 0 {
+		t.Fatal("the flood never went past its share")
+	}
+	if len(joins) != 1 {
+		t.Errorf("join into the other cgroup's net namespace: %d events, want 1", len(joins))
+	}
+	if delivered+counted != r.Calls {
+		t.Errorf("flooder made %d events; %d shown + %d counted", r.Calls, delivered, counted)
+	}
+}
+
+// bindInto bind-mounts src at dst (a file) in the bundle's container.
+func bindInto(t *testing.T, bundle, dst, src string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(bundle, "rootfs", dst), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(bundle, "config.json")
+	raw, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["mounts"] = append(cfg["mounts"].([]any), map[string]any{
+		"destination": dst, "type": "bind", "source": src, "options": []string{"bind"}})
+	if raw, err = json.Marshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, raw, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
