@@ -61,6 +61,40 @@ static __always_inline struct ns_owner *ns_owner_slot(__u32 inum)
 	return bpf_map_lookup_elem(&ns_owners, &slot);
 }
 
+/* When each process last had a failed call shown, for the first failure of
+ * a process a minute (what denied-namespace-change alerts on) is critical,
+ * its repeats are not. Direct-mapped by tgid, like ns_owners: a collision
+ * only makes a failure critical. */
+#define FAILURE_SLOTS 16384
+volatile const __u64 failure_window_ns = 60000000000ULL;
+
+struct last_failure {
+	__u64 boot_ns;
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FAILURE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct last_failure);
+} failures SEC(".maps");
+
+static __always_inline bool first_failure(struct event *e)
+{
+	__u32 slot = e->pid & (FAILURE_SLOTS - 1);
+	struct last_failure *f = bpf_map_lookup_elem(&failures, &slot);
+
+	if (!f)
+		return true;
+	if (f->tgid == e->pid && e->boot_ns - f->boot_ns < failure_window_ns)
+		return false;
+	f->tgid = e->pid;
+	f->boot_ns = e->boot_ns;
+	return true;
+}
+
 /* Counts of events not sent, in two sides: the programs count into
  * flood_side's, Go empties the other, then flips flood_side. A program that
  * read the old side finishes long before Go reads it a period later. */
@@ -140,7 +174,7 @@ static __always_inline bool initial_ns(int kind, __u32 ino)
 /* critical: what a built-in rule fires on, which never goes to the flood
  * map: a user namespace created; a join into an initial namespace, or into
  * one the source's cgroup did not create (nor join before); a failed setns
- * aimed at an initial namespace. An event's first create teaches ns_owners
+ * aimed at an initial namespace, and a process's first failure a minute. An event's first create teaches ns_owners
  * who made that namespace (one map update per event keeps the verifier's
  * work small; a namespace not learnt only makes a later join critical). */
 static __always_inline bool critical(struct event *e, __u64 cg)
@@ -150,7 +184,7 @@ static __always_inline bool critical(struct event *e, __u64 cg)
 	bool crit = false;
 
 	if (e->error)
-		return e->target_ino && initial_ns(e->target_kind, e->target_ino);
+		return (e->target_ino && initial_ns(e->target_kind, e->target_ino)) || first_failure(e);
 #pragma unroll
 	for (int i = 0; i < NS_KINDS; i++) {
 		struct change *c = &e->changes[i];

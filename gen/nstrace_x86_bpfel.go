@@ -80,6 +80,13 @@ type NstraceFloodKey struct {
 	Comm   [16]int8
 }
 
+type NstraceLastFailure struct {
+	_      structs.HostLayout
+	BootNs uint64
+	Tgid   uint32
+	Pad    uint32
+}
+
 type NstraceNsKind uint32
 
 const (
@@ -120,6 +127,7 @@ const (
 	NstraceMapCgroupBucket       = "cgroup_bucket"
 	NstraceMapDrops              = "drops"
 	NstraceMapEvents             = "events"
+	NstraceMapFailures           = "failures"
 	NstraceMapFlood0             = "flood0"
 	NstraceMapFlood1             = "flood1"
 	NstraceMapFloods             = "floods"
@@ -152,6 +160,7 @@ const (
 	NstraceProgUnshareFexit      = "unshare_fexit"
 	NstraceVarClonesPending      = "clones_pending"
 	NstraceVarExecsPending       = "execs_pending"
+	NstraceVarFailureWindowNs    = "failure_window_ns"
 	NstraceVarFilterTgid         = "filter_tgid"
 	NstraceVarFloodBurstNs       = "flood_burst_ns"
 	NstraceVarFloodSide          = "flood_side"
@@ -245,6 +254,7 @@ type NstraceMapSpecs struct {
 	CgroupBucket *ebpf.MapSpec `ebpf:"cgroup_bucket"`
 	Drops        *ebpf.MapSpec `ebpf:"drops"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
+	Failures     *ebpf.MapSpec `ebpf:"failures"`
 	Flood0       *ebpf.MapSpec `ebpf:"flood0"`
 	Flood1       *ebpf.MapSpec `ebpf:"flood1"`
 	Floods       *ebpf.MapSpec `ebpf:"floods"`
@@ -261,6 +271,7 @@ type NstraceMapSpecs struct {
 type NstraceVariableSpecs struct {
 	ClonesPending      *ebpf.VariableSpec `ebpf:"clones_pending"`
 	ExecsPending       *ebpf.VariableSpec `ebpf:"execs_pending"`
+	FailureWindowNs    *ebpf.VariableSpec `ebpf:"failure_window_ns"`
 	FilterTgid         *ebpf.VariableSpec `ebpf:"filter_tgid"`
 	FloodBurstNs       *ebpf.VariableSpec `ebpf:"flood_burst_ns"`
 	FloodSide          *ebpf.VariableSpec `ebpf:"flood_side"`
@@ -304,6 +315,7 @@ type NstraceMaps struct {
 	CgroupBucket *ebpf.Map `ebpf:"cgroup_bucket"`
 	Drops        *ebpf.Map `ebpf:"drops"`
 	Events       *ebpf.Map `ebpf:"events"`
+	Failures     *ebpf.Map `ebpf:"failures"`
 	Flood0       *ebpf.Map `ebpf:"flood0"`
 	Flood1       *ebpf.Map `ebpf:"flood1"`
 	Floods       *ebpf.Map `ebpf:"floods"`
@@ -319,6 +331,7 @@ func (m *NstraceMaps) Close() error {
 		m.CgroupBucket,
 		m.Drops,
 		m.Events,
+		m.Failures,
 		m.Flood0,
 		m.Flood1,
 		m.Floods,
@@ -336,6 +349,7 @@ func (m *NstraceMaps) Close() error {
 type NstraceVariables struct {
 	ClonesPending      *ebpf.Variable `ebpf:"clones_pending"`
 	ExecsPending       *ebpf.Variable `ebpf:"execs_pending"`
+	FailureWindowNs    *ebpf.Variable `ebpf:"failure_window_ns"`
 	FilterTgid         *ebpf.Variable `ebpf:"filter_tgid"`
 	FloodBurstNs       *ebpf.Variable `ebpf:"flood_burst_ns"`
 	FloodSide          *ebpf.Variable `ebpf:"flood_side"`

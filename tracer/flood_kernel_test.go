@@ -179,27 +179,33 @@ func TestFloodByAnUnprivilegedUserStarvesNoOne(t *testing.T) {
 			unshare, "-r", flooder, "-for", floodFor.String())))
 	}
 	// Mid-flood, the flooders' uid (in their cgroup, both past their
-	// share) creates user namespaces: each must still be shown.
+	// share) creates user namespaces, and is denied a net namespace: each
+	// creation, and each process's first failure, must still be shown.
 	done := waitAll(floods...)
-	usernsPids := make(chan []int)
+	type midFloodPids struct{ userns, denied []int }
+	mid := make(chan midFloodPids)
 	go func() {
-		var pids []int
+		var m midFloodPids
 		for {
 			select {
 			case <-done:
-				usernsPids <- pids
+				mid <- m
 				return
 			default:
 			}
 			cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", unshare, "-U", "true")
 			if cmd.Run() == nil {
-				pids = append(pids, cmd.Process.Pid)
+				m.userns = append(m.userns, cmd.Process.Pid)
+			}
+			cmd = exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", unshare, "-n", "true")
+			if cmd.Run() != nil {
+				m.denied = append(m.denied, cmd.Process.Pid)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}()
 	rootPids := rootUnsharesWhile(t, done)
-	midFlood := <-usernsPids
+	midFlood := <-mid
 	pids := map[uint32]bool{}
 	var calls uint64
 	for _, f := range floods {
@@ -222,10 +228,18 @@ func TestFloodByAnUnprivilegedUserStarvesNoOne(t *testing.T) {
 			t.Errorf("flooder %d: %d user namespace creations delivered, want 1", pid, len(userns))
 		}
 	}
-	if len(midFlood) < 5 {
-		t.Fatalf("%d user namespaces made mid-flood, want at least 5", len(midFlood))
+	if len(midFlood.userns) < 5 || len(midFlood.denied) < 5 {
+		t.Fatalf("mid-flood: %d user namespaces made, %d denied; want at least 5 each", len(midFlood.userns), len(midFlood.denied))
 	}
-	for _, pid := range midFlood {
+	for _, pid := range midFlood.denied {
+		denied := where(evs, func(ev *event.Event) bool {
+			return ev.Pid == uint32(pid) && ev.Kind == event.Unshare && ev.UID == 65534 && ev.Errno == syscall.EPERM
+		})
+		if len(denied) != 1 {
+			t.Errorf("net namespace denied mid-flood to pid %d: %d events, want 1", pid, len(denied))
+		}
+	}
+	for _, pid := range midFlood.userns {
 		userns := where(evs, func(ev *event.Event) bool {
 			return ev.Pid == uint32(pid) && ev.Kind == event.Unshare && ev.UID == 65534 &&
 				len(ev.Changes) == 1 && ev.Changes[0].Type == event.User && ev.Changes[0].Action == event.Create
@@ -236,7 +250,8 @@ func TestFloodByAnUnprivilegedUserStarvesNoOne(t *testing.T) {
 	}
 	delivered, counted, records := floodAccount(evs, pids, 65534, unprivComm)
 	st := c.tr.Stats()
-	t.Logf("%d user namespaces made mid-flood, all shown; flooders: %d calls: %d delivered, %d counted in %d flood records; tracer: %+v", len(midFlood), calls, delivered, counted, records, st)
+	t.Logf("mid-flood: %d user namespaces made, %d denied, all shown; flooders: %d calls: %d delivered, %d counted in %d flood records; tracer: %+v",
+		len(midFlood.userns), len(midFlood.denied), calls, delivered, counted, records, st)
 	if lost := lostIn(evs); lost != 0 || st.Lost != 0 {
 		t.Errorf("lost %d records (stats %+v), want 0", lost, st)
 	}
