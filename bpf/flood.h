@@ -61,17 +61,19 @@ static __always_inline struct ns_owner *ns_owner_slot(__u32 inum)
 	return bpf_map_lookup_elem(&ns_owners, &slot);
 }
 
-/* When each process last had a failed call shown, for the first failure of
- * a process a minute (what denied-namespace-change alerts on) is critical,
- * its repeats are not. Direct-mapped by tgid, like ns_owners: a collision
- * only makes a failure critical. */
+/* Which kinds of call of each process had a failure shown in the current
+ * minute: a process's first failed unshare, setns or clone a minute is
+ * critical (denied-namespace-change alerts on it), its repeats are not.
+ * Direct-mapped by tgid, like ns_owners: a collision only makes a failure
+ * critical. */
 #define FAILURE_SLOTS 16384
 volatile const __u64 failure_window_ns = 60000000000ULL;
 
 struct last_failure {
-	__u64 boot_ns;
+	__u64 boot_ns; /* when the minute began */
 	__u32 tgid;
-	__u32 pad;
+	__u8 kinds; /* 1 << enum event_kind, shown this minute */
+	__u8 pad[3];
 };
 
 struct {
@@ -85,13 +87,19 @@ static __always_inline bool first_failure(struct event *e)
 {
 	__u32 slot = e->pid & (FAILURE_SLOTS - 1);
 	struct last_failure *f = bpf_map_lookup_elem(&failures, &slot);
+	__u8 bit = 1 << (e->kind & 7);
 
 	if (!f)
 		return true;
-	if (f->tgid == e->pid && e->boot_ns - f->boot_ns < failure_window_ns)
-		return false;
+	if (f->tgid == e->pid && e->boot_ns - f->boot_ns < failure_window_ns) {
+		if (f->kinds & bit)
+			return false;
+		f->kinds |= bit;
+		return true;
+	}
 	f->tgid = e->pid;
 	f->boot_ns = e->boot_ns;
+	f->kinds = bit;
 	return true;
 }
 

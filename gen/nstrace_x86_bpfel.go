@@ -84,7 +84,8 @@ type NstraceLastFailure struct {
 	_      structs.HostLayout
 	BootNs uint64
 	Tgid   uint32
-	Pad    uint32
+	Kinds  uint8
+	Pad    [3]uint8
 }
 
 type NstraceNsKind uint32
