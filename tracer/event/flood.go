@@ -6,8 +6,8 @@ import (
 )
 
 // appendFloodJSON writes a flood record:
-// {"time":…,"event":"flood","uid":…,"cgroup_id":…,"comm":…,"kind":"unshare","error":"EPERM","count":N}
-// (cgroup_id and error only when set). The time, event and their
+// {"time":…,"event":"flood","uid":…,"cgroup_id":…,"comm":…,"kind":"unshare","error":"EPERM","container":{…},"count":N}
+// (cgroup_id, error and container only when set). The time, event and their
 // separators are already in b.
 func (e *Event) appendFloodJSON(b []byte, nums *Numbers) []byte {
 	b = appendUintField(b, nums, "uid", uint64(e.UID))
@@ -23,6 +23,10 @@ func (e *Event) appendFloodJSON(b []byte, nums *Numbers) []byte {
 		b = append(b, `,"error":"`...)
 		b = append(b, ErrnoName(e.Errno)...)
 		b = append(b, '"')
+	}
+	if e.Container != nil {
+		b = append(b, `,"container":`...)
+		b = appendContainer(b, e.Container)
 	}
 	b = appendUintField(b, nums, "count", e.Count)
 	return append(b, '}')
