@@ -19,8 +19,9 @@ func TestGoStructsMatchTheBPFObjectLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, goType := range map[string]reflect.Type{
-		"event":  reflect.TypeOf(gen.NstraceEvent{}),
-		"change": reflect.TypeOf(gen.NstraceChange{}),
+		"event":     reflect.TypeOf(gen.NstraceEvent{}),
+		"change":    reflect.TypeOf(gen.NstraceChange{}),
+		"flood_key": reflect.TypeOf(gen.NstraceFloodKey{}),
 	} {
 		var st *btf.Struct
 		if err := spec.Types.TypeByName(name, &st); err != nil {
@@ -72,10 +73,28 @@ func TestBPFEnumsMatchTheEventModel(t *testing.T) {
 		{uint32(gen.NstraceEventKindEVENT_EXEC), uint32(event.Exec), "exec"},
 		{uint32(gen.NstraceChangeActionACTION_CREATE), uint32(event.Create), "create"},
 		{uint32(gen.NstraceChangeActionACTION_JOIN), uint32(event.Join), "join"},
+		{uint32(gen.NstraceEventKindEVENT_DESTROY), uint32(event.Destroy), "destroy"},
+		{uint32(gen.NstraceChangeActionACTION_DESTROY), uint32(event.Gone), "destroy action"},
 	}
 	for _, p := range pairs {
 		if p.c != p.goValue {
 			t.Errorf("%s: C %d, Go %d", p.what, p.c, p.goValue)
 		}
+	}
+}
+
+// Every drop cause is read into Stats, and only there is it summed into Lost.
+func TestEveryDropCauseIsCounted(t *testing.T) {
+	var tr Tracer
+	for cause := range tr.lost {
+		tr.lost[cause].Store(1 << cause)
+	}
+	s := tr.Stats()
+	if s.RingFull != 1<<gen.NstraceDropCauseDROP_RING_FULL || s.PendingFull != 1<<gen.NstraceDropCauseDROP_PENDING_FULL ||
+		s.FloodFull != 1<<gen.NstraceDropCauseDROP_FLOOD_FULL {
+		t.Errorf("stats by cause %+v", s)
+	}
+	if want := uint64(1)<<gen.NstraceDropCauseDROP_CAUSES - 1; s.Lost != want {
+		t.Errorf("lost %d, want every cause: %d", s.Lost, want)
 	}
 }

@@ -75,6 +75,9 @@ func (t *Tracer) Run(ctx context.Context, onEvent func(*event.Event) error, onId
 			if err := t.reportLost(onEvent); err != nil {
 				return err
 			}
+			if err := t.reportFloods(onEvent, false); err != nil {
+				return err
+			}
 			if onIdle != nil {
 				if err := onIdle(); err != nil {
 					return err
@@ -88,6 +91,9 @@ func (t *Tracer) Run(ctx context.Context, onEvent func(*event.Event) error, onId
 				return err
 			}
 			if err := t.reportShutdown(onEvent); err != nil {
+				return err
+			}
+			if err := t.reportFloods(onEvent, true); err != nil {
 				return err
 			}
 			if onIdle != nil {
@@ -155,7 +161,7 @@ func (t *Tracer) waitDetached() {
 // FromRing reports whether ev came from the ring, one record each, rather
 // than being made by the tracer (a loss marker): what Abandon's count of
 // records handed over counts.
-func FromRing(ev *event.Event) bool { return ev.Kind != event.Lost }
+func FromRing(ev *event.Event) bool { return ev.Kind != event.Lost && ev.Kind != event.Flood }
 
 // reportLost reads the per-CPU drop counters and, when they grew, emits one
 // Lost event with the number of records dropped since the last report.

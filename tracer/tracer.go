@@ -42,6 +42,10 @@ type Options struct {
 	// the ring still holds is counted as lost (Stats.Shutdown). 0 means
 	// DefaultDrainTimeout; negative, no drain at all.
 	DrainTimeout time.Duration
+	FloodRate    int // events/s each uid and each cgroup may send; 0: DefaultFloodRate, < 0: no limit
+	FloodBurst   int // events each may send at once; 0: DefaultFloodBurst
+
+	tune func(*ebpf.CollectionSpec) // tests: change the spec before load
 }
 
 // Tracer owns the loaded BPF objects and their attachments.
@@ -63,19 +67,23 @@ type Tracer struct {
 	running atomic.Bool  // Run has not returned
 	drainBy atomic.Int64 // once Run's context ended: when the drain ends (Unix ns)
 
-	delivered atomic.Uint64
-	lost      [gen.NstraceDropCauseDROP_CAUSES]atomic.Uint64
-	shutdown  atomic.Uint64 // records left in the ring when the drain ran out of time
+	floods     floods
+	delivered  atomic.Uint64
+	aggregated atomic.Uint64 // events counted in flood records
+	lost       [gen.NstraceDropCauseDROP_CAUSES]atomic.Uint64
+	shutdown   atomic.Uint64 // records left in the ring when the drain ran out of time
 }
 
 // Stats counts what the tracer delivered and what the kernel dropped. The
 // counts saturate at math.MaxUint64 instead of wrapping.
 type Stats struct {
 	Events      uint64 // records delivered
+	Flooded     uint64 // events counted in flood records instead of delivered
 	Lost        uint64 // all drops
 	RingFull    uint64 // the ring buffer had no room
 	PendingFull uint64 // too many calls in flight to remember one
 	Shutdown    uint64 // left unread when the drain at shutdown ran out of time
+	FloodFull   uint64 // an event past its share found no room to be counted
 }
 
 // Open checks the environment, loads the programs and attaches them.
@@ -88,6 +96,12 @@ func Open(opts Options) (*Tracer, error) {
 	}
 	if opts.DrainTimeout == 0 {
 		opts.DrainTimeout = DefaultDrainTimeout
+	}
+	if opts.FloodRate == 0 {
+		opts.FloodRate = DefaultFloodRate
+	}
+	if opts.FloodBurst <= 0 {
+		opts.FloodBurst = DefaultFloodBurst
 	}
 	switch opts.Hooks {
 	case "":
@@ -169,12 +183,18 @@ func (t *Tracer) load() error {
 		gen.NstraceVarKindMask:    mask,
 		gen.NstraceVarWakeupBytes: uint64(t.opts.RingSize / 8),
 	}
+	for name, v := range floodSettings(t.opts) {
+		settings[name] = v
+	}
 	for name, v := range settings {
 		if err := spec.Variables[name].Set(v); err != nil {
 			return fmt.Errorf("set %s: %w", name, err)
 		}
 	}
 
+	if t.opts.tune != nil {
+		t.opts.tune(spec)
+	}
 	if t.opts.Hooks == HooksTracepoint {
 		t.fentryErr = errors.New("not requested (--hooks tracepoint)")
 		dropFentry(spec, nil)
@@ -240,8 +260,10 @@ func (t *Tracer) Stats() Stats {
 		RingFull:    t.lost[gen.NstraceDropCauseDROP_RING_FULL].Load(),
 		PendingFull: t.lost[gen.NstraceDropCauseDROP_PENDING_FULL].Load(),
 		Shutdown:    t.shutdown.Load(),
+		FloodFull:   t.lost[gen.NstraceDropCauseDROP_FLOOD_FULL].Load(),
+		Flooded:     t.aggregated.Load(),
 	}
-	s.Lost = sumCount([]uint64{s.RingFull, s.PendingFull, s.Shutdown})
+	s.Lost = sumCount([]uint64{s.RingFull, s.PendingFull, s.FloodFull, s.Shutdown})
 	return s
 }
 

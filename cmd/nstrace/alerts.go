@@ -210,7 +210,7 @@ func (f *metricsFlags) serve(t *tracer.Tracer, res *resolve.Resolver, unwritten 
 	m.ObserveRing(t.RingFill)
 	m.ObserveLost(func() map[string]uint64 {
 		s := t.Stats()
-		return map[string]uint64{"ring_full": s.RingFull, "pending_full": s.PendingFull, "shutdown": s.Shutdown, "write": unwritten()}
+		return map[string]uint64{"ring_full": s.RingFull, "pending_full": s.PendingFull, "shutdown": s.Shutdown, "write": unwritten(), "flood_full": s.FloodFull}
 	})
 	m.ObserveNamespaces(res.Inventory)
 	srv, err := m.Serve(f.addr, f.public)

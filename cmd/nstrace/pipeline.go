@@ -43,6 +43,7 @@ type pipeline struct {
 	seen, kept uint64 // events, loss markers not counted
 	lost       uint64 // records lost, from loss markers (all causes)
 	lastKept   bool   // the last event passed the filter
+	flooded    uint64 // events counted in flood records instead of shown
 	// lostSaturated: lost passed math.MaxUint64 and stays there.
 	lostSaturated bool
 	warn          io.Writer // where the one warning about it goes; nil: none
@@ -102,7 +103,7 @@ func (p *pipeline) pass(ev *event.Event) error {
 	if tracer.FromRing(ev) {
 		p.finished++
 	}
-	if ev.Kind != event.Lost {
+	if ev.Kind != event.Lost && ev.Kind != event.Flood {
 		p.seen++
 	}
 	if p.lastKept = p.filter.Keep(ev); !p.lastKept {
@@ -127,6 +128,8 @@ func (p *pipeline) write(ev *event.Event) error {
 		case event.LostShutdown:
 			p.atShutdown, _ = event.AddCount(p.atShutdown, ev.Lost)
 		}
+	} else if ev.Kind == event.Flood {
+		p.flooded, _ = event.AddCount(p.flooded, ev.Count)
 	} else {
 		p.kept++
 	}
@@ -249,10 +252,14 @@ func (p *pipeline) summary() string {
 	if len(why) > 0 {
 		lost += " (" + strings.Join(why, ", ") + ")"
 	}
+	s := fmt.Sprintf("%d events", p.kept)
 	if p.kept != p.seen {
-		return fmt.Sprintf("%d events (%d filtered out), %s", p.kept, p.seen-p.kept, lost)
+		s += fmt.Sprintf(" (%d filtered out)", p.seen-p.kept)
 	}
-	return fmt.Sprintf("%d events, %s", p.kept, lost)
+	if p.flooded != 0 {
+		s += fmt.Sprintf(", %d past their share counted in flood records", p.flooded)
+	}
+	return s + ", " + lost
 }
 
 // filterFlags are the filters trace and replay share.

@@ -68,7 +68,9 @@ func TestTenThousandRulesLoseNoSetnsChurn(t *testing.T) {
 	if err := os.WriteFile(rules, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tr := startTracing(t, "-o", "json", "--rules", rules, "--pid", strconv.Itoa(os.Getpid()))
+	// --flood-rate 0: every event of the churn must reach the rules, not a
+	// flood record (fairness has its own tests).
+	tr := startTracing(t, "-o", "json", "--rules", rules, "--pid", strconv.Itoa(os.Getpid()), "--flood-rate", "0")
 
 	start := time.Now()
 	tid, done := setnsChurn(churn)

@@ -44,6 +44,7 @@ type traceFlags struct {
 
 	alerts  alertFlags   // alerts.go
 	metrics metricsFlags // alerts.go
+	flood   floodFlags   // flood.go
 }
 
 func newTraceCommand() *cobra.Command {
@@ -75,6 +76,7 @@ func newTraceCommand() *cobra.Command {
 	f.filter.register(fl, true)
 	f.alerts.register(fl)
 	f.metrics.register(fl)
+	f.flood.register(fl)
 	return cmd
 }
 
@@ -125,6 +127,9 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 	topts := tracer.Options{RingSize: ringSize, Types: opts.Types, Hooks: f.hooks, DrainTimeout: f.drainTimeout}
 	if f.drainTimeout == 0 {
 		topts.DrainTimeout = -1 // none at all
+	}
+	if err := f.flood.apply(&topts); err != nil {
+		return err
 	}
 	if len(opts.Pids) == 1 {
 		topts.Pid = opts.Pids[0]

@@ -62,6 +62,7 @@ type Detector struct {
 
 	unpriv map[uint32]uint32  // user namespaces created by non-root: inode → uid
 	denied map[uint32]*denial // per process
+	floods map[floodSource]*floodSeen
 
 	act    activation
 	alerts []Alert
@@ -112,6 +113,10 @@ func (d *Detector) Check(ev *event.Event) []Alert {
 	d.alerts = d.alerts[:0]
 	if ev.Kind == event.Lost {
 		return nil
+	}
+	if ev.Kind == event.Flood {
+		d.checkFlood(ev)
+		return d.alerts
 	}
 	d.act.reset(ev)
 	d.spent = 0

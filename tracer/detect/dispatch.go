@@ -233,7 +233,7 @@ func (c *classifier) kinds(names []string) uint16 {
 		if !ok && s == event.KindUnknown.String() {
 			k, ok = event.KindUnknown, true
 		}
-		if !ok || k == event.Lost {
+		if !ok || k == event.Lost || k == event.Flood {
 			c.fail("event is never %q (rules see %s)", s, strings.Join(ruleKinds(), ", "))
 			continue
 		}
@@ -242,11 +242,12 @@ func (c *classifier) kinds(names []string) uint16 {
 	return m
 }
 
-// ruleKinds names the event kinds rules see: all but loss records.
+// ruleKinds names the event kinds rules see: all but loss and flood
+// records, which the detector answers itself.
 func ruleKinds() []string {
 	var names []string
 	for k := event.KindUnknown + 1; int(k) < numKinds; k++ {
-		if n := k.String(); n != event.KindUnknown.String() && k != event.Lost {
+		if n := k.String(); n != event.KindUnknown.String() && k != event.Lost && k != event.Flood {
 			names = append(names, n)
 		}
 	}

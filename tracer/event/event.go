@@ -19,13 +19,14 @@ const (
 	Exec    // an execve moved the task into its time_for_children namespace
 	Destroy // a namespace was freed (where the kernel lets us see it)
 	Lost    // records the kernel could not deliver (Lost field counts them)
+	Flood   // events of one source past its share, counted instead of sent (Count)
 )
 
 // LostShutdown is the Cause of records still in the ring when the drain at
 // shutdown ran out of time, or that were being processed then.
 const LostShutdown = "shutdown"
 
-var kindNames = [...]string{"unknown", "clone", "unshare", "setns", "exec", "destroy", "lost"}
+var kindNames = [...]string{"unknown", "clone", "unshare", "setns", "exec", "destroy", "lost", "flood"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -188,6 +189,11 @@ type Event struct {
 	Changes  []Change
 	Lost     uint64 // Kind == Lost: how many records were dropped
 	Cause    string // Kind == Lost: why; "" for the kernel's drops (LostShutdown...)
+
+	// Kind == Flood: Count events of kind Counted (and Errno) by UID,
+	// CgroupID and Comm were counted instead of sent.
+	Count   uint64
+	Counted Kind
 
 	Container *Container // the process's container, from resolution
 }

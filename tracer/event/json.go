@@ -32,6 +32,9 @@ func (e *Event) AppendJSONWith(b []byte, nums *Numbers) []byte {
 		}
 		return append(b, '}')
 	}
+	if e.Kind == Flood {
+		return e.appendFloodJSON(b, nums)
+	}
 	b = appendUintField(b, nums, "pid", uint64(e.Pid))
 	b = appendUintField(b, nums, "tid", uint64(e.Tid))
 	b = appendUintField(b, nums, "ppid", uint64(e.Ppid))
@@ -208,6 +211,7 @@ func isBidiControl(r rune) bool {
 type wire struct {
 	Time     *time.Time `json:"time"`
 	Event    string     `json:"event"`
+	Kind     string     `json:"kind"`
 	Count    uint64     `json:"count"`
 	Cause    string     `json:"cause"`
 	Pid      uint32     `json:"pid"`
@@ -253,6 +257,9 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 	}
 	*e = Event{Time: *w.Time, Kind: kind, Pid: w.Pid, Tid: w.Tid, Ppid: w.Ppid, Comm: w.Comm,
 		UID: w.UID, CgroupID: w.CgroupID, UserNS: w.UserNS, Lost: w.Count, Cause: w.Cause, Container: w.Container}
+	if kind == Flood {
+		return e.floodFromWire(&w)
+	}
 	for _, f := range w.Flags {
 		bit, ok := ParseFlagName(f)
 		if !ok {

@@ -56,6 +56,9 @@ func AppendText(b []byte, ev *event.Event) []byte {
 		b = append(b, " records lost: "...)
 		return AppendSanitized(b, ev.Cause)
 	}
+	if ev.Kind == event.Flood {
+		return appendFloodText(b, ev)
+	}
 	b = appendRight(b, uint64(ev.Pid), 8)
 	b = appendRight(b, uint64(ev.Ppid), 8)
 	b = append(b, ' ')
