@@ -50,10 +50,7 @@ func startRecorder(t *testing.T, args ...string) *recorder {
 	}
 	t.Cleanup(func() { r.cmd.Process.Kill(); <-r.done })
 	br := bufio.NewReader(errp)
-	line, err := br.ReadString('\n')
-	if !strings.HasPrefix(line, "nstrace: tracing started; ") {
-		t.Fatalf("first stderr line %q (%v)", line, err)
-	}
+	readStarted(t, br)
 	go func() {
 		defer close(r.done)
 		b, _ := io.ReadAll(br)
