@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -40,7 +41,7 @@ func TestTraceMountsTracefsWhenMissing(t *testing.T) {
 		`umount /sys/kernel/debug/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; `+
 			`umount /sys/kernel/tracing 2>/dev/null; `+
 			`test -e /sys/kernel/tracing/events && { echo tracefs still mounted >&2; exit 99; }; exec "$0" "$@"`,
-		binary, "trace", "--ready-file", ready, "--comm", "no-such-comm")
+		binary, "trace", "--ready-file", ready, "--pid", strconv.Itoa(os.Getpid())) // an idle process: no events
 	errp, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
