@@ -55,7 +55,7 @@ deps-test:
 # run first (a failing run prints its seed: go test -shuffle=SEED reruns it).
 # The tracer packages, where the goroutines are, run under the race
 # detector, which needs cgo; NSTRACE_KERNEL_TESTS=1 forbids going without.
-test: deps-test ## install what the tests run (as root), then run every test; ./tracer/... with -race
+test: deps-test ## as root, install what the tests run if missing; then every test, shuffled, one package at a time, ./tracer/... under -race
 	$(GO) test -p 1 -shuffle=on $$($(GO) list ./... | grep -v '/tracer')
 	@[ "$$($(GO) env CGO_ENABLED)" = 1 ] || { \
 		echo "make test: the race detector needs cgo (apt-get install gcc libc6-dev)" >&2; \
