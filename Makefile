@@ -6,13 +6,13 @@ VMLINUX_H := bpf/vmlinux/$(ARCH)/vmlinux.h
 GEN_DEPS  := clang llvm
 APT_GET   := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
-# What the tests run, as COMMAND:PACKAGE: util-linux and iproute2 are the
-# clients the kernel tests drive, runc and crun the container runtimes,
-# bubblewrap a sandbox, busybox-static the containers' root file systems,
-# chromium the report's browser test. gcc and libc6-dev make cgo, which the
-# race detector needs.
+# What the tests run, as COMMAND:PACKAGE (or FILE:PACKAGE): util-linux and
+# iproute2 are the clients the kernel tests drive, runc the container
+# runtime, bubblewrap a sandbox, busybox-static the containers' root file
+# systems, chromium and its fonts the report's browser test. gcc and
+# libc6-dev make cgo, which the race detector needs. (No test runs crun.)
 TEST_TOOLS := unshare:util-linux nsenter:util-linux setpriv:util-linux lsns:util-linux \
-	ip:iproute2 runc:runc crun:crun bwrap:bubblewrap busybox:busybox-static \
+	ip:iproute2 runc:runc bwrap:bubblewrap busybox:busybox-static \
 	chromium:chromium gcc:gcc
 TEST_FILES := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core \
 	/usr/include/stdlib.h:libc6-dev
