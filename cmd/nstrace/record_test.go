@@ -118,7 +118,17 @@ func TestRecordedSessionReplaysExactlyAsLiveShowedIt(t *testing.T) {
 		}
 	}
 
+	// The alerts shown live are recorded after their events and replayed
+	// as recorded (the unprivileged attempt raises one).
+	liveAlerts := strings.Count(liveJSON, `"event":"alert","rule"`)
+	file, _ := os.ReadFile(filepath.Join(dir, "a.jsonl"))
+	if liveAlerts == 0 || bytes.Count(file, []byte(`"event":"alert","rule"`)) != liveAlerts {
+		t.Errorf("%d alerts live, %d in the session file", liveAlerts, bytes.Count(file, []byte(`"event":"alert","rule"`)))
+	}
 	out, stderr, code := nstrace(t, nil, "replay", "-o", "json", filepath.Join(dir, "a.jsonl"))
+	if !strings.Contains(stderr, "nstrace: alerts as recorded by rules ") {
+		t.Errorf("replay does not show the recorded alerts: %s", stderr)
+	}
 	if code != 0 || out != liveJSON {
 		t.Errorf("JSON replay (exit %d, %s) differs from live:\n%s\nlive:\n%s", code, stderr, out, liveJSON)
 	}

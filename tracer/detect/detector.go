@@ -23,6 +23,8 @@ type options struct {
 	proc     string // "": never look at /proc
 	maxTasks int
 	repeat   time.Duration
+	observer Observer
+	budget   uint64
 }
 
 // WithNamespaces makes the detector ask ns (the resolver) about namespaces
@@ -63,6 +65,10 @@ type Detector struct {
 
 	act    activation
 	alerts []Alert
+
+	errs                        []uint64 // evaluation failures by rule: built-ins, then the file's
+	spent                       uint64   // rule cost charged to the event being checked
+	skippedEvents, skippedRules uint64
 }
 
 type denial struct {
@@ -81,12 +87,13 @@ func New(rules *Rules, opts ...Option) *Detector {
 	if rules == nil {
 		rules = DefaultRules()
 	}
-	o := options{maxTasks: 16384}
+	o := options{maxTasks: 16384, budget: DefaultRuleBudget}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	d := &Detector{rules: rules, o: o, tasks: newTaskTable(max(o.maxTasks, 16)),
-		unpriv: make(map[uint32]uint32), denied: make(map[uint32]*denial)}
+		unpriv: make(map[uint32]uint32), denied: make(map[uint32]*denial),
+		errs: make([]uint64, numBuiltins+len(rules.custom))}
 	if o.inv != nil {
 		for _, n := range o.inv.Namespaces {
 			if n.Host {
@@ -106,6 +113,8 @@ func (d *Detector) Check(ev *event.Event) []Alert {
 	if ev.Kind == event.Lost {
 		return nil
 	}
+	d.act.reset(ev)
+	d.spent = 0
 	for i := range ev.Changes {
 		if c := &ev.Changes[i]; c.Host && c.To != 0 {
 			d.host[resolve.BaseType(c.Type)] = c.To

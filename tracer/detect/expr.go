@@ -51,6 +51,7 @@ func newEnv() (*cel.Env, error) {
 		cel.Variable("uid", cel.IntType),
 		cel.Variable("comm", cel.StringType),
 		cel.Variable("cgroup_id", cel.IntType),
+		cel.Variable("userns", cel.IntType),
 		cel.Variable("flags", cel.ListType(cel.StringType)),
 		cel.Variable("error", cel.StringType),
 		cel.Variable("target", cel.ObjectType(celTypeName(reflect.TypeFor[ruleTarget]()))),
@@ -78,10 +79,22 @@ type activation struct {
 	changes []ruleChange
 	flags   []string
 	built   bool // changes and flags are ev's
+	fit     int8 // fitsEstimates(ev): 0 not known yet, 1 yes, -1 no
 }
 
 func (a *activation) reset(ev *event.Event) {
-	a.ev, a.built = ev, false
+	a.ev, a.built, a.fit = ev, false, 0
+}
+
+// fits tells whether the event is within the bounds of the cost estimates.
+func (a *activation) fits() bool {
+	if a.fit == 0 {
+		a.fit = -1
+		if fitsEstimates(a.ev) {
+			a.fit = 1
+		}
+	}
+	return a.fit > 0
 }
 
 func (a *activation) Parent() interpreter.Activation { return nil }
@@ -105,6 +118,8 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return ev.Comm, true
 	case "cgroup_id":
 		return int64(ev.CgroupID), true
+	case "userns":
+		return int64(ev.UserNS), true
 	case "error":
 		if ev.Errno == 0 {
 			return "", true
@@ -147,15 +162,4 @@ func containerValue(c *event.Container) ruleContainer {
 		return ruleContainer{}
 	}
 	return ruleContainer{ID: c.ID, Runtime: c.Runtime, Name: c.Name}
-}
-
-// matches runs a rule program on the event in a. A failing evaluation (an
-// error value) does not match.
-func matches(prg cel.Program, a *activation) bool {
-	out, _, err := prg.Eval(a)
-	if err != nil {
-		return false
-	}
-	b, ok := out.Value().(bool)
-	return ok && b
 }

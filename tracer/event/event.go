@@ -21,6 +21,10 @@ const (
 	Lost    // records the kernel could not deliver (Lost field counts them)
 )
 
+// LostShutdown is the Cause of records still in the ring when the drain at
+// shutdown ran out of time, or that were being processed then.
+const LostShutdown = "shutdown"
+
 var kindNames = [...]string{"unknown", "clone", "unshare", "setns", "exec", "destroy", "lost"}
 
 func (k Kind) String() string {
@@ -183,6 +187,7 @@ type Event struct {
 	UserNS   uint32        // inode of the caller's user namespace (owner of what it creates)
 	Changes  []Change
 	Lost     uint64 // Kind == Lost: how many records were dropped
+	Cause    string // Kind == Lost: why; "" for the kernel's drops (LostShutdown...)
 
 	Container *Container // the process's container, from resolution
 }

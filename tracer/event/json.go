@@ -27,6 +27,10 @@ func (e *Event) AppendJSONWith(b []byte, nums *Numbers) []byte {
 	if e.Kind == Lost {
 		b = append(b, `,"count":`...)
 		b = nums.Append(b, e.Lost)
+		if e.Cause != "" {
+			b = append(b, `,"cause":`...)
+			b = AppendJSONString(b, e.Cause)
+		}
 		return append(b, '}')
 	}
 	b = appendUintField(b, nums, "pid", uint64(e.Pid))
@@ -145,14 +149,15 @@ func appendUintField(b []byte, nums *Numbers, name string, v uint64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// AppendJSONString appends s as a JSON string. Control characters, quotes,
-// backslashes and invalid UTF-8 are escaped, so nothing a process chose
-// reaches a reader raw.
+// AppendJSONString appends s as a JSON string. Control characters (DEL and
+// C1 included), the bidirectional controls that reorder what a terminal
+// shows, the line and paragraph separators, quotes, backslashes and invalid
+// UTF-8 are escaped, so nothing a process chose reaches a reader raw.
 func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+		if c >= 0x20 && c != '"' && c != '\\' && c < 0x7f {
 			b = append(b, c)
 			i++
 			continue
@@ -177,7 +182,7 @@ func AppendJSONString(b []byte, s string) []byte {
 		switch {
 		case r == utf8.RuneError && size == 1:
 			b = append(b, `\ufffd`...)
-		case r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029':
+		case (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' || isBidiControl(r):
 			b = append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
 		default:
 			b = append(b, s[i:i+size]...)
@@ -187,11 +192,25 @@ func AppendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// isBidiControl reports whether r is one of Unicode's explicit directional
+// formatting characters: shown raw, they reorder the text around them, so
+// that "\u202etxt.exe" displays as "exe.txt".
+func isBidiControl(r rune) bool {
+	switch {
+	case r == '\u061c', r == '\u200e', r == '\u200f':
+		return true
+	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+		return true
+	}
+	return false
+}
+
 // wire is the JSON shape of an Event, for decoding.
 type wire struct {
 	Time     *time.Time `json:"time"`
 	Event    string     `json:"event"`
 	Count    uint64     `json:"count"`
+	Cause    string     `json:"cause"`
 	Pid      uint32     `json:"pid"`
 	Tid      uint32     `json:"tid"`
 	Ppid     uint32     `json:"ppid"`
@@ -234,7 +253,7 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 		return fmt.Errorf("%s event without time", w.Event)
 	}
 	*e = Event{Time: *w.Time, Kind: kind, Pid: w.Pid, Tid: w.Tid, Ppid: w.Ppid, Comm: w.Comm,
-		UID: w.UID, CgroupID: w.CgroupID, UserNS: w.UserNS, Lost: w.Count, Container: w.Container}
+		UID: w.UID, CgroupID: w.CgroupID, UserNS: w.UserNS, Lost: w.Count, Cause: w.Cause, Container: w.Container}
 	for _, f := range w.Flags {
 		bit, ok := ParseFlagName(f)
 		if !ok {

@@ -47,7 +47,14 @@ func AppendText(b []byte, ev *event.Event) []byte {
 	if ev.Kind == event.Lost {
 		b = append(b, "  LOST "...)
 		b = strconv.AppendUint(b, ev.Lost, 10)
-		return append(b, " records dropped by the kernel (ring buffer full)"...)
+		switch ev.Cause {
+		case "":
+			return append(b, " records dropped by the kernel (ring buffer full)"...)
+		case event.LostShutdown:
+			return append(b, " records unread when the drain at shutdown timed out (--drain-timeout)"...)
+		}
+		b = append(b, " records lost: "...)
+		return AppendSanitized(b, ev.Cause)
 	}
 	b = appendRight(b, uint64(ev.Pid), 8)
 	b = appendRight(b, uint64(ev.Ppid), 8)

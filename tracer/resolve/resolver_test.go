@@ -304,3 +304,27 @@ func TestADestroyedInodeIsTypedFromTheInventoryOrDropped(t *testing.T) {
 		t.Errorf("changes %+v, want one uts change for 4026532400", ev.Changes)
 	}
 }
+
+// Past the cap, namespaces are forgotten down to half of it, exactly, even
+// when many were last seen at the same moment (by one scan); gone ones go
+// first, the newest stays.
+func TestPastTheCapTheOldestAreForgottenDownToHalf(t *testing.T) {
+	inv := &Inventory{Time: t0}
+	for i := range uint32(200) {
+		inv.Namespaces = append(inv.Namespaces, Namespace{Type: event.UTS, Inode: 4026540000 + i})
+	}
+	r := New(inv, WithoutLiveLookups(), WithMaxNamespaces(100))
+	r.Resolve(&event.Event{Time: t0.Add(time.Second), Kind: event.Destroy, Changes: []event.Change{
+		{Type: event.UTS, Action: event.Gone, To: 4026540199}}})
+	if n := len(r.Inventory().Namespaces); n != 50 {
+		t.Errorf("%d namespaces remembered, want 50", n)
+	}
+	if _, ok := r.Lookup(event.UTS, 4026540199); ok {
+		t.Error("a gone namespace outlived live ones")
+	}
+	r.Resolve(&event.Event{Time: t0.Add(2 * time.Second), Kind: event.Unshare, Changes: []event.Change{
+		{Type: event.UTS, Action: event.Create, From: hostUTS, To: 4026550000}}})
+	if _, ok := r.Lookup(event.UTS, 4026550000); !ok {
+		t.Error("the newest namespace was forgotten")
+	}
+}
