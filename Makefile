@@ -7,14 +7,17 @@ GEN_DEPS  := clang llvm
 APT_GET   := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
 # What the tests run, as COMMAND:PACKAGE (or FILE:PACKAGE): util-linux and
-# iproute2 are the clients the kernel tests drive, runc the container
-# runtime, bubblewrap a sandbox, busybox-static the containers' root file
-# systems, chromium and its fonts the report's browser test. gcc and
-# libc6-dev make cgo, which the race detector needs. (No test runs crun.)
+# iproute2 are the clients the kernel tests drive; runc, docker.io,
+# containerd (with the CNI plugins) and podman the container runtimes;
+# bubblewrap a sandbox; busybox-static the containers' root file systems;
+# chromium and its fonts the report's browser test. gcc and libc6-dev make
+# cgo, which the race detector needs. (No test runs crun.)
 TEST_TOOLS := unshare:util-linux nsenter:util-linux setpriv:util-linux lsns:util-linux \
-	ip:iproute2 runc:runc bwrap:bubblewrap busybox:busybox-static \
+	ip:iproute2 runc:runc dockerd:docker.io docker:docker.io containerd:containerd \
+	ctr:containerd podman:podman bwrap:bubblewrap busybox:busybox-static \
 	chromium:chromium gcc:gcc
-TEST_FILES := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core \
+TEST_FILES := /usr/lib/cni/bridge:containernetworking-plugins \
+	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core \
 	/usr/include/stdlib.h:libc6-dev
 
 .PHONY: help generate build test bench lint vmlinux vmtest deps-generate deps-bench deps-test
