@@ -58,10 +58,7 @@ func startTracing(t *testing.T, args ...string) *tracing {
 	}
 	tr := &tracing{cmd: cmd, stdout: bufio.NewReader(out), stderr: bufio.NewReader(errp), ready: ready}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := tr.stderr.ReadString('\n')
-	if !strings.HasPrefix(line, "nstrace: tracing started; ") {
-		t.Fatalf("first stderr line %q (%v)", line, err)
-	}
+	readStarted(t, tr.stderr)
 	if _, err := os.Stat(ready); err != nil {
 		t.Fatalf("ready file: %v", err)
 	}

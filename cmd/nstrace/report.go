@@ -39,7 +39,12 @@ func newReportCommand() *cobra.Command {
 			"losses and alerts are marks to hover, click, zoom and pan. The page fetches\n" +
 			"nothing and opens offline in any browser. Files are read as replay reads them,\n" +
 			"and replay's filters apply.",
-		Args: cobra.MinimumNArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError{errors.New("report needs a session file: nstrace report FILE... [-o REPORT.html]")}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runReport(&f, args, os.Stdout, os.Stderr)
 		},

@@ -206,9 +206,7 @@ func TestStopWithABlockedOutputExitsInTime(t *testing.T) {
 	done := make(chan struct{})
 	t.Cleanup(func() { cmd.Process.Kill(); <-done })
 	br := bufio.NewReader(errp)
-	if line, err := br.ReadString('\n'); !strings.HasPrefix(line, "nstrace: tracing started; ") {
-		t.Fatalf("first stderr line %q (%v)", line, err)
-	}
+	readStarted(t, br)
 	var rest []byte
 	go func() {
 		defer close(done)

@@ -12,7 +12,8 @@ import (
 const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 // AppendJSON appends e as one JSON object (no newline), following the schema
-// in DESIGN.md. It allocates nothing: the hot path calls it for every event.
+// in README.md ("JSON schema"). It allocates nothing: the hot path calls it
+// for every event.
 func (e *Event) AppendJSON(b []byte) []byte { return e.AppendJSONWith(b, nil) }
 
 // AppendJSONWith is AppendJSON, taking the digits of numbers it wrote
