@@ -126,7 +126,6 @@ func brief(p seal.Problem) string {
 
 func itoa(n int) string { return string(appendInt(nil, n)) }
 
-
 func appendInt(b []byte, n int) []byte {
 	if n >= 10 {
 		b = appendInt(b, n/10)

@@ -93,9 +93,9 @@ type Verifier struct {
 	endPos   session.Position
 
 	// the run key cache: the key of seal seq in epoch
-	cached          bool
-	cEpoch, cSeq    uint64
-	cKey            [32]byte
+	cached       bool
+	cEpoch, cSeq uint64
+	cKey         [32]byte
 }
 
 type pendLine struct {
