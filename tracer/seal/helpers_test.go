@@ -120,7 +120,7 @@ func brief(p seal.Problem) string {
 	b.WriteString(": part ")
 	b.WriteString(itoa(p.Part))
 	b.WriteString(": ")
-	b.WriteString(p.Msg)
+	b.WriteString(strings.ReplaceAll(p.Msg, filepath.Dir(p.Pos.File)+"/", ""))
 	return b.String()
 }
 

@@ -71,6 +71,7 @@ type Verifier struct {
 	// where the reading is
 	session  string
 	part     int
+	maxPart  int // the highest part of this recording read so far
 	trailer  bool   // this part's trailer was read
 	ended    bool   // this part was finished: nothing more to say about it
 	next     string // the last trailer's next part, and where it was
@@ -205,19 +206,22 @@ func (v *Verifier) headerLine(pos session.Position, line []byte) {
 	case h.Session != v.session && v.next != "":
 		v.problemPart(pos, h.Part, fmt.Sprintf("part %d of another recording (%s) where %s of recording %s should follow",
 			h.Part, h.Session, v.next, v.session))
-	case h.Session == v.session && h.Part > v.part+1:
-		v.problemPart(pos, h.Part, fmt.Sprintf("part %d follows part %d: %s missing", h.Part, v.part, partRange(v.part+1, h.Part-1)))
-		v.noChain = true
 	case h.Session == v.session && h.Part <= v.part:
 		v.problemPart(pos, h.Part, fmt.Sprintf("part %d comes after part %d: parts out of order", h.Part, v.part))
 		v.noChain = true
+	case h.Session == v.session && h.Part > v.maxPart+1:
+		v.problemPart(pos, h.Part, fmt.Sprintf("part %d follows part %d: %s missing or out of order", h.Part, v.maxPart, partRange(v.maxPart+1, h.Part-1)))
+		v.noChain = true
+	case h.Session == v.session && h.Part != v.part+1:
+		v.noChain = true // back in order after parts out of order
 	case h.Session != v.session && h.Part > 1:
 		v.problemPart(pos, h.Part, fmt.Sprintf("the recording starts at part %d: %s not given", h.Part, partRange(1, h.Part-1)))
 		v.noChain = true
 	}
 	if h.Session != v.session {
-		v.havePrev, v.nextSeq = false, 0
+		v.havePrev, v.nextSeq, v.maxPart = false, 0, 0
 	}
+	v.maxPart = max(v.maxPart, h.Part)
 	v.session, v.part, v.trailer, v.ended, v.next = h.Session, h.Part, false, false, ""
 	v.res.Parts++
 	v.add(pos, line, false)
@@ -296,7 +300,7 @@ func (v *Verifier) checkChain(pos session.Position, s *sealRecord) {
 	case s.Seq < v.nextSeq:
 		v.problemPart(pos, v.part, fmt.Sprintf("seal %d follows seal %d: out of order", s.Seq, v.nextSeq-1))
 	case s.Prev != v.prev:
-		v.problemPart(pos, v.part, fmt.Sprintf("seal %d does not chain to the seal before it (%s): one of them was replaced", s.Seq, v.lastSeal))
+		v.problemPart(pos, v.part, fmt.Sprintf("seal %d does not chain to the seal before it (%s): one of them was replaced", s.Seq, v.where(v.lastSeal)))
 	}
 }
 
@@ -348,7 +352,7 @@ func (v *Verifier) finishPart(torn *session.Position, why string) {
 	unsealed += v.overflow
 	after := "no seal"
 	if !v.res.LastSeal.IsZero() {
-		after = fmt.Sprintf("the last seal (%s, %s)", v.lastSeal, v.res.LastSeal.UTC().Format(time.RFC3339Nano))
+		after = fmt.Sprintf("the last seal (%s, %s)", v.where(v.lastSeal), v.res.LastSeal.UTC().Format(time.RFC3339Nano))
 	}
 	switch {
 	case torn != nil:
@@ -383,4 +387,13 @@ func (v *Verifier) add1(p Problem) {
 		return
 	}
 	v.res.Problems = append(v.res.Problems, p)
+}
+
+// where names pos briefly: its line, and its file when that is not the
+// file being read.
+func (v *Verifier) where(pos session.Position) string {
+	if pos.File == v.lastPos.File {
+		return fmt.Sprintf("line %d", pos.Line)
+	}
+	return pos.String()
 }
