@@ -71,7 +71,7 @@ type Verifier struct {
 	// where the reading is
 	session  string
 	part     int
-	maxPart  int // the highest part of this recording read so far
+	maxPart  int    // the highest part of this recording read so far
 	trailer  bool   // this part's trailer was read
 	ended    bool   // this part was finished: nothing more to say about it
 	next     string // the last trailer's next part, and where it was
