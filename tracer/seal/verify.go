@@ -47,8 +47,8 @@ func (r *Result) OK() bool { return len(r.Problems) == 0 && r.Dropped == 0 && r.
 
 // Summary is the one line verify prints when everything checks.
 func (r *Result) Summary() string {
-	s := fmt.Sprintf("verified: %d records sealed in %d parts by %d seals, last seal at %s",
-		r.Records, r.Parts, r.Seals, r.LastSeal.UTC().Format(time.RFC3339))
+	s := fmt.Sprintf("verified: %d records sealed in %s by %s, last seal at %s",
+		r.Records, plural(r.Parts, "part"), plural(r.Seals, "seal"), r.LastSeal.UTC().Format(time.RFC3339))
 	if r.Authenticated {
 		return s + "; authentic (key " + r.KeyID + ")"
 	}
@@ -396,4 +396,11 @@ func (v *Verifier) where(pos session.Position) string {
 		return fmt.Sprintf("line %d", pos.Line)
 	}
 	return pos.String()
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
