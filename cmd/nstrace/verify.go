@@ -83,7 +83,7 @@ func runVerify(args []string, keyArg string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "... and %d more problems\n", res.Dropped)
 	}
 	if !res.OK() {
-		return fmt.Errorf("%s: NOT verified: %s", render.Sanitize(strings.Join(paths, " ")), verdict(res))
+		return fmt.Errorf("NOT verified: %s", verdict(res))
 	}
 	fmt.Fprintln(stdout, res.Summary())
 	return nil

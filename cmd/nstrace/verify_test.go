@@ -77,7 +77,7 @@ func TestVerifySaysWhetherARecordingHolds(t *testing.T) {
 	_, wrong := newSealKey(t)
 	stdout, stderr, code = nstrace(t, nil, "verify", path, "--key", wrong)
 	want := fmt.Sprintf("%s: line 3 (byte 526 decompressed): part 1: wrong key: sealed with key %s, the key given is %s\n", path, keyID(t, key), keyID(t, wrong))
-	if code != 1 || stdout != want || stderr != "nstrace: "+path+": NOT verified: 1 problem\n" {
+	if code != 1 || stdout != want || stderr != "nstrace: NOT verified: 1 problem\n" {
 		t.Errorf("wrong key: exit %d\nstdout %q\nwant   %q\nstderr %q", code, stdout, want, stderr)
 	}
 }
@@ -140,7 +140,7 @@ func TestARealSealedRecordingVerifies(t *testing.T) {
 	keyPath, key := newSealKey(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ns.jsonl")
-	rec := startRecorder(t, "-q", "-w", path, "--seal-key-file", keyPath, "--rotate-size", "8K")
+	rec := startRecorder(t, "-q", "--comm", "unshare", "--type", "uts", "-w", path, "--seal-key-file", keyPath, "--rotate-size", "4K")
 	unshares(t, 40)
 	if code, _, stderr := rec.stop(t, syscall.SIGINT); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -174,24 +174,27 @@ func TestARealSealedRecordingVerifies(t *testing.T) {
 		t.Errorf("key file after one run:\n%s", b)
 	}
 
-	// Change the comm of the last record of the first part: "unshare" → "unshard".
-	b, _ := os.ReadFile(files[0])
-	lines := bytes.SplitAfter(b, []byte("\n"))
-	n, off := 0, 0
-	for i, l := range lines {
-		if bytes.Contains(l, []byte(`"comm":"unshare"`)) {
-			n, off = i, len(bytes.Join(lines[:i], nil))
+	// Change the comm of the last unshare record of the first part that has one: "unshare" → "unshard".
+	var lines [][]byte
+	part, n, off := 0, 0, 0
+	for i := 0; i < len(files) && n == 0; i++ {
+		b, _ := os.ReadFile(files[i])
+		lines = bytes.SplitAfter(b, []byte("\n"))
+		for j, l := range lines {
+			if bytes.Contains(l, []byte(`"comm":"unshare"`)) && !bytes.HasPrefix(l, session.HeaderPrefix) {
+				part, n, off = i+1, j, len(bytes.Join(lines[:j], nil))
+			}
 		}
 	}
 	if n == 0 {
-		t.Fatalf("no unshare record in %s", files[0])
+		t.Fatalf("no unshare record in %v", files)
 	}
 	lines[n] = bytes.Replace(lines[n], []byte(`"comm":"unshare"`), []byte(`"comm":"unshard"`), 1)
-	os.WriteFile(files[0], bytes.Join(lines, nil), 0o600)
+	os.WriteFile(files[part-1], bytes.Join(lines, nil), 0o600)
 	stdout, stderr, code = nstrace(t, nil, append([]string{"verify", "--key", key}, files...)...)
-	wantLine := regexp.MustCompile(fmt.Sprintf(`^%s: line %d \(byte %d\): part 1: record changed since it was sealed \(sealed by seal \d+, line \d+\)\n$`,
-		regexp.QuoteMeta(files[0]), n+1, off))
-	if code != 1 || !wantLine.MatchString(stdout) || stderr != "nstrace: "+strings.Join(files, " ")+": NOT verified: 1 problem\n" {
+	wantLine := regexp.MustCompile(fmt.Sprintf(`^%s: line %d \(byte %d\): part %d: record changed since it was sealed \(sealed by seal \d+, line \d+\)\n$`,
+		regexp.QuoteMeta(files[part-1]), n+1, off, part))
+	if code != 1 || !wantLine.MatchString(stdout) || stderr != "nstrace: NOT verified: 1 problem\n" {
 		t.Errorf("tampered: exit %d\nstdout %q\nstderr %q", code, stdout, stderr)
 	}
 }

@@ -137,7 +137,7 @@ func VerifyFiles(paths []string, key *VerificationKey) (*Result, error) {
 func (v *Verifier) Line(pos session.Position, line []byte, complete bool) {
 	v.lastPos = pos
 	if !complete {
-		v.finishPart(&pos, "truncated mid-record (a torn last line)")
+		v.finishPart(&pos, "truncated: the file ends mid-line")
 		return
 	}
 	if v.endSeal != nil {
@@ -356,9 +356,9 @@ func (v *Verifier) finishPart(torn *session.Position, why string) {
 	}
 	switch {
 	case torn != nil:
-		v.problemPart(*torn, v.part, fmt.Sprintf("%s; %d whole records after %s are unsealed", why, unsealed, after))
+		v.problemPart(*torn, v.part, fmt.Sprintf("%s, %d whole records after %s: they and what followed are not verified", why, unsealed, after))
 	case why != "" && v.part > 0:
-		v.problemPart(v.lastPos, v.part, fmt.Sprintf("%s; %d whole records after %s are unsealed", why, unsealed, after))
+		v.problemPart(v.lastPos, v.part, fmt.Sprintf("%s, %d whole records after %s: they and what followed are not verified", why, unsealed, after))
 	case unsealed > 0:
 		p := Problem{Pos: v.pend[0].pos, Part: v.part, Unsealed: true,
 			Msg: fmt.Sprintf("%d records after %s are unsealed, not verified: the recorder stopped before sealing them (killed?)", unsealed, after)}
