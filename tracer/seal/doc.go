@@ -11,10 +11,10 @@
 // could also forge them. The machine keeps only the key file.
 //
 // Each recording run (TakeRunKey) takes the file's key k_n and moves the
-// file on to epoch n+1, k_{n+1} = HMAC-SHA256(k_n, label): it writes the
+// file on to epoch n+1, k_{n+1} = HMAC-SHA256(k_n, "next epoch key"): it writes the
 // new key to a new file, fsyncs it, renames it over the old one, fsyncs
 // the directory, then overwrites the old file's bytes through the
-// descriptor it still holds. The run seals with r_0 = HMAC(k_n, label'),
+// descriptor it still holds. The run seals with r_0 = HMAC(k_n, "run key"),
 // which the file can no longer give. A restart takes the next epoch; the
 // file is locked so that two recorders never take the same one. A
 // journaling file system, a copy-on-write one or an SSD's flash layer may
@@ -25,7 +25,7 @@
 // # Seals
 //
 // The run's key ratchets at every seal: seal i is signed with r_i, then
-// r_{i+1} = HMAC(r_i, label'') replaces it and r_i is overwritten. So a
+// r_{i+1} = HMAC(r_i, "next seal key") replaces it and r_i is overwritten. So a
 // root attacker who takes the machine at time T holds r_j of the next seal
 // and k_{n+1} of the next run, from neither of which an earlier key
 // follows: seals made before T can not be forged. What they can do is
