@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -124,14 +125,7 @@ func brief(p seal.Problem) string {
 	return b.String()
 }
 
-func itoa(n int) string { return string(appendInt(nil, n)) }
-
-func appendInt(b []byte, n int) []byte {
-	if n >= 10 {
-		b = appendInt(b, n/10)
-	}
-	return append(b, byte('0'+n%10))
-}
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // lines reads a plain file's lines.
 func lines(t *testing.T, path string) [][]byte {
