@@ -181,3 +181,18 @@ func compress(t *testing.T, src, dst string) {
 		t.Fatal(err)
 	}
 }
+
+// A recording made without a key file says so.
+func TestAnUnsealedRecordingSaysSo(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "plain.jsonl")
+	w, err := session.Create(path, session.Options{Header: session.Header{Host: "h"}, Now: clock()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := events(3)
+	for i := range evs {
+		w.WriteEvent(&evs[i])
+	}
+	w.Close()
+	wantOnly(t, verify(t, []string{path}, nil), "plain.jsonl:1: part 1: not sealed (recorded without --seal-key-file): its 3 records are not verified")
+}

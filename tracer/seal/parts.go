@@ -37,6 +37,9 @@ func (v *Verifier) headerLine(pos session.Position, line []byte) {
 		v.havePrev, v.nextSeq, v.maxPart = false, 0, 0
 	}
 	v.maxPart = max(v.maxPart, h.Part)
+	if h.Session != v.session {
+		v.sealed = false
+	}
 	v.session, v.part, v.trailer, v.ended, v.next = h.Session, h.Part, false, false, ""
 	v.res.Parts++
 	v.add(pos, line, false)
@@ -79,6 +82,8 @@ func (v *Verifier) finishPart(torn *session.Position, why string) {
 		v.problemPart(*torn, v.part, fmt.Sprintf("%s, %d whole records after %s: they and what followed are not verified", why, unsealed, after))
 	case why != "" && v.part > 0:
 		v.problemPart(v.lastPos, v.part, fmt.Sprintf("%s, %d whole records after %s: they and what followed are not verified", why, unsealed, after))
+	case unsealed > 0 && v.trailer && !v.sealed:
+		v.problemPart(v.pend[0].pos, v.part, fmt.Sprintf("not sealed (recorded without --seal-key-file): its %d records are not verified", unsealed))
 	case unsealed > 0:
 		p := Problem{Pos: v.pend[0].pos, Part: v.part, Unsealed: true,
 			Msg: fmt.Sprintf("%d records after %s are unsealed, not verified: the recorder stopped before sealing them (killed?)", unsealed, after)}

@@ -74,6 +74,7 @@ type Verifier struct {
 	maxPart  int    // the highest part of this recording read so far
 	trailer  bool   // this part's trailer was read
 	ended    bool   // this part was finished: nothing more to say about it
+	sealed   bool   // this recording has had a seal
 	next     string // the last trailer's next part, and where it was
 	nextPos  session.Position
 	noChain  bool // the chain was broken already: do not report it twice
@@ -233,6 +234,7 @@ func (v *Verifier) check(pos session.Position, s *sealRecord) {
 		}
 	}
 	v.res.Seals++
+	v.sealed = true
 	v.res.LastSeal, v.lastSeal = s.Time, pos
 	v.prev, v.havePrev, v.nextSeq, v.noChain = s.Hash, true, s.Seq+1, false
 	v.reset()
