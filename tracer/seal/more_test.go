@@ -196,3 +196,34 @@ func TestAnUnsealedRecordingSaysSo(t *testing.T) {
 	w.Close()
 	wantOnly(t, verify(t, []string{path}, nil), "plain.jsonl:1: part 1: not sealed (recorded without --seal-key-file): its 3 records are not verified")
 }
+
+// A recording streamed to standard output (-w -) is sealed the same way.
+func TestAStreamedRecordingVerifies(t *testing.T) {
+	keyPath, vk := newKey(t)
+	rk, err := seal.TakeRunKey(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "stdout")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := clock()
+	w, err := session.NewWriter(f, session.Options{Header: session.Header{Host: "h"}, Now: now,
+		Sealer: seal.NewSealer(&rk, seal.Options{Every: 4, Now: now})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := events(10)
+	for i := range evs {
+		w.WriteEvent(&evs[i])
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if res := verify(t, []string{path}, &vk); !res.OK() || res.Records != 10 || res.Seals != 3 {
+		t.Errorf("problems %v, records %d, seals %d; want none, 10, 3", res.Problems, res.Records, res.Seals)
+	}
+}

@@ -69,6 +69,10 @@ func TestTamperingIsLocated(t *testing.T) {
 			os.Remove(files[1])
 			return append(files[:1:1], files[2:]...)
 		}, want: []string{"r.000003.jsonl:1: part 3: part 3 follows part 1: part 2 missing or out of order"}},
+		{name: "last part deleted", edit: func(t *testing.T, files []string) []string {
+			os.Remove(files[len(files)-1])
+			return files[:len(files)-1]
+		}, want: []string{"r.000005.jsonl:21: part 5: the recording goes on in r.000006.jsonl, which was not given (deleted?)"}},
 		{name: "parts swapped", edit: func(t *testing.T, files []string) []string {
 			return append([]string{files[0], files[2], files[1]}, files[3:]...)
 		}, want: []string{"r.000003.jsonl:1: part 3: part 3 follows part 1: part 2 missing or out of order", "r.000002.jsonl:1: part 2: part 2 comes after part 3: parts out of order"}},
