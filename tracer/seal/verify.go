@@ -60,6 +60,10 @@ const (
 	maxPending  = maxEvery + 2 // lines remembered one by one between seals
 	maxEpoch    = 1 << 20      // restarts of one key file
 	maxSeq      = 1 << 24      // seals of one run
+	// maxDerive bounds the key derivations one verify does, so that a
+	// hostile file jumping between epochs and sequence numbers can not
+	// keep it busy: a few seconds of HMACs.
+	maxDerive = 1 << 23
 )
 
 // Verifier checks the seals of a recording fed to it line by line, in the
@@ -97,6 +101,7 @@ type Verifier struct {
 	// the run key cache: the key of seal seq in epoch
 	cached       bool
 	cEpoch, cSeq uint64
+	derived      uint64 // key derivations done, bounded by maxDerive
 	cKey         [32]byte
 }
 
@@ -267,8 +272,9 @@ func (v *Verifier) checkMac(pos session.Position, s *sealRecord) {
 		v.noKey = true
 		return
 	}
-	if s.Epoch > maxEpoch || s.Seq > maxSeq {
-		v.problemPart(pos, v.part, "seal names an epoch or sequence number beyond reason: forged")
+	if s.Epoch > maxEpoch || s.Seq > maxSeq || v.derived > maxDerive {
+		v.problemPart(pos, v.part, "seal names an epoch or sequence number beyond reason: forged; no more seals are authenticated")
+		v.noKey = true
 		return
 	}
 	k := v.sealKey(s.Epoch, s.Seq)
@@ -284,7 +290,9 @@ func (v *Verifier) checkMac(pos session.Position, s *sealRecord) {
 func (v *Verifier) sealKey(epoch, seq uint64) [32]byte {
 	if !v.cached || v.cEpoch != epoch || v.cSeq > seq {
 		v.cKey, v.cEpoch, v.cSeq, v.cached = v.key.runKey(epoch), epoch, 0, true
+		v.derived += epoch + 1
 	}
+	v.derived += seq - v.cSeq
 	for ; v.cSeq < seq; v.cSeq++ {
 		derive(&v.cKey, labelNext, &v.cKey)
 	}
