@@ -198,3 +198,26 @@ func TestARealSealedRecordingVerifies(t *testing.T) {
 		t.Errorf("tampered: exit %d\nstdout %q\nstderr %q", code, stdout, stderr)
 	}
 }
+
+// A recorder killed with SIGKILL leaves records no seal covers: verify
+// reports them as unsealed, not as tampering.
+func TestAKilledSealedRecorderLeavesAnUnsealedTail(t *testing.T) {
+	keyPath, key := newSealKey(t)
+	path := filepath.Join(t.TempDir(), "ns.jsonl")
+	rec := startRecorder(t, "-q", "--comm", "unshare", "--type", "uts", "-w", path,
+		"--seal-key-file", keyPath, "--seal-interval", "1h")
+	unshares(t, 5)
+	var b []byte
+	waitFor(t, "5 records in the file", func() bool {
+		b, _ = os.ReadFile(path)
+		return bytes.Count(b, []byte(`"event":"unshare"`)) >= 5
+	})
+	rec.stop(t, syscall.SIGKILL)
+	b, _ = os.ReadFile(path)
+	n := bytes.Count(b, []byte("\n")) - 1 // records after the header
+	stdout, stderr, code := nstrace(t, nil, "verify", "--key", key, path)
+	want := fmt.Sprintf("%s: line 1 (byte 0): part 1: %d records after no seal are unsealed, not verified: the recorder stopped before sealing them (killed?)\n", path, n)
+	if code != 1 || stdout != want || stderr != "nstrace: NOT verified: records at the end are unsealed (the recorder was stopped before sealing them); everything sealed checks\n" {
+		t.Errorf("exit %d\nstdout %q\nwant   %q\nstderr %q", code, stdout, want, stderr)
+	}
+}
