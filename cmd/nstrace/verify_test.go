@@ -206,11 +206,11 @@ func TestAKilledSealedRecorderLeavesAnUnsealedTail(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ns.jsonl")
 	rec := startRecorder(t, "-q", "--comm", "unshare", "--type", "uts", "-w", path,
 		"--seal-key-file", keyPath, "--seal-interval", "1h")
-	unshares(t, 5)
+	unshares(t, 20)
 	var b []byte
-	waitFor(t, "5 records in the file", func() bool {
+	waitFor(t, "20 records in the file", func() bool {
 		b, _ = os.ReadFile(path)
-		return bytes.Count(b, []byte(`"event":"unshare"`)) >= 5
+		return bytes.Count(b, []byte(`"event":"unshare"`)) >= 20
 	})
 	rec.stop(t, syscall.SIGKILL)
 	b, _ = os.ReadFile(path)
