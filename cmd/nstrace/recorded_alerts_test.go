@@ -179,7 +179,7 @@ func TestReplaySkipsUnknownRecordKinds(t *testing.T) {
 	path := makeSession(t, "s.jsonl", replayEventsFixture())
 	data, _ := os.ReadFile(path)
 	lines := strings.SplitAfter(string(data), "\n")
-	seal := `{"event":"seal","time":"2026-11-29T03:38:19Z","hash":"00ff"}` + "\n"
+	seal := `{"event":"watermark","time":"2026-11-29T03:38:19Z","hash":"00ff"}` + "\n"
 	mixed := lines[0] + seal + lines[1] + seal + strings.Join(lines[2:], "")
 	os.WriteFile(path, []byte(mixed), 0o600)
 	want, _, _ := nstrace(t, nil, "replay", "-o", "json", "--no-alerts", makeSession(t, "plain.jsonl", replayEventsFixture()))
@@ -188,7 +188,7 @@ func TestReplaySkipsUnknownRecordKinds(t *testing.T) {
 		t.Errorf("exit %d:\n%s\nwant\n%s", code, out, want)
 	}
 	if w := strings.Count(stderr, "warning"); w != 1 || !strings.Contains(stderr,
-		`nstrace: replay `+path+`: line 2 (byte `+strconv.Itoa(len(lines[0]))+`): warning: records of kind "seal" skipped: not known to this nstrace (written by a newer one?)`) {
+		`nstrace: replay `+path+`: line 2 (byte `+strconv.Itoa(len(lines[0]))+`): warning: records of kind "watermark" skipped: not known to this nstrace (written by a newer one?)`) {
 		t.Errorf("stderr:\n%s", stderr)
 	}
 }

@@ -45,6 +45,7 @@ type traceFlags struct {
 	alerts  alertFlags   // alerts.go
 	metrics metricsFlags // alerts.go
 	flood   floodFlags   // flood.go
+	seal    sealFlags    // seal_flags.go
 }
 
 func newTraceCommand() *cobra.Command {
@@ -77,12 +78,16 @@ func newTraceCommand() *cobra.Command {
 	f.alerts.register(fl)
 	f.metrics.register(fl)
 	f.flood.register(fl)
+	f.seal.register(fl)
 	return cmd
 }
 
 func runTrace(ctx context.Context, f *traceFlags) error {
 	rec, err := f.recordOptions()
 	if err != nil {
+		return err
+	}
+	if err := f.seal.apply(f.write, &rec); err != nil {
 		return err
 	}
 	p := &pipeline{warn: os.Stderr}

@@ -69,6 +69,7 @@ const (
 	kindTrailer             // "end"
 	kindEvent               // an event or loss marker this nstrace knows
 	kindAlert               // "alert"
+	kindSeal                // "seal": for verify, passed over when reading
 	kindUnknown             // any other: a record kind from a newer nstrace
 )
 
@@ -105,7 +106,7 @@ func recordKind(line []byte) (kind, string) {
 
 // kinds are the record kinds this nstrace knows, by their "event" value.
 var kinds = func() map[string]kind {
-	m := map[string]kind{headerEvent: kindHeader, trailerEvent: kindTrailer, alertEvent: kindAlert}
+	m := map[string]kind{headerEvent: kindHeader, trailerEvent: kindTrailer, alertEvent: kindAlert, sealEvent: kindSeal}
 	for k := event.KindUnknown + 1; ; k++ {
 		name := k.String()
 		if _, ok := event.ParseKind(name); !ok || k == 0 {

@@ -21,7 +21,7 @@ func TestUnknownRecordKindsAreSkippedAndCounted(t *testing.T) {
 	for i, l := range lines {
 		data = append(data, l...)
 		if i == 1 || i == 3 {
-			data = append(data, `{"event":"seal","time":"2026-11-29T03:38:18Z","hash":"ab12"}`+"\n"...)
+			data = append(data, `{"event":"watermark","time":"2026-11-29T03:38:18Z","hash":"ab12"}`+"\n"...)
 		}
 		if i == 2 {
 			data = append(data, `{"time":"2026-11-29T03:38:18Z","event":"flood2","count":9,"nested":{"event":"setns"}}`+"\n"...)
@@ -36,7 +36,7 @@ func TestUnknownRecordKindsAreSkippedAndCounted(t *testing.T) {
 		t.Errorf("Skipped() = %d, want 3", r.Skipped())
 	}
 	w := r.Warnings()
-	if len(w) != 2 || w[0].Msg != `records of kind "seal" skipped: not known to this nstrace (written by a newer one?)` ||
+	if len(w) != 2 || w[0].Msg != `records of kind "watermark" skipped: not known to this nstrace (written by a newer one?)` ||
 		w[0].Pos.Line != 3 || !strings.Contains(w[1].Msg, `"flood2"`) {
 		t.Errorf("warnings = %v, want one per kind", w)
 	}
@@ -179,5 +179,24 @@ func TestManyUnknownKindsAreBoundedInWarnings(t *testing.T) {
 	w := r.Warnings()
 	if len(w) != 17 || w[16].Msg != "more unknown record kinds skipped" {
 		t.Errorf("%d warnings: %v", len(w), w)
+	}
+}
+
+// Seal records are for verify: reading passes them over without a warning.
+func TestSealRecordsArePassedOverQuietly(t *testing.T) {
+	lines := bytes.SplitAfter(validSession(t), []byte("\n"))
+	var data []byte
+	for i, l := range lines {
+		data = append(data, l...)
+		if i == 2 {
+			data = append(data, `{"event":"seal","time":"2026-11-29T03:38:18Z","seq":0,"hash":"ab12"}`+"\n"...)
+		}
+	}
+	got, r := readAll(t, writeFile(t, "sealed.jsonl", data))
+	if jsonLines(got) != jsonLines(sampleEvents()) {
+		t.Fatalf("read\n%s\nwant\n%s", jsonLines(got), jsonLines(sampleEvents()))
+	}
+	if r.Skipped() != 0 || len(r.Warnings()) != 0 {
+		t.Errorf("Skipped() = %d, warnings %v: want none", r.Skipped(), r.Warnings())
 	}
 }

@@ -45,6 +45,9 @@ type Options struct {
 	Warn func(msg string)
 
 	Now func() time.Time // the clock; nil means time.Now
+
+	// Sealer, when set, seals what is written (see Sealer). Nil: unsealed.
+	Sealer Sealer
 }
 
 // Writer records events to a session file, or to a series of them when
@@ -66,8 +69,9 @@ type Writer struct {
 	torn      bool     // a write failed: the file may end mid-record, no trailer
 	closed    bool
 
-	unwritten atomic.Uint64 // events that did not reach the file; read by metrics
-	skipped   int           // part names passed over
+	unwritten  atomic.Uint64 // events that did not reach the file; read by metrics
+	skipped    int           // part names passed over
+	nextHeader []byte        // a new part's header not yet handed to the Sealer
 }
 
 // part is one file of the recording (or the stream).
@@ -161,8 +165,12 @@ func (w *Writer) WriteEvent(ev *event.Event) error {
 		}
 		return w.stopped()
 	}
+	start := len(w.buf)
 	w.buf = ev.AppendJSONWith(w.buf, &w.nums)
 	w.buf = append(w.buf, '\n')
+	if w.opts.Sealer != nil {
+		w.sealRecord(start)
+	}
 	if ev.Kind == event.Lost {
 		w.cur.lost += ev.Lost
 	} else {
@@ -178,8 +186,12 @@ func (w *Writer) WriteAlert(a AlertEncoder) error {
 	if w.err != nil || w.closed {
 		return w.stopped()
 	}
+	start := len(w.buf)
 	w.buf = a.AppendJSON(w.buf)
 	w.buf = append(w.buf, '\n')
+	if w.opts.Sealer != nil {
+		w.sealRecord(start)
+	}
 	w.cur.alerts++
 	return w.written()
 }
@@ -232,6 +244,9 @@ func (w *Writer) writeBuffer() error {
 func (w *Writer) Flush() error {
 	if w.err != nil || w.closed {
 		return w.err
+	}
+	if w.opts.Sealer != nil && w.opts.Sealer.Idle() {
+		w.buf = w.opts.Sealer.AppendSeal(w.buf, nil)
 	}
 	if err := w.writeBuffer(); err != nil {
 		return err
@@ -336,6 +351,13 @@ func (w *Writer) startPart(p *part, torn bool) error {
 	if err != nil {
 		return err
 	}
+	if w.opts.Sealer != nil {
+		line := b
+		if torn {
+			line = b[1:] // the end of another session's torn line
+		}
+		w.sealHeader(line)
+	}
 	if _, err := p.out.Write(b); err != nil {
 		return fmt.Errorf("write session header: %w", err)
 	}
@@ -350,6 +372,9 @@ func (w *Writer) endPart(p *part, next string) error {
 	var errs []error
 	if !w.torn {
 		t := appendTrailer(nil, &Trailer{Time: w.opts.Now(), Events: p.events, Lost: p.lost, Alerts: p.alerts, Next: next})
+		if w.opts.Sealer != nil {
+			t = append(w.sealEnd(nil, t), t...)
+		}
 		_, err := p.out.Write(t)
 		errs = append(errs, err)
 	}
