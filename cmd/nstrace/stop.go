@@ -24,7 +24,7 @@ import (
 // takes the timeout plus stopGrace plus takeOverWait, under a second.
 const (
 	stopGrace    = 200 * time.Millisecond
-	takeOverWait = 600 * time.Millisecond
+	takeOverWait = 400 * time.Millisecond
 )
 
 // errSinkBlocked: the stop could not take the pipeline over in time.
