@@ -53,8 +53,8 @@ deps-test:
 	apt-get update -q >/dev/null && $(APT_GET) $$missing >/dev/null
 
 # Kernel tests trace the whole machine and count what they see, so packages
-# run one at a time (-p 1): side by side, one package's namespaces would show
-# up in another's trace. -shuffle=on proves no test leans on another having
+# run one at a time (-p 1): side by side, one package's events (floods among
+# them) would show up in another's trace. -shuffle=on proves no test leans on another having
 # run first (a failing run prints its seed: go test -shuffle=SEED reruns it).
 # TESTFLAGS go to both runs, e.g. make test TESTFLAGS=-v.
 # The tracer packages, where the goroutines are, run under the race
