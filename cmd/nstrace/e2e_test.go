@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -98,7 +99,9 @@ func heldShell(t *testing.T, script string) (*exec.Cmd, io.WriteCloser, *bufio.R
 // is flushed, not held back), and Ctrl-C exits 0 with a summary.
 func TestTraceDeliversAnIsolatedEventThenExitsCleanlyOnSigint(t *testing.T) {
 	sh, in, shOut := heldShell(t, `read go; exec unshare -u sh -c 'readlink /proc/self/ns/uts; read done'`)
-	before, err := os.Readlink("/proc/self/ns/uts")
+	// The shell's own namespace, not ours: a test that moved one of this
+	// process's threads must not change what is expected here.
+	before, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/uts", sh.Process.Pid))
 	if err != nil {
 		t.Fatal(err)
 	}
