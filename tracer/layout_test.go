@@ -74,7 +74,7 @@ func TestBPFEnumsMatchTheEventModel(t *testing.T) {
 		{uint32(gen.NstraceChangeActionACTION_CREATE), uint32(event.Create), "create"},
 		{uint32(gen.NstraceChangeActionACTION_JOIN), uint32(event.Join), "join"},
 		{uint32(gen.NstraceEventKindEVENT_DESTROY), uint32(event.Destroy), "destroy"},
-		{uint32(gen.NstraceChangeActionACTION_DESTROY), uint32(event.Gone), "destroy action"},
+		{uint32(gen.NstraceChangeActionACTION_DESTROY), uint32(event.ActionDestroy), "destroy action"},
 	}
 	for _, p := range pairs {
 		if p.c != p.goValue {

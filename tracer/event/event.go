@@ -97,7 +97,7 @@ const (
 	ActionUnknown Action = iota
 	Create
 	Join
-	Gone // the namespace was destroyed
+	ActionDestroy // the namespace was destroyed
 )
 
 var actionNames = [...]string{"unknown", "create", "join", "destroy"}

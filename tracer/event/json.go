@@ -100,7 +100,7 @@ func (c *Change) appendJSON(b []byte, nums *Numbers) []byte {
 	b = append(b, `","action":"`...)
 	b = append(b, c.Action.String()...)
 	b = append(b, '"')
-	if c.Action != Gone {
+	if c.Action != ActionDestroy {
 		b = appendUintField(b, nums, "from", uint64(c.From))
 	}
 	b = appendUintField(b, nums, "to", uint64(c.To))

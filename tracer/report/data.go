@@ -116,7 +116,7 @@ func (r *Report) meta() *dataMeta {
 	for k := event.KindUnknown; k <= event.Lost; k++ {
 		m.Kinds = append(m.Kinds, k.String())
 	}
-	for a := event.ActionUnknown; a <= event.Gone; a++ {
+	for a := event.ActionUnknown; a <= event.ActionDestroy; a++ {
 		m.Actions = append(m.Actions, a.String())
 	}
 	m.Containers = make([]dataContainer, 0, len(r.ctrs))

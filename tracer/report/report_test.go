@@ -78,7 +78,7 @@ func TestLanesFollowNamespacesNotInodes(t *testing.T) {
 		name: "without ns_ids, a create after a destroy starts a new lane",
 		events: []*event.Event{
 			ev(1, event.Unshare, event.Change{Type: event.Net, Action: event.Create, From: hostNet, To: a}),
-			ev(2, event.Destroy, event.Change{Type: event.Net, Action: event.Gone, To: a}),
+			ev(2, event.Destroy, event.Change{Type: event.Net, Action: event.ActionDestroy, To: a}),
 			ev(3, event.Unshare, event.Change{Type: event.Net, Action: event.Create, From: hostNet, To: a}),
 			ev(4, event.Setns, event.Change{Type: event.Net, Action: event.Join, From: hostNet, To: a}),
 		},
