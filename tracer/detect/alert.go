@@ -13,6 +13,7 @@ import (
 // Severity ranks alerts, lowest first.
 type Severity uint8
 
+// The severities, lowest first.
 const (
 	Info Severity = iota + 1
 	Notice

@@ -153,7 +153,6 @@ func (b *Builder) change(ev *event.Event, c *event.Change) {
 		l.Marks.Join++
 		if c.From != 0 && c.From != c.To {
 			from = b.laneAt(resolve.BaseType(c.Type), c.From)
-			l = &b.r.Lanes[lane] // laneAt may have grown the slice
 		}
 	case event.ActionDestroy:
 		l.Marks.Destroy++

@@ -145,7 +145,7 @@ func (r *Report) meta() *dataMeta {
 	}
 	m.Groups = make([]dataGroup, 0, len(r.Groups))
 	for _, g := range r.Groups {
-		m.Groups = append(m.Groups, dataGroup{Name: g.Name, Lanes: g.Lanes})
+		m.Groups = append(m.Groups, dataGroup(g))
 	}
 	m.Alerts = make([]dataAlert, 0, len(r.Alerts))
 	for _, a := range r.Alerts {
