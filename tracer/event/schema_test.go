@@ -3,6 +3,7 @@ package event
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -213,6 +214,30 @@ func TestEveryFieldSurvivesEncodeAndDecode(t *testing.T) {
 		}
 		if !reflect.DeepEqual(back, ev) {
 			t.Errorf("%s read back as\n%+v, want\n%+v", line, back, ev)
+		}
+	}
+}
+
+// The README, where users learn the schema, shows every field: quoted, as
+// in its JSON examples and `{"id","runtime","name"}`, or in backquotes.
+func TestTheReadmeShowsEveryField(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := func(name string) bool {
+		return bytes.Contains(readme, []byte(`"`+name+`"`)) || bytes.Contains(readme, []byte("`"+name+"`"))
+	}
+	for _, f := range EventFields {
+		if !shown(f.Name) {
+			t.Errorf("README.md does not show the field %q", f.Name)
+		}
+	}
+	for obj, fields := range ObjectFields {
+		for _, f := range fields {
+			if !shown(f.Name) {
+				t.Errorf("README.md does not show the %s field %q", obj, f.Name)
+			}
 		}
 	}
 }
