@@ -80,7 +80,7 @@ func (e *Event) AppendJSONWith(b []byte, nums *Numbers) []byte {
 	}
 	if e.Container != nil {
 		b = append(b, `,"container":`...)
-		b = appendContainer(b, e.Container)
+		b = e.Container.AppendJSON(b)
 	}
 	if !e.Failed() {
 		b = append(b, `,"changes":[`...)
@@ -120,12 +120,14 @@ func (c *Change) appendJSON(b []byte, nums *Numbers) []byte {
 	}
 	if c.Container != nil {
 		b = append(b, `,"container":`...)
-		b = appendContainer(b, c.Container)
+		b = c.Container.AppendJSON(b)
 	}
 	return append(b, '}')
 }
 
-func appendContainer(b []byte, c *Container) []byte {
+// AppendJSON appends c as one JSON object, leaving out empty fields, as
+// events and alerts carry it. It allocates nothing.
+func (c *Container) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	sep := false
 	for _, kv := range [...]struct{ k, v string }{{"id", c.ID}, {"runtime", c.Runtime}, {"name", c.Name}} {
