@@ -75,9 +75,20 @@ bench: build deps-bench ## Go benchmarks (0 allocs/op), then nsbench: untraced v
 	$(GO) test -run '^$$' -bench . -benchmem ./tracer/... ./cmd/nstrace/
 	$(GO) run ./cmd/nsbench -nstrace ./nstrace $(NSBENCH_FLAGS)
 
-lint: ## go vet and gofmt
+# golangci-lint at the version .golangci.yml is written for, built from the
+# Go module proxy into a directory of its own on first use.
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT_DIR     := $(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/tools/golangci-lint@$(GOLANGCI_LINT_VERSION)
+GOLANGCI_LINT         := $(GOLANGCI_LINT_DIR)/golangci-lint
+
+$(GOLANGCI_LINT):
+	@echo "make lint: installing golangci-lint $(GOLANGCI_LINT_VERSION) (once)" >&2
+	GOBIN=$(GOLANGCI_LINT_DIR) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+lint: $(GOLANGCI_LINT) ## go vet, gofmt and golangci-lint (.golangci.yml; installed on first use)
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt needed: $$out" >&2; exit 1; }
+	$(GOLANGCI_LINT) run ./...
 
 vmlinux: ## regenerate bpf/vmlinux/$(ARCH)/vmlinux.h from this kernel's BTF (needs bpftool)
 	@command -v bpftool >/dev/null || { [ "$$(id -u)" = 0 ] && $(APT_GET) bpftool; }

@@ -86,7 +86,7 @@ func rawFork(cloneFlags, childUnshare uintptr) (int, syscall.Errno) {
 				status = 1
 			}
 		}
-		unix.RawSyscall(unix.SYS_EXIT_GROUP, status, 0, 0)
+		_, _, _ = unix.RawSyscall(unix.SYS_EXIT_GROUP, status, 0, 0) // does not return
 	}
 	return int(pid), 0
 }

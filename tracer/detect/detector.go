@@ -155,7 +155,6 @@ func (d *Detector) before(ev *event.Event) *task {
 		if !fresh {
 			t.reset()
 		}
-		fresh = true
 		if p := d.tasks.get(ev.Ppid); p != nil && p != t {
 			t.inherit(p)
 		}

@@ -36,28 +36,49 @@ type ruleTarget struct {
 	Inode int64  `cel:"inode"`
 }
 
-// newEnv declares the variables a rule may use.
+// ruleObjects maps the schema's nested objects to the Go shapes above.
+var ruleObjects = map[string]reflect.Type{
+	"change":    reflect.TypeFor[ruleChange](),
+	"container": reflect.TypeFor[ruleContainer](),
+	"target":    reflect.TypeFor[ruleTarget](),
+}
+
+// newEnv declares the variables a rule may use: every field of a syscall
+// record in the event schema (loss and flood records never reach rules).
 func newEnv() (*cel.Env, error) {
-	changeType := cel.ObjectType(celTypeName(reflect.TypeFor[ruleChange]()))
-	return cel.NewEnv(
+	opts := []cel.EnvOption{
 		ext.NativeTypes(reflect.TypeFor[ruleChange](), reflect.TypeFor[ruleContainer](),
 			reflect.TypeFor[ruleTarget](), ext.ParseStructTags(true)),
 		ext.Strings(),
-		cel.Variable("time", cel.TimestampType),
-		cel.Variable("event", cel.StringType),
-		cel.Variable("pid", cel.IntType),
-		cel.Variable("tid", cel.IntType),
-		cel.Variable("ppid", cel.IntType),
-		cel.Variable("uid", cel.IntType),
-		cel.Variable("comm", cel.StringType),
-		cel.Variable("cgroup_id", cel.IntType),
-		cel.Variable("userns", cel.IntType),
-		cel.Variable("flags", cel.ListType(cel.StringType)),
-		cel.Variable("error", cel.StringType),
-		cel.Variable("target", cel.ObjectType(celTypeName(reflect.TypeFor[ruleTarget]()))),
-		cel.Variable("container", cel.ObjectType(celTypeName(reflect.TypeFor[ruleContainer]()))),
-		cel.Variable("changes", cel.ListType(changeType)),
-	)
+	}
+	for _, f := range event.EventFields {
+		if f.In&event.SyscallRecord != 0 {
+			opts = append(opts, cel.Variable(f.Name, celType(f)))
+		}
+	}
+	return cel.NewEnv(opts...)
+}
+
+// celType is the CEL type of a schema field: numbers are CEL ints (the
+// values fit, and rules compare them with int literals).
+func celType(f event.Field) *cel.Type {
+	switch f.Type {
+	case event.StringField:
+		return cel.StringType
+	case event.UintField:
+		return cel.IntType
+	case event.BoolField:
+		return cel.BoolType
+	case event.TimeField:
+		return cel.TimestampType
+	case event.StringsField:
+		return cel.ListType(cel.StringType)
+	case event.ObjectField:
+		return cel.ObjectType(celTypeName(ruleObjects[f.Object]))
+	case event.ObjectsField:
+		return cel.ListType(cel.ObjectType(celTypeName(ruleObjects[f.Object])))
+	}
+	return cel.DynType
 }
 
 // celTypeName is the name NativeTypes gives a Go type: "detect.ruleChange".

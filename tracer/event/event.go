@@ -11,6 +11,7 @@ import (
 // Kind says what happened.
 type Kind uint8
 
+// The kinds of event: the syscalls and the records nstrace makes itself.
 const (
 	KindUnknown Kind = iota
 	Clone            // a new task (pid/tid are the child's)
@@ -48,6 +49,7 @@ func ParseKind(s string) (Kind, bool) {
 // NsType is one of the entries of /proc/PID/ns, in that directory's order.
 type NsType uint8
 
+// The namespace types; NumNsTypes counts them.
 const (
 	Cgroup NsType = iota
 	IPC
@@ -93,11 +95,12 @@ func AllNsTypes() []NsType {
 // Action says whether a change made a new namespace or entered an existing one.
 type Action uint8
 
+// The actions a change can take.
 const (
 	ActionUnknown Action = iota
 	Create
 	Join
-	Gone // the namespace was destroyed
+	ActionDestroy // the namespace was destroyed
 )
 
 var actionNames = [...]string{"unknown", "create", "join", "destroy"}

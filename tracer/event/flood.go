@@ -26,7 +26,7 @@ func (e *Event) appendFloodJSON(b []byte, nums *Numbers) []byte {
 	}
 	if e.Container != nil {
 		b = append(b, `,"container":`...)
-		b = appendContainer(b, e.Container)
+		b = e.Container.AppendJSON(b)
 	}
 	b = appendUintField(b, nums, "count", e.Count)
 	return append(b, '}')

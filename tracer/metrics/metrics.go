@@ -21,7 +21,7 @@ import (
 // event.Action values past them are counted uncached.
 const (
 	numKinds   = int(event.Lost) + 1
-	numActions = int(event.Gone) + 1
+	numActions = int(event.ActionDestroy) + 1
 )
 
 // Metrics are the collectors. Event and Alert are safe to call from one

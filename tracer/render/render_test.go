@@ -56,7 +56,9 @@ func TestJSONFollowsTheSchema(t *testing.T) {
 	var buf bytes.Buffer
 	w := NewJSON(&buf)
 	for _, ev := range sampleEvents() {
-		w.Event(ev)
+		if err := w.Event(ev); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w.Flush()
 	want := strings.Join([]string{
@@ -125,7 +127,9 @@ func BenchmarkRender(b *testing.B) {
 		b.Run(r.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				r.w.Event(ev)
+				if err := r.w.Event(ev); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

@@ -107,7 +107,7 @@ func appendChange(b []byte, c *event.Change, own *event.Container) []byte {
 		b = append(b, '+')
 	case event.Join:
 		b = append(b, "→"...)
-	case event.Gone:
+	case event.ActionDestroy:
 		b = append(b, '-')
 	}
 	b = append(b, ' ')

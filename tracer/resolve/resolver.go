@@ -206,7 +206,7 @@ func (r *Resolver) learn(ev *event.Event, c *event.Change, newUser uint32, now t
 		} else if r.o.live && e.name == "" && !e.ns.Host {
 			r.lookForName(e, ev.Tid, now)
 		}
-	case event.Gone:
+	case event.ActionDestroy:
 		if e != nil && e.goneSince.IsZero() {
 			e.goneSince = now
 		}

@@ -215,7 +215,7 @@ func TestADestroyedNamespaceIsForgottenAfterTheGracePeriod(t *testing.T) {
 	t0 := inv.Time
 	r := New(inv, WithoutLiveLookups(), WithGracePeriod(time.Minute))
 	gone := &event.Event{Time: t0, Kind: event.Destroy, Changes: []event.Change{
-		{Type: event.Net, Action: event.Gone, To: 4026532177}}}
+		{Type: event.Net, Action: event.ActionDestroy, To: 4026532177}}}
 	r.Resolve(gone)
 	if gone.Changes[0].Name != "sample1" {
 		t.Errorf("the destroy event itself lost its label: %+v", gone.Changes[0])
@@ -296,8 +296,8 @@ func TestADestroyedInodeIsTypedFromTheInventoryOrDropped(t *testing.T) {
 	inv := &Inventory{Namespaces: []Namespace{{Type: event.UTS, Inode: 4026532400}}}
 	r := New(inv, WithoutLiveLookups())
 	ev := &event.Event{Time: t0, Kind: event.Destroy, Changes: []event.Change{
-		{Type: event.NsType(event.NumNsTypes), Action: event.Gone, To: 4026532400},
-		{Type: event.NsType(event.NumNsTypes), Action: event.Gone, To: 4026532999},
+		{Type: event.NsType(event.NumNsTypes), Action: event.ActionDestroy, To: 4026532400},
+		{Type: event.NsType(event.NumNsTypes), Action: event.ActionDestroy, To: 4026532999},
 	}}
 	r.Resolve(ev)
 	if len(ev.Changes) != 1 || ev.Changes[0].Type != event.UTS || ev.Changes[0].To != 4026532400 {
@@ -315,7 +315,7 @@ func TestPastTheCapTheOldestAreForgottenDownToHalf(t *testing.T) {
 	}
 	r := New(inv, WithoutLiveLookups(), WithMaxNamespaces(100))
 	r.Resolve(&event.Event{Time: t0.Add(time.Second), Kind: event.Destroy, Changes: []event.Change{
-		{Type: event.UTS, Action: event.Gone, To: 4026540199}}})
+		{Type: event.UTS, Action: event.ActionDestroy, To: 4026540199}}})
 	if n := len(r.Inventory().Namespaces); n != 50 {
 		t.Errorf("%d namespaces remembered, want 50", n)
 	}

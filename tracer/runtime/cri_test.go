@@ -88,7 +88,7 @@ func TestCRIEventsAndQuery(t *testing.T) {
 	}
 	srv := grpc.NewServer()
 	cri.RegisterRuntimeServiceServer(srv, f)
-	go srv.Serve(l)
+	go func() { _ = srv.Serve(l) }() // ends with Stop
 	defer srv.Stop()
 
 	w := Start(Options{Endpoints: []Endpoint{{APICRI, sock}}, Refresh: time.Hour})

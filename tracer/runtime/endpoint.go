@@ -11,7 +11,7 @@ import (
 type API int
 
 const (
-	// APIAuto: find out by asking (Docker's /_ping first, then the CRI).
+	// APIAuto finds out by asking (Docker's /_ping first, then the CRI).
 	APIAuto API = iota
 	// APICRI is the Kubernetes Container Runtime Interface over gRPC.
 	APICRI

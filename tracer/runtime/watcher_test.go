@@ -60,7 +60,7 @@ func serveFake(t *testing.T, f *fakeDocker) string {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: f}
-	go srv.Serve(l)
+	go func() { _ = srv.Serve(l) }() // ends with Close
 	t.Cleanup(func() { srv.Close() })
 	return sock
 }

@@ -60,7 +60,7 @@ func startDaemon(t testing.TB, dir, name, socket string, env []string, argv ...s
 		t.Fatalf("start %s: %v", name, err)
 	}
 	go func() {
-		d.cmd.Wait()
+		_ = d.cmd.Wait() // how it ended is in its log
 		logf.Close()
 		close(d.exited)
 	}()
@@ -88,13 +88,14 @@ func (d *daemon) stop(t testing.TB) {
 		return
 	default:
 	}
-	d.cmd.Process.Signal(syscall.SIGCONT)
-	d.cmd.Process.Signal(syscall.SIGTERM)
+	// Signals fail only once it has exited, which the select sees.
+	_ = d.cmd.Process.Signal(syscall.SIGCONT)
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-d.exited:
 	case <-time.After(20 * time.Second):
 		t.Logf("%s did not stop in 20 s; killing it", d.name)
-		d.cmd.Process.Kill()
+		_ = d.cmd.Process.Kill()
 		<-d.exited
 	}
 }

@@ -73,7 +73,7 @@ func (p *Podman) CLI(t testing.TB, args ...string) string {
 }
 
 func (p *Podman) try(args ...string) {
-	commandEnv(p.env, append(p.args, args...)...)
+	_, _ = commandEnv(p.env, append(p.args, args...)...)
 }
 
 // LoadBusybox makes image name (e.g. "localhost/nstrace/busybox:test") from
