@@ -32,7 +32,9 @@ func FuzzVerifier(f *testing.F) {
 	}
 	evs := events(8)
 	for i := range evs {
-		w.WriteEvent(&evs[i])
+		if err := w.WriteEvent(&evs[i]); err != nil {
+			f.Fatal(err)
+		}
 	}
 	w.Close()
 	f.Add(buf.Bytes())

@@ -31,7 +31,7 @@ type VerificationKey struct{ k [32]byte }
 // vkPrefix starts a verification key in its text form.
 const vkPrefix = "nsvk1-"
 
-// ErrWrongKeyFormat: the text is no verification key.
+// ErrWrongKeyFormat says the text given is no verification key.
 var ErrWrongKeyFormat = errors.New("not a verification key (want nsvk1- and 64 hex digits)")
 
 // ParseVerificationKey reads the text form String prints.

@@ -30,7 +30,9 @@ func TestAnUnsealedTailIsReportedAsSuch(t *testing.T) {
 	}
 	evs := events(25)
 	for i := range evs {
-		w.WriteEvent(&evs[i])
+		if err := w.WriteEvent(&evs[i]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w.Flush() // what a kill -9 leaves: no trailer, the last 6 records after seal 1
 	res := verify(t, []string{path}, &vk)
@@ -129,7 +131,9 @@ func TestAppendedSessionsVerify(t *testing.T) {
 		}
 		evs := events(15)
 		for i := range evs {
-			w.WriteEvent(&evs[i])
+			if err := w.WriteEvent(&evs[i]); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
@@ -160,7 +164,9 @@ func TestTheKeyFileEvolves(t *testing.T) {
 	if st, _ := os.Stat(keyPath); st.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v", st.Mode())
 	}
-	os.Chmod(keyPath, 0o644)
+	if err := os.Chmod(keyPath, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := seal.TakeRunKey(keyPath); err == nil || !strings.Contains(err.Error(), "mode 0644: others may read it") {
 		t.Errorf("a readable key file: %v", err)
 	}
@@ -175,8 +181,12 @@ func compress(t *testing.T, src, dst string) {
 	}
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	zw.Write(b)
-	zw.Close()
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(dst, buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +201,9 @@ func TestAnUnsealedRecordingSaysSo(t *testing.T) {
 	}
 	evs := events(3)
 	for i := range evs {
-		w.WriteEvent(&evs[i])
+		if err := w.WriteEvent(&evs[i]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w.Close()
 	wantOnly(t, verify(t, []string{path}, nil), "plain.jsonl:1: part 1: not sealed (recorded without --seal-key-file): its 3 records are not verified")
@@ -217,7 +229,9 @@ func TestAStreamedRecordingVerifies(t *testing.T) {
 	}
 	evs := events(10)
 	for i := range evs {
-		w.WriteEvent(&evs[i])
+		if err := w.WriteEvent(&evs[i]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
