@@ -144,64 +144,13 @@ func lostIn(evs []*event.Event) uint64 {
 	return n
 }
 
-// bindInto bind-mounts src at dst (a file) in the bundle's container.
-func bindInto(t *testing.T, bundle, dst, src string) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(bundle, "rootfs", dst), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(bundle, "config.json")
-	raw, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg["mounts"] = append(cfg["mounts"].([]any), map[string]any{
-		"destination": dst, "type": "bind", "source": src, "options": []string{"bind"}})
-	if raw, err = json.Marshal(cfg); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cfgPath, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // flooderBundle is a busybox bundle running the flooder (as /NAME) as root
 // with CAP_SYS_ADMIN, to unshare.
 func flooderBundle(t *testing.T, flooder string, args ...string) string {
 	t.Helper()
-	name := "/" + filepath.Base(flooder)
-	bundle := testenv.Bundle(t, append([]string{name}, args...)...)
-	data, err := os.ReadFile(flooder)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(bundle, "rootfs", name), data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(bundle, "config.json")
-	raw, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	caps := cfg["process"].(map[string]any)["capabilities"].(map[string]any)
-	for _, set := range []string{"bounding", "effective", "permitted"} {
-		list, _ := caps[set].([]any)
-		caps[set] = append(list, "CAP_SYS_ADMIN")
-	}
-	if raw, err = json.Marshal(cfg); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cfgPath, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	bundle := testenv.Bundle(t, append([]string{"/" + filepath.Base(flooder)}, args...)...)
+	testenv.CopyProgram(t, bundle, flooder)
+	testenv.EditBundle(t, bundle, func(cfg map[string]any) { testenv.AddCapability(cfg, "CAP_SYS_ADMIN") })
 	return bundle
 }
 

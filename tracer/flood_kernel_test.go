@@ -202,7 +202,7 @@ func TestFloodCannotHideAJoinIntoAnotherCgroupsNamespace(t *testing.T) {
 	flooder := testenv.Flooder(t, joinComm)
 	holder, ns := holdProcess(t, &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET})
 	bundle := flooderBundle(t, flooder, "-for", floodFor.String(), "-join", "/othernet")
-	bindInto(t, bundle, "/othernet", "/proc/"+strconv.Itoa(holder)+"/ns/net")
+	testenv.BindFile(t, bundle, "/othernet", "/proc/"+strconv.Itoa(holder)+"/ns/net")
 	id := "nstrace-flood-other-" + strconv.Itoa(os.Getpid())
 	t.Cleanup(func() { exec.Command(runc, "delete", "-f", id).Run() })
 	c := startCapture(t, tracer.Options{})

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -249,39 +248,9 @@ func TestFloodCannotHideAHostNamespaceEntry(t *testing.T) {
 // CAP_SYS_ADMIN (to unshare and setns), and bind-mounts hostNet at /hostnet.
 func setUpFlooderBundle(t *testing.T, bundle, flooder, hostNet string) {
 	t.Helper()
-	data, err := os.ReadFile(flooder)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootfs := filepath.Join(bundle, "rootfs")
-	if err := os.WriteFile(filepath.Join(rootfs, filepath.Base(flooder)), data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(rootfs, "hostnet"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(bundle, "config.json")
-	raw, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	caps := cfg["process"].(map[string]any)["capabilities"].(map[string]any)
-	for _, set := range []string{"bounding", "effective", "permitted"} {
-		list, _ := caps[set].([]any)
-		caps[set] = append(list, "CAP_SYS_ADMIN")
-	}
-	cfg["mounts"] = append(cfg["mounts"].([]any), map[string]any{
-		"destination": "/hostnet", "type": "bind", "source": hostNet, "options": []string{"bind"}})
-	if raw, err = json.Marshal(cfg); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cfgPath, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testenv.CopyProgram(t, bundle, flooder)
+	testenv.BindFile(t, bundle, "/hostnet", hostNet)
+	testenv.EditBundle(t, bundle, func(cfg map[string]any) { testenv.AddCapability(cfg, "CAP_SYS_ADMIN") })
 }
 
 func hostNetInode(t *testing.T) uint32 {

@@ -78,7 +78,19 @@ func Bundle(t testing.TB, args ...string) string {
 	if out, err := exec.Command(runc, "spec", "-b", dir).CombinedOutput(); err != nil {
 		t.Fatalf("runc spec: %v: %s", err, out)
 	}
-	cfgPath := filepath.Join(dir, "config.json")
+	EditBundle(t, dir, func(cfg map[string]any) {
+		proc := cfg["process"].(map[string]any)
+		proc["terminal"] = false
+		proc["args"] = args
+	})
+	return dir
+}
+
+// EditBundle reads a bundle's config.json, lets edit change it, and writes
+// it back.
+func EditBundle(t testing.TB, bundle string, edit func(cfg map[string]any)) {
+	t.Helper()
+	cfgPath := filepath.Join(bundle, "config.json")
 	raw, err := os.ReadFile(cfgPath)
 	if err != nil {
 		t.Fatal(err)
@@ -87,14 +99,49 @@ func Bundle(t testing.TB, args ...string) string {
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	proc := cfg["process"].(map[string]any)
-	proc["terminal"] = false
-	proc["args"] = args
+	edit(cfg)
 	if raw, err = json.Marshal(cfg); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(cfgPath, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return dir
+}
+
+// AddCapability gives the container's process a capability, e.g.
+// CAP_SYS_ADMIN to unshare and setns.
+func AddCapability(cfg map[string]any, capability string) {
+	caps := cfg["process"].(map[string]any)["capabilities"].(map[string]any)
+	for _, set := range []string{"bounding", "effective", "permitted"} {
+		list, _ := caps[set].([]any)
+		caps[set] = append(list, capability)
+	}
+}
+
+// BindFile bind-mounts the host's file src at dst in the bundle's
+// container, creating the mount point in its root file system.
+func BindFile(t testing.TB, bundle, dst, src string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(bundle, "rootfs", dst), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	EditBundle(t, bundle, func(cfg map[string]any) {
+		cfg["mounts"] = append(cfg["mounts"].([]any), map[string]any{
+			"destination": dst, "type": "bind", "source": src, "options": []string{"bind"}})
+	})
+}
+
+// CopyProgram copies the host's program into the bundle's root file system
+// as /NAME, NAME its base name, and returns that path.
+func CopyProgram(t testing.TB, bundle, program string) string {
+	t.Helper()
+	data, err := os.ReadFile(program)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "/" + filepath.Base(program)
+	if err := os.WriteFile(filepath.Join(bundle, "rootfs", name), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return name
 }
