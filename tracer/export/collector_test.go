@@ -1,0 +1,410 @@
+package export_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// collectorManifest is the collector builder's manifest for a small
+// OpenTelemetry Collector: the OTLP receiver, and the OTLP/HTTP exporter
+// that forwards to a receiver the test controls.
+const collectorManifest = `dist:
+  name: otelcol-nstrace
+  description: OpenTelemetry Collector for nstrace's export tests
+  output_path: %s
+receivers:
+  - gomod: go.opentelemetry.io/collector/receiver/otlpreceiver v0.165.0
+exporters:
+  - gomod: go.opentelemetry.io/collector/exporter/debugexporter v0.165.0
+  - gomod: go.opentelemetry.io/collector/exporter/otlphttpexporter v0.165.0
+providers:
+  - gomod: go.opentelemetry.io/collector/confmap/provider/fileprovider v1.71.0
+  - gomod: go.opentelemetry.io/collector/confmap/provider/envprovider v1.71.0
+`
+
+const builderModule = "go.opentelemetry.io/collector/cmd/builder@v0.165.0"
+
+var (
+	collectorOnce sync.Once
+	collectorBin  string
+	collectorErr  error
+)
+
+// collectorBinary builds the collector once per cache key (the manifest,
+// the Go version, the platform) into a directory beside the Go build cache,
+// so later runs start at once. Only the Go module proxy is needed.
+func collectorBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds an OpenTelemetry Collector (minutes); not in -short")
+	}
+	collectorOnce.Do(func() { collectorBin, collectorErr = buildCollector() })
+	if collectorErr != nil {
+		t.Fatalf("build collector: %v", collectorErr)
+	}
+	return collectorBin
+}
+
+func buildCollector() (string, error) {
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOCACHE: %w", err)
+	}
+	sum := sha256.Sum256([]byte(collectorManifest + builderModule + runtime.Version() + runtime.GOOS + runtime.GOARCH))
+	dir := filepath.Join(filepath.Dir(strings.TrimSpace(string(gocache))), "nstrace-otelcol", hex.EncodeToString(sum[:8]))
+	bin := filepath.Join(dir, "otelcol-nstrace")
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	// One build at a time across processes: the loser finds the binary.
+	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	work, err := os.MkdirTemp(dir, "build-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(work)
+	run := func(name string, args ...string) error {
+		cmd := exec.Command(name, args...)
+		cmd.Dir = work
+		cmd.Env = append(os.Environ(), "GOBIN="+work, "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%s: %w\n%s", strings.Join(cmd.Args, " "), err, out)
+		}
+		return nil
+	}
+	if err := run("go", "install", builderModule); err != nil {
+		return "", err
+	}
+	manifest := filepath.Join(work, "manifest.yaml")
+	if err := os.WriteFile(manifest, fmt.Appendf(nil, collectorManifest, filepath.Join(work, "out")), 0o644); err != nil {
+		return "", err
+	}
+	if err := run(filepath.Join(work, "builder"), "--config", manifest); err != nil {
+		return "", err
+	}
+	if err := os.Rename(filepath.Join(work, "out", "otelcol-nstrace"), bin); err != nil {
+		return "", err
+	}
+	return bin, nil
+}
+
+// freePort returns a loopback port nobody listens on now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// collector is a running OpenTelemetry Collector.
+type collector struct {
+	t                   *testing.T
+	bin, config         string
+	grpcPort, httpPort  int
+	cmd                 *exec.Cmd
+	log                 *bytes.Buffer
+	exited              chan struct{}
+	grpcTLS, clientAuth string // YAML fragments for the gRPC receiver
+}
+
+// tlsFiles makes the gRPC receiver serve TLS with cert/key, requiring
+// client certificates signed by clientCA when it is set.
+type tlsFiles struct{ cert, key, clientCA string }
+
+// startCollector runs a collector receiving OTLP on loopback and
+// forwarding, synchronously (no queue, no retry), to sinkURL.
+func startCollector(t *testing.T, sinkURL string, tf *tlsFiles) *collector {
+	t.Helper()
+	c := &collector{t: t, bin: collectorBinary(t), grpcPort: freePort(t), httpPort: freePort(t)}
+	tlsYAML := ""
+	if tf != nil {
+		tlsYAML = fmt.Sprintf("\n        tls:\n          cert_file: %s\n          key_file: %s", tf.cert, tf.key)
+		if tf.clientCA != "" {
+			tlsYAML += "\n          client_ca_file: " + tf.clientCA
+		}
+	}
+	cfg := fmt.Sprintf(`receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:%d%s
+      http:
+        endpoint: 127.0.0.1:%d
+exporters:
+  otlp_http:
+    endpoint: %s
+    encoding: json
+    compression: none
+    retry_on_failure:
+      enabled: false
+    sending_queue:
+      enabled: false
+service:
+  telemetry:
+    metrics:
+      level: none
+    logs:
+      level: warn
+  pipelines:
+    logs:
+      receivers: [otlp]
+      exporters: [otlp_http]
+`, c.grpcPort, tlsYAML, c.httpPort, sinkURL)
+	c.config = filepath.Join(t.TempDir(), "collector.yaml")
+	if err := os.WriteFile(c.config, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.start()
+	t.Cleanup(c.kill)
+	return c
+}
+
+func (c *collector) start() {
+	c.t.Helper()
+	c.log = new(bytes.Buffer)
+	c.cmd = exec.Command(c.bin, "--config", c.config)
+	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
+	if err := c.cmd.Start(); err != nil {
+		c.t.Fatalf("start collector: %v", err)
+	}
+	c.exited = make(chan struct{})
+	go func() { c.cmd.Wait(); close(c.exited) }()
+	// Ready when both receivers accept connections.
+	deadline := time.Now().Add(30 * time.Second)
+	for _, port := range []int{c.grpcPort, c.httpPort} {
+		for {
+			conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+			if err == nil {
+				conn.Close()
+				break
+			}
+			select {
+			case <-c.exited:
+				c.t.Fatalf("collector exited: %s", c.log)
+			default:
+			}
+			if time.Now().After(deadline) {
+				c.t.Fatalf("collector not listening on %d after 30 s: %s", port, c.log)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// kill stops the collector with SIGKILL: nothing it holds is flushed.
+func (c *collector) kill() {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return
+	}
+	c.cmd.Process.Kill()
+	<-c.exited
+	c.cmd = nil
+}
+
+func (c *collector) grpcURL() string { return fmt.Sprintf("grpc://127.0.0.1:%d", c.grpcPort) }
+func (c *collector) httpURL() string { return fmt.Sprintf("http://127.0.0.1:%d", c.httpPort) }
+
+// otlpValue is an OTLP/JSON AnyValue.
+type otlpValue struct {
+	StringValue *string `json:"stringValue"`
+	IntValue    *string `json:"intValue"`
+	BoolValue   *bool   `json:"boolValue"`
+	DoubleValue *float64 `json:"doubleValue"`
+	ArrayValue  *struct {
+		Values []otlpValue `json:"values"`
+	} `json:"arrayValue"`
+	KvlistValue *struct {
+		Values []otlpKV `json:"values"`
+	} `json:"kvlistValue"`
+}
+
+type otlpKV struct {
+	Key   string    `json:"key"`
+	Value otlpValue `json:"value"`
+}
+
+// plain turns v into what encoding/json decodes (with UseNumber) from the
+// same value written as JSON.
+func (v otlpValue) plain() any {
+	switch {
+	case v.StringValue != nil:
+		return *v.StringValue
+	case v.IntValue != nil:
+		return json.Number(*v.IntValue)
+	case v.BoolValue != nil:
+		return *v.BoolValue
+	case v.ArrayValue != nil:
+		out := []any{}
+		for _, e := range v.ArrayValue.Values {
+			out = append(out, e.plain())
+		}
+		return out
+	case v.KvlistValue != nil:
+		return kvPlain(v.KvlistValue.Values)
+	}
+	return nil
+}
+
+func kvPlain(kvs []otlpKV) map[string]any {
+	m := map[string]any{}
+	for _, kv := range kvs {
+		m[kv.Key] = kv.Value.plain()
+	}
+	return m
+}
+
+// received is one log record as the collector forwarded it.
+type received struct {
+	Resource       map[string]any
+	Scope          string
+	Time, Observed string
+	Severity       int
+	SeverityText   string
+	EventName      string
+	Body           any
+	Attrs          map[string]any
+}
+
+// sink is the HTTP receiver the collector forwards to, counting records
+// by id.
+type sink struct {
+	srv   *http.Server
+	url   string
+	delay time.Duration // per request, to keep a long send going
+
+	mu      sync.Mutex
+	records map[string]received
+	counts  map[string]int
+	total   int
+}
+
+func startSink(t *testing.T) *sink {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{url: "http://" + l.Addr().String(), records: map[string]received{}, counts: map[string]int{}}
+	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve)}
+	go s.srv.Serve(l)
+	t.Cleanup(func() { s.srv.Close() })
+	return s
+}
+
+func (s *sink) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil || r.URL.Path != "/v1/logs" {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	var req struct {
+		ResourceLogs []struct {
+			Resource struct {
+				Attributes []otlpKV `json:"attributes"`
+			} `json:"resource"`
+			ScopeLogs []struct {
+				Scope struct {
+					Name string `json:"name"`
+				} `json:"scope"`
+				LogRecords []struct {
+					TimeUnixNano         string    `json:"timeUnixNano"`
+					ObservedTimeUnixNano string    `json:"observedTimeUnixNano"`
+					SeverityNumber       int       `json:"severityNumber"`
+					SeverityText         string    `json:"severityText"`
+					EventName            string    `json:"eventName"`
+					Body                 otlpValue `json:"body"`
+					Attributes           []otlpKV  `json:"attributes"`
+				} `json:"logRecords"`
+			} `json:"scopeLogs"`
+		} `json:"resourceLogs"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if s.delay > 0 {
+		time.Sleep(s.delay)
+	}
+	s.mu.Lock()
+	for _, rl := range req.ResourceLogs {
+		res := kvPlain(rl.Resource.Attributes)
+		for _, sl := range rl.ScopeLogs {
+			for _, lr := range sl.LogRecords {
+				rec := received{Resource: res, Scope: sl.Scope.Name, Time: lr.TimeUnixNano,
+					Observed: lr.ObservedTimeUnixNano, Severity: lr.SeverityNumber, SeverityText: lr.SeverityText,
+					EventName: lr.EventName, Body: lr.Body.plain(), Attrs: kvPlain(lr.Attributes)}
+				id, _ := rec.Attrs["nstrace.record.id"].(string)
+				s.records[id] = rec
+				s.counts[id]++
+				s.total++
+			}
+		}
+	}
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte("{}"))
+}
+
+// stats returns how many records arrived, and how many distinct ids.
+func (s *sink) stats() (total, distinct int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total, len(s.counts)
+}
+
+func (s *sink) count(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts[id]
+}
+
+func (s *sink) record(id string) (received, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.records[id]
+	return r, ok
+}
+
+// waitFor polls cond until it holds or the bound passes.
+func waitFor(t *testing.T, bound time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after %v", what, bound)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,486 @@
+package export
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// The spool is a directory of segment files plus a cursor file. A segment
+// holds the records of one session in the order they were written:
+//
+//	header: "NSTSPOOL" | u8 version | u8 len | session id
+//	record: u32 len | u32 crc32c(rest) | u64 seq | i64 observed ns | u8 kind | JSON
+//
+// The cursor names the first record the collector has not acknowledged
+// (segment number and byte offset); it is replaced by rename, so it is
+// always whole. Segments wholly before the cursor are deleted.
+//
+// A segment log rather than a session file: the spool needs byte offsets
+// to resume from, dropping the oldest records by whole files when it is
+// full, and a checksum per record to find where a killed writer stopped;
+// a session file is the user's recording, compressed and rotated by name.
+const (
+	segMagic      = "NSTSPOOL"
+	segVersion    = 1
+	recHeaderSize = 4 + 4 + 8 + 8 + 1
+	maxRecordSize = 1 << 20
+	segSuffix     = ".seg"
+	cursorName    = "cursor"
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// ErrSpoolCorrupt marks a segment whose header is not one the spool wrote.
+var ErrSpoolCorrupt = errors.New("spool segment corrupt")
+
+// segment is one file of the spool.
+type segment struct {
+	num     uint64
+	session string
+	hdrLen  int64 // where the first record starts
+	size    int64 // bytes written and readable (whole records only)
+	records int64 // records in the file
+}
+
+func (s *segment) name(dir string) string {
+	return filepath.Join(dir, fmt.Sprintf("%020d%s", s.num, segSuffix))
+}
+
+// position is a record's place in the spool.
+type position struct {
+	seg uint64
+	off int64
+}
+
+func (p position) before(q position) bool {
+	return p.seg < q.seg || (p.seg == q.seg && p.off < q.off)
+}
+
+// spool is the segment log. Its methods are safe for one writer and one
+// reader (the sender) at a time; mu guards the shared bookkeeping.
+type spool struct {
+	dir     string
+	limit   int64 // bytes on disk the segments may take
+	segSize int64 // a segment is closed past this size
+
+	mu      sync.Mutex
+	segs    []*segment // oldest first; the last is written to
+	active  *os.File
+	total   int64    // bytes of all segments
+	read    position // the sender's next record
+	readIdx int64    // records before read in its segment
+	acked   position // the cursor
+	dropped uint64   // records removed unsent to stay under limit
+}
+
+// openSpool opens dir (creating it), checks every segment, truncates a torn
+// tail left by a killed writer, and starts a new segment for session.
+func openSpool(dir string, limit int64, session string) (*spool, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create spool: %w", err)
+	}
+	s := &spool{dir: dir, limit: limit, segSize: max(limit/8, 64<<10)}
+	s.segSize = min(s.segSize, 16<<20)
+	cur, err := readCursor(dir)
+	if err != nil {
+		return nil, err
+	}
+	names, err := filepath.Glob(filepath.Join(dir, "*"+segSuffix))
+	if err != nil {
+		return nil, fmt.Errorf("list spool: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		num, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(name), segSuffix), 10, 64)
+		if err != nil {
+			continue // not ours
+		}
+		seg, err := scanSegment(name, num)
+		if err != nil {
+			return nil, err
+		}
+		if seg.num < cur.seg || (seg.num == cur.seg && cur.off >= seg.size) {
+			if err := os.Remove(name); err != nil {
+				return nil, fmt.Errorf("remove sent segment: %w", err)
+			}
+			continue
+		}
+		s.segs = append(s.segs, seg)
+		s.total += seg.size
+	}
+	s.acked = cur
+	if len(s.segs) > 0 {
+		first := s.segs[0]
+		if first.num != cur.seg || cur.off < first.hdrLen {
+			s.acked = position{first.num, first.hdrLen}
+		}
+		s.read = s.acked
+		if s.acked.off > first.hdrLen {
+			if s.readIdx, err = countRecords(first.name(dir), first.hdrLen, s.acked.off); err != nil {
+				return nil, err
+			}
+		}
+	}
+	next := cur.seg + 1
+	if n := len(s.segs); n > 0 {
+		next = max(next, s.segs[n-1].num+1)
+	}
+	if err := s.startSegment(next, session); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func readCursor(dir string) (position, error) {
+	b, err := os.ReadFile(filepath.Join(dir, cursorName))
+	if errors.Is(err, os.ErrNotExist) {
+		return position{}, nil
+	}
+	if err != nil {
+		return position{}, fmt.Errorf("read spool cursor: %w", err)
+	}
+	var p position
+	if _, err := fmt.Sscanf(string(b), "%d %d", &p.seg, &p.off); err != nil {
+		return position{}, fmt.Errorf("spool cursor %q: %w", b, ErrSpoolCorrupt)
+	}
+	return p, nil
+}
+
+func (s *spool) writeCursor(p position) error {
+	tmp := filepath.Join(s.dir, cursorName+".tmp")
+	if err := os.WriteFile(tmp, fmt.Appendf(nil, "%d %d\n", p.seg, p.off), 0o600); err != nil {
+		return fmt.Errorf("write spool cursor: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(s.dir, cursorName)); err != nil {
+		return fmt.Errorf("write spool cursor: %w", err)
+	}
+	return nil
+}
+
+// scanSegment reads a segment's header and records, truncating the file
+// after the last whole record.
+func scanSegment(name string, num uint64) (*segment, error) {
+	f, err := os.OpenFile(name, os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open spool segment: %w", err)
+	}
+	defer f.Close()
+	hdr := make([]byte, len(segMagic)+2+255)
+	n, _ := f.ReadAt(hdr, 0)
+	if n < len(segMagic)+2 || string(hdr[:len(segMagic)]) != segMagic || hdr[len(segMagic)] != segVersion ||
+		n < len(segMagic)+2+int(hdr[len(segMagic)+1]) {
+		return nil, fmt.Errorf("%s: %w", name, ErrSpoolCorrupt)
+	}
+	idLen := int(hdr[len(segMagic)+1])
+	seg := &segment{num: num, session: string(hdr[len(segMagic)+2 : len(segMagic)+2+idLen])}
+	seg.hdrLen = int64(len(segMagic) + 2 + idLen)
+	r := newSegmentReader(f, seg.hdrLen, 1<<62)
+	for _, ok := r.next(); ok; _, ok = r.next() {
+		seg.records++
+	}
+	seg.size = r.off
+	if st, err := f.Stat(); err == nil && st.Size() > seg.size {
+		if err := f.Truncate(seg.size); err != nil {
+			return nil, fmt.Errorf("truncate torn spool segment: %w", err)
+		}
+	}
+	return seg, nil
+}
+
+func countRecords(name string, from, to int64) (int64, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return 0, fmt.Errorf("open spool segment: %w", err)
+	}
+	defer f.Close()
+	r := newSegmentReader(f, from, to)
+	var n int64
+	for _, ok := r.next(); ok; _, ok = r.next() {
+		n++
+	}
+	return n, nil
+}
+
+// startSegment closes the active segment and opens a new one. Called with
+// mu held (or before the spool is shared).
+func (s *spool) startSegment(num uint64, session string) error {
+	if s.active != nil {
+		if err := s.active.Close(); err != nil {
+			return fmt.Errorf("close spool segment: %w", err)
+		}
+		s.active = nil
+	}
+	seg := &segment{num: num, session: session}
+	f, err := os.OpenFile(seg.name(s.dir), os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("create spool segment: %w", err)
+	}
+	hdr := append([]byte(segMagic), segVersion, byte(len(session)))
+	hdr = append(hdr, session...)
+	if _, err := f.Write(hdr); err != nil {
+		f.Close()
+		return fmt.Errorf("write spool segment: %w", err)
+	}
+	seg.hdrLen, seg.size = int64(len(hdr)), int64(len(hdr))
+	s.active = f
+	s.segs = append(s.segs, seg)
+	s.total += seg.size
+	if len(s.segs) == 1 {
+		s.read, s.readIdx, s.acked = position{num, seg.hdrLen}, 0, position{num, seg.hdrLen}
+	}
+	return nil
+}
+
+// appendRecords writes buf, holding n whole records, to the active
+// segment, first dropping the oldest segments as needed to stay under the
+// limit. It returns how many unsent records that dropped.
+func (s *spool) appendRecords(buf []byte, n int64) (dropped uint64, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := s.segs[len(s.segs)-1]
+	if cur.size > cur.hdrLen && (cur.size+int64(len(buf)) > s.segSize || s.total+int64(len(buf)) > s.limit) {
+		if err := s.startSegment(cur.num+1, cur.session); err != nil {
+			return 0, err
+		}
+		cur = s.segs[len(s.segs)-1]
+	}
+	for s.total+int64(len(buf)) > s.limit && len(s.segs) > 1 {
+		dropped += s.dropOldest()
+	}
+	if _, err := s.active.Write(buf); err != nil {
+		return dropped, fmt.Errorf("write spool segment: %w", err)
+	}
+	cur.size += int64(len(buf))
+	cur.records += n
+	s.total += int64(len(buf))
+	s.dropped += dropped
+	return dropped, nil
+}
+
+// dropOldest removes the oldest segment and counts its records the sender
+// has not read yet. Records it has read are in its batch in memory: they
+// are either acknowledged or counted when the exporter stops.
+func (s *spool) dropOldest() uint64 {
+	seg := s.segs[0]
+	var lost int64
+	switch {
+	case s.read.seg == seg.num:
+		lost = seg.records - s.readIdx
+	case s.read.seg < seg.num:
+		lost = seg.records
+	}
+	os.Remove(seg.name(s.dir))
+	s.total -= seg.size
+	s.segs = s.segs[1:]
+	next := s.segs[0]
+	if s.read.seg <= seg.num {
+		s.read, s.readIdx = position{next.num, next.hdrLen}, 0
+	}
+	if s.acked.seg <= seg.num {
+		s.acked = position{next.num, next.hdrLen}
+	}
+	return uint64(lost)
+}
+
+// readable says where the sender may read up to in its segment, moving it
+// to the next segment when it has read the whole of a closed one, or when
+// its segment is gone (acknowledged whole, or dropped).
+func (s *spool) readable() (seg *segment, from, to int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, sg := range s.segs {
+		if sg.num < s.read.seg {
+			continue
+		}
+		if sg.num > s.read.seg || (s.read.off >= sg.size && i+1 < len(s.segs)) {
+			if sg.num == s.read.seg {
+				sg = s.segs[i+1]
+			}
+			s.read, s.readIdx = position{sg.num, sg.hdrLen}, 0
+		}
+		return sg, s.read.off, sg.size
+	}
+	return nil, 0, 0
+}
+
+// advance records that the sender read n records of seg up to off. It is
+// false when the segment was dropped meanwhile (its records were counted).
+func (s *spool) advance(seg *segment, from, off, n int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.read.seg != seg.num || s.read.off != from {
+		return false
+	}
+	s.read.off = off
+	s.readIdx += n
+	return true
+}
+
+// ack moves the cursor to p, deleting the segments wholly sent.
+func (s *spool) ack(p position) error {
+	s.mu.Lock()
+	if !s.acked.before(p) {
+		s.mu.Unlock()
+		return nil
+	}
+	s.acked = p
+	var gone []string
+	for len(s.segs) > 1 && (s.segs[0].num < p.seg || (s.segs[0].num == p.seg && p.off >= s.segs[0].size)) {
+		gone = append(gone, s.segs[0].name(s.dir))
+		s.total -= s.segs[0].size
+		s.segs = s.segs[1:]
+	}
+	s.mu.Unlock()
+	if err := s.writeCursor(p); err != nil {
+		return err
+	}
+	for _, name := range gone {
+		if err := os.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove sent segment: %w", err)
+		}
+	}
+	return nil
+}
+
+// holds says whether seg is still in the spool.
+func (s *spool) holds(seg *segment) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sg := range s.segs {
+		if sg == seg {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *spool) bytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total
+}
+
+// pending counts the records not yet read by the sender.
+func (s *spool) pending() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for _, sg := range s.segs {
+		switch {
+		case sg.num == s.read.seg:
+			n += sg.records - s.readIdx
+		case sg.num > s.read.seg:
+			n += sg.records
+		}
+	}
+	return n
+}
+
+func (s *spool) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.active == nil {
+		return nil
+	}
+	err := s.active.Close()
+	s.active = nil
+	return err
+}
+
+// spoolRecord is one record as read back.
+type spoolRecord struct {
+	seq      uint64
+	observed int64
+	kind     recordKind
+	json     []byte // valid until the next read
+}
+
+// segmentReader reads whole, checksummed records from off up to end.
+type segmentReader struct {
+	f   *os.File
+	off int64
+	end int64
+	buf []byte
+	pos int // start of unread bytes in buf
+	lim int // end of valid bytes in buf
+}
+
+func newSegmentReader(f *os.File, off, end int64) *segmentReader {
+	return &segmentReader{f: f, off: off, end: end, buf: make([]byte, 256<<10)}
+}
+
+// next returns the next whole record, or false at the end or at a torn or
+// corrupt record (the writer's crash point).
+func (r *segmentReader) next() (spoolRecord, bool) {
+	if !r.fill(recHeaderSize) {
+		return spoolRecord{}, false
+	}
+	h := r.buf[r.pos:]
+	n := int(binary.LittleEndian.Uint32(h))
+	if n < recHeaderSize-8 || n > maxRecordSize || !r.fill(8+n) {
+		return spoolRecord{}, false
+	}
+	h = r.buf[r.pos : r.pos+8+n]
+	if crc32.Checksum(h[8:], castagnoli) != binary.LittleEndian.Uint32(h[4:]) {
+		return spoolRecord{}, false
+	}
+	rec := spoolRecord{
+		seq:      binary.LittleEndian.Uint64(h[8:]),
+		observed: int64(binary.LittleEndian.Uint64(h[16:])),
+		kind:     recordKind(h[24]),
+		json:     h[recHeaderSize:],
+	}
+	r.pos += 8 + n
+	r.off += int64(8 + n)
+	return rec, true
+}
+
+// fill makes n bytes from pos available in buf, reading no further than end.
+func (r *segmentReader) fill(n int) bool {
+	if r.lim-r.pos >= n {
+		return true
+	}
+	if int64(n) > r.end-r.off {
+		return false
+	}
+	copy(r.buf, r.buf[r.pos:r.lim])
+	r.lim -= r.pos
+	r.pos = 0
+	if n > len(r.buf) {
+		r.buf = append(r.buf, make([]byte, n-len(r.buf))...)
+	}
+	for r.lim < n {
+		want := min(int64(len(r.buf)-r.lim), r.end-(r.off+int64(r.lim)))
+		m, err := r.f.ReadAt(r.buf[r.lim:r.lim+int(want)], r.off+int64(r.lim))
+		r.lim += m
+		if m == 0 || (err != nil && r.lim < n) {
+			return false
+		}
+	}
+	return true
+}
+
+// beginRecord reserves a record's header on b; the caller appends the
+// JSON, then calls finishRecord with the returned start.
+func beginRecord(b []byte) ([]byte, int) {
+	return append(b, make([]byte, recHeaderSize)...), len(b)
+}
+
+// finishRecord fills in the header of the record that starts at start.
+func finishRecord(b []byte, start int, seq uint64, observed int64, kind recordKind) []byte {
+	h := b[start:]
+	binary.LittleEndian.PutUint32(h, uint32(len(h)-8))
+	binary.LittleEndian.PutUint64(h[8:], seq)
+	binary.LittleEndian.PutUint64(h[16:], uint64(observed))
+	h[24] = byte(kind)
+	binary.LittleEndian.PutUint32(h[4:], crc32.Checksum(h[8:], castagnoli))
+	return b
+}
