@@ -238,9 +238,9 @@ func (c *collector) httpURL() string { return fmt.Sprintf("http://127.0.0.1:%d",
 
 // otlpValue is an OTLP/JSON AnyValue.
 type otlpValue struct {
-	StringValue *string `json:"stringValue"`
-	IntValue    *string `json:"intValue"`
-	BoolValue   *bool   `json:"boolValue"`
+	StringValue *string  `json:"stringValue"`
+	IntValue    *string  `json:"intValue"`
+	BoolValue   *bool    `json:"boolValue"`
 	DoubleValue *float64 `json:"doubleValue"`
 	ArrayValue  *struct {
 		Values []otlpValue `json:"values"`

@@ -2,6 +2,7 @@ package export_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -230,11 +231,29 @@ func TestSpoolTooSmall(t *testing.T) {
 	c.start()
 	closeExporter(t, e, logs)
 	st = e.Stats()
-	m := missing(s, e.SessionID(), n)
+	// Loss markers (cause export) are records too: every record spooled
+	// either arrived or was counted as dropped.
+	m := missing(s, e.SessionID(), int(st.Spooled))
 	_, distinct := s.stats()
-	t.Logf("%d dropped, %d missing, %d arrived; stats %+v", st.Dropped, len(m), distinct, st)
-	if uint64(len(m)) != st.Dropped || distinct != n-len(m) {
-		t.Fatalf("%d missing, %d dropped, %d arrived of %d: want missing == dropped (log %q)", len(m), st.Dropped, distinct, n, logs.get())
+	t.Logf("%d written, %d spooled, %d dropped, %d missing, %d arrived; stats %+v", n, st.Spooled, st.Dropped, len(m), distinct, st)
+	if uint64(len(m)) != st.Dropped || uint64(distinct) != st.Spooled-st.Dropped {
+		t.Fatalf("%d missing, %d dropped, %d arrived of %d: want missing == dropped (log %q)", len(m), st.Dropped, distinct, st.Spooled, logs.get())
+	}
+	var markers, markedLost uint64
+	for seq := 1; seq <= int(st.Spooled); seq++ {
+		r, ok := s.record(recordID(e.SessionID(), seq))
+		if !ok || r.EventName != "nstrace.lost" {
+			continue
+		}
+		if r.Attrs["nstrace.lost.cause"] != "export" {
+			t.Fatalf("loss marker %+v: want cause export", r)
+		}
+		markers++
+		c, _ := strconv.ParseUint(string(r.Attrs["nstrace.lost.count"].(json.Number)), 10, 64)
+		markedLost += c
+	}
+	if markers == 0 || markedLost == 0 || markedLost > st.Dropped {
+		t.Fatalf("%d loss markers arrived counting %d; want some, counting at most the %d dropped", markers, markedLost, st.Dropped)
 	}
 }
 

@@ -51,12 +51,13 @@ type Exporter struct {
 	closeMu sync.Mutex
 	closed  bool
 
-	sent, rejected, dropped, retries atomic.Uint64
+	spooled, sent, rejected, dropped, retries atomic.Uint64
 	inflight                         atomic.Int64
 }
 
 // Stats are the exporter's counters and gauges, for the metrics package.
 type Stats struct {
+	Spooled    uint64 // records appended to the spool (loss markers included)
 	Sent       uint64 // records the collector acknowledged
 	Rejected   uint64 // records the collector refused in a partial success (lost, cause export_rejected)
 	Dropped    uint64 // records removed unsent to keep the spool in bounds (lost, cause export)
@@ -191,21 +192,36 @@ func (e *Exporter) Flush() error {
 }
 
 func (e *Exporter) flushLocked() {
-	if e.bufN == 0 {
-		return
-	}
-	dropped, err := e.sp.appendRecords(e.buf, e.bufN)
-	if err != nil {
-		dropped += uint64(e.bufN)
-		if !e.wfail {
-			e.wfail = true
-			e.logf("otlp spool: %v; records that cannot be spooled are counted as lost (cause export)", err)
+	// Dropping records to make room is itself recorded: a loss marker
+	// (cause export) follows, so the backend sees the gap. The marker is
+	// small, so this ends after a round or two.
+	for e.bufN > 0 {
+		n := e.bufN
+		dropped, err := e.sp.appendRecords(e.buf, n)
+		if err != nil {
+			dropped += uint64(n)
+			if !e.wfail {
+				e.wfail = true
+				e.logf("otlp spool: %v; records that cannot be spooled are counted as lost (cause export)", err)
+			}
+		} else {
+			e.spooled.Add(uint64(n))
 		}
-	}
-	if dropped > 0 {
+		e.buf, e.bufN = e.buf[:0], 0
+		if dropped == 0 || err != nil {
+			break
+		}
 		e.dropped.Add(dropped)
+		e.seq++
+		b, start := beginRecord(e.buf)
+		b = append(b, `{"time":"`...)
+		b = event.AppendTime(b, time.Now())
+		b = append(b, `","event":"lost","count":`...)
+		b = strconv.AppendUint(b, dropped, 10)
+		b = append(b, `,"cause":"export"}`...)
+		e.buf = finishRecord(b, start, e.seq, time.Now().UnixNano(), kindEvent)
+		e.bufN = 1
 	}
-	e.buf, e.bufN = e.buf[:0], 0
 	select {
 	case e.kick <- struct{}{}:
 	default:
@@ -215,7 +231,7 @@ func (e *Exporter) flushLocked() {
 // Stats returns the counters now.
 func (e *Exporter) Stats() Stats {
 	return Stats{
-		Sent: e.sent.Load(), Rejected: e.rejected.Load(), Dropped: e.dropped.Load(),
+		Spooled: e.spooled.Load(), Sent: e.sent.Load(), Rejected: e.rejected.Load(), Dropped: e.dropped.Load(),
 		Retries: e.retries.Load(), Queue: e.sp.pending() + e.inflight.Load(), SpoolBytes: e.sp.bytes(),
 	}
 }

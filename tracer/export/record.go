@@ -42,6 +42,7 @@ const (
 	AttrCgroupID      = "nstrace.cgroup.id"
 	AttrError         = "nstrace.error"
 	AttrLostCount     = "nstrace.lost.count"
+	AttrLostCause     = "nstrace.lost.cause"
 	AttrRule          = "nstrace.alert.rule"
 )
 
@@ -122,12 +123,15 @@ func toLogRecord(rec spoolRecord, session string) (log.Record, error) {
 			}
 		}
 	}
-	copyInt("pid", AttrPid)
-	copyInt("ppid", AttrParentPid)
-	copyInt("tid", AttrThreadID)
-	copyString(fields, "comm", AttrCommand)
-	if v, ok := get("uid"); ok && v.Type() == attribute.INT64 {
-		attrs = append(attrs, attribute.String(AttrUserID, strconv.FormatInt(v.AsInt64(), 10)))
+	// A destroyed namespace has no process (pid 0): no process attributes.
+	if pid, ok := get("pid"); ok && pid.AsInt64() != 0 {
+		copyInt("pid", AttrPid)
+		copyInt("ppid", AttrParentPid)
+		copyInt("tid", AttrThreadID)
+		copyString(fields, "comm", AttrCommand)
+		if v, ok := get("uid"); ok && v.Type() == attribute.INT64 {
+			attrs = append(attrs, attribute.String(AttrUserID, strconv.FormatInt(v.AsInt64(), 10)))
+		}
 	}
 	copyInt("cgroup_id", AttrCgroupID)
 	copyString(fields, "error", AttrError)
@@ -154,6 +158,7 @@ func toLogRecord(rec spoolRecord, session string) (log.Record, error) {
 	case kindEvent:
 		if ev.AsString() == "lost" {
 			copyInt("count", AttrLostCount)
+			copyString(fields, "cause", AttrLostCause)
 			r.SetSeverity(log.SeverityWarn)
 			r.SetSeverityText("warning")
 		}

@@ -3,6 +3,7 @@ package export
 import (
 	"context"
 	"os"
+	"runtime"
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -24,6 +25,7 @@ func newResource(ctx context.Context, version string) (*resource.Resource, error
 	attrs := []attribute.KeyValue{
 		attribute.String("service.name", "nstrace"),
 		attribute.String("os.type", "linux"),
+		attribute.String("host.arch", runtime.GOARCH), // the convention's names are Go's
 	}
 	if version != "" {
 		attrs = append(attrs, attribute.String("service.version", version))
@@ -42,8 +44,7 @@ func newResource(ctx context.Context, version string) (*resource.Resource, error
 	}
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {
-		attrs = append(attrs, attribute.String("os.version", unix.ByteSliceToString(u.Release[:])),
-			attribute.String("host.arch", unix.ByteSliceToString(u.Machine[:])))
+		attrs = append(attrs, attribute.String("os.version", unix.ByteSliceToString(u.Release[:])))
 	}
 	if n := os.Getenv(NodeNameEnv); n != "" {
 		attrs = append(attrs, attribute.String("k8s.node.name", n))

@@ -333,6 +333,14 @@ func (s *spool) ack(p position) error {
 	}
 	s.acked = p
 	var gone []string
+	// The active segment, sent whole and grown past a quarter segment,
+	// makes way for a new one, so sent records leave the disk.
+	if last := s.segs[len(s.segs)-1]; p.seg == last.num && p.off >= last.size && last.size >= s.segSize/4 {
+		if err := s.startSegment(last.num+1, last.session); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+	}
 	for len(s.segs) > 1 && (s.segs[0].num < p.seg || (s.segs[0].num == p.seg && p.off >= s.segs[0].size)) {
 		gone = append(gone, s.segs[0].name(s.dir))
 		s.total -= s.segs[0].size
