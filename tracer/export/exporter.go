@@ -52,7 +52,7 @@ type Exporter struct {
 	closed  bool
 
 	spooled, sent, rejected, dropped, retries atomic.Uint64
-	inflight                         atomic.Int64
+	inflight                                  atomic.Int64
 }
 
 // Stats are the exporter's counters and gauges, for the metrics package.

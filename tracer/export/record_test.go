@@ -85,7 +85,7 @@ func TestRecordContents(t *testing.T) {
 		"service.name": "nstrace", "service.version": "1.2.3", "host.name": hostname, "os.type": "linux",
 		"host.arch": runtime.GOARCH, "os.version": readFirstLine(t, "/proc/sys/kernel/osrelease"),
 		"nstrace.host.boot_id": readFirstLine(t, "/proc/sys/kernel/random/boot_id"),
-		"host.id": readFirstLine(t, "/etc/machine-id", "/var/lib/dbus/machine-id", "/proc/sys/kernel/random/boot_id"),
+		"host.id":              readFirstLine(t, "/etc/machine-id", "/var/lib/dbus/machine-id", "/proc/sys/kernel/random/boot_id"),
 	}
 	sess := e.SessionID()
 	id := func(seq int) string { return recordID(sess, seq) }
