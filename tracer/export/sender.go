@@ -87,8 +87,9 @@ func (e *Exporter) run(ctx context.Context) {
 		rejected, ok := partialSuccess(err)
 		if err == nil || ok {
 			if rejected > 0 {
-				e.rejected.Add(uint64(rejected))
-				e.logf("otlp: collector rejected %d records (%v); counted as lost (cause export_rejected)", rejected, err)
+				if e.rejected.Add(uint64(rejected)) == uint64(rejected) {
+					e.logf("otlp: the collector rejected %d records (%v); rejections are counted as lost (cause export_rejected) and not logged again", rejected, err)
+				}
 			}
 			e.sent.Add(uint64(len(b.records)) - uint64(rejected))
 			if err := e.sp.ack(b.end); err != nil {
@@ -109,7 +110,7 @@ func (e *Exporter) run(ctx context.Context) {
 		e.retries.Add(1)
 		if !failing {
 			failing = true
-			e.logf("otlp: export failed, retrying: %v", err)
+			e.logf("otlp: export to %s failed, retrying with backoff: %v", e.endpointName(), err)
 		}
 		backoff = min(max(2*backoff, 100*time.Millisecond), e.opts.MaxBackoff)
 		select {
@@ -232,4 +233,12 @@ func (s *segFiles) close() {
 		s.f.Close()
 		s.f = nil
 	}
+}
+
+// endpointName names the collector in messages.
+func (e *Exporter) endpointName() string {
+	if e.opts.Endpoint != "" {
+		return e.opts.Endpoint
+	}
+	return "the OTEL_EXPORTER_OTLP_ENDPOINT collector"
 }
