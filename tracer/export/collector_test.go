@@ -48,7 +48,7 @@ var (
 // collectorBinary builds the collector once per cache key (the manifest,
 // the Go version, the platform) into a directory beside the Go build cache,
 // so later runs start at once. Only the Go module proxy is needed.
-func collectorBinary(t *testing.T) string {
+func collectorBinary(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds an OpenTelemetry Collector (minutes); not in -short")
@@ -118,7 +118,7 @@ func buildCollector() (string, error) {
 }
 
 // freePort returns a loopback port nobody listens on now.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -130,7 +130,7 @@ func freePort(t *testing.T) int {
 
 // collector is a running OpenTelemetry Collector.
 type collector struct {
-	t                   *testing.T
+	t                   testing.TB
 	bin, config         string
 	grpcPort, httpPort  int
 	cmd                 *exec.Cmd
@@ -144,8 +144,9 @@ type collector struct {
 type tlsFiles struct{ cert, key, clientCA string }
 
 // startCollector runs a collector receiving OTLP on loopback and
-// forwarding, synchronously (no queue, no retry), to sinkURL.
-func startCollector(t *testing.T, sinkURL string, tf *tlsFiles) *collector {
+// forwarding, synchronously (no queue, no retry), to sinkURL; with no
+// sinkURL, it drops what it receives (the debug exporter, quiet).
+func startCollector(t testing.TB, sinkURL string, tf *tlsFiles) *collector {
 	t.Helper()
 	c := &collector{t: t, bin: collectorBinary(t), grpcPort: freePort(t), httpPort: freePort(t)}
 	tlsYAML := ""
@@ -155,6 +156,18 @@ func startCollector(t *testing.T, sinkURL string, tf *tlsFiles) *collector {
 			tlsYAML += "\n          client_ca_file: " + tf.clientCA
 		}
 	}
+	exporterName, exporter := "debug", "  debug:\n    verbosity: basic"
+	if sinkURL != "" {
+		exporterName = "otlp_http"
+		exporter = fmt.Sprintf(`  otlp_http:
+    endpoint: %s
+    encoding: json
+    compression: none
+    retry_on_failure:
+      enabled: false
+    sending_queue:
+      enabled: false`, sinkURL)
+	}
 	cfg := fmt.Sprintf(`receivers:
   otlp:
     protocols:
@@ -163,14 +176,7 @@ func startCollector(t *testing.T, sinkURL string, tf *tlsFiles) *collector {
       http:
         endpoint: 127.0.0.1:%d
 exporters:
-  otlp_http:
-    endpoint: %s
-    encoding: json
-    compression: none
-    retry_on_failure:
-      enabled: false
-    sending_queue:
-      enabled: false
+%s
 service:
   telemetry:
     metrics:
@@ -180,8 +186,8 @@ service:
   pipelines:
     logs:
       receivers: [otlp]
-      exporters: [otlp_http]
-`, c.grpcPort, tlsYAML, c.httpPort, sinkURL)
+      exporters: [%s]
+`, c.grpcPort, tlsYAML, c.httpPort, exporter, exporterName)
 	c.config = filepath.Join(t.TempDir(), "collector.yaml")
 	if err := os.WriteFile(c.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

@@ -1,11 +1,8 @@
 package export
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"time"
 
@@ -165,74 +162,4 @@ func toLogRecord(rec spoolRecord, session string) (log.Record, error) {
 	}
 	r.AddAttributes(attrs...)
 	return r, nil
-}
-
-// decodeJSON reads one JSON value as structured values: objects become
-// maps, arrays slices, integers int64 (past
-// its range, strings of their digits), other numbers float64.
-func decodeJSON(b []byte) (attribute.Value, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	v, err := decodeValue(dec)
-	if err != nil {
-		return v, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return v, errBadBody
-	}
-	return v, nil
-}
-
-func decodeValue(dec *json.Decoder) (attribute.Value, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return attribute.Value{}, err
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			var kvs []attribute.KeyValue
-			for dec.More() {
-				k, err := dec.Token()
-				if err != nil {
-					return attribute.Value{}, err
-				}
-				v, err := decodeValue(dec)
-				if err != nil {
-					return attribute.Value{}, err
-				}
-				kvs = append(kvs, attribute.KeyValue{Key: attribute.Key(k.(string)), Value: v})
-			}
-			_, err := dec.Token()
-			return attribute.MapValue(kvs...), err
-		case '[':
-			var vs []attribute.Value
-			for dec.More() {
-				v, err := decodeValue(dec)
-				if err != nil {
-					return attribute.Value{}, err
-				}
-				vs = append(vs, v)
-			}
-			_, err := dec.Token()
-			return attribute.SliceValue(vs...), err
-		}
-	case string:
-		return attribute.StringValue(t), nil
-	case bool:
-		return attribute.BoolValue(t), nil
-	case json.Number:
-		if i, err := t.Int64(); err == nil {
-			return attribute.Int64Value(i), nil
-		}
-		if _, err := strconv.ParseUint(string(t), 10, 64); err == nil {
-			return attribute.StringValue(string(t)), nil
-		}
-		f, err := t.Float64()
-		return attribute.Float64Value(f), err
-	case nil:
-		return attribute.Value{}, nil
-	}
-	return attribute.Value{}, errBadBody
 }

@@ -182,7 +182,7 @@ func scanSegment(name string, num uint64) (*segment, error) {
 	idLen := int(hdr[len(segMagic)+1])
 	seg := &segment{num: num, session: string(hdr[len(segMagic)+2 : len(segMagic)+2+idLen])}
 	seg.hdrLen = int64(len(segMagic) + 2 + idLen)
-	r := newSegmentReader(f, seg.hdrLen, 1<<62)
+	r := newSegmentReader(f, seg.hdrLen, 1<<62, nil)
 	for _, ok := r.next(); ok; _, ok = r.next() {
 		seg.records++
 	}
@@ -201,7 +201,7 @@ func countRecords(name string, from, to int64) (int64, error) {
 		return 0, fmt.Errorf("open spool segment: %w", err)
 	}
 	defer f.Close()
-	r := newSegmentReader(f, from, to)
+	r := newSegmentReader(f, from, to, nil)
 	var n int64
 	for _, ok := r.next(); ok; _, ok = r.next() {
 		n++
@@ -421,8 +421,12 @@ type segmentReader struct {
 	lim int // end of valid bytes in buf
 }
 
-func newSegmentReader(f *os.File, off, end int64) *segmentReader {
-	return &segmentReader{f: f, off: off, end: end, buf: make([]byte, 256<<10)}
+// newSegmentReader reads f from off to end, into buf when it is given.
+func newSegmentReader(f *os.File, off, end int64, buf []byte) *segmentReader {
+	if buf == nil {
+		buf = make([]byte, 256<<10)
+	}
+	return &segmentReader{f: f, off: off, end: end, buf: buf}
 }
 
 // next returns the next whole record, or false at the end or at a torn or
