@@ -3,8 +3,8 @@ package export
 import (
 	"bytes"
 	"encoding/json"
-	"reflect"
 	"fmt"
+	"reflect"
 	"strconv"
 	"testing"
 	"unicode/utf8"
