@@ -10,6 +10,8 @@ import (
 
 	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
 
 	"github.com/nstrace/nstrace/tracer/export"
 )
@@ -22,9 +24,24 @@ type otlpReceiver struct {
 
 	mu                 sync.Mutex
 	accepted, rejected int
+	md                 metadata.MD // of the last request
+	compression        string      // of the last request
 }
 
-func (r *otlpReceiver) Export(_ context.Context, req *collogs.ExportLogsServiceRequest) (*collogs.ExportLogsServiceResponse, error) {
+// The receiver is its own stats handler: the request's compression is
+// only seen there.
+func (r *otlpReceiver) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context   { return ctx }
+func (r *otlpReceiver) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
+func (r *otlpReceiver) HandleConn(context.Context, stats.ConnStats)                       {}
+func (r *otlpReceiver) HandleRPC(_ context.Context, s stats.RPCStats) {
+	if h, ok := s.(*stats.InHeader); ok {
+		r.mu.Lock()
+		r.compression = h.Compression
+		r.mu.Unlock()
+	}
+}
+
+func (r *otlpReceiver) Export(ctx context.Context, req *collogs.ExportLogsServiceRequest) (*collogs.ExportLogsServiceResponse, error) {
 	var acc, rej int
 	for _, rl := range req.ResourceLogs {
 		for _, sl := range rl.ScopeLogs {
@@ -43,7 +60,9 @@ func (r *otlpReceiver) Export(_ context.Context, req *collogs.ExportLogsServiceR
 			}
 		}
 	}
+	md, _ := metadata.FromIncomingContext(ctx)
 	r.mu.Lock()
+	r.md = md
 	r.accepted += acc
 	r.rejected += rej
 	r.mu.Unlock()
@@ -67,7 +86,7 @@ func startReceiver(t testing.TB, rejectEvery int64) (*otlpReceiver, string) {
 		t.Fatal(err)
 	}
 	r := &otlpReceiver{rejectEvery: rejectEvery}
-	srv := grpc.NewServer()
+	srv := grpc.NewServer(grpc.StatsHandler(r))
 	collogs.RegisterLogsServiceServer(srv, r)
 	go srv.Serve(l)
 	t.Cleanup(srv.Stop)
@@ -90,5 +109,47 @@ func TestPartialSuccess(t *testing.T) {
 	lines := logs.get()
 	if len(lines) != 1 || !strings.Contains(lines[0], "rejected 10 records") || !strings.Contains(lines[0], "export_rejected") {
 		t.Fatalf("log %q; want one line about the first rejection", lines)
+	}
+}
+
+func (r *otlpReceiver) header(k string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if k == "grpc-encoding" {
+		return r.compression
+	}
+	return strings.Join(r.md.Get(k), ",")
+}
+
+// TestHeadersAndCompression: --otlp-header values reach the collector, and
+// requests are gzipped unless told otherwise.
+func TestHeadersAndCompression(t *testing.T) {
+	r, url := startReceiver(t, 0)
+	e, logs := newExporter(t, export.Options{Endpoint: url, Insecure: true, SpoolDir: t.TempDir(),
+		Headers: map[string]string{"x-tenant": "blue"}})
+	writeUnshares(t, e, 0, 10)
+	closeExporter(t, e, logs)
+	if acc, _ := r.counts(); acc != 10 || r.header("x-tenant") != "blue" || r.header("grpc-encoding") != "gzip" {
+		t.Fatalf("%d records, x-tenant %q, grpc-encoding %q; want 10, blue, gzip", acc, r.header("x-tenant"), r.header("grpc-encoding"))
+	}
+}
+
+// TestEnvironment: with no endpoint given, the standard OTEL_EXPORTER_OTLP_*
+// variables choose the collector, the protocol, headers and compression.
+func TestEnvironment(t *testing.T) {
+	r, url := startReceiver(t, 0)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", strings.Replace(url, "grpc://", "http://", 1))
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=green")
+	t.Setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "none")
+	o := export.Options{SpoolDir: t.TempDir()}
+	if !o.Enabled() {
+		t.Fatal("Enabled false with OTEL_EXPORTER_OTLP_ENDPOINT set")
+	}
+	e, logs := newExporter(t, o)
+	writeUnshares(t, e, 0, 10)
+	closeExporter(t, e, logs)
+	if acc, _ := r.counts(); acc != 10 || r.header("x-tenant") != "green" || r.header("grpc-encoding") != "" {
+		t.Fatalf("%d records, x-tenant %q, grpc-encoding %q; want 10, green, none", acc, r.header("x-tenant"), r.header("grpc-encoding"))
 	}
 }
