@@ -111,6 +111,9 @@ func New(ctx context.Context, o Options) (*Exporter, error) {
 		sdk.Shutdown(ctx)
 		return nil, err
 	}
+	if e.sp.cut > 0 {
+		e.logf("otlp spool %s: cut %d bytes after the last whole record (a write cut short by a crash, or damage)", o.SpoolDir, e.sp.cut)
+	}
 	sendCtx, cancel := context.WithCancel(context.Background())
 	e.abort = cancel
 	go e.run(sendCtx)
@@ -124,8 +127,7 @@ func (e *Exporter) WriteEvent(ev *event.Event) error {
 	e.seq++
 	b, start := beginRecord(e.buf)
 	b = ev.AppendJSONWith(b, &e.nums)
-	e.buf = finishRecord(b, start, e.seq, time.Now().UnixNano(), kindEvent)
-	e.bufN++
+	e.endRecord(b, start, kindEvent)
 	if len(e.buf) >= flushAt {
 		e.flushLocked()
 	}
@@ -140,8 +142,7 @@ func (e *Exporter) WriteAlert(a *detect.Alert) error {
 	e.seq++
 	b, start := beginRecord(e.buf)
 	b = a.AppendJSON(b)
-	e.buf = finishRecord(b, start, e.seq, time.Now().UnixNano(), kindAlert)
-	e.bufN++
+	e.endRecord(b, start, kindAlert)
 	e.flushLocked()
 	e.wmu.Unlock()
 	return nil
@@ -176,8 +177,7 @@ func (e *Exporter) WriteSummary(s Summary) error {
 	b = append(b, `,"export_rejected":`...)
 	b = strconv.AppendUint(b, e.rejected.Load(), 10)
 	b = append(b, '}')
-	e.buf = finishRecord(b, start, e.seq, time.Now().UnixNano(), kindSummary)
-	e.bufN++
+	e.endRecord(b, start, kindSummary)
 	e.flushLocked()
 	e.wmu.Unlock()
 	return nil
@@ -189,6 +189,20 @@ func (e *Exporter) Flush() error {
 	e.flushLocked()
 	e.wmu.Unlock()
 	return nil
+}
+
+// endRecord frames the record b holds from start. One too large to read
+// back is dropped and counted (no event comes near the limit).
+func (e *Exporter) endRecord(b []byte, start int, kind recordKind) {
+	if len(b)-start-8 > maxRecordSize {
+		e.buf = b[:start]
+		e.seq--
+		e.dropped.Add(1)
+		e.logf("otlp: a %d-byte record is past the spool's %d-byte limit; counted as lost (cause export)", len(b)-start, maxRecordSize)
+		return
+	}
+	e.buf = finishRecord(b, start, e.seq, time.Now().UnixNano(), kind)
+	e.bufN++
 }
 
 func (e *Exporter) flushLocked() {

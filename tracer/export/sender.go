@@ -172,7 +172,14 @@ func (e *Exporter) readBatch(files *segFiles) *batch {
 		}
 		e.build.logger.Emit(context.Background(), lr)
 	}
-	if n == 0 || !e.sp.advance(seg, from, r.off, n) {
+	if n == 0 {
+		if lost := e.sp.skipRest(seg, from); lost > 0 {
+			e.dropped.Add(lost)
+			e.logf("otlp spool: segment %d unreadable from byte %d; its %d records left are counted as lost (cause export)", seg.num, from, lost)
+		}
+		return nil
+	}
+	if !e.sp.advance(seg, from, r.off, n) {
 		return nil // dropped while read: counted by the spool
 	}
 	if bad > 0 {

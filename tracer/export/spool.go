@@ -1,7 +1,6 @@
 package export
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // The spool is a directory of segment files plus a cursor file. A segment
@@ -34,9 +35,13 @@ const (
 	maxRecordSize = 1 << 20
 	segSuffix     = ".seg"
 	cursorName    = "cursor"
+	lockName      = "lock"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// ErrSpoolBusy says another exporter has the spool directory open.
+var ErrSpoolBusy = errors.New("spool in use by another nstrace")
 
 // ErrSpoolCorrupt marks a segment whose header is not one the spool wrote.
 var ErrSpoolCorrupt = errors.New("spool segment corrupt")
@@ -48,6 +53,7 @@ type segment struct {
 	hdrLen  int64 // where the first record starts
 	size    int64 // bytes written and readable (whole records only)
 	records int64 // records in the file
+	cut     int64 // bytes after the last whole record, cut off on opening
 }
 
 func (s *segment) name(dir string) string {
@@ -68,8 +74,9 @@ func (p position) before(q position) bool {
 // reader (the sender) at a time; mu guards the shared bookkeeping.
 type spool struct {
 	dir     string
-	limit   int64 // bytes on disk the segments may take
-	segSize int64 // a segment is closed past this size
+	lock    *os.File // flocked while open: one exporter per spool
+	limit   int64    // bytes on disk the segments may take
+	segSize int64    // a segment is closed past this size
 
 	mu      sync.Mutex
 	segs    []*segment // oldest first; the last is written to
@@ -79,6 +86,7 @@ type spool struct {
 	readIdx int64    // records before read in its segment
 	acked   position // the cursor
 	dropped uint64   // records removed unsent to stay under limit
+	cut     int64    // bytes of part records found on opening
 }
 
 // openSpool opens dir (creating it), checks every segment, truncates a torn
@@ -87,6 +95,28 @@ func openSpool(dir string, limit int64, session string) (*spool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create spool: %w", err)
 	}
+	lock, err := os.OpenFile(filepath.Join(dir, lockName), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock spool: %w", err)
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		lock.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%s: %w", dir, ErrSpoolBusy)
+		}
+		return nil, fmt.Errorf("lock spool: %w", err)
+	}
+	s, err := loadSpool(dir, limit, session)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+// loadSpool reads the spool's segments and cursor, and starts a segment.
+func loadSpool(dir string, limit int64, session string) (*spool, error) {
 	s := &spool{dir: dir, limit: limit, segSize: max(limit/8, 64<<10)}
 	s.segSize = min(s.segSize, 16<<20)
 	cur, err := readCursor(dir)
@@ -117,6 +147,9 @@ func openSpool(dir string, limit int64, session string) (*spool, error) {
 		s.total += seg.size
 	}
 	s.acked = cur
+	for _, seg := range s.segs {
+		s.cut += seg.cut
+	}
 	if len(s.segs) > 0 {
 		first := s.segs[0]
 		if first.num != cur.seg || cur.off < first.hdrLen {
@@ -163,50 +196,6 @@ func (s *spool) writeCursor(p position) error {
 		return fmt.Errorf("write spool cursor: %w", err)
 	}
 	return nil
-}
-
-// scanSegment reads a segment's header and records, truncating the file
-// after the last whole record.
-func scanSegment(name string, num uint64) (*segment, error) {
-	f, err := os.OpenFile(name, os.O_RDWR, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open spool segment: %w", err)
-	}
-	defer f.Close()
-	hdr := make([]byte, len(segMagic)+2+255)
-	n, _ := f.ReadAt(hdr, 0)
-	if n < len(segMagic)+2 || string(hdr[:len(segMagic)]) != segMagic || hdr[len(segMagic)] != segVersion ||
-		n < len(segMagic)+2+int(hdr[len(segMagic)+1]) {
-		return nil, fmt.Errorf("%s: %w", name, ErrSpoolCorrupt)
-	}
-	idLen := int(hdr[len(segMagic)+1])
-	seg := &segment{num: num, session: string(hdr[len(segMagic)+2 : len(segMagic)+2+idLen])}
-	seg.hdrLen = int64(len(segMagic) + 2 + idLen)
-	r := newSegmentReader(f, seg.hdrLen, 1<<62, nil)
-	for _, ok := r.next(); ok; _, ok = r.next() {
-		seg.records++
-	}
-	seg.size = r.off
-	if st, err := f.Stat(); err == nil && st.Size() > seg.size {
-		if err := f.Truncate(seg.size); err != nil {
-			return nil, fmt.Errorf("truncate torn spool segment: %w", err)
-		}
-	}
-	return seg, nil
-}
-
-func countRecords(name string, from, to int64) (int64, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return 0, fmt.Errorf("open spool segment: %w", err)
-	}
-	defer f.Close()
-	r := newSegmentReader(f, from, to, nil)
-	var n int64
-	for _, ok := r.next(); ok; _, ok = r.next() {
-		n++
-	}
-	return n, nil
 }
 
 // startSegment closes the active segment and opens a new one. Called with
@@ -256,6 +245,8 @@ func (s *spool) appendRecords(buf []byte, n int64) (dropped uint64, err error) {
 		dropped += s.dropOldest()
 	}
 	if _, err := s.active.Write(buf); err != nil {
+		s.active.Truncate(cur.size) // no part record for the reader to trip on
+		s.dropped += dropped
 		return dropped, fmt.Errorf("write spool segment: %w", err)
 	}
 	cur.size += int64(len(buf))
@@ -322,6 +313,20 @@ func (s *spool) advance(seg *segment, from, off, n int64) bool {
 	s.read.off = off
 	s.readIdx += n
 	return true
+}
+
+// skipRest gives up the rest of seg from the sender's position, where a
+// record does not read back whole (a damaged disk), and says how many
+// records that loses.
+func (s *spool) skipRest(seg *segment, from int64) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.read.seg != seg.num || s.read.off != from {
+		return 0
+	}
+	lost := seg.records - s.readIdx
+	s.read.off, s.readIdx = seg.size, seg.records
+	return uint64(max(lost, 0))
 }
 
 // ack moves the cursor to p, deleting the segments wholly sent.
@@ -400,99 +405,9 @@ func (s *spool) close() error {
 	}
 	err := s.active.Close()
 	s.active = nil
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
 	return err
-}
-
-// spoolRecord is one record as read back.
-type spoolRecord struct {
-	seq      uint64
-	observed int64
-	kind     recordKind
-	json     []byte // valid until the next read
-}
-
-// segmentReader reads whole, checksummed records from off up to end.
-type segmentReader struct {
-	f   *os.File
-	off int64
-	end int64
-	buf []byte
-	pos int // start of unread bytes in buf
-	lim int // end of valid bytes in buf
-}
-
-// newSegmentReader reads f from off to end, into buf when it is given.
-func newSegmentReader(f *os.File, off, end int64, buf []byte) *segmentReader {
-	if buf == nil {
-		buf = make([]byte, 256<<10)
-	}
-	return &segmentReader{f: f, off: off, end: end, buf: buf}
-}
-
-// next returns the next whole record, or false at the end or at a torn or
-// corrupt record (the writer's crash point).
-func (r *segmentReader) next() (spoolRecord, bool) {
-	if !r.fill(recHeaderSize) {
-		return spoolRecord{}, false
-	}
-	h := r.buf[r.pos:]
-	n := int(binary.LittleEndian.Uint32(h))
-	if n < recHeaderSize-8 || n > maxRecordSize || !r.fill(8+n) {
-		return spoolRecord{}, false
-	}
-	h = r.buf[r.pos : r.pos+8+n]
-	if crc32.Checksum(h[8:], castagnoli) != binary.LittleEndian.Uint32(h[4:]) {
-		return spoolRecord{}, false
-	}
-	rec := spoolRecord{
-		seq:      binary.LittleEndian.Uint64(h[8:]),
-		observed: int64(binary.LittleEndian.Uint64(h[16:])),
-		kind:     recordKind(h[24]),
-		json:     h[recHeaderSize:],
-	}
-	r.pos += 8 + n
-	r.off += int64(8 + n)
-	return rec, true
-}
-
-// fill makes n bytes from pos available in buf, reading no further than end.
-func (r *segmentReader) fill(n int) bool {
-	if r.lim-r.pos >= n {
-		return true
-	}
-	if int64(n) > r.end-r.off {
-		return false
-	}
-	copy(r.buf, r.buf[r.pos:r.lim])
-	r.lim -= r.pos
-	r.pos = 0
-	if n > len(r.buf) {
-		r.buf = append(r.buf, make([]byte, n-len(r.buf))...)
-	}
-	for r.lim < n {
-		want := min(int64(len(r.buf)-r.lim), r.end-(r.off+int64(r.lim)))
-		m, err := r.f.ReadAt(r.buf[r.lim:r.lim+int(want)], r.off+int64(r.lim))
-		r.lim += m
-		if m == 0 || (err != nil && r.lim < n) {
-			return false
-		}
-	}
-	return true
-}
-
-// beginRecord reserves a record's header on b; the caller appends the
-// JSON, then calls finishRecord with the returned start.
-func beginRecord(b []byte) ([]byte, int) {
-	return append(b, make([]byte, recHeaderSize)...), len(b)
-}
-
-// finishRecord fills in the header of the record that starts at start.
-func finishRecord(b []byte, start int, seq uint64, observed int64, kind recordKind) []byte {
-	h := b[start:]
-	binary.LittleEndian.PutUint32(h, uint32(len(h)-8))
-	binary.LittleEndian.PutUint64(h[8:], seq)
-	binary.LittleEndian.PutUint64(h[16:], uint64(observed))
-	h[24] = byte(kind)
-	binary.LittleEndian.PutUint32(h[4:], crc32.Checksum(h[8:], castagnoli))
-	return b
 }
