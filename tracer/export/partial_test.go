@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -107,7 +108,9 @@ func TestPartialSuccess(t *testing.T) {
 		t.Fatalf("receiver accepted %d rejected %d; stats %+v; want %d rejected, %d sent, no retries", acc, rej, st, n/10, n-n/10)
 	}
 	lines := logs.get()
-	if len(lines) != 1 || !strings.Contains(lines[0], "rejected 10 records") || !strings.Contains(lines[0], "export_rejected") {
+	// The first batch may be cut short by a spool write: its count varies.
+	if len(lines) != 1 || !regexp.MustCompile(`rejected [1-9][0-9]* records`).MatchString(lines[0]) ||
+		!strings.Contains(lines[0], "export_rejected") {
 		t.Fatalf("log %q; want one line about the first rejection", lines)
 	}
 }
