@@ -2,7 +2,7 @@ package export_test
 
 import (
 	"context"
-	"fmt"
+	"net"
 	"syscall"
 	"testing"
 	"time"
@@ -67,10 +67,30 @@ func BenchmarkExport(b *testing.B) {
 }
 
 // BenchmarkWriteEvent is the ring reader's share: encode and append to the
-// spool. It allocates nothing.
+// spool. It allocates nothing. The collector here accepts connections and
+// never answers, so the sender waits in its first export and the counts
+// are the writer's alone.
 func BenchmarkWriteEvent(b *testing.B) {
-	e, err := export.New(context.Background(), export.Options{Endpoint: fmt.Sprintf("grpc://127.0.0.1:%d", freePort(b)),
-		Insecure: true, SpoolDir: b.TempDir(), Logf: func(string, ...any) {}})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		var held []net.Conn
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				for _, c := range held {
+					c.Close()
+				}
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	e, err := export.New(context.Background(), export.Options{Endpoint: "http://" + l.Addr().String(),
+		SpoolDir: b.TempDir(), Timeout: time.Minute, Logf: func(string, ...any) {}})
 	if err != nil {
 		b.Fatal(err)
 	}
