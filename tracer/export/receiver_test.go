@@ -2,12 +2,14 @@ package export_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	"google.golang.org/grpc"
@@ -154,5 +156,61 @@ func TestEnvironment(t *testing.T) {
 	closeExporter(t, e, logs)
 	if acc, _ := r.counts(); acc != 10 || r.header("x-tenant") != "green" || r.header("grpc-encoding") != "" {
 		t.Fatalf("%d records, x-tenant %q, grpc-encoding %q; want 10, green, none", acc, r.header("x-tenant"), r.header("grpc-encoding"))
+	}
+}
+
+// TestTrickle: a record written without Flush still goes out soon: the
+// sender pulls what the writer buffers when it finds the spool empty.
+func TestTrickle(t *testing.T) {
+	r, url := startReceiver(t, 0)
+	e, logs := newExporter(t, export.Options{Endpoint: url, Insecure: true, SpoolDir: t.TempDir()})
+	defer closeExporter(t, e, logs)
+	if err := e.WriteEvent(unshare(1)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the record arrived without Flush", func() bool { acc, _ := r.counts(); return acc == 1 })
+}
+
+// TestWriteNeverWaitsForNetwork: with a collector that accepts and never
+// answers, writing goes on at full speed into the spool.
+func TestWriteNeverWaitsForNetwork(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	e, logs := newExporter(t, export.Options{Endpoint: "grpc://" + l.Addr().String(), Insecure: true, SpoolDir: t.TempDir(),
+		Timeout: time.Minute})
+	const n = 100000
+	start := time.Now()
+	writeUnshares(t, e, 0, n)
+	took := time.Since(start)
+	st := e.Stats()
+	if st.Spooled != n || st.Sent != 0 || st.Queue != n {
+		t.Fatalf("stats %+v; want all %d spooled and waiting", st, n)
+	}
+	if took > 10*time.Second {
+		t.Fatalf("writing %d records took %v with the collector silent", n, took)
+	}
+	t.Logf("%d records spooled in %v with the collector silent", n, took)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := e.Close(ctx); !errors.Is(err, export.ErrPending) {
+		t.Fatalf("Close: %v; want ErrPending (log %q)", err, logs.get())
 	}
 }
