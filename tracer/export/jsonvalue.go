@@ -14,21 +14,29 @@ import (
 // parser of its own: encoding/json's token API cost more per record than
 // everything else the sender does.
 func decodeJSON(b []byte) (attribute.Value, error) {
+	v, _, err := decodeJSONObject(b)
+	return v, err
+}
+
+// decodeJSONObject is decodeJSON that also returns the fields of the
+// top-level object as parsed (Value.AsMap would copy them again).
+func decodeJSONObject(b []byte) (attribute.Value, []attribute.KeyValue, error) {
 	p := jsonParser{b: b}
 	v, ok := p.value(0)
 	p.space()
 	if !ok || p.i != len(b) {
-		return attribute.Value{}, errBadBody
+		return attribute.Value{}, nil, errBadBody
 	}
-	return v, nil
+	return v, p.top, nil
 }
 
 // maxDepth bounds nesting, so a corrupt record cannot exhaust the stack.
 const maxDepth = 32
 
 type jsonParser struct {
-	b []byte
-	i int
+	b   []byte
+	i   int
+	top []attribute.KeyValue // the outermost object's fields
 }
 
 func (p *jsonParser) space() {
@@ -71,6 +79,9 @@ func (p *jsonParser) value(depth int) (attribute.Value, bool) {
 				return attribute.Value{}, false
 			}
 			if p.b[p.i-1] == '}' {
+				if depth == 0 {
+					p.top = kvs
+				}
 				return attribute.MapValue(kvs...), true
 			}
 		}

@@ -79,11 +79,10 @@ var errBadBody = errors.New("spooled record is not a JSON object")
 // read from it, so the JSON encoder stays the one source of the schema.
 func toLogRecord(rec spoolRecord, session string) (log.Record, error) {
 	var r log.Record
-	body, err := decodeJSON(rec.json)
+	body, fields, err := decodeJSONObject(rec.json)
 	if err != nil || body.Type() != attribute.MAP {
 		return r, fmt.Errorf("record %d: %w", rec.seq, errBadBody)
 	}
-	fields := body.AsMap()
 	get := func(k string) (attribute.Value, bool) {
 		for _, kv := range fields {
 			if string(kv.Key) == k {
