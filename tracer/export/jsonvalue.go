@@ -1,6 +1,7 @@
 package export
 
 import (
+	"errors"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -10,7 +11,8 @@ import (
 
 // decodeJSON reads one JSON value as structured values: objects become
 // maps, arrays slices, integers int64 (past its range, strings of their
-// digits), other numbers float64, null an empty value. It is a small
+// digits), other numbers float64 (past its range, strings), null an empty
+// value. It is a small
 // parser of its own: encoding/json's token API cost more per record than
 // everything else the sender does.
 func decodeJSON(b []byte) (attribute.Value, error) {
@@ -138,6 +140,9 @@ func (p *jsonParser) value(depth int) (attribute.Value, bool) {
 			return attribute.StringValue(num), true
 		}
 		f, err := strconv.ParseFloat(num, 64)
+		if errors.Is(err, strconv.ErrRange) { // past float64 too: keep the digits
+			return attribute.StringValue(num), true
+		}
 		return attribute.Float64Value(f), err == nil
 	}
 	return attribute.Value{}, false
