@@ -168,7 +168,7 @@ func TestExporterKilled(t *testing.T) {
 	dir := t.TempDir()
 	ready := dir + ".ready"
 	const n = 20000
-	child := exec.Command(os.Args[0], "-test.run=^TestHelperExporter$")
+	child := exec.Command(os.Args[0])
 	child.Env = append(os.Environ(), "NSTRACE_EXPORT_CHILD="+strings.Join([]string{c.grpcURL(), dir, ready, strconv.Itoa(n)}, ","))
 	out := new(strings.Builder)
 	child.Stdout, child.Stderr = out, out
@@ -199,17 +199,31 @@ func TestExporterKilled(t *testing.T) {
 	}
 }
 
-// TestHelperExporter is the exporter process TestExporterKilled kills.
-func TestHelperExporter(t *testing.T) {
-	args := strings.Split(os.Getenv("NSTRACE_EXPORT_CHILD"), ",")
-	if len(args) != 4 {
-		t.Skip("run by TestExporterKilled")
+// TestMain runs the exporter process TestExporterKilled kills when asked
+// to by its environment, and the tests otherwise.
+func TestMain(m *testing.M) {
+	if args := strings.Split(os.Getenv("NSTRACE_EXPORT_CHILD"), ","); len(args) == 4 {
+		exporterChild(args)
 	}
+	os.Exit(m.Run())
+}
+
+// exporterChild spools n records, says so, and sends until killed.
+func exporterChild(args []string) {
 	n, _ := strconv.Atoi(args[3])
-	e, _ := newExporter(t, export.Options{Endpoint: args[0], Insecure: true, SpoolDir: args[1], BatchSize: 100})
-	writeUnshares(t, e, 0, n)
+	e, err := export.New(context.Background(), export.Options{Endpoint: args[0], Insecure: true, SpoolDir: args[1],
+		BatchSize: 100, MaxBackoff: 200 * time.Millisecond, Logf: func(string, ...any) {}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	for i := 0; i < n; i++ {
+		e.WriteEvent(unshare(i))
+	}
+	e.Flush()
 	if err := os.WriteFile(args[2], []byte(e.SessionID()), 0o644); err != nil {
-		t.Fatal(err)
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
 	select {} // sending until killed
 }
