@@ -6,7 +6,21 @@ VMLINUX_H := bpf/vmlinux/$(ARCH)/vmlinux.h
 GEN_DEPS  := clang llvm
 APT_GET   := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
-.PHONY: help generate build test bench lint vmlinux vmtest deps-generate deps-bench
+# What the tests run, as COMMAND:PACKAGE (or FILE:PACKAGE): util-linux and
+# iproute2 are the clients the kernel tests drive; runc, docker.io,
+# containerd (with the CNI plugins) and podman the container runtimes;
+# bubblewrap a sandbox; busybox-static the containers' root file systems;
+# chromium and its fonts the report's browser test. gcc and libc6-dev make
+# cgo, which the race detector needs. (No test runs crun.)
+TEST_TOOLS := unshare:util-linux nsenter:util-linux setpriv:util-linux lsns:util-linux \
+	ip:iproute2 runc:runc dockerd:docker.io docker:docker.io containerd:containerd \
+	ctr:containerd podman:podman bwrap:bubblewrap busybox:busybox-static \
+	chromium:chromium gcc:gcc
+TEST_FILES := /usr/lib/cni/bridge:containernetworking-plugins \
+	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core \
+	/usr/include/stdlib.h:libc6-dev
+
+.PHONY: help generate build test bench lint vmlinux vmtest deps-generate deps-bench deps-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -22,8 +36,35 @@ generate: deps-generate ## recompile bpf/ into gen/ with bpf2go (needs clang, ll
 build: ## build ./nstrace
 	$(GO) build -o nstrace ./cmd/nstrace
 
-test: ## run every test (kernel tests need root; NSTRACE_KERNEL_TESTS=1 makes a skip fail)
-	$(GO) test ./...
+# Installs, as root, what TEST_TOOLS and TEST_FILES name and this machine
+# lacks; a machine that has them all installs nothing. A busybox that is not
+# the static build counts as missing: it is copied into containers.
+deps-test:
+	@missing=$$(for tp in $(TEST_TOOLS); do command -v "$${tp%%:*}" >/dev/null || echo "$${tp#*:}"; done; \
+		for fp in $(TEST_FILES); do [ -e "$${fp%%:*}" ] || echo "$${fp#*:}"; done; \
+		b=$$(command -v busybox) && ldd "$$b" >/dev/null 2>&1 && echo busybox-static); \
+	missing=$$(echo $$(printf '%s\n' $$missing | sort -u)); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "make test: not root, so not installing $$missing (kernel tests skip without root)" >&2; exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+		echo "make test: no apt-get: install $$missing by hand" >&2; exit 0; fi; \
+	echo "make test: installing $$missing" >&2; \
+	apt-get update -q >/dev/null && $(APT_GET) $$missing >/dev/null
+
+# Kernel tests trace the whole machine and count what they see, so packages
+# run one at a time (-p 1): side by side, one package's events (floods among
+# them) would show up in another's trace. -shuffle=on proves no test leans on another having
+# run first (a failing run prints its seed: go test -shuffle=SEED reruns it).
+# TESTFLAGS go to both runs, e.g. make test TESTFLAGS=-v.
+# The tracer packages, where the goroutines are, run under the race
+# detector, which needs cgo; NSTRACE_KERNEL_TESTS=1 forbids going without.
+test: deps-test ## as root, install what the tests run if missing; then every test, shuffled, one package at a time, ./tracer/... under -race
+	$(GO) test -p 1 -shuffle=on $(TESTFLAGS) $$($(GO) list ./... | grep -v '/tracer')
+	@[ "$$($(GO) env CGO_ENABLED)" = 1 ] || { \
+		echo "make test: the race detector needs cgo (apt-get install gcc libc6-dev)" >&2; \
+		[ "$$NSTRACE_KERNEL_TESTS" != 1 ] || exit 1; }
+	$(GO) test -p 1 -shuffle=on $(TESTFLAGS) $$([ "$$($(GO) env CGO_ENABLED)" = 1 ] && echo -race) ./tracer/...
 
 deps-bench:
 	@command -v bpftrace >/dev/null || \
@@ -34,9 +75,20 @@ bench: build deps-bench ## Go benchmarks (0 allocs/op), then nsbench: untraced v
 	$(GO) test -run '^$$' -bench . -benchmem ./tracer/... ./cmd/nstrace/
 	$(GO) run ./cmd/nsbench -nstrace ./nstrace $(NSBENCH_FLAGS)
 
-lint: ## go vet and gofmt
+# golangci-lint at the version .golangci.yml is written for, built from the
+# Go module proxy into a directory of its own on first use.
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT_DIR     := $(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/tools/golangci-lint@$(GOLANGCI_LINT_VERSION)
+GOLANGCI_LINT         := $(GOLANGCI_LINT_DIR)/golangci-lint
+
+$(GOLANGCI_LINT):
+	@echo "make lint: installing golangci-lint $(GOLANGCI_LINT_VERSION) (once)" >&2
+	GOBIN=$(GOLANGCI_LINT_DIR) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+lint: $(GOLANGCI_LINT) ## go vet, gofmt and golangci-lint (.golangci.yml; installed on first use)
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt needed: $$out" >&2; exit 1; }
+	$(GOLANGCI_LINT) run ./...
 
 vmlinux: ## regenerate bpf/vmlinux/$(ARCH)/vmlinux.h from this kernel's BTF (needs bpftool)
 	@command -v bpftool >/dev/null || { [ "$$(id -u)" = 0 ] && $(APT_GET) bpftool; }

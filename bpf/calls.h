@@ -141,7 +141,6 @@ static __always_inline int enter_clone(__u64 flags)
 	p.kind = EVENT_CLONE;
 	p.flags = flags;
 	remember(current_tid(), &p);
-	__sync_fetch_and_add(&clones_pending, 1);
 	return 0;
 }
 
@@ -164,7 +163,6 @@ static __always_inline int exit_clone(long ret)
 		send(e);
 	}
 	forget(tid, p);
-	__sync_fetch_and_add(&clones_pending, -1);
 	return 0;
 }
 
@@ -186,7 +184,6 @@ static __always_inline int enter_exec(void)
 	p.mask = 1 << NS_TIME;
 	p.from[NS_TIME] = nsp->time_ns->ns.inum;
 	remember(tgid, &p);
-	__sync_fetch_and_add(&execs_pending, 1);
 	return 0;
 }
 
@@ -211,7 +208,6 @@ static __always_inline int exit_exec(long ret)
 		send(e);
 	}
 	forget(tgid, p);
-	__sync_fetch_and_add(&execs_pending, -1);
 	return 0;
 }
 

@@ -40,6 +40,7 @@ enum change_action {
 enum drop_cause {
 	DROP_RING_FULL = 0,    /* ring buffer reserve failed */
 	DROP_PENDING_FULL = 1, /* no room to remember a syscall between enter and exit */
+	DROP_FLOOD_FULL = 2,   /* an event past its source's share found no room to be counted */
 	DROP_CAUSES,
 };
 
@@ -69,6 +70,17 @@ struct event {
 	char comm[16];
 	__u32 user_ns; /* inode of the caller's user namespace: owner of what it creates */
 	struct change changes[NS_KINDS];
+};
+
+/* A source past its share: events counted instead of sent, per key.
+ * cgroup is the source's cgroup key (see source_cgroup in flood.h). */
+struct flood_key {
+	__u64 cgroup;
+	__u32 uid;
+	__s32 error; /* errno (positive) of the failed calls counted, or 0 */
+	__u8 kind;   /* enum event_kind */
+	__u8 pad[7];
+	char comm[16];
 };
 
 /* Only the header and the used changes are sent. */

@@ -30,6 +30,7 @@ const enum ns_kind *unused_ns_kind __attribute__((unused));
 const enum event_kind *unused_event_kind __attribute__((unused));
 const enum change_action *unused_change_action __attribute__((unused));
 const enum drop_cause *unused_drop_cause __attribute__((unused));
+const struct flood_key *unused_flood_key __attribute__((unused));
 
 /* ---- every new task: which namespaces differ from its creator's ---- */
 

@@ -49,8 +49,9 @@ struct {
 	__type(value, struct pending);
 } pending_ts SEC(".maps");
 
-/* How many clone/exec entries wait in `pending`: lets the exits of ordinary
- * forks and execs skip the map lookup. A racy read only costs a lookup. */
+/* How many clone/exec entries wait in `pending` or `pending_ts`: lets the
+ * exits of ordinary forks and execs skip the map lookup. Exact (see
+ * count_pending); a racy read only costs a lookup. */
 __u64 clones_pending = 0;
 __u64 execs_pending = 0;
 
@@ -162,11 +163,16 @@ static __always_inline void add_change(struct event *e, int kind, __u8 action, _
 	e->nr_changes = i + 1;
 }
 
-/* send queues the header and the used changes only. */
+#include "flood.h"
+
+/* send queues the header and the used changes only, if the source has not
+ * used up its share (flood.h). */
 static __always_inline void send(struct event *e)
 {
 	__u64 size = EVENT_HEADER_SIZE + (__u64)e->nr_changes * sizeof(struct change);
 
+	if (!admit(e))
+		return;
 	if (size > sizeof(*e))
 		size = sizeof(*e);
 	/* The record's own timestamp serves as "now": no second clock read. */
@@ -174,22 +180,42 @@ static __always_inline void send(struct event *e)
 		count_drop(DROP_RING_FULL);
 }
 
+/* How many clone and exec entries a map holds changes with the entries
+ * themselves, in remember and forget only: an entry that was never stored
+ * is never counted, and one overwritten is uncounted. */
+static __always_inline void count_pending(__u8 kind, __s64 delta)
+{
+	if (kind == EVENT_CLONE)
+		__sync_fetch_and_add(&clones_pending, delta);
+	else if (kind == EVENT_EXEC)
+		__sync_fetch_and_add(&execs_pending, delta);
+}
+
 /* remember keeps p for the current task (key: its tid, or tgid for exec,
- * in the hash), recall finds it, forget frees it. */
+ * in the hash), recall finds it, forget frees it. A full map is a loss,
+ * counted. */
 static __always_inline void remember(__u32 key, struct pending *p)
 {
-	if (use_task_storage) {
-		struct pending *slot = bpf_task_storage_get(&pending_ts, bpf_get_current_task_btf(), 0,
-							    BPF_LOCAL_STORAGE_GET_F_CREATE);
-		if (!slot) {
-			count_drop(DROP_PENDING_FULL);
-			return;
-		}
+	struct pending *slot;
+
+	if (use_task_storage)
+		slot = bpf_task_storage_get(&pending_ts, bpf_get_current_task_btf(), 0,
+					    BPF_LOCAL_STORAGE_GET_F_CREATE);
+	else
+		slot = bpf_map_lookup_elem(&pending, &key);
+	if (slot) {
+		/* A free task slot has kind 0; a live entry (one whose exit
+		 * never ran, or a tgid key reused by exec) is replaced. */
+		count_pending(slot->kind, -1);
 		*slot = *p;
+		count_pending(p->kind, 1);
 		return;
 	}
-	if (bpf_map_update_elem(&pending, &key, p, BPF_ANY))
+	if (use_task_storage || bpf_map_update_elem(&pending, &key, p, BPF_NOEXIST)) {
 		count_drop(DROP_PENDING_FULL);
+		return;
+	}
+	count_pending(p->kind, 1);
 }
 
 static __always_inline struct pending *recall(__u32 key)
@@ -207,6 +233,7 @@ static __always_inline struct pending *recall(__u32 key)
 
 static __always_inline void forget(__u32 key, struct pending *p)
 {
+	count_pending(p->kind, -1);
 	if (use_task_storage)
 		p->kind = 0;
 	else

@@ -36,7 +36,8 @@ type NstraceDropCause uint32
 const (
 	NstraceDropCauseDROP_RING_FULL    NstraceDropCause = 0
 	NstraceDropCauseDROP_PENDING_FULL NstraceDropCause = 1
-	NstraceDropCauseDROP_CAUSES       NstraceDropCause = 2
+	NstraceDropCauseDROP_FLOOD_FULL   NstraceDropCause = 2
+	NstraceDropCauseDROP_CAUSES       NstraceDropCause = 3
 )
 
 type NstraceEvent struct {
@@ -69,6 +70,24 @@ const (
 	NstraceEventKindEVENT_DESTROY NstraceEventKind = 5
 )
 
+type NstraceFloodKey struct {
+	_      structs.HostLayout
+	Cgroup uint64
+	Uid    uint32
+	Error  int32
+	Kind   uint8
+	Pad    [7]uint8
+	Comm   [16]int8
+}
+
+type NstraceLastFailure struct {
+	_      structs.HostLayout
+	BootNs uint64
+	Tgid   uint32
+	Kinds  uint8
+	Pad    [3]uint8
+}
+
 type NstraceNsKind uint32
 
 const (
@@ -85,6 +104,13 @@ const (
 	NstraceNsKindNS_KINDS             NstraceNsKind = 10
 )
 
+type NstraceNsOwner struct {
+	_      structs.HostLayout
+	Cgroup uint64
+	Inum   uint32
+	Pad    uint32
+}
+
 type NstracePending struct {
 	_     structs.HostLayout
 	Flags uint64
@@ -99,11 +125,18 @@ type NstracePending struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	NstraceMapCgroupBucket       = "cgroup_bucket"
 	NstraceMapDrops              = "drops"
 	NstraceMapEvents             = "events"
+	NstraceMapFailures           = "failures"
+	NstraceMapFlood0             = "flood0"
+	NstraceMapFlood1             = "flood1"
+	NstraceMapFloods             = "floods"
+	NstraceMapNsOwners           = "ns_owners"
 	NstraceMapPending            = "pending"
 	NstraceMapPendingTs          = "pending_ts"
 	NstraceMapScratch            = "scratch"
+	NstraceMapUidBucket          = "uid_bucket"
 	NstraceProgClone3Enter       = "clone3_enter"
 	NstraceProgClone3Exit        = "clone3_exit"
 	NstraceProgCloneEnter        = "clone_enter"
@@ -128,13 +161,21 @@ const (
 	NstraceProgUnshareFexit      = "unshare_fexit"
 	NstraceVarClonesPending      = "clones_pending"
 	NstraceVarExecsPending       = "execs_pending"
+	NstraceVarFailureWindowNs    = "failure_window_ns"
 	NstraceVarFilterTgid         = "filter_tgid"
+	NstraceVarFloodBurstNs       = "flood_burst_ns"
+	NstraceVarFloodSide          = "flood_side"
+	NstraceVarFloodStepNs        = "flood_step_ns"
+	NstraceVarHostMntInum        = "host_mnt_inum"
+	NstraceVarHostNetInum        = "host_net_inum"
 	NstraceVarKindMask           = "kind_mask"
 	NstraceVarLastWakeupNs       = "last_wakeup_ns"
+	NstraceVarRingLimit          = "ring_limit"
 	NstraceVarSentSinceWakeup    = "sent_since_wakeup"
 	NstraceVarUnusedChangeAction = "unused_change_action"
 	NstraceVarUnusedDropCause    = "unused_drop_cause"
 	NstraceVarUnusedEventKind    = "unused_event_kind"
+	NstraceVarUnusedFloodKey     = "unused_flood_key"
 	NstraceVarUnusedNsKind       = "unused_ns_kind"
 	NstraceVarUseTaskStorage     = "use_task_storage"
 	NstraceVarWakeupBytes        = "wakeup_bytes"
@@ -211,11 +252,18 @@ type NstraceProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type NstraceMapSpecs struct {
-	Drops     *ebpf.MapSpec `ebpf:"drops"`
-	Events    *ebpf.MapSpec `ebpf:"events"`
-	Pending   *ebpf.MapSpec `ebpf:"pending"`
-	PendingTs *ebpf.MapSpec `ebpf:"pending_ts"`
-	Scratch   *ebpf.MapSpec `ebpf:"scratch"`
+	CgroupBucket *ebpf.MapSpec `ebpf:"cgroup_bucket"`
+	Drops        *ebpf.MapSpec `ebpf:"drops"`
+	Events       *ebpf.MapSpec `ebpf:"events"`
+	Failures     *ebpf.MapSpec `ebpf:"failures"`
+	Flood0       *ebpf.MapSpec `ebpf:"flood0"`
+	Flood1       *ebpf.MapSpec `ebpf:"flood1"`
+	Floods       *ebpf.MapSpec `ebpf:"floods"`
+	NsOwners     *ebpf.MapSpec `ebpf:"ns_owners"`
+	Pending      *ebpf.MapSpec `ebpf:"pending"`
+	PendingTs    *ebpf.MapSpec `ebpf:"pending_ts"`
+	Scratch      *ebpf.MapSpec `ebpf:"scratch"`
+	UidBucket    *ebpf.MapSpec `ebpf:"uid_bucket"`
 }
 
 // NstraceVariableSpecs contains global variables before they are loaded into the kernel.
@@ -224,13 +272,21 @@ type NstraceMapSpecs struct {
 type NstraceVariableSpecs struct {
 	ClonesPending      *ebpf.VariableSpec `ebpf:"clones_pending"`
 	ExecsPending       *ebpf.VariableSpec `ebpf:"execs_pending"`
+	FailureWindowNs    *ebpf.VariableSpec `ebpf:"failure_window_ns"`
 	FilterTgid         *ebpf.VariableSpec `ebpf:"filter_tgid"`
+	FloodBurstNs       *ebpf.VariableSpec `ebpf:"flood_burst_ns"`
+	FloodSide          *ebpf.VariableSpec `ebpf:"flood_side"`
+	FloodStepNs        *ebpf.VariableSpec `ebpf:"flood_step_ns"`
+	HostMntInum        *ebpf.VariableSpec `ebpf:"host_mnt_inum"`
+	HostNetInum        *ebpf.VariableSpec `ebpf:"host_net_inum"`
 	KindMask           *ebpf.VariableSpec `ebpf:"kind_mask"`
 	LastWakeupNs       *ebpf.VariableSpec `ebpf:"last_wakeup_ns"`
+	RingLimit          *ebpf.VariableSpec `ebpf:"ring_limit"`
 	SentSinceWakeup    *ebpf.VariableSpec `ebpf:"sent_since_wakeup"`
 	UnusedChangeAction *ebpf.VariableSpec `ebpf:"unused_change_action"`
 	UnusedDropCause    *ebpf.VariableSpec `ebpf:"unused_drop_cause"`
 	UnusedEventKind    *ebpf.VariableSpec `ebpf:"unused_event_kind"`
+	UnusedFloodKey     *ebpf.VariableSpec `ebpf:"unused_flood_key"`
 	UnusedNsKind       *ebpf.VariableSpec `ebpf:"unused_ns_kind"`
 	UseTaskStorage     *ebpf.VariableSpec `ebpf:"use_task_storage"`
 	WakeupBytes        *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
@@ -257,20 +313,34 @@ func (o *NstraceObjects) Close() error {
 //
 // It can be passed to LoadNstraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type NstraceMaps struct {
-	Drops     *ebpf.Map `ebpf:"drops"`
-	Events    *ebpf.Map `ebpf:"events"`
-	Pending   *ebpf.Map `ebpf:"pending"`
-	PendingTs *ebpf.Map `ebpf:"pending_ts"`
-	Scratch   *ebpf.Map `ebpf:"scratch"`
+	CgroupBucket *ebpf.Map `ebpf:"cgroup_bucket"`
+	Drops        *ebpf.Map `ebpf:"drops"`
+	Events       *ebpf.Map `ebpf:"events"`
+	Failures     *ebpf.Map `ebpf:"failures"`
+	Flood0       *ebpf.Map `ebpf:"flood0"`
+	Flood1       *ebpf.Map `ebpf:"flood1"`
+	Floods       *ebpf.Map `ebpf:"floods"`
+	NsOwners     *ebpf.Map `ebpf:"ns_owners"`
+	Pending      *ebpf.Map `ebpf:"pending"`
+	PendingTs    *ebpf.Map `ebpf:"pending_ts"`
+	Scratch      *ebpf.Map `ebpf:"scratch"`
+	UidBucket    *ebpf.Map `ebpf:"uid_bucket"`
 }
 
 func (m *NstraceMaps) Close() error {
 	return _NstraceClose(
+		m.CgroupBucket,
 		m.Drops,
 		m.Events,
+		m.Failures,
+		m.Flood0,
+		m.Flood1,
+		m.Floods,
+		m.NsOwners,
 		m.Pending,
 		m.PendingTs,
 		m.Scratch,
+		m.UidBucket,
 	)
 }
 
@@ -280,13 +350,21 @@ func (m *NstraceMaps) Close() error {
 type NstraceVariables struct {
 	ClonesPending      *ebpf.Variable `ebpf:"clones_pending"`
 	ExecsPending       *ebpf.Variable `ebpf:"execs_pending"`
+	FailureWindowNs    *ebpf.Variable `ebpf:"failure_window_ns"`
 	FilterTgid         *ebpf.Variable `ebpf:"filter_tgid"`
+	FloodBurstNs       *ebpf.Variable `ebpf:"flood_burst_ns"`
+	FloodSide          *ebpf.Variable `ebpf:"flood_side"`
+	FloodStepNs        *ebpf.Variable `ebpf:"flood_step_ns"`
+	HostMntInum        *ebpf.Variable `ebpf:"host_mnt_inum"`
+	HostNetInum        *ebpf.Variable `ebpf:"host_net_inum"`
 	KindMask           *ebpf.Variable `ebpf:"kind_mask"`
 	LastWakeupNs       *ebpf.Variable `ebpf:"last_wakeup_ns"`
+	RingLimit          *ebpf.Variable `ebpf:"ring_limit"`
 	SentSinceWakeup    *ebpf.Variable `ebpf:"sent_since_wakeup"`
 	UnusedChangeAction *ebpf.Variable `ebpf:"unused_change_action"`
 	UnusedDropCause    *ebpf.Variable `ebpf:"unused_drop_cause"`
 	UnusedEventKind    *ebpf.Variable `ebpf:"unused_event_kind"`
+	UnusedFloodKey     *ebpf.Variable `ebpf:"unused_flood_key"`
 	UnusedNsKind       *ebpf.Variable `ebpf:"unused_ns_kind"`
 	UseTaskStorage     *ebpf.Variable `ebpf:"use_task_storage"`
 	WakeupBytes        *ebpf.Variable `ebpf:"wakeup_bytes"`

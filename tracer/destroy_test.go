@@ -52,7 +52,7 @@ func TestDroppedNamespaceIsReportedDestroyedOrUnavailable(t *testing.T) {
 	switch {
 	case destroyAttached && len(mine) != 1:
 		t.Errorf("destroy events for %d: %d, want 1", dropped, len(mine))
-	case destroyAttached && mine[0].Changes[0].Action != event.Gone:
+	case destroyAttached && mine[0].Changes[0].Action != event.ActionDestroy:
 		t.Errorf("destroy change action %s", mine[0].Changes[0].Action)
 	case !destroyAttached && len(destroys) != 0:
 		t.Errorf("%d destroy events without a destroy hook", len(destroys))

@@ -201,6 +201,7 @@ func one(t testing.TB, evs []*event.Event, what string) *event.Event {
 // once pid_for_children differs from its pid namespace.
 func holdProcess(t testing.TB, attr *syscall.SysProcAttr) (int, nsSet) {
 	t.Helper()
+	testenv.RequireKernel(t) // new namespaces need root: without it, skip as the kernel tests do
 	cmd := exec.Command("sh", "-c", "exec 3<&0; cat <&3 & echo started; wait")
 	cmd.SysProcAttr = attr
 	hold, err := cmd.StdinPipe()

@@ -1,6 +1,7 @@
 package tracer_test
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,8 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
+	"strconv"
 	"syscall"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -54,6 +58,8 @@ func runHelper(mode string) error {
 		err = helperForks()
 	case "fork-into-children-ns":
 		err = helperForkIntoChildrenNs(&r)
+	case "vfork-hold":
+		err = helperVforkHold()
 	default:
 		err = fmt.Errorf("unknown helper mode %q", mode)
 	}
@@ -139,6 +145,62 @@ func rawFork() (int, error) {
 		return 0, errno
 	}
 	if pid == 0 {
+		unix.RawSyscall(unix.SYS_EXIT_GROUP, 0, 0, 0)
+	}
+	return int(pid), nil
+}
+
+// helperVforkHold waits for a line on stdin, then makes
+// $NSTRACE_HOLD_CALLERS clones with CLONE_VFORK|CLONE_NEWUTS at once, from
+// as many threads. Each child writes one byte to stdout and blocks reading
+// stdin: its parent stays inside clone until the test closes stdin.
+func helperVforkHold() error {
+	n, err := strconv.Atoi(os.Getenv("NSTRACE_HOLD_CALLERS"))
+	if err != nil {
+		return fmt.Errorf("NSTRACE_HOLD_CALLERS: %w", err)
+	}
+	// Threads parked in raw syscalls keep their P: give the runtime enough,
+	// and no collection that would wait for them to stop.
+	runtime.GOMAXPROCS(n + 2)
+	debug.SetGCPercent(-1)
+	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+		return err
+	}
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			runtime.LockOSThread()
+			buf := new(byte)
+			pid, err := vforkHeld(buf)
+			if err == nil {
+				_, err = unix.Wait4(pid, nil, 0, nil)
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			return fmt.Errorf("held clone: %w", err)
+		}
+	}
+	return nil
+}
+
+// vforkHeld is helperVforkHold's clone; buf is scratch for the child, which
+// must not allocate.
+//
+//go:nosplit
+//go:norace
+func vforkHeld(buf *byte) (int, error) {
+	flags := uintptr(unix.CLONE_VFORK | unix.CLONE_NEWUTS | unix.SIGCHLD)
+	pid, _, errno := unix.RawSyscall6(unix.SYS_CLONE, flags, 0, 0, 0, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	if pid == 0 {
+		*buf = 'x'
+		unix.RawSyscall(unix.SYS_WRITE, 1, uintptr(unsafe.Pointer(buf)), 1)
+		unix.RawSyscall(unix.SYS_READ, 0, uintptr(unsafe.Pointer(buf)), 1)
 		unix.RawSyscall(unix.SYS_EXIT_GROUP, 0, 0, 0)
 	}
 	return int(pid), nil

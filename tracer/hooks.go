@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -153,11 +154,19 @@ func (t *Tracer) attach() error {
 	return nil
 }
 
-// detach stops new records; those already queued stay readable.
+// detach stops new records; those already queued stay readable. The
+// caller holds t.stopMu: Run's stop and Close may both detach, from
+// different goroutines, and Close must not go on while a detach is under way.
+//
+// The links are closed in parallel: each close waits for the kernel's
+// grace periods (programs still running must leave), and closed together
+// they wait for the same ones instead of one after the other.
 func (t *Tracer) detach() {
+	var wg sync.WaitGroup
 	for _, l := range t.links {
-		l.Close()
+		wg.Go(func() { l.Close() })
 	}
+	wg.Wait()
 	t.links = nil
 }
 

@@ -118,10 +118,18 @@ func TestBurstOfUnsharesDeliversEveryEvent(t *testing.T) {
 }
 
 // With a one-page ring and a consumer stalled until the burst is over, most
-// records cannot be queued: generated = delivered + counted lost, exactly.
+// records cannot be queued: past the ring's headroom they are counted in
+// flood records, and what still finds no room is counted lost:
+// generated = delivered + flooded + lost, exactly.
+// Without flood accounting (FloodRate < 0) they are all counted lost.
 func TestStalledConsumerLosesNothingUncounted(t *testing.T) {
 	testenv.RequireKernel(t)
-	tr, err := tracer.Open(tracer.Options{Pid: uint32(os.Getpid()), RingSize: os.Getpagesize()})
+	t.Run("flood accounting", func(t *testing.T) { stalledConsumer(t, 0) })
+	t.Run("no flood accounting", func(t *testing.T) { stalledConsumer(t, -1) })
+}
+
+func stalledConsumer(t *testing.T, floodRate int) {
+	tr, err := tracer.Open(tracer.Options{Pid: uint32(os.Getpid()), RingSize: os.Getpagesize(), FloodRate: floodRate})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +140,7 @@ func TestStalledConsumerLosesNothingUncounted(t *testing.T) {
 	for _, h := range tr.Hooks() {
 		destroyAttached = destroyAttached || h.Name == "destroy" && h.Attached
 	}
-	var delivered, lostReported uint64
+	var delivered, lostReported, flooded uint64
 	done := make(chan error, 1)
 	go func() {
 		done <- tr.Run(ctx, func(ev *event.Event) error {
@@ -142,6 +150,8 @@ func TestStalledConsumerLosesNothingUncounted(t *testing.T) {
 				delivered++
 			case event.Lost:
 				lostReported += ev.Lost
+			case event.Flood:
+				flooded += ev.Count
 			}
 			return nil
 		}, nil)
@@ -159,11 +169,15 @@ func TestStalledConsumerLosesNothingUncounted(t *testing.T) {
 		generated += burst
 	}
 	s := tr.Stats()
-	if s.Lost == 0 || delivered == 0 {
-		t.Errorf("want both delivered and lost records, got %d and %d", delivered, s.Lost)
+	if floodRate < 0 && (flooded != 0 || s.Lost == 0) {
+		t.Errorf("without flood accounting: %d flooded, %d lost; want 0 and some", flooded, s.Lost)
 	}
-	if delivered+s.Lost != generated || lostReported != s.Lost || s.RingFull != s.Lost {
-		t.Errorf("delivered %d + lost %d (reported %d, ring full %d) != generated %d", delivered, s.Lost, lostReported, s.RingFull, generated)
+	if s.Lost+flooded == 0 || delivered == 0 {
+		t.Errorf("want both delivered and undelivered records, got %d and %d lost, %d flooded", delivered, s.Lost, flooded)
 	}
-	t.Logf("one-page ring, stalled consumer: %d delivered, %d lost", delivered, s.Lost)
+	if delivered+flooded+s.Lost != generated || lostReported != s.Lost || s.RingFull != s.Lost || s.Flooded != flooded {
+		t.Errorf("delivered %d + flooded %d (stats %d) + lost %d (reported %d, ring full %d) != generated %d",
+			delivered, flooded, s.Flooded, s.Lost, lostReported, s.RingFull, generated)
+	}
+	t.Logf("one-page ring, stalled consumer: %d delivered, %d flooded, %d lost", delivered, flooded, s.Lost)
 }

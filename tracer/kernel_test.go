@@ -195,6 +195,7 @@ func cgroupID(t testing.TB) uint64 {
 // an fd that keeps it alive.
 func newUTSNamespaceFd(t testing.TB) int {
 	t.Helper()
+	testenv.RequireKernel(t) // unshare needs root: without it, skip as the kernel tests do
 	var fd int
 	err := onLockedThread(func(tid int) error {
 		if err := unix.Unshare(unix.CLONE_NEWUTS); err != nil {

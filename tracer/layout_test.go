@@ -2,6 +2,7 @@ package tracer
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -19,8 +20,9 @@ func TestGoStructsMatchTheBPFObjectLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, goType := range map[string]reflect.Type{
-		"event":  reflect.TypeOf(gen.NstraceEvent{}),
-		"change": reflect.TypeOf(gen.NstraceChange{}),
+		"event":     reflect.TypeOf(gen.NstraceEvent{}),
+		"change":    reflect.TypeOf(gen.NstraceChange{}),
+		"flood_key": reflect.TypeOf(gen.NstraceFloodKey{}),
 	} {
 		var st *btf.Struct
 		if err := spec.Types.TypeByName(name, &st); err != nil {
@@ -49,33 +51,106 @@ func TestGoStructsMatchTheBPFObjectLayout(t *testing.T) {
 	}
 }
 
-// The C enums and the Go event model number things the same way.
+// The C enums and the Go event model number things the same way: every
+// enumerator of every shared C enum (read from the object's BTF, so a new
+// one fails here until Go names it) has its Go counterpart. Drop causes
+// have theirs in Stats, by name: DROP_RING_FULL is Stats.RingFull.
 func TestBPFEnumsMatchTheEventModel(t *testing.T) {
-	pairs := []struct {
-		c, goValue uint32
-		what       string
-	}{
-		{uint32(gen.NstraceNsKindNS_CGROUP), uint32(event.Cgroup), "cgroup"},
-		{uint32(gen.NstraceNsKindNS_IPC), uint32(event.IPC), "ipc"},
-		{uint32(gen.NstraceNsKindNS_MNT), uint32(event.Mnt), "mnt"},
-		{uint32(gen.NstraceNsKindNS_NET), uint32(event.Net), "net"},
-		{uint32(gen.NstraceNsKindNS_PID), uint32(event.Pid), "pid"},
-		{uint32(gen.NstraceNsKindNS_PID_FOR_CHILDREN), uint32(event.PidForChildren), "pid_for_children"},
-		{uint32(gen.NstraceNsKindNS_TIME), uint32(event.Time), "time"},
-		{uint32(gen.NstraceNsKindNS_TIME_FOR_CHILDREN), uint32(event.TimeForChildren), "time_for_children"},
-		{uint32(gen.NstraceNsKindNS_USER), uint32(event.User), "user"},
-		{uint32(gen.NstraceNsKindNS_UTS), uint32(event.UTS), "uts"},
-		{uint32(gen.NstraceNsKindNS_KINDS), uint32(event.NumNsTypes), "number of kinds"},
-		{uint32(gen.NstraceEventKindEVENT_CLONE), uint32(event.Clone), "clone"},
-		{uint32(gen.NstraceEventKindEVENT_UNSHARE), uint32(event.Unshare), "unshare"},
-		{uint32(gen.NstraceEventKindEVENT_SETNS), uint32(event.Setns), "setns"},
-		{uint32(gen.NstraceEventKindEVENT_EXEC), uint32(event.Exec), "exec"},
-		{uint32(gen.NstraceChangeActionACTION_CREATE), uint32(event.Create), "create"},
-		{uint32(gen.NstraceChangeActionACTION_JOIN), uint32(event.Join), "join"},
+	spec, err := gen.LoadNstrace()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, p := range pairs {
-		if p.c != p.goValue {
-			t.Errorf("%s: C %d, Go %d", p.what, p.c, p.goValue)
+	goValues := map[string]map[string]uint64{
+		"ns_kind": {
+			"NS_CGROUP": uint64(event.Cgroup), "NS_IPC": uint64(event.IPC), "NS_MNT": uint64(event.Mnt),
+			"NS_NET": uint64(event.Net), "NS_PID": uint64(event.Pid), "NS_PID_FOR_CHILDREN": uint64(event.PidForChildren),
+			"NS_TIME": uint64(event.Time), "NS_TIME_FOR_CHILDREN": uint64(event.TimeForChildren),
+			"NS_USER": uint64(event.User), "NS_UTS": uint64(event.UTS), "NS_KINDS": uint64(event.NumNsTypes),
+		},
+		"event_kind": {
+			"EVENT_CLONE": uint64(event.Clone), "EVENT_UNSHARE": uint64(event.Unshare), "EVENT_SETNS": uint64(event.Setns),
+			"EVENT_EXEC": uint64(event.Exec), "EVENT_DESTROY": uint64(event.Destroy),
+		},
+		"change_action": {
+			"ACTION_CREATE": uint64(event.Create), "ACTION_JOIN": uint64(event.Join), "ACTION_DESTROY": uint64(event.ActionDestroy),
+		},
+		"drop_cause": {},
+	}
+	for name, want := range goValues {
+		var enum *btf.Enum
+		if err := spec.Types.TypeByName(name, &enum); err != nil {
+			t.Fatalf("BTF enum %s: %v", name, err)
 		}
+		for _, v := range enum.Values {
+			if name == "drop_cause" {
+				checkDropCause(t, v.Name, v.Value)
+				continue
+			}
+			goValue, ok := want[v.Name]
+			switch {
+			case !ok:
+				t.Errorf("enum %s: %s (%d) has no Go counterpart in this test", name, v.Name, v.Value)
+			case goValue != v.Value:
+				t.Errorf("enum %s: %s is %d in C, %d in Go", name, v.Name, v.Value, goValue)
+			}
+			delete(want, v.Name)
+		}
+		for n := range want {
+			t.Errorf("enum %s has no %s", name, n)
+		}
+		// Loss markers and flood records are made in Go: no kind the
+		// kernel sends may be taken for one.
+		if name == "event_kind" {
+			for _, v := range enum.Values {
+				if v.Value >= uint64(event.Lost) {
+					t.Errorf("%s is %d: Go reads that as %s", v.Name, v.Value, event.Kind(v.Value))
+				}
+			}
+			if event.Lost.String() != "lost" || event.Flood.String() != "flood" {
+				t.Errorf("Go kinds past the C enum are %s and %s", event.Lost, event.Flood)
+			}
+		}
+	}
+}
+
+// checkDropCause finds the Stats field that counts the drops of cause
+// DROP_X_Y by its name, XY, and checks that it counts exactly those.
+func checkDropCause(t *testing.T, name string, value uint64) {
+	t.Helper()
+	var tr Tracer
+	if name == "DROP_CAUSES" {
+		if value != uint64(len(tr.lost)) {
+			t.Errorf("DROP_CAUSES is %d, the tracer counts %d causes", value, len(tr.lost))
+		}
+		return
+	}
+	field := ""
+	for _, w := range strings.Split(strings.TrimPrefix(name, "DROP_"), "_") {
+		field += w[:1] + strings.ToLower(w[1:])
+	}
+	f := reflect.ValueOf(Stats{}).FieldByName(field)
+	if !f.IsValid() {
+		t.Errorf("drop cause %s has no Stats.%s", name, field)
+		return
+	}
+	tr.lost[value].Store(7)
+	if got := reflect.ValueOf(tr.Stats()).FieldByName(field).Uint(); got != 7 {
+		t.Errorf("drops of cause %s land in Stats.%s as %d, want 7", name, field, got)
+	}
+}
+
+// Every drop cause is read into Stats, and only there is it summed into Lost.
+func TestEveryDropCauseIsCounted(t *testing.T) {
+	var tr Tracer
+	for cause := range tr.lost {
+		tr.lost[cause].Store(1 << cause)
+	}
+	s := tr.Stats()
+	if s.RingFull != 1<<gen.NstraceDropCauseDROP_RING_FULL || s.PendingFull != 1<<gen.NstraceDropCauseDROP_PENDING_FULL ||
+		s.FloodFull != 1<<gen.NstraceDropCauseDROP_FLOOD_FULL {
+		t.Errorf("stats by cause %+v", s)
+	}
+	if want := uint64(1)<<gen.NstraceDropCauseDROP_CAUSES - 1; s.Lost != want {
+		t.Errorf("lost %d, want every cause: %d", s.Lost, want)
 	}
 }

@@ -14,15 +14,31 @@ import (
 )
 
 // Run delivers events to onEvent until ctx is done, then detaches every hook,
-// drains what the ring still holds and returns nil. Every PollInterval, even
-// while records keep coming, it reports losses and calls onIdle, if set: the
-// moment to flush buffered output. The *event.Event passed to onEvent is
-// reused: copy what must outlive the call. An error from a callback stops Run
-// and is returned. Run may be called once.
+// drains what the ring still holds for at most Options.DrainTimeout and
+// returns nil. Records still in the ring when the drain runs out of time are
+// counted (Stats.Shutdown) and reported in one loss marker with Cause
+// event.LostShutdown. Every PollInterval, even while records keep coming, it
+// reports losses and calls onIdle, if set: the moment to flush buffered
+// output. The *event.Event passed to onEvent is reused: copy what must
+// outlive the call. An error from a callback stops Run and is returned. Run
+// may be called once.
+//
+// The drain deadline is checked between records, so a slow onEvent holds
+// Run past it by one call at most; a caller that cannot wait even that long
+// calls Abandon from another goroutine.
 func (t *Tracer) Run(ctx context.Context, onEvent func(*event.Event) error, onIdle func() error) error {
+	t.running.Store(true)
+	defer t.running.Store(false)
 	stop := context.AfterFunc(ctx, func() {
-		t.detach()
-		t.reader.Flush()
+		// The drain's time starts now: detaching takes a while (fentry
+		// links wait for the programs to leave).
+		t.drainBy.Store(time.Now().Add(max(t.opts.DrainTimeout, 0)).UnixNano())
+		t.stopMu.Lock()
+		defer t.stopMu.Unlock()
+		if !t.closed {
+			t.detach()
+			t.reader.Flush()
+		}
 	})
 	defer stop()
 
@@ -31,6 +47,9 @@ func (t *Tracer) Run(ctx context.Context, onEvent func(*event.Event) error, onId
 		dec decoder
 	)
 	deliver := func(sample []byte) error {
+		if t.drainOver() {
+			t.reader.Stop() // this record is handed over; none after it
+		}
 		if err := dec.decode(sample, &t.clock, &ev); err != nil {
 			return err
 		}
@@ -40,6 +59,9 @@ func (t *Tracer) Run(ctx context.Context, onEvent func(*event.Event) error, onId
 	deadline := time.Now().Add(t.opts.PollInterval)
 	t.reader.SetDeadline(deadline)
 	for {
+		if t.drainOver() {
+			t.reader.Stop()
+		}
 		_, err := t.reader.Read(deliver)
 		idle := errors.Is(err, os.ErrDeadlineExceeded)
 		switch {
@@ -53,6 +75,9 @@ func (t *Tracer) Run(ctx context.Context, onEvent func(*event.Event) error, onId
 			if err := t.reportLost(onEvent); err != nil {
 				return err
 			}
+			if err := t.reportFloods(onEvent, false); err != nil {
+				return err
+			}
 			if onIdle != nil {
 				if err := onIdle(); err != nil {
 					return err
@@ -60,9 +85,15 @@ func (t *Tracer) Run(ctx context.Context, onEvent func(*event.Event) error, onId
 			}
 			deadline = time.Now().Add(t.opts.PollInterval)
 			t.reader.SetDeadline(deadline)
-		case errors.Is(err, ring.ErrFlushed):
-			// Detached and drained: nothing can arrive any more.
+		case errors.Is(err, ring.ErrFlushed), errors.Is(err, ring.ErrStopped):
+			// Detached and drained, or out of time: nothing more is read.
 			if err := t.reportLost(onEvent); err != nil {
+				return err
+			}
+			if err := t.reportShutdown(onEvent); err != nil {
+				return err
+			}
+			if err := t.reportFloods(onEvent, true); err != nil {
 				return err
 			}
 			if onIdle != nil {
@@ -76,25 +107,95 @@ func (t *Tracer) Run(ctx context.Context, onEvent func(*event.Event) error, onId
 	}
 }
 
+// drainOver reports whether Run's context ended and the drain ran out of time.
+func (t *Tracer) drainOver() bool {
+	by := t.drainBy.Load()
+	return by != 0 && time.Now().UnixNano() >= by
+}
+
+// reportShutdown counts what the drain left in the ring, if it was stopped,
+// and emits it as one loss marker.
+func (t *Tracer) reportShutdown(onEvent func(*event.Event) error) error {
+	if !t.drainOver() {
+		return nil
+	}
+	t.waitDetached()
+	_, left := t.reader.Stop()
+	t.shutdown.Store(uint64(left))
+	if left == 0 {
+		return nil
+	}
+	return onEvent(&event.Event{Time: time.Now(), Kind: event.Lost, Lost: uint64(left), Cause: event.LostShutdown})
+}
+
+// Abandon ends a Run that is still draining, from another goroutine and
+// without waiting for it, for a caller that must exit now. It waits for the
+// hooks to be detached; then Run hands over no more records, those still in
+// the ring are counted in Stats.Shutdown, and the kernel's drop counters are
+// read into Stats. It returns how many records Run handed to onEvent in
+// all, the one onEvent may still hold included, so that the caller can
+// count those it never finished. Loss markers Run has yet to deliver are
+// not made: Stats has their counts.
+func (t *Tracer) Abandon() (handed uint64, err error) {
+	t.waitDetached()
+	handed, left := t.reader.Stop()
+	t.shutdown.Store(uint64(left))
+	for cause := range t.lost {
+		sum, err := t.readDrops(cause)
+		if err != nil {
+			return handed, err
+		}
+		t.lost[cause].Store(sum)
+	}
+	return handed, nil
+}
+
+// waitDetached detaches the hooks, or waits for the detach under way: once
+// it returns, the ring gets no new records.
+func (t *Tracer) waitDetached() {
+	t.stopMu.Lock()
+	defer t.stopMu.Unlock()
+	t.detach()
+}
+
+// FromRing reports whether ev came from the ring, one record each, rather
+// than being made by the tracer (a loss marker): what Abandon's count of
+// records handed over counts.
+func FromRing(ev *event.Event) bool { return ev.Kind != event.Lost && ev.Kind != event.Flood }
+
 // reportLost reads the per-CPU drop counters and, when they grew, emits one
 // Lost event with the number of records dropped since the last report.
 func (t *Tracer) reportLost(onEvent func(*event.Event) error) error {
 	var grew uint64
 	for cause := range t.lost {
-		var perCPU []uint64
-		if err := t.coll.Maps[gen.NstraceMapDrops].Lookup(uint32(cause), &perCPU); err != nil {
-			return fmt.Errorf("read drop counters: %w", err)
-		}
-		var sum uint64
-		for _, n := range perCPU {
-			sum += n
+		sum, err := t.readDrops(cause)
+		if err != nil {
+			return err
 		}
 		if old := t.lost[cause].Swap(sum); sum > old {
-			grew += sum - old
+			grew, _ = event.AddCount(grew, sum-old)
 		}
 	}
 	if grew == 0 {
 		return nil
 	}
 	return onEvent(&event.Event{Time: time.Now(), Kind: event.Lost, Lost: grew})
+}
+
+// readDrops is how many records the programs dropped for cause, so far.
+func (t *Tracer) readDrops(cause int) (uint64, error) {
+	var perCPU []uint64
+	if err := t.coll.Maps[gen.NstraceMapDrops].Lookup(uint32(cause), &perCPU); err != nil {
+		return 0, fmt.Errorf("read drop counters: %w", err)
+	}
+	return sumCount(perCPU), nil
+}
+
+// sumCount adds counts up, staying at math.MaxUint64 rather than wrapping.
+func sumCount(counts []uint64) uint64 {
+	var sum uint64
+	for _, n := range counts {
+		sum, _ = event.AddCount(sum, n)
+	}
+	return sum
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +27,10 @@ const DefaultRingSize = 16 << 20
 // the programs do not wake the reader for every record.
 const DefaultPollInterval = 50 * time.Millisecond
 
+// DefaultDrainTimeout bounds how long Run goes on delivering what the ring
+// holds once its context ends.
+const DefaultDrainTimeout = 2 * time.Second
+
 // Options configure a Tracer. The zero value traces everything.
 type Options struct {
 	RingSize     int            // ring buffer bytes: a power of two, at least a page
@@ -33,6 +38,14 @@ type Options struct {
 	Types        []event.NsType // report only these namespace types; nil: all
 	Hooks        string         // "auto" or "tracepoint"
 	PollInterval time.Duration  // the longest an event waits before delivery
+	// DrainTimeout bounds the drain once Run's context ends: past it, what
+	// the ring still holds is counted as lost (Stats.Shutdown). 0 means
+	// DefaultDrainTimeout; negative, no drain at all.
+	DrainTimeout time.Duration
+	FloodRate    int // events/s each uid and each cgroup may send; 0: DefaultFloodRate, < 0: no limit
+	FloodBurst   int // events each may send at once; 0: DefaultFloodBurst
+
+	tune func(*ebpf.CollectionSpec) // tests: change the spec before load
 }
 
 // Tracer owns the loaded BPF objects and their attachments.
@@ -48,16 +61,29 @@ type Tracer struct {
 	reader       *ring.Reader
 	clock        bootClock
 
-	delivered atomic.Uint64
-	lost      [gen.NstraceDropCauseDROP_CAUSES]atomic.Uint64
+	stopMu sync.Mutex // held while detaching, by Run's stop or Close
+	closed bool       // Close ran: the reader is gone
+
+	running atomic.Bool  // Run has not returned
+	drainBy atomic.Int64 // once Run's context ended: when the drain ends (Unix ns)
+
+	floods     floods
+	delivered  atomic.Uint64
+	aggregated atomic.Uint64 // events counted in flood records
+	lost       [gen.NstraceDropCauseDROP_CAUSES]atomic.Uint64
+	shutdown   atomic.Uint64 // records left in the ring when the drain ran out of time
 }
 
-// Stats counts what the tracer delivered and what the kernel dropped.
+// Stats counts what the tracer delivered and what the kernel dropped. The
+// counts saturate at math.MaxUint64 instead of wrapping.
 type Stats struct {
 	Events      uint64 // records delivered
+	Flooded     uint64 // events counted in flood records instead of delivered
 	Lost        uint64 // all drops
 	RingFull    uint64 // the ring buffer had no room
 	PendingFull uint64 // too many calls in flight to remember one
+	Shutdown    uint64 // left unread when the drain at shutdown ran out of time
+	FloodFull   uint64 // an event past its share found no room to be counted
 }
 
 // Open checks the environment, loads the programs and attaches them.
@@ -68,6 +94,15 @@ func Open(opts Options) (*Tracer, error) {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = DefaultPollInterval
 	}
+	if opts.DrainTimeout == 0 {
+		opts.DrainTimeout = DefaultDrainTimeout
+	}
+	if opts.FloodRate == 0 {
+		opts.FloodRate = DefaultFloodRate
+	}
+	if opts.FloodBurst <= 0 {
+		opts.FloodBurst = DefaultFloodBurst
+	}
 	switch opts.Hooks {
 	case "":
 		opts.Hooks = HooksAuto
@@ -75,7 +110,7 @@ func Open(opts Options) (*Tracer, error) {
 	default:
 		return nil, fmt.Errorf("unknown hook set %q (want auto, tracepoint or fentry)", opts.Hooks)
 	}
-	if err := checkRingSize(opts.RingSize); err != nil {
+	if err := CheckRingSize(int64(opts.RingSize)); err != nil {
 		return nil, err
 	}
 	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
@@ -108,10 +143,24 @@ func Open(opts Options) (*Tracer, error) {
 	return t, nil
 }
 
-func checkRingSize(n int) error {
-	page := os.Getpagesize()
-	if n < page || n&(n-1) != 0 {
-		return fmt.Errorf("ring size %d: want a power of two of at least %d bytes", n, page)
+// MaxRingSize is the largest ring the kernel makes: a ring's size is its
+// map's max_entries, a u32 that must be a power of two.
+const MaxRingSize = 1 << 31
+
+// ErrRingSize: a ring size the kernel would refuse.
+var ErrRingSize = errors.New("bad ring size")
+
+// CheckRingSize refuses a ring size the kernel would: it must be a power of
+// two (so a whole number of pages), at least a page and at most MaxRingSize.
+func CheckRingSize(n int64) error {
+	page := int64(os.Getpagesize())
+	switch {
+	case n < page:
+		return fmt.Errorf("%w: %d bytes is less than a page (%d)", ErrRingSize, n, page)
+	case n > MaxRingSize:
+		return fmt.Errorf("%w: %d bytes is more than the kernel's largest ring (%d, 2G)", ErrRingSize, n, int64(MaxRingSize))
+	case n&(n-1) != 0:
+		return fmt.Errorf("%w: %d bytes is not a power of two (e.g. 8M, 16M)", ErrRingSize, n)
 	}
 	return nil
 }
@@ -134,12 +183,18 @@ func (t *Tracer) load() error {
 		gen.NstraceVarKindMask:    mask,
 		gen.NstraceVarWakeupBytes: uint64(t.opts.RingSize / 8),
 	}
+	for name, v := range floodSettings(t.opts) {
+		settings[name] = v
+	}
 	for name, v := range settings {
 		if err := spec.Variables[name].Set(v); err != nil {
 			return fmt.Errorf("set %s: %w", name, err)
 		}
 	}
 
+	if t.opts.tune != nil {
+		t.opts.tune(spec)
+	}
 	if t.opts.Hooks == HooksTracepoint {
 		t.fentryErr = errors.New("not requested (--hooks tracepoint)")
 		dropFentry(spec, nil)
@@ -204,8 +259,11 @@ func (t *Tracer) Stats() Stats {
 		Events:      t.delivered.Load(),
 		RingFull:    t.lost[gen.NstraceDropCauseDROP_RING_FULL].Load(),
 		PendingFull: t.lost[gen.NstraceDropCauseDROP_PENDING_FULL].Load(),
+		Shutdown:    t.shutdown.Load(),
+		FloodFull:   t.lost[gen.NstraceDropCauseDROP_FLOOD_FULL].Load(),
+		Flooded:     t.aggregated.Load(),
 	}
-	s.Lost = s.RingFull + s.PendingFull
+	s.Lost = sumCount([]uint64{s.RingFull, s.PendingFull, s.FloodFull, s.Shutdown})
 	return s
 }
 
@@ -217,9 +275,21 @@ func (t *Tracer) RingFill() float64 {
 	return float64(t.reader.AvailableBytes()) / float64(t.reader.Size())
 }
 
-// Close detaches every hook and frees the BPF objects.
+// Close detaches every hook and frees the BPF objects. It waits for a detach
+// that Run started when its context ended. Closing twice is harmless.
 func (t *Tracer) Close() error {
+	t.stopMu.Lock()
+	defer t.stopMu.Unlock()
+	if t.closed {
+		return nil
+	}
 	t.detach()
+	if t.running.Load() {
+		// The caller gave up on Run (Abandon) and is about to exit: the
+		// reader and the maps stay, since Run may still be reading them.
+		return nil
+	}
+	t.closed = true
 	var errs []error
 	if t.reader != nil {
 		errs = append(errs, t.reader.Close())

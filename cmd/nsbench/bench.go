@@ -23,6 +23,7 @@ type row struct {
 	Workload string           `json:"workload"`
 	Title    string           `json:"title"`
 	Goal     float64          `json:"goal"`
+	GoalNote string           `json:"goal_note,omitempty"` // how a floor-relative goal was set
 	Untraced cell             `json:"untraced"`
 	Traced   map[string]*cell `json:"traced"` // by tracer name
 }
@@ -60,6 +61,10 @@ func bench(o *options, tracers []tracer, res *results) error {
 			c.Median = median(c.OpsPerSec)
 			c.Spread = spread(c.OpsPerSec)
 			c.Ratio = slowdown(r.Untraced.Median, c.Median)
+		}
+		if f, ok := r.Traced["floor"]; ok && w.FloorMargin > 0 && f.Ratio > 0 {
+			r.Goal = f.Ratio + w.FloorMargin
+			r.GoalNote = fmt.Sprintf("floor + %.2f", w.FloorMargin)
 		}
 		res.Rows = append(res.Rows, r)
 	}
@@ -118,7 +123,7 @@ func runTraced(o *options, w workload, t tracer, c *cell, res *results) error {
 		return fmt.Errorf("count events in %s: %w", s.events, err)
 	}
 	c.OpsPerSec = append(c.OpsPerSec, rep.opsPerSec())
-	if w.Kind != "" {
+	if w.Kind != "" && !t.floor {
 		c.Expected += rep.Ops
 	}
 	c.Delivered += delivered

@@ -55,6 +55,8 @@ type options struct {
 	memStep   int64
 	memTime   time.Duration
 	costs     bool
+	floor     bool   // the floor column: empty programs where nstrace hooks
+	hooks     string // the hook set of the floor column
 	json      bool
 	workloads []workload
 
@@ -69,7 +71,9 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.baseline, "baseline", "", "another nstrace binary (e.g. main's build) to compare against in the same run")
 	fs.StringVar(&o.bpftrace, "bpftrace", "bpftrace", "the bpftrace binary for the peer column; empty to leave it out")
 	fs.StringVar(&o.script, "peer-script", "", "bpftrace script for the peer column (default: the embedded cmd/nsbench/peer.bt)")
-	fs.IntVar(&o.rounds, "rounds", 5, "rounds per workload; each round runs every column once")
+	fs.BoolVar(&o.floor, "floor", true, "add the floor column: empty programs on the attach points nstrace uses")
+	fs.StringVar(&o.hooks, "hooks", "auto", "the floor's hook set, as nstrace's --hooks (auto, tracepoint, fentry)")
+	fs.IntVar(&o.rounds, "rounds", 7, "rounds per workload; each round runs every column once")
 	fs.DurationVar(&o.duration, "duration", 400*time.Millisecond, "how long each workload run lasts")
 	fs.IntVar(&o.cpu, "cpu", 0, "CPU for the workloads (tracers get the others); -1: no pinning")
 	fs.Int64Var(&o.memEvents, "mem-events", 5_000_000, "events for the memory row (0: skip it)")
@@ -116,6 +120,9 @@ func run(args []string) error {
 	if len(args) > 0 && args[0] == childCommand {
 		return runChild(args[1:])
 	}
+	if len(args) > 0 && args[0] == floorCommand {
+		return runFloor(args[1:])
+	}
 	o, err := parseFlags(args)
 	if err != nil {
 		return err
@@ -159,7 +166,7 @@ func run(args []string) error {
 	if o.costs {
 		var costTracers []tracer
 		for _, t := range tracers {
-			if !t.recorder { // its programs are measured under -o json
+			if !t.recorder && !t.floor { // -w runs -o json's programs; the floor's are empty
 				costTracers = append(costTracers, t)
 			}
 		}
@@ -202,6 +209,10 @@ func listOrNone(xs []string) string {
 func chooseTracers(o *options) ([]tracer, []string, error) {
 	tracers := []tracer{nstraceTracer(o.nstrace, false, false)}
 	var notes []string
+	if o.floor {
+		tracers = append(tracers, floorTracer(o.self, o.hooks))
+		notes = append(notes, fmt.Sprintf("floor: `return 0` twins of nstrace's programs on the same attach points (hook set %s), statistics off: what hooking those points costs before any BPF code runs", o.hooks))
+	}
 	records, err := nstraceRecords(o.nstrace)
 	if err != nil {
 		return nil, nil, err

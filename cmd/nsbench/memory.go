@@ -90,13 +90,14 @@ func measureMemory(o *options, target, step int64, timeout time.Duration) (*memo
 		res.Complete = true
 	case <-time.After(timeout):
 	case err := <-drained:
-		ch.cmd.Process.Kill()
-		ch.cmd.Wait()
+		// Killed on purpose: Kill and Wait can only report that.
+		_ = ch.cmd.Process.Kill()
+		_ = ch.cmd.Wait()
 		s.kill()
 		return nil, fmt.Errorf("nstrace output ended early: %v", err)
 	}
-	ch.cmd.Process.Kill()
-	ch.cmd.Wait()
+	_ = ch.cmd.Process.Kill()
+	_ = ch.cmd.Wait()
 	if err := errors.Join(s.stop(), <-drained); err != nil {
 		return nil, err
 	}

@@ -65,13 +65,20 @@ func (res *results) writeTable(w io.Writer) {
 	head = append(head, "events delivered/expected ("+res.titleList()+")", "lost ("+res.titleList()+")")
 	t := [][]string{head}
 	for _, r := range res.Rows {
-		line := []string{r.Title, fmt.Sprintf("≤ %.2f×", r.Goal),
+		goal := fmt.Sprintf("≤ %.2f×", r.Goal)
+		if r.GoalNote != "" {
+			goal += " (" + r.GoalNote + ")"
+		}
+		line := []string{r.Title, goal,
 			fmt.Sprintf("%s (±%.0f%%)", fmtInt(r.Untraced.Median), 100*r.Untraced.Spread)}
 		var delivered, lost []string
 		for _, name := range res.Tracers {
 			c := r.Traced[name]
 			line = append(line, fmtInt(c.Median), fmtRatio(c.Ratio, r.Goal, name))
 			d := fmt.Sprintf("%d/%d", c.Delivered, c.Expected)
+			if name == "floor" {
+				d = "—"
+			}
 			if strings.HasPrefix(name, "nstrace") && c.Delivered != c.Expected {
 				d += " ✗"
 			}

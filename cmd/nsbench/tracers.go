@@ -15,6 +15,7 @@ type tracer struct {
 	Name     string // JSON key
 	Title    string // column header
 	recorder bool   // nstrace -w: the same BPF programs as -o json
+	floor    bool   // empty programs: no events, no costs to report
 	parse    lineParser
 	start    func(dir string) (*session, error)
 	lost     func(*session) (int64, error) // records it says it dropped

@@ -39,7 +39,7 @@ func (f *alertFlags) load() (*detect.Rules, error) {
 	case f.noAlerts:
 		return nil, nil
 	case f.rules != "":
-		return detect.LoadRules(f.rules)
+		return loadRules(f.rules)
 	}
 	return detect.DefaultRules(), nil
 }
@@ -52,18 +52,21 @@ type alerting struct {
 	det     *detect.Detector // nil: counting only
 	metrics *metrics.Metrics // nil: none
 	out     *output          // nil: alerts are not shown
+	record  *sessionSink     // nil: alerts are not recorded
 	w       io.Writer        // what out writes to, for text lines
 	color   bool
 
 	pending []detect.Alert
 	buf     []byte
 	counts  [detect.Critical + 1]uint64
+	trouble *ruleTrouble // rule_errors.go
 }
 
 func newAlerting(rules *detect.Rules, out *output, w io.Writer, opts ...detect.Option) *alerting {
 	a := &alerting{out: out, w: w, color: wantColor(w)}
+	a.trouble = &ruleTrouble{a: a, stderr: os.Stderr}
 	if rules != nil {
-		a.det = detect.New(rules, opts...)
+		a.det = detect.New(rules, append(opts, detect.WithObserver(a.trouble))...)
 	}
 	return a
 }
@@ -96,6 +99,9 @@ func (a *alerting) emit() error {
 		if s := a.pending[i].Severity; int(s) < len(a.counts) {
 			a.counts[s]++
 		}
+		if a.record != nil {
+			a.record.WriteAlert(&a.pending[i]) // right after its trigger
+		}
 	}
 	if a.out == nil {
 		a.pending = a.pending[:0]
@@ -104,12 +110,9 @@ func (a *alerting) emit() error {
 	for i := range a.pending {
 		al := &a.pending[i]
 		if a.out.json != nil {
-			// Out at once: with --alerts-only nothing else flushes it.
+			// Buffered like the events; flush writes it out.
 			a.buf = al.AppendJSON(a.buf[:0])
 			if err := a.out.json.Line(a.buf); err != nil {
-				return err
-			}
-			if err := a.out.json.Flush(); err != nil {
 				return err
 			}
 			continue
@@ -127,21 +130,34 @@ func (a *alerting) emit() error {
 	return nil
 }
 
-// summary counts the alerts raised, by severity, most severe first; "" for
-// none.
+// flush writes out the alerts buffered: with --alerts-only the output is
+// no sink, so the pipeline's flush of its sinks leaves it.
+func (a *alerting) flush() error {
+	if a.out == nil {
+		return nil
+	}
+	return a.out.Flush()
+}
+
+// summary counts the alerts raised, by severity, most severe first, and
+// says which rules failed or were skipped (further lines, each with the
+// "nstrace: " its caller puts before the first); "" for none.
 func (a *alerting) summary() string {
 	var total uint64
-	var parts []string
+	var parts, lines []string
 	for s := detect.Critical; s >= detect.Info; s-- {
 		if n := a.counts[s]; n > 0 {
 			total += n
 			parts = append(parts, fmt.Sprintf("%d %s", n, s))
 		}
 	}
-	if total == 0 {
-		return ""
+	if total > 0 {
+		lines = append(lines, fmt.Sprintf("%d alerts (%s)", total, strings.Join(parts, ", ")))
 	}
-	return fmt.Sprintf("%d alerts (%s)", total, strings.Join(parts, ", "))
+	if a.det != nil {
+		lines = append(lines, a.trouble.lines(a.det)...)
+	}
+	return strings.Join(lines, "\nnstrace: ")
 }
 
 // wantColor: only a terminal gets colour, and never with NO_COLOR set
@@ -184,8 +200,9 @@ func (f *metricsFlags) check() error {
 	return nil
 }
 
-// serve starts the metrics endpoint, fed by the tracer and the resolver.
-func (f *metricsFlags) serve(t *tracer.Tracer, res *resolve.Resolver) (*metrics.Metrics, *metrics.Server, error) {
+// serve starts the metrics endpoint, fed by the tracer, the resolver and
+// the recording (unwritten: events that did not reach the session file).
+func (f *metricsFlags) serve(t *tracer.Tracer, res *resolve.Resolver, unwritten func() uint64) (*metrics.Metrics, *metrics.Server, error) {
 	if f.addr == "" {
 		return nil, nil, nil
 	}
@@ -193,7 +210,7 @@ func (f *metricsFlags) serve(t *tracer.Tracer, res *resolve.Resolver) (*metrics.
 	m.ObserveRing(t.RingFill)
 	m.ObserveLost(func() map[string]uint64 {
 		s := t.Stats()
-		return map[string]uint64{"ring_full": s.RingFull, "pending_full": s.PendingFull}
+		return map[string]uint64{"ring_full": s.RingFull, "pending_full": s.PendingFull, "shutdown": s.Shutdown, "write": unwritten(), "flood_full": s.FloodFull}
 	})
 	m.ObserveNamespaces(res.Inventory)
 	srv, err := m.Serve(f.addr, f.public)

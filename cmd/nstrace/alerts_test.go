@@ -186,7 +186,7 @@ rules:
 	}
 
 	_, stderr, code := nstrace(t, nil, "replay", path, "--rules", bad)
-	if code != 1 || stderr != "nstrace: bad.yaml:3: rule \"x\": match: undeclared reference to 'foo'\n" {
+	if code != 2 || stderr != "nstrace: bad.yaml:3: rule \"x\": match: undeclared reference to 'foo'\n" {
 		t.Errorf("bad rules: exit %d, stderr %q", code, stderr)
 	}
 	if _, stderr, code := nstrace(t, nil, "replay", path, "--rules", rules, "--no-alerts"); code != 2 {

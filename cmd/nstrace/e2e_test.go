@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -58,10 +59,7 @@ func startTracing(t *testing.T, args ...string) *tracing {
 	}
 	tr := &tracing{cmd: cmd, stdout: bufio.NewReader(out), stderr: bufio.NewReader(errp), ready: ready}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := tr.stderr.ReadString('\n')
-	if !strings.HasPrefix(line, "nstrace: tracing started; ") {
-		t.Fatalf("first stderr line %q (%v)", line, err)
-	}
+	readStarted(t, tr.stderr)
 	if _, err := os.Stat(ready); err != nil {
 		t.Fatalf("ready file: %v", err)
 	}
@@ -101,7 +99,9 @@ func heldShell(t *testing.T, script string) (*exec.Cmd, io.WriteCloser, *bufio.R
 // is flushed, not held back), and Ctrl-C exits 0 with a summary.
 func TestTraceDeliversAnIsolatedEventThenExitsCleanlyOnSigint(t *testing.T) {
 	sh, in, shOut := heldShell(t, `read go; exec unshare -u sh -c 'readlink /proc/self/ns/uts; read done'`)
-	before, err := os.Readlink("/proc/self/ns/uts")
+	// The shell's own namespace, not ours: a test that moved one of this
+	// process's threads must not change what is expected here.
+	before, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/uts", sh.Process.Pid))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,12 @@ func newLsCommand() *cobra.Command {
 		Long: "List every namespace on the host, like lsns, with what it is: the host's own,\n" +
 			"its `ip netns` name, its container, pod or unit, its owner. Namespaces kept\n" +
 			"alive only by a bind mount or an open file are listed too.",
-		Args: cobra.NoArgs,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError{fmt.Errorf("ls takes no arguments, got %q (--type T lists one type)", args[0])}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runLs(cmd.OutOrStdout(), output, types)
 		},

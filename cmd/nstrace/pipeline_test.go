@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"io"
+	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,4 +46,36 @@ func BenchmarkPipeline(b *testing.B) {
 		b.Fatalf("kept %d of %d", p.kept, b.N)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// Loss markers adding up past 2^64-1 leave the count at 2^64-1, said to be
+// a floor, with one warning: not 0 lost.
+func TestLostCountSaturatesWithOneWarning(t *testing.T) {
+	f, _ := filter.New(filter.Options{})
+	var warn bytes.Buffer
+	p := &pipeline{filter: f, warn: &warn}
+	for _, n := range []uint64{math.MaxUint64, 1, 5} {
+		if err := p.event(&event.Event{Kind: event.Lost, Lost: n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := p.summary(), "0 events, at least 18446744073709551615 lost"; got != want {
+		t.Errorf("summary %q, want %q", got, want)
+	}
+	if got, want := warn.String(), "nstrace: warning: more records lost than a 64-bit count holds: counting stops at 18446744073709551615\n"; got != want {
+		t.Errorf("warnings %q, want %q", got, want)
+	}
+}
+
+// The adversarial run's file: count 18446744073709551615, then 1.
+func TestReplayOfLossesPast64BitsSaysAtLeast(t *testing.T) {
+	path := makeSession(t, "wrap.jsonl", []event.Event{
+		{Time: start, Kind: event.Lost, Lost: math.MaxUint64},
+		{Time: start.Add(time.Second), Kind: event.Lost, Lost: 1},
+	})
+	_, stderr, code := nstrace(t, nil, "replay", "-o", "json", path)
+	if code != 0 || !strings.Contains(stderr, "nstrace: warning: more records lost than a 64-bit count holds") ||
+		!strings.Contains(stderr, "nstrace: 0 events, at least 18446744073709551615 lost\n") {
+		t.Errorf("status %d, stderr:\n%s", code, stderr)
+	}
 }

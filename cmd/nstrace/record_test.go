@@ -50,10 +50,7 @@ func startRecorder(t *testing.T, args ...string) *recorder {
 	}
 	t.Cleanup(func() { r.cmd.Process.Kill(); <-r.done })
 	br := bufio.NewReader(errp)
-	line, err := br.ReadString('\n')
-	if !strings.HasPrefix(line, "nstrace: tracing started; ") {
-		t.Fatalf("first stderr line %q (%v)", line, err)
-	}
+	readStarted(t, br)
 	go func() {
 		defer close(r.done)
 		b, _ := io.ReadAll(br)
@@ -121,11 +118,23 @@ func TestRecordedSessionReplaysExactlyAsLiveShowedIt(t *testing.T) {
 		}
 	}
 
+	// The alerts shown live are recorded after their events and replayed
+	// as recorded (the unprivileged attempt raises one).
+	liveAlerts := strings.Count(liveJSON, `"event":"alert","rule"`)
+	file, _ := os.ReadFile(filepath.Join(dir, "a.jsonl"))
+	if liveAlerts == 0 || bytes.Count(file, []byte(`"event":"alert","rule"`)) != liveAlerts {
+		t.Errorf("%d alerts live, %d in the session file", liveAlerts, bytes.Count(file, []byte(`"event":"alert","rule"`)))
+	}
 	out, stderr, code := nstrace(t, nil, "replay", "-o", "json", filepath.Join(dir, "a.jsonl"))
+	if !strings.Contains(stderr, "nstrace: alerts as recorded by rules ") {
+		t.Errorf("replay does not show the recorded alerts: %s", stderr)
+	}
 	if code != 0 || out != liveJSON {
 		t.Errorf("JSON replay (exit %d, %s) differs from live:\n%s\nlive:\n%s", code, stderr, out, liveJSON)
 	}
-	if strings.Contains(stderr, "warning") {
+	// A reader's warning, not an alert's severity: others' alerts may be
+	// in the recording too.
+	if strings.Contains(stderr, ": warning: ") {
 		t.Errorf("replay of a cleanly stopped recording warns: %s", stderr)
 	}
 	out, stderr, code = nstrace(t, nil, "replay", filepath.Join(dir, "b.jsonl.gz"))
@@ -260,7 +269,7 @@ func TestRotatingRecorderKeepsTheNewestFiles(t *testing.T) {
 		}
 	}
 	out, stderr, code := nstrace(t, nil, "replay", "-o", "json", filepath.Join(dir, "r.*.jsonl"))
-	if code != 0 || strings.Contains(stderr, "warning") {
+	if code != 0 || strings.Contains(stderr, ": warning: ") {
 		t.Fatalf("replay exit %d: %s", code, stderr)
 	}
 	var last string

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
+	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/filter"
 	"github.com/nstrace/nstrace/tracer/render"
 	"github.com/nstrace/nstrace/tracer/resolve"
@@ -77,4 +80,47 @@ func parseWindow(since, until string) (s, u filter.Moment, err error) {
 		}
 	}
 	return s, u, nil
+}
+
+// alertChoice is where replay and report take alerts from.
+type alertChoice int
+
+const (
+	noAlerts       alertChoice = iota
+	recordedAlerts             // the alert records the recorder wrote
+	rulesAlerts                // rules run on the events now
+)
+
+// chooseAlerts decides between the alerts a recording holds and running
+// rules: a recording made with detection on shows what was raised live,
+// unless rules are asked for (--rules FILE, --rerun-rules); an older one,
+// or one recorded with --no-alerts, gets the rules as before.
+func chooseAlerts(h *session.Header, rules string, rerun, off bool) (alertChoice, error) {
+	switch {
+	case off && (rules != "" || rerun):
+		return noAlerts, usageError{errors.New("--no-alerts contradicts --rules and --rerun-rules")}
+	case off:
+		return noAlerts, nil
+	case rules == "" && !rerun && h.Detection != nil:
+		return recordedAlerts, nil
+	}
+	return rulesAlerts, nil
+}
+
+// describeDetection is the line saying that the alerts shown are the
+// recorded ones.
+func describeDetection(h *session.Header) string {
+	names := make([]string, len(h.Detection.Rules))
+	for i, n := range h.Detection.Rules {
+		names[i] = render.Sanitize(n)
+	}
+	return fmt.Sprintf("alerts as recorded by rules %s (--rerun-rules to run them again)", strings.Join(names, ", "))
+}
+
+// alertOf turns an alert record back into the alert the detector raised.
+func alertOf(a *session.Alert) detect.Alert {
+	sev, _ := detect.ParseSeverity(a.Severity) // unknown: shown as "unknown"
+	return detect.Alert{Time: a.Time, Rule: a.Rule, Severity: sev, Message: a.Message, Pid: a.Pid, Tid: a.Tid,
+		Comm: a.Comm, Container: a.Container, Trigger: a.Trigger, Joined: a.Joined, Userns: a.Userns,
+		Created: a.Created, Suppressed: a.Suppressed}
 }

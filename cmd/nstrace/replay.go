@@ -22,6 +22,7 @@ type replayFlags struct {
 	since  string
 	until  string
 	alerts alertFlags // alerts.go
+	rerun  bool       // run the rules even when the recording holds alerts
 }
 
 func newReplayCommand() *cobra.Command {
@@ -43,6 +44,7 @@ func newReplayCommand() *cobra.Command {
 	fl.StringVar(&f.since, "since", "", "only events from this time on: 2026-11-29T03:38:18Z, 03:38:18 (UTC), or 5m after the start")
 	fl.StringVar(&f.until, "until", "", "only events up to this time, in the same forms as --since")
 	f.alerts.register(fl)
+	fl.BoolVar(&f.rerun, "rerun-rules", false, "run the detection rules again (built-in, or --rules') instead of showing the alerts recorded")
 	return cmd
 }
 
@@ -66,7 +68,14 @@ func runReplay(f *replayFlags, args []string, stdout, stderr io.Writer) error {
 	r, res := rec.r, rec.res
 	defer r.Close()
 	first := r.First()
-	p := &pipeline{sinks: []sink{out}}
+	choice, err := chooseAlerts(first, f.alerts.rules, f.rerun, f.alerts.noAlerts)
+	if err != nil {
+		return err
+	}
+	if choice == recordedAlerts {
+		rules = nil // the detector stays off: the recorded alerts are shown
+	}
+	p := &pipeline{sinks: []sink{out}, warn: stderr}
 	if f.alerts.alertsOnly {
 		p.sinks = nil
 	}
@@ -76,13 +85,16 @@ func runReplay(f *replayFlags, args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	fmt.Fprintf(stderr, "nstrace: %s\n", describeRecording(first))
+	if choice == recordedAlerts {
+		fmt.Fprintf(stderr, "nstrace: %s\n", describeDetection(first))
+	}
 	if !f.alerts.alertsOnly {
 		if err := out.start(); err != nil {
 			return err
 		}
 	}
 
-	readErr := replayEvents(r, p, out)
+	readErr := replayEvents(r, p, out, choice == recordedAlerts)
 	if err := out.Flush(); err != nil && readErr == nil {
 		readErr = err
 	}
@@ -99,16 +111,25 @@ func runReplay(f *replayFlags, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func replayEvents(r *session.Reader, p *pipeline, out *output) error {
+// replayEvents runs the recording through p; recorded alerts are shown
+// after their events when showAlerts is set.
+func replayEvents(r *session.Reader, p *pipeline, out *output, showAlerts bool) error {
 	for {
-		ev, err := r.Next()
+		rec, err := r.NextRecord()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("replay %w", err)
 		}
-		if err := p.event(ev); err != nil {
+		switch {
+		case rec.Event != nil:
+			err = p.event(rec.Event)
+		case showAlerts:
+			a := alertOf(rec.Alert)
+			err = p.recordedAlert(&a)
+		}
+		if err != nil {
 			return err
 		}
 		// Streaming from a pipe: show what came before waiting for more.

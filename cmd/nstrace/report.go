@@ -23,6 +23,7 @@ type reportFlags struct {
 	title    string
 	rules    string
 	noAlerts bool
+	rerun    bool
 	filter   filterFlags
 	since    string
 	until    string
@@ -38,7 +39,12 @@ func newReportCommand() *cobra.Command {
 			"losses and alerts are marks to hover, click, zoom and pan. The page fetches\n" +
 			"nothing and opens offline in any browser. Files are read as replay reads them,\n" +
 			"and replay's filters apply.",
-		Args: cobra.MinimumNArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError{errors.New("report needs a session file: nstrace report FILE... [-o REPORT.html]")}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runReport(&f, args, os.Stdout, os.Stderr)
 		},
@@ -48,6 +54,7 @@ func newReportCommand() *cobra.Command {
 	fl.StringVar(&f.title, "title", "", "the page title (default: host and start of the recording)")
 	fl.StringVar(&f.rules, "rules", "", "detection rules file (YAML): tunes the built-in rules and adds its own")
 	fl.BoolVar(&f.noAlerts, "no-alerts", false, "run no detection rules: show no alerts")
+	fl.BoolVar(&f.rerun, "rerun-rules", false, "run the detection rules again (built-in, or --rules') instead of showing the alerts recorded")
 	f.filter.register(fl, false)
 	fl.StringVar(&f.since, "since", "", "only events from this time on: 2026-11-29T03:38:18Z, 03:38:18 (UTC), or 5m after the start")
 	fl.StringVar(&f.until, "until", "", "only events up to this time, in the same forms as --since")
@@ -62,10 +69,10 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 	}
 	var rules *detect.Rules
 	switch {
-	case f.noAlerts && f.rules != "":
-		return usageError{errors.New("--rules and --no-alerts contradict each other")}
+	case f.noAlerts && (f.rules != "" || f.rerun):
+		return usageError{errors.New("--no-alerts contradicts --rules and --rerun-rules")}
 	case f.rules != "":
-		if rules, err = detect.LoadRules(f.rules); err != nil {
+		if rules, err = loadRules(f.rules); err != nil {
 			return err
 		}
 	case !f.noAlerts:
@@ -77,6 +84,13 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 	}
 	r, res, paths := rec.r, rec.res, rec.paths
 	defer r.Close()
+	choice, err := chooseAlerts(r.First(), f.rules, f.rerun, f.noAlerts)
+	if err != nil {
+		return err
+	}
+	if choice == recordedAlerts {
+		rules = nil // the recorded alerts are shown
+	}
 
 	b := report.NewBuilder(report.Options{Lookup: res.Lookup})
 	p := &pipeline{sinks: []sink{b}}
@@ -85,7 +99,13 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 		// Detection sees every event, in order, before the filter: its rules
 		// follow each thread. The Builder keeps the alerts whose trigger the
 		// filter keeps.
-		det := detect.New(rules, detect.WithNamespaces(res))
+		trouble := &ruleTrouble{stderr: stderr}
+		det := detect.New(rules, detect.WithNamespaces(res), detect.WithObserver(trouble))
+		defer func() {
+			for _, l := range trouble.lines(det) {
+				fmt.Fprintf(stderr, "nstrace: %s\n", l)
+			}
+		}()
 		p.enrich = append(p.enrich, func(ev *event.Event) {
 			for _, a := range det.Check(ev) {
 				b.Alert(a.Rule, a.Severity.String(), a.Message, a.Trigger)
@@ -96,15 +116,20 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	b.Session(r.First())
-	if err := readSession(r, p); err != nil {
+	if err := readSession(r, p, b, choice == recordedAlerts); err != nil {
 		return err
 	}
 	if err := p.flush(); err != nil {
 		return err
 	}
 	rep := b.Report()
-	if rules != nil {
+	switch {
+	case rules != nil:
 		rep.Rules = rules.Enabled()
+	case choice == recordedAlerts:
+		for _, name := range r.First().Detection.Rules {
+			rep.Rules = append(rep.Rules, render.Sanitize(name))
+		}
 	}
 	rep.Title, rep.Generated, rep.Filter, rep.Summary.Read = f.title, start.UTC(), p.filter.String(), p.seen
 	for _, path := range paths {
@@ -125,17 +150,24 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func readSession(r *session.Reader, p *pipeline) error {
+// readSession runs the recording through p; with showAlerts, the alerts
+// recorded go to the Builder, which keeps those whose trigger it keeps.
+func readSession(r *session.Reader, p *pipeline, b *report.Builder, showAlerts bool) error {
 	for {
-		ev, err := r.Next()
+		rec, err := r.NextRecord()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("report %w", err)
 		}
-		if err := p.event(ev); err != nil {
-			return err
+		switch a := rec.Alert; {
+		case rec.Event != nil:
+			if err := p.event(rec.Event); err != nil {
+				return err
+			}
+		case showAlerts:
+			b.Alert(a.Rule, a.Severity, a.Message, a.Trigger)
 		}
 	}
 }

@@ -20,6 +20,7 @@ func liveResolver(ctx context.Context) (*resolve.Resolver, *resolve.Inventory, e
 		return nil, nil, fmt.Errorf("namespace inventory: %w", err)
 	}
 	r := resolve.New(inv)
+	go r.WatchMounts(ctx) // without it, names come as events need them
 	go func() {
 		tick := time.NewTicker(refreshEvery)
 		defer tick.Stop()

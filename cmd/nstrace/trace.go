@@ -10,11 +10,13 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/detect"
+	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/filter"
 	"github.com/nstrace/nstrace/tracer/render"
 	"github.com/nstrace/nstrace/tracer/resolve"
@@ -24,9 +26,10 @@ import (
 type traceFlags struct {
 	output    string
 	readyFile string
-	ringSize  int
+	ringSize  string
 	// cpuProfile profiles the consumer, for speed work (hidden flag).
 	cpuProfile string
+	eventDelay time.Duration // hidden: tests make the consumer slow with it
 	hooks      string
 	filter     filterFlags
 
@@ -37,8 +40,12 @@ type traceFlags struct {
 	rotateSize string
 	rotateKeep int
 
+	drainTimeout time.Duration
+
 	alerts  alertFlags   // alerts.go
 	metrics metricsFlags // alerts.go
+	flood   floodFlags   // flood.go
+	seal    sealFlags    // seal_flags.go
 }
 
 func newTraceCommand() *cobra.Command {
@@ -54,7 +61,7 @@ func newTraceCommand() *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	fl.StringVar(&f.readyFile, "ready-file", "", "create this file once every probe is attached")
-	fl.IntVar(&f.ringSize, "ring-size", tracer.DefaultRingSize, "ring buffer size in bytes (a power of two)")
+	fl.StringVar(&f.ringSize, "ring-size", "16M", "ring buffer size: a power of two from a page to 2G, in bytes or with K, M or G")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of nstrace itself to this file")
 	fl.MarkHidden("cpuprofile")
 	fl.StringVar(&f.hooks, "hooks", "auto", "hook set: auto (fentry where the kernel allows, else tracepoints), tracepoint, or fentry")
@@ -64,9 +71,14 @@ func newTraceCommand() *cobra.Command {
 	fl.BoolVar(&f.append, "append", false, "with -w: add this session to the end of an existing file")
 	fl.StringVar(&f.rotateSize, "rotate-size", "", "with -w: start a new file every SIZE bytes (e.g. 100M); files are numbered FILE.000001...")
 	fl.IntVar(&f.rotateKeep, "rotate-keep", 0, "with --rotate-size: keep only the newest N files")
+	fl.DurationVar(&f.drainTimeout, "drain-timeout", tracer.DefaultDrainTimeout, "on a stop signal, deliver what the ring holds for at most this long; the rest is counted lost (a second signal stops at once)")
+	fl.DurationVar(&f.eventDelay, "test-event-delay", 0, "slow the processing of every event by this much (for tests of bounded stops)")
+	fl.MarkHidden("test-event-delay")
 	f.filter.register(fl, true)
 	f.alerts.register(fl)
 	f.metrics.register(fl)
+	f.flood.register(fl)
+	f.seal.register(fl)
 	return cmd
 }
 
@@ -75,10 +87,19 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 	if err != nil {
 		return err
 	}
-	p := &pipeline{}
+	if err := f.seal.apply(f.write, &rec); err != nil {
+		return err
+	}
+	p := &pipeline{warn: os.Stderr}
 	out, err := newOutput(f.output, os.Stdout)
 	if err != nil {
 		return err
+	}
+	if f.readyFile != "" {
+		// Before anything is loaded; checked again when written.
+		if err := checkReadyPath(f.readyFile); err != nil {
+			return err
+		}
 	}
 	rules, err := f.alerts.load()
 	if err != nil {
@@ -101,7 +122,20 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 	}
 	// The kernel drops what it can cheaply: one process, some types. The
 	// pipeline's filter repeats that, so replaying agrees with live.
-	topts := tracer.Options{RingSize: f.ringSize, Types: opts.Types, Hooks: f.hooks}
+	ringSize, err := parseRingSize(f.ringSize)
+	if err != nil {
+		return err
+	}
+	if f.drainTimeout < 0 {
+		return usageError{fmt.Errorf("--drain-timeout %v: want a duration of 0 or more", f.drainTimeout)}
+	}
+	topts := tracer.Options{RingSize: ringSize, Types: opts.Types, Hooks: f.hooks, DrainTimeout: f.drainTimeout}
+	if f.drainTimeout == 0 {
+		topts.DrainTimeout = -1 // none at all
+	}
+	if err := f.flood.apply(&topts); err != nil {
+		return err
+	}
 	if len(opts.Pids) == 1 {
 		topts.Pid = opts.Pids[0]
 	}
@@ -121,17 +155,24 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 		fmt.Fprintf(os.Stderr, "nstrace: %s\n", note)
 	}
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
+	// The first stop signal starts a bounded drain, a second ends it (stop.go).
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	res, inv, err := liveResolver(ctx)
 	if err != nil {
 		return err
 	}
 	p.enrich = append(p.enrich, res.Resolve)
+	if f.eventDelay > 0 {
+		p.enrich = append(p.enrich, func(*event.Event) { time.Sleep(f.eventDelay) })
+	}
 	p.hold = resolve.NewHoldback(res)
 	p.alerts = newAlerting(rules, out, os.Stdout,
 		detect.WithNamespaces(res), detect.WithInventory(inv), detect.WithProc("/"))
-	m, srv, err := f.metrics.serve(t, res)
+	m, srv, err := f.metrics.serve(t, res, p.unwritten)
 	if err != nil {
 		return err
 	}
@@ -140,17 +181,18 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 		p.alerts.metrics = m
 	}
 
-	var w *session.Writer
+	var w *sessionSink
+	stuck := false // the stop gave up on the pipeline: leave its sinks alone
 	if f.write != "" {
-		rec.Header = recordHeader(t, p.filter)
-		if err := rec.Header.SetInventory(inv); err != nil {
+		if w, err = startRecording(f.write, rec, recordHeader(t, p.filter), res, rules, os.Stderr); err != nil {
 			return err
 		}
-		if w, err = createSession(f.write, rec); err != nil {
-			return err
-		}
-		defer w.Close()
-		p.sinks = append(p.sinks, w)
+		defer func() {
+			if !stuck {
+				w.Close()
+			}
+		}()
+		p.setRecord(w)
 	}
 	if f.readyFile != "" {
 		if err := writeReadyFile(f.readyFile); err != nil {
@@ -170,7 +212,11 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 	// A reader that goes away (| head) ends tracing like Ctrl-C, with the
 	// session closed properly, instead of SIGPIPE killing us mid-record.
 	signal.Ignore(syscall.SIGPIPE)
-	runErr := t.Run(ctx, p.event, p.flush)
+	runErr := runTracer(ctx, t, p, sigs, f.drainTimeout)
+	if errors.Is(runErr, errSinkBlocked) {
+		stuck = true // the pipeline is still running: touch none of it
+		return runErr
+	}
 	if errors.Is(runErr, syscall.EPIPE) {
 		runErr = nil
 	}
@@ -182,8 +228,8 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 	if sum := p.alerts.summary(); sum != "" {
 		fmt.Fprintf(os.Stderr, "nstrace: %s\n", sum)
 	}
-	if w != nil && closeErr == nil {
-		fmt.Fprintf(os.Stderr, "nstrace: session saved to %s\n", render.Sanitize(strings.Join(savedFiles(f.write, w), " ")))
+	if w != nil && closeErr == nil && !w.failed {
+		fmt.Fprintf(os.Stderr, "nstrace: session saved to %s\n", render.Sanitize(strings.Join(savedFiles(f.write, w.w), " ")))
 	}
 	return errors.Join(runErr, closeErr)
 }
@@ -225,9 +271,21 @@ func (f *traceFlags) recordOptions() (session.Options, error) {
 // minRotateSize refuses sizes that are surely a unit mistake (100 for 100M).
 const minRotateSize = 4 << 10
 
-// parseSize reads a byte count: 1048576, 512K, 100M, 2G (powers of 1024;
-// KiB, MB and the like are read the same way).
+// parseSize reads a rotation size: a byte count of at least 4K.
 func parseSize(s string) (int64, error) {
+	n, err := parseBytes(s)
+	if err != nil {
+		return 0, err
+	}
+	if n < minRotateSize {
+		return 0, fmt.Errorf("%q is below 4K; did you mean %sM?", s, strings.TrimRight(s, "KMGTiBkmgtb"))
+	}
+	return n, nil
+}
+
+// parseBytes reads a byte count: 1048576, 512K, 100M, 2G (powers of 1024;
+// KiB, MB and the like are read the same way).
+func parseBytes(s string) (int64, error) {
 	num := strings.TrimRight(s, "KMGTiBkmgtb")
 	unit := strings.ToUpper(strings.TrimSuffix(strings.TrimSuffix(s[len(num):], "B"), "i"))
 	n, err := strconv.ParseInt(num, 10, 64)
@@ -239,11 +297,19 @@ func parseSize(s string) (int64, error) {
 	if !ok || n > 1<<(62-sh) {
 		return 0, fmt.Errorf("%q: want a size such as 100M", s)
 	}
-	n <<= sh
-	if n < minRotateSize {
-		return 0, fmt.Errorf("%q is below 4K; did you mean %sM?", s, num)
+	return n << sh, nil
+}
+
+// parseRingSize reads --ring-size and checks it as the kernel will.
+func parseRingSize(s string) (int, error) {
+	n, err := parseBytes(s)
+	if err == nil {
+		err = tracer.CheckRingSize(n)
 	}
-	return n, nil
+	if err != nil {
+		return 0, usageError{fmt.Errorf("--ring-size: %w", err)}
+	}
+	return int(n), nil
 }
 
 // recordHeader describes this recording: the machine, the hooks, the filter.
@@ -281,14 +347,6 @@ func savedFiles(path string, w *session.Writer) []string {
 		return []string{files[0], "...", files[len(files)-1], fmt.Sprintf("(%d files)", len(files))}
 	}
 	return files
-}
-
-// writeReadyFile tells scripts the probes are attached. The file holds our pid.
-func writeReadyFile(path string) error {
-	if err := os.WriteFile(path, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
-		return fmt.Errorf("ready file: %w", err)
-	}
-	return nil
 }
 
 // startCPUProfile profiles this process until the returned func is called.

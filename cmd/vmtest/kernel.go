@@ -154,7 +154,7 @@ func extractDeb(deb string, want map[string]string) error {
 		return fmt.Errorf("dpkg-deb: %w", err)
 	}
 	found, err := copyMembers(pipe, want)
-	io.Copy(io.Discard, pipe)
+	_, _ = io.Copy(io.Discard, pipe) // drained so dpkg-deb can exit; its failure shows in Wait
 	if werr := cmd.Wait(); err == nil && werr != nil {
 		err = fmt.Errorf("dpkg-deb --fsys-tarfile %s: %w", filepath.Base(deb), werr)
 	}

@@ -46,7 +46,9 @@ func TestCopyMembersExtractsOnlyWhatIsWanted(t *testing.T) {
 		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.data)), Typeflag: tar.TypeReg}); err != nil {
 			t.Fatal(err)
 		}
-		tw.Write([]byte(f.data))
+		if _, err := tw.Write([]byte(f.data)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tw.Close()
 

@@ -1,8 +1,6 @@
 package detect
 
 import (
-	"bytes"
-	"encoding/json"
 	"strconv"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 // Severity ranks alerts, lowest first.
 type Severity uint8
 
+// The severities, lowest first.
 const (
 	Info Severity = iota + 1
 	Notice
@@ -77,11 +76,11 @@ func (a *Alert) AppendJSON(b []byte) []byte {
 	b = event.AppendJSONString(b, a.Comm)
 	if a.Container != nil {
 		b = append(b, `,"container":`...)
-		b = appendContainer(b, a.Container)
+		b = a.Container.AppendJSON(b)
 	}
 	if a.Joined != nil {
 		b = append(b, `,"joined_container":`...)
-		b = appendContainer(b, a.Joined)
+		b = a.Joined.AppendJSON(b)
 	}
 	if a.Userns != 0 {
 		b = append(b, `,"userns":`...)
@@ -108,18 +107,6 @@ func (a *Alert) AppendJSON(b []byte) []byte {
 		b = a.Trigger.AppendJSON(b)
 	}
 	return append(b, '}')
-}
-
-// appendContainer appends c as the event stream writes it. Alerts are
-// rare: the encoder's allocations do not matter here.
-func appendContainer(b []byte, c *event.Container) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(c); err != nil {
-		return append(b, "{}"...)
-	}
-	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
 }
 
 // ANSI colours per severity, for AppendText on a terminal.

@@ -296,11 +296,8 @@ func (d *Detector) window(def time.Duration) time.Duration {
 // raise appends an alert of built-in rule i, unless its exception matches.
 func (d *Detector) raise(i int, ev *event.Event, msg string, ctr *event.Container, fill func(*Alert)) {
 	r := &d.rules.builtin[i]
-	if r.unless != nil {
-		d.act.reset(ev)
-		if matches(r.unless, &d.act) {
-			return
-		}
+	if r.unless != nil && d.holds(i, r.unless) {
+		return
 	}
 	a := d.newAlert(ev, Builtins[i].Name, r.severity, msg, ctr)
 	fill(a)
@@ -313,26 +310,6 @@ func (d *Detector) newAlert(ev *event.Event, rule string, sev Severity, msg stri
 	d.alerts = append(d.alerts, Alert{Time: ev.Time, Rule: rule, Severity: sev, Message: msg,
 		Pid: ev.Pid, Tid: ev.Tid, Comm: ev.Comm, Container: ctr, Trigger: ev.Clone()})
 	return &d.alerts[len(d.alerts)-1]
-}
-
-// checkCustom runs the rule file's rules.
-func (d *Detector) checkCustom(ev *event.Event) {
-	if len(d.rules.custom) == 0 {
-		return
-	}
-	d.act.reset(ev)
-	for _, r := range d.rules.custom {
-		if !matches(r.match, &d.act) || r.unless != nil && matches(r.unless, &d.act) {
-			continue
-		}
-		var msg string
-		if r.message != "" {
-			msg = r.message + ": " + string(appendWho(nil, ev))
-		} else {
-			msg = string(appendWho(nil, ev)) + ": " + ev.Kind.String() + " matched rule " + r.name
-		}
-		d.newAlert(ev, r.name, r.severity, msg, nil)
-	}
 }
 
 // appendWho appends `"comm" (pid N)` (and the thread when it differs).

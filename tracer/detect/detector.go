@@ -23,6 +23,8 @@ type options struct {
 	proc     string // "": never look at /proc
 	maxTasks int
 	repeat   time.Duration
+	observer Observer
+	budget   uint64
 }
 
 // WithNamespaces makes the detector ask ns (the resolver) about namespaces
@@ -60,9 +62,14 @@ type Detector struct {
 
 	unpriv map[uint32]uint32  // user namespaces created by non-root: inode → uid
 	denied map[uint32]*denial // per process
+	floods map[floodSource]*floodSeen
 
 	act    activation
 	alerts []Alert
+
+	errs                        []uint64 // evaluation failures by rule: built-ins, then the file's
+	spent                       uint64   // rule cost charged to the event being checked
+	skippedEvents, skippedRules uint64
 }
 
 type denial struct {
@@ -81,12 +88,13 @@ func New(rules *Rules, opts ...Option) *Detector {
 	if rules == nil {
 		rules = DefaultRules()
 	}
-	o := options{maxTasks: 16384}
+	o := options{maxTasks: 16384, budget: DefaultRuleBudget}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	d := &Detector{rules: rules, o: o, tasks: newTaskTable(max(o.maxTasks, 16)),
-		unpriv: make(map[uint32]uint32), denied: make(map[uint32]*denial)}
+		unpriv: make(map[uint32]uint32), denied: make(map[uint32]*denial),
+		errs: make([]uint64, numBuiltins+len(rules.custom))}
 	if o.inv != nil {
 		for _, n := range o.inv.Namespaces {
 			if n.Host {
@@ -106,6 +114,12 @@ func (d *Detector) Check(ev *event.Event) []Alert {
 	if ev.Kind == event.Lost {
 		return nil
 	}
+	if ev.Kind == event.Flood {
+		d.checkFlood(ev)
+		return d.alerts
+	}
+	d.act.reset(ev)
+	d.spent = 0
 	for i := range ev.Changes {
 		if c := &ev.Changes[i]; c.Host && c.To != 0 {
 			d.host[resolve.BaseType(c.Type)] = c.To
@@ -141,7 +155,6 @@ func (d *Detector) before(ev *event.Event) *task {
 		if !fresh {
 			t.reset()
 		}
-		fresh = true
 		if p := d.tasks.get(ev.Ppid); p != nil && p != t {
 			t.inherit(p)
 		}

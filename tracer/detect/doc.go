@@ -58,7 +58,8 @@
 //	      changes.exists(c, c.type == "net" && c.action == "join")
 //
 // Variables: time (timestamp), event (clone, unshare, setns, exec, destroy),
-// pid, tid, ppid, uid, cgroup_id (int), comm, error ("" or "EPERM"), flags
+// pid, tid, ppid, uid, cgroup_id, userns (int: the caller's user namespace),
+// comm, error ("" or "EPERM"), flags
 // (list of "CLONE_NEWNET"...), container {id, runtime, name}, target {type,
 // inode} (a failed setns), and changes, a list of {type, action, from, to,
 // ns_id, name, host, owner, container}. Absent objects read as empty:
@@ -66,4 +67,24 @@
 // critical. Every expression is compiled when the file is loaded; an error
 // names the file and line: `rules.yaml:12: rule "x": match: undeclared
 // reference to 'foo'`.
+//
+// # Bounded rules
+//
+// A rule may not cost more than MaxRuleCost per event, as cel-go estimates
+// it from how long the event's lists and strings can be: one that may is
+// refused at load (a comprehension over a long list, pairs of characters of
+// a name). An event longer than live tracing produces (a crafted session)
+// is evaluated with cel-go's cost tracking and stopped at that limit. Once
+// the rules run on one event have cost DefaultRuleBudget, its remaining
+// rules are skipped and counted. An expression that fails on an event (an
+// index out of range, a division by zero) does not match and is counted
+// against its rule (RuleErrors, Observer); a failing unless raises the
+// alert.
+//
+// An event runs only the rules it could match: each rule's match is read
+// for the event kinds, comms and namespace types of changes it requires
+// (`event == "setns"`, `comm in [...]`, `changes.exists(c, c.type ==
+// "net")`), so thousands of rules on other events or comms cost an event
+// nothing. A comparison with an event kind or namespace type that does not
+// exist is refused at load.
 package detect

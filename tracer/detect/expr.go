@@ -36,27 +36,49 @@ type ruleTarget struct {
 	Inode int64  `cel:"inode"`
 }
 
-// newEnv declares the variables a rule may use.
+// ruleObjects maps the schema's nested objects to the Go shapes above.
+var ruleObjects = map[string]reflect.Type{
+	"change":    reflect.TypeFor[ruleChange](),
+	"container": reflect.TypeFor[ruleContainer](),
+	"target":    reflect.TypeFor[ruleTarget](),
+}
+
+// newEnv declares the variables a rule may use: every field of a syscall
+// record in the event schema (loss and flood records never reach rules).
 func newEnv() (*cel.Env, error) {
-	changeType := cel.ObjectType(celTypeName(reflect.TypeFor[ruleChange]()))
-	return cel.NewEnv(
+	opts := []cel.EnvOption{
 		ext.NativeTypes(reflect.TypeFor[ruleChange](), reflect.TypeFor[ruleContainer](),
 			reflect.TypeFor[ruleTarget](), ext.ParseStructTags(true)),
 		ext.Strings(),
-		cel.Variable("time", cel.TimestampType),
-		cel.Variable("event", cel.StringType),
-		cel.Variable("pid", cel.IntType),
-		cel.Variable("tid", cel.IntType),
-		cel.Variable("ppid", cel.IntType),
-		cel.Variable("uid", cel.IntType),
-		cel.Variable("comm", cel.StringType),
-		cel.Variable("cgroup_id", cel.IntType),
-		cel.Variable("flags", cel.ListType(cel.StringType)),
-		cel.Variable("error", cel.StringType),
-		cel.Variable("target", cel.ObjectType(celTypeName(reflect.TypeFor[ruleTarget]()))),
-		cel.Variable("container", cel.ObjectType(celTypeName(reflect.TypeFor[ruleContainer]()))),
-		cel.Variable("changes", cel.ListType(changeType)),
-	)
+	}
+	for _, f := range event.EventFields {
+		if f.In&event.SyscallRecord != 0 {
+			opts = append(opts, cel.Variable(f.Name, celType(f)))
+		}
+	}
+	return cel.NewEnv(opts...)
+}
+
+// celType is the CEL type of a schema field: numbers are CEL ints (the
+// values fit, and rules compare them with int literals).
+func celType(f event.Field) *cel.Type {
+	switch f.Type {
+	case event.StringField:
+		return cel.StringType
+	case event.UintField:
+		return cel.IntType
+	case event.BoolField:
+		return cel.BoolType
+	case event.TimeField:
+		return cel.TimestampType
+	case event.StringsField:
+		return cel.ListType(cel.StringType)
+	case event.ObjectField:
+		return cel.ObjectType(celTypeName(ruleObjects[f.Object]))
+	case event.ObjectsField:
+		return cel.ListType(cel.ObjectType(celTypeName(ruleObjects[f.Object])))
+	}
+	return cel.DynType
 }
 
 // celTypeName is the name NativeTypes gives a Go type: "detect.ruleChange".
@@ -78,10 +100,22 @@ type activation struct {
 	changes []ruleChange
 	flags   []string
 	built   bool // changes and flags are ev's
+	fit     int8 // fitsEstimates(ev): 0 not known yet, 1 yes, -1 no
 }
 
 func (a *activation) reset(ev *event.Event) {
-	a.ev, a.built = ev, false
+	a.ev, a.built, a.fit = ev, false, 0
+}
+
+// fits tells whether the event is within the bounds of the cost estimates.
+func (a *activation) fits() bool {
+	if a.fit == 0 {
+		a.fit = -1
+		if fitsEstimates(a.ev) {
+			a.fit = 1
+		}
+	}
+	return a.fit > 0
 }
 
 func (a *activation) Parent() interpreter.Activation { return nil }
@@ -105,6 +139,8 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return ev.Comm, true
 	case "cgroup_id":
 		return int64(ev.CgroupID), true
+	case "userns":
+		return int64(ev.UserNS), true
 	case "error":
 		if ev.Errno == 0 {
 			return "", true
@@ -147,15 +183,4 @@ func containerValue(c *event.Container) ruleContainer {
 		return ruleContainer{}
 	}
 	return ruleContainer{ID: c.ID, Runtime: c.Runtime, Name: c.Name}
-}
-
-// matches runs a rule program on the event in a. A failing evaluation (an
-// error value) does not match.
-func matches(prg cel.Program, a *activation) bool {
-	out, _, err := prg.Eval(a)
-	if err != nil {
-		return false
-	}
-	b, ok := out.Value().(bool)
-	return ok && b
 }

@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -45,22 +44,24 @@ const (
 // Rules is a compiled rule set: the built-ins as configured, and the rules
 // a file added. The zero value is not usable; see DefaultRules, LoadRules.
 type Rules struct {
-	builtin [numBuiltins]builtinRule
-	custom  []*customRule
+	builtin  [numBuiltins]builtinRule
+	custom   []*customRule
+	dispatch dispatch // which custom rules an event can match
 }
 
 type builtinRule struct {
 	enabled  bool
 	severity Severity
-	unless   cel.Program // nil: no exception
+	unless   *program // nil: no exception
 }
 
 type customRule struct {
 	name     string
 	severity Severity
 	message  string
-	match    cel.Program
-	unless   cel.Program
+	match    *program
+	unless   *program
+	need     need // what an event must be for match to hold
 }
 
 // DefaultRules enables every built-in at its default severity.
@@ -114,6 +115,7 @@ func ParseRules(name string, data []byte) (*Rules, error) {
 	if err := p.top(doc.Content[0]); err != nil {
 		return nil, err
 	}
+	p.rules.dispatch = newDispatch(p.rules.custom)
 	return p.rules, nil
 }
 
@@ -130,7 +132,10 @@ type RuleError struct {
 	Line int
 	Rule string // "" when the problem is not in one rule
 	Msg  string
+	Err  error // a sentinel such as ErrRuleTooCostly, or nil
 }
+
+func (e *RuleError) Unwrap() error { return e.Err }
 
 func (e *RuleError) Error() string {
 	if e.Rule != "" {
@@ -206,7 +211,7 @@ func (p *ruleParser) builtins(n *yaml.Node) error {
 			case "severity":
 				b.severity, err = p.severity(v, name)
 			case "unless":
-				b.unless, err = p.expr(v, name, "unless")
+				b.unless, _, err = p.expr(v, name, "unless")
 			default:
 				err = p.errorf(k, name, "unknown key %q (a built-in takes enabled, severity, unless)", key)
 			}
@@ -254,7 +259,7 @@ func (p *ruleParser) customs(n *yaml.Node) error {
 			case "match":
 				matchNode = v
 			case "unless":
-				c.unless, err = p.expr(v, c.name, "unless")
+				c.unless, _, err = p.expr(v, c.name, "unless")
 			default:
 				err = p.errorf(k, c.name, "unknown key %q (a rule takes name, severity, match, unless, message, enabled)", key)
 			}
@@ -274,7 +279,7 @@ func (p *ruleParser) customs(n *yaml.Node) error {
 			return p.errorf(item, c.name, "a rule needs match: an expression over the event")
 		}
 		names[c.name] = true
-		if c.match, err = p.expr(matchNode, c.name, "match"); err != nil {
+		if c.match, c.need, err = p.expr(matchNode, c.name, "match"); err != nil {
 			return err
 		}
 		if enabled {
@@ -300,16 +305,18 @@ func (p *ruleParser) severity(v *yaml.Node, rule string) (Severity, error) {
 	return s, nil
 }
 
-// expr compiles a CEL expression that must yield a bool. Its errors point
-// at the file line where the expression's own line is.
-func (p *ruleParser) expr(v *yaml.Node, rule, key string) (cel.Program, error) {
+// expr compiles a CEL expression that must yield a bool, refusing one that
+// may cost more than MaxRuleCost on an event, and tells what an event must
+// be for it to hold. Its errors point at the file line where the
+// expression's own line is.
+func (p *ruleParser) expr(v *yaml.Node, rule, key string) (*program, need, error) {
 	if v.Kind != yaml.ScalarNode || strings.TrimSpace(v.Value) == "" {
-		return nil, p.errorf(v, rule, "%s: want an expression", key)
+		return nil, need{}, p.errorf(v, rule, "%s: want an expression", key)
 	}
 	if p.env == nil {
 		env, err := newEnv()
 		if err != nil {
-			return nil, fmt.Errorf("rules: %w", err)
+			return nil, need{}, fmt.Errorf("rules: %w", err)
 		}
 		p.env = env
 	}
@@ -323,16 +330,37 @@ func (p *ruleParser) expr(v *yaml.Node, rule, key string) (cel.Program, error) {
 				line = exprLine(v, l)
 			}
 		}
-		return nil, &RuleError{File: p.file, Line: line, Rule: rule, Msg: key + ": " + msg}
+		return nil, need{}, &RuleError{File: p.file, Line: line, Rule: rule, Msg: key + ": " + msg}
 	}
 	if ast.OutputType() != cel.BoolType {
-		return nil, p.errorf(v, rule, "%s: yields %s, want bool", key, ast.OutputType())
+		return nil, need{}, p.errorf(v, rule, "%s: yields %s, want bool", key, ast.OutputType())
+	}
+	nd, err := classify(ast.NativeRep().Expr())
+	if err != nil {
+		return nil, need{}, p.errorf(v, rule, "%s: %v", key, err)
+	}
+	est, err := p.env.EstimateCost(ast, sizeEstimator{})
+	if err != nil {
+		return nil, need{}, p.errorf(v, rule, "%s: estimate cost: %v", key, err)
+	}
+	if est.Max > MaxRuleCost {
+		return nil, need{}, &RuleError{File: p.file, Line: v.Line, Rule: rule, Err: ErrRuleTooCostly,
+			Msg: fmt.Sprintf("%s: estimated cost %s per event, over the limit of %d (a comprehension over a long list?)",
+				key, costText(est.Max), MaxRuleCost)}
 	}
 	prg, err := p.env.Program(ast, cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
-		return nil, p.errorf(v, rule, "%s: %v", key, err)
+		return nil, need{}, p.errorf(v, rule, "%s: %v", key, err)
 	}
-	return prg, nil
+	return &program{fast: prg, cost: est.Max, env: p.env, ast: ast}, nd, nil
+}
+
+// costText writes an estimate; past 2^63 it is unbounded in practice.
+func costText(c uint64) string {
+	if c >= 1<<63 {
+		return "without bound"
+	}
+	return "up to " + strconv.FormatUint(c, 10)
 }
 
 // exprLine maps line l of an expression to a line of the file: a block
@@ -364,7 +392,3 @@ func builtinNames() string {
 	}
 	return strings.Join(names, ", ")
 }
-
-// ErrRuleEval marks a rule whose expression failed on an event (e.g. a
-// division by zero); the rule is treated as not matching.
-var ErrRuleEval = errors.New("rule evaluation failed")

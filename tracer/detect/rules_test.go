@@ -136,7 +136,9 @@ builtin:
 
 func TestLoadRulesNamesTheFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "mine.yaml")
-	os.WriteFile(path, []byte("rules:\n  - name: a\n    match: nope\n"), 0o644)
+	if err := os.WriteFile(path, []byte("rules:\n  - name: a\n    match: nope\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := LoadRules(path); err == nil || !strings.HasPrefix(err.Error(), "mine.yaml:3: ") {
 		t.Errorf("error %v, want it to start with mine.yaml:3:", err)
 	}

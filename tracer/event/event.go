@@ -11,6 +11,7 @@ import (
 // Kind says what happened.
 type Kind uint8
 
+// The kinds of event: the syscalls and the records nstrace makes itself.
 const (
 	KindUnknown Kind = iota
 	Clone            // a new task (pid/tid are the child's)
@@ -19,9 +20,14 @@ const (
 	Exec    // an execve moved the task into its time_for_children namespace
 	Destroy // a namespace was freed (where the kernel lets us see it)
 	Lost    // records the kernel could not deliver (Lost field counts them)
+	Flood   // events of one source past its share, counted instead of sent (Count)
 )
 
-var kindNames = [...]string{"unknown", "clone", "unshare", "setns", "exec", "destroy", "lost"}
+// LostShutdown is the Cause of records still in the ring when the drain at
+// shutdown ran out of time, or that were being processed then.
+const LostShutdown = "shutdown"
+
+var kindNames = [...]string{"unknown", "clone", "unshare", "setns", "exec", "destroy", "lost", "flood"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -43,6 +49,7 @@ func ParseKind(s string) (Kind, bool) {
 // NsType is one of the entries of /proc/PID/ns, in that directory's order.
 type NsType uint8
 
+// The namespace types; NumNsTypes counts them.
 const (
 	Cgroup NsType = iota
 	IPC
@@ -88,11 +95,12 @@ func AllNsTypes() []NsType {
 // Action says whether a change made a new namespace or entered an existing one.
 type Action uint8
 
+// The actions a change can take.
 const (
 	ActionUnknown Action = iota
 	Create
 	Join
-	Gone // the namespace was destroyed
+	ActionDestroy // the namespace was destroyed
 )
 
 var actionNames = [...]string{"unknown", "create", "join", "destroy"}
@@ -183,6 +191,12 @@ type Event struct {
 	UserNS   uint32        // inode of the caller's user namespace (owner of what it creates)
 	Changes  []Change
 	Lost     uint64 // Kind == Lost: how many records were dropped
+	Cause    string // Kind == Lost: why; "" for the kernel's drops (LostShutdown...)
+
+	// Kind == Flood: Count events of kind Counted (and Errno) by UID,
+	// CgroupID and Comm were counted instead of sent.
+	Count   uint64
+	Counted Kind
 
 	Container *Container // the process's container, from resolution
 }

@@ -11,8 +11,10 @@ import (
 // TimeLayout is RFC 3339 in UTC with fixed nanoseconds, so lines align.
 const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
-// AppendJSON appends e as one JSON object (no newline), following the schema
-// in DESIGN.md. It allocates nothing: the hot path calls it for every event.
+// AppendJSON appends e as one JSON object (no newline) with the fields
+// EventFields lists, as README.md ("JSON schema") describes them. It is
+// written by hand so that it allocates nothing: the hot path calls it for
+// every event.
 func (e *Event) AppendJSON(b []byte) []byte { return e.AppendJSONWith(b, nil) }
 
 // AppendJSONWith is AppendJSON, taking the digits of numbers it wrote
@@ -26,7 +28,14 @@ func (e *Event) AppendJSONWith(b []byte, nums *Numbers) []byte {
 	if e.Kind == Lost {
 		b = append(b, `,"count":`...)
 		b = nums.Append(b, e.Lost)
+		if e.Cause != "" {
+			b = append(b, `,"cause":`...)
+			b = AppendJSONString(b, e.Cause)
+		}
 		return append(b, '}')
+	}
+	if e.Kind == Flood {
+		return e.appendFloodJSON(b, nums)
 	}
 	b = appendUintField(b, nums, "pid", uint64(e.Pid))
 	b = appendUintField(b, nums, "tid", uint64(e.Tid))
@@ -71,7 +80,7 @@ func (e *Event) AppendJSONWith(b []byte, nums *Numbers) []byte {
 	}
 	if e.Container != nil {
 		b = append(b, `,"container":`...)
-		b = appendContainer(b, e.Container)
+		b = e.Container.AppendJSON(b)
 	}
 	if !e.Failed() {
 		b = append(b, `,"changes":[`...)
@@ -92,7 +101,7 @@ func (c *Change) appendJSON(b []byte, nums *Numbers) []byte {
 	b = append(b, `","action":"`...)
 	b = append(b, c.Action.String()...)
 	b = append(b, '"')
-	if c.Action != Gone {
+	if c.Action != ActionDestroy {
 		b = appendUintField(b, nums, "from", uint64(c.From))
 	}
 	b = appendUintField(b, nums, "to", uint64(c.To))
@@ -111,12 +120,14 @@ func (c *Change) appendJSON(b []byte, nums *Numbers) []byte {
 	}
 	if c.Container != nil {
 		b = append(b, `,"container":`...)
-		b = appendContainer(b, c.Container)
+		b = c.Container.AppendJSON(b)
 	}
 	return append(b, '}')
 }
 
-func appendContainer(b []byte, c *Container) []byte {
+// AppendJSON appends c as one JSON object, leaving out empty fields, as
+// events and alerts carry it. It allocates nothing.
+func (c *Container) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	sep := false
 	for _, kv := range [...]struct{ k, v string }{{"id", c.ID}, {"runtime", c.Runtime}, {"name", c.Name}} {
@@ -144,14 +155,15 @@ func appendUintField(b []byte, nums *Numbers, name string, v uint64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// AppendJSONString appends s as a JSON string. Control characters, quotes,
-// backslashes and invalid UTF-8 are escaped, so nothing a process chose
-// reaches a reader raw.
+// AppendJSONString appends s as a JSON string. Control characters (DEL and
+// C1 included), the bidirectional controls that reorder what a terminal
+// shows, the line and paragraph separators, quotes, backslashes and invalid
+// UTF-8 are escaped, so nothing a process chose reaches a reader raw.
 func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+		if c >= 0x20 && c != '"' && c != '\\' && c < 0x7f {
 			b = append(b, c)
 			i++
 			continue
@@ -176,7 +188,7 @@ func AppendJSONString(b []byte, s string) []byte {
 		switch {
 		case r == utf8.RuneError && size == 1:
 			b = append(b, `\ufffd`...)
-		case r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029':
+		case (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' || isBidiControl(r):
 			b = append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
 		default:
 			b = append(b, s[i:i+size]...)
@@ -186,11 +198,26 @@ func AppendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// isBidiControl reports whether r is one of Unicode's explicit directional
+// formatting characters: shown raw, they reorder the text around them, so
+// that "\u202etxt.exe" displays as "exe.txt".
+func isBidiControl(r rune) bool {
+	switch {
+	case r == '\u061c', r == '\u200e', r == '\u200f':
+		return true
+	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+		return true
+	}
+	return false
+}
+
 // wire is the JSON shape of an Event, for decoding.
 type wire struct {
 	Time     *time.Time `json:"time"`
 	Event    string     `json:"event"`
+	Kind     string     `json:"kind"`
 	Count    uint64     `json:"count"`
+	Cause    string     `json:"cause"`
 	Pid      uint32     `json:"pid"`
 	Tid      uint32     `json:"tid"`
 	Ppid     uint32     `json:"ppid"`
@@ -233,7 +260,10 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 		return fmt.Errorf("%s event without time", w.Event)
 	}
 	*e = Event{Time: *w.Time, Kind: kind, Pid: w.Pid, Tid: w.Tid, Ppid: w.Ppid, Comm: w.Comm,
-		UID: w.UID, CgroupID: w.CgroupID, UserNS: w.UserNS, Lost: w.Count, Container: w.Container}
+		UID: w.UID, CgroupID: w.CgroupID, UserNS: w.UserNS, Lost: w.Count, Cause: w.Cause, Container: w.Container}
+	if kind == Flood {
+		return e.floodFromWire(&w)
+	}
 	for _, f := range w.Flags {
 		bit, ok := ParseFlagName(f)
 		if !ok {

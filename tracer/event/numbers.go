@@ -4,8 +4,8 @@ import "strconv"
 
 // Numbers remembers the decimal forms of numbers recently written. A stream
 // of events repeats the same pids, inodes and ids over and over, and copying
-// ten digits costs a fraction of computing them: under setns churn, number
-// formatting was the JSON encoder's largest cost. An encoder owns one; the
+// ten digits costs a fraction of computing them, and under setns churn
+// number formatting is much of what the JSON encoder does. An encoder owns one; the
 // zero value is ready, and a nil *Numbers formats every time.
 type Numbers struct {
 	slots [512]numberSlot

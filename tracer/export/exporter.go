@@ -21,6 +21,14 @@ import (
 // flushAt is how much the writer buffers before it writes to the spool.
 const flushAt = 64 << 10
 
+// Loss causes of the records the exporter loses: LostExport for those the
+// bounded spool drops (a loss marker with it follows them), LostRejected
+// for those the collector refuses (counted in Stats.Rejected).
+const (
+	LostExport   = "export"
+	LostRejected = "export_rejected"
+)
+
 // ErrPending says records were still unacknowledged when Close's deadline
 // came; they stay in the spool for the next start.
 var ErrPending = errors.New("records not yet acknowledged stay in the spool")
@@ -227,12 +235,9 @@ func (e *Exporter) flushLocked() {
 		}
 		e.dropped.Add(dropped)
 		e.seq++
+		marker := event.Event{Time: time.Now(), Kind: event.Lost, Lost: dropped, Cause: LostExport}
 		b, start := beginRecord(e.buf)
-		b = append(b, `{"time":"`...)
-		b = event.AppendTime(b, time.Now())
-		b = append(b, `","event":"lost","count":`...)
-		b = strconv.AppendUint(b, dropped, 10)
-		b = append(b, `,"cause":"export"}`...)
+		b = marker.AppendJSON(b)
 		e.buf = finishRecord(b, start, e.seq, time.Now().UnixNano(), kindEvent)
 		e.bufN = 1
 	}

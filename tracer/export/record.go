@@ -41,16 +41,18 @@ const (
 	AttrLostCount     = "nstrace.lost.count"
 	AttrLostCause     = "nstrace.lost.cause"
 	AttrRule          = "nstrace.alert.rule"
+	AttrFloodCount    = "nstrace.flood.count"
+	AttrFloodKind     = "nstrace.flood.kind"
 )
 
 // EventNamePrefix starts every record's EventName: nstrace.namespace.unshare,
-// nstrace.alert, nstrace.lost, nstrace.summary.
+// nstrace.alert, nstrace.lost, nstrace.flood, nstrace.summary.
 const EventNamePrefix = "nstrace."
 
 // eventName is the EventName of a record whose JSON "event" field is ev.
 func eventName(ev string) string {
 	switch ev {
-	case "alert", "lost", "summary":
+	case "alert", "lost", "flood", "summary":
 		return EventNamePrefix + ev
 	}
 	return EventNamePrefix + "namespace." + ev
@@ -152,9 +154,19 @@ func toLogRecord(rec spoolRecord, session string) (log.Record, error) {
 			r.SetSeverityText(v.AsString())
 		}
 	case kindEvent:
-		if ev.AsString() == "lost" {
+		switch ev.AsString() {
+		case "lost":
 			copyInt("count", AttrLostCount)
 			copyString(fields, "cause", AttrLostCause)
+			r.SetSeverity(log.SeverityWarn)
+			r.SetSeverityText("warning")
+		case "flood": // one source's events, counted instead of sent
+			copyString(fields, "comm", AttrCommand)
+			if v, ok := get("uid"); ok && v.Type() == attribute.INT64 {
+				attrs = append(attrs, attribute.String(AttrUserID, strconv.FormatInt(v.AsInt64(), 10)))
+			}
+			copyInt("count", AttrFloodCount)
+			copyString(fields, "kind", AttrFloodKind)
 			r.SetSeverity(log.SeverityWarn)
 			r.SetSeverityText("warning")
 		}

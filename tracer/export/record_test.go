@@ -60,13 +60,16 @@ func TestRecordContents(t *testing.T) {
 		Flags: syscall.CLONE_NEWPID, Changes: []event.Change{{Type: event.Pid, Action: event.Create, From: 4026531836, To: 4026532400, NsID: 1 << 40}}}
 	lost := &event.Event{Time: baseTime.Add(3 * time.Second), Kind: event.Lost, Lost: 12}
 	destroy := &event.Event{Time: baseTime.Add(4 * time.Second), Kind: event.Destroy,
-		Changes: []event.Change{{Type: event.Net, Action: event.Gone, To: 4026532000}}}
+		Changes: []event.Change{{Type: event.Net, Action: event.ActionDestroy, To: 4026532000}}}
+	flood := &event.Event{Time: baseTime.Add(7 * time.Second), Kind: event.Flood, UID: 1000, CgroupID: 4242, Comm: "fork-bomb",
+		Counted: event.Unshare, Errno: syscall.EPERM, Container: ctr, Count: 90000}
+	shutdown := &event.Event{Time: baseTime.Add(8 * time.Second), Kind: event.Lost, Lost: 3, Cause: event.LostShutdown}
 	alert := &detect.Alert{Time: baseTime.Add(5 * time.Second), Rule: "cross-container-join", Severity: detect.Critical,
 		Message: "nsenter joined web's net namespace", Pid: 77, Tid: 78, Comm: "nsenter", Container: ctr, Joined: ctr, Trigger: failed.Clone()}
 	summary := export.Summary{Time: baseTime.Add(6 * time.Second), Events: 5, Filtered: 1, Lost: 12, Alerts: 1}
 
 	before := time.Now()
-	for _, ev := range []*event.Event{withCtr, failed, clone, lost, destroy} {
+	for _, ev := range []*event.Event{withCtr, failed, clone, lost, destroy, flood, shutdown} {
 		if err := e.WriteEvent(ev); err != nil {
 			t.Fatal(err)
 		}
@@ -114,12 +117,18 @@ func TestRecordContents(t *testing.T) {
 			"nstrace.record.id": id(4), "nstrace.event": "lost", "nstrace.lost.count": num(12)}},
 		{5, destroy.AppendJSON(nil), destroy.Time, "nstrace.namespace.destroy", 9, "info", map[string]any{
 			"nstrace.record.id": id(5), "nstrace.event": "destroy"}},
-		{6, alert.AppendJSON(nil), alert.Time, "nstrace.alert", 17, "critical", map[string]any{
-			"nstrace.record.id": id(6), "nstrace.event": "alert", "process.pid": num(77), "thread.id": num(78),
+		{6, flood.AppendJSON(nil), flood.Time, "nstrace.flood", 13, "warning", map[string]any{
+			"nstrace.record.id": id(6), "nstrace.event": "flood", "process.command": "fork-bomb", "user.id": "1000",
+			"nstrace.cgroup.id": num(4242), "nstrace.error": "EPERM", "container.id": ctr.ID, "container.name": "web",
+			"container.runtime.name": "docker", "nstrace.flood.count": num(90000), "nstrace.flood.kind": "unshare"}},
+		{7, shutdown.AppendJSON(nil), shutdown.Time, "nstrace.lost", 13, "warning", map[string]any{
+			"nstrace.record.id": id(7), "nstrace.event": "lost", "nstrace.lost.count": num(3), "nstrace.lost.cause": "shutdown"}},
+		{8, alert.AppendJSON(nil), alert.Time, "nstrace.alert", 17, "critical", map[string]any{
+			"nstrace.record.id": id(8), "nstrace.event": "alert", "process.pid": num(77), "thread.id": num(78),
 			"process.command": "nsenter", "container.id": ctr.ID, "container.name": "web", "container.runtime.name": "docker",
 			"nstrace.alert.rule": "cross-container-join"}},
-		{7, []byte(`{"time":"2026-11-29T12:00:06.000000000Z","event":"summary","events":5,"filtered":1,"lost":12,"alerts":1,"export_dropped":0,"export_rejected":0}`),
-			summary.Time, "nstrace.summary", 9, "info", map[string]any{"nstrace.record.id": id(7), "nstrace.event": "summary"}},
+		{9, []byte(`{"time":"2026-11-29T12:00:06.000000000Z","event":"summary","events":5,"filtered":1,"lost":12,"alerts":1,"export_dropped":0,"export_rejected":0}`),
+			summary.Time, "nstrace.summary", 9, "info", map[string]any{"nstrace.record.id": id(9), "nstrace.event": "summary"}},
 	}
 	if total, distinct := s.stats(); total != len(cases) || distinct != len(cases) {
 		t.Fatalf("%d records arrived (%d distinct); want %d", total, distinct, len(cases))

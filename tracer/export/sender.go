@@ -92,7 +92,7 @@ func (e *Exporter) run(ctx context.Context) {
 		if err == nil || ok {
 			if rejected > 0 {
 				if e.rejected.Add(uint64(rejected)) == uint64(rejected) {
-					e.logf("otlp: the collector rejected %d records (%v); rejections are counted as lost (cause export_rejected) and not logged again", rejected, err)
+					e.logf("otlp: the collector rejected %d records (%v); rejections are counted as lost (cause %s) and not logged again", rejected, err, LostRejected)
 				}
 			}
 			e.sent.Add(uint64(len(b.records)) - uint64(rejected))

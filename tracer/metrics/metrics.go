@@ -1,7 +1,8 @@
 // Package metrics exposes what nstrace sees as Prometheus metrics: events
 // and namespace changes by kind, type and action, failed calls, losses by
-// cause, alerts by rule and severity, the namespaces known by type and how
-// full the ring buffer is. The collectors live on a registry of their own;
+// cause, alerts by rule and severity, rule failures by rule, events whose
+// rule budget ran out, the namespaces known by type and how full the ring
+// buffer is. The collectors live on a registry of their own;
 // Serve publishes it over HTTP, on a loopback address unless told otherwise.
 package metrics
 
@@ -20,7 +21,7 @@ import (
 // event.Action values past them are counted uncached.
 const (
 	numKinds   = int(event.Lost) + 1
-	numActions = int(event.Gone) + 1
+	numActions = int(event.ActionDestroy) + 1
 )
 
 // Metrics are the collectors. Event and Alert are safe to call from one
@@ -32,6 +33,9 @@ type Metrics struct {
 	changes *prometheus.CounterVec
 	failed  *prometheus.CounterVec
 	alerts  *prometheus.CounterVec
+
+	ruleErrors  *prometheus.CounterVec
+	rulesBudget prometheus.Counter
 
 	// Counters resolved once per label set, so counting allocates nothing.
 	eventC  [numKinds]prometheus.Counter
@@ -62,7 +66,15 @@ func New() *Metrics {
 		Name: "nstrace_alerts_total",
 		Help: "Alerts raised, by rule and severity.",
 	}, []string{"rule", "severity"})
-	m.reg.MustRegister(m.events, m.changes, m.failed, m.alerts,
+	m.ruleErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "nstrace_rule_errors_total",
+		Help: "Evaluations of a rule's expression that failed (index out of range, division by zero, cost limit), by rule; the rule did not match.",
+	}, []string{"rule"})
+	m.rulesBudget = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "nstrace_rule_budget_exceeded_total",
+		Help: "Events whose rule budget ran out before every rule they could match had run; those rules were skipped.",
+	})
+	m.reg.MustRegister(m.events, m.changes, m.failed, m.alerts, m.ruleErrors, m.rulesBudget,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "nstrace_ring_buffer_fill_ratio",
 			Help: "Fraction of the BPF ring buffer holding records not yet read (0 to 1).",
@@ -113,6 +125,16 @@ func (m *Metrics) Alert(a *detect.Alert) {
 	m.alerts.WithLabelValues(a.Rule, a.Severity.String()).Inc()
 }
 
+// RuleError counts one failed evaluation of rule's expression.
+func (m *Metrics) RuleError(rule string) {
+	m.ruleErrors.WithLabelValues(rule).Inc()
+}
+
+// RuleBudgetExceeded counts one event whose remaining rules were skipped.
+func (m *Metrics) RuleBudgetExceeded() {
+	m.rulesBudget.Inc()
+}
+
 // ObserveRing makes nstrace_ring_buffer_fill_ratio read fill at each
 // scrape: tracer.(*Tracer).RingFill.
 func (m *Metrics) ObserveRing(fill func() float64) {
@@ -149,7 +171,7 @@ func (m *Metrics) ringFill() float64 {
 
 var (
 	lostDesc = prometheus.NewDesc("nstrace_lost_events_total",
-		"Records the kernel could not deliver, by cause (ring_full: the ring buffer had no room; pending_full: too many calls in flight).",
+		"Records lost, by cause (ring_full: the ring buffer had no room; pending_full: too many calls in flight; shutdown: left unread when the drain at a stop timed out).",
 		[]string{"cause"}, nil)
 	nsDesc = prometheus.NewDesc("nstrace_namespaces",
 		"Namespaces known to nstrace (on the host now, or met while tracing and not yet gone), by type.",

@@ -69,6 +69,10 @@ func TestScrapedCountersMove(t *testing.T) {
 	m.Event(&event.Event{Kind: event.Setns, Errno: syscall.EPERM})
 	m.Event(&event.Event{Kind: event.Lost, Lost: 5})
 	m.Alert(&detect.Alert{Rule: detect.RuleHostNamespaceEntry, Severity: detect.Critical})
+	m.RuleError("sixth-change")
+	m.RuleError("sixth-change")
+	m.RuleError("per-uid")
+	m.RuleBudgetExceeded()
 	fill, lost["ring_full"] = 0.5, 7
 
 	after := scrape(t, srv.Addr())
@@ -79,6 +83,9 @@ func TestScrapedCountersMove(t *testing.T) {
 		`nstrace_namespace_changes_total{action="create",event="unshare",type="uts"}`: 3,
 		`nstrace_failed_events_total{error="EPERM",event="setns"}`:                    1,
 		`nstrace_alerts_total{rule="host-namespace-entry",severity="critical"}`:       1,
+		`nstrace_rule_errors_total{rule="sixth-change"}`:                              2,
+		`nstrace_rule_errors_total{rule="per-uid"}`:                                   1,
+		`nstrace_rule_budget_exceeded_total`:                                          1,
 		`nstrace_lost_events_total{cause="ring_full"}`:                                7,
 		`nstrace_lost_events_total{cause="pending_full"}`:                             0,
 		`nstrace_ring_buffer_fill_ratio`:                                              0.5,

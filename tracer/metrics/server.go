@@ -44,7 +44,7 @@ func (m *Metrics) Serve(addr string, public bool) (*Server, error) {
 		fmt.Fprintln(w, "nstrace metrics: /metrics")
 	})
 	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln}
-	go s.srv.Serve(ln)
+	go func() { _ = s.srv.Serve(ln) }() // ends with Close, which reports what matters
 	return s, nil
 }
 

@@ -7,7 +7,8 @@ import (
 	"github.com/nstrace/nstrace/tracer/event"
 )
 
-// JSON writes one JSON object per line, in the schema of DESIGN.md.
+// JSON writes one JSON object per line, in the schema README.md documents
+// under "JSON schema".
 type JSON struct {
 	w    *bufio.Writer
 	buf  []byte

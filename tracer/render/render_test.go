@@ -56,7 +56,9 @@ func TestJSONFollowsTheSchema(t *testing.T) {
 	var buf bytes.Buffer
 	w := NewJSON(&buf)
 	for _, ev := range sampleEvents() {
-		w.Event(ev)
+		if err := w.Event(ev); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w.Flush()
 	want := strings.Join([]string{
@@ -87,7 +89,7 @@ func TestHostileTextNeverReachesTheTerminalRaw(t *testing.T) {
 		{"a\nb\tc\rd", `a\nb\tc\rd`, `"a\nb\tc\rd"`},
 		{"back\\slash\"q", `back\\slash"q`, `"back\\slash\"q"`},
 		{"bad\xffutf8", `bad\xffutf8`, `"bad\ufffdutf8"`},
-		{"\u202eevil\u0085", `\u202eevil\u0085`, `"` + "\u202e" + `evil\u0085"`},
+		{"\u202eevil\u0085\x7f", `\u202eevil\u0085\x7f`, `"\u202eevil\u0085\u007f"`},
 		{"\U000e0001", `\U000e0001`, `"` + "\U000e0001" + `"`},
 		{"naïve", "naïve", `"naïve"`},
 	}
@@ -125,7 +127,9 @@ func BenchmarkRender(b *testing.B) {
 		b.Run(r.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				r.w.Event(ev)
+				if err := r.w.Event(ev); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}
@@ -134,3 +138,18 @@ func BenchmarkRender(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestLossMarkersSayWhy(t *testing.T) {
+	for _, c := range []struct {
+		ev   event.Event
+		want string
+	}{
+		{event.Event{Time: t0, Kind: event.Lost, Lost: 17}, `03:38:18.123456  LOST 17 records dropped by the kernel (ring buffer full)`},
+		{event.Event{Time: t0, Kind: event.Lost, Lost: 5, Cause: event.LostShutdown}, `03:38:18.123456  LOST 5 records unread when the drain at shutdown timed out (--drain-timeout)`},
+		{event.Event{Time: t0, Kind: event.Lost, Lost: 2, Cause: "odd\x1b"}, `03:38:18.123456  LOST 2 records lost: odd\x1b`},
+	} {
+		if got := string(AppendText(nil, &c.ev)); got != c.want {
+			t.Errorf("got  %q\nwant %q", got, c.want)
+		}
+	}
+}

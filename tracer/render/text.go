@@ -47,7 +47,17 @@ func AppendText(b []byte, ev *event.Event) []byte {
 	if ev.Kind == event.Lost {
 		b = append(b, "  LOST "...)
 		b = strconv.AppendUint(b, ev.Lost, 10)
-		return append(b, " records dropped by the kernel (ring buffer full)"...)
+		switch ev.Cause {
+		case "":
+			return append(b, " records dropped by the kernel (ring buffer full)"...)
+		case event.LostShutdown:
+			return append(b, " records unread when the drain at shutdown timed out (--drain-timeout)"...)
+		}
+		b = append(b, " records lost: "...)
+		return AppendSanitized(b, ev.Cause)
+	}
+	if ev.Kind == event.Flood {
+		return appendFloodText(b, ev)
 	}
 	b = appendRight(b, uint64(ev.Pid), 8)
 	b = appendRight(b, uint64(ev.Ppid), 8)
@@ -97,7 +107,7 @@ func appendChange(b []byte, c *event.Change, own *event.Container) []byte {
 		b = append(b, '+')
 	case event.Join:
 		b = append(b, "→"...)
-	case event.Gone:
+	case event.ActionDestroy:
 		b = append(b, '-')
 	}
 	b = append(b, ' ')

@@ -38,11 +38,12 @@ func chromium(t *testing.T) string {
 }
 
 // artifacts is where screenshots are kept for a person to look at:
-// $NSTRACE_ARTIFACTS, or a directory under the system's temporary one.
+// $NSTRACE_ARTIFACTS, or a directory of this user's under the system's
+// temporary one (another user's run may have made one there first).
 func artifacts(t *testing.T) string {
 	dir := os.Getenv("NSTRACE_ARTIFACTS")
 	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "nstrace-report-test")
+		dir = filepath.Join(os.TempDir(), "nstrace-report-test-"+strconv.Itoa(os.Getuid()))
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)

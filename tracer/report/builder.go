@@ -153,9 +153,8 @@ func (b *Builder) change(ev *event.Event, c *event.Change) {
 		l.Marks.Join++
 		if c.From != 0 && c.From != c.To {
 			from = b.laneAt(resolve.BaseType(c.Type), c.From)
-			l = &b.r.Lanes[lane] // laneAt may have grown the slice
 		}
-	case event.Gone:
+	case event.ActionDestroy:
 		l.Marks.Destroy++
 		l.Gone = ev.Time
 		k := inoKey{l.Type, c.To}

@@ -12,22 +12,36 @@ import (
 
 // The page's data is one JSON object: {"meta":{...},"events":[...]}. Meta
 // holds the lanes, groups, alerts and interned strings; each event is an
-// array, to keep 100 000 of them small and quick to parse:
-//
-//	[dt, kind, pid, tid, ppid, uid, comm, error, flags, container, lane, changes, target, lost]
+// array, to keep 100 000 of them small and quick to parse. meta.columns
+// names the positions of an event row and of a change within its changes
+// array, and the page looks each one up by name, so this file alone decides
+// the layout.
 //
 // dt is nanoseconds since Start; comm, error and flags index meta.strings
 // (0 is ""); container indexes meta.containers (-1: none); lane is a failed
-// attempt's or a loss marker's lane (-1: none); changes holds 7 numbers a
-// change: type, action, from, to, ns_id, lane, from lane (-1: none); target
-// is [type, inode] for a failed setns, else 0. Type, kind and action are
-// codes into meta.types, meta.kinds and meta.actions.
+// attempt's or a loss marker's lane (-1: none); changes holds the change
+// columns of each change one after another (lane and from_lane: -1 when
+// none); target is [type, inode] for a failed setns, else 0. Type, kind and
+// action are codes into meta.types, meta.kinds and meta.actions.
+
+// eventColumns and changeColumns are the rows' layout, in the order
+// appendEvent writes them.
+var (
+	eventColumns  = []string{"dt", "kind", "pid", "tid", "ppid", "uid", "comm", "error", "flags", "container", "lane", "changes", "target", "lost"}
+	changeColumns = []string{"type", "action", "from", "to", "ns_id", "lane", "from_lane"}
+)
+
+type dataColumns struct {
+	Event  []string `json:"event"`
+	Change []string `json:"change"`
+}
 
 type dataMeta struct {
 	Start      string          `json:"start"`     // RFC 3339, UTC
 	StartDay   string          `json:"start_day"` // 2006-01-02
 	StartTOD   int64           `json:"start_tod"` // ns since midnight UTC
 	Span       int64           `json:"span"`      // ns from the first event to the last
+	Columns    dataColumns     `json:"columns"`
 	Strings    []string        `json:"strings"`
 	Types      []string        `json:"types"`
 	Kinds      []string        `json:"kinds"`
@@ -107,16 +121,17 @@ func (r *Report) appendData(dst []byte) ([]byte, error) {
 
 func (r *Report) meta() *dataMeta {
 	m := &dataMeta{Start: r.Start.UTC().Format(time.RFC3339Nano), StartDay: r.Start.UTC().Format(time.DateOnly),
-		Span: r.End.Sub(r.Start).Nanoseconds(), Strings: r.strs}
+		Span: r.End.Sub(r.Start).Nanoseconds(), Strings: r.strs,
+		Columns: dataColumns{Event: eventColumns, Change: changeColumns}}
 	midnight := r.Start.UTC().Truncate(24 * time.Hour)
 	m.StartTOD = r.Start.Sub(midnight).Nanoseconds()
 	for _, t := range event.AllNsTypes() {
 		m.Types = append(m.Types, t.String())
 	}
-	for k := event.KindUnknown; k <= event.Lost; k++ {
+	for k := event.KindUnknown; k <= event.Flood; k++ {
 		m.Kinds = append(m.Kinds, k.String())
 	}
-	for a := event.ActionUnknown; a <= event.Gone; a++ {
+	for a := event.ActionUnknown; a <= event.ActionDestroy; a++ {
 		m.Actions = append(m.Actions, a.String())
 	}
 	m.Containers = make([]dataContainer, 0, len(r.ctrs))
@@ -130,7 +145,7 @@ func (r *Report) meta() *dataMeta {
 	}
 	m.Groups = make([]dataGroup, 0, len(r.Groups))
 	for _, g := range r.Groups {
-		m.Groups = append(m.Groups, dataGroup{Name: g.Name, Lanes: g.Lanes})
+		m.Groups = append(m.Groups, dataGroup(g))
 	}
 	m.Alerts = make([]dataAlert, 0, len(r.Alerts))
 	for _, a := range r.Alerts {
@@ -164,7 +179,7 @@ func (r *Report) dataLane(l *Lane) dataLane {
 	return d
 }
 
-// appendEvent appends one event row (see the top of this file).
+// appendEvent appends one event row, its fields in eventColumns' order.
 func (r *Report) appendEvent(b []byte, e *eventRec) []byte {
 	b = append(b, '[')
 	b = strconv.AppendInt(b, e.t-r.Start.UnixNano(), 10)

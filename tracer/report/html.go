@@ -2,7 +2,7 @@ package report
 
 import (
 	"crypto/sha256"
-	_ "embed"
+	"embed"
 	"encoding/base64"
 	"fmt"
 	"html/template"
@@ -19,8 +19,9 @@ var (
 	pageHTML string
 	//go:embed assets/report.css
 	pageCSS string
-	//go:embed assets/report.js
-	pageJS string
+	//go:embed assets/data.js assets/layout.js assets/interaction.js assets/start.js
+	scripts embed.FS
+	pageJS  = joinScripts(scripts, "data.js", "layout.js", "interaction.js", "start.js")
 
 	pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 		"utc":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
@@ -70,6 +71,22 @@ func WriteHTML(w io.Writer, r *Report, version string) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
+}
+
+// joinScripts makes the page's one script from its parts, in order, inside
+// one function: they share its scope, and nothing leaks into the page's.
+func joinScripts(fsys embed.FS, names ...string) string {
+	var b strings.Builder
+	b.WriteString("(function () {\n'use strict';\n")
+	for _, n := range names {
+		js, err := fsys.ReadFile("assets/" + n)
+		if err != nil {
+			panic(err) // embedded above: cannot happen
+		}
+		b.Write(js)
+	}
+	b.WriteString("})();\n")
+	return b.String()
 }
 
 func sanitizeAll(ss []string) []string {

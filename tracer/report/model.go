@@ -50,6 +50,7 @@ type Session struct {
 // LaneKind tells a namespace's lane from the special ones.
 type LaneKind uint8
 
+// The lanes: one per namespace, and the special ones.
 const (
 	NamespaceLane LaneKind = iota
 	AlertLane              // the alerts raised

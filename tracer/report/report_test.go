@@ -78,7 +78,7 @@ func TestLanesFollowNamespacesNotInodes(t *testing.T) {
 		name: "without ns_ids, a create after a destroy starts a new lane",
 		events: []*event.Event{
 			ev(1, event.Unshare, event.Change{Type: event.Net, Action: event.Create, From: hostNet, To: a}),
-			ev(2, event.Destroy, event.Change{Type: event.Net, Action: event.Gone, To: a}),
+			ev(2, event.Destroy, event.Change{Type: event.Net, Action: event.ActionDestroy, To: a}),
 			ev(3, event.Unshare, event.Change{Type: event.Net, Action: event.Create, From: hostNet, To: a}),
 			ev(4, event.Setns, event.Change{Type: event.Net, Action: event.Join, From: hostNet, To: a}),
 		},
@@ -144,9 +144,9 @@ func TestLanesFollowNamespacesNotInodes(t *testing.T) {
 func TestALifelineEndsWhereItsInodeIsReused(t *testing.T) {
 	b := NewBuilder(Options{})
 	at := func(s int64) time.Time { return time.Unix(s, 0) }
-	b.WriteEvent(&event.Event{Time: at(1), Kind: event.Unshare, Pid: 3, Comm: "ip",
+	write(t, b, &event.Event{Time: at(1), Kind: event.Unshare, Pid: 3, Comm: "ip",
 		Changes: []event.Change{{Type: event.Mnt, Action: event.Create, From: 0xEFFFFFF8, To: 4026532319, NsID: 20}}})
-	b.WriteEvent(&event.Event{Time: at(5), Kind: event.Unshare, Pid: 4, Comm: "unshare",
+	write(t, b, &event.Event{Time: at(5), Kind: event.Unshare, Pid: 4, Comm: "unshare",
 		Changes: []event.Change{{Type: event.UTS, Action: event.Create, From: 0xEFFFFFFE, To: 4026532319, NsID: 21}}})
 	r := b.Report()
 	if got := r.Lanes[0].Reused; !got.Equal(at(5)) {
@@ -161,7 +161,7 @@ func TestAlertsMarkTheirTriggerAreCountedByRuleAndFollowTheFilter(t *testing.T) 
 	b := NewBuilder(Options{})
 	ev := &event.Event{Time: time.Unix(100, 0), Kind: event.Setns, Pid: 7, Tid: 7, Comm: "nsenter",
 		Changes: []event.Change{{Type: event.Mnt, Action: event.Join, From: 0xEFFFFFF8, To: 4026532300}}}
-	b.WriteEvent(ev)
+	write(t, b, ev)
 	b.Alert("host-mount-ns-entered", "high", "nsenter entered a container's mount namespace", ev)
 	b.Alert("host-mount-ns-entered", "high", "again", ev)
 	filtered := &event.Event{Time: time.Unix(100, 5), Pid: 1}
@@ -169,7 +169,7 @@ func TestAlertsMarkTheirTriggerAreCountedByRuleAndFollowTheFilter(t *testing.T) 
 	next := &event.Event{Time: time.Unix(101, 0), Kind: event.Unshare, Pid: 8, Tid: 8, Comm: "unshare",
 		Changes: []event.Change{{Type: event.User, Action: event.Create, From: 0xEFFFFFFD, To: 4026532301}}}
 	b.Alert("early", "warning", "raised before its event reached the report", next)
-	b.WriteEvent(next)
+	write(t, b, next)
 	b.Alert("no-trigger", "info", "about no event", nil)
 	r := b.Report()
 	var got []string
@@ -207,7 +207,7 @@ func TestAFilteredReportShowsOnlyWhatTheFilterKeeps(t *testing.T) {
 			t.Fatal(err)
 		}
 		if f.Keep(ev) {
-			b.WriteEvent(ev)
+			write(t, b, ev)
 		}
 	}
 	rep := b.Report()
@@ -271,10 +271,10 @@ func hostileReport(t testing.TB) *Report {
 	b.Session(&session.Header{Session: "x", Host: hostile[0], Kernel: hostile[1], Filter: hostile[3],
 		Hooks: []session.Hook{{Name: hostile[2], Attached: true, Error: hostile[3]}}})
 	for i, s := range hostile {
-		b.WriteEvent(&event.Event{Time: time.Unix(int64(100+i), 0), Kind: event.Unshare, Pid: uint32(50 + i), Comm: s,
+		write(t, b, &event.Event{Time: time.Unix(int64(100+i), 0), Kind: event.Unshare, Pid: uint32(50 + i), Comm: s,
 			Changes: []event.Change{{Type: event.Net, Action: event.Create, From: 0xEFFFFFF9, To: uint32(4026532400 + i),
 				Name: s, Container: &event.Container{ID: s, Name: s, Runtime: s}}}})
-		b.WriteEvent(&event.Event{Time: time.Unix(int64(100+i), 5), Kind: event.Setns, Pid: uint32(60 + i), Comm: s,
+		write(t, b, &event.Event{Time: time.Unix(int64(100+i), 5), Kind: event.Setns, Pid: uint32(60 + i), Comm: s,
 			Errno: syscall.EPERM, Flags: unix.CLONE_NEWNET})
 		b.Alert(s, s, s, nil)
 	}
@@ -361,4 +361,14 @@ type countingWriter int64
 func (c *countingWriter) Write(p []byte) (int, error) {
 	*c += countingWriter(len(p))
 	return len(p), nil
+}
+
+// write gives b the events, failing the test on an error.
+func write(tb testing.TB, b *Builder, evs ...*event.Event) {
+	tb.Helper()
+	for _, e := range evs {
+		if err := b.WriteEvent(e); err != nil {
+			tb.Fatal(err)
+		}
+	}
 }

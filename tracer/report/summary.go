@@ -17,7 +17,7 @@ var typeOrder = []event.NsType{event.User, event.Net, event.Pid, event.Mnt, even
 type tally struct {
 	kinds   [event.Lost + 1]int
 	types   [event.NumNsTypes]TypeCounts // by base type
-	actions [event.Gone + 1]int
+	actions [event.ActionDestroy + 1]int
 	errors  map[string]int
 	failed  int
 	lost    uint64
@@ -65,7 +65,7 @@ func (t *tally) add(ev *event.Event) {
 			tc.Create++
 		case event.Join:
 			tc.Join++
-		case event.Gone:
+		case event.ActionDestroy:
 			tc.Destroy++
 		}
 	}

@@ -132,7 +132,7 @@ func (s *synth) stop(i int) {
 	s.ctrs = append(s.ctrs[:i], s.ctrs[i+1:]...)
 	for _, t := range synthTypes {
 		ev := s.begin(event.Destroy, "runc", 0)
-		ev.Changes = append(ev.Changes, event.Change{Type: resolve.BaseType(t), Action: event.Gone, To: c.ns[t], NsID: c.id[t]})
+		ev.Changes = append(ev.Changes, event.Change{Type: resolve.BaseType(t), Action: event.ActionDestroy, To: c.ns[t], NsID: c.id[t]})
 		s.done()
 	}
 }

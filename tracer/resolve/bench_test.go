@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"testing"
+	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
 )
@@ -47,6 +48,24 @@ func BenchmarkResolve(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		unresolve(ev)
+		r.Resolve(ev)
+	}
+}
+
+// BenchmarkResolveCreate is a create flood: a new namespace every event,
+// past the cap on namespaces remembered, as unshare(CLONE_NEWUTS) in a
+// loop makes.
+func BenchmarkResolveCreate(b *testing.B) {
+	r := fakeResolver(b, scanFake(b))
+	ev := &event.Event{Kind: event.Unshare, Pid: 4242, Tid: 4242, Comm: "flood", UID: 65534,
+		UserNS: hostUser, Changes: make([]event.Change, 1)}
+	b.ReportAllocs()
+	i := uint32(0)
+	for b.Loop() {
+		i++
+		ev.Time, ev.Container = t0.Add(time.Duration(i)*time.Microsecond), nil
+		ev.Changes = append(ev.Changes[:0], event.Change{Type: event.UTS, Action: event.Create,
+			From: 0xF0000000 + i - 1, To: 0xF0000000 + i, NsID: 1<<40 + uint64(i)})
 		r.Resolve(ev)
 	}
 }

@@ -28,6 +28,20 @@
 // are forgotten a grace period later, and WithMaxNamespaces caps memory
 // regardless.
 //
+// # Names
+//
+// A namespace's names come from nsfs bind mounts (`ip netns add blue`
+// mounts /run/netns/blue). Our own mount table is kept open and read again
+// only after the kernel flags a change to it (POLLPRI on an open
+// mountinfo), so events cost no mount table read; WatchMounts reads it as
+// changes happen, and a held net create makes Resolve check for a change
+// before it is released, so two tracers name the same events alike; a join
+// into an unnamed net namespace checks too, at most once per millisecond. A mount seen with a 64-bit id
+// keeps naming its namespace for the grace period after the unmount. The
+// mount table of a task in another mount namespace (`ip netns add` in a
+// container) is read only for an unnamed namespace it joins or awaits a
+// name for, backing off.
+//
 // # Which namespaces are the host's
 //
 // A namespace is marked Host when either holds:

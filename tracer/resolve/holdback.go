@@ -11,13 +11,18 @@ import (
 // "blue": the name is mounted just after the unshare returns. The event and
 // all that follow it (order is kept) are released as soon as the creating
 // process makes its next call (ip's setns back comes after the mount), when
-// the stream goes idle, after maxHold, or when the queue is full.
+// events show maxHold passed, or when the queue is full: all points in the
+// event stream, so two tracers reading the same events name them alike. An
+// idle stream releases them once the name is there or maxHold of wall time
+// has passed.
 type Holdback struct {
-	r     *Resolver
-	queue []event.Event // copies; their Changes arrays are reused
-	n     int
-	pid   uint32    // the process whose next call releases the queue
-	since time.Time // when the held event happened
+	r      *Resolver
+	queue  []event.Event // copies; their Changes arrays are reused
+	n      int
+	pid    uint32    // the process whose next call releases the queue
+	since  time.Time // when the held event happened
+	heldAt time.Time // when it was held, by the wall clock
+	now    func() time.Time
 }
 
 const (
@@ -26,7 +31,7 @@ const (
 )
 
 // NewHoldback returns a holdback that names events with r.
-func NewHoldback(r *Resolver) *Holdback { return &Holdback{r: r} }
+func NewHoldback(r *Resolver) *Holdback { return &Holdback{r: r, now: time.Now} }
 
 // Event passes ev on to emit, now or after the events held before it. ev is
 // not kept: what is held is a copy.
@@ -35,31 +40,74 @@ func (h *Holdback) Event(ev *event.Event, emit func(*event.Event) error) error {
 		if !h.r.AwaitsName(ev) {
 			return emit(ev)
 		}
-		h.pid, h.since = ev.Pid, ev.Time
+		h.start(ev)
 		h.hold(ev)
 		return nil
 	}
 	h.hold(ev)
 	if ev.Pid == h.pid || ev.Time.Sub(h.since) > maxHold || h.n == maxHeld {
-		return h.Flush(emit)
+		return h.release(emit, false)
 	}
 	return nil
 }
 
-// Flush names and releases everything held. Call it when the stream is idle.
+// Flush releases what is held if the name it waits for is there or it has
+// waited maxHold: call it when the stream is idle.
 func (h *Holdback) Flush(emit func(*event.Event) error) error {
-	n := h.n
-	h.n = 0
-	for i := range n {
+	if h.n == 0 {
+		return nil
+	}
+	if h.now().Sub(h.heldAt) <= maxHold {
+		if h.r.Rename(&h.queue[0]); h.r.AwaitsName(&h.queue[0]) {
+			return nil
+		}
+	}
+	return h.release(emit, false)
+}
+
+// Drain names as well as it can and releases everything held: call it at
+// the end of the stream.
+func (h *Holdback) Drain(emit func(*event.Event) error) error {
+	return h.release(emit, true)
+}
+
+// release names and emits the held events in order. Unless all, it stops
+// at a later event that awaits a name of its own and holds on from there.
+func (h *Holdback) release(emit func(*event.Event) error, all bool) error {
+	for i := 0; i < h.n; i++ {
 		ev := &h.queue[i]
 		if h.r.AwaitsName(ev) {
 			h.r.Rename(ev)
 		}
+		if i > 0 && !all && h.r.AwaitsName(ev) {
+			h.keepFrom(i)
+			return nil
+		}
 		if err := emit(ev); err != nil {
+			h.keepFrom(i + 1)
 			return err
 		}
 	}
+	h.n = 0
 	return nil
+}
+
+// keepFrom drops the events before i from the queue and holds on behind
+// event i, if any is left.
+func (h *Holdback) keepFrom(i int) {
+	for j := i; j < h.n; j++ {
+		// Swap, so every slot keeps a Changes array of its own.
+		h.queue[j-i], h.queue[j] = h.queue[j], h.queue[j-i]
+	}
+	h.n -= i
+	if h.n > 0 {
+		h.start(&h.queue[0])
+	}
+}
+
+// start holds on behind ev.
+func (h *Holdback) start(ev *event.Event) {
+	h.pid, h.since, h.heldAt = ev.Pid, ev.Time, h.now()
 }
 
 // hold copies ev into the queue, reusing the slot's Changes array.

@@ -79,11 +79,13 @@ func run(t *testing.T, name string, args ...string) {
 	}
 }
 
-// lsnsSet is what `lsns -J` lists, as "type:inode".
+// lsnsSet is what `lsns -J` lists, as "type:inode"; nil when lsns failed,
+// as it does (status 1) when a process it reads goes away meanwhile.
 func lsnsSet(t *testing.T) map[string]bool {
 	out, err := exec.Command("lsns", "-J", "-o", "NS,TYPE").Output()
 	if err != nil {
-		t.Fatalf("lsns: %v", err)
+		t.Logf("lsns: %v", err)
+		return nil
 	}
 	var doc struct {
 		Namespaces []struct {
@@ -112,7 +114,7 @@ func TestKernelLsAgreesWithLsns(t *testing.T) {
 			t.Fatal(err)
 		}
 		after := lsnsSet(t)
-		if !sameSet(before, after) {
+		if before == nil || after == nil || !sameSet(before, after) {
 			continue
 		}
 		ours := make(map[string]Namespace)

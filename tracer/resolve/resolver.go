@@ -24,6 +24,11 @@ type Resolver struct {
 	last    time.Time                // the latest time seen: events, scans
 	swept   time.Time
 	unread  int
+
+	self      *mountTable // our mount namespace's nsfs mounts; live only
+	selfMnt   uint32      // its inode
+	mountSeen uint64      // self.changes when its fresh mounts were last taken
+	syncedAt  time.Time   // event time of the last check of self by a join
 }
 
 // entry is a namespace the resolver knows, with its upkeep state.
@@ -32,7 +37,7 @@ type entry struct {
 	name      string    // ns.Name(), kept for the hot path
 	lastSeen  time.Time // last event or scan that showed it
 	goneSince time.Time // zero while believed alive
-	probes    int       // mount lookups made for it while it had no name
+	probes    int       // task mount table reads made for it while it had no name
 	nextProbe time.Time
 }
 
@@ -66,7 +71,7 @@ func WithoutLiveLookups() Option { return func(o *options) { o.live = false } }
 func WithGracePeriod(d time.Duration) Option { return func(o *options) { o.grace = d } }
 
 // WithMaxNamespaces bounds the namespaces remembered; past it, those not
-// seen for longest are forgotten first. Default 65536.
+// seen for longest are forgotten, down to half of n. Default 65536.
 func WithMaxNamespaces(n int) Option { return func(o *options) { o.max = n } }
 
 // New returns a resolver that starts from inv (nil for none). By default it
@@ -80,6 +85,9 @@ func New(inv *Inventory, opts ...Option) *Resolver {
 		procs: make(map[uint32]procContainer)}
 	if o.live {
 		r.cls, r.tree = newClassifier(o.root), ownCgroupTree(o.root)
+		r.self = newMountTable(r.procPath(0, "mountinfo"), o.root, o.probe, o.grace)
+		r.self.sync()
+		r.selfMnt = r.mntOf(0)
 	}
 	if inv != nil {
 		r.merge(inv, false)
@@ -105,6 +113,9 @@ func (r *Resolver) Resolve(ev *event.Event) {
 	now := ev.Time
 	if now.After(r.last) {
 		r.last = now
+	}
+	if r.self != nil && r.self.changes.Load() != r.mountSeen {
+		r.takeMounts()
 	}
 	if ev.Container == nil {
 		ev.Container = r.processContainer(ev, now)
@@ -137,8 +148,10 @@ func (r *Resolver) Resolve(ev *event.Event) {
 			c.NsID = e.ns.NsID
 		}
 	}
-	if !now.IsZero() && now.Sub(r.swept) > r.o.grace || len(r.ns) > r.o.max {
+	if !now.IsZero() && now.Sub(r.swept) > r.o.grace {
 		r.sweep(now)
+	} else if len(r.ns) > r.o.max {
+		r.trim()
 	}
 }
 
@@ -190,10 +203,10 @@ func (r *Resolver) learn(ev *event.Event, c *event.Change, newUser uint32, now t
 				return nil
 			}
 			r.ns[k] = e
-		} else if r.wantsName(e, now) {
-			r.probeMounts(e, ev.Tid, now)
+		} else if r.o.live && e.name == "" && !e.ns.Host {
+			r.lookForName(e, ev.Tid, now)
 		}
-	case event.Gone:
+	case event.ActionDestroy:
 		if e != nil && e.goneSince.IsZero() {
 			e.goneSince = now
 		}
@@ -231,8 +244,16 @@ func (r *Resolver) created(ev *event.Event, c *event.Change, newUser uint32) *en
 	if t == event.Pid {
 		e.ns.Parent = c.From
 	}
-	r.probeFacts(e, ev, c.Type)
-	r.probeMounts(e, ev.Tid, ev.Time)
+	// The event says all nsfs would about a namespace but a user
+	// namespace's owner uid, unless its owner is new to us.
+	owner := r.ns[keyOf(event.User, e.ns.Owner)]
+	if owner != nil {
+		owner.lastSeen = ev.Time // in use: not the first to forget
+	}
+	if t == event.User || owner == nil {
+		r.probeFacts(e, ev, c.Type)
+	}
+	r.mountedNames(e)
 	return e
 }
 
@@ -255,7 +276,10 @@ func (r *Resolver) lookup(ev *event.Event, c *event.Change) *entry {
 	t := BaseType(c.Type)
 	e := &entry{ns: Namespace{Type: t, Inode: c.To, NsID: c.NsID, Host: isInitialInode(t, c.To)}}
 	r.probeFacts(e, ev, c.Type)
-	r.probeMounts(e, ev.Tid, ev.Time)
+	r.mountedNames(e)
+	if e.name == "" && !e.ns.Host {
+		r.lookForName(e, ev.Tid, ev.Time)
+	}
 	return e
 }
 
@@ -286,57 +310,6 @@ func (r *Resolver) probeFacts(e *entry, ev *event.Event, t event.NsType) {
 			return
 		}
 	}
-}
-
-// wantsName tells whether a join should look for e's name again: `ip netns
-// add` mounts the namespace just after creating it, so the mount may come
-// after the create event. Lookups back off to bound their cost.
-func (r *Resolver) wantsName(e *entry, now time.Time) bool {
-	return r.o.live && e.name == "" && !e.ns.Host && (e.probes < 2 || !now.Before(e.nextProbe))
-}
-
-// probeMounts reads our mount table and the task's for nsfs mounts, naming
-// e and any other known namespace they hold.
-func (r *Resolver) probeMounts(e *entry, tid uint32, now time.Time) {
-	if !r.o.live {
-		return
-	}
-	e.probes++
-	e.nextProbe = now.Add(min(time.Second<<min(max(e.probes-2, 0), 9), 5*time.Minute))
-	tables := [...]struct{ mountinfo, root string }{
-		{r.procPath(0, "mountinfo"), r.o.root},
-		{r.procPath(tid, "mountinfo"), r.procPath(tid, "root")},
-	}
-	for i, tab := range tables {
-		if i > 0 && tid == 0 {
-			break
-		}
-		mounts, _ := ReadMountinfo(tab.mountinfo)
-		for _, m := range NsfsMounts(mounts) {
-			k := keyOf(m.Type, m.Inode)
-			n := r.ns[k]
-			if k == keyOf(e.ns.Type, e.ns.Inode) {
-				n = e
-			}
-			if n != nil && r.mountHolds(filepath.Join(tab.root, m.Point), n) {
-				n.ns.addMount(m.Point)
-				n.name = n.ns.Name()
-			}
-		}
-	}
-}
-
-// mountHolds tells whether the nsfs mount at path holds n itself rather
-// than a namespace that died and left n its inode: events come late, and
-// `ip netns del X; ip netns add Y` may give Y the inode X had. Where n has a
-// 64-bit id, the mount's must match; without one (before Linux 6.18) the
-// inode is all there is to go by.
-func (r *Resolver) mountHolds(path string, n *entry) bool {
-	if n.ns.NsID == 0 {
-		return true
-	}
-	fs := r.o.probe(path, n.ns.Type, n.ns.Inode, func(nsKey) bool { return true })
-	return len(fs) > 0 && fs[0].NsID == n.ns.NsID
 }
 
 // procPath is a file of /proc/TID under the root, or of /proc/self for 0.
@@ -399,38 +372,3 @@ const (
 	procTTL  = time.Second
 	maxProcs = 4096
 )
-
-// AwaitsName reports whether ev created a namespace that has no name yet but
-// may get one in a moment: `ip netns add` mounts the net namespace it made
-// only after its unshare returns.
-func (r *Resolver) AwaitsName(ev *event.Event) bool {
-	if !r.o.live || ev.Kind == event.Lost {
-		return false
-	}
-	for i := range ev.Changes {
-		if c := &ev.Changes[i]; c.Type == event.Net && c.Action == event.Create && c.Name == "" {
-			return true
-		}
-	}
-	return false
-}
-
-// Rename looks again, now, for the names of ev's unnamed namespaces.
-func (r *Resolver) Rename(ev *event.Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i := range ev.Changes {
-		c := &ev.Changes[i]
-		if c.Name != "" {
-			continue
-		}
-		e := r.ns[keyOf(c.Type, c.To)]
-		if e == nil || e.ns.NsID != 0 && c.NsID != 0 && e.ns.NsID != c.NsID {
-			continue
-		}
-		if e.name == "" {
-			r.probeMounts(e, ev.Tid, ev.Time)
-		}
-		c.Name = e.name
-	}
-}

@@ -215,7 +215,7 @@ func TestADestroyedNamespaceIsForgottenAfterTheGracePeriod(t *testing.T) {
 	t0 := inv.Time
 	r := New(inv, WithoutLiveLookups(), WithGracePeriod(time.Minute))
 	gone := &event.Event{Time: t0, Kind: event.Destroy, Changes: []event.Change{
-		{Type: event.Net, Action: event.Gone, To: 4026532177}}}
+		{Type: event.Net, Action: event.ActionDestroy, To: 4026532177}}}
 	r.Resolve(gone)
 	if gone.Changes[0].Name != "sample1" {
 		t.Errorf("the destroy event itself lost its label: %+v", gone.Changes[0])
@@ -296,11 +296,35 @@ func TestADestroyedInodeIsTypedFromTheInventoryOrDropped(t *testing.T) {
 	inv := &Inventory{Namespaces: []Namespace{{Type: event.UTS, Inode: 4026532400}}}
 	r := New(inv, WithoutLiveLookups())
 	ev := &event.Event{Time: t0, Kind: event.Destroy, Changes: []event.Change{
-		{Type: event.NsType(event.NumNsTypes), Action: event.Gone, To: 4026532400},
-		{Type: event.NsType(event.NumNsTypes), Action: event.Gone, To: 4026532999},
+		{Type: event.NsType(event.NumNsTypes), Action: event.ActionDestroy, To: 4026532400},
+		{Type: event.NsType(event.NumNsTypes), Action: event.ActionDestroy, To: 4026532999},
 	}}
 	r.Resolve(ev)
 	if len(ev.Changes) != 1 || ev.Changes[0].Type != event.UTS || ev.Changes[0].To != 4026532400 {
 		t.Errorf("changes %+v, want one uts change for 4026532400", ev.Changes)
+	}
+}
+
+// Past the cap, namespaces are forgotten down to half of it, exactly, even
+// when many were last seen at the same moment (by one scan); gone ones go
+// first, the newest stays.
+func TestPastTheCapTheOldestAreForgottenDownToHalf(t *testing.T) {
+	inv := &Inventory{Time: t0}
+	for i := range uint32(200) {
+		inv.Namespaces = append(inv.Namespaces, Namespace{Type: event.UTS, Inode: 4026540000 + i})
+	}
+	r := New(inv, WithoutLiveLookups(), WithMaxNamespaces(100))
+	r.Resolve(&event.Event{Time: t0.Add(time.Second), Kind: event.Destroy, Changes: []event.Change{
+		{Type: event.UTS, Action: event.ActionDestroy, To: 4026540199}}})
+	if n := len(r.Inventory().Namespaces); n != 50 {
+		t.Errorf("%d namespaces remembered, want 50", n)
+	}
+	if _, ok := r.Lookup(event.UTS, 4026540199); ok {
+		t.Error("a gone namespace outlived live ones")
+	}
+	r.Resolve(&event.Event{Time: t0.Add(2 * time.Second), Kind: event.Unshare, Changes: []event.Change{
+		{Type: event.UTS, Action: event.Create, From: hostUTS, To: 4026550000}}})
+	if _, ok := r.Lookup(event.UTS, 4026550000); !ok {
+		t.Error("the newest namespace was forgotten")
 	}
 }

@@ -89,31 +89,80 @@ func (r *Resolver) sweep(now time.Time) {
 			}
 		}
 	}
+	r.trim()
+}
+
+// trim forgets, past the cap, the namespaces seen longest ago, gone ones
+// first, down to half the cap at once: under churn the selection is paid
+// once per max/2 new namespaces.
+func (r *Resolver) trim() {
 	if len(r.ns) <= r.o.max {
 		return
 	}
-	old := make([]nsKey, 0, len(r.ns))
+	old := make([]ranked, 0, len(r.ns))
 	for k, e := range r.ns {
 		if !e.ns.Host {
-			old = append(old, k)
+			old = append(old, ranked{e.evictionRank(), k})
 		}
 	}
-	slices.SortFunc(old, func(a, b nsKey) int {
-		ea, eb := r.ns[a], r.ns[b]
-		// Gone ones first, then by last sight.
-		return cmp.Or(-cmp.Compare(btoi(!ea.goneSince.IsZero()), btoi(!eb.goneSince.IsZero())),
-			ea.lastSeen.Compare(eb.lastSeen))
-	})
-	for _, k := range old[:min(len(old), len(r.ns)-r.o.max*9/10)] {
-		delete(r.ns, k)
+	n := min(len(old), len(r.ns)-r.o.max/2)
+	selectLowest(old, n)
+	for _, o := range old[:n] {
+		delete(r.ns, o.k)
 	}
 }
 
-func btoi(b bool) int {
-	if b {
-		return 1
+// ranked is a namespace by its evictionRank.
+type ranked struct {
+	rank uint64
+	k    nsKey
+}
+
+// selectLowest reorders a so that a[:n] hold n of its lowest ranks, in
+// linear time on average (quickselect, three-way so that equal ranks, as
+// one scan gives, cost nothing).
+func selectLowest(a []ranked, n int) {
+	lo, hi := 0, len(a)
+	for hi-lo > 1 {
+		x, y, z := a[lo].rank, a[lo+(hi-lo)/2].rank, a[hi-1].rank
+		p := max(min(x, y), min(max(x, y), z)) // the median of three
+		lt, i, gt := lo, lo, hi
+		for i < gt {
+			switch r := a[i].rank; {
+			case r < p:
+				a[lt], a[i] = a[i], a[lt]
+				lt++
+				i++
+			case r > p:
+				gt--
+				a[i], a[gt] = a[gt], a[i]
+			default:
+				i++
+			}
+		}
+		// a[lo:lt] < p, a[lt:gt] == p, a[gt:hi] > p
+		switch {
+		case n < lt:
+			hi = lt
+		case n > gt:
+			lo = gt
+		default:
+			return
+		}
 	}
-	return 0
+}
+
+// evictionRank orders namespaces for forgetting: gone ones first, then
+// by last sight.
+func (e *entry) evictionRank() uint64 {
+	var ns uint64
+	if !e.lastSeen.IsZero() && e.lastSeen.UnixNano() > 0 {
+		ns = uint64(e.lastSeen.UnixNano())
+	}
+	if e.goneSince.IsZero() {
+		ns |= 1 << 63
+	}
+	return ns
 }
 
 // Lookup returns what is known of a namespace; t may be pid_for_children
@@ -129,10 +178,12 @@ func (r *Resolver) Lookup(t event.NsType, inode uint32) (Namespace, bool) {
 }
 
 // Inventory is a snapshot of everything the resolver knows, for `ls` and
-// session files, including namespaces created while tracing.
+// session files (a rotation's new part starts with it), including
+// namespaces created while tracing and names mounted since the last event.
 func (r *Resolver) Inventory() *Inventory {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.syncMounts()
 	inv := &Inventory{Time: r.last, Unreadable: r.unread,
 		Namespaces: make([]Namespace, 0, len(r.ns)), Cgroups: make([]Cgroup, 0, len(r.cgroups))}
 	for _, e := range r.ns {

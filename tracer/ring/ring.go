@@ -28,6 +28,9 @@ import (
 // ErrFlushed is returned by Read once Flush was called and the ring is empty.
 var ErrFlushed = errors.New("ring flushed")
 
+// ErrStopped is returned by Read once Stop was called.
+var ErrStopped = errors.New("ring reading stopped")
+
 // The record header the kernel writes before each sample (struct
 // bpf_ringbuf_hdr): a length with two flag bits, and a page offset.
 const (
@@ -53,7 +56,8 @@ type Reader struct {
 	flushFd    int // an eventfd: Flush makes a waiting Read return
 	flushing   bool
 	deadline   time.Time
-	unmap      sync.RWMutex // AvailableBytes (any goroutine) against Close
+	unmap      sync.RWMutex // AvailableBytes and Stop (any goroutine) against Close
+	handoff    handoff      // which records Read handed over; Stop
 }
 
 // NewReader maps m, which must be a ring buffer map, and prepares to wait on it.
@@ -128,6 +132,9 @@ func (r *Reader) Flush() error {
 // record counts as read.
 func (r *Reader) Read(fn func(sample []byte) error) (int, error) {
 	for {
+		if r.handoff.isStopped() {
+			return 0, ErrStopped
+		}
 		n, err := r.pass(fn)
 		if n > 0 || err != nil {
 			return n, err
@@ -171,8 +178,14 @@ func (r *Reader) pass(fn func([]byte) error) (n int, err error) {
 			return n, fmt.Errorf("ring record of %d bytes at position %d: corrupt ring", length, cons)
 		}
 		start := (cons + headerSize) & (r.size - 1)
-		cons += headerSize + (length+7)&^7
-		if hdr&discardBit == 0 {
+		next := cons + headerSize + (length+7)&^7
+		if hdr&discardBit != 0 {
+			cons = next
+		} else {
+			if !r.handoff.claim(next) {
+				return n, ErrStopped // the record at cons stays for Stop to count
+			}
+			cons = next
 			n++
 			if err := fn(r.sample(start, length)); err != nil {
 				return n, err

@@ -19,6 +19,10 @@ import (
 // ErrExists: the session file is there already and overwriting was not asked for.
 var ErrExists = errors.New("file exists")
 
+// ErrSymlink: a symbolic link is where a session file would go; the Writer
+// never writes through one.
+var ErrSymlink = errors.New("is a symbolic link")
+
 // createFile makes a new session file, mode 0600, never through a symlink.
 // An existing file is an error unless force (truncate it) or appendTo (add
 // to its end) is set.
@@ -66,7 +70,7 @@ func createError(path string, err error) error {
 	isLink := unix.Lstat(path, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK
 	switch {
 	case isLink:
-		return fmt.Errorf("%s is a symbolic link: refusing to write through it", path)
+		return fmt.Errorf("%s %w: refusing to write through it", path, ErrSymlink)
 	case errors.Is(err, unix.EEXIST):
 		return fmt.Errorf("%s: %w (use --force to overwrite)", path, ErrExists)
 	}
@@ -89,23 +93,45 @@ func fileKind(mode uint32) string {
 	return "not a regular file"
 }
 
-// endsWithNewline reports whether f (opened for appending) is empty or ends
-// with a complete line.
-func endsWithNewline(path string) (bool, error) {
-	f, err := os.Open(path)
+// appendable checks a file about to be appended to. A plain file may end
+// in a torn line (a killed recorder's), which the new session must first
+// end. A compressed one must end with its last gzip member or zstd frame
+// complete: a new one after a cut stream would be unreadable, so that is
+// refused. A missing file is fine: appending creates it.
+func appendable(path string, comp compression) (torn bool, err error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ELOOP) {
+		return false, nil // createFile says what is wrong with a link
+	}
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("append to %s: %w", path, err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
-	if err != nil || st.Size() == 0 {
-		return true, err
+	if err != nil || st.Size() == 0 || !st.Mode().IsRegular() {
+		return false, nil // createFile refuses what is not a regular file
 	}
-	var last [1]byte
-	if _, err := f.ReadAt(last[:], st.Size()-1); err != nil {
-		return false, err
+	if comp == plain {
+		var last [1]byte
+		if _, err := f.ReadAt(last[:], st.Size()-1); err != nil {
+			return false, fmt.Errorf("append to %s: %w", path, err)
+		}
+		return last[0] != '\n', nil
 	}
-	return last[0] == '\n', nil
+	br := bufio.NewReader(f)
+	zr, closeZip, err := decompress(br)
+	if err == nil && zr == io.Reader(br) {
+		err = errors.New("not compressed")
+	}
+	if err == nil {
+		_, err = io.Copy(io.Discard, zr)
+		closeZip()
+	}
+	if err != nil {
+		return false, fmt.Errorf("append to %s: its compressed stream does not end cleanly (%v): a recorder was killed? "+
+			"a new stream after it would be unreadable: record to a new file", path, err)
+	}
+	return false, nil
 }
 
 // openFile opens a session file for reading. It refuses what is not a

@@ -13,7 +13,8 @@ import (
 
 // FuzzReader feeds the reader anything. It must never panic, must end, must
 // fail only with a one-line *session.Error, and every event it returns must
-// survive a second trip through JSON unchanged (replay -o json is faithful).
+// survive a second trip through JSON unchanged (replay -o json is faithful),
+// as must every alert's trigger.
 // Seeds live in testdata/fuzz/FuzzReader; run it with
 //
 //	go test -run '^$' -fuzz FuzzReader -fuzztime 20s ./tracer/session
@@ -26,8 +27,8 @@ func FuzzReader(f *testing.F) {
 			checkError(t, err)
 			return
 		}
-		for range len(data) + 1 { // no line yields more than one event
-			ev, err := r.Next()
+		for range len(data) + 1 { // no line yields more than one record
+			rec, err := r.NextRecord()
 			if errors.Is(err, io.EOF) {
 				return
 			}
@@ -35,7 +36,14 @@ func FuzzReader(f *testing.F) {
 				checkError(t, err)
 				return
 			}
-			checkRoundTrip(t, ev)
+			switch {
+			case rec.Event != nil:
+				checkRoundTrip(t, rec.Event)
+			case rec.Alert == nil:
+				t.Fatal("a record with neither an event nor an alert")
+			case rec.Alert.Trigger != nil:
+				checkRoundTrip(t, rec.Alert.Trigger)
+			}
 		}
 		t.Fatal("more events than lines")
 	})

@@ -18,7 +18,8 @@ import (
 )
 
 // FormatVersion is the session format this package writes and the newest it
-// reads. It changes only when old readers could not read new files.
+// reads. It changes only when old readers would misread new files: new
+// fields and new record kinds do not change it (see the package doc).
 const FormatVersion = 1
 
 // Header opens every session file: where and how the events were recorded.
@@ -35,6 +36,11 @@ type Header struct {
 	BootID  string // /proc/sys/kernel/random/boot_id: inodes are unique only within a boot
 	Hooks   []Hook // the probes and whether they attached
 	Filter  string // the filter the recorder applied, as flags; empty: none
+
+	// Detection is set when the recorder ran detection rules: alert
+	// records then follow the events that raised them. Nil: the recording
+	// holds no alerts (none looked for, or an older nstrace).
+	Detection *Detection
 
 	// Inventory is the namespace inventory at the start, so that names and
 	// containers resolve without the host. Opaque here: its owner encodes it.
@@ -101,6 +107,7 @@ type headerWire struct {
 	BootID    string          `json:"boot_id"`
 	Hooks     []Hook          `json:"hooks"`
 	Filter    string          `json:"filter,omitempty"`
+	Detection *Detection      `json:"detection,omitempty"`
 	Inventory json.RawMessage `json:"inventory,omitempty"`
 }
 
@@ -114,7 +121,10 @@ func appendHeader(b []byte, h *Header) ([]byte, error) {
 	w := headerWire{
 		Event: headerEvent, Format: h.Format, Time: formatTime(h.Time), Started: formatTime(h.Started),
 		Session: h.Session, Part: h.Part, Version: h.Version, Host: h.Host, Kernel: h.Kernel,
-		BootID: h.BootID, Hooks: h.Hooks, Filter: h.Filter, Inventory: h.Inventory,
+		BootID: h.BootID, Hooks: h.Hooks, Filter: h.Filter, Detection: h.Detection, Inventory: h.Inventory,
+	}
+	if w.Detection != nil && w.Detection.Rules == nil {
+		w.Detection = &Detection{Rules: []string{}}
 	}
 	if w.Hooks == nil {
 		w.Hooks = []Hook{}
@@ -154,7 +164,7 @@ func parseHeader(line []byte) (*Header, error) {
 		return nil, describeJSONError(err)
 	}
 	h := &Header{Format: w.Format, Session: w.Session, Part: w.Part, Version: w.Version, Host: w.Host,
-		Kernel: w.Kernel, BootID: w.BootID, Hooks: w.Hooks, Filter: w.Filter, Inventory: w.Inventory}
+		Kernel: w.Kernel, BootID: w.BootID, Hooks: w.Hooks, Filter: w.Filter, Detection: w.Detection, Inventory: w.Inventory}
 	if h.Time, err = parseTime("time", w.Time); err != nil {
 		return nil, err
 	}
@@ -172,6 +182,7 @@ type Trailer struct {
 	Time   time.Time
 	Events uint64 // events in this file, loss markers not counted
 	Lost   uint64 // records the kernel dropped: the sum of this file's loss markers
+	Alerts uint64 // alert records in this file
 	Next   string // after a rotation: the file (base name) that continues the session
 }
 
@@ -180,11 +191,12 @@ type trailerWire struct {
 	Time   string `json:"time"`
 	Events uint64 `json:"events"`
 	Lost   uint64 `json:"lost"`
+	Alerts uint64 `json:"alerts,omitempty"`
 	Next   string `json:"next,omitempty"`
 }
 
 func appendTrailer(b []byte, t *Trailer) []byte {
-	enc, _ := json.Marshal(&trailerWire{Event: trailerEvent, Time: formatTime(t.Time), Events: t.Events, Lost: t.Lost, Next: t.Next})
+	enc, _ := json.Marshal(&trailerWire{Event: trailerEvent, Time: formatTime(t.Time), Events: t.Events, Lost: t.Lost, Alerts: t.Alerts, Next: t.Next})
 	b = append(b, enc...)
 	return append(b, '\n')
 }
@@ -194,7 +206,7 @@ func parseTrailer(line []byte) (*Trailer, error) {
 	if err := json.Unmarshal(line, &w); err != nil {
 		return nil, describeJSONError(err)
 	}
-	t := &Trailer{Events: w.Events, Lost: w.Lost, Next: w.Next}
+	t := &Trailer{Events: w.Events, Lost: w.Lost, Alerts: w.Alerts, Next: w.Next}
 	var err error
 	if t.Time, err = parseTime("time", w.Time); err != nil {
 		return nil, err

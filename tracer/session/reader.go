@@ -2,7 +2,6 @@ package session
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +25,9 @@ type Reader struct {
 	counted Trailer  // what the current session has held so far
 
 	ev       event.Event
+	alert    *Alert
+	skipped  uint64            // records of unknown kinds
+	unknown  map[string]uint64 // unknown kinds seen, by name (bounded)
 	warnings []Warning
 	dropped  int   // warnings beyond maxWarnings
 	err      error // sticky
@@ -105,33 +107,6 @@ func (r *Reader) Warnings() []Warning {
 // input: when it cannot, a caller streaming from a pipe should flush.
 func (r *Reader) Buffered() bool { return r.src != nil && r.src.lines.buffered() }
 
-// Next returns the next event or loss marker, and io.EOF after the last.
-// The event is reused by the following call.
-func (r *Reader) Next() (*event.Event, error) {
-	for r.err == nil {
-		if r.src == nil {
-			if len(r.paths) == 0 {
-				r.err = io.EOF
-				break
-			}
-			if err := r.start(); err != nil {
-				r.err = err
-				break
-			}
-			continue
-		}
-		got, err := r.step()
-		if err != nil {
-			r.err = err
-			break
-		}
-		if got {
-			return &r.ev, nil
-		}
-	}
-	return nil, r.err
-}
-
 // Close closes the file being read.
 func (r *Reader) Close() error {
 	if r.src == nil {
@@ -145,31 +120,31 @@ func (r *Reader) Close() error {
 }
 
 // step reads one line of the current file. It reports whether r.ev now
-// holds an event.
-func (r *Reader) step() (bool, error) {
+// holds an event (kindEvent) or r.alert an alert (kindAlert).
+func (r *Reader) step() (kind, error) {
 	line, complete, err := r.src.lines.next()
 	switch {
 	case err == io.EOF:
 		r.endOfFile()
-		return false, nil
+		return kindNone, nil
 	case err != nil:
-		return false, r.errorAt(err)
+		return kindNone, r.errorAt(err)
 	case !complete:
 		return r.lastLine(line)
 	case len(bytes.TrimSpace(line)) == 0:
-		return false, nil
+		return kindNone, nil
 	}
 	got, err := r.parse(line)
 	if err == nil {
 		return got, nil
 	}
-	return false, r.badLine(err)
+	return kindNone, r.badLine(err)
 }
 
 // lastLine handles a final line without a newline: a whole record that
 // lost only its newline is kept; anything else is the torn write of a
 // recorder that was killed.
-func (r *Reader) lastLine(line []byte) (bool, error) {
+func (r *Reader) lastLine(line []byte) (kind, error) {
 	if got, err := r.parse(line); err == nil {
 		r.endOfFile()
 		return got, nil
@@ -177,7 +152,7 @@ func (r *Reader) lastLine(line []byte) (bool, error) {
 	r.warn(fmt.Sprintf("torn final record (%d bytes) ignored: the recording was cut short", len(line)))
 	r.ended = true // the tear says it all; no second warning for the missing trailer
 	r.endOfFile()
-	return false, nil
+	return kindNone, nil
 }
 
 // badLine decides about a complete line that does not parse. Followed by a
@@ -191,43 +166,59 @@ func (r *Reader) badLine(parseErr error) error {
 	}
 	r.warnAt(bad, "torn record ignored: the recorder was stopped mid-write before this file was appended to")
 	r.ended = true
-	_, err = r.parse(line)
-	if err != nil {
+	if _, err = r.parse(line); err != nil {
 		return r.errorAt(err)
 	}
 	return nil
 }
 
-// parse handles one record. It reports whether it was an event.
-func (r *Reader) parse(line []byte) (bool, error) {
+// parse handles one record. It reports what it was: kindEvent and
+// kindAlert are for the caller, the others are handled here.
+func (r *Reader) parse(line []byte) (kind, error) {
 	if !isObject(line) {
-		return false, errors.New("not a JSON object: not a session record")
+		return kindNone, errors.New("not a JSON object: not a session record")
 	}
-	switch recordKind(line) {
-	case headerEvent:
-		return false, r.header(line)
-	case trailerEvent:
-		return false, r.trailer(line)
-	case "":
-		return false, errors.New(`record without an "event" field`)
+	k, name := recordKind(line)
+	switch k {
+	case kindHeader:
+		return k, r.header(line)
+	case kindTrailer:
+		return k, r.trailer(line)
+	case kindNone:
+		return k, errors.New(`record without an "event" field`)
 	}
 	if r.ended {
-		return false, errors.New("record after the end of the session (its trailer)")
+		return kindNone, errors.New("record after the end of the session (its trailer)")
+	}
+	switch k {
+	case kindUnknown:
+		r.skip(name)
+		return k, nil
+	case kindSeal:
+		return k, nil // verify checks seals; reading passes them over
+	case kindAlert:
+		a, err := parseAlert(line)
+		if err != nil {
+			return kindNone, err
+		}
+		r.alert = a
+		r.counted.Alerts++
+		return k, nil
 	}
 	if err := r.ev.UnmarshalJSON(line); err != nil {
-		return false, describeJSONError(err)
+		return kindNone, describeJSONError(err)
 	}
 	if r.ev.Kind == event.Lost {
 		r.counted.Lost += r.ev.Lost
 	} else {
 		r.counted.Events++
 	}
-	return true, nil
+	return kindEvent, nil
 }
 
 // record handles the first line of a file, which must be a header.
 func (r *Reader) record(line []byte) error {
-	if !isObject(line) || recordKind(line) != headerEvent {
+	if k, _ := recordKind(line); !isObject(line) || k != kindHeader {
 		return &Error{Pos: r.pos(), Err: errors.New("not an nstrace session: the first record is not a session header")}
 	}
 	if err := r.header(line); err != nil {
@@ -265,6 +256,9 @@ func (r *Reader) trailer(line []byte) error {
 	if t.Events != r.counted.Events || t.Lost != r.counted.Lost {
 		r.warn(fmt.Sprintf("trailer counts %d events and %d lost, the session holds %d and %d: records are missing or were added",
 			t.Events, t.Lost, r.counted.Events, r.counted.Lost))
+	} else if t.Alerts != r.counted.Alerts {
+		r.warn(fmt.Sprintf("trailer counts %d alerts, the session holds %d: records are missing or were added",
+			t.Alerts, r.counted.Alerts))
 	}
 	r.ended, r.prev = true, t
 	return nil
@@ -368,35 +362,4 @@ func (r *Reader) warnAt(pos Position, msg string) {
 		return
 	}
 	r.warnings = append(r.warnings, Warning{Pos: pos, Msg: msg})
-}
-
-// recordKind finds a record's "event" value without decoding the line:
-// session, end, event (any other value), or "" when there is none.
-// A key cannot appear inside a JSON string (its quotes would be escaped),
-// so the first match is the key. Lines written otherwise fall back to a
-// decode.
-func recordKind(line []byte) string {
-	if i := bytes.Index(line, []byte(`"event":"`)); i >= 0 {
-		rest := line[i+len(`"event":"`):]
-		switch {
-		case bytes.HasPrefix(rest, []byte(headerEvent+`"`)):
-			return headerEvent
-		case bytes.HasPrefix(rest, []byte(trailerEvent+`"`)):
-			return trailerEvent
-		}
-		return "event"
-	}
-	var probe struct {
-		Event *string `json:"event"`
-	}
-	if err := json.Unmarshal(line, &probe); err != nil {
-		return "event" // let the event decoder say what is wrong
-	}
-	switch {
-	case probe.Event == nil:
-		return ""
-	case *probe.Event == headerEvent || *probe.Event == trailerEvent:
-		return *probe.Event
-	}
-	return "event"
 }

@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
-	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
@@ -18,18 +19,35 @@ type Options struct {
 	// Format, Time, Started (unless set), Session and Part.
 	Header Header
 
-	Force  bool // overwrite an existing file (never through a symlink)
-	Append bool // add a new session to the end of an existing file (uncompressed only)
+	Force bool // overwrite an existing file (never through a symlink)
+	// Append adds a new session to the end of an existing file; to a
+	// compressed one as a new gzip member or zstd frame.
+	Append bool
 
 	// RotateSize starts a new file once the current one reaches this many
 	// bytes (compressed bytes for a compressed file). Files are named by
 	// numbering the path: a.jsonl → a.000001.jsonl, a.000002.jsonl, ...
+	// Numbering goes on after the highest part already there, so a
+	// restarted recorder adds to the series instead of failing.
 	RotateSize int64
-	// RotateKeep, with RotateSize, deletes the oldest files this Writer made
-	// so that at most this many remain. 0 keeps them all.
+	// RotateKeep, with RotateSize, deletes the oldest parts of the series
+	// (those of earlier runs included) so that at most this many remain.
+	// 0 keeps them all.
 	RotateKeep int
 
+	// Inventory, when set, is asked for the namespace inventory as each
+	// file starts, so that every part of a rotated recording replays alone
+	// with the names known when it began. Header.Inventory is used when it
+	// is nil or fails.
+	Inventory func() (json.RawMessage, error)
+	// Warn hears what goes wrong without stopping the recording, such as a
+	// part name skipped because something is in the way. Nil: not told.
+	Warn func(msg string)
+
 	Now func() time.Time // the clock; nil means time.Now
+
+	// Sealer, when set, seals what is written (see Sealer). Nil: unsealed.
+	Sealer Sealer
 }
 
 // Writer records events to a session file, or to a series of them when
@@ -40,23 +58,33 @@ type Writer struct {
 	comp   compression
 	header Header
 
-	cur    *part
-	buf    []byte // records not yet written
-	nums   event.Numbers
-	files  []string // made by this Writer and not pruned, oldest first
-	err    error    // sticky: the first write error
-	closed bool
+	cur       *part
+	buf       []byte // records not yet written
+	bufEvents uint64 // events in buf, loss markers not counted
+	zipEvents uint64 // events handed to the compressor since it last flushed
+	nums      event.Numbers
+	files     []string // made by this Writer and not pruned, oldest first
+	series    []string // every part of a rotated series not pruned: earlier runs' too
+	err       error    // sticky: the first write error
+	torn      bool     // a write failed: the file may end mid-record, no trailer
+	closed    bool
+
+	unwritten  atomic.Uint64 // events that did not reach the file; read by metrics
+	skipped    int           // part names passed over
+	nextHeader []byte        // a new part's header not yet handed to the Sealer
 }
 
 // part is one file of the recording (or the stream).
 type part struct {
-	num    int
+	num    int         // the file's number in a rotated series
+	seq    int         // its part number in this recording's headers
 	file   *os.File    // nil for a stream
 	count  countWriter // bytes that reached the file
 	zip    compressor  // nil when not compressing
 	out    io.Writer   // &count or zip
 	events uint64      // in this part, loss markers not counted
 	lost   uint64
+	alerts uint64
 }
 
 // bufferSize is how much the Writer gathers before one write(2). Records are
@@ -65,16 +93,18 @@ const bufferSize = 64 << 10
 
 // Create starts a session file at path and writes its header.
 func Create(path string, opts Options) (*Writer, error) {
-	comp := compressionOf(path)
-	if opts.Append && comp != plain {
-		return nil, fmt.Errorf("%s: appending works on uncompressed files only", path)
-	}
 	if opts.Append && opts.RotateSize > 0 {
 		return nil, errors.New("appending and rotating do not mix: rotated files are always new")
 	}
 	w := newWriter(path, opts)
-	w.comp = comp
-	p, err := w.createPart(1)
+	w.comp = compressionOf(path)
+	var p *part
+	var err error
+	if opts.RotateSize > 0 {
+		p, err = w.startSeries()
+	} else {
+		p, err = w.createPart(path, 1, 1)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +119,7 @@ func NewWriter(out io.Writer, opts Options) (*Writer, error) {
 		return nil, errors.New("a stream cannot rotate, append or be overwritten")
 	}
 	w := newWriter("", opts)
-	p := &part{num: 1, count: countWriter{w: out}}
+	p := &part{num: 1, seq: 1, count: countWriter{w: out}}
 	p.out = &p.count
 	if err := w.startPart(p, false); err != nil {
 		return nil, err
@@ -122,26 +152,59 @@ func (w *Writer) Name() string {
 // Files lists the files this Writer made that still exist, oldest first.
 func (w *Writer) Files() []string { return append([]string(nil), w.files...) }
 
-// SetInventory replaces the inventory written in the headers of the files
-// that rotation starts from now on.
-func (w *Writer) SetInventory(inv json.RawMessage) { w.header.Inventory = inv }
+// Skipped counts the part names rotation passed over because something
+// (a symbolic link, another file) was in the way.
+func (w *Writer) Skipped() int { return w.skipped }
 
 // WriteEvent appends ev (an event or a loss marker) in the JSON form of
 // event.AppendJSON. It allocates nothing.
 func (w *Writer) WriteEvent(ev *event.Event) error {
-	if w.err != nil {
-		return w.err
+	if w.err != nil || w.closed {
+		if w.err != nil && ev.Kind != event.Lost {
+			w.unwritten.Add(1) // recording stopped at the error
+		}
+		return w.stopped()
 	}
-	if w.closed {
-		return errors.New("session writer closed")
-	}
+	start := len(w.buf)
 	w.buf = ev.AppendJSONWith(w.buf, &w.nums)
 	w.buf = append(w.buf, '\n')
+	if w.opts.Sealer != nil {
+		w.sealRecord(start)
+	}
 	if ev.Kind == event.Lost {
 		w.cur.lost += ev.Lost
 	} else {
 		w.cur.events++
+		w.bufEvents++
 	}
+	return w.written()
+}
+
+// WriteAlert appends an alert record. Written right after the event that
+// raised it, it follows that event in the file.
+func (w *Writer) WriteAlert(a AlertEncoder) error {
+	if w.err != nil || w.closed {
+		return w.stopped()
+	}
+	start := len(w.buf)
+	w.buf = a.AppendJSON(w.buf)
+	w.buf = append(w.buf, '\n')
+	if w.opts.Sealer != nil {
+		w.sealRecord(start)
+	}
+	w.cur.alerts++
+	return w.written()
+}
+
+func (w *Writer) stopped() error {
+	if w.err != nil {
+		return w.err
+	}
+	return errors.New("session writer closed")
+}
+
+// written writes the buffer once it is full and rotates when due.
+func (w *Writer) written() error {
 	if len(w.buf) >= bufferSize {
 		if err := w.writeBuffer(); err != nil {
 			return err
@@ -166,12 +229,14 @@ func (w *Writer) writeBuffer() error {
 	if len(w.buf) == 0 || w.err != nil {
 		return w.err
 	}
-	_, err := w.cur.out.Write(w.buf)
-	w.buf = w.buf[:0]
+	n, err := w.cur.out.Write(w.buf)
 	if err != nil {
-		w.err = w.wrap(err)
+		w.fail(err, n)
+		return w.err
 	}
-	return w.err
+	w.zipEvents += w.bufEvents
+	w.buf, w.bufEvents = w.buf[:0], 0
+	return nil
 }
 
 // Flush hands buffered records to the kernel (through the compressor), so
@@ -180,15 +245,20 @@ func (w *Writer) Flush() error {
 	if w.err != nil || w.closed {
 		return w.err
 	}
+	if w.opts.Sealer != nil && w.opts.Sealer.Idle() {
+		w.buf = w.opts.Sealer.AppendSeal(w.buf, nil)
+	}
 	if err := w.writeBuffer(); err != nil {
 		return err
 	}
 	if w.cur.zip != nil {
 		if err := w.cur.zip.Flush(); err != nil {
-			w.err = w.wrap(err)
+			w.fail(err, 0)
+			return w.err
 		}
+		w.zipEvents = 0
 	}
-	return w.err
+	return nil
 }
 
 // Close writes the trailer, flushes and, for a file, syncs it to disk and
@@ -201,6 +271,9 @@ func (w *Writer) Close() error {
 	w.writeBuffer()
 	if err := w.endPart(w.cur, ""); err != nil && w.err == nil {
 		w.err = err
+		if w.cur.zip != nil {
+			w.unwritten.Add(w.zipEvents) // the compressor's last block did not reach the file
+		}
 	}
 	return w.err
 }
@@ -210,31 +283,30 @@ func (w *Writer) wrap(err error) error {
 		return nil
 	}
 	if name := w.Name(); name != "" {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // it names the file again
+		}
 		return fmt.Errorf("write session %s: %w", name, err)
 	}
 	return fmt.Errorf("write session: %w", err)
 }
 
-// createPart creates file number num: the path itself, or its numbered
-// name when rotating, and writes the header.
-func (w *Writer) createPart(num int) (*part, error) {
-	name := w.path
-	if w.opts.RotateSize > 0 {
-		name = PartName(w.path, num)
-	}
+// createPart creates the file name as part num (seq in the headers) and
+// writes its header.
+func (w *Writer) createPart(name string, num, seq int) (*part, error) {
 	var torn bool
 	if w.opts.Append {
-		ok, err := endsWithNewline(name)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("append to %s: %w", name, err)
+		var err error
+		if torn, err = appendable(name, w.comp); err != nil {
+			return nil, err
 		}
-		torn = err == nil && !ok
 	}
 	f, err := createFile(name, w.opts.Force, w.opts.Append)
 	if err != nil {
 		return nil, err
 	}
-	p := &part{num: num, file: f, count: countWriter{w: f}}
+	p := &part{num: num, seq: seq, file: f, count: countWriter{w: f}}
 	p.out = &p.count
 	if w.comp != plain {
 		if p.zip, err = newCompressor(w.comp, &p.count); err != nil {
@@ -251,6 +323,7 @@ func (w *Writer) createPart(num int) (*part, error) {
 		return nil, err
 	}
 	w.files = append(w.files, name)
+	w.series = append(w.series, name)
 	return p, nil
 }
 
@@ -258,9 +331,18 @@ func (w *Writer) createPart(num int) (*part, error) {
 // has one. After a torn line (a killed recorder's, when appending) it first
 // ends that line, so that the new session starts on a line of its own.
 func (w *Writer) startPart(p *part, torn bool) error {
+	if w.opts.Inventory != nil {
+		inv, err := w.opts.Inventory()
+		switch {
+		case err != nil:
+			w.warn(fmt.Sprintf("part %d carries the previous inventory: %v", p.seq, err))
+		default:
+			w.header.Inventory = inv
+		}
+	}
 	h := w.header
 	h.Time = w.opts.Now()
-	h.Part = p.num
+	h.Part = p.seq
 	var b []byte
 	if torn {
 		b = append(b, '\n')
@@ -268,6 +350,13 @@ func (w *Writer) startPart(p *part, torn bool) error {
 	b, err := appendHeader(b, &h)
 	if err != nil {
 		return err
+	}
+	if w.opts.Sealer != nil {
+		line := b
+		if torn {
+			line = b[1:] // the end of another session's torn line
+		}
+		w.sealHeader(line)
 	}
 	if _, err := p.out.Write(b); err != nil {
 		return fmt.Errorf("write session header: %w", err)
@@ -281,8 +370,11 @@ func (w *Writer) startPart(p *part, torn bool) error {
 // endPart writes p's trailer, then flushes, syncs and closes p's file.
 func (w *Writer) endPart(p *part, next string) error {
 	var errs []error
-	if w.err == nil {
-		t := appendTrailer(nil, &Trailer{Time: w.opts.Now(), Events: p.events, Lost: p.lost, Next: next})
+	if !w.torn {
+		t := appendTrailer(nil, &Trailer{Time: w.opts.Now(), Events: p.events, Lost: p.lost, Alerts: p.alerts, Next: next})
+		if w.opts.Sealer != nil {
+			t = append(w.sealEnd(nil, t), t...)
+		}
 		_, err := p.out.Write(t)
 		errs = append(errs, err)
 	}
@@ -299,54 +391,10 @@ func (w *Writer) endPart(p *part, next string) error {
 	return nil
 }
 
-// rotate starts the next file, then closes the current one with a trailer
-// naming it, and deletes files beyond RotateKeep.
-func (w *Writer) rotate() error {
-	if err := w.writeBuffer(); err != nil {
-		return err
+func (w *Writer) warn(msg string) {
+	if w.opts.Warn != nil {
+		w.opts.Warn(msg)
 	}
-	next, err := w.createPart(w.cur.num + 1)
-	if err != nil {
-		return fmt.Errorf("rotate: %w", err) // the current file stays usable
-	}
-	old := w.cur
-	w.cur = next
-	if err := w.endPart(old, filepath.Base(next.file.Name())); err != nil {
-		w.err = err
-		return err
-	}
-	w.prune()
-	return nil
-}
-
-// prune deletes the oldest files this Writer made beyond RotateKeep. A file
-// that cannot be deleted is left and forgotten: recording matters more.
-func (w *Writer) prune() {
-	if w.opts.RotateKeep <= 0 {
-		return
-	}
-	for len(w.files) > w.opts.RotateKeep {
-		os.Remove(w.files[0])
-		w.files = w.files[1:]
-	}
-}
-
-// PartName is the name of the n-th file of a rotated recording at path: the
-// number goes before the extension (and before .gz or .zst), zero-padded so
-// that names sort in order: trace.jsonl.zst → trace.000002.jsonl.zst.
-func PartName(path string, n int) string {
-	dir, base := filepath.Split(path)
-	var zext string
-	if compressionOf(base) != plain {
-		zext = filepath.Ext(base)
-		base = base[:len(base)-len(zext)]
-	}
-	ext := filepath.Ext(base)
-	stem := base[:len(base)-len(ext)]
-	if stem == "" {
-		stem, ext = base, ""
-	}
-	return fmt.Sprintf("%s%s.%06d%s%s", dir, stem, n, ext, zext)
 }
 
 // countWriter counts the bytes that reach the file.

@@ -166,12 +166,6 @@ func TestAppendAddsASessionThatReadsAfterTheFirst(t *testing.T) {
 	}
 }
 
-func TestAppendRefusesCompressedFiles(t *testing.T) {
-	if _, err := session.Create(filepath.Join(t.TempDir(), "x.jsonl.gz"), session.Options{Append: true}); err == nil {
-		t.Fatal("appended to a compressed file")
-	}
-}
-
 func TestStreamWriterWritesOneSession(t *testing.T) {
 	var buf bytes.Buffer
 	w, err := session.NewWriter(&buf, session.Options{Header: testHeader(), Now: fixedClock()})

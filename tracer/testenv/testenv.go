@@ -31,10 +31,14 @@ func RequireKernel(t testing.TB) {
 	t.Skip("kernel test needs root (set NSTRACE_KERNEL_TESTS=1 to make this a failure)")
 }
 
-// RequireTool finds a program a test runs. Only in the VM, whose image
-// carries few tools, may its absence skip the test; elsewhere it fails.
+// RequireTool finds a program a kernel test runs. Such a test needs root
+// first (RequireKernel), so without root it skips for that reason whether
+// or not the tool is there. Only in the VM, whose image carries few tools,
+// may the tool's absence skip the test; elsewhere it fails: as root,
+// `make test` installs what is missing.
 func RequireTool(t testing.TB, name string) string {
 	t.Helper()
+	RequireKernel(t)
 	path, err := exec.LookPath(name)
 	if err == nil {
 		return path
@@ -42,7 +46,7 @@ func RequireTool(t testing.TB, name string) string {
 	if InVM() {
 		t.Skipf("%s is not in the VM image; this check runs on the host", name)
 	}
-	t.Fatalf("%s not installed: %v", name, err)
+	t.Fatalf("%s not installed (make test installs it): %v", name, err)
 	return ""
 }
 

@@ -2,7 +2,6 @@ package newc
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -148,7 +147,7 @@ func TestWriterPadsNamesAndData(t *testing.T) {
 	if got := buf.String()[113:116]; got != "\x00\x00\x00" {
 		t.Errorf("name padding = %q, want three NULs", got)
 	}
-	if got := fmt.Sprint(buf.Bytes()[116:120]); got != "[120 0 0 0]" {
-		t.Errorf("data and padding = %s, want [120 0 0 0]", got)
+	if got := buf.Bytes()[116:120]; !bytes.Equal(got, []byte{120, 0, 0, 0}) {
+		t.Errorf("data and padding = %v, want [120 0 0 0]", got)
 	}
 }

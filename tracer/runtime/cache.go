@@ -1,0 +1,112 @@
+package runtime
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// runKey makes /var/run/x and /run/x one key: /var/run is a link to /run
+// on current systems, and runtimes and users write either.
+func runKey(path string) string {
+	if rest, ok := strings.CutPrefix(path, "/var/run/"); ok {
+		return "/run/" + rest
+	}
+	return path
+}
+
+// ask queues a query for id unless one is pending, no runtime is
+// connected, or the runtimes lately said they do not know it.
+func (w *Watcher) ask(id string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.sources) == 0 {
+		return
+	}
+	if _, ok := w.pending[id]; ok {
+		return
+	}
+	if t, ok := w.unknown[id]; ok && time.Since(t) < unknownTTL {
+		return
+	}
+	select {
+	case w.queue <- id:
+		w.pending[id] = struct{}{}
+	default:
+		w.dropped.Add(1)
+	}
+}
+
+// put records what runtime at endpoint from says about a container.
+func (w *Watcher) put(from string, id Identity) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.ids[id.ID] = entry{Identity: id, from: from}
+	delete(w.unknown, id.ID)
+	if id.Sandbox && id.Pod != nil {
+		if id.Pod.NetNS != "" {
+			w.netns[runKey(id.Pod.NetNS)] = id
+		}
+		if id.Pod.UID != "" {
+			w.podUIDs[id.Pod.UID] = id
+		}
+	}
+}
+
+// gone marks a container the runtime removed; it is forgotten after Retain.
+func (w *Watcher) gone(id string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if e, ok := w.ids[id]; ok && e.gone.IsZero() {
+		e.gone = time.Now()
+		w.ids[id] = e
+	}
+}
+
+// goneExcept marks gone the containers from endpoint that are not in live.
+func (w *Watcher) goneExcept(from string, live map[string]bool) {
+	now := time.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for id, e := range w.ids {
+		if e.from == from && e.gone.IsZero() && !live[id] {
+			e.gone = now
+			w.ids[id] = e
+		}
+	}
+}
+
+// sweep forgets containers gone for longer than Retain.
+func (w *Watcher) sweep(ctx context.Context) {
+	defer w.wg.Done()
+	tick := time.NewTicker(w.opts.Retain/4 + time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		cutoff := time.Now().Add(-w.opts.Retain)
+		w.mu.Lock()
+		for id, e := range w.ids {
+			if !e.gone.IsZero() && e.gone.Before(cutoff) {
+				delete(w.ids, id)
+				if e.Sandbox && e.Pod != nil {
+					if w.netns[runKey(e.Pod.NetNS)].ID == id {
+						delete(w.netns, runKey(e.Pod.NetNS))
+					}
+					if w.podUIDs[e.Pod.UID].ID == id {
+						delete(w.podUIDs, e.Pod.UID)
+					}
+				}
+			}
+		}
+		for id, t := range w.unknown {
+			if time.Since(t) >= unknownTTL {
+				delete(w.unknown, id)
+			}
+		}
+		w.mu.Unlock()
+	}
+}

@@ -1,0 +1,76 @@
+package seal_test
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nstrace/nstrace/tracer/seal"
+	"github.com/nstrace/nstrace/tracer/session"
+)
+
+// BenchmarkWriteEventSealed records setns events with and without seals
+// (every DefaultEvery records), so one run gives the ratio. Both must
+// report 0 allocs/op: a seal's few allocations are per seal, not per record.
+func BenchmarkWriteEventSealed(b *testing.B) {
+	for _, name := range []string{"s.jsonl", "s.jsonl.zst"} {
+		for _, sealed := range []bool{false, true} {
+			label := name + "/unsealed"
+			if sealed {
+				label = name + "/sealed"
+			}
+			b.Run(label, func(b *testing.B) {
+				opts := session.Options{Header: session.Header{Host: "bench"}}
+				if sealed {
+					keyPath, _ := newKey(b)
+					rk, err := seal.TakeRunKey(keyPath)
+					if err != nil {
+						b.Fatal(err)
+					}
+					opts.Sealer = seal.NewSealer(&rk, seal.Options{})
+				}
+				w, err := session.Create(filepath.Join(b.TempDir(), name), opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ev := events(1)[0]
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := range b.N {
+					ev.Pid = uint32(i)
+					ev.Time = ev.Time.Add(time.Microsecond)
+					if err := w.WriteEvent(&ev); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := w.Flush(); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				w.Close()
+			})
+		}
+	}
+}
+
+// BenchmarkSealer is what sealing adds to each record alone: hashing it,
+// its checksum, and a share of one seal every DefaultEvery records.
+func BenchmarkSealer(b *testing.B) {
+	keyPath, _ := newKey(b)
+	rk, err := seal.TakeRunKey(keyPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := seal.NewSealer(&rk, seal.Options{})
+	ev := events(1)[0]
+	line := append(ev.AppendJSON(nil), '\n')
+	out := make([]byte, 0, 64<<10)
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if s.Add(line) {
+			out = s.AppendSeal(out[:0], nil)
+		}
+	}
+}

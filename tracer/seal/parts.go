@@ -1,0 +1,105 @@
+package seal
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/nstrace/nstrace/tracer/session"
+)
+
+// How the parts of a recording follow one another, and how each ends.
+
+func (v *Verifier) headerLine(pos session.Position, line []byte) {
+	h, err := session.ParseHeaderLine(line)
+	if err != nil {
+		v.problemPart(pos, v.part, "session header unreadable: "+err.Error())
+		v.add(pos, line, false)
+		return
+	}
+	v.finishPart(nil, "")
+	switch {
+	case h.Session != v.session && v.next != "":
+		v.problemPart(pos, h.Part, fmt.Sprintf("part %d of another recording (%s) where %s of recording %s should follow",
+			h.Part, h.Session, v.next, v.session))
+	case h.Session == v.session && h.Part <= v.part:
+		v.problemPart(pos, h.Part, fmt.Sprintf("part %d comes after part %d: parts out of order", h.Part, v.part))
+		v.noChain = true
+	case h.Session == v.session && h.Part > v.maxPart+1:
+		v.problemPart(pos, h.Part, fmt.Sprintf("part %d follows part %d: %s missing or out of order", h.Part, v.maxPart, partRange(v.maxPart+1, h.Part-1)))
+		v.noChain = true
+	case h.Session == v.session && h.Part != v.part+1:
+		v.noChain = true // back in order after parts out of order
+	case h.Session != v.session && h.Part > 1:
+		v.problemPart(pos, h.Part, fmt.Sprintf("the recording starts at part %d: %s not given", h.Part, partRange(1, h.Part-1)))
+		v.noChain = true
+	}
+	if h.Session != v.session {
+		v.havePrev, v.nextSeq, v.maxPart = false, 0, 0
+	}
+	v.maxPart = max(v.maxPart, h.Part)
+	if h.Session != v.session {
+		v.sealed = false
+	}
+	v.session, v.part, v.trailer, v.ended, v.next = h.Session, h.Part, false, false, ""
+	v.res.Parts++
+	v.add(pos, line, false)
+}
+
+func partRange(from, to int) string {
+	if from == to {
+		return fmt.Sprintf("part %d", from)
+	}
+	return fmt.Sprintf("parts %d–%d", from, to)
+}
+
+func (v *Verifier) trailerLine(pos session.Position, line []byte) {
+	v.add(pos, line, false)
+	v.trailer = true
+	if t, err := session.ParseTrailerLine(line); err == nil {
+		v.next, v.nextPos = t.Next, pos
+	}
+}
+
+// finishPart ends a part: what no seal covers is reported, and a part
+// that stops without its trailer.
+func (v *Verifier) finishPart(torn *session.Position, why string) {
+	if v.ended {
+		return
+	}
+	unsealed := 0
+	for _, l := range v.pend {
+		if l.record {
+			unsealed++
+		}
+	}
+	unsealed += v.overflow
+	after := "no seal"
+	if !v.res.LastSeal.IsZero() {
+		after = fmt.Sprintf("the last seal (%s, %s)", v.where(v.lastSeal), v.res.LastSeal.UTC().Format(time.RFC3339Nano))
+	}
+	switch {
+	case torn != nil:
+		v.problemPart(*torn, v.part, fmt.Sprintf("%s, %d whole records after %s: they and what followed are not verified", why, unsealed, after))
+	case why != "" && v.part > 0:
+		v.problemPart(v.lastPos, v.part, fmt.Sprintf("%s, %d whole records after %s: they and what followed are not verified", why, unsealed, after))
+	case unsealed > 0 && v.trailer && !v.sealed:
+		v.problemPart(v.pend[0].pos, v.part, fmt.Sprintf("not sealed (recorded without --seal-key-file): its %d records are not verified", unsealed))
+	case unsealed > 0:
+		p := Problem{Pos: v.pend[0].pos, Part: v.part, Unsealed: true,
+			Msg: fmt.Sprintf("%d records after %s are unsealed, not verified: the recorder stopped before sealing them (killed?)", unsealed, after)}
+		v.add1(p)
+	case v.part > 0 && !v.trailer && len(v.pend) == 0:
+		v.problemPart(v.lastSeal, v.part, "no trailer after the last seal: the recorder stopped uncleanly, or what followed that seal was removed")
+	}
+	v.reset()
+	v.ended = true
+}
+
+// where names pos briefly: its line, and its file when that is not the
+// file being read.
+func (v *Verifier) where(pos session.Position) string {
+	if pos.File == v.lastPos.File {
+		return fmt.Sprintf("line %d", pos.Line)
+	}
+	return pos.String()
+}

@@ -1,0 +1,118 @@
+package session
+
+import (
+	"errors"
+	"io"
+	"os"
+)
+
+// Sealer authenticates a recording as the Writer writes it (tracer/seal
+// implements it). The Writer hands it every line in the order a reader
+// meets them, and writes the seal records it makes where it asks for them.
+// Seal lines are not handed back: a seal covers the lines before it.
+type Sealer interface {
+	// Add takes one line as written, newline included, and reports
+	// whether a seal is due now.
+	Add(line []byte) bool
+	// Idle reports, when the Writer flushes, whether lines have waited
+	// unsealed long enough to seal them now.
+	Idle() bool
+	// AppendSeal appends a seal record covering every line added since
+	// the last seal. With end set (a part's trailer), end is covered too:
+	// it is the line that follows the seal.
+	AppendSeal(b, end []byte) []byte
+}
+
+// sealRecord seals the record appended to w.buf at start when a seal is due.
+func (w *Writer) sealRecord(start int) {
+	if w.opts.Sealer.Add(w.buf[start:]) {
+		w.buf = w.opts.Sealer.AppendSeal(w.buf, nil)
+	}
+}
+
+// sealHeader hands a part's header to the sealer. The first part's goes at
+// once; a later part's waits until the part before it is sealed to its
+// end, for rotation writes the new header before the old trailer.
+func (w *Writer) sealHeader(line []byte) {
+	if w.cur == nil {
+		w.opts.Sealer.Add(line)
+		return
+	}
+	w.nextHeader = line
+}
+
+// sealEnd appends the final seal of a part, which covers its trailer t, and
+// then hands the next part's header to the sealer.
+func (w *Writer) sealEnd(b, t []byte) []byte {
+	b = w.opts.Sealer.AppendSeal(b, t)
+	if w.nextHeader != nil {
+		w.opts.Sealer.Add(w.nextHeader)
+		w.nextHeader = nil
+	}
+	return b
+}
+
+// sealEvent is the "event" of a seal record.
+const sealEvent = "seal"
+
+// ScanLines reads the session file at path ("-": stdin), decompressed,
+// and calls fn with every line, its newline removed, and where it starts:
+// what verify needs to check seals without decoding records. complete is
+// false for a last line without a newline. cut reports a compressed stream
+// that ends before its end marker. An error from fn stops the scan and is
+// returned.
+func ScanLines(path string, fn func(pos Position, line []byte, complete bool) error) (cut bool, err error) {
+	f, err := openFile(path)
+	if err != nil {
+		return false, err
+	}
+	if f != os.Stdin {
+		defer f.Close()
+	}
+	name := path
+	if path == "-" {
+		name = "stdin"
+	}
+	lines := newLineReader(f)
+	unzipped, unzip, err := decompress(lines.br)
+	if err != nil {
+		return false, &Error{Pos: Position{File: name}, Err: err}
+	}
+	defer unzip()
+	zipped := unzipped != io.Reader(lines.br)
+	if zipped {
+		lines = newLineReader(unzipped)
+	}
+	for {
+		line, complete, err := lines.next()
+		pos := Position{File: name, Line: lines.line, Offset: lines.off, Compressed: zipped}
+		switch {
+		case err == io.EOF:
+			return lines.cut, nil
+		case errors.Is(err, errTooLong):
+			return lines.cut, &Error{Pos: pos, Err: errors.New("record " + err.Error())}
+		case err != nil:
+			return lines.cut, &Error{Pos: pos, Err: err}
+		}
+		if err := fn(pos, line, complete); err != nil {
+			return lines.cut, err
+		}
+		if !complete {
+			return lines.cut, nil
+		}
+	}
+}
+
+// ParseHeaderLine decodes a session header line.
+func ParseHeaderLine(line []byte) (*Header, error) { return parseHeader(line) }
+
+// ParseTrailerLine decodes a trailer line ({"event":"end",...}).
+func ParseTrailerLine(line []byte) (*Trailer, error) { return parseTrailer(line) }
+
+// Line kinds by their start, as the Writer writes them: verify tells
+// headers, trailers and seals apart without decoding every record.
+var (
+	HeaderPrefix  = []byte(`{"event":"session"`)
+	TrailerPrefix = []byte(`{"event":"end"`)
+	SealPrefix    = []byte(`{"event":"seal"`)
+)
