@@ -16,15 +16,18 @@
 //
 //	Timestamp          the event's time
 //	ObservedTimestamp  when the exporter was given it
-//	EventName          nstrace.namespace.<kind>, nstrace.lost, nstrace.alert, nstrace.summary
-//	Severity           INFO; WARN for loss markers; an alert's own (info, notice, warning, critical)
+//	EventName          nstrace.namespace.<kind>, nstrace.lost, nstrace.flood, nstrace.alert,
+//	                   nstrace.summary
+//	Severity           INFO; WARN for loss markers and floods; an alert's own
+//	                   (info, notice, warning, critical)
 //	Body               the record's JSON object (as `nstrace trace -o json` writes it), as a map
 //	Attributes         nstrace.record.id (session id "-" sequence: the same on every retry),
 //	                   nstrace.event, process.pid, process.parent_pid, thread.id,
 //	                   process.command, user.id, container.id, container.name,
 //	                   container.runtime.name, k8s.pod.name, k8s.namespace.name,
 //	                   nstrace.cgroup.id, nstrace.error, nstrace.lost.count,
-//	                   nstrace.lost.cause, nstrace.alert.rule (each where it applies)
+//	                   nstrace.lost.cause, nstrace.flood.count, nstrace.flood.kind,
+//	                   nstrace.alert.rule (each where it applies)
 //	Resource           service.name=nstrace, service.version, host.name, host.id
 //	                   (machine id), host.arch, os.type, os.version (kernel release),
 //	                   nstrace.host.boot_id, k8s.node.name (from K8S_NODE_NAME),
