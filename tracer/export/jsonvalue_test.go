@@ -1,0 +1,123 @@
+package export
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strconv"
+	"testing"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/nstrace/nstrace/tracer/event"
+)
+
+// plain turns v into what encoding/json decodes (UseNumber) from the same
+// JSON, integers past int64 aside (strings here).
+func plain(v attribute.Value) any {
+	switch v.Type() {
+	case attribute.MAP:
+		m := map[string]any{}
+		for _, kv := range v.AsMap() {
+			m[string(kv.Key)] = plain(kv.Value)
+		}
+		return m
+	case attribute.SLICE:
+		out := []any{}
+		for _, e := range v.AsSlice() {
+			out = append(out, plain(e))
+		}
+		return out
+	case attribute.INT64:
+		return json.Number(strconv.FormatInt(v.AsInt64(), 10))
+	case attribute.FLOAT64:
+		return v.AsFloat64()
+	case attribute.STRING:
+		return v.AsString()
+	case attribute.BOOL:
+		return v.AsBool()
+	}
+	return nil
+}
+
+func stdDecode(b []byte) (any, bool) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) != 0 {
+		return nil, false
+	}
+	return v, true
+}
+
+func FuzzDecodeJSON(f *testing.F) {
+	ev := &event.Event{Kind: event.Unshare, Pid: 1, Comm: "a\"b\\c\x01\x1b\u2028é\xff", Flags: 1 << 30,
+		Changes: []event.Change{{Type: event.Net, Action: event.Create, To: 5, Name: "x\ty"}}}
+	for _, seed := range []string{
+		string(ev.AppendJSON(nil)), `{}`, `[]`, `{"a":[1,-2,true,false,null,"s"],"b":{"c":{}}}`,
+		`"\ud83d\ude00 \u00e9 \/"`, `  {"k" : 1 }  `, `{"a":1,}`, `[1 2]`, `"\ud800"`, `-0`, `1e3`,
+	} {
+		f.Add([]byte(seed))
+	}
+	// What the encoder writes (valid JSON, valid UTF-8) must decode as
+	// encoding/json decodes it; anything else must only not panic.
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := decodeJSON(b)
+		want, ok := stdDecode(b)
+		if !ok || !utf8.Valid(b) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("%q: %v; encoding/json decodes it", b, err)
+		}
+		if g := plain(got); !sameJSON(g, want) {
+			t.Fatalf("%q:\n got %#v\nwant %#v", b, g, want)
+		}
+	})
+}
+
+// sameJSON compares decoded values, numbers by value.
+func sameJSON(a, b any) bool {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			if !sameJSON(v, y[k]) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !sameJSON(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case json.Number, float64:
+		n, ok := b.(json.Number)
+		if !ok {
+			return false
+		}
+		if s, isStr := a.(json.Number); isStr && s == n {
+			return true
+		}
+		wf, err1 := n.Float64()
+		gf, err2 := strconv.ParseFloat(fmt.Sprint(a), 64)
+		return err1 == nil && err2 == nil && wf == gf
+	case string:
+		if y, ok := b.(json.Number); ok { // past int64: kept as digits
+			return x == string(y)
+		}
+	}
+	return reflect.DeepEqual(a, b)
+}
