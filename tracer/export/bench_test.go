@@ -44,7 +44,9 @@ func BenchmarkExport(b *testing.B) {
 			b.ResetTimer()
 			cpu0, wall0 := cpuTime(b), time.Now()
 			for i := 0; i < b.N; i++ {
-				e.WriteEvent(events[i%len(events)])
+				if err := e.WriteEvent(events[i%len(events)]); err != nil {
+					b.Fatal(err)
+				}
 			}
 			e.Flush()
 			for e.Stats().Sent < uint64(b.N) {
@@ -103,6 +105,8 @@ func BenchmarkWriteEvent(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		e.WriteEvent(ev)
+		if err := e.WriteEvent(ev); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -127,13 +127,12 @@ func freePort(t testing.TB) int {
 
 // collector is a running OpenTelemetry Collector.
 type collector struct {
-	t                   testing.TB
-	bin, config         string
-	grpcPort, httpPort  int
-	cmd                 *exec.Cmd
-	log                 *bytes.Buffer
-	exited              chan struct{}
-	grpcTLS, clientAuth string // YAML fragments for the gRPC receiver
+	t                  testing.TB
+	bin, config        string
+	grpcPort, httpPort int
+	cmd                *exec.Cmd
+	log                *bytes.Buffer
+	exited             chan struct{}
 }
 
 // tlsFiles makes the gRPC receiver serve TLS with cert/key, requiring
@@ -203,7 +202,7 @@ func (c *collector) start() {
 		c.t.Fatalf("start collector: %v", err)
 	}
 	c.exited = make(chan struct{})
-	go func() { c.cmd.Wait(); close(c.exited) }()
+	go func() { _ = c.cmd.Wait(); close(c.exited) }() // killed on purpose: no status to check
 	// Ready when both receivers accept connections.
 	deadline := time.Now().Add(30 * time.Second)
 	for _, port := range []int{c.grpcPort, c.httpPort} {
@@ -231,7 +230,7 @@ func (c *collector) kill() {
 	if c.cmd == nil || c.cmd.Process == nil {
 		return
 	}
-	c.cmd.Process.Kill()
+	_ = c.cmd.Process.Kill() // an error means it has exited already
 	<-c.exited
 	c.cmd = nil
 }

@@ -177,8 +177,10 @@ func TestExporterKilled(t *testing.T) {
 	}
 	waitFor(t, time.Minute, "child spooled everything", func() bool { _, err := os.Stat(ready); return err == nil })
 	waitFor(t, time.Minute, "a quarter arrived", func() bool { _, d := s.stats(); return d >= n/4 })
-	child.Process.Signal(syscall.SIGKILL)
-	child.Wait()
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait() // killed: its status says so
 	session, err := os.ReadFile(ready)
 	if err != nil {
 		t.Fatal(err)
@@ -218,9 +220,15 @@ func exporterChild(args []string) {
 		os.Exit(1)
 	}
 	for i := 0; i < n; i++ {
-		e.WriteEvent(unshare(i))
+		if err := e.WriteEvent(unshare(i)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	}
-	e.Flush()
+	if err := e.Flush(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	if err := os.WriteFile(args[2], []byte(e.SessionID()), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

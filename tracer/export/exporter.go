@@ -111,13 +111,11 @@ func New(ctx context.Context, o Options) (*Exporter, error) {
 	}
 	res, err := newResource(ctx, o.Version)
 	if err != nil {
-		sdk.Shutdown(ctx)
-		return nil, fmt.Errorf("otlp resource: %w", err)
+		return nil, errors.Join(fmt.Errorf("otlp resource: %w", err), sdk.Shutdown(ctx))
 	}
 	e.sdk, e.build = sdk, newRecordBuilder(res)
 	if e.sp, err = openSpool(o.SpoolDir, o.SpoolSize, o.SessionID); err != nil {
-		sdk.Shutdown(ctx)
-		return nil, err
+		return nil, errors.Join(err, sdk.Shutdown(ctx))
 	}
 	if e.sp.cut > 0 {
 		e.logf("otlp spool %s: cut %d bytes after the last whole record (a write cut short by a crash, or damage)", o.SpoolDir, e.sp.cut)

@@ -91,7 +91,7 @@ func startReceiver(t testing.TB, rejectEvery int64) (*otlpReceiver, string) {
 	r := &otlpReceiver{rejectEvery: rejectEvery}
 	srv := grpc.NewServer(grpc.StatsHandler(r))
 	collogs.RegisterLogsServiceServer(srv, r)
-	go srv.Serve(l)
+	go func() { _ = srv.Serve(l) }() // ends with Stop
 	t.Cleanup(srv.Stop)
 	return r, "grpc://" + l.Addr().String()
 }

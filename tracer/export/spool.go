@@ -245,9 +245,11 @@ func (s *spool) appendRecords(buf []byte, n int64) (dropped uint64, err error) {
 		dropped += s.dropOldest()
 	}
 	if _, err := s.active.Write(buf); err != nil {
-		s.active.Truncate(cur.size) // no part record for the reader to trip on
+		// No part record for the reader to trip on; if even that fails, the
+		// reader's CRC check skips the torn record and counts it.
+		terr := s.active.Truncate(cur.size)
 		s.dropped += dropped
-		return dropped, fmt.Errorf("write spool segment: %w", err)
+		return dropped, errors.Join(fmt.Errorf("write spool segment: %w", err), terr)
 	}
 	cur.size += int64(len(buf))
 	cur.records += n

@@ -104,8 +104,13 @@ func TestSpoolTruncatesTornTail(t *testing.T) {
 	s.close()
 	// A writer killed in the middle of a record leaves part of it.
 	torn, _ := records(6, 7)
-	f, _ := os.OpenFile(name, os.O_WRONLY|os.O_APPEND, 0)
-	f.Write(torn[:len(torn)-3])
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(torn[:len(torn)-3]); err != nil {
+		t.Fatal(err)
+	}
 	f.Close()
 
 	s, err = openSpool(dir, MinSpoolSize, "two")
@@ -122,7 +127,9 @@ func TestSpoolTruncatesTornTail(t *testing.T) {
 
 func TestSpoolRefusesForeignSegment(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "00000000000000000001.seg"), []byte("not a spool segment"), 0o600)
+	if err := os.WriteFile(filepath.Join(dir, "00000000000000000001.seg"), []byte("not a spool segment"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := openSpool(dir, MinSpoolSize, "one"); !errors.Is(err, ErrSpoolCorrupt) {
 		t.Fatalf("openSpool: %v; want ErrSpoolCorrupt", err)
 	}
@@ -189,8 +196,13 @@ func TestSpoolSkipsDamage(t *testing.T) {
 	if _, err := s.appendRecords(b, n); err != nil {
 		t.Fatal(err)
 	}
-	f, _ := os.OpenFile(s.segs[0].name(s.dir), os.O_RDWR, 0)
-	f.WriteAt([]byte{'X'}, s.segs[0].hdrLen+int64(4*one+recHeaderSize+3)) // inside record 5's JSON
+	f, err := os.OpenFile(s.segs[0].name(s.dir), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{'X'}, s.segs[0].hdrLen+int64(4*one+recHeaderSize+3)); err != nil { // inside record 5's JSON
+		t.Fatal(err)
+	}
 	f.Close()
 	if got := readAll(t, s); fmt.Sprint(got) != "[1 2 3 4]" {
 		t.Fatalf("read %v; want the four records before the damage", got)

@@ -128,7 +128,9 @@ func TestBadOptions(t *testing.T) {
 	dir := t.TempDir()
 	ca := newCA(t, dir, "ca")
 	garbage := filepath.Join(dir, "garbage.pem")
-	os.WriteFile(garbage, []byte("not a certificate\n"), 0o600)
+	if err := os.WriteFile(garbage, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		o    export.Options
 		want string
