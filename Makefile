@@ -56,15 +56,17 @@ deps-test:
 # run one at a time (-p 1): side by side, one package's events (floods among
 # them) would show up in another's trace. -shuffle=on proves no test leans on another having
 # run first (a failing run prints its seed: go test -shuffle=SEED reruns it).
-# TESTFLAGS go to both runs, e.g. make test TESTFLAGS=-v.
+# TESTFLAGS go to both runs, e.g. make test TESTFLAGS=-v. The timeout
+# leaves room for the first run's build of a real OpenTelemetry Collector
+# (tracer/export; cached after it).
 # The tracer packages, where the goroutines are, run under the race
 # detector, which needs cgo; NSTRACE_KERNEL_TESTS=1 forbids going without.
 test: deps-test ## as root, install what the tests run if missing; then every test, shuffled, one package at a time, ./tracer/... under -race
-	$(GO) test -p 1 -shuffle=on $(TESTFLAGS) $$($(GO) list ./... | grep -v '/tracer')
+	$(GO) test -p 1 -shuffle=on -timeout 30m $(TESTFLAGS) $$($(GO) list ./... | grep -v '/tracer')
 	@[ "$$($(GO) env CGO_ENABLED)" = 1 ] || { \
 		echo "make test: the race detector needs cgo (apt-get install gcc libc6-dev)" >&2; \
 		[ "$$NSTRACE_KERNEL_TESTS" != 1 ] || exit 1; }
-	$(GO) test -p 1 -shuffle=on $(TESTFLAGS) $$([ "$$($(GO) env CGO_ENABLED)" = 1 ] && echo -race) ./tracer/...
+	$(GO) test -p 1 -shuffle=on -timeout 30m $(TESTFLAGS) $$([ "$$($(GO) env CGO_ENABLED)" = 1 ] && echo -race) ./tracer/...
 
 deps-bench:
 	@command -v bpftrace >/dev/null || \
