@@ -72,7 +72,7 @@ func runVerify(args []string, keyArg string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, err := seal.VerifyFiles(paths, key)
+	res, err := seal.VerifyFiles(paths, key, nil)
 	if err != nil {
 		return fmt.Errorf("verify %w", err)
 	}

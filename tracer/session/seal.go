@@ -14,8 +14,14 @@ type Sealer interface {
 	// Add takes one line as written, newline included, and reports
 	// whether a seal is due now.
 	Add(line []byte) bool
-	// Idle reports, when the Writer flushes, whether lines have waited
-	// unsealed long enough to seal them now.
+	// Count takes a record line as Add does, but its bytes come later,
+	// through Hash: the Writer hands over its buffered records in one
+	// call, before it writes them and before a seal.
+	Count(line []byte) bool
+	// Hash takes the bytes of the lines given to Count, in order.
+	Hash(b []byte)
+	// Idle reports, when the Writer flushes, whether a seal is due for
+	// the time that has passed (an epoch), lines or none.
 	Idle() bool
 	// AppendSeal appends a seal record covering every line added since
 	// the last seal. With end set (a part's trailer), end is covered too:
@@ -23,11 +29,27 @@ type Sealer interface {
 	AppendSeal(b, end []byte) []byte
 }
 
-// sealRecord seals the record appended to w.buf at start when a seal is due.
+// sealRecord counts the record appended to w.buf at start, and seals
+// when a seal is due.
 func (w *Writer) sealRecord(start int) {
-	if w.opts.Sealer.Add(w.buf[start:]) {
-		w.buf = w.opts.Sealer.AppendSeal(w.buf, nil)
+	if w.opts.Sealer.Count(w.buf[start:]) {
+		w.appendSeal()
 	}
+}
+
+// hashBuffered hands the sealer the buffered records it has not hashed.
+func (w *Writer) hashBuffered() {
+	if w.opts.Sealer != nil && w.hashed < len(w.buf) {
+		w.opts.Sealer.Hash(w.buf[w.hashed:])
+	}
+	w.hashed = len(w.buf)
+}
+
+// appendSeal appends a seal covering every line so far.
+func (w *Writer) appendSeal() {
+	w.hashBuffered()
+	w.buf = w.opts.Sealer.AppendSeal(w.buf, nil)
+	w.hashed = len(w.buf) // a seal covers the lines before it, not itself
 }
 
 // sealHeader hands a part's header to the sealer. The first part's goes at
