@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"hash"
 	"hash/crc32"
 	"strconv"
 	"time"
@@ -40,8 +41,8 @@ type Sealer struct {
 	seq   uint64
 	prev  [32]byte // the chain hash of the last seal; zero before the first
 
-	content contentHash // of the lines since the last seal
-	locs    []byte      // CRC-32C of each of those lines: where a change is
+	content hash.Hash // of the lines since the last seal
+	locs    []byte    // CRC-32C of each of those lines: where a change is
 	lines   int
 
 	every    int

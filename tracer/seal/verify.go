@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/crc32"
 	"time"
 
@@ -97,7 +98,7 @@ type Verifier struct {
 	nextSeq  uint64
 
 	// lines since the last seal
-	content  contentHash
+	content  hash.Hash
 	pend     []pendLine
 	overflow int // lines beyond maxPending
 	endSeal  *sealRecord

@@ -74,6 +74,28 @@ func (w *Writer) sealEnd(b, t []byte) []byte {
 	return b
 }
 
+// LineWatcher sees the lines of a recording as a Reader reads them, seals,
+// headers and trailers included, each with where it starts: what checks
+// seals while replaying (tracer/seal's Verifier is one).
+type LineWatcher interface {
+	Line(pos Position, line []byte, complete bool) // complete: the line had its newline
+	EndFile(cut bool)                              // cut: a compressed stream ended short
+}
+
+// OpenWatched is Open with w shown every line read, from the first
+// header on, and the end of every file.
+func OpenWatched(w LineWatcher, paths ...string) (*Reader, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("no session file given")
+	}
+	r := &Reader{paths: paths, open: func(p string) (io.ReadCloser, error) { return openFile(p) }, watcher: w}
+	if err := r.start(); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
 // sealEvent is the "event" of a seal record.
 const sealEvent = "seal"
 
