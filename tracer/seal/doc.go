@@ -41,12 +41,14 @@
 //	 ["key_id":...,"epoch":n,]"prev":H(i-1),"hash":H(i),"loc":...,
 //	 ["end":true,]["mac":...]}
 //
-// where H(i) = SHA-256(H(i-1) || SHA-256(the N lines)) chains each seal to
+// where H(i) = SHA-256(H(i-1) || BLAKE3(the N lines)) chains each seal to
 // every line before it (H(-1) is zero), loc holds a CRC-32C of each line
 // so that verify can say which line changed (the hash proves, the
 // checksums only point), and mac is HMAC-SHA256(r_i, the record up to its
-// "mac" field). Standard library primitives only: HMAC-SHA256 both as the
-// MAC and as the one-way function of the ratchet.
+// "mac" field). HMAC-SHA256 both as the MAC and as the one-way function of
+// the ratchet; BLAKE3 (github.com/zeebo/blake3) for the lines, for it
+// hashes a buffer of records at a few GB/s, where each record's cost
+// matters.
 //
 // The chain is written for every recording, key or not (NewSealer with a
 // nil RunKey): such seals carry no key_id, epoch or mac, and prove
