@@ -18,12 +18,15 @@ func newVerifyCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify FILE... [--key KEY]",
 		Short: "Check a sealed recording: where it was changed, or that it was not",
-		Long: `Check the seals of a recording made with --seal-key-file: every line is
-covered, in order, by a chain of seals, and the parts of a rotated
-recording follow one another. Give the files in order. One line per
-problem says where (file, part, line) and what; exit 0 when everything
-verifies, 1 otherwise. Without --key the chain is checked (integrity) but
-not who sealed it (authenticity).
+		Long: `Check the seals of a recording (trace -w writes them unless --seal=false):
+every line is covered, in order, by a chain of seals, and the parts of a
+rotated recording follow one another. Give the files in order. One line
+per problem says where (file, part, line) and what; a recording that
+ends without its trailer says when it was last sealed and how many seal
+epochs are missing up to now. Exit 0 when everything verifies, 1
+otherwise. Without --key, or for a recording made without
+--seal-key-file, the chain is checked (integrity) but not who sealed it
+(authenticity).
 
 --new-key KEYFILE creates a sealing key for this host (mode 0600) and
 prints its verification key: keep that off the machine.`,
@@ -72,7 +75,7 @@ func runVerify(args []string, keyArg string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, err := seal.VerifyFiles(paths, key)
+	res, err := seal.VerifyFiles(paths, key, nil)
 	if err != nil {
 		return fmt.Errorf("verify %w", err)
 	}

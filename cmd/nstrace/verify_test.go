@@ -101,6 +101,8 @@ func TestSealFlagsAreChecked(t *testing.T) {
 		{[]string{"verify"}, "nstrace: verify needs the files of a recording, in order\n"},
 		{[]string{"verify", "x.jsonl", "--key", "nsvk1-00"}, "nstrace: --key: not a verification key (want nsvk1- and 64 hex digits)\n"},
 		{[]string{"trace", "--seal-key-file", keyPath}, "nstrace: --seal-key-file needs -w FILE\n"},
+		{[]string{"trace", "-w", filepath.Join(t.TempDir(), "x.jsonl"), "--seal=false", "--seal-key-file", keyPath}, "nstrace: --seal-key-file and --seal=false do not mix\n"},
+		{[]string{"trace", "-w", filepath.Join(t.TempDir(), "x.jsonl"), "--seal-interval", "0s"}, "nstrace: --seal-interval: want a duration of 1ms or more, such as 1s\n"},
 		{[]string{"trace", "-w", filepath.Join(t.TempDir(), "x.jsonl"), "--seal-key-file", keyPath, "--seal-every", "0"}, "nstrace: --seal-every: want 1 to 100000 records\n"},
 	} {
 		_, stderr, code := nstrace(t, nil, c.args...)
@@ -219,5 +221,43 @@ func TestAKilledSealedRecorderLeavesAnUnsealedTail(t *testing.T) {
 	want := fmt.Sprintf("%s: line 1 (byte 0): part 1: %d records after no seal are unsealed, not verified: the recorder stopped before sealing them (killed?)\n", path, n)
 	if code != 1 || stdout != want || stderr != "nstrace: NOT verified: records at the end are unsealed (the recorder was stopped before sealing them); everything sealed checks\n" {
 		t.Errorf("exit %d\nstdout %q\nwant   %q\nstderr %q", code, stdout, want, stderr)
+	}
+}
+
+// Every recording carries the hash chain, key or not: verify checks its
+// integrity and says that no key signed it; --seal=false writes none.
+func TestARecordingWithoutAKeyIsChained(t *testing.T) {
+	dir := t.TempDir()
+	chained, plain := filepath.Join(dir, "chained.jsonl"), filepath.Join(dir, "plain.jsonl")
+	recs := []*recorder{startRecorder(t, "-q", "--comm", "unshare", "--type", "uts", "-w", chained),
+		startRecorder(t, "-q", "--comm", "unshare", "--type", "uts", "-w", plain, "--seal=false")}
+	unshares(t, 5)
+	for _, path := range []string{chained, plain} {
+		waitFor(t, "5 records in "+path, func() bool {
+			b, _ := os.ReadFile(path)
+			return bytes.Count(b, []byte(`"event":"unshare"`)) >= 5
+		})
+	}
+	for _, rec := range recs {
+		if code, _, stderr := rec.stop(t, syscall.SIGINT); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+	}
+	b, _ := os.ReadFile(chained)
+	seals := bytes.Count(b, []byte(`{"event":"seal"`))
+	records := bytes.Count(b, []byte("\n")) - 2 - seals // all but the header, the trailer and the seals
+	if bytes.Contains(b, []byte(`"mac"`)) || seals == 0 {
+		t.Fatalf("%d seals, want chain-only ones:\n%s", seals, b)
+	}
+	stdout, stderr, code := nstrace(t, nil, "verify", chained)
+	want := regexp.MustCompile(fmt.Sprintf(`^verified: %d records sealed in 1 part by %d seals?, last seal at \S+Z; integrity only: no key \(recorded without --seal-key-file\)\n$`, records, seals))
+	if code != 0 || !want.MatchString(stdout) {
+		t.Errorf("chained: exit %d\nstdout %q\nstderr %q", code, stdout, stderr)
+	}
+	b, _ = os.ReadFile(plain)
+	n := bytes.Count(b, []byte("\n")) - 2 // header and trailer
+	stdout, _, code = nstrace(t, nil, "verify", plain)
+	if wantPlain := fmt.Sprintf("%s: line 1 (byte 0): part 1: not sealed (recorded with --seal=false, or by an older nstrace): its %d records are not verified\n", plain, n); code != 1 || stdout != wantPlain {
+		t.Errorf("--seal=false: exit %d\nstdout %q\nwant   %q", code, stdout, wantPlain)
 	}
 }

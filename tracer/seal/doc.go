@@ -37,21 +37,44 @@
 // as written (decompressed: compressed, appended and rotated files verify
 // the same way), the header of a part included:
 //
-//	{"event":"seal","time":...,"seq":i,"lines":N,"key_id":...,"epoch":n,
-//	 "prev":H(i-1),"hash":H(i),"loc":...,["end":true,]"mac":...}
+//	{"event":"seal","time":...,"seq":i,"lines":N,"interval_ms":E,
+//	 ["key_id":...,"epoch":n,]"prev":H(i-1),"hash":H(i),"loc":...,
+//	 ["end":true,]["mac":...]}
 //
-// where H(i) = SHA-256(H(i-1) || SHA-256(the N lines)) chains each seal to
+// where H(i) = SHA-256(H(i-1) || BLAKE3(the N lines)) chains each seal to
 // every line before it (H(-1) is zero), loc holds a CRC-32C of each line
 // so that verify can say which line changed (the hash proves, the
 // checksums only point), and mac is HMAC-SHA256(r_i, the record up to its
-// "mac" field). Standard library primitives only: HMAC-SHA256 both as the
-// MAC and as the one-way function of the ratchet.
+// "mac" field). HMAC-SHA256 both as the MAC and as the one-way function of
+// the ratchet; BLAKE3 (github.com/zeebo/blake3) for the lines, for it
+// hashes a buffer of records at a few GB/s, where each record's cost
+// matters.
 //
-// A seal is written after every Options.Every lines (1000), when lines
-// have waited Options.Interval (1 s) at the recorder's periodic flush, and
-// before each part's trailer: that last seal ("end":true) also covers the
-// trailer line that follows it, so old readers, which stop at a trailer,
-// still read sealed files (they skip seal records as an unknown kind).
+// The chain is written for every recording, key or not (NewSealer with a
+// nil RunKey): such seals carry no key_id, epoch or mac, and prove
+// integrity only, an edit anyone could hide by rebuilding the chain. A
+// key adds the MACs: authenticity. Readers pass seal records over, older
+// ones too (an unknown kind), so the chain costs nothing to reading.
+//
+// A seal is written after every Options.Every lines (1000), at the first
+// flush once an epoch (Options.Interval, 1 s) has passed since the last
+// seal, lines or none, and before each part's trailer: that last seal
+// ("end":true) also covers the trailer line that follows it, so old
+// readers, which stop at a trailer, still read sealed files.
+//
+// # Truncation
+//
+// As journald binds its seals to wall-clock epochs, every epoch of a
+// running recorder has a seal, and each seal names the epoch's length.
+// So a recording that ends without its trailer (and its end seal) is
+// reported with its last seal's time and the epochs missing from then up
+// to the time of verification: "sealed until 22:05:16Z, nothing after:
+// 2040 epochs of 1s missing up to now". A killed recorder and a deleted
+// tail read alike; what verify proves is that nothing after that time was
+// sealed. Root at time T can delete everything after the last seal
+// before T, and, holding the current seal key, seal a new tail from T on
+// (even end it with a trailer): it can not make a seal that covers a
+// changed line sealed before T.
 //
 // # Parts
 //

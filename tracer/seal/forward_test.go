@@ -40,7 +40,7 @@ func TestSealsForgedWithALaterKeyFail(t *testing.T) {
 	}
 	stolen := s.key // the key of seal 2, as the attacker finds it
 
-	forger := &Sealer{key: stolen, id: s.id, epoch: s.epoch, content: s.content, every: 3, now: now}
+	forger := &Sealer{key: stolen, keyed: true, id: s.id, epoch: s.epoch, content: s.content, every: 3, now: now}
 	forger.content.Reset()
 	forger.locs = nil
 	var forged []byte
@@ -52,7 +52,7 @@ func TestSealsForgedWithALaterKeyFail(t *testing.T) {
 		}
 	}
 	for name, data := range map[string][]byte{"honest": honest, "forged": forged} {
-		v := NewVerifier(&vk)
+		v := NewVerifier(&vk, nil)
 		for i, l := range bytes.SplitAfter(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {
 			v.Line(session.Position{File: name, Line: i + 1}, bytes.TrimSuffix(l, []byte("\n")), true)
 		}

@@ -43,7 +43,7 @@ func FuzzVerifier(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		res, err := seal.VerifyFiles([]string{path}, nil)
+		res, err := seal.VerifyFiles([]string{path}, nil, nil)
 		if err == nil && res.OK() && (res.Seals == 0 || len(res.Problems) > 0) {
 			t.Errorf("OK with %d seals and problems %v", res.Seals, res.Problems)
 		}

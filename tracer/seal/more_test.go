@@ -36,7 +36,7 @@ func TestAnUnsealedTailIsReportedAsSuch(t *testing.T) {
 	}
 	w.Flush() // what a kill -9 leaves: no trailer, the last 6 records after seal 1
 	res := verify(t, []string{path}, &vk)
-	wantOnly(t, res, "killed.jsonl:23: part 1: 6 records after the last seal (line 22, 2026-11-29T03:38:18.129456789Z) are unsealed, not verified: the recorder stopped before sealing them (killed?)")
+	wantOnly(t, res, "killed.jsonl:23: part 1: 6 records after the last seal (line 22, 2026-11-29T03:38:18.129456789Z) are unsealed, not verified: the recorder stopped before sealing them (killed?); nothing sealed after it: 3599 epochs of 1s missing up to now (2026-11-29T04:38:18Z)")
 	if !res.Problems[0].Unsealed || res.Records != 19 || res.Seals != 2 {
 		t.Errorf("unsealed %v, records %d, seals %d; want true, 19, 2", res.Problems[0].Unsealed, res.Records, res.Seals)
 	}
@@ -206,7 +206,7 @@ func TestAnUnsealedRecordingSaysSo(t *testing.T) {
 		}
 	}
 	w.Close()
-	wantOnly(t, verify(t, []string{path}, nil), "plain.jsonl:1: part 1: not sealed (recorded without --seal-key-file): its 3 records are not verified")
+	wantOnly(t, verify(t, []string{path}, nil), "plain.jsonl:1: part 1: not sealed (recorded with --seal=false, or by an older nstrace): its 3 records are not verified")
 }
 
 // A recording streamed to standard output (-w -) is sealed the same way.

@@ -79,20 +79,41 @@ func (v *Verifier) finishPart(torn *session.Position, why string) {
 	}
 	switch {
 	case torn != nil:
-		v.problemPart(*torn, v.part, fmt.Sprintf("%s, %d whole records after %s: they and what followed are not verified", why, unsealed, after))
+		v.problemPart(*torn, v.part, fmt.Sprintf("%s, %d whole records after %s: they and what followed are not verified%s", why, unsealed, after, v.missing(false)))
 	case why != "" && v.part > 0:
 		v.problemPart(v.lastPos, v.part, fmt.Sprintf("%s, %d whole records after %s: they and what followed are not verified", why, unsealed, after))
 	case unsealed > 0 && v.trailer && !v.sealed:
-		v.problemPart(v.pend[0].pos, v.part, fmt.Sprintf("not sealed (recorded without --seal-key-file): its %d records are not verified", unsealed))
+		v.problemPart(v.pend[0].pos, v.part, fmt.Sprintf("not sealed (recorded with --seal=false, or by an older nstrace): its %d records are not verified", unsealed))
 	case unsealed > 0:
 		p := Problem{Pos: v.pend[0].pos, Part: v.part, Unsealed: true,
-			Msg: fmt.Sprintf("%d records after %s are unsealed, not verified: the recorder stopped before sealing them (killed?)", unsealed, after)}
+			Msg: fmt.Sprintf("%d records after %s are unsealed, not verified: the recorder stopped before sealing them (killed?)%s", unsealed, after, v.missing(false))}
 		v.add1(p)
 	case v.part > 0 && !v.trailer && len(v.pend) == 0:
-		v.problemPart(v.lastSeal, v.part, "no trailer after the last seal: the recorder stopped uncleanly, or what followed that seal was removed")
+		v.problemPart(v.lastSeal, v.part, "no trailer after the last seal: the recorder stopped uncleanly, or what followed that seal was removed"+v.missing(true))
 	}
 	v.reset()
 	v.ended = true
+}
+
+// missing says how many epochs have no seal from the last seal up to now:
+// a running recorder seals every epoch, so these are the time a killed
+// recorder was not running or a deleted tail covered.
+func (v *Verifier) missing(until bool) string {
+	if v.interval <= 0 || v.res.LastSeal.IsZero() {
+		return ""
+	}
+	now := v.now()
+	n := int64(now.Sub(v.res.LastSeal) / v.interval)
+	epochs := "epochs"
+	if n == 1 {
+		epochs = "epoch"
+	}
+	s := fmt.Sprintf("; nothing sealed after it: %d %s of %s missing up to now (%s)", n, epochs, v.interval, now.UTC().Format(time.RFC3339))
+	if until {
+		s = fmt.Sprintf("; sealed until %s, nothing after: %d %s of %s missing up to now (%s)",
+			v.res.LastSeal.UTC().Format(time.RFC3339), n, epochs, v.interval, now.UTC().Format(time.RFC3339))
+	}
+	return s
 }
 
 // where names pos briefly: its line, and its file when that is not the

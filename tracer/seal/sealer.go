@@ -23,20 +23,25 @@ const (
 
 // Options configure a Sealer.
 type Options struct {
-	Every    int           // seal after this many lines; 0: DefaultEvery
-	Interval time.Duration // seal what waited this long, at a flush; 0: DefaultInterval
+	Every int // seal after this many lines; 0: DefaultEvery
+	// Interval is the epoch: at a flush, a seal is written once this long
+	// has passed since the last one, lines or none, so that every epoch
+	// of a running recorder has a seal and a deleted tail shows as epochs
+	// missing. 0: DefaultInterval.
+	Interval time.Duration
 	Now      func() time.Time
 }
 
 // Sealer makes the seal records of one run. It implements session.Sealer.
 type Sealer struct {
 	key   [32]byte // signs the next seal, then is replaced by its successor
+	keyed bool     // false: chain only, seals without key or MAC
 	id    string
 	epoch uint64
 	seq   uint64
 	prev  [32]byte // the chain hash of the last seal; zero before the first
 
-	content hash.Hash // SHA-256 of the lines since the last seal
+	content hash.Hash // of the lines since the last seal
 	locs    []byte    // CRC-32C of each of those lines: where a change is
 	lines   int
 
@@ -48,7 +53,9 @@ type Sealer struct {
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// NewSealer seals with rk, which it takes over: rk's key is erased.
+// NewSealer seals with rk, which it takes over: rk's key is erased. With
+// rk nil it writes the chain alone (integrity, not authenticity): seals
+// without a key ID or MAC.
 func NewSealer(rk *RunKey, opts Options) *Sealer {
 	if opts.Every <= 0 {
 		opts.Every = DefaultEvery
@@ -60,9 +67,12 @@ func NewSealer(rk *RunKey, opts Options) *Sealer {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Sealer{key: rk.key, id: rk.ID, epoch: rk.Epoch, content: sha256.New(),
-		locs: make([]byte, 0, 4*(opts.Every+2)), every: opts.Every, interval: opts.Interval, now: opts.Now}
-	clear(rk.key[:])
+	s := &Sealer{content: newContentHash(), locs: make([]byte, 0, 4*(opts.Every+2)),
+		every: opts.Every, interval: opts.Interval, now: opts.Now}
+	if rk != nil {
+		s.key, s.id, s.epoch, s.keyed = rk.key, rk.ID, rk.Epoch, true
+		clear(rk.key[:])
+	}
 	s.last = s.now()
 	return s
 }
@@ -70,14 +80,25 @@ func NewSealer(rk *RunKey, opts Options) *Sealer {
 // Add takes one line, newline included, and reports whether a seal is due.
 func (s *Sealer) Add(line []byte) bool {
 	s.content.Write(line)
+	return s.Count(line)
+}
+
+// Count takes one line's checksum; its bytes come later, through Hash,
+// with those of the lines counted after it, so that a buffer of records
+// is hashed in one call rather than line by line.
+func (s *Sealer) Count(line []byte) bool {
 	s.locs = binary.BigEndian.AppendUint32(s.locs, crc32.Checksum(line, castagnoli))
 	s.lines++
 	return s.lines >= s.every
 }
 
-// Idle reports whether lines have waited unsealed for the interval.
+// Hash takes the bytes of lines given to Count, in order.
+func (s *Sealer) Hash(b []byte) { s.content.Write(b) }
+
+// Idle reports whether an epoch has passed since the last seal: a seal
+// is due, lines or none.
 func (s *Sealer) Idle() bool {
-	return s.lines > 0 && s.now().Sub(s.last) >= s.interval
+	return s.now().Sub(s.last) >= s.interval
 }
 
 // AppendSeal appends a seal record for the lines added since the last one
@@ -98,10 +119,14 @@ func (s *Sealer) AppendSeal(b, end []byte) []byte {
 	b = strconv.AppendUint(b, s.seq, 10)
 	b = append(b, `,"lines":`...)
 	b = strconv.AppendInt(b, int64(s.lines), 10)
-	b = append(b, `,"key_id":"`...)
-	b = append(b, s.id...)
-	b = append(b, `","epoch":`...)
-	b = strconv.AppendUint(b, s.epoch, 10)
+	b = append(b, `,"interval_ms":`...)
+	b = strconv.AppendInt(b, s.interval.Milliseconds(), 10)
+	if s.keyed {
+		b = append(b, `,"key_id":"`...)
+		b = append(b, s.id...)
+		b = append(b, `","epoch":`...)
+		b = strconv.AppendUint(b, s.epoch, 10)
+	}
 	b = append(b, `,"prev":"`...)
 	b = hex.AppendEncode(b, s.prev[:])
 	b = append(b, `","hash":"`...)
@@ -112,15 +137,17 @@ func (s *Sealer) AppendSeal(b, end []byte) []byte {
 	if end != nil {
 		b = append(b, `,"end":true`...)
 	}
-	var mac [32]byte
-	m := hmac.New(sha256.New, s.key[:])
-	m.Write(b[start:])
-	m.Sum(mac[:0])
-	b = append(b, `,"mac":"`...)
-	b = hex.AppendEncode(b, mac[:])
-	b = append(b, "\"}\n"...)
-
-	derive(&s.key, labelNext, &s.key)
+	if s.keyed {
+		var mac [32]byte
+		m := hmac.New(sha256.New, s.key[:])
+		m.Write(b[start:])
+		m.Sum(mac[:0])
+		b = append(b, `,"mac":"`...)
+		b = hex.AppendEncode(b, mac[:])
+		b = append(b, '"')
+		derive(&s.key, labelNext, &s.key)
+	}
+	b = append(b, "}\n"...)
 	s.seq++
 	s.prev = cur
 	s.content.Reset()

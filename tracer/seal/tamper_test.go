@@ -82,7 +82,7 @@ func TestTamperingIsLocated(t *testing.T) {
 			n := recordLines(ls)[2] - 1
 			writeLines(t, last, append(ls[:n:n], ls[n][:40]))
 			return files
-		}, want: []string{"r.000006.jsonl:4: part 6: truncated: the file ends mid-line, 2 whole records after the last seal (r.000005.jsonl: line 20 (byte 4208), 2026-11-29T03:38:18.155456789Z): they and what followed are not verified"}},
+		}, want: []string{"r.000006.jsonl:4: part 6: truncated: the file ends mid-line, 2 whole records after the last seal (r.000005.jsonl: line 20 (byte 4227), 2026-11-29T03:38:18.155456789Z): they and what followed are not verified; nothing sealed after it: 3599 epochs of 1s missing up to now (2026-11-29T04:38:18Z)"}},
 		{name: "wrong key", edit: func(t *testing.T, files []string) []string { return files },
 			key: func(seal.VerificationKey) *seal.VerificationKey { _, k := newKey(t); return &k }, want: []string{"r.000001.jsonl:11: part 1: wrong key: sealed with key %SEALED%, the key given is %GIVEN%"}},
 	}

@@ -40,6 +40,7 @@ type Result struct {
 	LastSeal      time.Time
 	KeyID         string // the key seals were checked with; "" without a key
 	Authenticated bool   // seals were checked against a key, not only chained
+	ChainOnly     int    // seals without a MAC: recorded without a sealing key
 }
 
 // OK reports whether everything was sealed and every seal checked.
@@ -49,8 +50,11 @@ func (r *Result) OK() bool { return len(r.Problems) == 0 && r.Dropped == 0 && r.
 func (r *Result) Summary() string {
 	s := fmt.Sprintf("verified: %d records sealed in %s by %s, last seal at %s",
 		r.Records, plural(r.Parts, "part"), plural(r.Seals, "seal"), r.LastSeal.UTC().Format(time.RFC3339))
-	if r.Authenticated {
+	switch {
+	case r.Authenticated:
 		return s + "; authentic (key " + r.KeyID + ")"
+	case r.ChainOnly == r.Seals:
+		return s + "; integrity only: no key (recorded without --seal-key-file)"
 	}
 	return s + "; integrity only: without --key the seals' authenticity is not checked"
 }
@@ -70,6 +74,7 @@ const (
 // order of its files. It is what VerifyFiles drives.
 type Verifier struct {
 	key *VerificationKey
+	now func() time.Time // when the verification is: how long since the last seal
 	res Result
 
 	// where the reading is
@@ -85,6 +90,7 @@ type Verifier struct {
 	noKey    bool // the wrong key was reported: check no more MACs
 	lastSeal session.Position
 	lastPos  session.Position // the last line read
+	interval time.Duration    // the last seal's epoch
 
 	// the chain
 	havePrev bool
@@ -111,18 +117,24 @@ type pendLine struct {
 	record bool
 }
 
-// NewVerifier checks seals against key; nil checks the chain only.
-func NewVerifier(key *VerificationKey) *Verifier {
-	v := &Verifier{key: key, content: sha256.New()}
+// NewVerifier checks seals against key; nil checks the chain only. now
+// is the clock (nil: time.Now): a recording that ends without its
+// trailer is reported with the epochs missing from its last seal to now.
+func NewVerifier(key *VerificationKey, now func() time.Time) *Verifier {
+	if now == nil {
+		now = time.Now
+	}
+	v := &Verifier{key: key, now: now, content: newContentHash()}
 	if key != nil {
 		v.res.KeyID, v.res.Authenticated = key.ID(), true
 	}
 	return v
 }
 
-// VerifyFiles checks the session files at paths, given in order.
-func VerifyFiles(paths []string, key *VerificationKey) (*Result, error) {
-	v := NewVerifier(key)
+// VerifyFiles checks the session files at paths, given in order, at the
+// time now gives (nil: time.Now).
+func VerifyFiles(paths []string, key *VerificationKey, now func() time.Time) (*Result, error) {
+	v := NewVerifier(key, now)
 	for _, p := range paths {
 		cut, err := session.ScanLines(p, func(pos session.Position, line []byte, complete bool) error {
 			v.Line(pos, line, complete)
@@ -240,7 +252,7 @@ func (v *Verifier) check(pos session.Position, s *sealRecord) {
 	}
 	v.res.Seals++
 	v.sealed = true
-	v.res.LastSeal, v.lastSeal = s.Time, pos
+	v.res.LastSeal, v.lastSeal, v.interval = s.Time, pos, s.Interval
 	v.prev, v.havePrev, v.nextSeq, v.noChain = s.Hash, true, s.Seq+1, false
 	v.reset()
 }
@@ -264,7 +276,15 @@ func (v *Verifier) checkChain(pos session.Position, s *sealRecord) {
 }
 
 func (v *Verifier) checkMac(pos session.Position, s *sealRecord) {
+	if s.KeyID == "" {
+		v.res.ChainOnly++
+	}
 	if v.key == nil || v.noKey {
+		return
+	}
+	if s.KeyID == "" {
+		v.problemPart(pos, v.part, fmt.Sprintf("seal %d has no MAC: recorded without --seal-key-file, so only its integrity can be checked, not who wrote it", s.Seq))
+		v.noKey = true
 		return
 	}
 	if s.KeyID != v.res.KeyID {

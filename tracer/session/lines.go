@@ -29,6 +29,8 @@ type lineReader struct {
 	pos  int64  // where the next one starts
 	// cut is set when a compressed stream ended before its end marker.
 	cut bool
+	// watch, when set, sees every line next returns (see LineWatcher).
+	watch func(line []byte, complete bool)
 }
 
 func newLineReader(r io.Reader) *lineReader {
@@ -39,6 +41,14 @@ func newLineReader(r io.Reader) *lineReader {
 // (only the last line of a stream can lack it). At the end it returns io.EOF.
 // The line is valid until the next call.
 func (l *lineReader) next() (line []byte, complete bool, err error) {
+	line, complete, err = l.read()
+	if l.watch != nil && err == nil {
+		l.watch(line, complete)
+	}
+	return line, complete, err
+}
+
+func (l *lineReader) read() (line []byte, complete bool, err error) {
 	l.off = l.pos
 	l.buf = l.buf[:0]
 	for {

@@ -31,6 +31,7 @@ type Reader struct {
 	warnings []Warning
 	dropped  int   // warnings beyond maxWarnings
 	err      error // sticky
+	watcher  LineWatcher
 }
 
 type source struct {
@@ -271,6 +272,9 @@ func (r *Reader) finishSession() {
 }
 
 func (r *Reader) endOfFile() {
+	if r.watcher != nil {
+		r.watcher.EndFile(r.src.lines.cut)
+	}
 	if r.src.lines.cut && !r.ended {
 		r.warn("compressed stream cut short: the recording was interrupted")
 		r.ended = true
@@ -308,6 +312,12 @@ func (r *Reader) openNext() error {
 		lines = newLineReader(unzipped)
 	}
 	src.lines = lines
+	if r.watcher != nil {
+		w, zipped := r.watcher, src.zipped
+		lines.watch = func(line []byte, complete bool) {
+			w.Line(Position{File: src.name, Line: lines.line, Offset: lines.off, Compressed: zipped}, line, complete)
+		}
+	}
 	r.src = src
 	r.ended = true // until this file's header
 	return nil

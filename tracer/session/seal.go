@@ -14,8 +14,14 @@ type Sealer interface {
 	// Add takes one line as written, newline included, and reports
 	// whether a seal is due now.
 	Add(line []byte) bool
-	// Idle reports, when the Writer flushes, whether lines have waited
-	// unsealed long enough to seal them now.
+	// Count takes a record line as Add does, but its bytes come later,
+	// through Hash: the Writer hands over its buffered records in one
+	// call, before it writes them and before a seal.
+	Count(line []byte) bool
+	// Hash takes the bytes of the lines given to Count, in order.
+	Hash(b []byte)
+	// Idle reports, when the Writer flushes, whether a seal is due for
+	// the time that has passed (an epoch), lines or none.
 	Idle() bool
 	// AppendSeal appends a seal record covering every line added since
 	// the last seal. With end set (a part's trailer), end is covered too:
@@ -23,11 +29,27 @@ type Sealer interface {
 	AppendSeal(b, end []byte) []byte
 }
 
-// sealRecord seals the record appended to w.buf at start when a seal is due.
+// sealRecord counts the record appended to w.buf at start, and seals
+// when a seal is due.
 func (w *Writer) sealRecord(start int) {
-	if w.opts.Sealer.Add(w.buf[start:]) {
-		w.buf = w.opts.Sealer.AppendSeal(w.buf, nil)
+	if w.opts.Sealer.Count(w.buf[start:]) {
+		w.appendSeal()
 	}
+}
+
+// hashBuffered hands the sealer the buffered records it has not hashed.
+func (w *Writer) hashBuffered() {
+	if w.opts.Sealer != nil && w.hashed < len(w.buf) {
+		w.opts.Sealer.Hash(w.buf[w.hashed:])
+	}
+	w.hashed = len(w.buf)
+}
+
+// appendSeal appends a seal covering every line so far.
+func (w *Writer) appendSeal() {
+	w.hashBuffered()
+	w.buf = w.opts.Sealer.AppendSeal(w.buf, nil)
+	w.hashed = len(w.buf) // a seal covers the lines before it, not itself
 }
 
 // sealHeader hands a part's header to the sealer. The first part's goes at
@@ -50,6 +72,28 @@ func (w *Writer) sealEnd(b, t []byte) []byte {
 		w.nextHeader = nil
 	}
 	return b
+}
+
+// LineWatcher sees the lines of a recording as a Reader reads them, seals,
+// headers and trailers included, each with where it starts: what checks
+// seals while replaying (tracer/seal's Verifier is one).
+type LineWatcher interface {
+	Line(pos Position, line []byte, complete bool) // complete: the line had its newline
+	EndFile(cut bool)                              // cut: a compressed stream ended short
+}
+
+// OpenWatched is Open with w shown every line read, from the first
+// header on, and the end of every file.
+func OpenWatched(w LineWatcher, paths ...string) (*Reader, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("no session file given")
+	}
+	r := &Reader{paths: paths, open: func(p string) (io.ReadCloser, error) { return openFile(p) }, watcher: w}
+	if err := r.start(); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
 }
 
 // sealEvent is the "event" of a seal record.

@@ -19,7 +19,7 @@ func (w *Writer) fail(err error, n int) {
 	} else {
 		w.unwritten.Add(eventLines(w.buf[bytes.LastIndexByte(w.buf[:n], '\n')+1:]))
 	}
-	w.zipEvents, w.bufEvents, w.buf = 0, 0, w.buf[:0]
+	w.zipEvents, w.bufEvents, w.buf, w.hashed = 0, 0, w.buf[:0], 0
 }
 
 // eventLines counts the events among whole lines, loss markers and alerts

@@ -72,6 +72,7 @@ type Writer struct {
 	unwritten  atomic.Uint64 // events that did not reach the file; read by metrics
 	skipped    int           // part names passed over
 	nextHeader []byte        // a new part's header not yet handed to the Sealer
+	hashed     int           // w.buf[:hashed] was handed to the Sealer (or is a seal)
 }
 
 // part is one file of the recording (or the stream).
@@ -229,13 +230,14 @@ func (w *Writer) writeBuffer() error {
 	if len(w.buf) == 0 || w.err != nil {
 		return w.err
 	}
+	w.hashBuffered()
 	n, err := w.cur.out.Write(w.buf)
 	if err != nil {
 		w.fail(err, n)
 		return w.err
 	}
 	w.zipEvents += w.bufEvents
-	w.buf, w.bufEvents = w.buf[:0], 0
+	w.buf, w.bufEvents, w.hashed = w.buf[:0], 0, 0
 	return nil
 }
 
@@ -246,7 +248,7 @@ func (w *Writer) Flush() error {
 		return w.err
 	}
 	if w.opts.Sealer != nil && w.opts.Sealer.Idle() {
-		w.buf = w.opts.Sealer.AppendSeal(w.buf, nil)
+		w.appendSeal()
 	}
 	if err := w.writeBuffer(); err != nil {
 		return err
