@@ -15,7 +15,8 @@ type cell struct {
 	Ratio     float64   `json:"ratio,omitempty"` // untraced ops/s ÷ these
 	Expected  int64     `json:"events_expected"`
 	Delivered int64     `json:"events_delivered"`
-	Lost      int64     `json:"lost"` // what the tracer said it dropped, all processes
+	Flooded   int64     `json:"events_flooded"` // counted past their share (flood records), all processes
+	Lost      int64     `json:"lost"`           // what the tracer said it dropped, all processes
 }
 
 // row is one workload: its untraced runs and its runs under each tracer.
@@ -109,7 +110,7 @@ func runTraced(o *options, w workload, t tracer, c *cell, res *results) error {
 	if err := errors.Join(werr, s.stop()); err != nil {
 		return err
 	}
-	lost, err := t.lost(s)
+	lost, flooded, err := t.lost(s)
 	if err != nil {
 		return err
 	}
@@ -127,6 +128,7 @@ func runTraced(o *options, w workload, t tracer, c *cell, res *results) error {
 		c.Expected += rep.Ops
 	}
 	c.Delivered += delivered
+	c.Flooded += flooded
 	c.Lost += lost
 	return nil
 }

@@ -62,7 +62,7 @@ func (res *results) writeTable(w io.Writer) {
 	for _, name := range res.Tracers {
 		head = append(head, res.Titles[name]+" ops/s", "ratio")
 	}
-	head = append(head, "events delivered/expected ("+res.titleList()+")", "lost ("+res.titleList()+")")
+	head = append(head, "events delivered[+flooded]/expected ("+res.titleList()+")", "lost ("+res.titleList()+")")
 	t := [][]string{head}
 	for _, r := range res.Rows {
 		goal := fmt.Sprintf("≤ %.2f×", r.Goal)
@@ -76,10 +76,13 @@ func (res *results) writeTable(w io.Writer) {
 			c := r.Traced[name]
 			line = append(line, fmtInt(c.Median), fmtRatio(c.Ratio, r.Goal, name))
 			d := fmt.Sprintf("%d/%d", c.Delivered, c.Expected)
+			if c.Flooded > 0 {
+				d = fmt.Sprintf("%d+%d/%d", c.Delivered, c.Flooded, c.Expected)
+			}
 			if name == "floor" {
 				d = "—"
 			}
-			if strings.HasPrefix(name, "nstrace") && c.Delivered != c.Expected {
+			if strings.HasPrefix(name, "nstrace") && c.Delivered+c.Flooded != c.Expected {
 				d += " ✗"
 			}
 			delivered = append(delivered, d)

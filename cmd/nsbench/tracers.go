@@ -18,7 +18,7 @@ type tracer struct {
 	floor    bool   // empty programs: no events, no costs to report
 	parse    lineParser
 	start    func(dir string) (*session, error)
-	lost     func(*session) (int64, error) // records it says it dropped
+	lost     func(*session) (dropped, flooded int64, err error) // records it says it dropped, and counted past their share
 }
 
 // nstraceTracer runs `nstrace trace`, writing JSON Lines to a file: with
@@ -54,12 +54,12 @@ func nstraceTracer(bin string, record, baseline bool) tracer {
 		}
 		return startSession(cmd, events, fileExists(ready))
 	}
-	t.lost = func(s *session) (int64, error) {
+	t.lost = func(s *session) (int64, int64, error) {
 		sum, ok := parseSummary(s.stderr.String())
 		if !ok {
-			return 0, fmt.Errorf("%s printed no summary: %q", t.Title, s.stderr.String())
+			return 0, 0, fmt.Errorf("%s printed no summary: %q", t.Title, s.stderr.String())
 		}
-		return sum.Lost, nil
+		return sum.Lost, sum.Flooded, nil
 	}
 	return t
 }
@@ -105,13 +105,14 @@ func bpftraceTracer(bin, script string) (tracer, error) {
 			return attached >= points, err
 		})
 	}
-	t.lost = func(s *session) (int64, error) {
+	t.lost = func(s *session) (int64, int64, error) {
 		f, err := os.Open(s.events)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		defer f.Close()
-		return countBpftraceLost(f)
+		lost, err := countBpftraceLost(f)
+		return lost, 0, err
 	}
 	return t, nil
 }
