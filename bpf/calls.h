@@ -20,16 +20,24 @@ static __always_inline void snapshot(struct task_struct *t, struct pending *p)
 
 static __always_inline int enter_ns_call(__u8 kind, __u64 flags, __u32 mask, __s32 fd)
 {
-	struct pending p = {};
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct pending local = {}, *p = &local;
+	struct call_slot *s;
 
-	if (!(mask & kind_mask) || !wanted_tgid(current_tgid()))
+	if (!(mask & kind_mask) || !wanted_tgid(id >> 32))
 		return 0;
-	p.kind = kind;
-	p.flags = flags;
-	p.mask = mask;
-	p.fd = fd;
-	snapshot(bpf_get_current_task_btf(), &p);
-	remember(current_tid(), &p);
+	/* Filled in place: the slot is this thread's until its exit. */
+	s = claim_slot(tid);
+	if (s)
+		p = &s->p;
+	p->kind = kind;
+	p->flags = flags;
+	p->mask = mask;
+	p->fd = fd;
+	snapshot(bpf_get_current_task_btf(), p);
+	if (!s)
+		remember(tid, p);
 	return 0;
 }
 
@@ -91,11 +99,13 @@ static __always_inline bool restarting(long ret)
 static __always_inline int exit_ns_call(long ret)
 {
 	__u32 tid = current_tid();
-	struct pending *p = recall(tid);
+	struct call_slot *s = held_slot(tid);
+	struct pending *p;
 	struct task_nsp n;
 	struct event *e;
 	__u8 action;
 
+	p = s ? &s->p : recall(tid);
 	if (!p)
 		return 0;
 	if (restarting(ret))
@@ -126,7 +136,10 @@ static __always_inline int exit_ns_call(long ret)
 	if (e->nr_changes)
 		send(e);
 out:
-	forget(tid, p);
+	if (s)
+		s->tid = 0;
+	else
+		forget(tid, p);
 	return 0;
 }
 

@@ -49,6 +49,26 @@ struct {
 	__type(value, struct pending);
 } pending_ts SEC(".maps");
 
+/* unshare and setns, the calls that churn, keep their entry state in a slot
+ * picked by tid in a plain array: its lookup is inlined (no helper call, no
+ * lock), a task that moves to another CPU between entry and exit still finds
+ * it (the array is shared, not per-CPU), and a slot is claimed with one
+ * compare-and-swap. A call whose slot another thread holds goes to
+ * `pending_ts` (or `pending`) instead. */
+#define CALL_SLOTS 4096
+struct call_slot {
+	__u32 tid; /* the owner; 0: free */
+	__u32 pad;
+	struct pending p;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CALL_SLOTS);
+	__type(key, __u32);
+	__type(value, struct call_slot);
+} call_slots SEC(".maps");
+
 /* How many clone/exec entries wait in `pending` or `pending_ts`: lets the
  * exits of ordinary forks and execs skip the map lookup. Exact (see
  * count_pending); a racy read only costs a lookup. */
@@ -229,6 +249,34 @@ static __always_inline struct pending *recall(__u32 key)
 	if (p && !p->kind)
 		return 0;
 	return p;
+}
+
+static __always_inline struct call_slot *call_slot_of(__u32 tid)
+{
+	__u32 i = tid & (CALL_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&call_slots, &i);
+}
+
+/* claim_slot takes tid's slot for a call: free, or left by tid's own call
+ * whose exit never ran. 0 when another thread holds it. */
+static __always_inline struct call_slot *claim_slot(__u32 tid)
+{
+	struct call_slot *s = call_slot_of(tid);
+
+	if (s && (s->tid == tid || __sync_val_compare_and_swap(&s->tid, 0, tid) == 0))
+		return s;
+	return 0;
+}
+
+/* held_slot is tid's slot if tid holds it. */
+static __always_inline struct call_slot *held_slot(__u32 tid)
+{
+	struct call_slot *s = call_slot_of(tid);
+
+	if (s && s->tid == tid)
+		return s;
+	return 0;
 }
 
 static __always_inline void forget(__u32 key, struct pending *p)

@@ -13,6 +13,13 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type NstraceCallSlot struct {
+	_   structs.HostLayout
+	Tid uint32
+	Pad uint32
+	P   NstracePending
+}
+
 type NstraceChange struct {
 	_      structs.HostLayout
 	ToId   uint64
@@ -125,6 +132,7 @@ type NstracePending struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	NstraceMapCallSlots          = "call_slots"
 	NstraceMapCgroupBucket       = "cgroup_bucket"
 	NstraceMapDrops              = "drops"
 	NstraceMapEvents             = "events"
@@ -252,6 +260,7 @@ type NstraceProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type NstraceMapSpecs struct {
+	CallSlots    *ebpf.MapSpec `ebpf:"call_slots"`
 	CgroupBucket *ebpf.MapSpec `ebpf:"cgroup_bucket"`
 	Drops        *ebpf.MapSpec `ebpf:"drops"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
@@ -313,6 +322,7 @@ func (o *NstraceObjects) Close() error {
 //
 // It can be passed to LoadNstraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type NstraceMaps struct {
+	CallSlots    *ebpf.Map `ebpf:"call_slots"`
 	CgroupBucket *ebpf.Map `ebpf:"cgroup_bucket"`
 	Drops        *ebpf.Map `ebpf:"drops"`
 	Events       *ebpf.Map `ebpf:"events"`
@@ -329,6 +339,7 @@ type NstraceMaps struct {
 
 func (m *NstraceMaps) Close() error {
 	return _NstraceClose(
+		m.CallSlots,
 		m.CgroupBucket,
 		m.Drops,
 		m.Events,
