@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Fairness under floods. Every event about to be sent is charged to its
- * source's uid and to its source's cgroup, each a token bucket. An event
- * whose uid AND cgroup are both past their share is counted in the flood
- * map (per uid, cgroup, comm, kind, errno) instead of taking ring space,
+ * source's uid, each a token bucket, and once the uid is past its share, to
+ * its source's cgroup, another. An event whose uid AND cgroup are both past
+ * their share is counted in the flood map (per uid, cgroup, comm, kind,
+ * errno) instead of taking ring space,
  * unless detection needs it (critical). A ring fuller than ring_limit takes
  * only critical events. So one user, container or process cannot starve the
  * others: another uid, or another cgroup, still has its own share. */
@@ -252,22 +253,25 @@ static __always_inline void count_flood(struct event *e, __u64 cg)
 		count_drop(DROP_FLOOD_FULL);
 }
 
-/* admit tells whether e may take ring space; if not, it is counted. A
- * global function: the verifier checks it once per program, not once per
- * caller, which keeps the start fast. */
+/* admit tells whether e may take ring space; if not, it is counted. The
+ * uid's bucket is asked first: while it has room (the common case) that is
+ * one map lookup, and the cgroup is looked at only for a uid past its
+ * share. A global function: the verifier checks it once per program, not
+ * once per caller, which keeps the start fast. */
 __noinline int admit(struct event *e)
 {
 	__u32 uid;
 	__u64 cg;
-	bool by_uid, by_cgroup;
+	bool room;
 
 	if (!e || !flood_step_ns)
 		return true;
 	uid = e->uid;
+	room = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < ring_limit;
+	if (room && take(&uid_bucket, &uid, e->boot_ns))
+		return true;
 	cg = source_cgroup(e);
-	by_uid = take(&uid_bucket, &uid, e->boot_ns);
-	by_cgroup = take(&cgroup_bucket, &cg, e->boot_ns);
-	if ((by_uid || by_cgroup) && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < ring_limit)
+	if (room && take(&cgroup_bucket, &cg, e->boot_ns))
 		return true;
 	if (critical(e, cg))
 		return true;
