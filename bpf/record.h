@@ -7,7 +7,7 @@
 volatile const __u32 filter_tgid = 0;          /* 0: every process */
 volatile const __u32 kind_mask = ALL_KINDS;    /* namespace kinds to report */
 volatile const __u64 wakeup_bytes = 256 << 10; /* wake the reader once this much is queued */
-volatile const __u64 wakeup_gap_ns = 1000000;  /* and at most this long after the last wakeup */
+volatile const __u64 wakeup_gap_ns = 50000000; /* or when none woke it for this long (Go's poll interval) */
 volatile const bool use_task_storage = true;    /* Go clears it where the kernel lacks it */
 
 struct {
@@ -112,9 +112,11 @@ static __always_inline bool wanted_tgid(__u32 tgid)
 
 /* Batch wakeups, with bounded latency: a record wakes the reader once
  * wakeup_bytes were sent since the last wakeup, or when none has woken it
- * for wakeup_gap_ns (so a lone event is seen at once, and churn costs at
- * most one wakeup per gap). Records in between wait for the next wakeup or
- * for Go's poll deadline. Counting bytes sent instead of asking the ring
+ * for wakeup_gap_ns (so a lone event is seen at once). Records in between
+ * wait for the next wakeup or for Go's poll, which comes as often as
+ * wakeup_gap_ns: no record waits longer than without the wakeup. A wakeup
+ * costs the program that asks for it microseconds (an irq_work, a
+ * self-interrupt on a virtual machine), so they stay rare. Counting bytes sent instead of asking the ring
  * what is queued (bpf_ringbuf_query) keeps the programs off the cache line
  * the reader writes. */
 static __always_inline __u64 wakeup_flag(__u64 size, __u64 now)

@@ -182,6 +182,7 @@ func (t *Tracer) load() error {
 		gen.NstraceVarFilterTgid:  t.opts.Pid,
 		gen.NstraceVarKindMask:    mask,
 		gen.NstraceVarWakeupBytes: uint64(t.opts.RingSize / 8),
+		gen.NstraceVarWakeupGapNs: uint64(t.opts.PollInterval),
 	}
 	for name, v := range floodSettings(t.opts) {
 		settings[name] = v
