@@ -92,6 +92,7 @@ func (res *results) writeTable(w io.Writer) {
 	}
 	t = append(t, res.readyRow())
 	writeMarkdown(w, t)
+	res.writeConsumer(w)
 	res.writeMemory(w)
 	res.writeCosts(w)
 	if len(res.Notes) > 0 {
@@ -100,6 +101,35 @@ func (res *results) writeTable(w io.Writer) {
 			fmt.Fprintf(w, "- %s\n", n)
 		}
 	}
+}
+
+// consumerGoal bounds nstrace's CPU time per event it handles.
+const consumerGoal = 400
+
+// writeConsumer lists nstrace's CPU per event: its CPU time from ready to
+// exit over the events its summary counted, all rounds together.
+func (res *results) writeConsumer(w io.Writer) {
+	t := [][]string{{"workload", "tracer", "events", "CPU ns/event (goal ≤ 400)"}}
+	for _, r := range res.Rows {
+		for _, name := range res.Tracers {
+			c := r.Traced[name]
+			if c == nil || c.ConsumerEvents == 0 {
+				continue
+			}
+			per := float64(c.ConsumerCPUNs) / float64(c.ConsumerEvents)
+			mark := "✓"
+			if per > consumerGoal {
+				mark = "✗"
+			}
+			t = append(t, []string{r.Workload, res.Titles[name], strconv.FormatInt(c.ConsumerEvents, 10),
+				fmt.Sprintf("%.0f %s", per, mark)})
+		}
+	}
+	if len(t) == 1 {
+		return
+	}
+	fmt.Fprintf(w, "\nnstrace's CPU per event it handled (CPU time from ready to exit, every thread, ÷ the events its summary counted):\n\n")
+	writeMarkdown(w, t)
 }
 
 func (res *results) writeMemory(w io.Writer) {
