@@ -253,25 +253,30 @@ static __always_inline void count_flood(struct event *e, __u64 cg)
 		count_drop(DROP_FLOOD_FULL);
 }
 
+/* Whether the ring has room for an event that is not critical. */
+static __always_inline bool ring_has_room(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < ring_limit;
+}
+
 /* admit tells whether e may take ring space; if not, it is counted. The
  * uid's bucket is asked first: while it has room (the common case) that is
  * one map lookup, and the cgroup is looked at only for a uid past its
- * share. A global function: the verifier checks it once per program, not
+ * share. The ring's fill is read only for an event a bucket let through.
+ * A global function: the verifier checks it once per program, not
  * once per caller, which keeps the start fast. */
 __noinline int admit(struct event *e)
 {
 	__u32 uid;
 	__u64 cg;
-	bool room;
 
 	if (!e || !flood_step_ns)
 		return true;
 	uid = e->uid;
-	room = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < ring_limit;
-	if (room && take(&uid_bucket, &uid, e->boot_ns))
+	if (take(&uid_bucket, &uid, e->boot_ns) && ring_has_room())
 		return true;
 	cg = source_cgroup(e);
-	if (room && take(&cgroup_bucket, &cg, e->boot_ns))
+	if (take(&cgroup_bucket, &cg, e->boot_ns) && ring_has_room())
 		return true;
 	if (critical(e, cg))
 		return true;

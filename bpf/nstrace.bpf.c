@@ -64,6 +64,10 @@ int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 	e->flags = flags;
 	pn = nsp_of(parent);
 	cn = nsp_of(child);
+	/* Only the kinds whose namespace differs are read: a pointer compare
+	 * each, and for the pid namespace a compare of depths (a child's pid
+	 * namespace is its parent's pid_for_children, the parent's own or a
+	 * descendant: same depth, same namespace). */
 #pragma unroll
 	for (int k = 0; k < NS_KINDS; k++) {
 		__u32 from, to;
@@ -71,8 +75,19 @@ int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 
 		if (!(kind_mask & (1 << k)))
 			continue;
-		from = task_inum(&pn, k);
-		to = task_inum(&cn, k);
+		if (k == NS_PID) {
+			if (child->thread_pid->level == parent->thread_pid->level)
+				continue;
+			from = task_inum(&pn, k);
+			to = task_inum(&cn, k);
+		} else {
+			struct ns_common *a = task_ns(&pn, k), *b = task_ns(&cn, k);
+
+			if (a == b)
+				continue;
+			from = a->inum;
+			to = b->inum;
+		}
 		if (to == from)
 			continue;
 		/* Without its CLONE_NEW* flag a child entered a namespace that
