@@ -5,6 +5,14 @@
 #ifndef NSTRACE_CALLS_H
 #define NSTRACE_CALLS_H
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "event.h"
+#include "state.h"
+#include "ns.h"
+#include "record.h"
+
 /* Record, at entry, the inodes of the kinds this call may change. */
 static __always_inline void snapshot(struct task_struct *t, struct pending *p)
 {
@@ -25,7 +33,7 @@ static __always_inline int enter_ns_call(__u8 kind, __u64 flags, __u32 mask, __s
 	struct pending local = {}, *p = &local;
 	struct call_slot *s;
 
-	if (!(mask & kind_mask) || !wanted_tgid(id >> 32))
+	if (!(mask & cfg.kind_mask) || !wanted_tgid(id >> 32))
 		return 0;
 	/* Filled in place: the slot is this thread's until its exit. */
 	s = claim_slot(tid);
@@ -127,7 +135,7 @@ static __always_inline int exit_ns_call(long ret)
 	for (int k = 0; k < NS_KINDS; k++) {
 		__u32 to;
 
-		if (!(p->mask & kind_mask & (1 << k)))
+		if (!(p->mask & cfg.kind_mask & (1 << k)))
 			continue;
 		to = task_inum(&n, k);
 		if (to != p->from[k])
@@ -191,7 +199,7 @@ static __always_inline int enter_exec(void)
 	if (nsp->time_ns == nsp->time_ns_for_children)
 		return 0;
 	tgid = current_tgid();
-	if (!wanted_tgid(tgid) || !(kind_mask & (1 << NS_TIME)))
+	if (!wanted_tgid(tgid) || !(cfg.kind_mask & (1 << NS_TIME)))
 		return 0;
 	p.kind = EVENT_EXEC;
 	p.mask = 1 << NS_TIME;

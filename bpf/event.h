@@ -5,6 +5,8 @@
 #ifndef NSTRACE_EVENT_H
 #define NSTRACE_EVENT_H
 
+#include "vmlinux.h"
+
 /* Indexes of /proc/PID/ns entries, in that directory's order (Go: event.NsType). */
 enum ns_kind {
 	NS_CGROUP = 0,
@@ -59,7 +61,7 @@ struct event {
 	__u64 cgroup_id; /* caller's cgroup v2 id */
 	__u32 pid;       /* for clone: the child */
 	__u32 tid;
-	__u32 ppid;      /* for clone: the caller's tgid */
+	__u32 ppid; /* for clone: the caller's tgid */
 	__u32 uid;
 	__s32 error;      /* errno (positive) of a failed call */
 	__u32 target_ino; /* failed setns: inode the fd referred to */

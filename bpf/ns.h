@@ -3,15 +3,20 @@
 #ifndef NSTRACE_NS_H
 #define NSTRACE_NS_H
 
-#define CLONE_NEWTIME_ 0x00000080ULL
-#define CLONE_NEWNS_ 0x00020000ULL
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "event.h"
+
+#define CLONE_NEWTIME_   0x00000080ULL
+#define CLONE_NEWNS_     0x00020000ULL
 #define CLONE_NEWCGROUP_ 0x02000000ULL
-#define CLONE_NEWUTS_ 0x04000000ULL
-#define CLONE_NEWIPC_ 0x08000000ULL
-#define CLONE_NEWUSER_ 0x10000000ULL
-#define CLONE_NEWPID_ 0x20000000ULL
-#define CLONE_NEWNET_ 0x40000000ULL
-#define CLONE_NS_FLAGS                                                                \
+#define CLONE_NEWUTS_    0x04000000ULL
+#define CLONE_NEWIPC_    0x08000000ULL
+#define CLONE_NEWUSER_   0x10000000ULL
+#define CLONE_NEWPID_    0x20000000ULL
+#define CLONE_NEWNET_    0x40000000ULL
+#define CLONE_NS_FLAGS                                                                     \
 	(CLONE_NEWCGROUP_ | CLONE_NEWIPC_ | CLONE_NEWNS_ | CLONE_NEWNET_ | CLONE_NEWPID_ | \
 	 CLONE_NEWTIME_ | CLONE_NEWUSER_ | CLONE_NEWUTS_)
 
@@ -50,7 +55,7 @@ struct task_nsp {
 
 static __always_inline struct task_nsp nsp_of(struct task_struct *t)
 {
-	struct task_nsp n = {.task = t, .nsp = t->nsproxy, .user = t->real_cred->user_ns};
+	struct task_nsp n = { .task = t, .nsp = t->nsproxy, .user = t->real_cred->user_ns };
 	return n;
 }
 
@@ -60,24 +65,15 @@ static __always_inline struct ns_common *task_ns(struct task_nsp *n, int kind)
 	struct nsproxy *nsp = n->nsp;
 
 	switch (kind) {
-	case NS_CGROUP:
-		return &nsp->cgroup_ns->ns;
-	case NS_IPC:
-		return &nsp->ipc_ns->ns;
-	case NS_MNT:
-		return &nsp->mnt_ns->ns;
-	case NS_NET:
-		return &nsp->net_ns->ns;
-	case NS_PID_FOR_CHILDREN:
-		return &nsp->pid_ns_for_children->ns;
-	case NS_TIME:
-		return &nsp->time_ns->ns;
-	case NS_TIME_FOR_CHILDREN:
-		return &nsp->time_ns_for_children->ns;
-	case NS_USER:
-		return &n->user->ns;
-	case NS_UTS:
-		return &nsp->uts_ns->ns;
+	case NS_CGROUP: return &nsp->cgroup_ns->ns;
+	case NS_IPC: return &nsp->ipc_ns->ns;
+	case NS_MNT: return &nsp->mnt_ns->ns;
+	case NS_NET: return &nsp->net_ns->ns;
+	case NS_PID_FOR_CHILDREN: return &nsp->pid_ns_for_children->ns;
+	case NS_TIME: return &nsp->time_ns->ns;
+	case NS_TIME_FOR_CHILDREN: return &nsp->time_ns_for_children->ns;
+	case NS_USER: return &n->user->ns;
+	case NS_UTS: return &nsp->uts_ns->ns;
 	}
 	return 0;
 }

@@ -19,11 +19,134 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "event.h"
+#include "state.h"
 #include "ns.h"
-#include "record.h"
-#include "calls.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* ---- settings, maps and globals: every piece of state, in one place ---- */
+
+volatile const struct config cfg = {
+	.wakeup_bytes = 256 << 10,
+	.wakeup_gap_ns = 50000000,
+	.flood_step_ns = 1000000,            /* 1000 events/s */
+	.flood_burst_ns = 5000ULL * 1000000, /* 5000 events at once */
+	.ring_limit = (8 << 20) / 4 * 3,
+	.failure_window_ns = 60000000000ULL,
+	.kind_mask = ALL_KINDS,
+	.use_task_storage = 1,
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* set from Go (--ring-size) */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DROP_CAUSES);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid; tgid for exec, whose tid can change */
+	__type(value, struct pending);
+} pending SEC(".maps");
+
+/* The same, kept with the task itself where the kernel allows: cheaper than
+ * a hash (no hashing, no allocation per call: the slot stays with the task
+ * and is marked free), and gone when the task is. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct pending);
+} pending_ts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CALL_SLOTS);
+	__type(key, __u32);
+	__type(value, struct call_slot);
+} call_slots SEC(".maps");
+
+/* How many clone/exec entries wait in `pending` or `pending_ts`: lets the
+ * exits of ordinary forks and execs skip the map lookup. Exact (see
+ * count_pending); a racy read only costs a lookup. */
+__u64 clones_pending = 0;
+__u64 execs_pending = 0;
+
+/* When a record last woke the reader (boot-time ns), and the bytes sent
+ * since. Racy updates only cost a wakeup. */
+__u64 last_wakeup_ns = 0;
+__u64 sent_since_wakeup = 0;
+
+/* A scratch record per CPU: too big for the stack, sent trimmed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct event);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* uid */
+	__type(value, __u64);
+} uid_bucket SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64); /* source_cgroup() */
+	__type(value, __u64);
+} cgroup_bucket SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NS_OWNER_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ns_owner);
+} ns_owners SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FAILURE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct last_failure);
+} failures SEC(".maps");
+
+/* Counts of events not sent, in two sides: the programs count into
+ * flood_side's, Go empties the other, then flips flood_side. A program that
+ * read the old side finishes long before Go reads it a period later. */
+struct flood_counts {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* mostly empty */
+	__uint(max_entries, 4096);
+	__type(key, struct flood_key);
+	__type(value, __u64);
+} flood0 SEC(".maps"), flood1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct flood_counts);
+} floods SEC(".maps") = {
+	.values = { &flood0, &flood1 },
+};
+
+__u32 flood_side = 0;
+
+/* ---- the code every program shares, which uses the state above ---- */
+
+#include "record.h"
+#include "flood.h"
+#include "calls.h"
 
 /* Referenced so their BTF reaches bpf2go, which mirrors them in Go. */
 const enum ns_kind *unused_ns_kind __attribute__((unused));
@@ -73,7 +196,7 @@ int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 		__u32 from, to;
 		__u8 action;
 
-		if (!(kind_mask & (1 << k)))
+		if (!(cfg.kind_mask & (1 << k)))
 			continue;
 		if (k == NS_PID) {
 			if (child->thread_pid->level == parent->thread_pid->level)

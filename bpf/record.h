@@ -1,92 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* The maps, settings and record building that every hook shares. */
+/* Record building, sending, and the state kept between a call's entry and
+ * exit, which every hook shares. Code, not declarations: nstrace.bpf.c
+ * includes it after its maps (events, drops, scratch, pending, pending_ts,
+ * call_slots), globals and cfg. */
 #ifndef NSTRACE_RECORD_H
 #define NSTRACE_RECORD_H
 
-/* Settings fixed before load. */
-volatile const __u32 filter_tgid = 0;          /* 0: every process */
-volatile const __u32 kind_mask = ALL_KINDS;    /* namespace kinds to report */
-volatile const __u64 wakeup_bytes = 256 << 10; /* wake the reader once this much is queued */
-volatile const __u64 wakeup_gap_ns = 50000000; /* or when none woke it for this long (Go's poll interval) */
-volatile const bool use_task_storage = true;    /* Go clears it where the kernel lacks it */
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20); /* set from Go (--ring-size) */
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, DROP_CAUSES);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
-
-/* What a namespace-changing call looked like at entry, until its exit. */
-struct pending {
-	__u64 flags;
-	__u32 from[NS_KINDS];
-	__s32 fd;
-	__u16 mask; /* kinds this call can change */
-	__u8 kind;  /* enum event_kind */
-	__u8 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32); /* tid; tgid for exec, whose tid can change */
-	__type(value, struct pending);
-} pending SEC(".maps");
-
-/* The same, kept with the task itself where the kernel allows: cheaper than
- * a hash (no hashing, no allocation per call: the slot stays with the task
- * and is marked free), and gone when the task is. */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct pending);
-} pending_ts SEC(".maps");
-
-/* unshare and setns, the calls that churn, keep their entry state in a slot
- * picked by tid in a plain array: its lookup is inlined (no helper call, no
- * lock), a task that moves to another CPU between entry and exit still finds
- * it (the array is shared, not per-CPU), and a slot is claimed with one
- * compare-and-swap. A call whose slot another thread holds goes to
- * `pending_ts` (or `pending`) instead. */
-#define CALL_SLOTS 4096
-struct call_slot {
-	__u32 tid; /* the owner; 0: free */
-	__u32 pad;
-	struct pending p;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CALL_SLOTS);
-	__type(key, __u32);
-	__type(value, struct call_slot);
-} call_slots SEC(".maps");
-
-/* How many clone/exec entries wait in `pending` or `pending_ts`: lets the
- * exits of ordinary forks and execs skip the map lookup. Exact (see
- * count_pending); a racy read only costs a lookup. */
-__u64 clones_pending = 0;
-__u64 execs_pending = 0;
-
-/* When a record last woke the reader (boot-time ns), and the bytes sent
- * since. Racy updates only cost a wakeup. */
-__u64 last_wakeup_ns = 0;
-__u64 sent_since_wakeup = 0;
-
-/* A scratch record per CPU: too big for the stack, sent trimmed. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct event);
-} scratch SEC(".maps");
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "event.h"
+#include "state.h"
 
 static __always_inline void count_drop(__u32 cause)
 {
@@ -107,14 +30,14 @@ static __always_inline __u32 current_tid(void)
 
 static __always_inline bool wanted_tgid(__u32 tgid)
 {
-	return filter_tgid == 0 || filter_tgid == tgid;
+	return cfg.filter_tgid == 0 || cfg.filter_tgid == tgid;
 }
 
 /* Batch wakeups, with bounded latency: a record wakes the reader once
- * wakeup_bytes were sent since the last wakeup, or when none has woken it
- * for wakeup_gap_ns (so a lone event is seen at once). Records in between
+ * cfg.wakeup_bytes were sent since the last wakeup, or when none has woken it
+ * for cfg.wakeup_gap_ns (so a lone event is seen at once). Records in between
  * wait for the next wakeup or for Go's poll, which comes as often as
- * wakeup_gap_ns: no record waits longer than without the wakeup. A wakeup
+ * cfg.wakeup_gap_ns: no record waits longer than without the wakeup. A wakeup
  * costs the program that asks for it microseconds (an irq_work, a
  * self-interrupt on a virtual machine), so they stay rare. Counting bytes sent instead of asking the ring
  * what is queued (bpf_ringbuf_query) keeps the programs off the cache line
@@ -123,7 +46,7 @@ static __always_inline __u64 wakeup_flag(__u64 size, __u64 now)
 {
 	__u64 sent = sent_since_wakeup + size;
 
-	if (sent >= wakeup_bytes || now - last_wakeup_ns >= wakeup_gap_ns) {
+	if (sent >= cfg.wakeup_bytes || now - last_wakeup_ns >= cfg.wakeup_gap_ns) {
 		sent_since_wakeup = 0;
 		last_wakeup_ns = now;
 		return BPF_RB_FORCE_WAKEUP;
@@ -170,8 +93,8 @@ static __always_inline struct event *new_event(__u8 kind, bool hot)
 	return e;
 }
 
-static __always_inline void add_change(struct event *e, int kind, __u8 action, __u32 from,
-				       __u32 to, __u64 to_id)
+static __always_inline void add_change(struct event *e, int kind, __u8 action, __u32 from, __u32 to,
+                                       __u64 to_id)
 {
 	__u8 i = e->nr_changes;
 
@@ -185,7 +108,7 @@ static __always_inline void add_change(struct event *e, int kind, __u8 action, _
 	e->nr_changes = i + 1;
 }
 
-#include "flood.h"
+__noinline int admit(struct event *e); /* flood.h */
 
 /* send queues the header and the used changes only, if the source has not
  * used up its share (flood.h). */
@@ -220,9 +143,9 @@ static __always_inline void remember(__u32 key, struct pending *p)
 {
 	struct pending *slot;
 
-	if (use_task_storage)
+	if (cfg.use_task_storage)
 		slot = bpf_task_storage_get(&pending_ts, bpf_get_current_task_btf(), 0,
-					    BPF_LOCAL_STORAGE_GET_F_CREATE);
+		                            BPF_LOCAL_STORAGE_GET_F_CREATE);
 	else
 		slot = bpf_map_lookup_elem(&pending, &key);
 	if (slot) {
@@ -233,7 +156,7 @@ static __always_inline void remember(__u32 key, struct pending *p)
 		count_pending(p->kind, 1);
 		return;
 	}
-	if (use_task_storage || bpf_map_update_elem(&pending, &key, p, BPF_NOEXIST)) {
+	if (cfg.use_task_storage || bpf_map_update_elem(&pending, &key, p, BPF_NOEXIST)) {
 		count_drop(DROP_PENDING_FULL);
 		return;
 	}
@@ -244,7 +167,7 @@ static __always_inline struct pending *recall(__u32 key)
 {
 	struct pending *p;
 
-	if (use_task_storage)
+	if (cfg.use_task_storage)
 		p = bpf_task_storage_get(&pending_ts, bpf_get_current_task_btf(), 0, 0);
 	else
 		p = bpf_map_lookup_elem(&pending, &key);
@@ -284,7 +207,7 @@ static __always_inline struct call_slot *held_slot(__u32 tid)
 static __always_inline void forget(__u32 key, struct pending *p)
 {
 	count_pending(p->kind, -1);
-	if (use_task_storage)
+	if (cfg.use_task_storage)
 		p->kind = 0;
 	else
 		bpf_map_delete_elem(&pending, &key);

@@ -38,6 +38,22 @@ const (
 	NstraceChangeActionACTION_DESTROY NstraceChangeAction = 3
 )
 
+type NstraceConfig struct {
+	_               structs.HostLayout
+	WakeupBytes     uint64
+	WakeupGapNs     uint64
+	FloodStepNs     uint64
+	FloodBurstNs    uint64
+	RingLimit       uint64
+	FailureWindowNs uint64
+	FilterTgid      uint32
+	KindMask        uint32
+	HostNetInum     uint32
+	HostMntInum     uint32
+	UseTaskStorage  uint8
+	Pad             [7]uint8
+}
+
 type NstraceDropCause uint32
 
 const (
@@ -167,27 +183,17 @@ const (
 	NstraceProgUnshareExit       = "unshare_exit"
 	NstraceProgUnshareFentry     = "unshare_fentry"
 	NstraceProgUnshareFexit      = "unshare_fexit"
+	NstraceVarCfg                = "cfg"
 	NstraceVarClonesPending      = "clones_pending"
 	NstraceVarExecsPending       = "execs_pending"
-	NstraceVarFailureWindowNs    = "failure_window_ns"
-	NstraceVarFilterTgid         = "filter_tgid"
-	NstraceVarFloodBurstNs       = "flood_burst_ns"
 	NstraceVarFloodSide          = "flood_side"
-	NstraceVarFloodStepNs        = "flood_step_ns"
-	NstraceVarHostMntInum        = "host_mnt_inum"
-	NstraceVarHostNetInum        = "host_net_inum"
-	NstraceVarKindMask           = "kind_mask"
 	NstraceVarLastWakeupNs       = "last_wakeup_ns"
-	NstraceVarRingLimit          = "ring_limit"
 	NstraceVarSentSinceWakeup    = "sent_since_wakeup"
 	NstraceVarUnusedChangeAction = "unused_change_action"
 	NstraceVarUnusedDropCause    = "unused_drop_cause"
 	NstraceVarUnusedEventKind    = "unused_event_kind"
 	NstraceVarUnusedFloodKey     = "unused_flood_key"
 	NstraceVarUnusedNsKind       = "unused_ns_kind"
-	NstraceVarUseTaskStorage     = "use_task_storage"
-	NstraceVarWakeupBytes        = "wakeup_bytes"
-	NstraceVarWakeupGapNs        = "wakeup_gap_ns"
 )
 
 // LoadNstrace returns the embedded CollectionSpec for Nstrace.
@@ -279,27 +285,17 @@ type NstraceMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type NstraceVariableSpecs struct {
+	Cfg                *ebpf.VariableSpec `ebpf:"cfg"`
 	ClonesPending      *ebpf.VariableSpec `ebpf:"clones_pending"`
 	ExecsPending       *ebpf.VariableSpec `ebpf:"execs_pending"`
-	FailureWindowNs    *ebpf.VariableSpec `ebpf:"failure_window_ns"`
-	FilterTgid         *ebpf.VariableSpec `ebpf:"filter_tgid"`
-	FloodBurstNs       *ebpf.VariableSpec `ebpf:"flood_burst_ns"`
 	FloodSide          *ebpf.VariableSpec `ebpf:"flood_side"`
-	FloodStepNs        *ebpf.VariableSpec `ebpf:"flood_step_ns"`
-	HostMntInum        *ebpf.VariableSpec `ebpf:"host_mnt_inum"`
-	HostNetInum        *ebpf.VariableSpec `ebpf:"host_net_inum"`
-	KindMask           *ebpf.VariableSpec `ebpf:"kind_mask"`
 	LastWakeupNs       *ebpf.VariableSpec `ebpf:"last_wakeup_ns"`
-	RingLimit          *ebpf.VariableSpec `ebpf:"ring_limit"`
 	SentSinceWakeup    *ebpf.VariableSpec `ebpf:"sent_since_wakeup"`
 	UnusedChangeAction *ebpf.VariableSpec `ebpf:"unused_change_action"`
 	UnusedDropCause    *ebpf.VariableSpec `ebpf:"unused_drop_cause"`
 	UnusedEventKind    *ebpf.VariableSpec `ebpf:"unused_event_kind"`
 	UnusedFloodKey     *ebpf.VariableSpec `ebpf:"unused_flood_key"`
 	UnusedNsKind       *ebpf.VariableSpec `ebpf:"unused_ns_kind"`
-	UseTaskStorage     *ebpf.VariableSpec `ebpf:"use_task_storage"`
-	WakeupBytes        *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
-	WakeupGapNs        *ebpf.VariableSpec `ebpf:"wakeup_gap_ns"`
 }
 
 // NstraceObjects contains all objects after they have been loaded into the kernel.
@@ -359,27 +355,17 @@ func (m *NstraceMaps) Close() error {
 //
 // It can be passed to LoadNstraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type NstraceVariables struct {
+	Cfg                *ebpf.Variable `ebpf:"cfg"`
 	ClonesPending      *ebpf.Variable `ebpf:"clones_pending"`
 	ExecsPending       *ebpf.Variable `ebpf:"execs_pending"`
-	FailureWindowNs    *ebpf.Variable `ebpf:"failure_window_ns"`
-	FilterTgid         *ebpf.Variable `ebpf:"filter_tgid"`
-	FloodBurstNs       *ebpf.Variable `ebpf:"flood_burst_ns"`
 	FloodSide          *ebpf.Variable `ebpf:"flood_side"`
-	FloodStepNs        *ebpf.Variable `ebpf:"flood_step_ns"`
-	HostMntInum        *ebpf.Variable `ebpf:"host_mnt_inum"`
-	HostNetInum        *ebpf.Variable `ebpf:"host_net_inum"`
-	KindMask           *ebpf.Variable `ebpf:"kind_mask"`
 	LastWakeupNs       *ebpf.Variable `ebpf:"last_wakeup_ns"`
-	RingLimit          *ebpf.Variable `ebpf:"ring_limit"`
 	SentSinceWakeup    *ebpf.Variable `ebpf:"sent_since_wakeup"`
 	UnusedChangeAction *ebpf.Variable `ebpf:"unused_change_action"`
 	UnusedDropCause    *ebpf.Variable `ebpf:"unused_drop_cause"`
 	UnusedEventKind    *ebpf.Variable `ebpf:"unused_event_kind"`
 	UnusedFloodKey     *ebpf.Variable `ebpf:"unused_flood_key"`
 	UnusedNsKind       *ebpf.Variable `ebpf:"unused_ns_kind"`
-	UseTaskStorage     *ebpf.Variable `ebpf:"use_task_storage"`
-	WakeupBytes        *ebpf.Variable `ebpf:"wakeup_bytes"`
-	WakeupGapNs        *ebpf.Variable `ebpf:"wakeup_gap_ns"`
 }
 
 // NstracePrograms contains all programs after they have been loaded into the kernel.
