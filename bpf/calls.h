@@ -28,13 +28,17 @@ static __always_inline void snapshot(struct task_struct *t, struct pending *p)
 
 static __always_inline int enter_ns_call(__u8 kind, __u64 flags, __u32 mask, __s32 fd)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
+	struct task_struct *task;
 	struct pending local = {}, *p = &local;
 	struct call_slot *s;
+	__u32 tid;
 
-	if (!(mask & cfg.kind_mask) || !wanted_tgid(id >> 32))
+	if (!(mask & cfg.kind_mask))
 		return 0;
+	task = bpf_get_current_task_btf();
+	if (!wanted_tgid(task->tgid))
+		return 0;
+	tid = task->pid;
 	/* Filled in place: the slot is this thread's until its exit. */
 	s = claim_slot(tid);
 	if (s)
@@ -43,7 +47,7 @@ static __always_inline int enter_ns_call(__u8 kind, __u64 flags, __u32 mask, __s
 	p->flags = flags;
 	p->mask = mask;
 	p->fd = fd;
-	snapshot(bpf_get_current_task_btf(), p);
+	snapshot(task, p);
 	if (!s)
 		remember(tid, p);
 	return 0;
@@ -106,7 +110,8 @@ static __always_inline bool restarting(long ret)
 
 static __always_inline int exit_ns_call(long ret)
 {
-	__u32 tid = current_tid();
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tid = task->pid;
 	struct call_slot *s = held_slot(tid);
 	struct pending *p;
 	struct task_nsp n;
@@ -118,7 +123,7 @@ static __always_inline int exit_ns_call(long ret)
 		return 0;
 	if (restarting(ret))
 		goto out;
-	e = new_event(p->kind, true);
+	e = new_event(p->kind, task);
 	if (!e)
 		goto out;
 	e->flags = p->flags;
@@ -129,7 +134,7 @@ static __always_inline int exit_ns_call(long ret)
 		send(e);
 		goto out;
 	}
-	n = nsp_of(bpf_get_current_task_btf());
+	n = nsp_of(task);
 	action = p->kind == EVENT_UNSHARE ? ACTION_CREATE : ACTION_JOIN;
 #pragma unroll
 	for (int k = 0; k < NS_KINDS; k++) {
@@ -178,7 +183,7 @@ static __always_inline int exit_clone(long ret)
 	if (!p || p->kind != EVENT_CLONE)
 		return 0;
 	/* Success is reported by the fork hook, attributed to the child. */
-	if (ret < 0 && !restarting(ret) && (e = new_event(EVENT_CLONE, false))) {
+	if (ret < 0 && !restarting(ret) && (e = new_event(EVENT_CLONE, 0))) {
 		e->flags = p->flags;
 		e->error = -ret;
 		send(e);
@@ -224,7 +229,7 @@ static __always_inline int exit_exec(long ret)
 		return 0;
 	n = nsp_of(bpf_get_current_task_btf());
 	to = task_inum(&n, NS_TIME);
-	if (ret == 0 && to != p->from[NS_TIME] && (e = new_event(EVENT_EXEC, false))) {
+	if (ret == 0 && to != p->from[NS_TIME] && (e = new_event(EVENT_EXEC, 0))) {
 		add_change(e, NS_TIME, ACTION_JOIN, p->from[NS_TIME], to, task_ns_id(&n, NS_TIME));
 		send(e);
 	}

@@ -55,31 +55,36 @@ static __always_inline __u64 wakeup_flag(__u64 size, __u64 now)
 	return BPF_RB_NO_WAKEUP;
 }
 
-/* new_event starts a record about the current task. hot: for the exits of
- * calls that churn (setns, unshare), read the task's fields with plain loads
- * through its BTF pointer, which run several times faster than the helpers
- * (bpf_get_current_comm, _uid_gid, _cgroup_id) but cost the verifier a
- * walk of task_struct's BTF per load at startup; other callers use the
- * helpers and keep the start fast. */
-static __always_inline struct event *new_event(__u8 kind, bool hot)
+/* new_event starts a record about the current task. hot: the current task,
+ * for the exits of calls that churn (setns, unshare), whose fields are then
+ * read with plain loads through its BTF pointer; they run several times
+ * faster than the helpers (bpf_get_current_pid_tgid, _comm, _uid_gid,
+ * _cgroup_id) but cost the verifier a walk of task_struct's BTF per load at
+ * startup. Other callers pass 0, use the helpers and keep the start fast. */
+static __always_inline struct event *new_event(__u8 kind, struct task_struct *hot)
 {
 	__u32 zero = 0;
 	struct event *e = bpf_map_lookup_elem(&scratch, &zero);
-	__u64 id = bpf_get_current_pid_tgid();
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = hot;
+	__u64 id;
 
 	if (!e)
 		return 0;
+	if (!task)
+		task = bpf_get_current_task_btf();
 	e->boot_ns = bpf_ktime_get_boot_ns();
 	e->flags = 0;
-	e->pid = id >> 32;
-	e->tid = (__u32)id;
 	e->ppid = task->real_parent->tgid;
 	if (hot) {
-		e->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
-		e->uid = task->cred->uid.val;
-		__builtin_memcpy(&e->comm, task->comm, sizeof(e->comm));
+		e->pid = hot->tgid;
+		e->tid = hot->pid;
+		e->cgroup_id = hot->cgroups->dfl_cgrp->kn->id;
+		e->uid = hot->cred->uid.val;
+		__builtin_memcpy(&e->comm, hot->comm, sizeof(e->comm));
 	} else {
+		id = bpf_get_current_pid_tgid();
+		e->pid = id >> 32;
+		e->tid = (__u32)id;
 		e->cgroup_id = bpf_get_current_cgroup_id();
 		e->uid = (__u32)bpf_get_current_uid_gid();
 		bpf_get_current_comm(&e->comm, sizeof(e->comm));
