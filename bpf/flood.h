@@ -69,8 +69,9 @@ static __always_inline __u64 source_cgroup(struct event *e)
 	return css->cgroup->kn->id;
 }
 
-/* take charges one event to a bucket; false when it is past its share. */
-static __always_inline bool take(void *bucket, void *key, __u64 now)
+/* take charges one event to a bucket; false when it is past its share, and
+ * then *until is when it may have room again (it only moves later). */
+static __always_inline bool take(void *bucket, void *key, __u64 now, __u64 *until)
 {
 	__u64 *tat = bpf_map_lookup_elem(bucket, key);
 	__u64 t;
@@ -83,8 +84,10 @@ static __always_inline bool take(void *bucket, void *key, __u64 now)
 	t = *tat;
 	if (t < now)
 		t = now;
-	if (t - now > cfg.flood_burst_ns)
+	if (t - now > cfg.flood_burst_ns) {
+		*until = t - cfg.flood_burst_ns;
 		return false;
+	}
 	*tat = t + cfg.flood_step_ns;
 	return true;
 }
@@ -184,22 +187,38 @@ static __always_inline bool ring_has_room(void)
 /* admit tells whether e may take ring space; if not, it is counted. The
  * uid's bucket is asked first: while it has room (the common case) that is
  * one map lookup, and the cgroup is looked at only for a uid past its
- * share. The ring's fill is read only for an event a bucket let through.
+ * share. The ring's fill is read only for an event a bucket let through, and
+ * a source past both shares skips its buckets (flood_memo).
  * A global function: the verifier checks it once per program, not
  * once per caller, which keeps the start fast. */
 __noinline int admit(struct event *e)
 {
-	__u32 uid;
-	__u64 cg;
+	__u64 now = e ? e->boot_ns : 0, uid_until = 0, cg_until = 0, cg;
+	struct flood_memo *m;
+	__u32 uid, zero = 0;
 
 	if (!e || !cfg.flood_step_ns)
 		return true;
 	uid = e->uid;
-	if (take(&uid_bucket, &uid, e->boot_ns) && ring_has_room())
+	/* A source this CPU found past both shares stays so until the memo's
+	 * time: its buckets need not be asked again before then. */
+	m = bpf_map_lookup_elem(&flood_memo, &zero);
+	if (m && m->uid == uid && now < m->until_ns) {
+		cg = source_cgroup(e);
+		if (cg == m->cgroup)
+			goto past;
+	}
+	if (take(&uid_bucket, &uid, now, &uid_until) && ring_has_room())
 		return true;
 	cg = source_cgroup(e);
-	if (take(&cgroup_bucket, &cg, e->boot_ns) && ring_has_room())
+	if (take(&cgroup_bucket, &cg, now, &cg_until) && ring_has_room())
 		return true;
+	if (m && uid_until && cg_until) {
+		m->uid = uid;
+		m->cgroup = cg;
+		m->until_ns = uid_until < cg_until ? uid_until : cg_until;
+	}
+past:
 	if (critical(e, cg))
 		return true;
 	count_flood(e, cg);

@@ -107,6 +107,13 @@ struct {
 } cgroup_bucket SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct flood_memo);
+} flood_memo SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, NS_OWNER_SLOTS);
 	__type(key, __u32);

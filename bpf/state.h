@@ -74,4 +74,13 @@ struct last_failure {
 	__u8 pad[3];
 };
 
+/* The last source a CPU found past both its shares, and until when they
+ * stay past them at least: lets a flood skip both bucket lookups. */
+struct flood_memo {
+	__u64 cgroup;
+	__u64 until_ns;
+	__u32 uid;
+	__u32 pad;
+};
+
 #endif

@@ -103,6 +103,14 @@ type NstraceFloodKey struct {
 	Comm   [16]int8
 }
 
+type NstraceFloodMemo struct {
+	_       structs.HostLayout
+	Cgroup  uint64
+	UntilNs uint64
+	Uid     uint32
+	Pad     uint32
+}
+
 type NstraceLastFailure struct {
 	_      structs.HostLayout
 	BootNs uint64
@@ -155,6 +163,7 @@ const (
 	NstraceMapFailures           = "failures"
 	NstraceMapFlood0             = "flood0"
 	NstraceMapFlood1             = "flood1"
+	NstraceMapFloodMemo          = "flood_memo"
 	NstraceMapFloods             = "floods"
 	NstraceMapNsOwners           = "ns_owners"
 	NstraceMapPending            = "pending"
@@ -273,6 +282,7 @@ type NstraceMapSpecs struct {
 	Failures     *ebpf.MapSpec `ebpf:"failures"`
 	Flood0       *ebpf.MapSpec `ebpf:"flood0"`
 	Flood1       *ebpf.MapSpec `ebpf:"flood1"`
+	FloodMemo    *ebpf.MapSpec `ebpf:"flood_memo"`
 	Floods       *ebpf.MapSpec `ebpf:"floods"`
 	NsOwners     *ebpf.MapSpec `ebpf:"ns_owners"`
 	Pending      *ebpf.MapSpec `ebpf:"pending"`
@@ -325,6 +335,7 @@ type NstraceMaps struct {
 	Failures     *ebpf.Map `ebpf:"failures"`
 	Flood0       *ebpf.Map `ebpf:"flood0"`
 	Flood1       *ebpf.Map `ebpf:"flood1"`
+	FloodMemo    *ebpf.Map `ebpf:"flood_memo"`
 	Floods       *ebpf.Map `ebpf:"floods"`
 	NsOwners     *ebpf.Map `ebpf:"ns_owners"`
 	Pending      *ebpf.Map `ebpf:"pending"`
@@ -342,6 +353,7 @@ func (m *NstraceMaps) Close() error {
 		m.Failures,
 		m.Flood0,
 		m.Flood1,
+		m.FloodMemo,
 		m.Floods,
 		m.NsOwners,
 		m.Pending,
