@@ -13,13 +13,13 @@
 #include "ns.h"
 #include "record.h"
 
-/* Record, at entry, the inodes of the kinds this call may change. */
+/* Record, at entry, the inodes of the types this call may change. */
 static __always_inline void snapshot(struct task_struct *t, struct pending *p)
 {
 	struct task_nsp n = nsp_of(t);
 
 #pragma unroll
-	for (int k = 0; k < NS_KINDS; k++)
+	for (int k = 0; k < NS_TYPES; k++)
 		if (p->mask & (1 << k))
 			p->from[k] = task_inum(&n, k);
 }
@@ -33,7 +33,7 @@ static __always_inline int enter_ns_call(__u8 kind, __u64 flags, __u32 mask, __s
 	struct call_slot *s;
 	__u32 tid;
 
-	if (!(mask & cfg.kind_mask))
+	if (!(mask & cfg.type_mask))
 		return 0;
 	task = bpf_get_current_task_btf();
 	if (!wanted_tgid(task->tgid))
@@ -55,7 +55,7 @@ static __always_inline int enter_ns_call(__u8 kind, __u64 flags, __u32 mask, __s
 
 static __always_inline int enter_unshare(__u64 flags)
 {
-	__u32 mask = kinds_of_flags(flags);
+	__u32 mask = types_of_flags(flags);
 
 	if (flags & CLONE_NEWTIME_)
 		mask |= 1 << NS_TIME_FOR_CHILDREN;
@@ -64,10 +64,10 @@ static __always_inline int enter_unshare(__u64 flags)
 
 static __always_inline int enter_setns(__s32 fd, __u64 nstype)
 {
-	__u32 mask = ALL_KINDS; /* nstype 0 accepts any nsfs fd: kind unknown yet */
+	__u32 mask = ALL_TYPES; /* nstype 0 accepts any nsfs fd: type unknown yet */
 
 	if (nstype) {
-		mask = kinds_of_flags(nstype);
+		mask = types_of_flags(nstype);
 		if (nstype & CLONE_NEWTIME_)
 			mask |= (1 << NS_TIME) | (1 << NS_TIME_FOR_CHILDREN);
 	}
@@ -83,7 +83,7 @@ static __always_inline void setns_target(struct event *e, __s32 fd)
 	unsigned int max = BPF_CORE_READ(t, files, fdt, max_fds);
 	struct file *f = 0;
 	struct inode *ino;
-	int kind;
+	int type;
 
 	if (fd < 0 || (unsigned int)fd >= max)
 		return;
@@ -93,10 +93,10 @@ static __always_inline void setns_target(struct event *e, __s32 fd)
 	ino = BPF_CORE_READ(f, f_inode);
 	if (BPF_CORE_READ(ino, i_sb, s_magic) != 0x6e736673 /* NSFS_MAGIC */)
 		return;
-	kind = kind_of_type(ns_type(BPF_CORE_READ(ino, i_private)));
-	if (kind < 0)
+	type = type_of_clone_flag(ns_clone_flag(BPF_CORE_READ(ino, i_private)));
+	if (type < 0)
 		return;
-	e->target_kind = kind;
+	e->target_type = type;
 	e->target_ino = BPF_CORE_READ(ino, i_ino);
 }
 
@@ -137,10 +137,10 @@ static __always_inline int exit_ns_call(long ret)
 	n = nsp_of(task);
 	action = p->kind == EVENT_UNSHARE ? ACTION_CREATE : ACTION_JOIN;
 #pragma unroll
-	for (int k = 0; k < NS_KINDS; k++) {
+	for (int k = 0; k < NS_TYPES; k++) {
 		__u32 to;
 
-		if (!(p->mask & cfg.kind_mask & (1 << k)))
+		if (!(p->mask & cfg.type_mask & (1 << k)))
 			continue;
 		to = task_inum(&n, k);
 		if (to != p->from[k])
@@ -204,7 +204,7 @@ static __always_inline int enter_exec(void)
 	if (nsp->time_ns == nsp->time_ns_for_children)
 		return 0;
 	tgid = current_tgid();
-	if (!wanted_tgid(tgid) || !(cfg.kind_mask & (1 << NS_TIME)))
+	if (!wanted_tgid(tgid) || !(cfg.type_mask & (1 << NS_TIME)))
 		return 0;
 	p.kind = EVENT_EXEC;
 	p.mask = 1 << NS_TIME;

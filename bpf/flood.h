@@ -92,14 +92,14 @@ static __always_inline bool take(void *bucket, void *key, __u64 now, __u64 *unti
 	return true;
 }
 
-static __always_inline bool initial_ns(int kind, __u32 ino)
+static __always_inline bool initial_ns(int type, __u32 ino)
 {
 	/* enum init_ns_ino: 0xEFFFFFF8 (mnt) .. 0xEFFFFFFF (ipc). */
 	if (ino >= 0xEFFFFFF8)
 		return ino <= 0xEFFFFFFF;
-	if (kind == NS_NET)
+	if (type == NS_NET)
 		return ino == cfg.host_net_inum;
-	if (kind == NS_MNT)
+	if (type == NS_MNT)
 		return ino == cfg.host_mnt_inum;
 	return false;
 }
@@ -117,19 +117,19 @@ static __always_inline bool critical(struct event *e, __u64 cg)
 	bool crit = false;
 
 	if (e->error)
-		return (e->target_ino && initial_ns(e->target_kind, e->target_ino)) ||
+		return (e->target_ino && initial_ns(e->target_type, e->target_ino)) ||
 		       first_failure(e);
 #pragma unroll
-	for (int i = 0; i < NS_KINDS; i++) {
+	for (int i = 0; i < NS_TYPES; i++) {
 		struct change *c = &e->changes[i];
 
 		if (i >= e->nr_changes)
 			break;
 		if (c->action == ACTION_CREATE) {
-			crit |= c->kind == NS_USER;
+			crit |= c->type == NS_USER;
 			created = c->to;
 		} else if (c->action == ACTION_JOIN) {
-			crit |= initial_ns(c->kind, c->to);
+			crit |= initial_ns(c->type, c->to);
 			joined = c->to;
 		}
 	}

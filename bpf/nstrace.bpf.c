@@ -13,7 +13,7 @@
  *
  * The cheap paths matter most: an ordinary fork is three pointer compares,
  * an ordinary exec one, an unrelated clone one flag test. Only calls that can
- * change a namespace read inodes, and only of the kinds they can change. */
+ * change a namespace read inodes, and only of the types they can change. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -33,7 +33,7 @@ volatile const struct config cfg = {
 	.flood_burst_ns = 5000ULL * 1000000, /* 5000 events at once */
 	.ring_limit = (8 << 20) / 4 * 3,
 	.failure_window_ns = 60000000000ULL,
-	.kind_mask = ALL_KINDS,
+	.type_mask = ALL_TYPES,
 	.use_task_storage = 1,
 };
 
@@ -156,7 +156,7 @@ __u32 flood_side = 0;
 #include "calls.h"
 
 /* Referenced so their BTF reaches bpf2go, which mirrors them in Go. */
-const enum ns_kind *unused_ns_kind __attribute__((unused));
+const enum ns_type *unused_ns_type __attribute__((unused));
 const enum event_kind *unused_event_kind __attribute__((unused));
 const enum change_action *unused_change_action __attribute__((unused));
 const enum drop_cause *unused_drop_cause __attribute__((unused));
@@ -194,16 +194,16 @@ int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 	e->flags = flags;
 	pn = nsp_of(parent);
 	cn = nsp_of(child);
-	/* Only the kinds whose namespace differs are read: a pointer compare
+	/* Only the types whose namespace differs are read: a pointer compare
 	 * each, and for the pid namespace a compare of depths (a child's pid
 	 * namespace is its parent's pid_for_children, the parent's own or a
 	 * descendant: same depth, same namespace). */
 #pragma unroll
-	for (int k = 0; k < NS_KINDS; k++) {
+	for (int k = 0; k < NS_TYPES; k++) {
 		__u32 from, to;
 		__u8 action;
 
-		if (!(cfg.kind_mask & (1 << k)))
+		if (!(cfg.type_mask & (1 << k)))
 			continue;
 		if (k == NS_PID) {
 			if (child->thread_pid->level == parent->thread_pid->level)
@@ -222,7 +222,7 @@ int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 			continue;
 		/* Without its CLONE_NEW* flag a child entered a namespace that
 		 * existed: its parent's pid_for_children or time_for_children. */
-		action = (flags & flag_of_kind(k)) ? ACTION_CREATE : ACTION_JOIN;
+		action = (flags & flag_of_type(k)) ? ACTION_CREATE : ACTION_JOIN;
 		add_change(e, k, action, from, to, task_ns_id(&cn, k));
 	}
 	if (e->nr_changes)
@@ -364,7 +364,7 @@ int BPF_PROG(exec_fexit, struct linux_binprm *bprm, int ret)
 
 /* Every namespace's inode number is freed here when the namespace dies
  * (ns_free_inum). Other proc inodes pass too: Go keeps only inodes it knows
- * as namespaces, and looks up their kind. */
+ * as namespaces, and looks up their type. */
 SEC("fentry/proc_free_inum")
 int BPF_PROG(destroy_fentry, unsigned int inum)
 {
@@ -376,7 +376,7 @@ int BPF_PROG(destroy_fentry, unsigned int inum)
 	e = new_event(EVENT_DESTROY, 0);
 	if (!e)
 		return 0;
-	e->changes[0].kind = NS_KINDS;
+	e->changes[0].type = NS_TYPES;
 	e->changes[0].action = ACTION_DESTROY;
 	e->changes[0].from = 0;
 	e->changes[0].to = inum;

@@ -93,19 +93,19 @@ static __always_inline struct event *new_event(__u8 kind, struct task_struct *ho
 	e->target_ino = 0;
 	e->kind = kind;
 	e->nr_changes = 0;
-	e->target_kind = 0;
+	e->target_type = 0;
 	e->user_ns = task->real_cred->user_ns->ns.inum;
 	return e;
 }
 
-static __always_inline void add_change(struct event *e, int kind, __u8 action, __u32 from, __u32 to,
+static __always_inline void add_change(struct event *e, int type, __u8 action, __u32 from, __u32 to,
                                        __u64 to_id)
 {
 	__u8 i = e->nr_changes;
 
-	if (i >= NS_KINDS)
+	if (i >= NS_TYPES)
 		return;
-	e->changes[i].kind = kind;
+	e->changes[i].type = type;
 	e->changes[i].action = action;
 	e->changes[i].from = from;
 	e->changes[i].to = to;

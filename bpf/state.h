@@ -16,9 +16,9 @@ struct config {
 	__u64 flood_step_ns;     /* a source's bucket: ns per event; 0: no flood accounting */
 	__u64 flood_burst_ns;    /* and how far ahead of now it may run */
 	__u64 ring_limit;        /* non-critical events reserve only below this fill */
-	__u64 failure_window_ns; /* a process's first failure of a kind in it is critical */
+	__u64 failure_window_ns; /* a process's first failure per call in it is critical */
 	__u32 filter_tgid;       /* 0: every process */
-	__u32 kind_mask;         /* namespace kinds to report */
+	__u32 type_mask;         /* namespace types to report */
 	__u32 host_net_inum;     /* the host's net and mnt namespace inodes where they are */
 	__u32 host_mnt_inum;     /* not the fixed initial ones (< 6.18); 0: unknown */
 	__u8 use_task_storage;   /* Go clears it where the kernel lacks task storage */
@@ -28,9 +28,9 @@ struct config {
 /* What a namespace-changing call looked like at entry, until its exit. */
 struct pending {
 	__u64 flags;
-	__u32 from[NS_KINDS];
+	__u32 from[NS_TYPES];
 	__s32 fd;
-	__u16 mask; /* kinds this call can change */
+	__u16 mask; /* namespace types this call can change */
 	__u8 kind;  /* enum event_kind */
 	__u8 pad;
 };

@@ -25,7 +25,7 @@ type NstraceChange struct {
 	ToId   uint64
 	From   uint32
 	To     uint32
-	Kind   uint8
+	Type   uint8
 	Action uint8
 	Pad    [6]uint8
 }
@@ -47,7 +47,7 @@ type NstraceConfig struct {
 	RingLimit       uint64
 	FailureWindowNs uint64
 	FilterTgid      uint32
-	KindMask        uint32
+	TypeMask        uint32
 	HostNetInum     uint32
 	HostMntInum     uint32
 	UseTaskStorage  uint8
@@ -76,7 +76,7 @@ type NstraceEvent struct {
 	TargetIno  uint32
 	Kind       uint8
 	NrChanges  uint8
-	TargetKind uint8
+	TargetType uint8
 	Pad        uint8
 	Comm       [16]int8
 	UserNs     uint32
@@ -119,28 +119,28 @@ type NstraceLastFailure struct {
 	Pad    [3]uint8
 }
 
-type NstraceNsKind uint32
-
-const (
-	NstraceNsKindNS_CGROUP            NstraceNsKind = 0
-	NstraceNsKindNS_IPC               NstraceNsKind = 1
-	NstraceNsKindNS_MNT               NstraceNsKind = 2
-	NstraceNsKindNS_NET               NstraceNsKind = 3
-	NstraceNsKindNS_PID               NstraceNsKind = 4
-	NstraceNsKindNS_PID_FOR_CHILDREN  NstraceNsKind = 5
-	NstraceNsKindNS_TIME              NstraceNsKind = 6
-	NstraceNsKindNS_TIME_FOR_CHILDREN NstraceNsKind = 7
-	NstraceNsKindNS_USER              NstraceNsKind = 8
-	NstraceNsKindNS_UTS               NstraceNsKind = 9
-	NstraceNsKindNS_KINDS             NstraceNsKind = 10
-)
-
 type NstraceNsOwner struct {
 	_      structs.HostLayout
 	Cgroup uint64
 	Inum   uint32
 	Pad    uint32
 }
+
+type NstraceNsType uint32
+
+const (
+	NstraceNsTypeNS_CGROUP            NstraceNsType = 0
+	NstraceNsTypeNS_IPC               NstraceNsType = 1
+	NstraceNsTypeNS_MNT               NstraceNsType = 2
+	NstraceNsTypeNS_NET               NstraceNsType = 3
+	NstraceNsTypeNS_PID               NstraceNsType = 4
+	NstraceNsTypeNS_PID_FOR_CHILDREN  NstraceNsType = 5
+	NstraceNsTypeNS_TIME              NstraceNsType = 6
+	NstraceNsTypeNS_TIME_FOR_CHILDREN NstraceNsType = 7
+	NstraceNsTypeNS_USER              NstraceNsType = 8
+	NstraceNsTypeNS_UTS               NstraceNsType = 9
+	NstraceNsTypeNS_TYPES             NstraceNsType = 10
+)
 
 type NstracePending struct {
 	_     structs.HostLayout
@@ -202,7 +202,7 @@ const (
 	NstraceVarUnusedDropCause    = "unused_drop_cause"
 	NstraceVarUnusedEventKind    = "unused_event_kind"
 	NstraceVarUnusedFloodKey     = "unused_flood_key"
-	NstraceVarUnusedNsKind       = "unused_ns_kind"
+	NstraceVarUnusedNsType       = "unused_ns_type"
 )
 
 // LoadNstrace returns the embedded CollectionSpec for Nstrace.
@@ -305,7 +305,7 @@ type NstraceVariableSpecs struct {
 	UnusedDropCause    *ebpf.VariableSpec `ebpf:"unused_drop_cause"`
 	UnusedEventKind    *ebpf.VariableSpec `ebpf:"unused_event_kind"`
 	UnusedFloodKey     *ebpf.VariableSpec `ebpf:"unused_flood_key"`
-	UnusedNsKind       *ebpf.VariableSpec `ebpf:"unused_ns_kind"`
+	UnusedNsType       *ebpf.VariableSpec `ebpf:"unused_ns_type"`
 }
 
 // NstraceObjects contains all objects after they have been loaded into the kernel.
@@ -377,7 +377,7 @@ type NstraceVariables struct {
 	UnusedDropCause    *ebpf.Variable `ebpf:"unused_drop_cause"`
 	UnusedEventKind    *ebpf.Variable `ebpf:"unused_event_kind"`
 	UnusedFloodKey     *ebpf.Variable `ebpf:"unused_flood_key"`
-	UnusedNsKind       *ebpf.Variable `ebpf:"unused_ns_kind"`
+	UnusedNsType       *ebpf.Variable `ebpf:"unused_ns_type"`
 }
 
 // NstracePrograms contains all programs after they have been loaded into the kernel.

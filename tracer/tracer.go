@@ -180,7 +180,7 @@ func (t *Tracer) load() error {
 	}
 	err = setConfig(spec, func(c *gen.NstraceConfig) {
 		c.FilterTgid = t.opts.Pid
-		c.KindMask = mask
+		c.TypeMask = mask
 		c.WakeupBytes = uint64(t.opts.RingSize / 8)
 		c.WakeupGapNs = uint64(t.opts.PollInterval)
 		floodConfig(c, t.opts)
