@@ -5,13 +5,21 @@
 #ifndef NSTRACE_CALLS_H
 #define NSTRACE_CALLS_H
 
-/* Record, at entry, the inodes of the kinds this call may change. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "event.h"
+#include "state.h"
+#include "ns.h"
+#include "record.h"
+
+/* Record, at entry, the inodes of the types this call may change. */
 static __always_inline void snapshot(struct task_struct *t, struct pending *p)
 {
 	struct task_nsp n = nsp_of(t);
 
 #pragma unroll
-	for (int k = 0; k < NS_KINDS; k++)
+	for (int k = 0; k < NS_TYPES; k++)
 		if (p->mask & (1 << k))
 			p->from[k] = task_inum(&n, k);
 }
@@ -20,22 +28,34 @@ static __always_inline void snapshot(struct task_struct *t, struct pending *p)
 
 static __always_inline int enter_ns_call(__u8 kind, __u64 flags, __u32 mask, __s32 fd)
 {
-	struct pending p = {};
+	struct task_struct *task;
+	struct pending local = {}, *p = &local;
+	struct call_slot *s;
+	__u32 tid;
 
-	if (!(mask & kind_mask) || !wanted_tgid(current_tgid()))
+	if (!(mask & cfg.type_mask))
 		return 0;
-	p.kind = kind;
-	p.flags = flags;
-	p.mask = mask;
-	p.fd = fd;
-	snapshot(bpf_get_current_task_btf(), &p);
-	remember(current_tid(), &p);
+	task = bpf_get_current_task_btf();
+	if (!wanted_tgid(task->tgid))
+		return 0;
+	tid = task->pid;
+	/* Filled in place: the slot is this thread's until its exit. */
+	s = claim_slot(tid);
+	if (s)
+		p = &s->p;
+	p->kind = kind;
+	p->flags = flags;
+	p->mask = mask;
+	p->fd = fd;
+	snapshot(task, p);
+	if (!s)
+		remember(tid, p);
 	return 0;
 }
 
 static __always_inline int enter_unshare(__u64 flags)
 {
-	__u32 mask = kinds_of_flags(flags);
+	__u32 mask = types_of_flags(flags);
 
 	if (flags & CLONE_NEWTIME_)
 		mask |= 1 << NS_TIME_FOR_CHILDREN;
@@ -44,10 +64,10 @@ static __always_inline int enter_unshare(__u64 flags)
 
 static __always_inline int enter_setns(__s32 fd, __u64 nstype)
 {
-	__u32 mask = ALL_KINDS; /* nstype 0 accepts any nsfs fd: kind unknown yet */
+	__u32 mask = ALL_TYPES; /* nstype 0 accepts any nsfs fd: type unknown yet */
 
 	if (nstype) {
-		mask = kinds_of_flags(nstype);
+		mask = types_of_flags(nstype);
 		if (nstype & CLONE_NEWTIME_)
 			mask |= (1 << NS_TIME) | (1 << NS_TIME_FOR_CHILDREN);
 	}
@@ -63,7 +83,7 @@ static __always_inline void setns_target(struct event *e, __s32 fd)
 	unsigned int max = BPF_CORE_READ(t, files, fdt, max_fds);
 	struct file *f = 0;
 	struct inode *ino;
-	int kind;
+	int type;
 
 	if (fd < 0 || (unsigned int)fd >= max)
 		return;
@@ -73,10 +93,10 @@ static __always_inline void setns_target(struct event *e, __s32 fd)
 	ino = BPF_CORE_READ(f, f_inode);
 	if (BPF_CORE_READ(ino, i_sb, s_magic) != 0x6e736673 /* NSFS_MAGIC */)
 		return;
-	kind = kind_of_type(ns_type(BPF_CORE_READ(ino, i_private)));
-	if (kind < 0)
+	type = type_of_clone_flag(ns_clone_flag(BPF_CORE_READ(ino, i_private)));
+	if (type < 0)
 		return;
-	e->target_kind = kind;
+	e->target_type = type;
 	e->target_ino = BPF_CORE_READ(ino, i_ino);
 }
 
@@ -90,17 +110,20 @@ static __always_inline bool restarting(long ret)
 
 static __always_inline int exit_ns_call(long ret)
 {
-	__u32 tid = current_tid();
-	struct pending *p = recall(tid);
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tid = task->pid;
+	struct call_slot *s = held_slot(tid);
+	struct pending *p;
 	struct task_nsp n;
 	struct event *e;
 	__u8 action;
 
+	p = s ? &s->p : recall(tid);
 	if (!p)
 		return 0;
 	if (restarting(ret))
 		goto out;
-	e = new_event(p->kind, true);
+	e = new_event(p->kind, task);
 	if (!e)
 		goto out;
 	e->flags = p->flags;
@@ -111,13 +134,13 @@ static __always_inline int exit_ns_call(long ret)
 		send(e);
 		goto out;
 	}
-	n = nsp_of(bpf_get_current_task_btf());
+	n = nsp_of(task);
 	action = p->kind == EVENT_UNSHARE ? ACTION_CREATE : ACTION_JOIN;
 #pragma unroll
-	for (int k = 0; k < NS_KINDS; k++) {
+	for (int k = 0; k < NS_TYPES; k++) {
 		__u32 to;
 
-		if (!(p->mask & kind_mask & (1 << k)))
+		if (!(p->mask & cfg.type_mask & (1 << k)))
 			continue;
 		to = task_inum(&n, k);
 		if (to != p->from[k])
@@ -126,7 +149,10 @@ static __always_inline int exit_ns_call(long ret)
 	if (e->nr_changes)
 		send(e);
 out:
-	forget(tid, p);
+	if (s)
+		s->tid = 0;
+	else
+		forget(tid, p);
 	return 0;
 }
 
@@ -157,7 +183,7 @@ static __always_inline int exit_clone(long ret)
 	if (!p || p->kind != EVENT_CLONE)
 		return 0;
 	/* Success is reported by the fork hook, attributed to the child. */
-	if (ret < 0 && !restarting(ret) && (e = new_event(EVENT_CLONE, false))) {
+	if (ret < 0 && !restarting(ret) && (e = new_event(EVENT_CLONE, 0))) {
 		e->flags = p->flags;
 		e->error = -ret;
 		send(e);
@@ -178,7 +204,7 @@ static __always_inline int enter_exec(void)
 	if (nsp->time_ns == nsp->time_ns_for_children)
 		return 0;
 	tgid = current_tgid();
-	if (!wanted_tgid(tgid) || !(kind_mask & (1 << NS_TIME)))
+	if (!wanted_tgid(tgid) || !(cfg.type_mask & (1 << NS_TIME)))
 		return 0;
 	p.kind = EVENT_EXEC;
 	p.mask = 1 << NS_TIME;
@@ -203,7 +229,7 @@ static __always_inline int exit_exec(long ret)
 		return 0;
 	n = nsp_of(bpf_get_current_task_btf());
 	to = task_inum(&n, NS_TIME);
-	if (ret == 0 && to != p->from[NS_TIME] && (e = new_event(EVENT_EXEC, false))) {
+	if (ret == 0 && to != p->from[NS_TIME] && (e = new_event(EVENT_EXEC, 0))) {
 		add_change(e, NS_TIME, ACTION_JOIN, p->from[NS_TIME], to, task_ns_id(&n, NS_TIME));
 		send(e);
 	}

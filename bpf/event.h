@@ -5,8 +5,10 @@
 #ifndef NSTRACE_EVENT_H
 #define NSTRACE_EVENT_H
 
+#include "vmlinux.h"
+
 /* Indexes of /proc/PID/ns entries, in that directory's order (Go: event.NsType). */
-enum ns_kind {
+enum ns_type {
 	NS_CGROUP = 0,
 	NS_IPC,
 	NS_MNT,
@@ -17,7 +19,7 @@ enum ns_kind {
 	NS_TIME_FOR_CHILDREN,
 	NS_USER,
 	NS_UTS,
-	NS_KINDS, /* also "unknown": a destroyed inode whose type Go looks up */
+	NS_TYPES, /* also "unknown": a destroyed inode whose type Go looks up */
 };
 
 /* Go: event.Kind. */
@@ -48,7 +50,7 @@ struct change {
 	__u64 to_id; /* ns_common.ns_id of the namespace entered, 0 if the kernel has none */
 	__u32 from;  /* inode before */
 	__u32 to;    /* inode after */
-	__u8 kind;   /* enum ns_kind */
+	__u8 type;   /* enum ns_type */
 	__u8 action; /* enum change_action */
 	__u8 pad[6];
 };
@@ -59,17 +61,17 @@ struct event {
 	__u64 cgroup_id; /* caller's cgroup v2 id */
 	__u32 pid;       /* for clone: the child */
 	__u32 tid;
-	__u32 ppid;      /* for clone: the caller's tgid */
+	__u32 ppid; /* for clone: the caller's tgid */
 	__u32 uid;
 	__s32 error;      /* errno (positive) of a failed call */
 	__u32 target_ino; /* failed setns: inode the fd referred to */
 	__u8 kind;        /* enum event_kind */
 	__u8 nr_changes;
-	__u8 target_kind; /* enum ns_kind of target_ino */
+	__u8 target_type; /* enum ns_type of target_ino */
 	__u8 pad;
 	char comm[16];
 	__u32 user_ns; /* inode of the caller's user namespace: owner of what it creates */
-	struct change changes[NS_KINDS];
+	struct change changes[NS_TYPES];
 };
 
 /* A source past its share: events counted instead of sent, per key.

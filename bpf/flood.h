@@ -1,58 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* Fairness under floods. Every event about to be sent is charged to its
- * source's uid and to its source's cgroup, each a token bucket. An event
- * whose uid AND cgroup are both past their share is counted in the flood
- * map (per uid, cgroup, comm, kind, errno) instead of taking ring space,
- * unless detection needs it (critical). A ring fuller than ring_limit takes
+ * source's uid, each a token bucket, and once the uid is past its share, to
+ * its source's cgroup, another. An event whose uid AND cgroup are both past
+ * their share is counted in the flood map (per uid, cgroup, comm, kind,
+ * errno) instead of taking ring space,
+ * unless detection needs it (critical). A ring fuller than cfg.ring_limit takes
  * only critical events. So one user, container or process cannot starve the
  * others: another uid, or another cgroup, still has its own share. */
 #ifndef NSTRACE_FLOOD_H
 #define NSTRACE_FLOOD_H
 
-/* Buckets as GCRA: a source's "theoretical arrival time" moves forward
- * flood_step_ns per event and may run at most flood_burst_ns ahead of now.
- * flood_step_ns 0 turns the accounting off. Set from Go. */
-volatile const __u64 flood_step_ns = 1000000; /* 1000 events/s */
-volatile const __u64 flood_burst_ns = 5000ULL * 1000000; /* 5000 events at once */
-/* Non-critical events reserve only while the ring holds less than this. */
-volatile const __u64 ring_limit = (8 << 20) / 4 * 3;
-/* The host's net and mnt namespace inodes, on kernels (< 6.18) where they
- * are not the fixed initial inodes. Set from Go; 0: unknown. */
-volatile const __u32 host_net_inum = 0;
-volatile const __u32 host_mnt_inum = 0;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32); /* uid */
-	__type(value, __u64);
-} uid_bucket SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64); /* source_cgroup() */
-	__type(value, __u64);
-} cgroup_bucket SEC(".maps");
-
-/* Which cgroup created (or last joined) a namespace, learnt from events past
- * their share: a join into a namespace its cgroup is not known to own stays
- * critical. A direct-mapped cache by inode: one slot write per create, no
- * lock, no allocation; a collision or a torn write only makes a join
- * critical. */
-#define NS_OWNER_SLOTS 16384
-struct ns_owner {
-	__u64 cgroup;
-	__u32 inum;
-	__u32 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, NS_OWNER_SLOTS);
-	__type(key, __u32);
-	__type(value, struct ns_owner);
-} ns_owners SEC(".maps");
+/* Code, not declarations: nstrace.bpf.c includes it after its maps
+ * (uid_bucket, cgroup_bucket, ns_owners, failures, floods, events) and
+ * the config; record.h before it. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "event.h"
+#include "state.h"
+#include "record.h"
 
 static __always_inline struct ns_owner *ns_owner_slot(__u32 inum)
 {
@@ -60,28 +26,6 @@ static __always_inline struct ns_owner *ns_owner_slot(__u32 inum)
 
 	return bpf_map_lookup_elem(&ns_owners, &slot);
 }
-
-/* Which kinds of call of each process had a failure shown in the current
- * minute: a process's first failed unshare, setns or clone a minute is
- * critical (denied-namespace-change alerts on it), its repeats are not.
- * Direct-mapped by tgid, like ns_owners: a collision only makes a failure
- * critical. */
-#define FAILURE_SLOTS 16384
-volatile const __u64 failure_window_ns = 60000000000ULL;
-
-struct last_failure {
-	__u64 boot_ns; /* when the minute began */
-	__u32 tgid;
-	__u8 kinds; /* 1 << enum event_kind, shown this minute */
-	__u8 pad[3];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, FAILURE_SLOTS);
-	__type(key, __u32);
-	__type(value, struct last_failure);
-} failures SEC(".maps");
 
 static __always_inline bool first_failure(struct event *e)
 {
@@ -91,7 +35,7 @@ static __always_inline bool first_failure(struct event *e)
 
 	if (!f)
 		return true;
-	if (f->tgid == e->pid && e->boot_ns - f->boot_ns < failure_window_ns) {
+	if (f->tgid == e->pid && e->boot_ns - f->boot_ns < cfg.failure_window_ns) {
 		if (f->kinds & bit)
 			return false;
 		f->kinds |= bit;
@@ -102,28 +46,6 @@ static __always_inline bool first_failure(struct event *e)
 	f->kinds = bit;
 	return true;
 }
-
-/* Counts of events not sent, in two sides: the programs count into
- * flood_side's, Go empties the other, then flips flood_side. A program that
- * read the old side finishes long before Go reads it a period later. */
-struct flood_counts {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC); /* mostly empty */
-	__uint(max_entries, 4096);
-	__type(key, struct flood_key);
-	__type(value, __u64);
-} flood0 SEC(".maps"), flood1 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__array(values, struct flood_counts);
-} floods SEC(".maps") = {
-	.values = {&flood0, &flood1},
-};
-
-__u32 flood_side = 0;
 
 /* The cgroup a source is charged to: its cgroup v2 id, or, where the task
  * sits at the v2 root (hybrid hosts that run containers under cgroup v1),
@@ -147,35 +69,38 @@ static __always_inline __u64 source_cgroup(struct event *e)
 	return css->cgroup->kn->id;
 }
 
-/* take charges one event to a bucket; false when it is past its share. */
-static __always_inline bool take(void *bucket, void *key, __u64 now)
+/* take charges one event to a bucket; false when it is past its share, and
+ * then *until is when it may have room again (it only moves later). */
+static __always_inline bool take(void *bucket, void *key, __u64 now, __u64 *until)
 {
 	__u64 *tat = bpf_map_lookup_elem(bucket, key);
 	__u64 t;
 
 	if (!tat) {
-		t = now + flood_step_ns;
+		t = now + cfg.flood_step_ns;
 		bpf_map_update_elem(bucket, key, &t, BPF_ANY);
 		return true;
 	}
 	t = *tat;
 	if (t < now)
 		t = now;
-	if (t - now > flood_burst_ns)
+	if (t - now > cfg.flood_burst_ns) {
+		*until = t - cfg.flood_burst_ns;
 		return false;
-	*tat = t + flood_step_ns;
+	}
+	*tat = t + cfg.flood_step_ns;
 	return true;
 }
 
-static __always_inline bool initial_ns(int kind, __u32 ino)
+static __always_inline bool initial_ns(int type, __u32 ino)
 {
 	/* enum init_ns_ino: 0xEFFFFFF8 (mnt) .. 0xEFFFFFFF (ipc). */
 	if (ino >= 0xEFFFFFF8)
 		return ino <= 0xEFFFFFFF;
-	if (kind == NS_NET)
-		return ino == host_net_inum;
-	if (kind == NS_MNT)
-		return ino == host_mnt_inum;
+	if (type == NS_NET)
+		return ino == cfg.host_net_inum;
+	if (type == NS_MNT)
+		return ino == cfg.host_mnt_inum;
 	return false;
 }
 
@@ -192,18 +117,19 @@ static __always_inline bool critical(struct event *e, __u64 cg)
 	bool crit = false;
 
 	if (e->error)
-		return (e->target_ino && initial_ns(e->target_kind, e->target_ino)) || first_failure(e);
+		return (e->target_ino && initial_ns(e->target_type, e->target_ino)) ||
+		       first_failure(e);
 #pragma unroll
-	for (int i = 0; i < NS_KINDS; i++) {
+	for (int i = 0; i < NS_TYPES; i++) {
 		struct change *c = &e->changes[i];
 
 		if (i >= e->nr_changes)
 			break;
 		if (c->action == ACTION_CREATE) {
-			crit |= c->kind == NS_USER;
+			crit |= c->type == NS_USER;
 			created = c->to;
 		} else if (c->action == ACTION_JOIN) {
-			crit |= initial_ns(c->kind, c->to);
+			crit |= initial_ns(c->type, c->to);
 			joined = c->to;
 		}
 	}
@@ -227,7 +153,7 @@ static __always_inline bool critical(struct event *e, __u64 cg)
 
 static __always_inline void count_flood(struct event *e, __u64 cg)
 {
-	struct flood_key k = {.cgroup = cg, .uid = e->uid, .error = e->error, .kind = e->kind};
+	struct flood_key k = { .cgroup = cg, .uid = e->uid, .error = e->error, .kind = e->kind };
 	__u32 side = flood_side & 1;
 	__u64 one = 1, *n;
 	void *counts;
@@ -252,23 +178,47 @@ static __always_inline void count_flood(struct event *e, __u64 cg)
 		count_drop(DROP_FLOOD_FULL);
 }
 
-/* admit tells whether e may take ring space; if not, it is counted. A
- * global function: the verifier checks it once per program, not once per
- * caller, which keeps the start fast. */
+/* Whether the ring has room for an event that is not critical. */
+static __always_inline bool ring_has_room(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < cfg.ring_limit;
+}
+
+/* admit tells whether e may take ring space; if not, it is counted. The
+ * uid's bucket is asked first: while it has room (the common case) that is
+ * one map lookup, and the cgroup is looked at only for a uid past its
+ * share. The ring's fill is read only for an event a bucket let through, and
+ * a source past both shares skips its buckets (flood_memo).
+ * A global function: the verifier checks it once per program, not
+ * once per caller, which keeps the start fast. */
 __noinline int admit(struct event *e)
 {
-	__u32 uid;
-	__u64 cg;
-	bool by_uid, by_cgroup;
+	__u64 now = e ? e->boot_ns : 0, uid_until = 0, cg_until = 0, cg;
+	struct flood_memo *m;
+	__u32 uid, zero = 0;
 
-	if (!e || !flood_step_ns)
+	if (!e || !cfg.flood_step_ns)
 		return true;
 	uid = e->uid;
-	cg = source_cgroup(e);
-	by_uid = take(&uid_bucket, &uid, e->boot_ns);
-	by_cgroup = take(&cgroup_bucket, &cg, e->boot_ns);
-	if ((by_uid || by_cgroup) && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < ring_limit)
+	/* A source this CPU found past both shares stays so until the memo's
+	 * time: its buckets need not be asked again before then. */
+	m = bpf_map_lookup_elem(&flood_memo, &zero);
+	if (m && m->uid == uid && now < m->until_ns) {
+		cg = source_cgroup(e);
+		if (cg == m->cgroup)
+			goto past;
+	}
+	if (take(&uid_bucket, &uid, now, &uid_until) && ring_has_room())
 		return true;
+	cg = source_cgroup(e);
+	if (take(&cgroup_bucket, &cg, now, &cg_until) && ring_has_room())
+		return true;
+	if (m && uid_until && cg_until) {
+		m->uid = uid;
+		m->cgroup = cg;
+		m->until_ns = uid_until < cg_until ? uid_until : cg_until;
+	}
+past:
 	if (critical(e, cg))
 		return true;
 	count_flood(e, cg);

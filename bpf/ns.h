@@ -3,19 +3,24 @@
 #ifndef NSTRACE_NS_H
 #define NSTRACE_NS_H
 
-#define CLONE_NEWTIME_ 0x00000080ULL
-#define CLONE_NEWNS_ 0x00020000ULL
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "event.h"
+
+#define CLONE_NEWTIME_   0x00000080ULL
+#define CLONE_NEWNS_     0x00020000ULL
 #define CLONE_NEWCGROUP_ 0x02000000ULL
-#define CLONE_NEWUTS_ 0x04000000ULL
-#define CLONE_NEWIPC_ 0x08000000ULL
-#define CLONE_NEWUSER_ 0x10000000ULL
-#define CLONE_NEWPID_ 0x20000000ULL
-#define CLONE_NEWNET_ 0x40000000ULL
-#define CLONE_NS_FLAGS                                                                \
+#define CLONE_NEWUTS_    0x04000000ULL
+#define CLONE_NEWIPC_    0x08000000ULL
+#define CLONE_NEWUSER_   0x10000000ULL
+#define CLONE_NEWPID_    0x20000000ULL
+#define CLONE_NEWNET_    0x40000000ULL
+#define CLONE_NS_FLAGS                                                                     \
 	(CLONE_NEWCGROUP_ | CLONE_NEWIPC_ | CLONE_NEWNS_ | CLONE_NEWNET_ | CLONE_NEWPID_ | \
 	 CLONE_NEWTIME_ | CLONE_NEWUSER_ | CLONE_NEWUTS_)
 
-#define ALL_KINDS ((1U << NS_KINDS) - 1)
+#define ALL_TYPES ((1U << NS_TYPES) - 1)
 
 /* 6.1 and older keep the type in ops; newer kernels in ns_common.ns_type. */
 struct proc_ns_operations___old {
@@ -50,68 +55,59 @@ struct task_nsp {
 
 static __always_inline struct task_nsp nsp_of(struct task_struct *t)
 {
-	struct task_nsp n = {.task = t, .nsp = t->nsproxy, .user = t->real_cred->user_ns};
+	struct task_nsp n = { .task = t, .nsp = t->nsproxy, .user = t->real_cred->user_ns };
 	return n;
 }
 
-/* A task's namespace of any kind but NS_PID (see task_inum, task_ns_id). */
-static __always_inline struct ns_common *task_ns(struct task_nsp *n, int kind)
+/* A task's namespace of any type but NS_PID (see task_inum, task_ns_id). */
+static __always_inline struct ns_common *task_ns(struct task_nsp *n, int type)
 {
 	struct nsproxy *nsp = n->nsp;
 
-	switch (kind) {
-	case NS_CGROUP:
-		return &nsp->cgroup_ns->ns;
-	case NS_IPC:
-		return &nsp->ipc_ns->ns;
-	case NS_MNT:
-		return &nsp->mnt_ns->ns;
-	case NS_NET:
-		return &nsp->net_ns->ns;
-	case NS_PID_FOR_CHILDREN:
-		return &nsp->pid_ns_for_children->ns;
-	case NS_TIME:
-		return &nsp->time_ns->ns;
-	case NS_TIME_FOR_CHILDREN:
-		return &nsp->time_ns_for_children->ns;
-	case NS_USER:
-		return &n->user->ns;
-	case NS_UTS:
-		return &nsp->uts_ns->ns;
+	switch (type) {
+	case NS_CGROUP: return &nsp->cgroup_ns->ns;
+	case NS_IPC: return &nsp->ipc_ns->ns;
+	case NS_MNT: return &nsp->mnt_ns->ns;
+	case NS_NET: return &nsp->net_ns->ns;
+	case NS_PID_FOR_CHILDREN: return &nsp->pid_ns_for_children->ns;
+	case NS_TIME: return &nsp->time_ns->ns;
+	case NS_TIME_FOR_CHILDREN: return &nsp->time_ns_for_children->ns;
+	case NS_USER: return &n->user->ns;
+	case NS_UTS: return &nsp->uts_ns->ns;
 	}
 	return 0;
 }
 
-/* The inode number of a task's namespace of a kind. */
-static __always_inline __u32 task_inum(struct task_nsp *n, int kind)
+/* The inode number of a task's namespace of a type. */
+static __always_inline __u32 task_inum(struct task_nsp *n, int type)
 {
 	struct pid_namespace *pidns;
 
-	if (kind == NS_PID) {
+	if (type == NS_PID) {
 		/* Outside BPF_CORE_READ, whose relocations would take in n. */
 		pidns = active_pid_ns(n->task);
 		return BPF_CORE_READ(pidns, ns.inum);
 	}
-	return task_ns(n, kind)->inum;
+	return task_ns(n, type)->inum;
 }
 
-/* The never-reused 64-bit id of a task's namespace of a kind, on kernels
+/* The never-reused 64-bit id of a task's namespace of a type, on kernels
  * >= 6.18; 0 before. */
-static __always_inline __u64 task_ns_id(struct task_nsp *n, int kind)
+static __always_inline __u64 task_ns_id(struct task_nsp *n, int type)
 {
 	struct pid_namespace *pidns;
 
 	if (!bpf_core_field_exists(struct ns_common, ns_id))
 		return 0;
-	if (kind == NS_PID) {
+	if (type == NS_PID) {
 		pidns = active_pid_ns(n->task);
 		return BPF_CORE_READ(pidns, ns.ns_id);
 	}
-	return task_ns(n, kind)->ns_id;
+	return task_ns(n, type)->ns_id;
 }
 
-/* The CLONE_NEW* type of a namespace. */
-static __always_inline __u32 ns_type(struct ns_common *ns)
+/* The CLONE_NEW* flag of a namespace's type. */
+static __always_inline __u32 ns_clone_flag(struct ns_common *ns)
 {
 	if (bpf_core_field_exists(ns->ns_type))
 		return BPF_CORE_READ(ns, ns_type);
@@ -119,10 +115,10 @@ static __always_inline __u32 ns_type(struct ns_common *ns)
 	return BPF_CORE_READ(ops, type);
 }
 
-/* Which kinds a CLONE_NEW* mask (unshare flags, setns nstype) can change.
+/* Which types a CLONE_NEW* mask (unshare flags, setns nstype) can change.
  * CLONE_NEWPID changes only pid_for_children; CLONE_NEWTIME is left to the
- * caller: unshare changes time_for_children, setns both time kinds. */
-static __always_inline __u32 kinds_of_flags(__u64 flags)
+ * caller: unshare changes time_for_children, setns both time types. */
+static __always_inline __u32 types_of_flags(__u64 flags)
 {
 	__u32 m = 0;
 
@@ -143,10 +139,10 @@ static __always_inline __u32 kinds_of_flags(__u64 flags)
 	return m;
 }
 
-/* The CLONE_NEW* flag that creates a namespace of this kind. */
-static __always_inline __u64 flag_of_kind(int kind)
+/* The CLONE_NEW* flag that creates a namespace of this type. */
+static __always_inline __u64 flag_of_type(int type)
 {
-	switch (kind) {
+	switch (type) {
 	case NS_CGROUP: return CLONE_NEWCGROUP_;
 	case NS_IPC: return CLONE_NEWIPC_;
 	case NS_MNT: return CLONE_NEWNS_;
@@ -161,8 +157,8 @@ static __always_inline __u64 flag_of_kind(int kind)
 	return 0;
 }
 
-/* The kind that setns of a CLONE_NEW* type reports a failed target as. */
-static __always_inline int kind_of_type(__u32 type)
+/* The type that setns of a CLONE_NEW* flag reports a failed target as. */
+static __always_inline int type_of_clone_flag(__u32 type)
 {
 	switch (type) {
 	case CLONE_NEWCGROUP_: return NS_CGROUP;

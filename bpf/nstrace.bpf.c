@@ -13,20 +13,150 @@
  *
  * The cheap paths matter most: an ordinary fork is three pointer compares,
  * an ordinary exec one, an unrelated clone one flag test. Only calls that can
- * change a namespace read inodes, and only of the kinds they can change. */
+ * change a namespace read inodes, and only of the types they can change. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "event.h"
+#include "state.h"
 #include "ns.h"
-#include "record.h"
-#include "calls.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* ---- settings, maps and globals: every piece of state, in one place ---- */
+
+volatile const struct config cfg = {
+	.wakeup_bytes = 256 << 10,
+	.wakeup_gap_ns = 50000000,
+	.flood_step_ns = 1000000,            /* 1000 events/s */
+	.flood_burst_ns = 5000ULL * 1000000, /* 5000 events at once */
+	.ring_limit = (8 << 20) / 4 * 3,
+	.failure_window_ns = 60000000000ULL,
+	.type_mask = ALL_TYPES,
+	.use_task_storage = 1,
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* set from Go (--ring-size) */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DROP_CAUSES);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid; tgid for exec, whose tid can change */
+	__type(value, struct pending);
+} pending SEC(".maps");
+
+/* The same, kept with the task itself where the kernel allows: cheaper than
+ * a hash (no hashing, no allocation per call: the slot stays with the task
+ * and is marked free), and gone when the task is. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct pending);
+} pending_ts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CALL_SLOTS);
+	__type(key, __u32);
+	__type(value, struct call_slot);
+} call_slots SEC(".maps");
+
+/* How many clone/exec entries wait in `pending` or `pending_ts`: lets the
+ * exits of ordinary forks and execs skip the map lookup. Exact (see
+ * count_pending); a racy read only costs a lookup. */
+__u64 clones_pending = 0;
+__u64 execs_pending = 0;
+
+/* When a record last woke the reader (boot-time ns), and the bytes sent
+ * since. Racy updates only cost a wakeup. */
+__u64 last_wakeup_ns = 0;
+__u64 sent_since_wakeup = 0;
+
+/* A scratch record per CPU: too big for the stack, sent trimmed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct event);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* uid */
+	__type(value, __u64);
+} uid_bucket SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64); /* source_cgroup() */
+	__type(value, __u64);
+} cgroup_bucket SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct flood_memo);
+} flood_memo SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NS_OWNER_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ns_owner);
+} ns_owners SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FAILURE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct last_failure);
+} failures SEC(".maps");
+
+/* Counts of events not sent, in two sides: the programs count into
+ * flood_side's, Go empties the other, then flips flood_side. A program that
+ * read the old side finishes long before Go reads it a period later. */
+struct flood_counts {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* mostly empty */
+	__uint(max_entries, 4096);
+	__type(key, struct flood_key);
+	__type(value, __u64);
+} flood0 SEC(".maps"), flood1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct flood_counts);
+} floods SEC(".maps") = {
+	.values = { &flood0, &flood1 },
+};
+
+__u32 flood_side = 0;
+
+/* ---- the code every program shares, which uses the state above ---- */
+
+#include "record.h"
+#include "flood.h"
+#include "calls.h"
+
 /* Referenced so their BTF reaches bpf2go, which mirrors them in Go. */
-const enum ns_kind *unused_ns_kind __attribute__((unused));
+const enum ns_type *unused_ns_type __attribute__((unused));
 const enum event_kind *unused_event_kind __attribute__((unused));
 const enum change_action *unused_change_action __attribute__((unused));
 const enum drop_cause *unused_drop_cause __attribute__((unused));
@@ -55,7 +185,7 @@ int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 	ptid = current_tid();
 	if (clones_pending && (p = recall(ptid)) && p->kind == EVENT_CLONE)
 		flags = p->flags;
-	e = new_event(EVENT_CLONE, false);
+	e = new_event(EVENT_CLONE, 0);
 	if (!e)
 		return 0;
 	e->pid = child->tgid;
@@ -64,20 +194,35 @@ int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 	e->flags = flags;
 	pn = nsp_of(parent);
 	cn = nsp_of(child);
+	/* Only the types whose namespace differs are read: a pointer compare
+	 * each, and for the pid namespace a compare of depths (a child's pid
+	 * namespace is its parent's pid_for_children, the parent's own or a
+	 * descendant: same depth, same namespace). */
 #pragma unroll
-	for (int k = 0; k < NS_KINDS; k++) {
+	for (int k = 0; k < NS_TYPES; k++) {
 		__u32 from, to;
 		__u8 action;
 
-		if (!(kind_mask & (1 << k)))
+		if (!(cfg.type_mask & (1 << k)))
 			continue;
-		from = task_inum(&pn, k);
-		to = task_inum(&cn, k);
+		if (k == NS_PID) {
+			if (child->thread_pid->level == parent->thread_pid->level)
+				continue;
+			from = task_inum(&pn, k);
+			to = task_inum(&cn, k);
+		} else {
+			struct ns_common *a = task_ns(&pn, k), *b = task_ns(&cn, k);
+
+			if (a == b)
+				continue;
+			from = a->inum;
+			to = b->inum;
+		}
 		if (to == from)
 			continue;
 		/* Without its CLONE_NEW* flag a child entered a namespace that
 		 * existed: its parent's pid_for_children or time_for_children. */
-		action = (flags & flag_of_kind(k)) ? ACTION_CREATE : ACTION_JOIN;
+		action = (flags & flag_of_type(k)) ? ACTION_CREATE : ACTION_JOIN;
 		add_change(e, k, action, from, to, task_ns_id(&cn, k));
 	}
 	if (e->nr_changes)
@@ -219,7 +364,7 @@ int BPF_PROG(exec_fexit, struct linux_binprm *bprm, int ret)
 
 /* Every namespace's inode number is freed here when the namespace dies
  * (ns_free_inum). Other proc inodes pass too: Go keeps only inodes it knows
- * as namespaces, and looks up their kind. */
+ * as namespaces, and looks up their type. */
 SEC("fentry/proc_free_inum")
 int BPF_PROG(destroy_fentry, unsigned int inum)
 {
@@ -228,10 +373,10 @@ int BPF_PROG(destroy_fentry, unsigned int inum)
 	/* The task dropping the last reference: with --pid, only that process. */
 	if (!wanted_tgid(current_tgid()))
 		return 0;
-	e = new_event(EVENT_DESTROY, false);
+	e = new_event(EVENT_DESTROY, 0);
 	if (!e)
 		return 0;
-	e->changes[0].kind = NS_KINDS;
+	e->changes[0].type = NS_TYPES;
 	e->changes[0].action = ACTION_DESTROY;
 	e->changes[0].from = 0;
 	e->changes[0].to = inum;

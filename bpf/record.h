@@ -1,72 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* The maps, settings and record building that every hook shares. */
+/* Record building, sending, and the state kept between a call's entry and
+ * exit, which every hook shares. Code, not declarations: nstrace.bpf.c
+ * includes it after its maps (events, drops, scratch, pending, pending_ts,
+ * call_slots), globals and cfg. */
 #ifndef NSTRACE_RECORD_H
 #define NSTRACE_RECORD_H
 
-/* Settings fixed before load. */
-volatile const __u32 filter_tgid = 0;          /* 0: every process */
-volatile const __u32 kind_mask = ALL_KINDS;    /* namespace kinds to report */
-volatile const __u64 wakeup_bytes = 256 << 10; /* wake the reader once this much is queued */
-volatile const __u64 wakeup_gap_ns = 1000000;  /* and at most this long after the last wakeup */
-volatile const bool use_task_storage = true;    /* Go clears it where the kernel lacks it */
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20); /* set from Go (--ring-size) */
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, DROP_CAUSES);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
-
-/* What a namespace-changing call looked like at entry, until its exit. */
-struct pending {
-	__u64 flags;
-	__u32 from[NS_KINDS];
-	__s32 fd;
-	__u16 mask; /* kinds this call can change */
-	__u8 kind;  /* enum event_kind */
-	__u8 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32); /* tid; tgid for exec, whose tid can change */
-	__type(value, struct pending);
-} pending SEC(".maps");
-
-/* The same, kept with the task itself where the kernel allows: cheaper than
- * a hash (no hashing, no allocation per call: the slot stays with the task
- * and is marked free), and gone when the task is. */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct pending);
-} pending_ts SEC(".maps");
-
-/* How many clone/exec entries wait in `pending` or `pending_ts`: lets the
- * exits of ordinary forks and execs skip the map lookup. Exact (see
- * count_pending); a racy read only costs a lookup. */
-__u64 clones_pending = 0;
-__u64 execs_pending = 0;
-
-/* When a record last woke the reader (boot-time ns), and the bytes sent
- * since. Racy updates only cost a wakeup. */
-__u64 last_wakeup_ns = 0;
-__u64 sent_since_wakeup = 0;
-
-/* A scratch record per CPU: too big for the stack, sent trimmed. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct event);
-} scratch SEC(".maps");
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "event.h"
+#include "state.h"
 
 static __always_inline void count_drop(__u32 cause)
 {
@@ -87,21 +30,23 @@ static __always_inline __u32 current_tid(void)
 
 static __always_inline bool wanted_tgid(__u32 tgid)
 {
-	return filter_tgid == 0 || filter_tgid == tgid;
+	return cfg.filter_tgid == 0 || cfg.filter_tgid == tgid;
 }
 
 /* Batch wakeups, with bounded latency: a record wakes the reader once
- * wakeup_bytes were sent since the last wakeup, or when none has woken it
- * for wakeup_gap_ns (so a lone event is seen at once, and churn costs at
- * most one wakeup per gap). Records in between wait for the next wakeup or
- * for Go's poll deadline. Counting bytes sent instead of asking the ring
+ * cfg.wakeup_bytes were sent since the last wakeup, or when none has woken it
+ * for cfg.wakeup_gap_ns (so a lone event is seen at once). Records in between
+ * wait for the next wakeup or for Go's poll, which comes as often as
+ * cfg.wakeup_gap_ns: no record waits longer than without the wakeup. A wakeup
+ * costs the program that asks for it microseconds (an irq_work, a
+ * self-interrupt on a virtual machine), so they stay rare. Counting bytes sent instead of asking the ring
  * what is queued (bpf_ringbuf_query) keeps the programs off the cache line
  * the reader writes. */
 static __always_inline __u64 wakeup_flag(__u64 size, __u64 now)
 {
 	__u64 sent = sent_since_wakeup + size;
 
-	if (sent >= wakeup_bytes || now - last_wakeup_ns >= wakeup_gap_ns) {
+	if (sent >= cfg.wakeup_bytes || now - last_wakeup_ns >= cfg.wakeup_gap_ns) {
 		sent_since_wakeup = 0;
 		last_wakeup_ns = now;
 		return BPF_RB_FORCE_WAKEUP;
@@ -110,31 +55,36 @@ static __always_inline __u64 wakeup_flag(__u64 size, __u64 now)
 	return BPF_RB_NO_WAKEUP;
 }
 
-/* new_event starts a record about the current task. hot: for the exits of
- * calls that churn (setns, unshare), read the task's fields with plain loads
- * through its BTF pointer, which run several times faster than the helpers
- * (bpf_get_current_comm, _uid_gid, _cgroup_id) but cost the verifier a
- * walk of task_struct's BTF per load at startup; other callers use the
- * helpers and keep the start fast. */
-static __always_inline struct event *new_event(__u8 kind, bool hot)
+/* new_event starts a record about the current task. hot: the current task,
+ * for the exits of calls that churn (setns, unshare), whose fields are then
+ * read with plain loads through its BTF pointer; they run several times
+ * faster than the helpers (bpf_get_current_pid_tgid, _comm, _uid_gid,
+ * _cgroup_id) but cost the verifier a walk of task_struct's BTF per load at
+ * startup. Other callers pass 0, use the helpers and keep the start fast. */
+static __always_inline struct event *new_event(__u8 kind, struct task_struct *hot)
 {
 	__u32 zero = 0;
 	struct event *e = bpf_map_lookup_elem(&scratch, &zero);
-	__u64 id = bpf_get_current_pid_tgid();
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = hot;
+	__u64 id;
 
 	if (!e)
 		return 0;
+	if (!task)
+		task = bpf_get_current_task_btf();
 	e->boot_ns = bpf_ktime_get_boot_ns();
 	e->flags = 0;
-	e->pid = id >> 32;
-	e->tid = (__u32)id;
 	e->ppid = task->real_parent->tgid;
 	if (hot) {
-		e->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
-		e->uid = task->cred->uid.val;
-		__builtin_memcpy(&e->comm, task->comm, sizeof(e->comm));
+		e->pid = hot->tgid;
+		e->tid = hot->pid;
+		e->cgroup_id = hot->cgroups->dfl_cgrp->kn->id;
+		e->uid = hot->cred->uid.val;
+		__builtin_memcpy(&e->comm, hot->comm, sizeof(e->comm));
 	} else {
+		id = bpf_get_current_pid_tgid();
+		e->pid = id >> 32;
+		e->tid = (__u32)id;
 		e->cgroup_id = bpf_get_current_cgroup_id();
 		e->uid = (__u32)bpf_get_current_uid_gid();
 		bpf_get_current_comm(&e->comm, sizeof(e->comm));
@@ -143,19 +93,19 @@ static __always_inline struct event *new_event(__u8 kind, bool hot)
 	e->target_ino = 0;
 	e->kind = kind;
 	e->nr_changes = 0;
-	e->target_kind = 0;
+	e->target_type = 0;
 	e->user_ns = task->real_cred->user_ns->ns.inum;
 	return e;
 }
 
-static __always_inline void add_change(struct event *e, int kind, __u8 action, __u32 from,
-				       __u32 to, __u64 to_id)
+static __always_inline void add_change(struct event *e, int type, __u8 action, __u32 from, __u32 to,
+                                       __u64 to_id)
 {
 	__u8 i = e->nr_changes;
 
-	if (i >= NS_KINDS)
+	if (i >= NS_TYPES)
 		return;
-	e->changes[i].kind = kind;
+	e->changes[i].type = type;
 	e->changes[i].action = action;
 	e->changes[i].from = from;
 	e->changes[i].to = to;
@@ -163,7 +113,7 @@ static __always_inline void add_change(struct event *e, int kind, __u8 action, _
 	e->nr_changes = i + 1;
 }
 
-#include "flood.h"
+__noinline int admit(struct event *e); /* flood.h */
 
 /* send queues the header and the used changes only, if the source has not
  * used up its share (flood.h). */
@@ -198,9 +148,9 @@ static __always_inline void remember(__u32 key, struct pending *p)
 {
 	struct pending *slot;
 
-	if (use_task_storage)
+	if (cfg.use_task_storage)
 		slot = bpf_task_storage_get(&pending_ts, bpf_get_current_task_btf(), 0,
-					    BPF_LOCAL_STORAGE_GET_F_CREATE);
+		                            BPF_LOCAL_STORAGE_GET_F_CREATE);
 	else
 		slot = bpf_map_lookup_elem(&pending, &key);
 	if (slot) {
@@ -211,7 +161,7 @@ static __always_inline void remember(__u32 key, struct pending *p)
 		count_pending(p->kind, 1);
 		return;
 	}
-	if (use_task_storage || bpf_map_update_elem(&pending, &key, p, BPF_NOEXIST)) {
+	if (cfg.use_task_storage || bpf_map_update_elem(&pending, &key, p, BPF_NOEXIST)) {
 		count_drop(DROP_PENDING_FULL);
 		return;
 	}
@@ -222,7 +172,7 @@ static __always_inline struct pending *recall(__u32 key)
 {
 	struct pending *p;
 
-	if (use_task_storage)
+	if (cfg.use_task_storage)
 		p = bpf_task_storage_get(&pending_ts, bpf_get_current_task_btf(), 0, 0);
 	else
 		p = bpf_map_lookup_elem(&pending, &key);
@@ -231,10 +181,38 @@ static __always_inline struct pending *recall(__u32 key)
 	return p;
 }
 
+static __always_inline struct call_slot *call_slot_of(__u32 tid)
+{
+	__u32 i = tid & (CALL_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&call_slots, &i);
+}
+
+/* claim_slot takes tid's slot for a call: free, or left by tid's own call
+ * whose exit never ran. 0 when another thread holds it. */
+static __always_inline struct call_slot *claim_slot(__u32 tid)
+{
+	struct call_slot *s = call_slot_of(tid);
+
+	if (s && (s->tid == tid || __sync_val_compare_and_swap(&s->tid, 0, tid) == 0))
+		return s;
+	return 0;
+}
+
+/* held_slot is tid's slot if tid holds it. */
+static __always_inline struct call_slot *held_slot(__u32 tid)
+{
+	struct call_slot *s = call_slot_of(tid);
+
+	if (s && s->tid == tid)
+		return s;
+	return 0;
+}
+
 static __always_inline void forget(__u32 key, struct pending *p)
 {
 	count_pending(p->kind, -1);
-	if (use_task_storage)
+	if (cfg.use_task_storage)
 		p->kind = 0;
 	else
 		bpf_map_delete_elem(&pending, &key);

@@ -13,12 +13,19 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type NstraceCallSlot struct {
+	_   structs.HostLayout
+	Tid uint32
+	Pad uint32
+	P   NstracePending
+}
+
 type NstraceChange struct {
 	_      structs.HostLayout
 	ToId   uint64
 	From   uint32
 	To     uint32
-	Kind   uint8
+	Type   uint8
 	Action uint8
 	Pad    [6]uint8
 }
@@ -30,6 +37,22 @@ const (
 	NstraceChangeActionACTION_JOIN    NstraceChangeAction = 2
 	NstraceChangeActionACTION_DESTROY NstraceChangeAction = 3
 )
+
+type NstraceConfig struct {
+	_               structs.HostLayout
+	WakeupBytes     uint64
+	WakeupGapNs     uint64
+	FloodStepNs     uint64
+	FloodBurstNs    uint64
+	RingLimit       uint64
+	FailureWindowNs uint64
+	FilterTgid      uint32
+	TypeMask        uint32
+	HostNetInum     uint32
+	HostMntInum     uint32
+	UseTaskStorage  uint8
+	Pad             [7]uint8
+}
 
 type NstraceDropCause uint32
 
@@ -53,7 +76,7 @@ type NstraceEvent struct {
 	TargetIno  uint32
 	Kind       uint8
 	NrChanges  uint8
-	TargetKind uint8
+	TargetType uint8
 	Pad        uint8
 	Comm       [16]int8
 	UserNs     uint32
@@ -80,6 +103,14 @@ type NstraceFloodKey struct {
 	Comm   [16]int8
 }
 
+type NstraceFloodMemo struct {
+	_       structs.HostLayout
+	Cgroup  uint64
+	UntilNs uint64
+	Uid     uint32
+	Pad     uint32
+}
+
 type NstraceLastFailure struct {
 	_      structs.HostLayout
 	BootNs uint64
@@ -88,28 +119,28 @@ type NstraceLastFailure struct {
 	Pad    [3]uint8
 }
 
-type NstraceNsKind uint32
-
-const (
-	NstraceNsKindNS_CGROUP            NstraceNsKind = 0
-	NstraceNsKindNS_IPC               NstraceNsKind = 1
-	NstraceNsKindNS_MNT               NstraceNsKind = 2
-	NstraceNsKindNS_NET               NstraceNsKind = 3
-	NstraceNsKindNS_PID               NstraceNsKind = 4
-	NstraceNsKindNS_PID_FOR_CHILDREN  NstraceNsKind = 5
-	NstraceNsKindNS_TIME              NstraceNsKind = 6
-	NstraceNsKindNS_TIME_FOR_CHILDREN NstraceNsKind = 7
-	NstraceNsKindNS_USER              NstraceNsKind = 8
-	NstraceNsKindNS_UTS               NstraceNsKind = 9
-	NstraceNsKindNS_KINDS             NstraceNsKind = 10
-)
-
 type NstraceNsOwner struct {
 	_      structs.HostLayout
 	Cgroup uint64
 	Inum   uint32
 	Pad    uint32
 }
+
+type NstraceNsType uint32
+
+const (
+	NstraceNsTypeNS_CGROUP            NstraceNsType = 0
+	NstraceNsTypeNS_IPC               NstraceNsType = 1
+	NstraceNsTypeNS_MNT               NstraceNsType = 2
+	NstraceNsTypeNS_NET               NstraceNsType = 3
+	NstraceNsTypeNS_PID               NstraceNsType = 4
+	NstraceNsTypeNS_PID_FOR_CHILDREN  NstraceNsType = 5
+	NstraceNsTypeNS_TIME              NstraceNsType = 6
+	NstraceNsTypeNS_TIME_FOR_CHILDREN NstraceNsType = 7
+	NstraceNsTypeNS_USER              NstraceNsType = 8
+	NstraceNsTypeNS_UTS               NstraceNsType = 9
+	NstraceNsTypeNS_TYPES             NstraceNsType = 10
+)
 
 type NstracePending struct {
 	_     structs.HostLayout
@@ -125,12 +156,14 @@ type NstracePending struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	NstraceMapCallSlots          = "call_slots"
 	NstraceMapCgroupBucket       = "cgroup_bucket"
 	NstraceMapDrops              = "drops"
 	NstraceMapEvents             = "events"
 	NstraceMapFailures           = "failures"
 	NstraceMapFlood0             = "flood0"
 	NstraceMapFlood1             = "flood1"
+	NstraceMapFloodMemo          = "flood_memo"
 	NstraceMapFloods             = "floods"
 	NstraceMapNsOwners           = "ns_owners"
 	NstraceMapPending            = "pending"
@@ -159,27 +192,17 @@ const (
 	NstraceProgUnshareExit       = "unshare_exit"
 	NstraceProgUnshareFentry     = "unshare_fentry"
 	NstraceProgUnshareFexit      = "unshare_fexit"
+	NstraceVarCfg                = "cfg"
 	NstraceVarClonesPending      = "clones_pending"
 	NstraceVarExecsPending       = "execs_pending"
-	NstraceVarFailureWindowNs    = "failure_window_ns"
-	NstraceVarFilterTgid         = "filter_tgid"
-	NstraceVarFloodBurstNs       = "flood_burst_ns"
 	NstraceVarFloodSide          = "flood_side"
-	NstraceVarFloodStepNs        = "flood_step_ns"
-	NstraceVarHostMntInum        = "host_mnt_inum"
-	NstraceVarHostNetInum        = "host_net_inum"
-	NstraceVarKindMask           = "kind_mask"
 	NstraceVarLastWakeupNs       = "last_wakeup_ns"
-	NstraceVarRingLimit          = "ring_limit"
 	NstraceVarSentSinceWakeup    = "sent_since_wakeup"
 	NstraceVarUnusedChangeAction = "unused_change_action"
 	NstraceVarUnusedDropCause    = "unused_drop_cause"
 	NstraceVarUnusedEventKind    = "unused_event_kind"
 	NstraceVarUnusedFloodKey     = "unused_flood_key"
-	NstraceVarUnusedNsKind       = "unused_ns_kind"
-	NstraceVarUseTaskStorage     = "use_task_storage"
-	NstraceVarWakeupBytes        = "wakeup_bytes"
-	NstraceVarWakeupGapNs        = "wakeup_gap_ns"
+	NstraceVarUnusedNsType       = "unused_ns_type"
 )
 
 // LoadNstrace returns the embedded CollectionSpec for Nstrace.
@@ -252,12 +275,14 @@ type NstraceProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type NstraceMapSpecs struct {
+	CallSlots    *ebpf.MapSpec `ebpf:"call_slots"`
 	CgroupBucket *ebpf.MapSpec `ebpf:"cgroup_bucket"`
 	Drops        *ebpf.MapSpec `ebpf:"drops"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
 	Failures     *ebpf.MapSpec `ebpf:"failures"`
 	Flood0       *ebpf.MapSpec `ebpf:"flood0"`
 	Flood1       *ebpf.MapSpec `ebpf:"flood1"`
+	FloodMemo    *ebpf.MapSpec `ebpf:"flood_memo"`
 	Floods       *ebpf.MapSpec `ebpf:"floods"`
 	NsOwners     *ebpf.MapSpec `ebpf:"ns_owners"`
 	Pending      *ebpf.MapSpec `ebpf:"pending"`
@@ -270,27 +295,17 @@ type NstraceMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type NstraceVariableSpecs struct {
+	Cfg                *ebpf.VariableSpec `ebpf:"cfg"`
 	ClonesPending      *ebpf.VariableSpec `ebpf:"clones_pending"`
 	ExecsPending       *ebpf.VariableSpec `ebpf:"execs_pending"`
-	FailureWindowNs    *ebpf.VariableSpec `ebpf:"failure_window_ns"`
-	FilterTgid         *ebpf.VariableSpec `ebpf:"filter_tgid"`
-	FloodBurstNs       *ebpf.VariableSpec `ebpf:"flood_burst_ns"`
 	FloodSide          *ebpf.VariableSpec `ebpf:"flood_side"`
-	FloodStepNs        *ebpf.VariableSpec `ebpf:"flood_step_ns"`
-	HostMntInum        *ebpf.VariableSpec `ebpf:"host_mnt_inum"`
-	HostNetInum        *ebpf.VariableSpec `ebpf:"host_net_inum"`
-	KindMask           *ebpf.VariableSpec `ebpf:"kind_mask"`
 	LastWakeupNs       *ebpf.VariableSpec `ebpf:"last_wakeup_ns"`
-	RingLimit          *ebpf.VariableSpec `ebpf:"ring_limit"`
 	SentSinceWakeup    *ebpf.VariableSpec `ebpf:"sent_since_wakeup"`
 	UnusedChangeAction *ebpf.VariableSpec `ebpf:"unused_change_action"`
 	UnusedDropCause    *ebpf.VariableSpec `ebpf:"unused_drop_cause"`
 	UnusedEventKind    *ebpf.VariableSpec `ebpf:"unused_event_kind"`
 	UnusedFloodKey     *ebpf.VariableSpec `ebpf:"unused_flood_key"`
-	UnusedNsKind       *ebpf.VariableSpec `ebpf:"unused_ns_kind"`
-	UseTaskStorage     *ebpf.VariableSpec `ebpf:"use_task_storage"`
-	WakeupBytes        *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
-	WakeupGapNs        *ebpf.VariableSpec `ebpf:"wakeup_gap_ns"`
+	UnusedNsType       *ebpf.VariableSpec `ebpf:"unused_ns_type"`
 }
 
 // NstraceObjects contains all objects after they have been loaded into the kernel.
@@ -313,12 +328,14 @@ func (o *NstraceObjects) Close() error {
 //
 // It can be passed to LoadNstraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type NstraceMaps struct {
+	CallSlots    *ebpf.Map `ebpf:"call_slots"`
 	CgroupBucket *ebpf.Map `ebpf:"cgroup_bucket"`
 	Drops        *ebpf.Map `ebpf:"drops"`
 	Events       *ebpf.Map `ebpf:"events"`
 	Failures     *ebpf.Map `ebpf:"failures"`
 	Flood0       *ebpf.Map `ebpf:"flood0"`
 	Flood1       *ebpf.Map `ebpf:"flood1"`
+	FloodMemo    *ebpf.Map `ebpf:"flood_memo"`
 	Floods       *ebpf.Map `ebpf:"floods"`
 	NsOwners     *ebpf.Map `ebpf:"ns_owners"`
 	Pending      *ebpf.Map `ebpf:"pending"`
@@ -329,12 +346,14 @@ type NstraceMaps struct {
 
 func (m *NstraceMaps) Close() error {
 	return _NstraceClose(
+		m.CallSlots,
 		m.CgroupBucket,
 		m.Drops,
 		m.Events,
 		m.Failures,
 		m.Flood0,
 		m.Flood1,
+		m.FloodMemo,
 		m.Floods,
 		m.NsOwners,
 		m.Pending,
@@ -348,27 +367,17 @@ func (m *NstraceMaps) Close() error {
 //
 // It can be passed to LoadNstraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type NstraceVariables struct {
+	Cfg                *ebpf.Variable `ebpf:"cfg"`
 	ClonesPending      *ebpf.Variable `ebpf:"clones_pending"`
 	ExecsPending       *ebpf.Variable `ebpf:"execs_pending"`
-	FailureWindowNs    *ebpf.Variable `ebpf:"failure_window_ns"`
-	FilterTgid         *ebpf.Variable `ebpf:"filter_tgid"`
-	FloodBurstNs       *ebpf.Variable `ebpf:"flood_burst_ns"`
 	FloodSide          *ebpf.Variable `ebpf:"flood_side"`
-	FloodStepNs        *ebpf.Variable `ebpf:"flood_step_ns"`
-	HostMntInum        *ebpf.Variable `ebpf:"host_mnt_inum"`
-	HostNetInum        *ebpf.Variable `ebpf:"host_net_inum"`
-	KindMask           *ebpf.Variable `ebpf:"kind_mask"`
 	LastWakeupNs       *ebpf.Variable `ebpf:"last_wakeup_ns"`
-	RingLimit          *ebpf.Variable `ebpf:"ring_limit"`
 	SentSinceWakeup    *ebpf.Variable `ebpf:"sent_since_wakeup"`
 	UnusedChangeAction *ebpf.Variable `ebpf:"unused_change_action"`
 	UnusedDropCause    *ebpf.Variable `ebpf:"unused_drop_cause"`
 	UnusedEventKind    *ebpf.Variable `ebpf:"unused_event_kind"`
 	UnusedFloodKey     *ebpf.Variable `ebpf:"unused_flood_key"`
-	UnusedNsKind       *ebpf.Variable `ebpf:"unused_ns_kind"`
-	UseTaskStorage     *ebpf.Variable `ebpf:"use_task_storage"`
-	WakeupBytes        *ebpf.Variable `ebpf:"wakeup_bytes"`
-	WakeupGapNs        *ebpf.Variable `ebpf:"wakeup_gap_ns"`
+	UnusedNsType       *ebpf.Variable `ebpf:"unused_ns_type"`
 }
 
 // NstracePrograms contains all programs after they have been loaded into the kernel.

@@ -47,12 +47,12 @@ func (d *decoder) decode(sample []byte, clock *bootClock, ev *event.Event) error
 	ev.UserNS = r.UserNs
 	ev.Errno = syscall.Errno(r.Error)
 	if r.TargetIno != 0 {
-		ev.Target = &event.Target{Type: event.NsType(r.TargetKind), Inode: r.TargetIno}
+		ev.Target = &event.Target{Type: event.NsType(r.TargetType), Inode: r.TargetIno}
 	}
 	for i := range n {
 		c := &r.Changes[i]
 		ev.Changes = append(ev.Changes, event.Change{
-			Type: event.NsType(c.Kind), Action: event.Action(c.Action),
+			Type: event.NsType(c.Type), Action: event.Action(c.Action),
 			From: c.From, To: c.To, NsID: c.ToId,
 		})
 	}

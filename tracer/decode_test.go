@@ -26,7 +26,7 @@ func commOf(s string) (c [16]int8) {
 func TestDecodeTurnsARecordIntoAnEvent(t *testing.T) {
 	r := gen.NstraceEvent{BootNs: 5_000_000_123, Flags: syscall.CLONE_NEWNET, CgroupId: 77,
 		Pid: 10, Tid: 11, Ppid: 9, Uid: 1000, Kind: uint8(event.Unshare), NrChanges: 1, Comm: commOf("ip"), UserNs: 4026531837}
-	r.Changes[0] = gen.NstraceChange{ToId: 42, From: 4026531833, To: 4026532178, Kind: uint8(event.Net), Action: uint8(event.Create)}
+	r.Changes[0] = gen.NstraceChange{ToId: 42, From: 4026531833, To: 4026532178, Type: uint8(event.Net), Action: uint8(event.Create)}
 	clock := bootClock{offset: 1_000_000_000_000_000_000}
 	var d decoder
 	var ev event.Event

@@ -36,21 +36,16 @@ type floods struct {
 	last time.Time
 }
 
-// floodSettings are the BPF constants for opts' flood accounting.
-func floodSettings(opts Options) map[string]any {
+// floodConfig puts opts' flood accounting in the programs' settings.
+func floodConfig(c *gen.NstraceConfig, opts Options) {
 	var step, burst uint64
 	if opts.FloodRate > 0 {
 		step = uint64(time.Second) / uint64(opts.FloodRate)
 		burst = uint64(opts.FloodBurst) * step
 	}
-	net, mnt := hostNetMnt()
-	return map[string]any{
-		gen.NstraceVarFloodStepNs:  step,
-		gen.NstraceVarFloodBurstNs: burst,
-		gen.NstraceVarRingLimit:    uint64(opts.RingSize - opts.RingSize/ringHeadroom),
-		gen.NstraceVarHostNetInum:  net,
-		gen.NstraceVarHostMntInum:  mnt,
-	}
+	c.FloodStepNs, c.FloodBurstNs = step, burst
+	c.RingLimit = uint64(opts.RingSize - opts.RingSize/ringHeadroom)
+	c.HostNetInum, c.HostMntInum = hostNetMnt()
 }
 
 // hostNetMnt reads the host's net and mnt namespace inodes, which kernels

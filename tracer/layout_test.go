@@ -61,11 +61,11 @@ func TestBPFEnumsMatchTheEventModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	goValues := map[string]map[string]uint64{
-		"ns_kind": {
+		"ns_type": {
 			"NS_CGROUP": uint64(event.Cgroup), "NS_IPC": uint64(event.IPC), "NS_MNT": uint64(event.Mnt),
 			"NS_NET": uint64(event.Net), "NS_PID": uint64(event.Pid), "NS_PID_FOR_CHILDREN": uint64(event.PidForChildren),
 			"NS_TIME": uint64(event.Time), "NS_TIME_FOR_CHILDREN": uint64(event.TimeForChildren),
-			"NS_USER": uint64(event.User), "NS_UTS": uint64(event.UTS), "NS_KINDS": uint64(event.NumNsTypes),
+			"NS_USER": uint64(event.User), "NS_UTS": uint64(event.UTS), "NS_TYPES": uint64(event.NumNsTypes),
 		},
 		"event_kind": {
 			"EVENT_CLONE": uint64(event.Clone), "EVENT_UNSHARE": uint64(event.Unshare), "EVENT_SETNS": uint64(event.Setns),

@@ -45,7 +45,7 @@ func TestPendingCountersStayExactWhenTheHashIsFull(t *testing.T) {
 
 	tr, err := Open(Options{Pid: uint32(cmd.Process.Pid), Hooks: os.Getenv("NSTRACE_HOOKS"),
 		tune: func(spec *ebpf.CollectionSpec) {
-			if err := spec.Variables[gen.NstraceVarUseTaskStorage].Set(false); err != nil {
+			if err := setConfig(spec, func(c *gen.NstraceConfig) { c.UseTaskStorage = 0 }); err != nil {
 				t.Fatal(err)
 			}
 			spec.Maps[gen.NstraceMapPending].MaxEntries = slots

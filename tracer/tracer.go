@@ -178,18 +178,15 @@ func (t *Tracer) load() error {
 	if len(t.opts.Types) == 0 {
 		mask = 1<<event.NumNsTypes - 1
 	}
-	settings := map[string]any{
-		gen.NstraceVarFilterTgid:  t.opts.Pid,
-		gen.NstraceVarKindMask:    mask,
-		gen.NstraceVarWakeupBytes: uint64(t.opts.RingSize / 8),
-	}
-	for name, v := range floodSettings(t.opts) {
-		settings[name] = v
-	}
-	for name, v := range settings {
-		if err := spec.Variables[name].Set(v); err != nil {
-			return fmt.Errorf("set %s: %w", name, err)
-		}
+	err = setConfig(spec, func(c *gen.NstraceConfig) {
+		c.FilterTgid = t.opts.Pid
+		c.TypeMask = mask
+		c.WakeupBytes = uint64(t.opts.RingSize / 8)
+		c.WakeupGapNs = uint64(t.opts.PollInterval)
+		floodConfig(c, t.opts)
+	})
+	if err != nil {
+		return err
 	}
 
 	if t.opts.tune != nil {
@@ -234,7 +231,7 @@ func newCollection(spec *ebpf.CollectionSpec) (*ebpf.Collection, error) {
 		return coll, nil
 	}
 	fallback := spec.Copy()
-	if err := fallback.Variables[gen.NstraceVarUseTaskStorage].Set(false); err != nil {
+	if err := setConfig(fallback, func(c *gen.NstraceConfig) { c.UseTaskStorage = 0 }); err != nil {
 		return nil, err
 	}
 	// Still referenced, never used: any map the kernel has will do.
@@ -244,6 +241,24 @@ func newCollection(spec *ebpf.CollectionSpec) (*ebpf.Collection, error) {
 		return coll, nil
 	}
 	return nil, err
+}
+
+// setConfig changes the programs' settings (struct config in bpf/state.h),
+// one constant, starting from the defaults the C gives them.
+func setConfig(spec *ebpf.CollectionSpec, change func(*gen.NstraceConfig)) error {
+	v := spec.Variables[gen.NstraceVarCfg]
+	if v == nil {
+		return errors.New("set BPF settings: no cfg variable")
+	}
+	var c gen.NstraceConfig
+	if err := v.Get(&c); err != nil {
+		return fmt.Errorf("read BPF settings: %w", err)
+	}
+	change(&c)
+	if err := v.Set(c); err != nil {
+		return fmt.Errorf("set BPF settings: %w", err)
+	}
+	return nil
 }
 
 // Hooks reports every hook and whether it attached.

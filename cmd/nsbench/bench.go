@@ -15,7 +15,12 @@ type cell struct {
 	Ratio     float64   `json:"ratio,omitempty"` // untraced ops/s ÷ these
 	Expected  int64     `json:"events_expected"`
 	Delivered int64     `json:"events_delivered"`
-	Lost      int64     `json:"lost"` // what the tracer said it dropped, all processes
+	Flooded   int64     `json:"events_flooded"` // counted past their share (flood records), all processes
+	Lost      int64     `json:"lost"`           // what the tracer said it dropped, all processes
+	// The tracer's CPU time from ready to exit and the events it said it
+	// handled meanwhile (nstrace only): its cost per event as a consumer.
+	ConsumerCPUNs  int64 `json:"consumer_cpu_ns,omitempty"`
+	ConsumerEvents int64 `json:"consumer_events,omitempty"`
 }
 
 // row is one workload: its untraced runs and its runs under each tracer.
@@ -109,7 +114,7 @@ func runTraced(o *options, w workload, t tracer, c *cell, res *results) error {
 	if err := errors.Join(werr, s.stop()); err != nil {
 		return err
 	}
-	lost, err := t.lost(s)
+	sum, err := t.lost(s)
 	if err != nil {
 		return err
 	}
@@ -127,7 +132,12 @@ func runTraced(o *options, w workload, t tracer, c *cell, res *results) error {
 		c.Expected += rep.Ops
 	}
 	c.Delivered += delivered
-	c.Lost += lost
+	c.Flooded += sum.Flooded
+	c.Lost += sum.Lost
+	if t.nstrace {
+		c.ConsumerCPUNs += s.cpuSinceReady().Nanoseconds()
+		c.ConsumerEvents += sum.Events
+	}
 	return nil
 }
 

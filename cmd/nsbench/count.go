@@ -88,13 +88,15 @@ func countEvents(r io.Reader, parse lineParser, kind string, pid int) (int64, er
 
 // summary is nstrace's closing line.
 type summary struct {
-	Events, Filtered, Lost int64
+	Events, Filtered, Flooded, Lost int64
 }
 
-var summaryLine = regexp.MustCompile(`(?m)^nstrace: (\d+) events(?: \((\d+) filtered out\))?, (\d+) lost$`)
+var summaryLine = regexp.MustCompile(`(?m)^nstrace: (\d+) events(?: \((\d+) filtered out\))?` +
+	`(?:, (\d+) past their share counted in flood records)?, (\d+) lost\b`)
 
 // parseSummary finds `nstrace: N events, M lost` (or `N events (K filtered
-// out), M lost`) in nstrace's stderr; the last one counts.
+// out), F past their share counted in flood records, M lost (...)`) in
+// nstrace's stderr; the last one counts.
 func parseSummary(stderr string) (summary, bool) {
 	all := summaryLine.FindAllStringSubmatch(stderr, -1)
 	if len(all) == 0 {
@@ -106,7 +108,10 @@ func parseSummary(stderr string) (summary, bool) {
 	if m[2] != "" {
 		s.Filtered, _ = strconv.ParseInt(m[2], 10, 64)
 	}
-	s.Lost, _ = strconv.ParseInt(m[3], 10, 64)
+	if m[3] != "" {
+		s.Flooded, _ = strconv.ParseInt(m[3], 10, 64)
+	}
+	s.Lost, _ = strconv.ParseInt(m[4], 10, 64)
 	return s, true
 }
 

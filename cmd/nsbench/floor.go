@@ -42,7 +42,7 @@ func floorTracer(self, hooks string) tracer {
 		cmd := exec.Command(self, floorCommand, "-hooks", hooks, "-ready", ready)
 		return startSession(cmd, events, fileExists(ready))
 	}
-	t.lost = func(*session) (int64, error) { return 0, nil }
+	t.lost = func(*session) (summary, error) { return summary{}, nil }
 	return t
 }
 

@@ -62,7 +62,7 @@ func (res *results) writeTable(w io.Writer) {
 	for _, name := range res.Tracers {
 		head = append(head, res.Titles[name]+" ops/s", "ratio")
 	}
-	head = append(head, "events delivered/expected ("+res.titleList()+")", "lost ("+res.titleList()+")")
+	head = append(head, "events delivered[+flooded]/expected ("+res.titleList()+")", "lost ("+res.titleList()+")")
 	t := [][]string{head}
 	for _, r := range res.Rows {
 		goal := fmt.Sprintf("≤ %.2f×", r.Goal)
@@ -76,10 +76,15 @@ func (res *results) writeTable(w io.Writer) {
 			c := r.Traced[name]
 			line = append(line, fmtInt(c.Median), fmtRatio(c.Ratio, r.Goal, name))
 			d := fmt.Sprintf("%d/%d", c.Delivered, c.Expected)
+			if c.Flooded > 0 {
+				d = fmt.Sprintf("%d+%d/%d", c.Delivered, c.Flooded, c.Expected)
+			}
 			if name == "floor" {
 				d = "—"
 			}
-			if strings.HasPrefix(name, "nstrace") && c.Delivered != c.Expected {
+			// Flood counts are every source's: they can explain missing
+			// events, never excuse extra ones.
+			if strings.HasPrefix(name, "nstrace") && (c.Delivered > c.Expected || c.Delivered+c.Flooded < c.Expected) {
 				d += " ✗"
 			}
 			delivered = append(delivered, d)
@@ -89,6 +94,7 @@ func (res *results) writeTable(w io.Writer) {
 	}
 	t = append(t, res.readyRow())
 	writeMarkdown(w, t)
+	res.writeConsumer(w)
 	res.writeMemory(w)
 	res.writeCosts(w)
 	if len(res.Notes) > 0 {
@@ -97,6 +103,35 @@ func (res *results) writeTable(w io.Writer) {
 			fmt.Fprintf(w, "- %s\n", n)
 		}
 	}
+}
+
+// consumerGoal bounds nstrace's CPU time per event it handles.
+const consumerGoal = 400
+
+// writeConsumer lists nstrace's CPU per event: its CPU time from ready to
+// exit over the events its summary counted, all rounds together.
+func (res *results) writeConsumer(w io.Writer) {
+	t := [][]string{{"workload", "tracer", "events", "CPU ns/event (goal ≤ 400)"}}
+	for _, r := range res.Rows {
+		for _, name := range res.Tracers {
+			c := r.Traced[name]
+			if c == nil || c.ConsumerEvents == 0 {
+				continue
+			}
+			per := float64(c.ConsumerCPUNs) / float64(c.ConsumerEvents)
+			mark := "✓"
+			if per > consumerGoal {
+				mark = "✗"
+			}
+			t = append(t, []string{r.Workload, res.Titles[name], strconv.FormatInt(c.ConsumerEvents, 10),
+				fmt.Sprintf("%.0f %s", per, mark)})
+		}
+	}
+	if len(t) == 1 {
+		return
+	}
+	fmt.Fprintf(w, "\nnstrace's CPU per event it handled (CPU time from ready to exit, every thread, ÷ the events its summary counted):\n\n")
+	writeMarkdown(w, t)
 }
 
 func (res *results) writeMemory(w io.Writer) {

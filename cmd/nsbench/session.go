@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -19,12 +21,13 @@ const pollInterval = time.Millisecond
 
 // A session is one running tracer, from start until it is stopped.
 type session struct {
-	cmd    *exec.Cmd
-	events string        // the file its events land in
-	stderr bytes.Buffer  // nstrace's notes and summary, bpftrace's warnings
-	ready  time.Duration // from start until every probe was attached
-	exited chan struct{} // closed once the process has exited
-	err    error         // from Wait, valid once exited is closed
+	cmd        *exec.Cmd
+	events     string        // the file its events land in
+	stderr     bytes.Buffer  // nstrace's notes and summary, bpftrace's warnings
+	ready      time.Duration // from start until every probe was attached
+	cpuAtReady time.Duration // the tracer's CPU time (every thread) once ready
+	exited     chan struct{} // closed once the process has exited
+	err        error         // from Wait, valid once exited is closed
 }
 
 // startSession starts cmd; isReady is polled until it reports true.
@@ -52,6 +55,7 @@ func startSession(cmd *exec.Cmd, events string, isReady func(*session) (bool, er
 		}
 		if ok {
 			s.ready = time.Since(start)
+			s.cpuAtReady = threadsCPU(cmd.Process.Pid)
 			return s, nil
 		}
 		select {
@@ -67,6 +71,39 @@ func startSession(cmd *exec.Cmd, events string, isReady func(*session) (bool, er
 }
 
 func (s *session) pid() int { return s.cmd.Process.Pid }
+
+// cpuSinceReady is the CPU time the tracer spent from ready until it
+// exited: reading, decoding and writing events, and its shutdown drain.
+// Valid once stopped.
+func (s *session) cpuSinceReady() time.Duration {
+	st := s.cmd.ProcessState
+	if st == nil {
+		return 0
+	}
+	return st.UserTime() + st.SystemTime() - s.cpuAtReady
+}
+
+// threadsCPU adds up the time on CPU of pid's threads (the first field of
+// each /proc/PID/task/TID/schedstat, in ns); 0 where unreadable.
+func threadsCPU(pid int) time.Duration {
+	paths, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	var total time.Duration
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			continue
+		}
+		ns, err := strconv.ParseInt(f[0], 10, 64)
+		if err == nil {
+			total += time.Duration(ns)
+		}
+	}
+	return total
+}
 
 // stop interrupts the tracer, as Ctrl-C would, and waits for it to drain
 // and exit.

@@ -18,14 +18,15 @@ type tracer struct {
 	floor    bool   // empty programs: no events, no costs to report
 	parse    lineParser
 	start    func(dir string) (*session, error)
-	lost     func(*session) (int64, error) // records it says it dropped
+	lost     func(*session) (summary, error) // what it says it handled, counted past their share, and dropped
+	nstrace  bool                            // a build of nstrace: its CPU per event is measured
 }
 
 // nstraceTracer runs `nstrace trace`, writing JSON Lines to a file: with
 // -o json on stdout, or with record, the session recorder (-q -w FILE).
 // A baseline is another build of nstrace, compared in the same run.
 func nstraceTracer(bin string, record, baseline bool) tracer {
-	t := tracer{Name: "nstrace-json", Title: "nstrace -o json", parse: parseNstraceLine}
+	t := tracer{Name: "nstrace-json", Title: "nstrace -o json", parse: parseNstraceLine, nstrace: true}
 	if record {
 		t.Name, t.Title, t.recorder = "nstrace-w", "nstrace -w", true
 	}
@@ -54,12 +55,12 @@ func nstraceTracer(bin string, record, baseline bool) tracer {
 		}
 		return startSession(cmd, events, fileExists(ready))
 	}
-	t.lost = func(s *session) (int64, error) {
+	t.lost = func(s *session) (summary, error) {
 		sum, ok := parseSummary(s.stderr.String())
 		if !ok {
-			return 0, fmt.Errorf("%s printed no summary: %q", t.Title, s.stderr.String())
+			return summary{}, fmt.Errorf("%s printed no summary: %q", t.Title, s.stderr.String())
 		}
-		return sum.Lost, nil
+		return sum, nil
 	}
 	return t
 }
@@ -105,13 +106,14 @@ func bpftraceTracer(bin, script string) (tracer, error) {
 			return attached >= points, err
 		})
 	}
-	t.lost = func(s *session) (int64, error) {
+	t.lost = func(s *session) (summary, error) {
 		f, err := os.Open(s.events)
 		if err != nil {
-			return 0, err
+			return summary{}, err
 		}
 		defer f.Close()
-		return countBpftraceLost(f)
+		lost, err := countBpftraceLost(f)
+		return summary{Lost: lost}, err
 	}
 	return t, nil
 }
