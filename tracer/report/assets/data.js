@@ -1,6 +1,6 @@
-// nstrace report, part 1 of 4: the data. Parses the JSON in #nstrace-data
+// nstrace report, part 1 of 5: the data. Parses the JSON in #nstrace-data
 // and indexes it: marks per lane in typed arrays, times, names.
-// The four parts share one scope: html.go joins them, in order, inside one
+// The five parts share one scope: html.go joins them, in order, inside one
 // function. Every string from the data goes into the page through
 // textContent or setAttribute, never as markup.
 

@@ -1,4 +1,4 @@
-// nstrace report, part 3 of 4: interaction. Zoom, pan, hover, selection,
+// nstrace report, part 3 of 5: interaction. Zoom, pan, hover, selection,
 // the event's details and the list of failed attempts, alerts and losses.
 
 // ---- zoom and pan ----
@@ -210,7 +210,8 @@ function describeLane(lane) {
   if (l.created !== undefined) s += ' at ' + clock(l.created, 6);
   else s += '\nexisted before the first event';
   if (l.gone !== undefined) s += '\ndestroyed at ' + clock(l.gone, 6);
-  else if (l.reused !== undefined) s += '\ngone by ' + clock(l.reused, 6) + ', when its inode went to another namespace';
+  else if (l.reused !== undefined) s += '\nlast seen at ' + clock(lastSign(lane), 6) + ', gone by ' + clock(l.reused, 6) + ', when its inode went to another namespace';
+  else if (!l.host) s += '\nlast seen at ' + clock(lastSign(lane), 6) + '; no destroy event: unknown after';
   if (l.owner) s += '\nowned by user namespace ' + l.owner;
   return s + '\n' + l.n + ' marks';
 }

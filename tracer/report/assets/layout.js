@@ -1,4 +1,4 @@
-// nstrace report, part 2 of 4: the layout. Rows, lanes, marks, links, the
+// nstrace report, part 2 of 5: the layout. Rows, lanes, marks, links, the
 // axis and the overview, drawn for the view v0..v1 (see data.js for the
 // shared scope).
 
@@ -33,6 +33,7 @@ function layoutRows() {
     y += GROUP_H;
     if (collapsed[g.name]) return;
     for (var k = 0; k < g.lanes.length; k++) {
+      if (searchHit && !searchHit[g.lanes[k]]) continue;
       if (activeOnly && !activeInView(g.lanes[k])) continue;
       laneRow[g.lanes[k]] = rows.length;
       rows.push({ g: gi, lane: g.lanes[k], y: y, h: LANE_H, odd: head.shown & 1 });
@@ -133,15 +134,32 @@ function drawLane(row) {
   }
   svg('line', { class: 'label-sep', x1: LABEL_W - 2, x2: LABEL_W - 2, y1: 0, y2: LANE_H }, g);
   var mg = svg('g', { 'clip-path': 'url(#clip-lane)' }, g);
-  if (l.k === 'ns') {
-    var a = l.created !== undefined ? l.created : full0;
-    var b = l.gone !== undefined ? l.gone : l.reused !== undefined ? l.reused : full1;
-    var xa = Math.max(LABEL_W, X(a)), xb = Math.min(W, X(b));
-    if (xb > xa) {
-      svg('line', { class: 'life' + (l.created === undefined ? ' pre' : ''), x1: xa, x2: xb, y1: LANE_H / 2, y2: LANE_H / 2 }, mg);
-    }
-  }
+  if (l.k === 'ns') drawLife(mg, lane);
   drawMarks(mg, lane);
+}
+
+// A lifeline runs from creation to destruction. Without a destroy event
+// (or a reuse of its inode) a namespace is known alive only up to its last
+// mark: past that it is drawn as unknown, not as alive. The host's
+// namespaces never end.
+function drawLife(g, lane) {
+  var l = L[lane], a = l.created !== undefined ? l.created : full0, b = full1, unknown = false;
+  if (l.gone !== undefined) b = l.gone;
+  else if (!l.host) {
+    b = lastSign(lane);
+    unknown = true;
+  }
+  lifeSegment(g, 'life' + (l.created === undefined ? ' pre' : ''), a, b);
+  if (unknown) lifeSegment(g, 'life unknown', b, l.reused !== undefined ? l.reused : full1);
+}
+function lastSign(lane) {
+  var e = laneStart[lane + 1], l = L[lane];
+  var t = e > laneStart[lane] ? MT[e - 1] : l.created !== undefined ? l.created : full0;
+  return l.reused !== undefined ? Math.min(t, l.reused) : t;
+}
+function lifeSegment(g, cls, a, b) {
+  var xa = Math.max(LABEL_W, X(a)), xb = Math.min(W, X(b));
+  if (xb > xa) svg('line', { class: cls, x1: xa, x2: xb, y1: LANE_H / 2, y2: LANE_H / 2 }, g);
 }
 
 function drawMarks(g, lane) {

@@ -1,0 +1,103 @@
+package report
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+var (
+	laneOpenRe = regexp.MustCompile(`<g class="(lane|group-head)"([^>]*)>`)
+	lifeRe     = regexp.MustCompile(`<line class="(life[^"]*)"`)
+)
+
+// drawnLanes lists the namespace lanes the page drew, each with the
+// classes of its lifeline segments: "net 4026532250 \"web-frontend\": life life unknown".
+func drawnLanes(dom string) []string {
+	var out []string
+	locs := laneOpenRe.FindAllStringSubmatchIndex(dom, -1)
+	for i, loc := range locs {
+		if dom[loc[2]:loc[3]] != "lane" {
+			continue
+		}
+		a := attrs(dom[loc[4]:loc[5]])
+		if a["data-kind"] != "ns" {
+			continue
+		}
+		end := len(dom)
+		if i+1 < len(locs) {
+			end = locs[i+1][0]
+		}
+		var life []string
+		for _, m := range lifeRe.FindAllStringSubmatch(dom[loc[1]:end], -1) {
+			life = append(life, strings.ReplaceAll(m[1], " ", "-"))
+		}
+		out = append(out, fmt.Sprintf("%s %s %s: %s", a["data-type"], a["data-inode"], a["data-label"], strings.Join(life, " ")))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestANamespaceWithoutADestroyIsDrawnUnknownAfterItsLastMark(t *testing.T) {
+	r := buildReport(t, fixture)
+	page := savePage(t, "fixture-life.html", r)
+	dom, log := browse(t, page, "", "--dump-dom")
+	checkRendered(t, dom, log)
+	got := strings.Join(drawnLanes(dom), "\n")
+	// The host's namespaces never end; the others are known alive from
+	// their creation to their last mark: one with only a create has no
+	// solid line at all. The fixture has no destroy events.
+	want := strings.Join([]string{
+		"ipc 4026531839 host: life-pre",
+		"ipc 4026532320 by unshare[1526]: life-unknown",
+		"ipc 4026532411 ctr nstrace-demo: life life-unknown",
+		"mnt 4026531832 host: life-pre",
+		"mnt 4026532319 by ip[1525]: life-unknown",
+		"mnt 4026532319 ctr nstrace-demo: life life-unknown",
+		"net 4026531833 host: life-pre",
+		"net 4026532250 \"web-frontend\": life life-unknown",
+		"net 4026532321 by unshare[1526]: life-unknown",
+		"net 4026532413 ctr nstrace-demo: life life-unknown",
+		"pid 4026531836 host: life-pre",
+		"pid 4026532412 ctr nstrace-demo: life life-unknown",
+		"uts 4026531838 host: life-pre",
+		"uts 4026532319 by unshare[1526]: life-unknown",
+		"uts 4026532320 ctr nstrace-demo: life life-unknown",
+	}, "\n")
+	if got != want {
+		t.Errorf("lanes and lifelines:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestTheSearchBoxKeepsTheLanesItNames(t *testing.T) {
+	r := buildReport(t, fixture)
+	page := savePage(t, "fixture-search.html", r)
+	for _, tc := range []struct {
+		name, query string
+		want        []string
+	}{
+		{"by a name", "web-frontend", []string{`net 4026532250 "web-frontend"`}},
+		{"by a pid", "1526", []string{"ipc 4026532320 by unshare[1526]", "net 4026532321 by unshare[1526]", "uts 4026532319 by unshare[1526]"}},
+		{"by an inode, every namespace that had it", "4026532319", []string{"mnt 4026532319 by ip[1525]", "mnt 4026532319 ctr nstrace-demo", "uts 4026532319 by unshare[1526]"}},
+		{"by a container", "NSTRACE-demo", []string{"ipc 4026532411 ctr nstrace-demo", "mnt 4026532319 ctr nstrace-demo",
+			"net 4026532413 ctr nstrace-demo", "pid 4026532412 ctr nstrace-demo", "uts 4026532320 ctr nstrace-demo"}},
+		// "ip" names the processes of ip(8), and is part of "ipc" too.
+		{"by a comm, in part", "ip", []string{"ipc 4026531839 host", "ipc 4026532320 by unshare[1526]", "ipc 4026532411 ctr nstrace-demo",
+			"mnt 4026532319 by ip[1525]", "net 4026531833 host", `net 4026532250 "web-frontend"`}},
+		{"for nothing", "no-such-thing", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dom, log := browse(t, page, "file://"+page+"#search="+tc.query, "--dump-dom")
+			checkRendered(t, dom, log)
+			var got []string
+			for _, l := range drawnLanes(dom) {
+				got = append(got, l[:strings.Index(l, ":")])
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("search %q drew:\n%s\nwant:\n%s", tc.query, strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
