@@ -9,6 +9,7 @@ import (
 )
 
 var (
+	notableRe  = regexp.MustCompile(`<details class="notable-group"([^>]*)>`)
 	laneOpenRe = regexp.MustCompile(`<g class="(lane|group-head)"([^>]*)>`)
 	lifeRe     = regexp.MustCompile(`<line class="(life[^"]*)"`)
 )
@@ -99,5 +100,33 @@ func TestTheSearchBoxKeepsTheLanesItNames(t *testing.T) {
 				t.Errorf("search %q drew:\n%s\nwant:\n%s", tc.query, strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
 		})
+	}
+}
+
+// checkNotableGroups checks the list under the timeline: one group per
+// alert rule, most raised first, then the failed attempts and the losses,
+// each counting all of its items and listing at most a page of them.
+func checkNotableGroups(t *testing.T, dom string, r *Report) {
+	t.Helper()
+	var want []string
+	for _, c := range r.ByRule {
+		want = append(want, fmt.Sprintf("alert:%s %d", c.Name, c.N))
+	}
+	if r.Summary.Failed > 0 {
+		want = append(want, fmt.Sprintf("failed %d", r.Summary.Failed))
+	}
+	if r.Summary.LossMarks > 0 {
+		want = append(want, fmt.Sprintf("lost %d", r.Summary.LossMarks))
+	}
+	var got []string
+	for _, m := range notableRe.FindAllStringSubmatch(dom, -1) {
+		a := attrs(m[1])
+		got = append(got, a["data-group"]+" "+a["data-n"])
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("notable groups:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if n := strings.Count(dom, `<li>`); n > 100*len(want) {
+		t.Errorf("%d items listed, want at most a page of 100 per group", n)
 	}
 }

@@ -176,7 +176,7 @@ function drawMarks(g, lane) {
       xl = xj;
       j++;
     }
-    if (j - i === 1) {
+    if (j - i === 1 && !isBand(i)) {
       drawMark(g, i, x0, cy, lane);
       prevEnd = x0 + 6;
     } else {
@@ -214,8 +214,8 @@ function drawMark(g, k, x, cy, lane) {
 // A cluster takes the colour of an alert or a failure among its marks,
 // so they never hide; otherwise that of the most of them.
 function drawCluster(g, lane, i, j, xa, xb, cy) {
-  var n = j - i, counts = [0, 0, 0, 0, 0, 0], mix = [], top = C_LOST;
-  for (var k = i; k < j; k++) counts[MCls[k]]++;
+  var n = 0, counts = [0, 0, 0, 0, 0, 0], mix = [], top = C_LOST;
+  for (var k = i; k < j; k++) { counts[MCls[k]] += MW[k]; n += MW[k]; }
   for (k = 5; k >= 0; k--) if (counts[k]) mix.push(CLS_WORD[k] + ':' + counts[k]);
   if (counts[C_ALERT]) top = C_ALERT;
   else if (counts[C_FAILED]) top = C_FAILED;
