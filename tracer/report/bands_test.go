@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -92,8 +93,11 @@ func TestAPageWithBandsRendersInChromium(t *testing.T) {
 	for _, el := range elementRe.FindAllStringSubmatch(dom, -1) {
 		if a := attrs(el[2]); strings.HasPrefix(a["class"], "mark cluster") {
 			for _, kv := range strings.Split(a["data-mix"], ",") {
-				var n int
-				fmt.Sscanf(kv[strings.Index(kv, ":")+1:], "%d", &n)
+				_, v, _ := strings.Cut(kv, ":")
+				n, err := strconv.Atoi(v)
+				if err != nil {
+					t.Fatalf("cluster mix %q: %v", a["data-mix"], err)
+				}
 				drawn += n
 			}
 		}
