@@ -128,4 +128,3 @@ func TestCompactLinesNeverCarryControlCharacters(t *testing.T) {
 		}
 	}
 }
-
