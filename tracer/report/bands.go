@@ -13,8 +13,10 @@ import (
 // recording.
 const DefaultMaxEvents = 150_000
 
-// maxBands bounds the bands kept: past it, bands widen (twice as long
-// each time) and merge.
+// maxBands is how many bands there may be before they widen (twice as
+// long each time) and merge. When widening no longer merges much, as with
+// many lanes of a few marks each, the bound grows instead: bands are then
+// few per lane, and lanes are kept anyway.
 const maxBands = 100_000
 
 // markClass is what a mark is, in the page's order (data.js's C_*).
@@ -44,6 +46,7 @@ type bands struct {
 	origin int64 // unix ns of the first event folded: slot 0 starts there
 	width  int64 // ns per slot
 	n      map[bandKey]int
+	limit  int // widen past this many bands
 	events int // events folded into bands
 }
 
@@ -54,14 +57,17 @@ type bandKey struct {
 }
 
 func newBands() bands {
-	return bands{width: int64(1e6), n: make(map[bandKey]int)}
+	return bands{width: int64(1e6), n: make(map[bandKey]int), limit: maxBands}
 }
 
 // add counts one mark at t (unix ns).
 func (b *bands) add(lane int32, cls markClass, t int64) {
 	b.n[bandKey{lane, cls, floorDiv(t-b.origin, b.width)}]++
-	for len(b.n) > maxBands {
+	if len(b.n) > b.limit {
 		b.widen()
+		if len(b.n) > b.limit*3/4 {
+			b.limit = 2 * len(b.n)
+		}
 	}
 }
 

@@ -107,3 +107,15 @@ func TestAPageWithBandsRendersInChromium(t *testing.T) {
 	}
 	t.Logf("50 000 events, 5 000 kept: %s redraws, the slowest %s ms", st["data-redraws"], st["data-redraw-max-ms"])
 }
+
+// Many lanes of one mark each do not merge by widening: the bound grows
+// instead of widening again and again.
+func TestBandsOfManyLanesGrowTheirBound(t *testing.T) {
+	b := newBands()
+	for lane := range int32(maxBands + 1) {
+		b.add(lane, markCreate, int64(lane)) // all in the first slot
+	}
+	if len(b.n) != maxBands+1 || b.width != 2e6 || b.limit != 2*(maxBands+1) {
+		t.Errorf("%d bands of %d ns, bound %d; want %d of 2000000 ns, bound %d", len(b.n), b.width, b.limit, maxBands+1, 2*(maxBands+1))
+	}
+}
