@@ -11,12 +11,12 @@ import (
 // Options name no limit: past them, marks are counted in bands, which
 // keeps the page and the Builder's memory bounded however long the
 // recording.
-const DefaultMaxEvents = 150_000
+const DefaultMaxEvents = 100_000
 
 // maxBands is how many bands there may be before they widen (twice as
-// long each time) and merge. When widening no longer merges much, as with
-// many lanes of a few marks each, the bound grows instead: bands are then
-// few per lane, and lanes are kept anyway.
+// long each time) and merge. When a widening merges less than a tenth, as
+// with many lanes of a few marks each, the bound grows instead: bands are
+// then few per lane, and lanes are kept anyway.
 const maxBands = 100_000
 
 // markClass is what a mark is, in the page's order (data.js's C_*).
@@ -65,7 +65,7 @@ func (b *bands) add(lane int32, cls markClass, t int64) {
 	b.n[bandKey{lane, cls, floorDiv(t-b.origin, b.width)}]++
 	if len(b.n) > b.limit {
 		b.widen()
-		if len(b.n) > b.limit*3/4 {
+		if len(b.n) > b.limit*9/10 {
 			b.limit = 2 * len(b.n)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/nstrace/nstrace/tracer/event"
 )
 
 var (
@@ -112,11 +114,22 @@ func checkNotableGroups(t *testing.T, dom string, r *Report) {
 	for _, c := range r.ByRule {
 		want = append(want, fmt.Sprintf("alert:%s %d", c.Name, c.N))
 	}
-	if r.Summary.Failed > 0 {
-		want = append(want, fmt.Sprintf("failed %d", r.Summary.Failed))
+	// Failures and losses are listed as far as they are kept one by one;
+	// past that they are counted in bands and the summary.
+	failed, lost := 0, 0
+	for _, e := range r.events {
+		switch {
+		case e.kind == event.Lost:
+			lost++
+		case e.errno != 0:
+			failed++
+		}
 	}
-	if r.Summary.LossMarks > 0 {
-		want = append(want, fmt.Sprintf("lost %d", r.Summary.LossMarks))
+	if failed > 0 {
+		want = append(want, fmt.Sprintf("failed %d", failed))
+	}
+	if lost > 0 {
+		want = append(want, fmt.Sprintf("lost %d", lost))
 	}
 	var got []string
 	for _, m := range notableRe.FindAllStringSubmatch(dom, -1) {

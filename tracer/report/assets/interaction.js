@@ -354,6 +354,10 @@ function renderNotable() {
     page();
     return d;
   });
+  if (M.bands.events) {
+    nodes.push(el('p', 'muted', 'Failed attempts and losses among the ' + num(M.bands.events) +
+      ' events past the first ' + num(nE) + ' are counted in the summary and on the timeline, not listed.'));
+  }
   body.replaceChildren.apply(body, nodes);
 }
 function notableItem(ul, it) {
