@@ -122,10 +122,10 @@ func (r *Report) appendData(dst []byte) ([]byte, error) {
 		b = r.appendEvent(b, &r.events[i])
 	}
 	b = append(b, "]}"...)
-	var out bytes.Buffer
-	out.Grow(len(b))
-	json.HTMLEscape(&out, b) // meta is escaped already: this is the one guarantee
-	return append(dst, out.Bytes()...), nil
+	out := bytes.NewBuffer(dst)
+	out.Grow(len(b) + len(b)/64)
+	json.HTMLEscape(out, b) // meta is escaped already: this is the one guarantee
+	return out.Bytes(), nil
 }
 
 func (r *Report) meta() *dataMeta {
