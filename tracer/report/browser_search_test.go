@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"html"
 	"regexp"
 	"sort"
 	"strings"
@@ -141,5 +142,37 @@ func checkNotableGroups(t *testing.T, dom string, r *Report) {
 	}
 	if n := strings.Count(dom, `<li>`); n > 100*len(want) {
 		t.Errorf("%d items listed, want at most a page of 100 per group", n)
+	}
+}
+
+var groupHeadRe = regexp.MustCompile(`<g class="group-head" data-group="([^"]*)"`)
+
+func TestLanesGroupByContainerOrCreator(t *testing.T) {
+	r := buildReport(t, fixture)
+	page := savePage(t, "fixture-groups.html", r)
+	for _, tc := range []struct {
+		mode string
+		want []string
+	}{
+		{"container", []string{"attention 2", "container:host 5", "container:ctr nstrace-demo 5", "container:no container 5"}},
+		{"creator", []string{"attention 2", "creator:host 5", "creator:by runc:[1:CHILD][1537] 5", "creator:by unshare[1526] 3",
+			"creator:by ip[1524] 1", "creator:by ip[1525] 1"}},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			dom, log := browse(t, page, "file://"+page+"#group="+tc.mode, "--dump-dom")
+			checkRendered(t, dom, log)
+			var got []string
+			heads := groupHeadRe.FindAllStringSubmatchIndex(dom, -1)
+			for i, h := range heads {
+				end := len(dom)
+				if i+1 < len(heads) {
+					end = heads[i+1][0]
+				}
+				got = append(got, fmt.Sprintf("%s %d", html.UnescapeString(dom[h[2]:h[3]]), strings.Count(dom[h[1]:end], `<g class="lane"`)))
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("grouped by %s:\n%s\nwant:\n%s", tc.mode, strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
 	}
 }

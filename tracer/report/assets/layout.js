@@ -110,7 +110,7 @@ function drawGroup(row) {
   var n = svg('g', { class: 'group-head', 'data-group': g.name, transform: 'translate(0,' + row.y + ')' }, gRows);
   svg('rect', { width: W, height: GROUP_H }, n);
   var t = svg('text', { x: 8, y: 15 }, n);
-  t.textContent = (collapsed[g.name] ? '▸ ' : '▾ ') + (GROUP_TITLE[g.name] || g.name);
+  t.textContent = (collapsed[g.name] ? '▸ ' : '▾ ') + (g.title || GROUP_TITLE[g.name] || g.name);
   var c = svg('tspan', { class: 'group-n' }, t);
   c.textContent = '   ' + num(g.lanes.length) + (g.name === 'attention' ? ' lane' : ' namespace') + (g.lanes.length === 1 ? '' : 's') +
     (collapsed[g.name] ? ' (folded)' : activeOnly && row.shown < g.lanes.length ? ', ' + num(row.shown) + ' with marks in view' : '');

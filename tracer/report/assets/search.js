@@ -1,7 +1,9 @@
-// nstrace report, part 4 of 5: the search box. A query keeps the lanes it
-// names: by label, name, container, inode, ns_id or creator, or by a comm,
-// pid or container of a process with a mark on the lane. The special lanes
-// stay, so alerts, failures and losses are never hidden by a search.
+// nstrace report, part 4 of 5: finding lanes. The search box: a query
+// keeps the lanes it names, by label, name, container, inode, ns_id or
+// creator, or by a comm, pid or container of a process with a mark on the
+// lane. The special lanes stay, so alerts, failures and losses are never
+// hidden by a search. And grouping: by type (as the data comes), by
+// container or pod, or by the process that created the namespace.
 
 var searchBox = document.getElementById('search');
 var searchHit = null; // null: no query; else lanes kept, by index
@@ -53,3 +55,38 @@ searchBox.addEventListener('input', function () {
 searchBox.addEventListener('keydown', function (e) {
   if (e.key === 'Escape') { searchBox.value = ''; applySearch(''); }
 });
+
+var groupBox = document.getElementById('group-by');
+var groupsByType = M.groups;
+
+// regroup orders the lanes by mode: 'type', 'container' or 'creator'.
+// Within a group, lanes keep the type order; groups with most lanes come
+// first, the host's before all.
+function regroup(mode) {
+  if (mode !== 'container' && mode !== 'creator') {
+    M.groups = groupsByType;
+  } else {
+    var byKey = {}, keys = [], out = [];
+    groupsByType.forEach(function (g) {
+      if (g.name === 'attention') { out.push(g); return; }
+      g.lanes.forEach(function (lane) {
+        var l = L[lane], key;
+        if (l.host) key = 'host';
+        else if (mode === 'container') key = l.ctr || 'no container';
+        else key = l.creator ? 'by ' + l.creator.comm + '[' + l.creator.pid + ']' : 'creator not seen';
+        if (!byKey[key]) { byKey[key] = []; keys.push(key); }
+        byKey[key].push(lane);
+      });
+    });
+    keys.sort(function (a, b) {
+      return (b === 'host') - (a === 'host') || byKey[b].length - byKey[a].length || (a < b ? -1 : a > b ? 1 : 0);
+    });
+    keys.forEach(function (k) { out.push({ name: mode + ':' + k, title: k, lanes: byKey[k] }); });
+    M.groups = out;
+  }
+  groupBox.value = M.groups === groupsByType ? 'type' : mode;
+  collapsed = {};
+  layoutRows();
+  schedule();
+}
+groupBox.addEventListener('change', function () { regroup(groupBox.value); });
