@@ -127,7 +127,9 @@ function drawLane(row) {
   var label = svg('text', { class: cls, x: 18, y: 15, 'clip-path': 'url(#clip-label)' }, g);
   var ino = l.k === 'ns' ? String(l.ino) : '';
   var room = Math.floor((LABEL_W - 34 - ino.length * 7) / 6.6);
-  label.textContent = l.label.length > room ? l.label.slice(0, Math.max(room - 1, 1)) + '…' : l.label;
+  // Grouped other than by type, a lane says its type.
+  var text = (M.groups !== groupsByType && l.k === 'ns' ? l.type + ' ' : '') + l.label;
+  label.textContent = text.length > room ? text.slice(0, Math.max(room - 1, 1)) + '…' : text;
   if (ino) {
     var it = svg('text', { class: 'lane-ino', x: LABEL_W - 8, y: 15, 'text-anchor': 'end' }, g);
     it.textContent = ino;
