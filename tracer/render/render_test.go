@@ -123,7 +123,8 @@ func BenchmarkRender(b *testing.B) {
 	for _, r := range []struct {
 		name string
 		w    interface{ Event(*event.Event) error }
-	}{{"json", NewJSON(discard{})}, {"text", NewText(discard{})}} {
+	}{{"json", NewJSON(discard{})}, {"text", NewText(discard{})},
+		{"compact", NewTextWith(discard{}, TextOptions{Width: 80})}, {"wide", NewTextWith(discard{}, TextOptions{Format: Wide})}} {
 		b.Run(r.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

@@ -15,8 +15,11 @@ const TextHeader = "TIME(UTC)           PID    PPID COMM             EVENT   CHA
 // Text writes one aligned line per event: time, pid, ppid, comm, event, and
 // the changes as `net+ 4026532178 "name"` (created) or `net→ ...` (joined).
 type Text struct {
-	w   *bufio.Writer
-	buf []byte
+	w      *bufio.Writer
+	buf    []byte
+	opts   TextOptions
+	styled bool   // NewTextWith's formats; else AppendText's line
+	reuse  *reuse // inodes seen, for reuse marks; nil: none made
 }
 
 // NewText returns a text writer on w.
@@ -26,13 +29,27 @@ func NewText(w io.Writer) *Text {
 
 // Header writes the column names.
 func (t *Text) Header() error {
-	_, err := t.w.WriteString(TextHeader + "\n")
+	h := TextHeader
+	switch {
+	case t.styled && t.opts.Format == Wide:
+		h = WideHeader
+	case t.styled:
+		h = CompactHeader
+	}
+	_, err := t.w.WriteString(h + "\n")
 	return err
 }
 
 // Event writes ev as one line.
 func (t *Text) Event(ev *event.Event) error {
-	t.buf = AppendText(t.buf[:0], ev)
+	switch {
+	case t.styled && t.opts.Format == Wide:
+		t.buf = t.appendWide(t.buf[:0], ev)
+	case t.styled:
+		t.buf = t.appendCompact(t.buf[:0], ev)
+	default:
+		t.buf = AppendText(t.buf[:0], ev)
+	}
 	t.buf = append(t.buf, '\n')
 	_, err := t.w.Write(t.buf)
 	return err

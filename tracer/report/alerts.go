@@ -20,8 +20,8 @@ func (b *Builder) Alert(rule, severity, message string, trigger *event.Event) {
 	}
 	a.Time = trigger.Time
 	k := keyOf(trigger)
-	if a.Event = b.find(k); a.Event >= 0 {
-		b.addAlert(a)
+	if a.Event = b.find(k); a.Event >= 0 || k == b.banded {
+		b.addAlert(a) // on an event folded into bands: listed, with no event to open
 		return
 	}
 	b.pending = append(b.pending, pendingAlert{alert: a, trigger: k})
@@ -59,10 +59,11 @@ func (b *Builder) find(k eventKey) int {
 	return -1
 }
 
-// settle keeps the alerts waiting for the event just written, if it is
-// their trigger; a trigger that is not the next event kept was filtered out.
-func (b *Builder) settle(ev *event.Event) {
-	k, i := keyOf(ev), len(b.r.events)-1
+// settle keeps the alerts waiting for the event just written (index i,
+// or -1 when folded into bands), if it is their trigger; a trigger that is
+// not the next event kept was filtered out.
+func (b *Builder) settle(ev *event.Event, i int) {
+	k := keyOf(ev)
 	for _, p := range b.pending {
 		if p.trigger == k {
 			p.alert.Event = i

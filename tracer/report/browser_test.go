@@ -293,6 +293,7 @@ func TestAHundredThousandEventsRenderAndStayResponsive(t *testing.T) {
 	if got, want := st["data-selftest"], "cluster tooltip details fold"; got != want {
 		t.Errorf("hovering, clicking and folding: %q work, want %q", got, want)
 	}
+	checkNotableGroups(t, dom, r)
 	t.Logf("100 000 events, %d lanes: report made in %v (%.1f MB); in chromium %s ms from navigation to drawn, the script %s ms (parse %s, prepare %s, draw %s); %s redraws while zooming and panning, the slowest %s ms",
 		len(r.Lanes), made.Round(time.Millisecond), float64(info.Size())/1e6, st["data-page-ms"], st["data-total-ms"], st["data-parse-ms"],
 		st["data-prep-ms"], st["data-draw-ms"], st["data-redraws"], st["data-redraw-max-ms"])

@@ -23,6 +23,9 @@ type Builder struct {
 	special [4]int32 // lane of each special kind; -1 until needed
 	laneCtr []int32  // each lane's container index, to spot a new label cheaply
 	tally   tally
+	bands   bands
+	banded  eventKey       // the last event folded into bands, for an alert raised on it
+	t0, t1  int64          // the first and last event's time, unix ns
 	pending []pendingAlert // alerts raised before their trigger was written
 
 	sessions map[string]int // index into r.Sessions by recording id
@@ -41,6 +44,9 @@ type Options struct {
 	// Lookup tells what the session's resolver knows of a namespace, for
 	// lanes met only as where a process came from or a failed setns aimed.
 	Lookup func(t event.NsType, inode uint32) (resolve.Namespace, bool)
+	// MaxEvents is how many events are kept one by one, to be hovered and
+	// clicked; past them, marks are counted in bands. 0: DefaultMaxEvents.
+	MaxEvents int
 }
 
 type idKey struct {
@@ -55,8 +61,11 @@ type inoKey struct {
 
 // NewBuilder returns an empty Builder.
 func NewBuilder(opts Options) *Builder {
+	if opts.MaxEvents <= 0 {
+		opts.MaxEvents = DefaultMaxEvents
+	}
 	b := &Builder{
-		opts: opts, byID: make(map[idKey]int32), byInode: make(map[inoKey]int32), lastIno: make(map[uint32]int32),
+		opts: opts, bands: newBands(), byID: make(map[idKey]int32), byInode: make(map[inoKey]int32), lastIno: make(map[uint32]int32),
 		strIdx: map[string]int32{"": 0}, ctrIdx: make(map[event.Container]int32),
 		special: [4]int32{-1, -1, -1, -1}, sessions: make(map[string]int),
 		host: resolve.New(nil, resolve.WithoutLiveLookups()),
@@ -92,7 +101,17 @@ func (b *Builder) WriteEvent(ev *event.Event) error {
 	if ev.Kind == event.Destroy && len(ev.Changes) == 0 {
 		return nil // the resolver found no namespace in it: another proc inode freed
 	}
-	rec := eventRec{t: ev.Time.UnixNano(), kind: ev.Kind, errno: ev.Errno, pid: ev.Pid, tid: ev.Tid,
+	t := ev.Time.UnixNano()
+	if len(b.r.events) == 0 && b.bands.events == 0 {
+		b.t0, b.t1 = t, t
+	}
+	b.t0, b.t1 = min(b.t0, t), max(b.t1, t)
+	b.tally.add(ev)
+	if len(b.r.events) >= b.opts.MaxEvents {
+		b.band(ev, t)
+		return nil
+	}
+	rec := eventRec{t: t, kind: ev.Kind, errno: ev.Errno, pid: ev.Pid, tid: ev.Tid,
 		ppid: ev.Ppid, uid: ev.UID, ctr: b.container(ev.Container), lane: -1, lost: ev.Lost}
 	rec.comm = b.str(ev.Comm)
 	if ev.Errno != 0 {
@@ -104,42 +123,84 @@ func (b *Builder) WriteEvent(ev *event.Event) error {
 	if ev.Target != nil {
 		rec.target, rec.hasTarget = *ev.Target, true
 	}
-	b.tally.add(ev)
 	rec.ch0 = int32(len(b.r.changes))
 	switch {
 	case ev.Kind == event.Lost:
-		rec.lane = b.specialLane(LostLane)
-		b.r.Lanes[rec.lane].Marks.Lost++
+		rec.lane = b.lostMark()
 	case ev.Failed():
-		if ev.Target != nil && ev.Target.Inode != 0 {
-			rec.lane = b.laneAt(resolve.BaseType(ev.Target.Type), ev.Target.Inode)
-		} else {
-			rec.lane = b.specialLane(FailedLane)
-		}
-		b.r.Lanes[rec.lane].Marks.Failed++
+		rec.lane = b.failedMark(ev)
 	default:
 		for i := range ev.Changes {
 			if int(ev.Changes[i].Type) < event.NumNsTypes {
-				b.change(ev, &ev.Changes[i])
+				c := &ev.Changes[i]
+				lane, from := b.change(ev, c)
+				b.r.changes = append(b.r.changes, changeRec{typ: c.Type, action: c.Action, from: c.From, to: c.To,
+					nsid: c.NsID, lane: lane, fromLane: from})
 			}
 		}
 	}
 	rec.ch1 = int32(len(b.r.changes))
 	b.r.events = append(b.r.events, rec)
 	if len(b.pending) > 0 {
-		b.settle(ev)
+		b.settle(ev, len(b.r.events)-1)
 	}
 	return nil
+}
+
+// band counts ev's marks in bands: the lanes learn from it as from an
+// event kept, but nothing of it stays but the counts.
+func (b *Builder) band(ev *event.Event, t int64) {
+	if b.bands.events == 0 {
+		b.bands.origin = t
+	}
+	b.bands.events++
+	switch {
+	case ev.Kind == event.Lost:
+		b.bands.add(b.lostMark(), markLost, t)
+	case ev.Failed():
+		b.bands.add(b.failedMark(ev), markFailed, t)
+	default:
+		for i := range ev.Changes {
+			if int(ev.Changes[i].Type) < event.NumNsTypes {
+				lane, _ := b.change(ev, &ev.Changes[i])
+				b.bands.add(lane, actionClass(ev.Changes[i].Action), t)
+			}
+		}
+	}
+	b.banded = keyOf(ev)
+	if len(b.pending) > 0 {
+		b.settle(ev, -1)
+	}
+}
+
+func (b *Builder) lostMark() int32 {
+	lane := b.specialLane(LostLane)
+	b.r.Lanes[lane].Marks.Lost++
+	return lane
+}
+
+// failedMark puts a failed attempt on the lane of the namespace it aimed
+// at, when it names one.
+func (b *Builder) failedMark(ev *event.Event) int32 {
+	var lane int32
+	if ev.Target != nil && ev.Target.Inode != 0 {
+		lane = b.laneAt(resolve.BaseType(ev.Target.Type), ev.Target.Inode)
+	} else {
+		lane = b.specialLane(FailedLane)
+	}
+	b.r.Lanes[lane].Marks.Failed++
+	return lane
 }
 
 // Flush does nothing: a report is written whole, at the end.
 func (b *Builder) Flush() error { return nil }
 
-// change places one change on its lane.
-func (b *Builder) change(ev *event.Event, c *event.Change) {
-	lane := b.laneFor(c)
+// change places one change on its lane, and returns that lane and the
+// one the task came from (-1: not drawn).
+func (b *Builder) change(ev *event.Event, c *event.Change) (lane, from int32) {
+	lane = b.laneFor(c)
 	l := &b.r.Lanes[lane]
-	from := int32(-1)
+	from = -1
 	switch c.Action {
 	case event.Create:
 		l.Marks.Create++
@@ -163,8 +224,7 @@ func (b *Builder) change(ev *event.Event, c *event.Change) {
 		}
 	}
 	b.label(lane, c.Name, c.Host, c.Container, c.Owner)
-	b.r.changes = append(b.r.changes, changeRec{typ: c.Type, action: c.Action, from: c.From, to: c.To,
-		nsid: c.NsID, lane: lane, fromLane: from})
+	return lane, from
 }
 
 // creatorOf is the process that made the call: for clone the parent,
@@ -217,18 +277,10 @@ func (b *Builder) container(c *event.Container) int32 {
 // Report finishes the report. The Builder must not be used after.
 func (b *Builder) Report() *Report {
 	r := &b.r
-	if n := len(r.events); n > 0 {
-		r.Start, r.End = time.Unix(0, r.events[0].t), time.Unix(0, r.events[0].t)
-		for i := range r.events {
-			t := time.Unix(0, r.events[i].t)
-			if t.Before(r.Start) {
-				r.Start = t
-			}
-			if t.After(r.End) {
-				r.End = t
-			}
-		}
+	if len(r.events) > 0 || b.bands.events > 0 {
+		r.Start, r.End = time.Unix(0, b.t0), time.Unix(0, b.t1)
 	}
+	r.bands = b.bands
 	for i := range r.Alerts {
 		if r.Alerts[i].Time.IsZero() {
 			r.Alerts[i].Time = r.End

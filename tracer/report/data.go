@@ -50,6 +50,15 @@ type dataMeta struct {
 	Lanes      []dataLane      `json:"lanes"`
 	Groups     []dataGroup     `json:"groups"`
 	Alerts     []dataAlert     `json:"alerts"`
+	Bands      dataBands       `json:"bands"`
+}
+
+// dataBands are the marks past the events kept: marks holds [lane, dt,
+// class, n] for each band, dt the band's start in ns since Start.
+type dataBands struct {
+	Width  int64   `json:"width"`
+	Events int     `json:"events"` // events folded into them
+	Marks  []int64 `json:"marks"`
 }
 
 type dataContainer struct {
@@ -113,10 +122,10 @@ func (r *Report) appendData(dst []byte) ([]byte, error) {
 		b = r.appendEvent(b, &r.events[i])
 	}
 	b = append(b, "]}"...)
-	var out bytes.Buffer
-	out.Grow(len(b))
-	json.HTMLEscape(&out, b) // meta is escaped already: this is the one guarantee
-	return append(dst, out.Bytes()...), nil
+	out := bytes.NewBuffer(dst)
+	out.Grow(len(b) + len(b)/64)
+	json.HTMLEscape(out, b) // meta is escaped already: this is the one guarantee
+	return out.Bytes(), nil
 }
 
 func (r *Report) meta() *dataMeta {
@@ -147,6 +156,7 @@ func (r *Report) meta() *dataMeta {
 	for _, g := range r.Groups {
 		m.Groups = append(m.Groups, dataGroup(g))
 	}
+	m.Bands = r.dataBands()
 	m.Alerts = make([]dataAlert, 0, len(r.Alerts))
 	for _, a := range r.Alerts {
 		m.Alerts = append(m.Alerts, dataAlert{Rule: a.Rule, Severity: a.Severity, Message: a.Message,

@@ -19,9 +19,9 @@ var (
 	pageHTML string
 	//go:embed assets/report.css
 	pageCSS string
-	//go:embed assets/data.js assets/layout.js assets/interaction.js assets/start.js
+	//go:embed assets/data.js assets/layout.js assets/interaction.js assets/search.js assets/start.js
 	scripts embed.FS
-	pageJS  = joinScripts(scripts, "data.js", "layout.js", "interaction.js", "start.js")
+	pageJS  = joinScripts(scripts, "data.js", "layout.js", "interaction.js", "search.js", "start.js")
 
 	pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 		"utc":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },

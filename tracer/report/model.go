@@ -33,6 +33,7 @@ type Report struct {
 	ctrs    []event.Container
 	events  []eventRec
 	changes []changeRec
+	bands   bands // marks of the events past Options.MaxEvents
 }
 
 // Session is what a session header says about a recording.

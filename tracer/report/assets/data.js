@@ -1,6 +1,6 @@
-// nstrace report, part 1 of 4: the data. Parses the JSON in #nstrace-data
+// nstrace report, part 1 of 5: the data. Parses the JSON in #nstrace-data
 // and indexes it: marks per lane in typed arrays, times, names.
-// The four parts share one scope: html.go joins them, in order, inside one
+// The five parts share one scope: html.go joins them, in order, inside one
 // function. Every string from the data goes into the page through
 // textContent or setAttribute, never as markup.
 
@@ -95,17 +95,23 @@ function eachMark(fn) {
   if (alertLane >= 0) {
     for (var a = 0; a < M.alerts.length; a++) fn(alertLane, M.alerts[a].t, M.alerts[a].ev, a, C_ALERT);
   }
+  // Past the events kept one by one, marks come counted: [lane, dt, class, n]
+  // per band of meta.bands.width ns. A band is a mark with no event, of weight n.
+  var B = M.bands.marks;
+  for (var bi = 0; bi < B.length; bi += 4) fn(B[bi], B[bi + 1], -1, -1, B[bi + 2], B[bi + 3]);
 }
 var laneStart = new Int32Array(nL + 1);
 eachMark(function (l) { laneStart[l + 1]++; });
 for (li = 0; li < nL; li++) laneStart[li + 1] += laneStart[li];
 var nM = laneStart[nL];
 var MT = new Float64Array(nM), MEv = new Int32Array(nM), MAux = new Int32Array(nM), MCls = new Uint8Array(nM);
+var MW = new Uint32Array(nM); // how many marks each stands for: 1, or a band's count
 var fillAt = laneStart.slice(0, nL);
-eachMark(function (l, t, ev, aux, cls) {
+eachMark(function (l, t, ev, aux, cls, n) {
   var k = fillAt[l]++;
-  MT[k] = t; MEv[k] = ev; MAux[k] = aux; MCls[k] = cls;
+  MT[k] = t; MEv[k] = ev; MAux[k] = aux; MCls[k] = cls; MW[k] = n || 1;
 });
+function isBand(k) { return MEv[k] < 0 && MCls[k] !== C_ALERT; }
 for (li = 0; li < nL; li++) sortLane(laneStart[li], laneStart[li + 1]);
 
 function sortLane(s, e) {
@@ -117,8 +123,9 @@ function sortLane(s, e) {
   idx.sort(function (a, b) { return MT[a] - MT[b] || a - b; });
   var t = idx.map(function (k) { return MT[k]; }), ev = idx.map(function (k) { return MEv[k]; });
   var aux = idx.map(function (k) { return MAux[k]; }), cls = idx.map(function (k) { return MCls[k]; });
+  var w = idx.map(function (k) { return MW[k]; });
   for (i = 0; i < idx.length; i++) {
-    MT[s + i] = t[i]; MEv[s + i] = ev[i]; MAux[s + i] = aux[i]; MCls[s + i] = cls[i];
+    MT[s + i] = t[i]; MEv[s + i] = ev[i]; MAux[s + i] = aux[i]; MCls[s + i] = cls[i]; MW[s + i] = w[i];
   }
 }
 // Every event's time, sorted: how many events a view holds.

@@ -1,4 +1,4 @@
-// nstrace report, part 3 of 4: interaction. Zoom, pan, hover, selection,
+// nstrace report, part 3 of 5: interaction. Zoom, pan, hover, selection,
 // the event's details and the list of failed attempts, alerts and losses.
 
 // ---- zoom and pan ----
@@ -194,12 +194,13 @@ function describeMark(k) {
   return s;
 }
 function describeCluster(c) {
-  var counts = [0, 0, 0, 0, 0, 0];
-  for (var k = c[1]; k < c[2]; k++) counts[MCls[k]]++;
+  var counts = [0, 0, 0, 0, 0, 0], n = 0, bands = 0;
+  for (var k = c[1]; k < c[2]; k++) { counts[MCls[k]] += MW[k]; n += MW[k]; if (isBand(k)) bands += MW[k]; }
   var parts = [];
   for (var i = 5; i >= 0; i--) if (counts[i]) parts.push(counts[i] + ' ' + CLS_WORD[i]);
   var a = MT[c[1]], b = MT[c[2] - 1];
-  return (c[2] - c[1]) + ' marks on ' + laneName(c[0]) + ': ' + parts.join(', ') + '\n' +
+  return n + ' marks on ' + laneName(c[0]) + ': ' + parts.join(', ') + '\n' +
+    (bands ? bands + ' of them counted only, past the ' + num(nE) + ' events the report keeps one by one\n' : '') +
     clock(a, 6) + ' → ' + clock(b, 6) + ' (' + duration(b - a) + ')\nclick to zoom in';
 }
 function describeLane(lane) {
@@ -210,7 +211,8 @@ function describeLane(lane) {
   if (l.created !== undefined) s += ' at ' + clock(l.created, 6);
   else s += '\nexisted before the first event';
   if (l.gone !== undefined) s += '\ndestroyed at ' + clock(l.gone, 6);
-  else if (l.reused !== undefined) s += '\ngone by ' + clock(l.reused, 6) + ', when its inode went to another namespace';
+  else if (l.reused !== undefined) s += '\nlast seen at ' + clock(lastSign(lane), 6) + ', gone by ' + clock(l.reused, 6) + ', when its inode went to another namespace';
+  else if (!l.host) s += '\nlast seen at ' + clock(lastSign(lane), 6) + '; no destroy event: unknown after';
   if (l.owner) s += '\nowned by user namespace ' + l.owner;
   return s + '\n' + l.n + ' marks';
 }
@@ -273,7 +275,8 @@ function showAlert(a) {
   row(dl, 'Time', fullTime(al.t));
   row(dl, 'Alert', al.severity + ' · ' + al.rule).className = 'bad';
   row(dl, 'Message', al.message);
-  row(dl, 'Trigger', 'not shown: the report\'s filter left it out');
+  row(dl, 'Trigger', M.bands.events ? 'not shown: the report\'s filter left it out, or it is past the events kept one by one'
+    : 'not shown: the report\'s filter left it out');
   showDetails([dl]);
 }
 function showCluster(c) {
@@ -306,30 +309,67 @@ function reveal(i, t) {
 }
 
 // ---- failed attempts, alerts, losses: a list to jump from ----
+// The list below the timeline: alerts grouped by rule (most raised
+// first), then failed attempts and losses, each group a page at a time.
+var NOTABLE_PAGE = 100;
 function renderNotable() {
   var body = document.getElementById('notable-body');
-  var items = [];
-  for (var i = 0; i < nE; i++) {
-    if (E[i][F_ERR]) items.push([E[i][F_T], 'failed', i, -1]);
-    else if (E[i][F_KIND] === KIND_LOST) items.push([E[i][F_T], 'lost', i, -1]);
+  var groups = {}, order = [];
+  function add(key, item) {
+    if (!groups[key]) { groups[key] = []; order.push(key); }
+    groups[key].push(item);
   }
-  M.alerts.forEach(function (a, j) { items.push([a.t, 'alert', a.ev, j]); });
-  if (!items.length) { body.replaceChildren(el('p', 'muted', 'None: no attempt failed, no alert was raised, no record was lost.')); return; }
-  items.sort(function (a, b) { return a[0] - b[0]; });
-  var ul = el('ul', 'notable-list'), max = 1000;
-  items.slice(0, max).forEach(function (it) {
-    var li = el('li', null, null, ul), b = el('button', null, null, li);
-    b.type = 'button';
-    el('span', 'tag ' + it[1], it[1], b);
-    var text = it[1] === 'alert'
-      ? clock(it[0], 6) + '  ' + M.alerts[it[3]].rule + ': ' + M.alerts[it[3]].message
-      : eventTitle(it[2]);
-    b.appendChild(document.createTextNode(text));
-    b.addEventListener('click', function () {
-      if (it[1] === 'alert') showAlert(it[3]); else select(it[2]);
-      reveal(it[2], it[0]);
-    });
+  M.alerts.forEach(function (a, j) { add('alert\u0000' + a.rule, [a.t, 'alert', a.ev, j]); });
+  for (var i = 0; i < nE; i++) {
+    if (E[i][F_ERR]) add('failed', [E[i][F_T], 'failed', i, -1]);
+    else if (E[i][F_KIND] === KIND_LOST) add('lost', [E[i][F_T], 'lost', i, -1]);
+  }
+  if (!order.length) { body.replaceChildren(el('p', 'muted', 'None: no attempt failed, no alert was raised, no record was lost.')); return; }
+  var rank = function (k) { return k.indexOf('alert') === 0 ? 0 : k === 'failed' ? 1 : 2; };
+  order.sort(function (a, b) { return rank(a) - rank(b) || groups[b].length - groups[a].length || (a < b ? -1 : 1); });
+  var nodes = order.map(function (key) {
+    var items = groups[key].sort(function (a, b) { return a[0] - b[0]; });
+    var d = el('details', 'notable-group');
+    d.setAttribute('data-group', key.replace('\u0000', ':'));
+    d.setAttribute('data-n', items.length);
+    if (items.length <= 20) d.open = true;
+    var sum = el('summary', null, null, d);
+    var kind = items[0][1];
+    el('span', 'tag ' + kind, kind, sum);
+    sum.appendChild(document.createTextNode(
+      (kind === 'alert' ? M.alerts[items[0][3]].rule : kind === 'failed' ? 'failed attempts' : 'records lost') + ' ×' + num(items.length) +
+      '  ' + clock(items[0][0], 3) + ' → ' + clock(items[items.length - 1][0], 3)));
+    var ul = el('ul', 'notable-list', null, d), shown = 0, more = null;
+    function page() {
+      items.slice(shown, shown + NOTABLE_PAGE).forEach(function (it) { notableItem(ul, it); });
+      shown = Math.min(items.length, shown + NOTABLE_PAGE);
+      if (more) more.remove();
+      more = null;
+      if (shown < items.length) {
+        more = el('button', 'linkish more', 'show ' + Math.min(NOTABLE_PAGE, items.length - shown) + ' more of ' + num(items.length - shown), d);
+        more.type = 'button';
+        more.addEventListener('click', page);
+      }
+    }
+    page();
+    return d;
   });
-  body.replaceChildren(ul);
-  if (items.length > max) el('p', 'muted', (items.length - max) + ' more not listed', body);
+  if (M.bands.events) {
+    nodes.push(el('p', 'muted', 'Failed attempts and losses among the ' + num(M.bands.events) +
+      ' events past the first ' + num(nE) + ' are counted in the summary and on the timeline, not listed.'));
+  }
+  body.replaceChildren.apply(body, nodes);
+}
+function notableItem(ul, it) {
+  var li = el('li', null, null, ul), b = el('button', null, null, li);
+  b.type = 'button';
+  el('span', 'tag ' + it[1], it[1], b);
+  var text = it[1] === 'alert'
+    ? clock(it[0], 6) + '  ' + M.alerts[it[3]].rule + ': ' + M.alerts[it[3]].message
+    : eventTitle(it[2]);
+  b.appendChild(document.createTextNode(text));
+  b.addEventListener('click', function () {
+    if (it[1] === 'alert') showAlert(it[3]); else select(it[2]);
+    reveal(it[2], it[0]);
+  });
 }

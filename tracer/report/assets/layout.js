@@ -1,4 +1,4 @@
-// nstrace report, part 2 of 4: the layout. Rows, lanes, marks, links, the
+// nstrace report, part 2 of 5: the layout. Rows, lanes, marks, links, the
 // axis and the overview, drawn for the view v0..v1 (see data.js for the
 // shared scope).
 
@@ -33,6 +33,7 @@ function layoutRows() {
     y += GROUP_H;
     if (collapsed[g.name]) return;
     for (var k = 0; k < g.lanes.length; k++) {
+      if (searchHit && !searchHit[g.lanes[k]]) continue;
       if (activeOnly && !activeInView(g.lanes[k])) continue;
       laneRow[g.lanes[k]] = rows.length;
       rows.push({ g: gi, lane: g.lanes[k], y: y, h: LANE_H, odd: head.shown & 1 });
@@ -109,7 +110,7 @@ function drawGroup(row) {
   var n = svg('g', { class: 'group-head', 'data-group': g.name, transform: 'translate(0,' + row.y + ')' }, gRows);
   svg('rect', { width: W, height: GROUP_H }, n);
   var t = svg('text', { x: 8, y: 15 }, n);
-  t.textContent = (collapsed[g.name] ? '▸ ' : '▾ ') + (GROUP_TITLE[g.name] || g.name);
+  t.textContent = (collapsed[g.name] ? '▸ ' : '▾ ') + (g.title || GROUP_TITLE[g.name] || g.name);
   var c = svg('tspan', { class: 'group-n' }, t);
   c.textContent = '   ' + num(g.lanes.length) + (g.name === 'attention' ? ' lane' : ' namespace') + (g.lanes.length === 1 ? '' : 's') +
     (collapsed[g.name] ? ' (folded)' : activeOnly && row.shown < g.lanes.length ? ', ' + num(row.shown) + ' with marks in view' : '');
@@ -126,22 +127,41 @@ function drawLane(row) {
   var label = svg('text', { class: cls, x: 18, y: 15, 'clip-path': 'url(#clip-label)' }, g);
   var ino = l.k === 'ns' ? String(l.ino) : '';
   var room = Math.floor((LABEL_W - 34 - ino.length * 7) / 6.6);
-  label.textContent = l.label.length > room ? l.label.slice(0, Math.max(room - 1, 1)) + '…' : l.label;
+  // Grouped other than by type, a lane says its type.
+  var text = (M.groups !== groupsByType && l.k === 'ns' ? l.type + ' ' : '') + l.label;
+  label.textContent = text.length > room ? text.slice(0, Math.max(room - 1, 1)) + '…' : text;
   if (ino) {
     var it = svg('text', { class: 'lane-ino', x: LABEL_W - 8, y: 15, 'text-anchor': 'end' }, g);
     it.textContent = ino;
   }
   svg('line', { class: 'label-sep', x1: LABEL_W - 2, x2: LABEL_W - 2, y1: 0, y2: LANE_H }, g);
   var mg = svg('g', { 'clip-path': 'url(#clip-lane)' }, g);
-  if (l.k === 'ns') {
-    var a = l.created !== undefined ? l.created : full0;
-    var b = l.gone !== undefined ? l.gone : l.reused !== undefined ? l.reused : full1;
-    var xa = Math.max(LABEL_W, X(a)), xb = Math.min(W, X(b));
-    if (xb > xa) {
-      svg('line', { class: 'life' + (l.created === undefined ? ' pre' : ''), x1: xa, x2: xb, y1: LANE_H / 2, y2: LANE_H / 2 }, mg);
-    }
-  }
+  if (l.k === 'ns') drawLife(mg, lane);
   drawMarks(mg, lane);
+}
+
+// A lifeline runs from creation to destruction. Without a destroy event
+// (or a reuse of its inode) a namespace is known alive only up to its last
+// mark: past that it is drawn as unknown, not as alive. The host's
+// namespaces never end.
+function drawLife(g, lane) {
+  var l = L[lane], a = l.created !== undefined ? l.created : full0, b = full1, unknown = false;
+  if (l.gone !== undefined) b = l.gone;
+  else if (!l.host) {
+    b = lastSign(lane);
+    unknown = true;
+  }
+  lifeSegment(g, 'life' + (l.created === undefined ? ' pre' : ''), a, b);
+  if (unknown) lifeSegment(g, 'life unknown', b, l.reused !== undefined ? l.reused : full1);
+}
+function lastSign(lane) {
+  var e = laneStart[lane + 1], l = L[lane];
+  var t = e > laneStart[lane] ? MT[e - 1] : l.created !== undefined ? l.created : full0;
+  return l.reused !== undefined ? Math.min(t, l.reused) : t;
+}
+function lifeSegment(g, cls, a, b) {
+  var xa = Math.max(LABEL_W, X(a)), xb = Math.min(W, X(b));
+  if (xb > xa) svg('line', { class: cls, x1: xa, x2: xb, y1: LANE_H / 2, y2: LANE_H / 2 }, g);
 }
 
 function drawMarks(g, lane) {
@@ -158,7 +178,7 @@ function drawMarks(g, lane) {
       xl = xj;
       j++;
     }
-    if (j - i === 1) {
+    if (j - i === 1 && !isBand(i)) {
       drawMark(g, i, x0, cy, lane);
       prevEnd = x0 + 6;
     } else {
@@ -196,8 +216,8 @@ function drawMark(g, k, x, cy, lane) {
 // A cluster takes the colour of an alert or a failure among its marks,
 // so they never hide; otherwise that of the most of them.
 function drawCluster(g, lane, i, j, xa, xb, cy) {
-  var n = j - i, counts = [0, 0, 0, 0, 0, 0], mix = [], top = C_LOST;
-  for (var k = i; k < j; k++) counts[MCls[k]]++;
+  var n = 0, counts = [0, 0, 0, 0, 0, 0], mix = [], top = C_LOST;
+  for (var k = i; k < j; k++) { counts[MCls[k]] += MW[k]; n += MW[k]; }
   for (k = 5; k >= 0; k--) if (counts[k]) mix.push(CLS_WORD[k] + ':' + counts[k]);
   if (counts[C_ALERT]) top = C_ALERT;
   else if (counts[C_FAILED]) top = C_FAILED;

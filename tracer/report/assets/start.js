@@ -1,7 +1,15 @@
-// nstrace report, part 4 of 4: the first drawing, and the timings the
+// nstrace report, part 5 of 5: the first drawing, and the timings the
 // browser test reads from the status element.
 
 // ---- first drawing ----
+// #search=QUERY opens with the search done: a link can carry it;
+// #group=container or #group=creator opens grouped so.
+var wantSearch = /^#search=(.*)$/.exec(location.hash), wantGroup = /^#group=(\w+)$/.exec(location.hash);
+if (wantSearch) {
+  searchBox.value = decodeURIComponent(wantSearch[1]);
+  searchHit = searchLanes(searchBox.value);
+}
+if (wantGroup) regroup(wantGroup[1]);
 layoutRows();
 measure();
 var tPrep = performance.now();

@@ -1,0 +1,110 @@
+package report
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/nstrace/nstrace/tracer/event"
+)
+
+// DefaultMaxEvents is how many events a report keeps one by one when its
+// Options name no limit: past them, marks are counted in bands, which
+// keeps the page and the Builder's memory bounded however long the
+// recording.
+const DefaultMaxEvents = 100_000
+
+// maxBands is how many bands there may be before they widen (twice as
+// long each time) and merge. When a widening merges less than a tenth, as
+// with many lanes of a few marks each, the bound grows instead: bands are
+// then few per lane, and lanes are kept anyway.
+const maxBands = 100_000
+
+// markClass is what a mark is, in the page's order (data.js's C_*).
+type markClass uint8
+
+const (
+	markLost markClass = iota
+	markJoin
+	markDestroy
+	markCreate
+	markFailed
+)
+
+func actionClass(a event.Action) markClass {
+	switch a {
+	case event.Create:
+		return markCreate
+	case event.ActionDestroy:
+		return markDestroy
+	}
+	return markJoin
+}
+
+// bands count the marks of the events a report does not keep one by one:
+// per lane, class and stretch of time.
+type bands struct {
+	origin int64 // unix ns of the first event folded: slot 0 starts there
+	width  int64 // ns per slot
+	n      map[bandKey]int
+	limit  int // widen past this many bands
+	events int // events folded into bands
+}
+
+type bandKey struct {
+	lane int32
+	cls  markClass
+	slot int64
+}
+
+func newBands() bands {
+	return bands{width: int64(1e6), n: make(map[bandKey]int), limit: maxBands}
+}
+
+// add counts one mark at t (unix ns).
+func (b *bands) add(lane int32, cls markClass, t int64) {
+	b.n[bandKey{lane, cls, floorDiv(t-b.origin, b.width)}]++
+	if len(b.n) > b.limit {
+		b.widen()
+		if len(b.n) > b.limit*9/10 {
+			b.limit = 2 * len(b.n)
+		}
+	}
+}
+
+// widen doubles the slots' length, merging their counts.
+func (b *bands) widen() {
+	b.width *= 2
+	merged := make(map[bandKey]int, len(b.n)/2)
+	for k, n := range b.n {
+		k.slot = floorDiv(k.slot, 2)
+		merged[k] += n
+	}
+	b.n = merged
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// dataBands lists the bands in lane, time and class order, so the same
+// session always makes the same page.
+func (r *Report) dataBands() dataBands {
+	b := &r.bands
+	d := dataBands{Width: b.width, Events: b.events, Marks: make([]int64, 0, 4*len(b.n))}
+	keys := make([]bandKey, 0, len(b.n))
+	for k := range b.n {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(x, y bandKey) int {
+		return cmp.Or(cmp.Compare(x.lane, y.lane), cmp.Compare(x.slot, y.slot), cmp.Compare(x.cls, y.cls))
+	})
+	start := r.Start.UnixNano()
+	for _, k := range keys {
+		d.Marks = append(d.Marks, int64(k.lane), b.origin+k.slot*b.width-start, int64(k.cls), int64(b.n[k]))
+	}
+	return d
+}

@@ -1,0 +1,121 @@
+package report
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nstrace/nstrace/tracer/event"
+)
+
+func TestEventsPastTheLimitAreCountedInBands(t *testing.T) {
+	b := NewBuilder(Options{MaxEvents: 2})
+	at := func(ms int64) time.Time { return time.Unix(100, ms*int64(time.Millisecond)) }
+	join := func(ms int64, pid uint32) *event.Event {
+		return &event.Event{Time: at(ms), Kind: event.Setns, Pid: pid, Tid: pid, Comm: "nsenter",
+			Changes: []event.Change{{Type: event.Net, Action: event.Join, From: 0xEFFFFFF9, To: 4026532300, NsID: 30}}}
+	}
+	write(t, b, join(0, 1), join(1, 2)) // kept one by one
+	write(t, b, join(2, 3))
+	b.Alert("net-entered", "notice", "on an event folded into a band", join(2, 3))
+	write(t, b, join(2, 4), join(5, 5)) // 2 ms and 5 ms: two 1 ms bands
+	write(t, b, &event.Event{Time: at(5), Kind: event.Unshare, Pid: 6, Tid: 6, Comm: "unshare", UID: 1000,
+		Errno: syscall.EPERM, Flags: 0x40000000})
+	write(t, b, &event.Event{Time: at(9), Kind: event.Lost, Lost: 7})
+	r := b.Report()
+
+	if len(r.events) != 2 {
+		t.Errorf("%d events kept one by one, want 2", len(r.events))
+	}
+	if r.Summary.Events != 6 || r.Summary.Lost != 7 || r.Summary.Failed != 1 {
+		t.Errorf("summary counts %d events, %d lost, %d failed; want 6, 7, 1", r.Summary.Events, r.Summary.Lost, r.Summary.Failed)
+	}
+	if !r.Start.Equal(at(0)) || !r.End.Equal(at(9)) {
+		t.Errorf("the time axis runs %v to %v, want %v to %v", r.Start, r.End, at(0), at(9))
+	}
+	d := r.dataBands()
+	var got []string
+	for i := 0; i < len(d.Marks); i += 4 {
+		m := d.Marks[i : i+4]
+		got = append(got, fmt.Sprintf("%s@%dms:%s×%d", r.Lanes[m[0]].Label, m[1]/1e6, laneClassWords[m[2]], m[3]))
+	}
+	want := "unnamed@2ms:join×2 unnamed@5ms:join×1 failed attempts@5ms:failed×1 records lost@9ms:lost×1"
+	if d.Width != 1e6 || d.Events != 5 || strings.Join(got, " ") != want {
+		t.Errorf("bands of %d ns for %d events: %q\nwant bands of 1000000 ns for 5 events: %q", d.Width, d.Events, got, want)
+	}
+	if len(r.Alerts) != 1 || r.Alerts[0].Event != -1 || !r.Alerts[0].Time.Equal(at(2)) {
+		t.Errorf("the alert on a banded event: %+v, want listed at %v with no event", r.Alerts, at(2))
+	}
+	if got := r.Lanes[0].Marks.Join; got != 5 {
+		t.Errorf("the lane counts %d joins, want 5", got)
+	}
+}
+
+var laneClassWords = [...]string{"lost", "join", "destroy", "create", "failed"}
+
+func TestBandsWidenToStayBounded(t *testing.T) {
+	b := newBands()
+	for i := range int64(10) {
+		b.add(0, markJoin, i*int64(time.Millisecond))
+	}
+	b.add(1, markCreate, -int64(time.Millisecond)) // before the first folded event: slot -1
+	b.widen()
+	b.widen()
+	want := map[bandKey]int{{0, markJoin, 0}: 4, {0, markJoin, 1}: 4, {0, markJoin, 2}: 2, {1, markCreate, -1}: 1}
+	if b.width != 4e6 || fmt.Sprint(b.n) != fmt.Sprint(want) {
+		t.Errorf("after widening twice: %d ns, %v; want 4000000 ns, %v", b.width, b.n, want)
+	}
+}
+
+// A page whose events mostly come in bands draws, clusters them with
+// their counts, and stays responsive.
+func TestAPageWithBandsRendersInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	b := NewBuilder(Options{MaxEvents: 5_000})
+	synthEvents(50_000, func(ev *event.Event) {
+		if err := b.WriteEvent(ev); err != nil {
+			t.Fatal(err)
+		}
+	})
+	r := b.Report()
+	page := savePage(t, "bands.html", r)
+	dom, log := browse(t, page, "file://"+page+"#selftest", "--dump-dom")
+	st := checkRendered(t, dom, log)
+	if got, want := st["data-selftest"], "cluster tooltip details fold"; got != want {
+		t.Errorf("hovering, clicking and folding: %q work, want %q", got, want)
+	}
+	drawn := 0
+	for _, el := range elementRe.FindAllStringSubmatch(dom, -1) {
+		if a := attrs(el[2]); strings.HasPrefix(a["class"], "mark cluster") {
+			for _, kv := range strings.Split(a["data-mix"], ",") {
+				_, v, _ := strings.Cut(kv, ":")
+				n, err := strconv.Atoi(v)
+				if err != nil {
+					t.Fatalf("cluster mix %q: %v", a["data-mix"], err)
+				}
+				drawn += n
+			}
+		}
+	}
+	if drawn == 0 {
+		t.Error("no clusters drawn from the bands")
+	}
+	t.Logf("50 000 events, 5 000 kept: %s redraws, the slowest %s ms", st["data-redraws"], st["data-redraw-max-ms"])
+}
+
+// Many lanes of one mark each do not merge by widening: the bound grows
+// instead of widening again and again.
+func TestBandsOfManyLanesGrowTheirBound(t *testing.T) {
+	b := newBands()
+	for lane := range int32(maxBands + 1) {
+		b.add(lane, markCreate, int64(lane)) // all in the first slot
+	}
+	if len(b.n) != maxBands+1 || b.width != 2e6 || b.limit != 2*(maxBands+1) {
+		t.Errorf("%d bands of %d ns, bound %d; want %d of 2000000 ns, bound %d", len(b.n), b.width, b.limit, maxBands+1, 2*(maxBands+1))
+	}
+}
