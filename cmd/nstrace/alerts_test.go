@@ -299,16 +299,14 @@ func BenchmarkPipelineWithDetection(b *testing.B) {
 		}
 	}
 	out, _ := newOutput("json", io.Discard)
-	p := &pipeline{sinks: []sink{out}}
-	p.alerts = newAlerting(detect.DefaultRules(), out, io.Discard)
-	p.alerts.metrics = metrics.New()
+	p := newPipeline(pipelineOptions{rules: detect.DefaultRules(), sinks: []sink{out}, metrics: metrics.New()})
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		ev := &evs[i%len(evs)]
 		if err := p.event(ev); err != nil {
 			b.Fatal(err)
 		}
-		if len(p.alerts.pending) != 0 {
+		if len(p.detect.pending) != 0 {
 			b.Fatalf("alert on %+v", ev)
 		}
 	}

@@ -2,36 +2,59 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/spf13/pflag"
 
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/filter"
+	"github.com/nstrace/nstrace/tracer/metrics"
 	"github.com/nstrace/nstrace/tracer/resolve"
+	"github.com/nstrace/nstrace/tracer/session"
 )
 
 // pipeline carries each event from its source, the tracer or a session
-// file, through enrichment and the filter to the sinks. Live and replay
-// build the same pipeline, so both show the same events the same way.
+// file, to the sinks, and each alert the rules raise on it right after it:
+//
+//	source → enrich (resolver, ...) → hold-back → detect → filter → sinks
+//
+// newPipeline builds it for trace, replay and report alike, so all three
+// label, hold, detect and filter the same events the same way. Metrics
+// observe it: they see every event and every alert, filtered or not.
+//
+// To add a sink (an OTLP exporter, say), give it the sink methods and
+// append it to pipelineOptions.sinks: it then gets every kept event, each
+// followed by the alerts raised on it, from the one goroutine that writes
+// (see mu). It must not keep what it is given past the call, nor block:
+// what it cannot take it queues or counts as lost.
+//
+// To add an enricher (runtime identity, say), append a func(*event.Event)
+// to pipelineOptions.enrich: it runs after the resolver, before the
+// hold-back, the rules and the filter, so --container and the rules see
+// what it adds. With tracer/runtime, it asks the Watcher about the
+// container the resolver found, which answers from its cache without
+// waiting:
+//
+//	enrich = append(enrich, func(ev *event.Event) {
+//		if ev.Container != nil {
+//			if id, ok := watcher.Lookup(ev.Container.ID); ok { /* set the event's fields from id */ }
+//		}
+//	})
+//
+// ev.Container is shared with the resolver's cache: an enricher sets
+// fields of the event, not of what the resolver lent it.
 type pipeline struct {
-	// enrich labels an event before it is filtered (the resolver belongs
-	// here: --container needs its labels).
-	enrich []func(*event.Event)
-	// hold, when set, may delay events until a name shows up.
-	hold   *resolve.Holdback
-	filter *filter.Filter
-	sinks  []sink    // the display, the session file, ...
-	alerts *alerting // detection and metrics (alerts.go); nil: none
-	// record is the session file among the sinks (setRecord); metrics
-	// read it from their own goroutine.
+	enrich  []func(*event.Event)
+	hold    *resolve.Holdback // may delay events until a name shows up; nil: none
+	detect  *detection        // nil: no rules run
+	filter  *filter.Filter
+	sinks   []sink
+	observe observer // the metrics; nil: none
+	// record is the session file among the sinks; metrics read it from
+	// their own goroutine.
 	record atomic.Pointer[sessionSink]
 
 	// mu is held while an event is counted and written, never while it is
@@ -46,7 +69,11 @@ type pipeline struct {
 	flooded    uint64 // events counted in flood records instead of shown
 	// lostSaturated: lost passed math.MaxUint64 and stays there.
 	lostSaturated bool
-	warn          io.Writer // where the one warning about it goes; nil: none
+	warn          io.Writer // where warnings go; nil: none
+
+	// alerts written, by severity: those of events the filter dropped
+	// are not (the metrics count every alert).
+	alerts [detect.Critical + 1]uint64
 
 	// For a stop that takes over: how many events from the ring left the
 	// pipeline (written, filtered out or dropped), and the loss markers
@@ -55,14 +82,80 @@ type pipeline struct {
 	kernelLost, atShutdown uint64
 }
 
-// errTakenOver ends a Run whose pipeline a stop took over.
-var errTakenOver = errors.New("pipeline closed by the stop")
+// pipelineOptions say what a pipeline is made of. Only the filter is
+// needed; each stage left out is passed over.
+type pipelineOptions struct {
+	resolver *resolve.Resolver    // labels namespaces: the first enricher
+	holdBack bool                 // with the resolver: wait briefly for names (live)
+	enrich   []func(*event.Event) // after the resolver
+	rules    *detect.Rules        // nil: no detection
+	detect   []detect.Option      // the detector's view of the system, beyond the resolver
+	filter   *filter.Filter
+	sinks    []sink
+	metrics  *metrics.Metrics // nil: none
+	warn     io.Writer        // warnings and rule trouble: stderr
+}
 
-// sink is where kept events go. It must not keep ev past the call.
+// sink is where kept events and their alerts go. It must not keep ev or a
+// past the call.
 type sink interface {
 	WriteEvent(ev *event.Event) error
+	WriteAlert(a *detect.Alert) error
 	Flush() error
 }
+
+// sessionAware is a sink that notes which session the events that follow
+// come from (the report, which lists them).
+type sessionAware interface {
+	Session(h *session.Header)
+}
+
+// observer watches the pipeline: every event before the filter, every
+// alert raised. *metrics.Metrics is one.
+type observer interface {
+	Event(ev *event.Event)
+	Alert(a *detect.Alert)
+}
+
+// newPipeline builds the pipeline o describes.
+func newPipeline(o pipelineOptions) *pipeline {
+	p := &pipeline{filter: o.filter, sinks: o.sinks, warn: o.warn}
+	if o.resolver != nil {
+		p.enrich = append(p.enrich, o.resolver.Resolve)
+		if o.holdBack {
+			p.hold = resolve.NewHoldback(o.resolver)
+		}
+	}
+	p.enrich = append(p.enrich, o.enrich...)
+	if o.metrics != nil {
+		p.observe = o.metrics
+	}
+	if o.rules != nil {
+		opts := o.detect
+		if o.resolver != nil {
+			opts = append([]detect.Option{detect.WithNamespaces(o.resolver)}, opts...)
+		}
+		p.detect = newDetection(o.rules, o.metrics, o.warn, opts...)
+	}
+	for _, s := range o.sinks {
+		if r, ok := s.(*sessionSink); ok {
+			p.record.Store(r)
+		}
+	}
+	return p
+}
+
+// addSink adds a sink made once the pipeline exists: a recording, whose
+// header names the pipeline's filter.
+func (p *pipeline) addSink(s sink) {
+	p.sinks = append(p.sinks, s)
+	if r, ok := s.(*sessionSink); ok {
+		p.record.Store(r)
+	}
+}
+
+// errTakenOver ends a Run whose pipeline a stop took over.
+var errTakenOver = errors.New("pipeline closed by the stop")
 
 // event runs ev through the pipeline. It allocates nothing per event.
 func (p *pipeline) event(ev *event.Event) error {
@@ -90,10 +183,20 @@ func (p *pipeline) drop() error {
 	return nil
 }
 
-// pass runs a resolved event through the filter to the sinks.
+// pass runs a resolved event through detection and the filter to the
+// sinks, with the alerts it raised.
 func (p *pipeline) pass(ev *event.Event) error {
-	if p.alerts != nil {
-		p.alerts.check(ev)
+	if p.observe != nil {
+		p.observe.Event(ev)
+	}
+	var alerts []detect.Alert
+	if p.detect != nil {
+		alerts = p.detect.check(ev)
+		if p.observe != nil {
+			for i := range alerts {
+				p.observe.Alert(&alerts[i])
+			}
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -112,10 +215,7 @@ func (p *pipeline) pass(ev *event.Event) error {
 	if err := p.write(ev); err != nil {
 		return err
 	}
-	if p.alerts != nil {
-		return p.alerts.emit()
-	}
-	return nil
+	return p.writeAlerts(alerts)
 }
 
 // write counts a kept event and hands it to the sinks. p.mu is held.
@@ -141,23 +241,52 @@ func (p *pipeline) write(ev *event.Event) error {
 	return nil
 }
 
-// recordedAlert shows an alert read from a session, which follows the
-// event that raised it: when the filter kept that event.
-func (p *pipeline) recordedAlert(a *detect.Alert) error {
-	if !p.lastKept || p.alerts == nil {
-		return nil
+// writeAlerts counts the alerts of the event just written and hands them
+// to the sinks. p.mu is held.
+func (p *pipeline) writeAlerts(alerts []detect.Alert) error {
+	for i := range alerts {
+		if err := p.writeAlert(&alerts[i]); err != nil {
+			return err
+		}
 	}
-	p.alerts.pending = append(p.alerts.pending[:0], *a)
-	return p.alerts.emit()
+	return nil
 }
 
-// setRecord adds the session file to the sinks, for events and alerts.
-func (p *pipeline) setRecord(s *sessionSink) {
-	p.sinks = append(p.sinks, s)
-	if p.alerts != nil {
-		p.alerts.record = s
+// writeAlert counts one alert and hands it to the sinks. p.mu is held.
+func (p *pipeline) writeAlert(a *detect.Alert) error {
+	if s := a.Severity; int(s) < len(p.alerts) {
+		p.alerts[s]++
 	}
-	p.record.Store(s)
+	for _, s := range p.sinks {
+		if err := s.WriteAlert(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordedAlert passes on an alert read from a session, which follows the
+// event that raised it: when the filter kept that event.
+func (p *pipeline) recordedAlert(a *detect.Alert) error {
+	if !p.lastKept {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return errTakenOver
+	}
+	return p.writeAlert(a)
+}
+
+// session tells the sinks that care which session the events that follow
+// come from.
+func (p *pipeline) session(h *session.Header) {
+	for _, s := range p.sinks {
+		if sa, ok := s.(sessionAware); ok {
+			sa.Session(h)
+		}
+	}
 }
 
 // unwritten counts the events the session file did not get (a full disk).
@@ -181,9 +310,6 @@ func (p *pipeline) flush() error {
 		if err := s.Flush(); err != nil {
 			return err
 		}
-	}
-	if p.alerts != nil {
-		return p.alerts.flush()
 	}
 	return nil
 }
@@ -213,98 +339,4 @@ func (p *pipeline) takeOver(by time.Time) bool {
 	}
 	p.closed = true
 	return true
-}
-
-// addLost counts n more records lost, saturating, with one warning the
-// first time the count saturates.
-func (p *pipeline) addLost(n uint64) {
-	var sat bool
-	p.lost, sat = event.AddCount(p.lost, n)
-	if sat && !p.lostSaturated {
-		p.lostSaturated = true
-		if p.warn != nil {
-			fmt.Fprintf(p.warn, "nstrace: warning: more records lost than a 64-bit count holds: counting stops at %d\n", p.lost)
-		}
-	}
-}
-
-// summary is the closing line: what was shown and what was lost, the
-// events a full disk kept out of the session file included.
-func (p *pipeline) summary() string {
-	total, sat := p.lost, p.lostSaturated
-	n := p.unwritten()
-	if n > 0 {
-		var s bool
-		total, s = event.AddCount(total, n)
-		sat = sat || s
-	}
-	lost := fmt.Sprintf("%d lost", total)
-	if sat {
-		lost = "at least " + lost
-	}
-	var why []string
-	if n > 0 {
-		why = append(why, fmt.Sprintf("%d not written to the session file", n))
-	}
-	if p.atShutdown > 0 {
-		why = append(why, fmt.Sprintf("%d at shutdown", p.atShutdown))
-	}
-	if len(why) > 0 {
-		lost += " (" + strings.Join(why, ", ") + ")"
-	}
-	s := fmt.Sprintf("%d events", p.kept)
-	if p.kept != p.seen {
-		s += fmt.Sprintf(" (%d filtered out)", p.seen-p.kept)
-	}
-	if p.flooded != 0 {
-		s += fmt.Sprintf(", %d past their share counted in flood records", p.flooded)
-	}
-	return s + ", " + lost
-}
-
-// filterFlags are the filters trace and replay share.
-type filterFlags struct {
-	pids       []uint
-	comms      []string
-	types      []string
-	events     []string
-	failed     bool
-	containers []string
-	namespaces []string
-}
-
-func (f *filterFlags) register(fl *pflag.FlagSet, live bool) {
-	kernel := ""
-	if live {
-		kernel = " (filtered in the kernel)"
-	}
-	fl.UintSliceVar(&f.pids, "pid", nil, "only calls made by these processes (for a new task: by its creator)"+kernel)
-	fl.StringSliceVar(&f.comms, "comm", nil, "only processes whose command matches one of these globs, e.g. 'runc*'")
-	fl.StringSliceVar(&f.types, "type", nil, "only these namespace types, e.g. net,uts"+kernel)
-	fl.StringSliceVar(&f.events, "event", nil, "only these events: clone, unshare, setns, exec")
-	fl.BoolVar(&f.failed, "failed", false, "only failed or denied attempts")
-	fl.StringSliceVar(&f.containers, "container", nil, "only events in this container (ID prefix or name)")
-	fl.StringSliceVar(&f.namespaces, "ns", nil, "only events touching this namespace (inode, ns_id, or net:[4026531840])")
-}
-
-// options parses the flags; the time window is the caller's to add.
-func (f *filterFlags) options() (filter.Options, error) {
-	o := filter.Options{Comms: f.comms, Failed: f.failed, Containers: f.containers}
-	for _, p := range f.pids {
-		if p == 0 || p > 1<<32-1 {
-			return o, usageError{fmt.Errorf("--pid %d: not a process id", p)}
-		}
-		o.Pids = append(o.Pids, uint32(p))
-	}
-	var err error
-	if o.Types, err = filter.ParseTypes(f.types); err != nil {
-		return o, usageError{err}
-	}
-	if o.Events, err = filter.ParseEvents(f.events); err != nil {
-		return o, usageError{err}
-	}
-	if o.Namespaces, err = filter.ParseNamespaces(f.namespaces); err != nil {
-		return o, usageError{err}
-	}
-	return o, nil
 }

@@ -47,11 +47,8 @@ func benchPipeline(b *testing.B) (*pipeline, *os.File) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := &pipeline{sinks: []sink{out}}
-	p.enrich = append(p.enrich, res.Resolve)
-	p.hold = resolve.NewHoldback(res)
-	p.alerts = newAlerting(detect.DefaultRules(), out, f,
-		detect.WithNamespaces(res), detect.WithInventory(inv), detect.WithProc("/"))
+	p := newPipeline(pipelineOptions{resolver: res, holdBack: true, rules: detect.DefaultRules(),
+		detect: []detect.Option{detect.WithInventory(inv), detect.WithProc("/")}, sinks: []sink{out}})
 	return p, f
 }
 

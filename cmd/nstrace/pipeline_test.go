@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/filter"
 	"github.com/nstrace/nstrace/tracer/session"
@@ -27,7 +28,7 @@ func BenchmarkPipeline(b *testing.B) {
 	}
 	defer w.Close()
 	out, _ := newOutput("json", io.Discard)
-	p := &pipeline{filter: f, sinks: []sink{out, w}}
+	p := newPipeline(pipelineOptions{filter: f, sinks: []sink{out, recordSink{w}}})
 	ev := replayEventsFixture()[1] // setns by ip into a net namespace
 	changes := ev.Changes
 	b.ReportAllocs()
@@ -53,7 +54,7 @@ func BenchmarkPipeline(b *testing.B) {
 func TestLostCountSaturatesWithOneWarning(t *testing.T) {
 	f, _ := filter.New(filter.Options{})
 	var warn bytes.Buffer
-	p := &pipeline{filter: f, warn: &warn}
+	p := newPipeline(pipelineOptions{filter: f, warn: &warn})
 	for _, n := range []uint64{math.MaxUint64, 1, 5} {
 		if err := p.event(&event.Event{Kind: event.Lost, Lost: n}); err != nil {
 			t.Fatal(err)
@@ -79,3 +80,8 @@ func TestReplayOfLossesPast64BitsSaysAtLeast(t *testing.T) {
 		t.Errorf("status %d, stderr:\n%s", code, stderr)
 	}
 }
+
+// recordSink is a bare session Writer as a sink.
+type recordSink struct{ *session.Writer }
+
+func (s recordSink) WriteAlert(a *detect.Alert) error { return s.Writer.WriteAlert(a) }

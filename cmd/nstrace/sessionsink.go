@@ -20,6 +20,7 @@ type sessionSink struct {
 	w      *session.Writer
 	stderr io.Writer
 	failed bool
+	closed bool // Close was called
 }
 
 // startRecording creates the session file at path. Each of its parts
@@ -72,6 +73,7 @@ func (s *sessionSink) unwritten() uint64 {
 // Close ends the recording. An error already reported is not returned
 // again.
 func (s *sessionSink) Close() error {
+	s.closed = true
 	err := s.w.Close()
 	if s.failed {
 		return nil
