@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/render"
 	"github.com/nstrace/nstrace/tracer/resolve"
 )
 
@@ -61,9 +62,9 @@ func runLs(w io.Writer, output string, typeNames []string) error {
 		}
 	}
 	if output == "json" {
-		return resolve.WriteJSONLines(w, ns)
+		return render.WriteNamespaceJSON(w, ns)
 	}
-	return resolve.WriteTable(w, ns)
+	return render.WriteNamespaceTable(w, ns)
 }
 
 func lsTypeNames() string {

@@ -27,13 +27,7 @@ type Builder struct {
 
 	sessions map[string]int // index into r.Sessions by recording id
 	header   *session.Header
-
-	// host knows nothing but the kernel's fixed inodes of the initial
-	// namespaces: asked about a namespace a process left, it tells whether
-	// that was the host's without touching the session's resolver.
-	host   *resolve.Resolver
-	hostEv event.Event
-	flags  []byte
+	flags    []byte
 }
 
 // Options configure a Builder.
@@ -59,10 +53,8 @@ func NewBuilder(opts Options) *Builder {
 		opts: opts, byID: make(map[idKey]int32), byInode: make(map[inoKey]int32), lastIno: make(map[uint32]int32),
 		strIdx: map[string]int32{"": 0}, ctrIdx: make(map[event.Container]int32),
 		special: [4]int32{-1, -1, -1, -1}, sessions: make(map[string]int),
-		host: resolve.New(nil, resolve.WithoutLiveLookups()),
 	}
 	b.r.strs = []string{""}
-	b.hostEv.Changes = make([]event.Change, 1)
 	return b
 }
 

@@ -82,9 +82,7 @@ func (b *Builder) newLane(t event.NsType, ino uint32) int32 {
 		}
 	}
 	if !l.Host {
-		b.hostEv.Changes[0] = event.Change{Type: t, Action: event.Join, To: ino}
-		b.host.Resolve(&b.hostEv)
-		b.label(i, "", b.hostEv.Changes[0].Host, nil, 0)
+		b.label(i, "", resolve.IsInitial(t, ino), nil, 0)
 	}
 	if l.Label == "" {
 		b.label(i, "", false, nil, 0)

@@ -180,7 +180,10 @@ var initialInodes = map[event.NsType]uint32{
 	event.Net: 0xEFFFFFF9, event.Mnt: 0xEFFFFFF8,
 }
 
-func isInitialInode(t event.NsType, ino uint32) bool {
+// IsInitial tells whether ino is the fixed inode the kernel gives the
+// initial namespace of type t (pid_for_children and time_for_children are
+// read as pid and time): a namespace of the host's, wherever it is asked.
+func IsInitial(t event.NsType, ino uint32) bool {
 	v, ok := initialInodes[BaseType(t)]
 	return ok && v == ino
 }

@@ -1,7 +1,6 @@
 package resolve
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -17,7 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nstrace/nstrace/tracer/event"
-	"github.com/nstrace/nstrace/tracer/render"
 	"github.com/nstrace/nstrace/tracer/testenv"
 )
 
@@ -155,46 +153,6 @@ func sameSet(a, b map[string]bool) bool {
 	return true
 }
 
-func TestKernelABindMountOnlyNetnsIsListedWithItsName(t *testing.T) {
-	requireRoot(t, "ip")
-	for _, name := range []string{
-		"nstrace-test-" + strconv.Itoa(os.Getpid()),
-		"nstrace-\x1b]0;x\a-" + strconv.Itoa(os.Getpid()),
-	} {
-		run(t, "ip", "netns", "add", name)
-		t.Cleanup(func() { exec.Command("ip", "netns", "delete", name).Run() })
-		mount := "/run/netns/" + name
-		var st unix.Stat_t
-		if err := unix.Stat(mount, &st); err != nil {
-			t.Fatal(err)
-		}
-		inv, err := Scan(ScanOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := mustFind(t, inv, event.Net, uint32(st.Ino))
-		if n.Name() != name || n.Processes != 0 || n.Host || n.Mounts[0] != mount {
-			t.Errorf("%q: got %+v", name, n)
-		}
-		if want := nsInode(t, "/proc/self/ns/user"); n.Owner != want {
-			t.Errorf("%q: owner %d, want %d", name, n.Owner, want)
-		}
-		if want := kernelNsID(t, mount); n.NsID != want {
-			t.Errorf("%q: ns_id %d, want %d", name, n.NsID, want)
-		}
-		var text bytes.Buffer
-		if err := WriteTable(&text, []Namespace{n}); err != nil {
-			t.Fatal(err)
-		}
-		if i := bytes.IndexFunc(text.Bytes(), func(r rune) bool { return r < 0x20 && r != '\n' || r == 0x7f }); i >= 0 {
-			t.Errorf("%q: control character in the table:\n%q", name, text.String())
-		}
-		if !strings.Contains(text.String(), `"`+render.Sanitize(name)+`"`) {
-			t.Errorf("%q: name not in the table:\n%s", name, text.String())
-		}
-	}
-}
-
 func TestKernelHostNamespacesAreMarkedHost(t *testing.T) {
 	requireRoot(t)
 	inv, err := Scan(ScanOptions{})
@@ -216,7 +174,7 @@ func TestKernelHostNamespacesAreMarkedHost(t *testing.T) {
 			t.Errorf("kthreadd's %s %d: host %v container %+v", typ, ino, n.Host, n.Container)
 		}
 		if major > 6 || major == 6 && minor >= 18 {
-			if !isInitialInode(typ, ino) {
+			if !IsInitial(typ, ino) {
 				t.Errorf("kthreadd's %s is %d, not the kernel's fixed initial inode", typ, ino)
 			}
 		}

@@ -131,7 +131,7 @@ func (r *Resolver) Resolve(ev *event.Event) {
 		c := &ev.Changes[i]
 		e := r.learn(ev, c, newUser, now)
 		if e == nil {
-			c.Host = c.Host || isInitialInode(c.Type, c.To)
+			c.Host = c.Host || IsInitial(c.Type, c.To)
 			continue
 		}
 		if c.Name == "" {
@@ -232,7 +232,7 @@ func (e *entry) sameAs(c *event.Change) bool {
 func (r *Resolver) created(ev *event.Event, c *event.Change, newUser uint32) *entry {
 	t := BaseType(c.Type)
 	e := &entry{ns: Namespace{Type: t, Inode: c.To, NsID: c.NsID, Creator: creatorOf(ev),
-		Container: ev.Container, Host: isInitialInode(t, c.To)}}
+		Container: ev.Container, Host: IsInitial(t, c.To)}}
 	switch {
 	case t == event.User:
 		e.ns.Owner, e.ns.Parent = c.From, c.From
@@ -274,7 +274,7 @@ func (r *Resolver) lookup(ev *event.Event, c *event.Change) *entry {
 		return nil
 	}
 	t := BaseType(c.Type)
-	e := &entry{ns: Namespace{Type: t, Inode: c.To, NsID: c.NsID, Host: isInitialInode(t, c.To)}}
+	e := &entry{ns: Namespace{Type: t, Inode: c.To, NsID: c.NsID, Host: IsInitial(t, c.To)}}
 	r.probeFacts(e, ev, c.Type)
 	r.mountedNames(e)
 	if e.name == "" && !e.ns.Host {
@@ -300,7 +300,7 @@ func (r *Resolver) probeFacts(e *entry, ev *event.Event, t event.NsType) {
 			if f.Type == e.ns.Type && f.Inode == e.ns.Inode {
 				f.apply(&e.ns)
 			} else if _, ok := r.ns[keyOf(f.Type, f.Inode)]; !ok {
-				n := &entry{ns: Namespace{Type: f.Type, Inode: f.Inode, Host: isInitialInode(f.Type, f.Inode)},
+				n := &entry{ns: Namespace{Type: f.Type, Inode: f.Inode, Host: IsInitial(f.Type, f.Inode)},
 					lastSeen: ev.Time}
 				f.apply(&n.ns)
 				r.ns[keyOf(f.Type, f.Inode)] = n

@@ -275,7 +275,7 @@ func (s *scanner) mountTable(mountinfo, root string) {
 func (s *scanner) inventory() *Inventory {
 	inv := &Inventory{Time: s.now, Unreadable: s.unreadable}
 	for k, n := range s.ns {
-		n.ns.Host = s.host[k] || isInitialInode(n.ns.Type, n.ns.Inode)
+		n.ns.Host = s.host[k] || IsInitial(n.ns.Type, n.ns.Inode)
 		if !n.ns.Host {
 			n.ns.Container = n.members.result()
 		}
