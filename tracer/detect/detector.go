@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/procfs"
 	"github.com/nstrace/nstrace/tracer/resolve"
 )
 
@@ -234,7 +235,10 @@ func isIdentity(t event.NsType) bool {
 func (d *Detector) identity(ev *event.Event, t *task) (away uint16, ctr *event.Container) {
 	for _, ty := range identityTypes {
 		if !t.has(ty) {
-			ino := d.readProcNs(ev.Tid, ty)
+			if d.o.proc == "" || ev.Tid == 0 {
+				continue // not allowed to look, or no task to look at
+			}
+			ino := procfs.NsInode(d.o.proc, ev.Tid, ty)
 			if ino == 0 {
 				continue
 			}

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/procfs"
 )
 
 // Cgroup ties a cgroup v2 id, which the kernel record of an event carries,
@@ -107,12 +108,12 @@ type cgroupTree struct {
 
 // ownCgroupTree finds the cgroup hierarchies in our own mount table.
 func ownCgroupTree(root string) cgroupTree {
-	mounts, _ := ReadMountinfo(filepath.Join(root, "proc/self/mountinfo"))
+	mounts, _ := procfs.ReadMountinfo(filepath.Join(root, "proc/self/mountinfo"))
 	return findCgroupTree(root, mounts)
 }
 
 // findCgroupTree reads where cgroup2 is mounted from a mount table.
-func findCgroupTree(root string, mounts []Mount) cgroupTree {
+func findCgroupTree(root string, mounts []procfs.Mount) cgroupTree {
 	var t cgroupTree
 	for _, m := range mounts {
 		switch m.FSType {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/procfs"
 )
 
 // heldNetns starts `unshare --net` holding a new net namespace until the
@@ -30,7 +31,7 @@ func heldNetns(t *testing.T) int {
 	for {
 		// unshare execs sh in the new namespace under the same pid.
 		if target, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/net"); err == nil {
-			if _, ino, ok := parseNsLink(target); ok && ino != self {
+			if _, ino, ok := procfs.ParseNsLink(target); ok && ino != self {
 				return pid
 			}
 		}

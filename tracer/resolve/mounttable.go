@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nstrace/nstrace/tracer/procfs"
 )
 
 // mountTable follows the nsfs bind mounts of our own mount namespace, where
@@ -146,11 +148,11 @@ func (t *mountTable) reread(now time.Time) {
 		if !bytes.Contains(line, []byte(" - nsfs ")) {
 			continue
 		}
-		m, ok := parseMountLine(string(line))
+		m, ok := procfs.ParseMountLine(string(line))
 		if !ok {
 			continue
 		}
-		typ, ino, ok := parseNsLink(m.Root)
+		typ, ino, ok := procfs.ParseNsLink(m.Root)
 		if !ok {
 			continue
 		}

@@ -3,7 +3,8 @@ package resolve
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
+	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -146,24 +147,6 @@ func BaseType(t event.NsType) event.NsType {
 	return t
 }
 
-// parseNsLink parses what readlink gives for a namespace file and what
-// mountinfo gives as the root of an nsfs mount: "net:[4026532177]".
-func parseNsLink(s string) (event.NsType, uint32, bool) {
-	i := strings.Index(s, ":[")
-	if i <= 0 || !strings.HasSuffix(s, "]") {
-		return 0, 0, false
-	}
-	t, ok := ParseType(s[:i])
-	if !ok {
-		return 0, 0, false
-	}
-	ino, err := strconv.ParseUint(s[i+2:len(s)-1], 10, 32)
-	if err != nil || ino == 0 {
-		return 0, 0, false
-	}
-	return t, uint32(ino), true
-}
-
 // nsKey identifies a namespace in maps: type and inode.
 type nsKey uint64
 
@@ -186,4 +169,38 @@ var initialInodes = map[event.NsType]uint32{
 func IsInitial(t event.NsType, ino uint32) bool {
 	v, ok := initialInodes[BaseType(t)]
 	return ok && v == ino
+}
+
+// mountName is the name a bind mount gives its namespace: the last path
+// element (`ip netns add X` mounts /run/netns/X). namedDir tells whether the
+// mount sits in a directory of names (…/netns/), which ranks it first.
+func mountName(point string) (name string, namedDir bool) {
+	dir, name := path.Split(strings.TrimRight(point, "/"))
+	return name, path.Base(dir) == "netns"
+}
+
+// addMount records a bind mount of n and the name it gives.
+func (n *Namespace) addMount(point string) {
+	if slices.Contains(n.Mounts, point) {
+		return
+	}
+	n.Mounts = append(n.Mounts, point)
+	n.Names = namesOf(n.Mounts)
+}
+
+// namesOf lists the names mounts give: those from a …/netns/ directory
+// first, then the others, each group in mount order.
+func namesOf(mounts []string) []string {
+	var ranked, other []string
+	for _, p := range mounts {
+		name, r := mountName(p)
+		switch {
+		case name == "" || slices.Contains(ranked, name) || slices.Contains(other, name):
+		case r:
+			ranked = append(ranked, name)
+		default:
+			other = append(other, name)
+		}
+	}
+	return append(ranked, other...)
 }

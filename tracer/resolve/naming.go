@@ -1,11 +1,11 @@
 package resolve
 
 import (
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/procfs"
 )
 
 // mountedNames names e from the nsfs mounts of our mount namespace that
@@ -71,8 +71,8 @@ func (r *Resolver) lookForName(e *entry, tid uint32, now time.Time) {
 		return
 	}
 	root := r.procPath(tid, "root")
-	mounts, _ := ReadMountinfo(r.procPath(tid, "mountinfo"))
-	for _, m := range NsfsMounts(mounts) {
+	mounts, _ := procfs.ReadMountinfo(r.procPath(tid, "mountinfo"))
+	for _, m := range procfs.NsfsMounts(mounts) {
 		k := keyOf(m.Type, m.Inode)
 		n := r.ns[k]
 		if k == keyOf(e.ns.Type, e.ns.Inode) {
@@ -91,14 +91,7 @@ const syncEvery = time.Millisecond
 
 // mntOf is the inode of the task's mount namespace (0: ours); 0 when it
 // cannot be read.
-func (r *Resolver) mntOf(tid uint32) uint32 {
-	target, err := os.Readlink(r.procPath(tid, "ns/mnt"))
-	if err != nil {
-		return 0
-	}
-	_, ino, _ := parseNsLink(target)
-	return ino
-}
+func (r *Resolver) mntOf(tid uint32) uint32 { return procfs.NsInode(r.o.root, tid, event.Mnt) }
 
 // mountHolds tells whether the nsfs mount at path holds n itself rather
 // than a namespace that died and left n its inode: events come late, and

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/procfs"
 	"github.com/nstrace/nstrace/tracer/testenv"
 )
 
@@ -38,7 +39,7 @@ func nsInode(t *testing.T, link string) uint32 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, ino, ok := parseNsLink(target)
+	_, ino, ok := procfs.ParseNsLink(target)
 	if !ok {
 		t.Fatalf("%s -> %q", link, target)
 	}

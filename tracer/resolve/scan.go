@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/procfs"
 )
 
 // ScanOptions say where Scan looks.
@@ -114,7 +115,7 @@ func (s *scanner) readNsLinks(dir string, links *nsLinks) (ok, denied bool) {
 			denied = denied || errors.Is(err, fs.ErrPermission)
 			continue
 		}
-		if lt, ino, good := parseNsLink(target); good && lt == BaseType(t) {
+		if lt, ino, good := procfs.ParseNsLink(target); good && lt == BaseType(t) {
 			links[i] = ino
 			ok = true
 		}
@@ -233,7 +234,7 @@ func (s *scanner) fds(dir string) {
 		if err != nil {
 			continue
 		}
-		if t, ino, ok := parseNsLink(target); ok {
+		if t, ino, ok := procfs.ParseNsLink(target); ok {
 			s.get(t, ino, p).ns.FDs++
 		}
 	}
@@ -264,8 +265,8 @@ func (s *scanner) mounts() {
 // mountTable reads one mountinfo; root is where its mount points are
 // reachable from here.
 func (s *scanner) mountTable(mountinfo, root string) {
-	mounts, _ := ReadMountinfo(mountinfo)
-	for _, m := range NsfsMounts(mounts) {
+	mounts, _ := procfs.ReadMountinfo(mountinfo)
+	for _, m := range procfs.NsfsMounts(mounts) {
 		s.get(m.Type, m.Inode, filepath.Join(root, m.Point)).ns.addMount(m.Point)
 	}
 }
