@@ -61,7 +61,7 @@
 // # Containers
 //
 // A namespace's container is the one its member processes share, from
-// their cgroup paths (see ClassifyCgroup): docker, containerd and cri-o
+// their cgroup paths (see container.Classify): docker, containerd and cri-o
 // (Kubernetes), podman, runc and crun (by state directory, or a 64-hex
 // cgroup leaf), systemd-nspawn machines and, failing all, the *.service unit.
 // Host namespaces get none.

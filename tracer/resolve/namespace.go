@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nstrace/nstrace/tracer/container"
 	"github.com/nstrace/nstrace/tracer/event"
 )
 
@@ -18,7 +19,7 @@ type Inventory struct {
 	Time       time.Time   `json:"time"`
 	Namespaces []Namespace `json:"namespaces"`
 	// Cgroups maps the cgroup ids that events carry to paths and containers.
-	Cgroups []Cgroup `json:"cgroups,omitempty"`
+	Cgroups []container.Cgroup `json:"cgroups,omitempty"`
 	// Unreadable counts processes whose namespaces could not be read
 	// (EACCES): their namespaces may be missing.
 	Unreadable int `json:"unreadable,omitempty"`

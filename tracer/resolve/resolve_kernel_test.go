@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nstrace/nstrace/tracer/container"
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/procfs"
 	"github.com/nstrace/nstrace/tracer/testenv"
@@ -230,7 +231,7 @@ func runcContainer(t *testing.T) (id string, pid int) {
 func TestKernelARuncContainersNamespacesCarryItsID(t *testing.T) {
 	requireRoot(t, "runc", "busybox")
 	id, pid := runcContainer(t)
-	want := &event.Container{ID: id, Runtime: RuntimeRunc}
+	want := &event.Container{ID: id, Runtime: container.RuntimeRunc}
 	inv, err := Scan(ScanOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -276,11 +277,11 @@ func containerCgroupID(t *testing.T, pid int) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, v2 := procCgroupPaths(string(data))
-	tree := ownCgroupTree("/")
-	id, ok := tree.idOf(v2)
+	_, v2 := container.Paths(string(data))
+	tree := container.OwnTree("/")
+	id, ok := tree.IDOf(v2)
 	if !ok || v2 == "/" {
-		t.Fatalf("no cgroup v2 directory of its own for pid %d (%q under %q)", pid, v2, tree.mount)
+		t.Fatalf("no cgroup v2 directory of its own for pid %d (%q)", pid, v2)
 	}
 	return id
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nstrace/nstrace/tracer/container"
 	"github.com/nstrace/nstrace/tracer/event"
 )
 
@@ -19,8 +20,8 @@ type Resolver struct {
 	ns      map[nsKey]*entry
 	cgroups map[uint64]*cgroupEntry
 	procs   map[uint32]procContainer // cgroup v1 hosts: by pid, briefly
-	cls     *classifier              // live only
-	tree    cgroupTree               // live only
+	cls     *container.Classifier    // live only
+	tree    container.Tree           // live only
 	last    time.Time                // the latest time seen: events, scans
 	swept   time.Time
 	unread  int
@@ -42,7 +43,7 @@ type entry struct {
 }
 
 type cgroupEntry struct {
-	Cgroup
+	container.Cgroup
 	lastUsed time.Time
 }
 
@@ -84,7 +85,7 @@ func New(inv *Inventory, opts ...Option) *Resolver {
 	r := &Resolver{o: o, ns: make(map[nsKey]*entry), cgroups: make(map[uint64]*cgroupEntry),
 		procs: make(map[uint32]procContainer)}
 	if o.live {
-		r.cls, r.tree = newClassifier(o.root), ownCgroupTree(o.root)
+		r.cls, r.tree = container.NewClassifier(o.root), container.OwnTree(o.root)
 		r.self = newMountTable(r.procPath(0, "mountinfo"), o.root, o.probe, o.grace)
 		r.self.sync()
 		r.selfMnt = r.mntOf(0)
@@ -329,20 +330,20 @@ func (r *Resolver) processContainer(ev *event.Event, now time.Time) *event.Conta
 	if ev.CgroupID != 0 {
 		ce := r.cgroups[ev.CgroupID]
 		if ce == nil && r.o.live {
-			ce = &cgroupEntry{Cgroup: Cgroup{ID: ev.CgroupID}}
-			if p, ok := r.tree.pathOf(ev.CgroupID); ok {
-				ce.Path, ce.Container = p, r.cls.path(p).ctr
+			ce = &cgroupEntry{Cgroup: container.Cgroup{ID: ev.CgroupID}}
+			if p, ok := r.tree.PathOf(ev.CgroupID); ok {
+				ce.Path, ce.Container = p, r.cls.Path(p).Container
 			}
 			r.cgroups[ev.CgroupID] = ce
 		}
 		if ce != nil {
 			ce.lastUsed = now
-			if ce.Container != nil || !r.tree.v1 {
+			if ce.Container != nil || !r.tree.V1 {
 				return ce.Container
 			}
 		}
 	}
-	if !r.o.live || !r.tree.v1 {
+	if !r.o.live || !r.tree.V1 {
 		return nil
 	}
 	// On cgroup v1 the kernel's id says nothing: read /proc, once per
@@ -353,7 +354,7 @@ func (r *Resolver) processContainer(ev *event.Event, now time.Time) *event.Conta
 	}
 	var ctr *event.Container
 	if data, err := os.ReadFile(r.procPath(ev.Tid, "cgroup")); err == nil {
-		ctr = r.cls.process(string(data)).ctr
+		ctr = r.cls.Process(string(data)).Container
 	}
 	if len(r.procs) >= maxProcs {
 		clear(r.procs)

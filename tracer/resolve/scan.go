@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nstrace/nstrace/tracer/container"
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/procfs"
 )
@@ -50,9 +51,9 @@ type scanner struct {
 	readlink   func(string) (string, error)
 	now        time.Time
 	ns         map[nsKey]*scanned
-	cls        *classifier
+	cls        *container.Classifier
 	mntPids    map[uint32]uint32 // a member pid of each mount namespace
-	v2paths    map[string]cgroupClass
+	v2paths    map[string]container.Class
 	host       map[nsKey]bool
 	inits      map[uint32]*event.Container // runc/crun init pids
 	unreadable int
@@ -62,7 +63,7 @@ type scanner struct {
 type scanned struct {
 	ns      Namespace
 	lastPid uint32 // the process last counted, so threads count once
-	members consensus
+	members container.Consensus
 }
 
 func newScanner(opts ScanOptions) *scanner {
@@ -72,15 +73,15 @@ func newScanner(opts ScanOptions) *scanner {
 	}
 	s := &scanner{root: root, proc: filepath.Join(root, "proc"), probe: opts.probe,
 		readlink: opts.readlink, now: time.Now(), ns: make(map[nsKey]*scanned),
-		cls: newClassifier(root), mntPids: make(map[uint32]uint32),
-		v2paths: make(map[string]cgroupClass), host: make(map[nsKey]bool)}
+		cls: container.NewClassifier(root), mntPids: make(map[uint32]uint32),
+		v2paths: make(map[string]container.Class), host: make(map[nsKey]bool)}
 	if s.probe == nil {
 		s.probe = probeNsfs
 	}
 	if s.readlink == nil {
 		s.readlink = os.Readlink
 	}
-	s.inits = runtimeInits(root, s.proc)
+	s.inits = container.RuntimeInits(root, s.proc)
 	return s
 }
 
@@ -163,15 +164,15 @@ func (s *scanner) process(pid uint32) {
 		s.mntPids[links[event.Mnt]] = pid
 	}
 	if data, err := os.ReadFile(dir + "/cgroup"); err == nil {
-		cl := s.cls.process(string(data))
-		if c := s.inits[pid]; c != nil && (cl.ctr == nil || cl.ctr.Runtime == RuntimeSystemd) {
-			cl = cgroupClass{ctr: c}
+		cl := s.cls.Process(string(data))
+		if c := s.inits[pid]; c != nil && (cl.Container == nil || cl.Container.Runtime == container.RuntimeSystemd) {
+			cl = container.Class{Container: c}
 		}
 		for _, m := range members {
-			m.members.add(cl)
+			m.members.Add(cl)
 		}
-		if _, v2 := procCgroupPaths(string(data)); v2 != "" {
-			s.v2paths[v2] = s.cls.path(v2)
+		if _, v2 := container.Paths(string(data)); v2 != "" {
+			s.v2paths[v2] = s.cls.Path(v2)
 		}
 	}
 	s.fds(dir)
@@ -278,15 +279,15 @@ func (s *scanner) inventory() *Inventory {
 	for k, n := range s.ns {
 		n.ns.Host = s.host[k] || IsInitial(n.ns.Type, n.ns.Inode)
 		if !n.ns.Host {
-			n.ns.Container = n.members.result()
+			n.ns.Container = n.members.Result()
 		}
 		inv.Namespaces = append(inv.Namespaces, n.ns)
 	}
 	sortNamespaces(inv.Namespaces)
-	tree := ownCgroupTree(s.root)
+	tree := container.OwnTree(s.root)
 	for p, cl := range s.v2paths {
-		if id, ok := tree.idOf(p); ok {
-			inv.Cgroups = append(inv.Cgroups, Cgroup{ID: id, Path: p, Container: cl.ctr})
+		if id, ok := tree.IDOf(p); ok {
+			inv.Cgroups = append(inv.Cgroups, container.Cgroup{ID: id, Path: p, Container: cl.Container})
 		}
 	}
 	sortCgroups(inv.Cgroups)

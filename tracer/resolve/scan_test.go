@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nstrace/nstrace/tracer/container"
 	"github.com/nstrace/nstrace/tracer/event"
 )
 
@@ -162,8 +163,8 @@ func TestScanMapsCgroupIDsToContainers(t *testing.T) {
 	if err := unix.Stat(filepath.Join(fakeRoot, "sys/fs/cgroup", p), &st); err != nil {
 		t.Fatal(err)
 	}
-	want := Cgroup{ID: st.Ino, Path: p, Container: &event.Container{ID: fakeID("docker"), Runtime: "docker"}}
-	i := slices.IndexFunc(inv.Cgroups, func(c Cgroup) bool { return c.ID == st.Ino })
+	want := container.Cgroup{ID: st.Ino, Path: p, Container: &event.Container{ID: fakeID("docker"), Runtime: "docker"}}
+	i := slices.IndexFunc(inv.Cgroups, func(c container.Cgroup) bool { return c.ID == st.Ino })
 	if i < 0 || !reflect.DeepEqual(inv.Cgroups[i], want) {
 		t.Errorf("cgroups = %+v, want among them %+v", inv.Cgroups, want)
 	}

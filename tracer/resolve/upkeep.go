@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nstrace/nstrace/tracer/container"
 	"github.com/nstrace/nstrace/tracer/event"
 )
 
@@ -185,7 +186,7 @@ func (r *Resolver) Inventory() *Inventory {
 	defer r.mu.Unlock()
 	r.syncMounts()
 	inv := &Inventory{Time: r.last, Unreadable: r.unread,
-		Namespaces: make([]Namespace, 0, len(r.ns)), Cgroups: make([]Cgroup, 0, len(r.cgroups))}
+		Namespaces: make([]Namespace, 0, len(r.ns)), Cgroups: make([]container.Cgroup, 0, len(r.cgroups))}
 	for _, e := range r.ns {
 		inv.Namespaces = append(inv.Namespaces, e.ns.clone())
 	}
@@ -213,6 +214,6 @@ func sortNamespaces(ns []Namespace) {
 	})
 }
 
-func sortCgroups(cs []Cgroup) {
-	slices.SortFunc(cs, func(a, b Cgroup) int { return cmp.Compare(a.ID, b.ID) })
+func sortCgroups(cs []container.Cgroup) {
+	slices.SortFunc(cs, func(a, b container.Cgroup) int { return cmp.Compare(a.ID, b.ID) })
 }
