@@ -17,6 +17,7 @@ import (
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/metrics"
+	"github.com/nstrace/nstrace/tracer/pipeline"
 	"github.com/nstrace/nstrace/tracer/resolve"
 	"github.com/nstrace/nstrace/tracer/session"
 )
@@ -299,14 +300,14 @@ func BenchmarkPipelineWithDetection(b *testing.B) {
 		}
 	}
 	out, _ := newOutput("json", io.Discard)
-	p := newPipeline(pipelineOptions{rules: detect.DefaultRules(), sinks: []sink{out}, metrics: metrics.New()})
+	p := pipeline.New(pipeline.Options{Detector: detect.New(detect.DefaultRules()), Sinks: []pipeline.Sink{out}, Observer: metrics.New()})
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		ev := &evs[i%len(evs)]
-		if err := p.event(ev); err != nil {
+		if err := p.Event(ev); err != nil {
 			b.Fatal(err)
 		}
-		if len(p.detect.pending) != 0 {
+		if p.Counts().Alerts != 0 {
 			b.Fatalf("alert on %+v", ev)
 		}
 	}

@@ -3,12 +3,13 @@ package main
 import (
 	"errors"
 	"io"
+	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/nstrace/nstrace/tracer/detect"
-	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/metrics"
+	"github.com/nstrace/nstrace/tracer/pipeline"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
@@ -61,22 +62,56 @@ func (f *alertFlags) forRecording(h *session.Header, rules *detect.Rules) (_ *de
 	return rules, false
 }
 
-// detection runs the detector in the pipeline, on every resolved event in
-// order and before the filter: its rules follow each thread.
+// detection is the detector a pipeline runs, on every resolved event in
+// order and before the filter (its rules follow each thread), and what it
+// heard of rules in trouble.
 type detection struct {
 	det     *detect.Detector
 	trouble *ruleTrouble // rule_errors.go
-	pending []detect.Alert
 }
 
+// newDetection makes the detector for rules; nil when rules is nil
+// (detection off). m counts rule trouble (nil: no metrics).
 func newDetection(rules *detect.Rules, m *metrics.Metrics, stderr io.Writer, opts ...detect.Option) *detection {
+	if rules == nil {
+		return nil
+	}
 	d := &detection{trouble: &ruleTrouble{metrics: m, stderr: stderr}}
 	d.det = detect.New(rules, append(opts, detect.WithObserver(d.trouble))...)
 	return d
 }
 
-// check returns the alerts ev raises, valid until the next call.
-func (d *detection) check(ev *event.Event) []detect.Alert {
-	d.pending = append(d.pending[:0], d.det.Check(ev)...)
-	return d.pending
+// detector is the pipeline's detector; nil when detection is off.
+func (d *detection) detector() *detect.Detector {
+	if d == nil {
+		return nil
+	}
+	return d.det
+}
+
+// lines are the closing lines on failing and skipped rules.
+func (d *detection) lines() []string {
+	if d == nil {
+		return nil
+	}
+	return d.trouble.lines(d.det)
+}
+
+// alertSummary is the closing line on alerts, by severity, and on rules in
+// trouble (further lines, each with the "nstrace: " its caller puts
+// before the first); "" for nothing to say.
+func alertSummary(p *pipeline.Pipeline, d *detection) string {
+	var lines []string
+	if s := p.AlertSummary(); s != "" {
+		lines = append(lines, s)
+	}
+	return strings.Join(append(lines, d.lines()...), "\nnstrace: ")
+}
+
+// observer is the metrics as the pipeline's observer; nil for none.
+func observer(m *metrics.Metrics) pipeline.Observer {
+	if m == nil {
+		return nil
+	}
+	return m
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/metrics"
+	"github.com/nstrace/nstrace/tracer/pipeline"
 	"github.com/nstrace/nstrace/tracer/render"
 )
 
@@ -22,7 +23,8 @@ import (
 type liveTrace struct {
 	cfg    *traceConfig
 	t      *tracer.Tracer
-	p      *pipeline
+	p      *pipeline.Pipeline
+	det    *detection      // nil: detection off
 	rec    *sessionSink    // nil: not recording
 	srv    *metrics.Server // nil: no metrics
 	sigs   chan os.Signal
@@ -56,17 +58,19 @@ func openLive(ctx context.Context, cfg *traceConfig) (_ *liveTrace, err error) {
 	if err != nil {
 		return nil, err
 	}
-	o := pipelineOptions{resolver: res, holdBack: true, rules: cfg.rules, filter: cfg.filter,
-		detect:  []detect.Option{detect.WithInventory(inv), detect.WithProc("/")},
-		metrics: f.metrics.new(), warn: os.Stderr}
+	m := f.metrics.new()
+	lt.det = newDetection(cfg.rules, m, os.Stderr,
+		detect.WithNamespaces(res), detect.WithInventory(inv), detect.WithProc("/"))
+	o := pipeline.Options{Resolver: res, HoldBack: true, Detector: lt.det.detector(), Filter: cfg.filter,
+		Observer: observer(m), Warn: os.Stderr}
 	if f.eventDelay > 0 {
-		o.enrich = append(o.enrich, func(*event.Event) { time.Sleep(f.eventDelay) })
+		o.Enrich = append(o.Enrich, func(*event.Event) { time.Sleep(f.eventDelay) })
 	}
 	if cfg.out != nil {
-		o.sinks = append(o.sinks, cfg.out)
+		o.Sinks = append(o.Sinks, cfg.out)
 	}
-	lt.p = newPipeline(o)
-	if lt.srv, err = f.metrics.serve(o.metrics, lt.t, res, lt.p.unwritten); err != nil {
+	lt.p = pipeline.New(o)
+	if lt.srv, err = f.metrics.serve(m, lt.t, res, lt.p.Unwritten); err != nil {
 		return nil, err
 	}
 	if f.write != "" {
@@ -74,7 +78,7 @@ func openLive(ctx context.Context, cfg *traceConfig) (_ *liveTrace, err error) {
 		if lt.rec, err = startRecording(f.write, cfg.record, h, res, cfg.rules, os.Stderr); err != nil {
 			return nil, err
 		}
-		lt.p.addSink(lt.rec)
+		lt.p.AddSink(lt.rec)
 	}
 	return lt, nil
 }
@@ -117,8 +121,8 @@ func (lt *liveTrace) close(runErr error) error {
 	if lt.rec != nil {
 		closeErr = lt.rec.Close()
 	}
-	fmt.Fprintf(os.Stderr, "nstrace: %s\n", lt.p.summary())
-	if sum := lt.p.alertSummary(); sum != "" {
+	fmt.Fprintf(os.Stderr, "nstrace: %s\n", lt.p.Summary())
+	if sum := alertSummary(lt.p, lt.det); sum != "" {
 		fmt.Fprintf(os.Stderr, "nstrace: %s\n", sum)
 	}
 	if w := lt.rec; w != nil && closeErr == nil && !w.failed {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/filter"
+	"github.com/nstrace/nstrace/tracer/pipeline"
 	"github.com/nstrace/nstrace/tracer/render"
 	"github.com/nstrace/nstrace/tracer/resolve"
 	"github.com/nstrace/nstrace/tracer/session"
@@ -87,8 +88,8 @@ func parseWindow(since, until string) (s, u filter.Moment, err error) {
 // recorded, the alerts the recorder wrote, each after the event that
 // raised it. verb ("replay", "report") starts its error messages. The
 // caller finishes p.
-func replaySession(r *session.Reader, p *pipeline, verb string, recorded bool) error {
-	p.session(r.First())
+func replaySession(r *session.Reader, p *pipeline.Pipeline, verb string, recorded bool) error {
+	p.Session(r.First())
 	for {
 		rec, err := r.NextRecord()
 		if errors.Is(err, io.EOF) {
@@ -99,18 +100,18 @@ func replaySession(r *session.Reader, p *pipeline, verb string, recorded bool) e
 		}
 		switch {
 		case rec.Event != nil:
-			p.session(r.Header())
-			err = p.event(rec.Event)
+			p.Session(r.Header())
+			err = p.Event(rec.Event)
 		case recorded:
 			a := alertOf(rec.Alert)
-			err = p.recordedAlert(&a)
+			err = p.RecordedAlert(&a)
 		}
 		if err != nil {
 			return err
 		}
 		// Streaming from a pipe: show what came before waiting for more.
 		if !r.Buffered() {
-			if err := p.flush(); err != nil {
+			if err := p.Flush(); err != nil {
 				return err
 			}
 		}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nstrace/nstrace/tracer/detect"
+	"github.com/nstrace/nstrace/tracer/pipeline"
 	"github.com/nstrace/nstrace/tracer/render"
 	"github.com/nstrace/nstrace/tracer/session"
 )
@@ -68,7 +70,9 @@ func runReplay(f *replayFlags, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p := newPipeline(pipelineOptions{resolver: rec.res, rules: rules, filter: filt, sinks: []sink{out}, warn: stderr})
+	det := newDetection(rules, nil, stderr, detect.WithNamespaces(rec.res))
+	p := pipeline.New(pipeline.Options{Resolver: rec.res, Detector: det.detector(), Filter: filt,
+		Sinks: []pipeline.Sink{out}, Warn: stderr})
 	fmt.Fprintf(stderr, "nstrace: %s\n", describeRecording(first))
 	if recorded {
 		fmt.Fprintf(stderr, "nstrace: %s\n", describeDetection(first))
@@ -78,7 +82,7 @@ func runReplay(f *replayFlags, args []string, stdout, stderr io.Writer) error {
 	}
 
 	readErr := replaySession(rec.r, p, "replay", recorded)
-	if err := p.finish(); err != nil && readErr == nil {
+	if err := p.Finish(); err != nil && readErr == nil {
 		readErr = err
 	}
 	for _, w := range rec.r.Warnings() {
@@ -87,8 +91,8 @@ func runReplay(f *replayFlags, args []string, stdout, stderr io.Writer) error {
 	if readErr != nil {
 		return readErr
 	}
-	fmt.Fprintf(stderr, "nstrace: %s\n", p.summary())
-	if sum := p.alertSummary(); sum != "" {
+	fmt.Fprintf(stderr, "nstrace: %s\n", p.Summary())
+	if sum := alertSummary(p, det); sum != "" {
 		fmt.Fprintf(stderr, "nstrace: %s\n", sum)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nstrace/nstrace/tracer/detect"
+	"github.com/nstrace/nstrace/tracer/pipeline"
 	"github.com/nstrace/nstrace/tracer/render"
 	"github.com/nstrace/nstrace/tracer/report"
 )
@@ -77,19 +78,19 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	b := report.NewBuilder(report.Options{Lookup: res.Lookup})
-	p := newPipeline(pipelineOptions{resolver: res, rules: rules, filter: filt, sinks: []sink{reportSink{b}}, warn: stderr})
+	det := newDetection(rules, nil, stderr, detect.WithNamespaces(res))
+	defer func() {
+		for _, l := range det.lines() {
+			fmt.Fprintf(stderr, "nstrace: %s\n", l)
+		}
+	}()
+	p := pipeline.New(pipeline.Options{Resolver: res, Detector: det.detector(), Filter: filt,
+		Sinks: []pipeline.Sink{reportSink{b}}, Warn: stderr})
 	if err := replaySession(r, p, "report", recorded); err != nil {
 		return err
 	}
-	if err := p.finish(); err != nil {
+	if err := p.Finish(); err != nil {
 		return err
-	}
-	if p.detect != nil {
-		defer func() {
-			for _, l := range p.detect.trouble.lines(p.detect.det) {
-				fmt.Fprintf(stderr, "nstrace: %s\n", l)
-			}
-		}()
 	}
 	rep := b.Report()
 	switch {
@@ -100,7 +101,7 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 			rep.Rules = append(rep.Rules, render.Sanitize(name))
 		}
 	}
-	rep.Title, rep.Generated, rep.Filter, rep.Summary.Read = f.title, start.UTC(), p.filter.String(), p.seen
+	rep.Title, rep.Generated, rep.Filter, rep.Summary.Read = f.title, start.UTC(), filt.String(), p.Counts().Seen
 	for _, path := range rec.paths {
 		rep.Files = append(rep.Files, filepath.Base(path))
 	}

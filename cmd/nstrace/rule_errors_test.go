@@ -12,6 +12,7 @@ import (
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/metrics"
+	"github.com/nstrace/nstrace/tracer/pipeline"
 )
 
 // Rules that fail on events are named once on stderr, when they first
@@ -107,16 +108,17 @@ func TestRuleTroubleReachesMetricsAndSummary(t *testing.T) {
 	var stderr bytes.Buffer
 	m := metrics.New()
 	// Budget 0: the first rule an event could match runs, the rest are skipped.
-	p := newPipeline(pipelineOptions{rules: rules, detect: []detect.Option{detect.WithRuleBudget(0)}, metrics: m, warn: &stderr})
+	det := newDetection(rules, m, &stderr, detect.WithRuleBudget(0))
+	p := pipeline.New(pipeline.Options{Detector: det.detector(), Observer: m})
 	for range 3 {
-		if err := p.event(&event.Event{Kind: event.Setns, Pid: 1, Tid: 1, Comm: "sh"}); err != nil {
+		if err := p.Event(&event.Event{Kind: event.Setns, Pid: 1, Tid: 1, Comm: "sh"}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if got, want := stderr.String(), "nstrace: rule zero: division by zero (further errors counted)\n"; got != want {
 		t.Errorf("stderr %q, want %q", got, want)
 	}
-	if got, want := p.alertSummary(), "rule errors: zero 3\nnstrace: rule budget exceeded on 3 events: 9 rule evaluations skipped"; got != want {
+	if got, want := alertSummary(p, det), "rule errors: zero 3\nnstrace: rule budget exceeded on 3 events: 9 rule evaluations skipped"; got != want {
 		t.Errorf("summary %q\nwant    %q", got, want)
 	}
 	fams, err := m.Registry().Gather()

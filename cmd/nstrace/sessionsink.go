@@ -62,13 +62,8 @@ func (s *sessionSink) check(err error) error {
 	return nil
 }
 
-// unwritten counts the events that did not reach the file.
-func (s *sessionSink) unwritten() uint64 {
-	if s == nil {
-		return 0
-	}
-	return s.w.Unwritten()
-}
+// Unwritten counts the events that did not reach the file.
+func (s *sessionSink) Unwritten() uint64 { return s.w.Unwritten() }
 
 // Close ends the recording. An error already reported is not returned
 // again.

@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 
 // addLost counts n more records lost, saturating, with one warning the
 // first time the count saturates.
-func (p *pipeline) addLost(n uint64) {
+func (p *Pipeline) addLost(n uint64) {
 	var sat bool
 	p.lost, sat = event.AddCount(p.lost, n)
 	if sat && !p.lostSaturated {
@@ -21,11 +21,11 @@ func (p *pipeline) addLost(n uint64) {
 	}
 }
 
-// summary is the closing line: what was shown and what was lost, the
+// Summary is the closing line: what was shown and what was lost, the
 // events a full disk kept out of the session file included.
-func (p *pipeline) summary() string {
+func (p *Pipeline) Summary() string {
 	total, sat := p.lost, p.lostSaturated
-	n := p.unwritten()
+	n := p.Unwritten()
 	if n > 0 {
 		var s bool
 		total, s = event.AddCount(total, n)
@@ -55,23 +55,36 @@ func (p *pipeline) summary() string {
 	return s + ", " + lost
 }
 
-// alertSummary counts the alerts written, by severity, most severe first,
-// and says which rules failed or were skipped (further lines, each with
-// the "nstrace: " its caller puts before the first); "" for none.
-func (p *pipeline) alertSummary() string {
+// AlertSummary counts the alerts written, by severity, most severe first:
+// "3 alerts (1 critical, 2 high)"; "" for none.
+func (p *Pipeline) AlertSummary() string {
 	var total uint64
-	var parts, lines []string
+	var parts []string
 	for s := detect.Critical; s >= detect.Info; s-- {
 		if n := p.alerts[s]; n > 0 {
 			total += n
 			parts = append(parts, fmt.Sprintf("%d %s", n, s))
 		}
 	}
-	if total > 0 {
-		lines = append(lines, fmt.Sprintf("%d alerts (%s)", total, strings.Join(parts, ", ")))
+	if total == 0 {
+		return ""
 	}
-	if p.detect != nil {
-		lines = append(lines, p.detect.trouble.lines(p.detect.det)...)
+	return fmt.Sprintf("%d alerts (%s)", total, strings.Join(parts, ", "))
+}
+
+// Counts are what a pipeline counted.
+type Counts struct {
+	Seen   uint64 // events, loss markers and flood records not counted
+	Kept   uint64 // those the filter kept
+	Alerts uint64 // alerts written
+}
+
+// Counts says what the pipeline counted so far. Call it from the source's
+// goroutine, or once the source is done.
+func (p *Pipeline) Counts() Counts {
+	c := Counts{Seen: p.seen, Kept: p.kept}
+	for _, n := range p.alerts {
+		c.Alerts += n
 	}
-	return strings.Join(lines, "\nnstrace: ")
+	return c
 }
