@@ -7,8 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory"
 	"github.com/nstrace/nstrace/tracer/render"
-	"github.com/nstrace/nstrace/tracer/resolve"
 )
 
 // newLsCommand is `nstrace ls`: the namespaces on the host now.
@@ -42,13 +42,13 @@ func runLs(w io.Writer, output string, typeNames []string) error {
 	}
 	want := make(map[event.NsType]bool)
 	for _, name := range typeNames {
-		t, ok := resolve.ParseType(name)
+		t, ok := inventory.ParseType(name)
 		if !ok {
 			return usageError{fmt.Errorf("unknown namespace type %q (want one of %s)", name, lsTypeNames())}
 		}
 		want[t] = true
 	}
-	inv, err := resolve.Scan(resolve.ScanOptions{})
+	inv, err := inventory.Scan(inventory.ScanOptions{})
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func runLs(w io.Writer, output string, typeNames []string) error {
 
 func lsTypeNames() string {
 	s := ""
-	for i, t := range resolve.Types {
+	for i, t := range inventory.Types {
 		if i > 0 {
 			s += ","
 		}

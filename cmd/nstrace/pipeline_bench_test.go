@@ -12,6 +12,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory"
 	"github.com/nstrace/nstrace/tracer/pipeline"
 	"github.com/nstrace/nstrace/tracer/resolve"
 )
@@ -31,7 +32,7 @@ const benchPid = 4_000_001
 // benchPipeline builds the pipeline and returns it with the JSON file.
 func benchPipeline(b *testing.B) (*pipeline.Pipeline, *os.File) {
 	b.Helper()
-	inv, err := resolve.Scan(resolve.ScanOptions{})
+	inv, err := inventory.Scan(inventory.ScanOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/filter"
+	"github.com/nstrace/nstrace/tracer/inventory"
 	"github.com/nstrace/nstrace/tracer/pipeline"
 	"github.com/nstrace/nstrace/tracer/render"
 	"github.com/nstrace/nstrace/tracer/resolve"
@@ -57,7 +58,7 @@ func openRecording(verb string, args []string, opts filter.Options, since, until
 // replayResolver resolves from the inventory a session was recorded with,
 // never looking at this machine: replay labels as the live run did.
 func replayResolver(h *session.Header) (*resolve.Resolver, error) {
-	var inv resolve.Inventory
+	var inv inventory.Inventory
 	ok, err := h.DecodeInventory(&inv)
 	if err != nil {
 		return nil, err

@@ -9,14 +9,14 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/nstrace/nstrace/tracer/resolve"
+	"github.com/nstrace/nstrace/tracer/inventory"
 )
 
 // WriteNamespaceTable writes namespaces (nstrace ls) as a table in the manner of lsns, with
 // nstrace's columns added: the 64-bit id, the owning user namespace, and a
 // label saying what the namespace is. Every string a process or a mount
 // chose is sanitized.
-func WriteNamespaceTable(w io.Writer, ns []resolve.Namespace) error {
+func WriteNamespaceTable(w io.Writer, ns []inventory.Namespace) error {
 	creators := false
 	for i := range ns {
 		creators = creators || ns[i].Creator != nil
@@ -70,7 +70,7 @@ func WriteNamespaceTable(w io.Writer, ns []resolve.Namespace) error {
 }
 
 // WriteNamespaceJSON writes one namespace per line (nstrace ls -o json).
-func WriteNamespaceJSON(w io.Writer, ns []resolve.Namespace) error {
+func WriteNamespaceJSON(w io.Writer, ns []inventory.Namespace) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
@@ -84,7 +84,7 @@ func WriteNamespaceJSON(w io.Writer, ns []resolve.Namespace) error {
 
 // NamespaceLabel is the most useful short text about a namespace, sanitized:
 // its name in quotes, "(host)", and its container, as available.
-func NamespaceLabel(n *resolve.Namespace) string {
+func NamespaceLabel(n *inventory.Namespace) string {
 	var parts []string
 	for _, name := range n.Names {
 		// Quotes inside are escaped so a name cannot fake a label after it.
@@ -104,7 +104,7 @@ func NamespaceLabel(n *resolve.Namespace) string {
 
 // holder says what keeps a namespace alive: its lowest process's comm, or
 // for one without processes, its bind mount or an open descriptor.
-func holder(n *resolve.Namespace) string {
+func holder(n *inventory.Namespace) string {
 	switch {
 	case n.PID != 0:
 		return Sanitize(n.Comm)
@@ -116,7 +116,7 @@ func holder(n *resolve.Namespace) string {
 	return "-"
 }
 
-func creatorText(c *resolve.Creator) string {
+func creatorText(c *inventory.Creator) string {
 	if c == nil {
 		return "-"
 	}

@@ -4,8 +4,8 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory"
 	"github.com/nstrace/nstrace/tracer/render"
-	"github.com/nstrace/nstrace/tracer/resolve"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
@@ -34,7 +34,7 @@ type Builder struct {
 type Options struct {
 	// Lookup tells what the session's resolver knows of a namespace, for
 	// lanes met only as where a process came from or a failed setns aimed.
-	Lookup func(t event.NsType, inode uint32) (resolve.Namespace, bool)
+	Lookup func(t event.NsType, inode uint32) (inventory.Namespace, bool)
 }
 
 type idKey struct {
@@ -104,7 +104,7 @@ func (b *Builder) WriteEvent(ev *event.Event) error {
 		b.r.Lanes[rec.lane].Marks.Lost++
 	case ev.Failed():
 		if ev.Target != nil && ev.Target.Inode != 0 {
-			rec.lane = b.laneAt(resolve.BaseType(ev.Target.Type), ev.Target.Inode)
+			rec.lane = b.laneAt(inventory.BaseType(ev.Target.Type), ev.Target.Inode)
 		} else {
 			rec.lane = b.specialLane(FailedLane)
 		}
@@ -144,7 +144,7 @@ func (b *Builder) change(ev *event.Event, c *event.Change) {
 	case event.Join:
 		l.Marks.Join++
 		if c.From != 0 && c.From != c.To {
-			from = b.laneAt(resolve.BaseType(c.Type), c.From)
+			from = b.laneAt(inventory.BaseType(c.Type), c.From)
 			l = &b.r.Lanes[lane] // laneAt may have grown the slice
 		}
 	case event.Gone:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory"
 	"github.com/nstrace/nstrace/tracer/pipeline"
 	"github.com/nstrace/nstrace/tracer/resolve"
 	"github.com/nstrace/nstrace/tracer/session"
@@ -40,7 +41,7 @@ func buildReportWith(tb testing.TB, after func(*Builder, *event.Event), paths ..
 		tb.Fatal(err)
 	}
 	defer r.Close()
-	var inv resolve.Inventory
+	var inv inventory.Inventory
 	res := resolve.New(nil, resolve.WithoutLiveLookups())
 	if ok, err := r.First().DecodeInventory(&inv); err != nil {
 		tb.Fatal(err)

@@ -1,10 +1,7 @@
 package resolve
 
-// For the tests of package resolve_test, which render a fake host's scan.
+// For the kernel test of package resolve_test, which renders this host's scan.
 var (
-	ScanFake = scanFake
-	FakeID   = fakeID
-
 	RequireRoot = requireRoot
 	Run         = run
 	MustFind    = mustFind

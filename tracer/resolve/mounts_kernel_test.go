@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory"
 	"github.com/nstrace/nstrace/tracer/procfs"
 )
 
@@ -47,7 +48,7 @@ func heldNetns(t *testing.T) int {
 // itself, read before the mount, stays unnamed.
 func TestKernelANetnsAttachedLateIsNamedInTheInventoryAndAtItsNextEvent(t *testing.T) {
 	requireRoot(t, "unshare", "ip")
-	inv, err := Scan(ScanOptions{})
+	inv, err := inventory.Scan(inventory.ScanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,7 @@ func TestKernelTheMountWatcherLearnsANameThatIsGoneByTheNextEvent(t *testing.T) 
 	// Other tests may mount too: wait for this mount, not any change.
 	seen := func() bool {
 		found := false
-		r.self.lookup(keyOf(event.Net, ino), id, func(string) { found = true })
+		r.self.Lookup(inventory.KeyOf(event.Net, ino), id, func(string) { found = true })
 		return found
 	}
 	deadline := time.Now().Add(5 * time.Second)

@@ -17,6 +17,8 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/container"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory"
+	"github.com/nstrace/nstrace/tracer/inventory/inventorytest"
 	"github.com/nstrace/nstrace/tracer/procfs"
 	"github.com/nstrace/nstrace/tracer/testenv"
 )
@@ -56,16 +58,18 @@ func kernelNsID(t *testing.T, path string) uint64 {
 		t.Fatal(err)
 	}
 	defer unix.Close(fd)
+	const nsGetID = 0x8008b70d // _IOR(0xb7, 13, __u64), include/uapi/linux/nsfs.h
 	var id uint64
-	if err := ioctlPtr(fd, nsGetID, unsafe.Pointer(&id)); err != nil && err != unix.ENOTTY {
-		t.Fatalf("NS_GET_ID %s: %v", path, err)
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), nsGetID, uintptr(unsafe.Pointer(&id)))
+	if errno != 0 && errno != unix.ENOTTY {
+		t.Fatalf("NS_GET_ID %s: %v", path, errno)
 	}
 	return id
 }
 
-func mustFind(t *testing.T, inv *Inventory, typ event.NsType, ino uint32) Namespace {
+func mustFind(t *testing.T, inv *inventory.Inventory, typ event.NsType, ino uint32) inventory.Namespace {
 	t.Helper()
-	n, ok := find(inv, typ, ino)
+	n, ok := inventorytest.Find(inv, typ, ino)
 	if !ok {
 		t.Fatalf("%s %d is not in the inventory", typ, ino)
 	}
@@ -109,7 +113,7 @@ func TestKernelLsAgreesWithLsns(t *testing.T) {
 	// namespaces before and after our scan.
 	for range 20 {
 		before := lsnsSet(t)
-		inv, err := Scan(ScanOptions{})
+		inv, err := inventory.Scan(inventory.ScanOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +121,7 @@ func TestKernelLsAgreesWithLsns(t *testing.T) {
 		if before == nil || after == nil || !sameSet(before, after) {
 			continue
 		}
-		ours := make(map[string]Namespace)
+		ours := make(map[string]inventory.Namespace)
 		for _, n := range inv.Namespaces {
 			ours[fmt.Sprintf("%s:%d", n.Type, n.Inode)] = n
 		}
@@ -157,7 +161,7 @@ func sameSet(a, b map[string]bool) bool {
 
 func TestKernelHostNamespacesAreMarkedHost(t *testing.T) {
 	requireRoot(t)
-	inv, err := Scan(ScanOptions{})
+	inv, err := inventory.Scan(inventory.ScanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,14 +173,14 @@ func TestKernelHostNamespacesAreMarkedHost(t *testing.T) {
 	unix.Uname(&uts)
 	var major, minor int
 	fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &major, &minor)
-	for _, typ := range Types {
+	for _, typ := range inventory.Types {
 		ino := nsInode(t, "/proc/2/ns/"+typ.String())
 		n := mustFind(t, inv, typ, ino)
 		if !n.Host || n.Container != nil {
 			t.Errorf("kthreadd's %s %d: host %v container %+v", typ, ino, n.Host, n.Container)
 		}
 		if major > 6 || major == 6 && minor >= 18 {
-			if !IsInitial(typ, ino) {
+			if !inventory.IsInitial(typ, ino) {
 				t.Errorf("kthreadd's %s is %d, not the kernel's fixed initial inode", typ, ino)
 			}
 		}
@@ -232,12 +236,12 @@ func TestKernelARuncContainersNamespacesCarryItsID(t *testing.T) {
 	requireRoot(t, "runc", "busybox")
 	id, pid := runcContainer(t)
 	want := &event.Container{ID: id, Runtime: container.RuntimeRunc}
-	inv, err := Scan(ScanOptions{})
+	inv, err := inventory.Scan(inventory.ScanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	own := map[event.NsType]bool{event.Mnt: true, event.Net: true, event.Pid: true, event.IPC: true, event.UTS: true}
-	for _, typ := range Types {
+	for _, typ := range inventory.Types {
 		link := fmt.Sprintf("/proc/%d/ns/%s", pid, typ)
 		n := mustFind(t, inv, typ, nsInode(t, link))
 		switch {

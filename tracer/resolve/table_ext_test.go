@@ -17,13 +17,15 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory"
+	"github.com/nstrace/nstrace/tracer/inventory/inventorytest"
 	"github.com/nstrace/nstrace/tracer/render"
 	"github.com/nstrace/nstrace/tracer/resolve"
 )
 
 func TestLsTableShowsLabelsAndNoControlCharacters(t *testing.T) {
-	inv := resolve.ScanFake(t)
-	inv.Namespaces = append(inv.Namespaces, resolve.Namespace{Type: event.Net, Inode: 4026532998,
+	inv := inventorytest.Scan(t)
+	inv.Namespaces = append(inv.Namespaces, inventory.Namespace{Type: event.Net, Inode: 4026532998,
 		Names: []string{`x" (host) "y`}, Mounts: []string{`/run/netns/x" (host) "y`}})
 	var out bytes.Buffer
 	if err := render.WriteNamespaceTable(&out, inv.Namespaces); err != nil {
@@ -39,7 +41,7 @@ func TestLsTableShowsLabelsAndNoControlCharacters(t *testing.T) {
 	}
 	for _, want := range []string{
 		`4026531833 net`, `(host)`, `"sample1"`, `"\x1b]0;x\x07"`, `"we ird\nname"`,
-		`ctr ` + resolve.FakeID("docker")[:12] + `…`, `pod 1c7f3a52-9a0…`, `unit nginx.service`, `machine my-box`,
+		`ctr ` + inventorytest.ID("docker")[:12] + `…`, `pod 1c7f3a52-9a0…`, `unit nginx.service`, `machine my-box`,
 		`(mount /run/netns/sample1)`, `(open fd)`, `"x\" (host) \"y"`,
 	} {
 		if !strings.Contains(text, want) {
@@ -52,8 +54,8 @@ func TestLsTableShowsLabelsAndNoControlCharacters(t *testing.T) {
 }
 
 func TestLsTableShowsCreators(t *testing.T) {
-	ns := []resolve.Namespace{{Type: event.Net, Inode: 4026532900,
-		Creator: &resolve.Creator{Pid: 42, Comm: "ip", Syscall: "unshare", Time: time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)}}}
+	ns := []inventory.Namespace{{Type: event.Net, Inode: 4026532900,
+		Creator: &inventory.Creator{Pid: 42, Comm: "ip", Syscall: "unshare", Time: time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)}}}
 	var out bytes.Buffer
 	if err := render.WriteNamespaceTable(&out, ns); err != nil {
 		t.Fatal(err)
@@ -64,13 +66,13 @@ func TestLsTableShowsCreators(t *testing.T) {
 }
 
 func TestJSONLinesHoldOneNamespaceEach(t *testing.T) {
-	inv := resolve.ScanFake(t)
+	inv := inventorytest.Scan(t)
 	var out bytes.Buffer
 	if err := render.WriteNamespaceJSON(&out, inv.Namespaces); err != nil {
 		t.Fatal(err)
 	}
 	sc := bufio.NewScanner(&out)
-	var back []resolve.Namespace
+	var back []inventory.Namespace
 	for sc.Scan() {
 		var fields map[string]any
 		if err := json.Unmarshal(sc.Bytes(), &fields); err != nil {
@@ -81,7 +83,7 @@ func TestJSONLinesHoldOneNamespaceEach(t *testing.T) {
 				t.Errorf("no %q in %s", k, sc.Bytes())
 			}
 		}
-		var n resolve.Namespace
+		var n inventory.Namespace
 		if err := json.Unmarshal(sc.Bytes(), &n); err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +107,7 @@ func TestKernelLsListsABindMountOnlyNetnsWithItsName(t *testing.T) {
 		if err := unix.Stat(mount, &st); err != nil {
 			t.Fatal(err)
 		}
-		inv, err := resolve.Scan(resolve.ScanOptions{})
+		inv, err := inventory.Scan(inventory.ScanOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +122,7 @@ func TestKernelLsListsABindMountOnlyNetnsWithItsName(t *testing.T) {
 			t.Errorf("%q: ns_id %d, want %d", name, n.NsID, want)
 		}
 		var text bytes.Buffer
-		if err := render.WriteNamespaceTable(&text, []resolve.Namespace{n}); err != nil {
+		if err := render.WriteNamespaceTable(&text, []inventory.Namespace{n}); err != nil {
 			t.Fatal(err)
 		}
 		if i := bytes.IndexFunc(text.Bytes(), func(r rune) bool { return r < 0x20 && r != '\n' || r == 0x7f }); i >= 0 {

@@ -1,4 +1,4 @@
-package resolve
+package inventory
 
 import (
 	"errors"
@@ -22,8 +22,11 @@ type ScanOptions struct {
 	// tree in tests.
 	Root string
 
-	probe    prober                       // nil: the nsfs ioctls
-	readlink func(string) (string, error) // nil: os.Readlink
+	// Probe asks nsfs about a namespace; nil: the kernel's ioctls
+	// (ProbeNsfs). Tests answer from a table.
+	Probe Prober
+	// Readlink reads a link under Root; nil: os.Readlink.
+	Readlink func(string) (string, error)
 }
 
 // Scan takes the inventory of every namespace on the host: those of every
@@ -47,14 +50,14 @@ func Scan(opts ScanOptions) (*Inventory, error) {
 // scanner is the state of one Scan.
 type scanner struct {
 	root, proc string
-	probe      prober
+	probe      Prober
 	readlink   func(string) (string, error)
 	now        time.Time
-	ns         map[nsKey]*scanned
+	ns         map[Key]*scanned
 	cls        *container.Classifier
 	mntPids    map[uint32]uint32 // a member pid of each mount namespace
 	v2paths    map[string]container.Class
-	host       map[nsKey]bool
+	host       map[Key]bool
 	inits      map[uint32]*event.Container // runc/crun init pids
 	unreadable int
 }
@@ -71,12 +74,12 @@ func newScanner(opts ScanOptions) *scanner {
 	if root == "" {
 		root = "/"
 	}
-	s := &scanner{root: root, proc: filepath.Join(root, "proc"), probe: opts.probe,
-		readlink: opts.readlink, now: time.Now(), ns: make(map[nsKey]*scanned),
+	s := &scanner{root: root, proc: filepath.Join(root, "proc"), probe: opts.Probe,
+		readlink: opts.Readlink, now: time.Now(), ns: make(map[Key]*scanned),
 		cls: container.NewClassifier(root), mntPids: make(map[uint32]uint32),
-		v2paths: make(map[string]container.Class), host: make(map[nsKey]bool)}
+		v2paths: make(map[string]container.Class), host: make(map[Key]bool)}
 	if s.probe == nil {
-		s.probe = probeNsfs
+		s.probe = ProbeNsfs
 	}
 	if s.readlink == nil {
 		s.readlink = os.Readlink
@@ -135,7 +138,7 @@ func (s *scanner) process(pid uint32) {
 		members = s.task(pid, dir, dir+"/ns", &links, members)
 		if pid == 2 && isKthreadd(dir) {
 			for i, ino := range links {
-				s.host[keyOf(event.NsType(i), ino)] = true
+				s.host[KeyOf(event.NsType(i), ino)] = true
 			}
 		}
 	}
@@ -205,20 +208,20 @@ func (s *scanner) task(pid uint32, procDir, nsDir string, links *nsLinks, member
 // get returns the namespace, adding it on first sight and asking nsfs about
 // it at once, through path, while whatever holds it is still there.
 func (s *scanner) get(t event.NsType, ino uint32, path string) *scanned {
-	k := keyOf(t, ino)
+	k := KeyOf(t, ino)
 	if n, ok := s.ns[k]; ok {
 		return n
 	}
 	n := &scanned{ns: Namespace{Type: BaseType(t), Inode: ino}}
 	s.ns[k] = n
-	known := func(k nsKey) bool { _, ok := s.ns[k]; return ok }
+	known := func(k Key) bool { _, ok := s.ns[k]; return ok }
 	for _, f := range s.probe(path, t, ino, known) {
-		m, ok := s.ns[keyOf(f.Type, f.Inode)]
+		m, ok := s.ns[KeyOf(f.Type, f.Inode)]
 		if !ok {
 			m = &scanned{ns: Namespace{Type: f.Type, Inode: f.Inode}}
-			s.ns[keyOf(f.Type, f.Inode)] = m
+			s.ns[KeyOf(f.Type, f.Inode)] = m
 		}
-		f.apply(&m.ns)
+		f.Apply(&m.ns)
 	}
 	return n
 }
@@ -249,7 +252,7 @@ func (s *scanner) mounts() {
 	if ok, _ := s.readNsLinks(s.proc+"/self/ns", &l); ok {
 		self = l[event.Mnt]
 	}
-	s.mountTable(s.proc+"/self/mountinfo", s.root)
+	s.MountTable(s.proc+"/self/mountinfo", s.root)
 	pids := make([]uint32, 0, len(s.mntPids))
 	for mnt, pid := range s.mntPids {
 		if mnt != self {
@@ -259,16 +262,16 @@ func (s *scanner) mounts() {
 	slices.Sort(pids)
 	for _, pid := range pids {
 		dir := filepath.Join(s.proc, strconv.FormatUint(uint64(pid), 10))
-		s.mountTable(dir+"/mountinfo", dir+"/root")
+		s.MountTable(dir+"/mountinfo", dir+"/root")
 	}
 }
 
-// mountTable reads one mountinfo; root is where its mount points are
+// MountTable reads one mountinfo; root is where its mount points are
 // reachable from here.
-func (s *scanner) mountTable(mountinfo, root string) {
+func (s *scanner) MountTable(mountinfo, root string) {
 	mounts, _ := procfs.ReadMountinfo(mountinfo)
 	for _, m := range procfs.NsfsMounts(mounts) {
-		s.get(m.Type, m.Inode, filepath.Join(root, m.Point)).ns.addMount(m.Point)
+		s.get(m.Type, m.Inode, filepath.Join(root, m.Point)).ns.AddMount(m.Point)
 	}
 }
 
@@ -283,14 +286,14 @@ func (s *scanner) inventory() *Inventory {
 		}
 		inv.Namespaces = append(inv.Namespaces, n.ns)
 	}
-	sortNamespaces(inv.Namespaces)
+	SortNamespaces(inv.Namespaces)
 	tree := container.OwnTree(s.root)
 	for p, cl := range s.v2paths {
 		if id, ok := tree.IDOf(p); ok {
 			inv.Cgroups = append(inv.Cgroups, container.Cgroup{ID: id, Path: p, Container: cl.Container})
 		}
 	}
-	sortCgroups(inv.Cgroups)
+	SortCgroups(inv.Cgroups)
 	return inv
 }
 

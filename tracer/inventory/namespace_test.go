@@ -1,4 +1,4 @@
-package resolve
+package inventory
 
 import (
 	"slices"
@@ -8,7 +8,7 @@ import (
 func TestNamesFromNetnsDirectoriesComeFirst(t *testing.T) {
 	var n Namespace
 	for _, p := range []string{"/tmp/keep", "/run/netns/blue", "/run/netns/blue", "/var/run/netns/blue", "/run/docker/netns/abc"} {
-		n.addMount(p)
+		n.AddMount(p)
 	}
 	if want := []string{"blue", "abc", "keep"}; !slices.Equal(n.Names, want) {
 		t.Errorf("names = %q, want %q", n.Names, want)

@@ -1,6 +1,7 @@
-package resolve
+package inventory
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"path"
@@ -148,10 +149,11 @@ func BaseType(t event.NsType) event.NsType {
 	return t
 }
 
-// nsKey identifies a namespace in maps: type and inode.
-type nsKey uint64
+// Key identifies a namespace in maps: type and inode.
+type Key uint64
 
-func keyOf(t event.NsType, ino uint32) nsKey { return nsKey(BaseType(t))<<32 | nsKey(ino) }
+// KeyOf is the Key of namespace ino of type t.
+func KeyOf(t event.NsType, ino uint32) Key { return Key(BaseType(t))<<32 | Key(ino) }
 
 // initialInodes are the inode numbers the kernel gives its initial
 // namespaces (include/uapi/linux/nsfs.h, enum init_ns_ino). ipc, uts, user,
@@ -180,8 +182,8 @@ func mountName(point string) (name string, namedDir bool) {
 	return name, path.Base(dir) == "netns"
 }
 
-// addMount records a bind mount of n and the name it gives.
-func (n *Namespace) addMount(point string) {
+// AddMount records a bind mount of n and the name it gives.
+func (n *Namespace) AddMount(point string) {
 	if slices.Contains(n.Mounts, point) {
 		return
 	}
@@ -204,4 +206,23 @@ func namesOf(mounts []string) []string {
 		}
 	}
 	return append(ranked, other...)
+}
+
+// Clone copies n so the copy shares no slice with the resolver.
+func (n Namespace) Clone() Namespace {
+	n.Names = slices.Clone(n.Names)
+	n.Mounts = slices.Clone(n.Mounts)
+	return n
+}
+
+// SortNamespaces orders by inode, as lsns does, then type.
+func SortNamespaces(ns []Namespace) {
+	slices.SortFunc(ns, func(a, b Namespace) int {
+		return cmp.Or(cmp.Compare(a.Inode, b.Inode), cmp.Compare(a.Type, b.Type))
+	})
+}
+
+// SortCgroups orders by id.
+func SortCgroups(cs []container.Cgroup) {
+	slices.SortFunc(cs, func(a, b container.Cgroup) int { return cmp.Compare(a.ID, b.ID) })
 }
