@@ -16,8 +16,9 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory"
 	"github.com/nstrace/nstrace/tracer/metrics"
-	"github.com/nstrace/nstrace/tracer/resolve"
+	"github.com/nstrace/nstrace/tracer/pipeline"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
@@ -48,9 +49,9 @@ func scenarioEvents(t testing.TB) []event.Event {
 func alertSession(t *testing.T) string {
 	t.Helper()
 	evs := scenarioEvents(t)
-	inv := &resolve.Inventory{}
+	inv := &inventory.Inventory{}
 	for i, ty := range []event.NsType{event.Mnt, event.Net, event.Time, event.Cgroup, event.Pid, event.User, event.UTS, event.IPC} {
-		inv.Namespaces = append(inv.Namespaces, resolve.Namespace{Type: ty, Inode: 4026531832 + uint32(i), Host: true})
+		inv.Namespaces = append(inv.Namespaces, inventory.Namespace{Type: ty, Inode: 4026531832 + uint32(i), Host: true})
 	}
 	h := session.Header{Host: "elsewhere", Kernel: "6.18.0"}
 	if err := h.SetInventory(inv); err != nil {
@@ -299,16 +300,14 @@ func BenchmarkPipelineWithDetection(b *testing.B) {
 		}
 	}
 	out, _ := newOutput("json", io.Discard)
-	p := &pipeline{sinks: []sink{out}}
-	p.alerts = newAlerting(detect.DefaultRules(), out, io.Discard)
-	p.alerts.metrics = metrics.New()
+	p := pipeline.New(pipeline.Options{Detector: detect.New(detect.DefaultRules()), Sinks: []pipeline.Sink{out}, Observer: metrics.New()})
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		ev := &evs[i%len(evs)]
-		if err := p.event(ev); err != nil {
+		if err := p.Event(ev); err != nil {
 			b.Fatal(err)
 		}
-		if len(p.alerts.pending) != 0 {
+		if p.Counts().Alerts != 0 {
 			b.Fatalf("alert on %+v", ev)
 		}
 	}

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nstrace/nstrace/tracer/resolve"
+	"github.com/nstrace/nstrace/tracer/inventory"
 	"github.com/nstrace/nstrace/tracer/session"
 	"github.com/nstrace/nstrace/tracer/testenv"
 )
@@ -105,7 +105,7 @@ func TestLaterPartsCarryTheInventoryAtTheirStart(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer r.Close()
-		var inv resolve.Inventory
+		var inv inventory.Inventory
 		if _, err := r.Header().DecodeInventory(&inv); err != nil {
 			t.Fatal(err)
 		}

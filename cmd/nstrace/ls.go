@@ -7,7 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nstrace/nstrace/tracer/event"
-	"github.com/nstrace/nstrace/tracer/resolve"
+	"github.com/nstrace/nstrace/tracer/inventory"
+	"github.com/nstrace/nstrace/tracer/render"
 )
 
 // newLsCommand is `nstrace ls`: the namespaces on the host now.
@@ -41,13 +42,13 @@ func runLs(w io.Writer, output string, typeNames []string) error {
 	}
 	want := make(map[event.NsType]bool)
 	for _, name := range typeNames {
-		t, ok := resolve.ParseType(name)
+		t, ok := inventory.ParseType(name)
 		if !ok {
 			return usageError{fmt.Errorf("unknown namespace type %q (want one of %s)", name, lsTypeNames())}
 		}
 		want[t] = true
 	}
-	inv, err := resolve.Scan(resolve.ScanOptions{})
+	inv, err := inventory.Scan(inventory.ScanOptions{})
 	if err != nil {
 		return err
 	}
@@ -61,14 +62,14 @@ func runLs(w io.Writer, output string, typeNames []string) error {
 		}
 	}
 	if output == "json" {
-		return resolve.WriteJSONLines(w, ns)
+		return render.WriteNamespaceJSON(w, ns)
 	}
-	return resolve.WriteTable(w, ns)
+	return render.WriteNamespaceTable(w, ns)
 }
 
 func lsTypeNames() string {
 	s := ""
-	for i, t := range resolve.Types {
+	for i, t := range inventory.Types {
 		if i > 0 {
 			s += ","
 		}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory"
+	"github.com/nstrace/nstrace/tracer/pipeline"
 	"github.com/nstrace/nstrace/tracer/resolve"
 )
 
@@ -28,9 +30,9 @@ import (
 const benchPid = 4_000_001
 
 // benchPipeline builds the pipeline and returns it with the JSON file.
-func benchPipeline(b *testing.B) (*pipeline, *os.File) {
+func benchPipeline(b *testing.B) (*pipeline.Pipeline, *os.File) {
 	b.Helper()
-	inv, err := resolve.Scan(resolve.ScanOptions{})
+	inv, err := inventory.Scan(inventory.ScanOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -47,21 +49,18 @@ func benchPipeline(b *testing.B) (*pipeline, *os.File) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := &pipeline{sinks: []sink{out}}
-	p.enrich = append(p.enrich, res.Resolve)
-	p.hold = resolve.NewHoldback(res)
-	p.alerts = newAlerting(detect.DefaultRules(), out, f,
-		detect.WithNamespaces(res), detect.WithInventory(inv), detect.WithProc("/"))
+	det := detect.New(detect.DefaultRules(), detect.WithNamespaces(res), detect.WithInventory(inv), detect.WithProc("/"))
+	p := pipeline.New(pipeline.Options{Resolver: res, HoldBack: true, Detector: det, Sinks: []pipeline.Sink{out}})
 	return p, f
 }
 
 // benchFlooder is the process every row's events come from: an
 // unprivileged user in a user namespace of its own, created first.
-func benchFlooder(p *pipeline, b *testing.B, at time.Time) {
+func benchFlooder(p *pipeline.Pipeline, b *testing.B, at time.Time) {
 	ev := event.Event{Time: at, Kind: event.Unshare, Pid: benchPid, Tid: benchPid, UID: 65534,
 		Comm: "flood", Flags: unix.CLONE_NEWUSER, UserNS: 0xEFFFFFFD,
 		Changes: []event.Change{{Type: event.User, Action: event.Create, From: 0xEFFFFFFD, To: benchUserNS, NsID: 1 << 40}}}
-	if err := p.event(&ev); err != nil {
+	if err := p.Event(&ev); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -74,23 +73,23 @@ const (
 
 // runPipelineBench feeds b.N events made by next and reports CPU ns and
 // events per second. next must reset whatever the pipeline filled in.
-func runPipelineBench(b *testing.B, p *pipeline, f *os.File, next func(i int, at time.Time) *event.Event) {
+func runPipelineBench(b *testing.B, p *pipeline.Pipeline, f *os.File, next func(i int, at time.Time) *event.Event) {
 	start := time.Now()
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	for i := range b.N {
-		if err := p.event(next(i, start.Add(time.Duration(i)*time.Microsecond))); err != nil {
+		if err := p.Event(next(i, start.Add(time.Duration(i)*time.Microsecond))); err != nil {
 			b.Fatal(err)
 		}
 	}
-	if err := p.finish(); err != nil {
+	if err := p.Finish(); err != nil {
 		b.Fatal(err)
 	}
 	cpu := cpuTime() - cpu0
 	b.StopTimer()
-	if p.seen < uint64(b.N) {
-		b.Fatalf("the pipeline saw %d of %d events", p.seen, b.N)
+	if seen := p.Counts().Seen; seen < uint64(b.N) {
+		b.Fatalf("the pipeline saw %d of %d events", seen, b.N)
 	}
 	if st, err := f.Stat(); err != nil || st.Size() == 0 {
 		b.Fatalf("nothing written: %v", err)
@@ -133,10 +132,10 @@ func BenchmarkPipelineJoin(b *testing.B) {
 	mk := event.Event{Time: at, Kind: event.Unshare, Pid: benchPid, Tid: benchPid, UID: 65534,
 		Comm: "flood", Flags: unix.CLONE_NEWNET, UserNS: benchUserNS,
 		Changes: []event.Change{{Type: event.Net, Action: event.Create, From: 0xEFFFFFF9, To: benchNetNS, NsID: 1<<40 + 1}}}
-	if err := p.event(&mk); err != nil {
+	if err := p.Event(&mk); err != nil {
 		b.Fatal(err)
 	}
-	if err := p.finish(); err != nil {
+	if err := p.Finish(); err != nil {
 		b.Fatal(err)
 	}
 	ev := event.Event{Kind: event.Setns, Pid: benchPid, Tid: benchPid, UID: 65534, Comm: "flood",

@@ -3,10 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/filter"
+	"github.com/nstrace/nstrace/tracer/inventory"
+	"github.com/nstrace/nstrace/tracer/pipeline"
 	"github.com/nstrace/nstrace/tracer/render"
 	"github.com/nstrace/nstrace/tracer/resolve"
 	"github.com/nstrace/nstrace/tracer/session"
@@ -55,7 +58,7 @@ func openRecording(verb string, args []string, opts filter.Options, since, until
 // replayResolver resolves from the inventory a session was recorded with,
 // never looking at this machine: replay labels as the live run did.
 func replayResolver(h *session.Header) (*resolve.Resolver, error) {
-	var inv resolve.Inventory
+	var inv inventory.Inventory
 	ok, err := h.DecodeInventory(&inv)
 	if err != nil {
 		return nil, err
@@ -82,29 +85,38 @@ func parseWindow(since, until string) (s, u filter.Moment, err error) {
 	return s, u, nil
 }
 
-// alertChoice is where replay and report take alerts from.
-type alertChoice int
-
-const (
-	noAlerts       alertChoice = iota
-	recordedAlerts             // the alert records the recorder wrote
-	rulesAlerts                // rules run on the events now
-)
-
-// chooseAlerts decides between the alerts a recording holds and running
-// rules: a recording made with detection on shows what was raised live,
-// unless rules are asked for (--rules FILE, --rerun-rules); an older one,
-// or one recorded with --no-alerts, gets the rules as before.
-func chooseAlerts(h *session.Header, rules string, rerun, off bool) (alertChoice, error) {
-	switch {
-	case off && (rules != "" || rerun):
-		return noAlerts, usageError{errors.New("--no-alerts contradicts --rules and --rerun-rules")}
-	case off:
-		return noAlerts, nil
-	case rules == "" && !rerun && h.Detection != nil:
-		return recordedAlerts, nil
+// replaySession runs a recording through p: every event and, with
+// recorded, the alerts the recorder wrote, each after the event that
+// raised it. verb ("replay", "report") starts its error messages. The
+// caller finishes p.
+func replaySession(r *session.Reader, p *pipeline.Pipeline, verb string, recorded bool) error {
+	p.Session(r.First())
+	for {
+		rec, err := r.NextRecord()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s %w", verb, err)
+		}
+		switch {
+		case rec.Event != nil:
+			p.Session(r.Header())
+			err = p.Event(rec.Event)
+		case recorded:
+			a := alertOf(rec.Alert)
+			err = p.RecordedAlert(&a)
+		}
+		if err != nil {
+			return err
+		}
+		// Streaming from a pipe: show what came before waiting for more.
+		if !r.Buffered() {
+			if err := p.Flush(); err != nil {
+				return err
+			}
+		}
 	}
-	return rulesAlerts, nil
 }
 
 // describeDetection is the line saying that the alerts shown are the

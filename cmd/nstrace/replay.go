@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nstrace/nstrace/tracer/detect"
-	"github.com/nstrace/nstrace/tracer/filter"
+	"github.com/nstrace/nstrace/tracer/pipeline"
 	"github.com/nstrace/nstrace/tracer/render"
 	"github.com/nstrace/nstrace/tracer/session"
 )
@@ -21,8 +20,7 @@ type replayFlags struct {
 	filter filterFlags
 	since  string
 	until  string
-	alerts alertFlags // alerts.go
-	rerun  bool       // run the rules even when the recording holds alerts
+	alerts alertFlags // detection.go
 }
 
 func newReplayCommand() *cobra.Command {
@@ -43,8 +41,7 @@ func newReplayCommand() *cobra.Command {
 	f.filter.register(fl, false)
 	fl.StringVar(&f.since, "since", "", "only events from this time on: 2026-11-29T03:38:18Z, 03:38:18 (UTC), or 5m after the start")
 	fl.StringVar(&f.until, "until", "", "only events up to this time, in the same forms as --since")
-	f.alerts.register(fl)
-	fl.BoolVar(&f.rerun, "rerun-rules", false, "run the detection rules again (built-in, or --rules') instead of showing the alerts recorded")
+	f.alerts.register(fl, true, true)
 	return cmd
 }
 
@@ -53,6 +50,7 @@ func runReplay(f *replayFlags, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	out.alertsOnly = f.alerts.alertsOnly
 	opts, err := f.filter.options()
 	if err != nil {
 		return err
@@ -65,80 +63,39 @@ func runReplay(f *replayFlags, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r, res := rec.r, rec.res
-	defer r.Close()
-	first := r.First()
-	choice, err := chooseAlerts(first, f.alerts.rules, f.rerun, f.alerts.noAlerts)
+	defer rec.r.Close()
+	first := rec.r.First()
+	rules, recorded := f.alerts.forRecording(first, rules)
+	filt, err := newFilter(rec.opts)
 	if err != nil {
 		return err
 	}
-	if choice == recordedAlerts {
-		rules = nil // the detector stays off: the recorded alerts are shown
-	}
-	p := &pipeline{sinks: []sink{out}, warn: stderr}
-	if f.alerts.alertsOnly {
-		p.sinks = nil
-	}
-	p.enrich = append(p.enrich, res.Resolve)
-	p.alerts = newAlerting(rules, out, stdout, detect.WithNamespaces(res))
-	if p.filter, err = filter.New(rec.opts); err != nil {
-		return usageError{err}
-	}
+	det := newDetection(rules, nil, stderr, detect.WithNamespaces(rec.res))
+	p := pipeline.New(pipeline.Options{Resolver: rec.res, Detector: det.detector(), Filter: filt,
+		Sinks: []pipeline.Sink{out}, Warn: stderr})
 	fmt.Fprintf(stderr, "nstrace: %s\n", describeRecording(first))
-	if choice == recordedAlerts {
+	if recorded {
 		fmt.Fprintf(stderr, "nstrace: %s\n", describeDetection(first))
 	}
-	if !f.alerts.alertsOnly {
-		if err := out.start(); err != nil {
-			return err
-		}
+	if err := out.start(); err != nil {
+		return err
 	}
 
-	readErr := replayEvents(r, p, out, choice == recordedAlerts)
-	if err := out.Flush(); err != nil && readErr == nil {
+	readErr := replaySession(rec.r, p, "replay", recorded)
+	if err := p.Finish(); err != nil && readErr == nil {
 		readErr = err
 	}
-	for _, w := range r.Warnings() {
+	for _, w := range rec.r.Warnings() {
 		fmt.Fprintf(stderr, "nstrace: replay %s: warning: %s\n", w.Pos, w.Msg)
 	}
 	if readErr != nil {
 		return readErr
 	}
-	fmt.Fprintf(stderr, "nstrace: %s\n", p.summary())
-	if sum := p.alerts.summary(); sum != "" {
+	fmt.Fprintf(stderr, "nstrace: %s\n", p.Summary())
+	if sum := alertSummary(p, det); sum != "" {
 		fmt.Fprintf(stderr, "nstrace: %s\n", sum)
 	}
 	return nil
-}
-
-// replayEvents runs the recording through p; recorded alerts are shown
-// after their events when showAlerts is set.
-func replayEvents(r *session.Reader, p *pipeline, out *output, showAlerts bool) error {
-	for {
-		rec, err := r.NextRecord()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("replay %w", err)
-		}
-		switch {
-		case rec.Event != nil:
-			err = p.event(rec.Event)
-		case showAlerts:
-			a := alertOf(rec.Alert)
-			err = p.recordedAlert(&a)
-		}
-		if err != nil {
-			return err
-		}
-		// Streaming from a pipe: show what came before waiting for more.
-		if !r.Buffered() {
-			if err := out.Flush(); err != nil {
-				return err
-			}
-		}
-	}
 }
 
 // describeRecording is the line replay starts with on stderr, in place of

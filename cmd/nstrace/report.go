@@ -11,22 +11,18 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nstrace/nstrace/tracer/detect"
-	"github.com/nstrace/nstrace/tracer/event"
-	"github.com/nstrace/nstrace/tracer/filter"
+	"github.com/nstrace/nstrace/tracer/pipeline"
 	"github.com/nstrace/nstrace/tracer/render"
 	"github.com/nstrace/nstrace/tracer/report"
-	"github.com/nstrace/nstrace/tracer/session"
 )
 
 type reportFlags struct {
-	out      string
-	title    string
-	rules    string
-	noAlerts bool
-	rerun    bool
-	filter   filterFlags
-	since    string
-	until    string
+	out    string
+	title  string
+	alerts alertFlags // detection.go
+	filter filterFlags
+	since  string
+	until  string
 }
 
 func newReportCommand() *cobra.Command {
@@ -52,9 +48,8 @@ func newReportCommand() *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVarP(&f.out, "output", "o", "nstrace-report.html", "the HTML file to write; - for standard output")
 	fl.StringVar(&f.title, "title", "", "the page title (default: host and start of the recording)")
-	fl.StringVar(&f.rules, "rules", "", "detection rules file (YAML): tunes the built-in rules and adds its own")
-	fl.BoolVar(&f.noAlerts, "no-alerts", false, "run no detection rules: show no alerts")
-	fl.BoolVar(&f.rerun, "rerun-rules", false, "run the detection rules again (built-in, or --rules') instead of showing the alerts recorded")
+	// No --alerts-only: the page's alerts point at the events that raised them.
+	f.alerts.register(fl, true, false)
 	f.filter.register(fl, false)
 	fl.StringVar(&f.since, "since", "", "only events from this time on: 2026-11-29T03:38:18Z, 03:38:18 (UTC), or 5m after the start")
 	fl.StringVar(&f.until, "until", "", "only events up to this time, in the same forms as --since")
@@ -67,72 +62,47 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var rules *detect.Rules
-	switch {
-	case f.noAlerts && (f.rules != "" || f.rerun):
-		return usageError{errors.New("--no-alerts contradicts --rules and --rerun-rules")}
-	case f.rules != "":
-		if rules, err = loadRules(f.rules); err != nil {
-			return err
-		}
-	case !f.noAlerts:
-		rules = detect.DefaultRules()
+	rules, err := f.alerts.load()
+	if err != nil {
+		return err
 	}
 	rec, err := openRecording("report", args, opts, f.since, f.until)
 	if err != nil {
 		return err
 	}
-	r, res, paths := rec.r, rec.res, rec.paths
+	r, res := rec.r, rec.res
 	defer r.Close()
-	choice, err := chooseAlerts(r.First(), f.rules, f.rerun, f.noAlerts)
+	rules, recorded := f.alerts.forRecording(r.First(), rules)
+	filt, err := newFilter(rec.opts)
 	if err != nil {
 		return err
 	}
-	if choice == recordedAlerts {
-		rules = nil // the recorded alerts are shown
-	}
-
 	b := report.NewBuilder(report.Options{Lookup: res.Lookup})
-	p := &pipeline{sinks: []sink{b}}
-	p.enrich = append(p.enrich, res.Resolve, func(*event.Event) { b.Session(r.Header()) })
-	if rules != nil {
-		// Detection sees every event, in order, before the filter: its rules
-		// follow each thread. The Builder keeps the alerts whose trigger the
-		// filter keeps.
-		trouble := &ruleTrouble{stderr: stderr}
-		det := detect.New(rules, detect.WithNamespaces(res), detect.WithObserver(trouble))
-		defer func() {
-			for _, l := range trouble.lines(det) {
-				fmt.Fprintf(stderr, "nstrace: %s\n", l)
-			}
-		}()
-		p.enrich = append(p.enrich, func(ev *event.Event) {
-			for _, a := range det.Check(ev) {
-				b.Alert(a.Rule, a.Severity.String(), a.Message, a.Trigger)
-			}
-		})
-	}
-	if p.filter, err = filter.New(rec.opts); err != nil {
-		return usageError{err}
-	}
-	b.Session(r.First())
-	if err := readSession(r, p, b, choice == recordedAlerts); err != nil {
+	det := newDetection(rules, nil, stderr, detect.WithNamespaces(res))
+	defer func() {
+		for _, l := range det.lines() {
+			fmt.Fprintf(stderr, "nstrace: %s\n", l)
+		}
+	}()
+	p := pipeline.New(pipeline.Options{Resolver: res, Detector: det.detector(), Filter: filt,
+		Sinks: []pipeline.Sink{reportSink{b}}, Warn: stderr})
+	if err := replaySession(r, p, "report", recorded); err != nil {
 		return err
 	}
-	if err := p.flush(); err != nil {
+	if err := p.Finish(); err != nil {
 		return err
 	}
 	rep := b.Report()
 	switch {
 	case rules != nil:
 		rep.Rules = rules.Enabled()
-	case choice == recordedAlerts:
+	case recorded:
 		for _, name := range r.First().Detection.Rules {
 			rep.Rules = append(rep.Rules, render.Sanitize(name))
 		}
 	}
-	rep.Title, rep.Generated, rep.Filter, rep.Summary.Read = f.title, start.UTC(), p.filter.String(), p.seen
-	for _, path := range paths {
+	rep.Title, rep.Generated, rep.Filter, rep.Summary.Read = f.title, start.UTC(), filt.String(), p.Counts().Seen
+	for _, path := range rec.paths {
 		rep.Files = append(rep.Files, filepath.Base(path))
 	}
 	for _, w := range r.Warnings() {
@@ -150,26 +120,13 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// readSession runs the recording through p; with showAlerts, the alerts
-// recorded go to the Builder, which keeps those whose trigger it keeps.
-func readSession(r *session.Reader, p *pipeline, b *report.Builder, showAlerts bool) error {
-	for {
-		rec, err := r.NextRecord()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("report %w", err)
-		}
-		switch a := rec.Alert; {
-		case rec.Event != nil:
-			if err := p.event(rec.Event); err != nil {
-				return err
-			}
-		case showAlerts:
-			b.Alert(a.Rule, a.Severity, a.Message, a.Trigger)
-		}
-	}
+// reportSink is the report's Builder as a sink of the pipeline. The
+// Builder places each alert on the event that raised it.
+type reportSink struct{ *report.Builder }
+
+func (s reportSink) WriteAlert(a *detect.Alert) error {
+	s.Alert(a.Rule, a.Severity.String(), a.Message, a.Trigger)
+	return nil
 }
 
 // writeReport writes the page whole or not at all: to a temporary file

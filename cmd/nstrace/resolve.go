@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nstrace/nstrace/tracer/inventory"
 	"github.com/nstrace/nstrace/tracer/resolve"
 )
 
@@ -14,8 +15,8 @@ const refreshEvery = time.Minute
 
 // liveResolver takes the inventory of the host's namespaces and returns a
 // resolver that keeps it current until ctx ends.
-func liveResolver(ctx context.Context) (*resolve.Resolver, *resolve.Inventory, error) {
-	inv, err := resolve.Scan(resolve.ScanOptions{})
+func liveResolver(ctx context.Context) (*resolve.Resolver, *inventory.Inventory, error) {
+	inv, err := inventory.Scan(inventory.ScanOptions{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("namespace inventory: %w", err)
 	}

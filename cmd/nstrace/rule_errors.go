@@ -8,6 +8,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/metrics"
 	"github.com/nstrace/nstrace/tracer/render"
 )
 
@@ -16,8 +17,8 @@ import (
 // once on stderr, every failure and skip is counted in the metrics, and the
 // totals close the run (see lines).
 type ruleTrouble struct {
-	a      *alerting // for its metrics, which are set after the detector is made; nil: none
-	stderr io.Writer
+	metrics *metrics.Metrics // nil: none
+	stderr  io.Writer
 }
 
 // loadRules reads a rule file; a problem in it is bad input (exit 2).
@@ -30,8 +31,8 @@ func loadRules(path string) (*detect.Rules, error) {
 }
 
 func (r *ruleTrouble) RuleFailed(rule string, err error, n uint64) {
-	if r.a != nil && r.a.metrics != nil {
-		r.a.metrics.RuleError(rule)
+	if r.metrics != nil {
+		r.metrics.RuleError(rule)
 	}
 	if n == 1 {
 		// The error may quote event data (a comm, a name).
@@ -41,8 +42,8 @@ func (r *ruleTrouble) RuleFailed(rule string, err error, n uint64) {
 }
 
 func (r *ruleTrouble) RulesSkipped(*event.Event, int) {
-	if r.a != nil && r.a.metrics != nil {
-		r.a.metrics.RuleBudgetExceeded()
+	if r.metrics != nil {
+		r.metrics.RuleBudgetExceeded()
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/metrics"
+	"github.com/nstrace/nstrace/tracer/pipeline"
 )
 
 // Rules that fail on events are named once on stderr, when they first
@@ -105,21 +106,22 @@ func TestRuleTroubleReachesMetricsAndSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stderr bytes.Buffer
-	a := newAlerting(nil, nil, nil)
-	a.metrics = metrics.New()
-	a.trouble.stderr = &stderr
+	m := metrics.New()
 	// Budget 0: the first rule an event could match runs, the rest are skipped.
-	a.det = detect.New(rules, detect.WithObserver(a.trouble), detect.WithRuleBudget(0))
+	det := newDetection(rules, m, &stderr, detect.WithRuleBudget(0))
+	p := pipeline.New(pipeline.Options{Detector: det.detector(), Observer: m})
 	for range 3 {
-		a.check(&event.Event{Kind: event.Setns, Pid: 1, Tid: 1, Comm: "sh"})
+		if err := p.Event(&event.Event{Kind: event.Setns, Pid: 1, Tid: 1, Comm: "sh"}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if got, want := stderr.String(), "nstrace: rule zero: division by zero (further errors counted)\n"; got != want {
 		t.Errorf("stderr %q, want %q", got, want)
 	}
-	if got, want := a.summary(), "rule errors: zero 3\nnstrace: rule budget exceeded on 3 events: 9 rule evaluations skipped"; got != want {
+	if got, want := alertSummary(p, det), "rule errors: zero 3\nnstrace: rule budget exceeded on 3 events: 9 rule evaluations skipped"; got != want {
 		t.Errorf("summary %q\nwant    %q", got, want)
 	}
-	fams, err := a.metrics.Registry().Gather()
+	fams, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

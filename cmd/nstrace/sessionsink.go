@@ -20,6 +20,7 @@ type sessionSink struct {
 	w      *session.Writer
 	stderr io.Writer
 	failed bool
+	closed bool // Close was called
 }
 
 // startRecording creates the session file at path. Each of its parts
@@ -61,17 +62,13 @@ func (s *sessionSink) check(err error) error {
 	return nil
 }
 
-// unwritten counts the events that did not reach the file.
-func (s *sessionSink) unwritten() uint64 {
-	if s == nil {
-		return 0
-	}
-	return s.w.Unwritten()
-}
+// Unwritten counts the events that did not reach the file.
+func (s *sessionSink) Unwritten() uint64 { return s.w.Unwritten() }
 
 // Close ends the recording. An error already reported is not returned
 // again.
 func (s *sessionSink) Close() error {
+	s.closed = true
 	err := s.w.Close()
 	if s.failed {
 		return nil

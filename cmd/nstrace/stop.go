@@ -8,6 +8,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/pipeline"
 )
 
 // How a stop is bounded. After a stop signal the tracer drains for the
@@ -33,14 +34,14 @@ var errSinkBlocked = errors.New("stopped without closing the session: an output 
 // runTracer runs t until a stop signal on sigs and a bounded drain. It
 // returns Run's error, nil after a takeover (the caller then holds p.mu
 // for good and may close the sinks), or errSinkBlocked.
-func runTracer(ctx context.Context, t *tracer.Tracer, p *pipeline, sigs <-chan os.Signal, drain time.Duration) error {
+func runTracer(ctx context.Context, t *tracer.Tracer, p *pipeline.Pipeline, sigs <-chan os.Signal, drain time.Duration) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		err := t.Run(ctx, p.event, p.flush)
+		err := t.Run(ctx, p.Event, p.Flush)
 		if err == nil {
-			err = p.finish() // what the hold-back still has
+			err = p.Finish() // what the hold-back still has
 		}
 		done <- err
 	}()
@@ -71,44 +72,15 @@ func runTracer(ctx context.Context, t *tracer.Tracer, p *pipeline, sigs <-chan o
 //
 // Run's goroutine is left running: it writes nothing more, and the process
 // is about to exit.
-func takeOver(t *tracer.Tracer, p *pipeline, by time.Time) error {
+func takeOver(t *tracer.Tracer, p *pipeline.Pipeline, by time.Time) error {
 	handed, err := t.Abandon()
 	if err != nil {
 		return err
 	}
-	if !p.takeOver(by) {
+	if !p.TakeOver(by) {
 		return errSinkBlocked
 	}
 	s := t.Stats()
-	// Each record handed over finishes once, under p.mu (tracer.FromRing
-	// tells the pipeline which events are records).
-	inFlight := unreported(handed, p.finished)
-	shutdown, _ := event.AddCount(s.Shutdown, inFlight)
 	kernel, _ := event.AddCount(s.RingFull, s.PendingFull)
-	now := time.Now()
-	for _, m := range []event.Event{
-		{Time: now, Kind: event.Lost, Lost: unreported(kernel, p.kernelLost)},
-		{Time: now, Kind: event.Lost, Lost: unreported(shutdown, p.atShutdown), Cause: event.LostShutdown},
-	} {
-		if m.Lost == 0 {
-			continue
-		}
-		if err := p.write(&m); err != nil {
-			return err
-		}
-	}
-	for _, s := range p.sinks {
-		if err := s.Flush(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// unreported is how much of total the markers so far did not carry.
-func unreported(total, reported uint64) uint64 {
-	if total <= reported {
-		return 0
-	}
-	return total - reported
+	return p.Settle(handed, kernel, s.Shutdown, time.Now())
 }

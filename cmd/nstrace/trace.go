@@ -5,21 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/detect"
-	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/filter"
 	"github.com/nstrace/nstrace/tracer/render"
-	"github.com/nstrace/nstrace/tracer/resolve"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
@@ -42,8 +38,8 @@ type traceFlags struct {
 
 	drainTimeout time.Duration
 
-	alerts  alertFlags   // alerts.go
-	metrics metricsFlags // alerts.go
+	alerts  alertFlags   // detection.go
+	metrics metricsFlags // metricsflags.go
 	flood   floodFlags   // flood.go
 	seal    sealFlags    // seal_flags.go
 }
@@ -75,69 +71,18 @@ func newTraceCommand() *cobra.Command {
 	fl.DurationVar(&f.eventDelay, "test-event-delay", 0, "slow the processing of every event by this much (for tests of bounded stops)")
 	fl.MarkHidden("test-event-delay")
 	f.filter.register(fl, true)
-	f.alerts.register(fl)
+	f.alerts.register(fl, false, true)
 	f.metrics.register(fl)
 	f.flood.register(fl)
 	f.seal.register(fl)
 	return cmd
 }
 
+// runTrace traces until a stop: flags → config → open → run → close.
 func runTrace(ctx context.Context, f *traceFlags) error {
-	rec, err := f.recordOptions()
+	cfg, err := f.config()
 	if err != nil {
 		return err
-	}
-	if err := f.seal.apply(f.write, &rec); err != nil {
-		return err
-	}
-	p := &pipeline{warn: os.Stderr}
-	out, err := newOutput(f.output, os.Stdout)
-	if err != nil {
-		return err
-	}
-	if f.readyFile != "" {
-		// Before anything is loaded; checked again when written.
-		if err := checkReadyPath(f.readyFile); err != nil {
-			return err
-		}
-	}
-	rules, err := f.alerts.load()
-	if err != nil {
-		return err
-	}
-	if err := f.metrics.check(); err != nil {
-		return err
-	}
-	if f.quiet || f.write == "-" {
-		out = nil
-	} else if !f.alerts.alertsOnly {
-		p.sinks = append(p.sinks, out)
-	}
-	opts, err := f.filter.options()
-	if err != nil {
-		return err
-	}
-	if p.filter, err = filter.New(opts); err != nil {
-		return usageError{err}
-	}
-	// The kernel drops what it can cheaply: one process, some types. The
-	// pipeline's filter repeats that, so replaying agrees with live.
-	ringSize, err := parseRingSize(f.ringSize)
-	if err != nil {
-		return err
-	}
-	if f.drainTimeout < 0 {
-		return usageError{fmt.Errorf("--drain-timeout %v: want a duration of 0 or more", f.drainTimeout)}
-	}
-	topts := tracer.Options{RingSize: ringSize, Types: opts.Types, Hooks: f.hooks, DrainTimeout: f.drainTimeout}
-	if f.drainTimeout == 0 {
-		topts.DrainTimeout = -1 // none at all
-	}
-	if err := f.flood.apply(&topts); err != nil {
-		return err
-	}
-	if len(opts.Pids) == 1 {
-		topts.Pid = opts.Pids[0]
 	}
 	if f.cpuProfile != "" {
 		stopProfile, err := startCPUProfile(f.cpuProfile)
@@ -146,92 +91,82 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 		}
 		defer stopProfile()
 	}
-	t, err := tracer.Open(topts)
+	lt, err := openLive(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer t.Close()
-	for _, note := range t.Notes() {
-		fmt.Fprintf(os.Stderr, "nstrace: %s\n", note)
-	}
+	defer lt.cleanup()
+	return lt.close(lt.run(ctx))
+}
 
-	// The first stop signal starts a bounded drain, a second ends it (stop.go).
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	res, inv, err := liveResolver(ctx)
-	if err != nil {
-		return err
-	}
-	p.enrich = append(p.enrich, res.Resolve)
-	if f.eventDelay > 0 {
-		p.enrich = append(p.enrich, func(*event.Event) { time.Sleep(f.eventDelay) })
-	}
-	p.hold = resolve.NewHoldback(res)
-	p.alerts = newAlerting(rules, out, os.Stdout,
-		detect.WithNamespaces(res), detect.WithInventory(inv), detect.WithProc("/"))
-	m, srv, err := f.metrics.serve(t, res, p.unwritten)
-	if err != nil {
-		return err
-	}
-	if srv != nil {
-		defer srv.Close()
-		p.alerts.metrics = m
-	}
+// traceConfig is what the trace flags ask for, all checked before
+// anything is loaded.
+type traceConfig struct {
+	flags     *traceFlags
+	tracer    tracer.Options
+	record    session.Options
+	filter    *filter.Filter
+	rules     *detect.Rules // nil: detection off
+	out       *output       // nil: nothing shown (-q, -w -)
+	readyFile string
+}
 
-	var w *sessionSink
-	stuck := false // the stop gave up on the pipeline: leave its sinks alone
-	if f.write != "" {
-		if w, err = startRecording(f.write, rec, recordHeader(t, p.filter), res, rules, os.Stderr); err != nil {
-			return err
-		}
-		defer func() {
-			if !stuck {
-				w.Close()
-			}
-		}()
-		p.setRecord(w)
+// config checks the flags.
+func (f *traceFlags) config() (*traceConfig, error) {
+	c := &traceConfig{flags: f, readyFile: f.readyFile}
+	var err error
+	if c.record, err = f.recordOptions(); err != nil {
+		return nil, err
+	}
+	if err := f.seal.apply(f.write, &c.record); err != nil {
+		return nil, err
+	}
+	if c.out, err = newOutput(f.output, os.Stdout); err != nil {
+		return nil, err
+	}
+	c.out.alertsOnly = f.alerts.alertsOnly
+	if f.quiet || f.write == "-" {
+		c.out = nil
 	}
 	if f.readyFile != "" {
-		if err := writeReadyFile(f.readyFile); err != nil {
-			return err
+		// Before anything is loaded; checked again when written.
+		if err := checkReadyPath(f.readyFile); err != nil {
+			return nil, err
 		}
 	}
-	fmt.Fprintf(os.Stderr, "nstrace: tracing started; %s\n", tracer.HookSummary(t.Hooks()))
-	if srv != nil {
-		fmt.Fprintf(os.Stderr, "nstrace: metrics at http://%s/metrics\n", srv.Addr())
+	if c.rules, err = f.alerts.load(); err != nil {
+		return nil, err
 	}
-	if out != nil && !f.alerts.alertsOnly {
-		if err := out.start(); err != nil {
-			return err
-		}
+	if err := f.metrics.check(); err != nil {
+		return nil, err
 	}
-
-	// A reader that goes away (| head) ends tracing like Ctrl-C, with the
-	// session closed properly, instead of SIGPIPE killing us mid-record.
-	signal.Ignore(syscall.SIGPIPE)
-	runErr := runTracer(ctx, t, p, sigs, f.drainTimeout)
-	if errors.Is(runErr, errSinkBlocked) {
-		stuck = true // the pipeline is still running: touch none of it
-		return runErr
+	opts, err := f.filter.options()
+	if err != nil {
+		return nil, err
 	}
-	if errors.Is(runErr, syscall.EPIPE) {
-		runErr = nil
+	if c.filter, err = newFilter(opts); err != nil {
+		return nil, err
 	}
-	var closeErr error
-	if w != nil {
-		closeErr = w.Close()
+	// The kernel drops what it can cheaply: one process, some types. The
+	// pipeline's filter repeats that, so replaying agrees with live.
+	ringSize, err := parseRingSize(f.ringSize)
+	if err != nil {
+		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "nstrace: %s\n", p.summary())
-	if sum := p.alerts.summary(); sum != "" {
-		fmt.Fprintf(os.Stderr, "nstrace: %s\n", sum)
+	if f.drainTimeout < 0 {
+		return nil, usageError{fmt.Errorf("--drain-timeout %v: want a duration of 0 or more", f.drainTimeout)}
 	}
-	if w != nil && closeErr == nil && !w.failed {
-		fmt.Fprintf(os.Stderr, "nstrace: session saved to %s\n", render.Sanitize(strings.Join(savedFiles(f.write, w.w), " ")))
+	c.tracer = tracer.Options{RingSize: ringSize, Types: opts.Types, Hooks: f.hooks, DrainTimeout: f.drainTimeout}
+	if f.drainTimeout == 0 {
+		c.tracer.DrainTimeout = -1 // none at all
 	}
-	return errors.Join(runErr, closeErr)
+	if err := f.flood.apply(&c.tracer); err != nil {
+		return nil, err
+	}
+	if len(opts.Pids) == 1 {
+		c.tracer.Pid = opts.Pids[0]
+	}
+	return c, nil
 }
 
 // recordOptions checks the recording flags before anything is loaded.

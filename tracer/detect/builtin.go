@@ -5,8 +5,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nstrace/nstrace/tracer/container"
 	"github.com/nstrace/nstrace/tracer/event"
-	"github.com/nstrace/nstrace/tracer/resolve"
 )
 
 // Default repeat windows (WithRepeatWindow overrides both).
@@ -95,7 +95,7 @@ func (d *Detector) checkCrossContainer(ev *event.Event, t *task) {
 			probed = true
 		}
 		if !isContainer(from) || sameContainer(from, c.Container) ||
-			(from.Runtime == resolve.RuntimeKubernetes) != (c.Container.Runtime == resolve.RuntimeKubernetes) {
+			(from.Runtime == container.RuntimeKubernetes) != (c.Container.Runtime == container.RuntimeKubernetes) {
 			continue
 		}
 		if joined == nil {
@@ -124,7 +124,7 @@ func (d *Detector) checkCrossContainer(ev *event.Event, t *task) {
 }
 
 func isContainer(c *event.Container) bool {
-	return c != nil && c.Runtime != resolve.RuntimeSystemd
+	return c != nil && c.Runtime != container.RuntimeSystemd
 }
 
 func sameContainer(a, b *event.Container) bool {

@@ -4,14 +4,15 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
-	"github.com/nstrace/nstrace/tracer/resolve"
+	"github.com/nstrace/nstrace/tracer/inventory"
+	"github.com/nstrace/nstrace/tracer/procfs"
 )
 
 // Namespaces answers what the event stream did not say about a namespace:
 // whether it is the host's, which container it belongs to. A
 // *resolve.Resolver is one.
 type Namespaces interface {
-	Lookup(t event.NsType, inode uint32) (resolve.Namespace, bool)
+	Lookup(t event.NsType, inode uint32) (inventory.Namespace, bool)
 }
 
 // Option configures a Detector.
@@ -19,7 +20,7 @@ type Option func(*options)
 
 type options struct {
 	ns       Namespaces
-	inv      *resolve.Inventory
+	inv      *inventory.Inventory
 	proc     string // "": never look at /proc
 	maxTasks int
 	repeat   time.Duration
@@ -33,8 +34,8 @@ type options struct {
 func WithNamespaces(ns Namespaces) Option { return func(o *options) { o.ns = ns } }
 
 // WithInventory tells the detector the host's namespaces from an inventory
-// (resolve.Scan, or a session's).
-func WithInventory(inv *resolve.Inventory) Option { return func(o *options) { o.inv = inv } }
+// (inventory.Scan, or a session's).
+func WithInventory(inv *inventory.Inventory) Option { return func(o *options) { o.inv = inv } }
 
 // WithProc lets the detector read /proc/TID/ns under root for a task whose
 // namespaces no event described, when a rule needs them (live tracing only).
@@ -122,7 +123,7 @@ func (d *Detector) Check(ev *event.Event) []Alert {
 	d.spent = 0
 	for i := range ev.Changes {
 		if c := &ev.Changes[i]; c.Host && c.To != 0 {
-			d.host[resolve.BaseType(c.Type)] = c.To
+			d.host[inventory.BaseType(c.Type)] = c.To
 		}
 	}
 	switch {
@@ -233,7 +234,10 @@ func isIdentity(t event.NsType) bool {
 func (d *Detector) identity(ev *event.Event, t *task) (away uint16, ctr *event.Container) {
 	for _, ty := range identityTypes {
 		if !t.has(ty) {
-			ino := d.readProcNs(ev.Tid, ty)
+			if d.o.proc == "" || ev.Tid == 0 {
+				continue // not allowed to look, or no task to look at
+			}
+			ino := procfs.NsInode(d.o.proc, ev.Tid, ty)
 			if ino == 0 {
 				continue
 			}
@@ -266,7 +270,7 @@ const (
 
 // isHost tells whether ino is the host's namespace of its type.
 func (d *Detector) isHost(ty event.NsType, ino uint32) tristate {
-	bt := resolve.BaseType(ty)
+	bt := inventory.BaseType(ty)
 	if h := d.host[bt]; h != 0 {
 		if h == ino {
 			return yes

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
-	"github.com/nstrace/nstrace/tracer/resolve"
+	"github.com/nstrace/nstrace/tracer/inventory"
 )
 
 // Host namespace inodes on the machine that recorded testdata/scenario.jsonl
@@ -25,11 +25,11 @@ const (
 	hostIPC    = 4026531839
 )
 
-func hostInventory() *resolve.Inventory {
-	inv := &resolve.Inventory{}
+func hostInventory() *inventory.Inventory {
+	inv := &inventory.Inventory{}
 	for ty, ino := range map[event.NsType]uint32{event.Mnt: hostMnt, event.Net: hostNet, event.Pid: hostPid,
 		event.User: hostUser, event.UTS: hostUTS, event.IPC: hostIPC, event.Cgroup: hostCgroup, event.Time: hostTime} {
-		inv.Namespaces = append(inv.Namespaces, resolve.Namespace{Type: ty, Inode: ino, Host: true})
+		inv.Namespaces = append(inv.Namespaces, inventory.Namespace{Type: ty, Inode: ino, Host: true})
 	}
 	return inv
 }

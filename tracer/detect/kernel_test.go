@@ -21,6 +21,7 @@ import (
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory"
 	"github.com/nstrace/nstrace/tracer/resolve"
 	"github.com/nstrace/nstrace/tracer/testenv"
 )
@@ -73,7 +74,7 @@ type watch struct {
 func startWatch(t *testing.T) *watch {
 	t.Helper()
 	testenv.RequireKernel(t)
-	inv, err := resolve.Scan(resolve.ScanOptions{})
+	inv, err := inventory.Scan(inventory.ScanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
-	"github.com/nstrace/nstrace/tracer/resolve"
+	"github.com/nstrace/nstrace/tracer/inventory"
 )
 
 // numKinds and numActions bound the counter caches: event.Kind and
@@ -44,7 +44,7 @@ type Metrics struct {
 	mu    sync.Mutex // guards the sources below, set once before serving
 	ring  func() float64
 	lost  func() map[string]uint64
-	known func() *resolve.Inventory
+	known func() *inventory.Inventory
 }
 
 // New registers the collectors, with the Go runtime's and the process's.
@@ -153,7 +153,7 @@ func (m *Metrics) ObserveLost(byCause func() map[string]uint64) {
 
 // ObserveNamespaces makes nstrace_namespaces{type} count the namespaces of
 // the inventory that inv returns at each scrape: (*resolve.Resolver).Inventory.
-func (m *Metrics) ObserveNamespaces(inv func() *resolve.Inventory) {
+func (m *Metrics) ObserveNamespaces(inv func() *inventory.Inventory) {
 	m.mu.Lock()
 	m.known = inv
 	m.mu.Unlock()
@@ -196,8 +196,8 @@ func (s *sourceCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	if known != nil {
-		counts := make(map[event.NsType]int, len(resolve.Types))
-		for _, t := range resolve.Types {
+		counts := make(map[event.NsType]int, len(inventory.Types))
+		for _, t := range inventory.Types {
 			counts[t] = 0
 		}
 		if inv := known(); inv != nil {

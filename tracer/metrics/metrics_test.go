@@ -11,7 +11,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
-	"github.com/nstrace/nstrace/tracer/resolve"
+	"github.com/nstrace/nstrace/tracer/inventory"
 )
 
 func scrape(t *testing.T, addr string) string {
@@ -48,8 +48,8 @@ func TestScrapedCountersMove(t *testing.T) {
 	m.ObserveRing(func() float64 { return fill })
 	lost := map[string]uint64{"ring_full": 0, "pending_full": 0}
 	m.ObserveLost(func() map[string]uint64 { return lost })
-	m.ObserveNamespaces(func() *resolve.Inventory {
-		return &resolve.Inventory{Namespaces: []resolve.Namespace{{Type: event.Net, Inode: 1}, {Type: event.Net, Inode: 2}, {Type: event.Mnt, Inode: 3}}}
+	m.ObserveNamespaces(func() *inventory.Inventory {
+		return &inventory.Inventory{Namespaces: []inventory.Namespace{{Type: event.Net, Inode: 1}, {Type: event.Net, Inode: 2}, {Type: event.Mnt, Inode: 3}}}
 	})
 	srv, err := m.Serve("127.0.0.1:0", false)
 	if err != nil {

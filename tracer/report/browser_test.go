@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
-	"github.com/nstrace/nstrace/tracer/resolve"
 )
 
 // The browser tests load reports in Debian's chromium, headless and with
@@ -318,8 +317,8 @@ func TestTheConsoleCheckSeesErrors(t *testing.T) {
 
 // synthAlerts raises alerts as a detector might: on denied attempts by
 // one user, and on one container start in fifty.
-func synthAlerts(starts *int) func(*Builder, *event.Event, *resolve.Resolver) {
-	return func(b *Builder, ev *event.Event, _ *resolve.Resolver) {
+func synthAlerts(starts *int) func(*Builder, *event.Event) {
+	return func(b *Builder, ev *event.Event) {
 		switch {
 		case ev.Failed() && ev.UID == 1003:
 			b.Alert("denied-namespace-change", "notice", "uid 1003 was denied unshare(CLONE_NEWNET|CLONE_NEWNS)", ev)

@@ -4,8 +4,8 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory"
 	"github.com/nstrace/nstrace/tracer/render"
-	"github.com/nstrace/nstrace/tracer/resolve"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
@@ -30,20 +30,14 @@ type Builder struct {
 
 	sessions map[string]int // index into r.Sessions by recording id
 	header   *session.Header
-
-	// host knows nothing but the kernel's fixed inodes of the initial
-	// namespaces: asked about a namespace a process left, it tells whether
-	// that was the host's without touching the session's resolver.
-	host   *resolve.Resolver
-	hostEv event.Event
-	flags  []byte
+	flags    []byte
 }
 
 // Options configure a Builder.
 type Options struct {
 	// Lookup tells what the session's resolver knows of a namespace, for
 	// lanes met only as where a process came from or a failed setns aimed.
-	Lookup func(t event.NsType, inode uint32) (resolve.Namespace, bool)
+	Lookup func(t event.NsType, inode uint32) (inventory.Namespace, bool)
 	// MaxEvents is how many events are kept one by one, to be hovered and
 	// clicked; past them, marks are counted in bands. 0: DefaultMaxEvents.
 	MaxEvents int
@@ -68,10 +62,8 @@ func NewBuilder(opts Options) *Builder {
 		opts: opts, bands: newBands(), byID: make(map[idKey]int32), byInode: make(map[inoKey]int32), lastIno: make(map[uint32]int32),
 		strIdx: map[string]int32{"": 0}, ctrIdx: make(map[event.Container]int32),
 		special: [4]int32{-1, -1, -1, -1}, sessions: make(map[string]int),
-		host: resolve.New(nil, resolve.WithoutLiveLookups()),
 	}
 	b.r.strs = []string{""}
-	b.hostEv.Changes = make([]event.Change, 1)
 	return b
 }
 
@@ -184,7 +176,7 @@ func (b *Builder) lostMark() int32 {
 func (b *Builder) failedMark(ev *event.Event) int32 {
 	var lane int32
 	if ev.Target != nil && ev.Target.Inode != 0 {
-		lane = b.laneAt(resolve.BaseType(ev.Target.Type), ev.Target.Inode)
+		lane = b.laneAt(inventory.BaseType(ev.Target.Type), ev.Target.Inode)
 	} else {
 		lane = b.specialLane(FailedLane)
 	}
@@ -213,7 +205,7 @@ func (b *Builder) change(ev *event.Event, c *event.Change) (lane, from int32) {
 	case event.Join:
 		l.Marks.Join++
 		if c.From != 0 && c.From != c.To {
-			from = b.laneAt(resolve.BaseType(c.Type), c.From)
+			from = b.laneAt(inventory.BaseType(c.Type), c.From)
 		}
 	case event.ActionDestroy:
 		l.Marks.Destroy++

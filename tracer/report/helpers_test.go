@@ -13,6 +13,8 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory"
+	"github.com/nstrace/nstrace/tracer/pipeline"
 	"github.com/nstrace/nstrace/tracer/resolve"
 	"github.com/nstrace/nstrace/tracer/session"
 )
@@ -23,31 +25,23 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 const fixture = "testdata/session.jsonl"
 
 // buildReport reads session files as `nstrace report` does without a
-// filter: resolved from the first header's inventory alone, as replay
-// does, and the built-in detection rules run over it.
+// filter: through the pipeline, resolved from the first header's inventory
+// alone, as replay does, with the built-in detection rules.
 func buildReport(tb testing.TB, paths ...string) *Report {
 	tb.Helper()
-	var det *detect.Detector
-	return buildReportWith(tb, func(b *Builder, ev *event.Event, res *resolve.Resolver) {
-		if det == nil {
-			det = detect.New(nil, detect.WithNamespaces(res))
-		}
-		for _, a := range det.Check(ev) {
-			b.Alert(a.Rule, a.Severity.String(), a.Message, a.Trigger)
-		}
-	}, paths...)
+	return buildReportWith(tb, nil, paths...)
 }
 
-// buildReportWith reads session files, calling observe (a detector) with
-// each resolved event before the Builder sees it.
-func buildReportWith(tb testing.TB, observe func(*Builder, *event.Event, *resolve.Resolver), paths ...string) *Report {
+// buildReportWith reads session files as buildReport does; with after, in
+// place of the rules, which is called with each event the Builder took.
+func buildReportWith(tb testing.TB, after func(*Builder, *event.Event), paths ...string) *Report {
 	tb.Helper()
 	r, err := session.Open(paths...)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer r.Close()
-	var inv resolve.Inventory
+	var inv inventory.Inventory
 	res := resolve.New(nil, resolve.WithoutLiveLookups())
 	if ok, err := r.First().DecodeInventory(&inv); err != nil {
 		tb.Fatal(err)
@@ -55,6 +49,12 @@ func buildReportWith(tb testing.TB, observe func(*Builder, *event.Event, *resolv
 		res = resolve.New(&inv, resolve.WithoutLiveLookups())
 	}
 	b := NewBuilder(Options{Lookup: res.Lookup})
+	o := pipeline.Options{Resolver: res, Sinks: []pipeline.Sink{builderSink{b, after}}}
+	if after == nil {
+		o.Detector = detect.New(nil, detect.WithNamespaces(res))
+	}
+	p := pipeline.New(o)
+	p.Session(r.First())
 	for {
 		ev, err := r.Next()
 		if errors.Is(err, io.EOF) {
@@ -63,16 +63,37 @@ func buildReportWith(tb testing.TB, observe func(*Builder, *event.Event, *resolv
 		if err != nil {
 			tb.Fatal(err)
 		}
-		b.Session(r.Header())
-		res.Resolve(ev)
-		if observe != nil {
-			observe(b, ev, res)
-		}
-		if err := b.WriteEvent(ev); err != nil {
+		p.Session(r.Header())
+		if err := p.Event(ev); err != nil {
 			tb.Fatal(err)
 		}
 	}
+	if err := p.Finish(); err != nil {
+		tb.Fatal(err)
+	}
 	return b.Report()
+}
+
+// builderSink is the Builder as a sink of the pipeline, as nstrace report
+// has it; after, when set, sees each event the Builder took.
+type builderSink struct {
+	*Builder
+	after func(*Builder, *event.Event)
+}
+
+func (s builderSink) WriteEvent(ev *event.Event) error {
+	if err := s.Builder.WriteEvent(ev); err != nil {
+		return err
+	}
+	if s.after != nil {
+		s.after(s.Builder, ev)
+	}
+	return nil
+}
+
+func (s builderSink) WriteAlert(a *detect.Alert) error {
+	s.Alert(a.Rule, a.Severity.String(), a.Message, a.Trigger)
+	return nil
 }
 
 func writePage(tb testing.TB, r *Report) []byte {

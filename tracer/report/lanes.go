@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory"
 	"github.com/nstrace/nstrace/tracer/render"
-	"github.com/nstrace/nstrace/tracer/resolve"
 )
 
 // reuse notes that a new namespace got inode ino: the kernel gives every
@@ -27,7 +27,7 @@ func (b *Builder) reuse(ino uint32, lane int32, at time.Time) {
 // one that died. With a 64-bit id, the id decides; a lane first met without
 // one (as where a process came from) is taken to be the same namespace.
 func (b *Builder) laneFor(c *event.Change) int32 {
-	t := resolve.BaseType(c.Type)
+	t := inventory.BaseType(c.Type)
 	ik := inoKey{t, c.To}
 	if c.NsID != 0 {
 		if i, ok := b.byID[idKey{t, c.NsID}]; ok {
@@ -82,9 +82,7 @@ func (b *Builder) newLane(t event.NsType, ino uint32) int32 {
 		}
 	}
 	if !l.Host {
-		b.hostEv.Changes[0] = event.Change{Type: t, Action: event.Join, To: ino}
-		b.host.Resolve(&b.hostEv)
-		b.label(i, "", b.hostEv.Changes[0].Host, nil, 0)
+		b.label(i, "", inventory.IsInitial(t, ino), nil, 0)
 	}
 	if l.Label == "" {
 		b.label(i, "", false, nil, 0)

@@ -18,7 +18,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/filter"
-	"github.com/nstrace/nstrace/tracer/resolve"
+	"github.com/nstrace/nstrace/tracer/inventory"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
@@ -123,11 +123,11 @@ func TestLanesFollowNamespacesNotInodes(t *testing.T) {
 		want: "group uts\n  lane uts 4026531838 host: join 1\n  lane uts 4026532201 unnamed: join 1\n",
 	}} {
 		t.Run(c.name, func(t *testing.T) {
-			b := NewBuilder(Options{Lookup: func(t event.NsType, ino uint32) (resolve.Namespace, bool) {
+			b := NewBuilder(Options{Lookup: func(t event.NsType, ino uint32) (inventory.Namespace, bool) {
 				if t == event.UTS && ino == 0xEFFFFFFE {
-					return resolve.Namespace{Type: t, Inode: ino, NsID: 1, Host: true}, true
+					return inventory.Namespace{Type: t, Inode: ino, NsID: 1, Host: true}, true
 				}
-				return resolve.Namespace{}, false
+				return inventory.Namespace{}, false
 			}})
 			for _, e := range c.events {
 				if err := b.WriteEvent(e); err != nil {

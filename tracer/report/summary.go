@@ -6,7 +6,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/filter"
-	"github.com/nstrace/nstrace/tracer/resolve"
+	"github.com/nstrace/nstrace/tracer/inventory"
 )
 
 // typeOrder is the order of the type groups: what security reviews ask
@@ -59,7 +59,7 @@ func (t *tally) add(ev *event.Event) {
 			continue
 		}
 		t.actions[c.Action]++
-		tc := &t.types[resolve.BaseType(c.Type)]
+		tc := &t.types[inventory.BaseType(c.Type)]
 		switch c.Action {
 		case event.Create:
 			tc.Create++

@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nstrace/nstrace/tracer/event"
-	"github.com/nstrace/nstrace/tracer/resolve"
+	"github.com/nstrace/nstrace/tracer/inventory"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
@@ -102,7 +102,7 @@ func (s *synth) start() {
 	for _, t := range synthTypes {
 		ino, nsid := s.newNs()
 		c.ns[t], c.id[t] = ino, nsid
-		ev.Changes = append(ev.Changes, event.Change{Type: t, Action: event.Create, From: synthHost[resolve.BaseType(t)], To: ino, NsID: nsid, Container: c.c})
+		ev.Changes = append(ev.Changes, event.Change{Type: t, Action: event.Create, From: synthHost[inventory.BaseType(t)], To: ino, NsID: nsid, Container: c.c})
 	}
 	s.done()
 	ev = s.begin(event.Clone, "runc:[1:CHILD]", 0)
@@ -117,7 +117,7 @@ func (s *synth) exec(c *synthCtr) {
 	s.pid++
 	for _, t := range synthTypes {
 		ev := s.beginAs(s.pid, event.Setns, "runc:[1:CHILD]", event.FlagForType(t))
-		ev.Changes = append(ev.Changes, event.Change{Type: t, Action: event.Join, From: synthHost[resolve.BaseType(t)], To: c.ns[t], NsID: c.id[t], Container: c.c})
+		ev.Changes = append(ev.Changes, event.Change{Type: t, Action: event.Join, From: synthHost[inventory.BaseType(t)], To: c.ns[t], NsID: c.id[t], Container: c.c})
 		s.done()
 	}
 	ev := s.begin(event.Clone, "runc:[1:CHILD]", 0)
@@ -132,7 +132,7 @@ func (s *synth) stop(i int) {
 	s.ctrs = append(s.ctrs[:i], s.ctrs[i+1:]...)
 	for _, t := range synthTypes {
 		ev := s.begin(event.Destroy, "runc", 0)
-		ev.Changes = append(ev.Changes, event.Change{Type: resolve.BaseType(t), Action: event.ActionDestroy, To: c.ns[t], NsID: c.id[t]})
+		ev.Changes = append(ev.Changes, event.Change{Type: inventory.BaseType(t), Action: event.ActionDestroy, To: c.ns[t], NsID: c.id[t]})
 		s.done()
 	}
 }

@@ -5,17 +5,18 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory/inventorytest"
 )
 
 // knownEvent is the common case on the hot path: a setns into namespaces
 // the resolver knows, by a process whose cgroup id it has seen.
 func knownEvent(tb testing.TB) (*Resolver, *event.Event) {
-	r := fakeResolver(tb, scanFake(tb))
+	r := fakeResolver(tb, inventorytest.Scan(tb))
 	ev := &event.Event{Time: t0, Kind: event.Setns, Pid: 300, Tid: 300, Comm: "nsenter",
 		CgroupID: dockerCgroupID(tb), Changes: []event.Change{
-			{Type: event.Net, Action: event.Join, From: hostNet, To: 4026532177},
-			{Type: event.PidForChildren, Action: event.Join, From: hostPid, To: 4026532304},
-			{Type: event.UTS, Action: event.Join, From: 4026532302, To: hostUTS},
+			{Type: event.Net, Action: event.Join, From: inventorytest.HostNet, To: 4026532177},
+			{Type: event.PidForChildren, Action: event.Join, From: inventorytest.HostPid, To: 4026532304},
+			{Type: event.UTS, Action: event.Join, From: 4026532302, To: inventorytest.HostUTS},
 		}}
 	r.Resolve(ev) // the first event sweeps once
 	return r, ev
@@ -56,9 +57,9 @@ func BenchmarkResolve(b *testing.B) {
 // past the cap on namespaces remembered, as unshare(CLONE_NEWUTS) in a
 // loop makes.
 func BenchmarkResolveCreate(b *testing.B) {
-	r := fakeResolver(b, scanFake(b))
+	r := fakeResolver(b, inventorytest.Scan(b))
 	ev := &event.Event{Kind: event.Unshare, Pid: 4242, Tid: 4242, Comm: "flood", UID: 65534,
-		UserNS: hostUser, Changes: make([]event.Change, 1)}
+		UserNS: inventorytest.HostUser, Changes: make([]event.Change, 1)}
 	b.ReportAllocs()
 	i := uint32(0)
 	for b.Loop() {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory"
+	"github.com/nstrace/nstrace/tracer/procfs"
 )
 
 // heldNetns starts `unshare --net` holding a new net namespace until the
@@ -30,7 +32,7 @@ func heldNetns(t *testing.T) int {
 	for {
 		// unshare execs sh in the new namespace under the same pid.
 		if target, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/net"); err == nil {
-			if _, ino, ok := parseNsLink(target); ok && ino != self {
+			if _, ino, ok := procfs.ParseNsLink(target); ok && ino != self {
 				return pid
 			}
 		}
@@ -46,7 +48,7 @@ func heldNetns(t *testing.T) int {
 // itself, read before the mount, stays unnamed.
 func TestKernelANetnsAttachedLateIsNamedInTheInventoryAndAtItsNextEvent(t *testing.T) {
 	requireRoot(t, "unshare", "ip")
-	inv, err := Scan(ScanOptions{})
+	inv, err := inventory.Scan(inventory.ScanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +106,7 @@ func TestKernelTheMountWatcherLearnsANameThatIsGoneByTheNextEvent(t *testing.T) 
 	// Other tests may mount too: wait for this mount, not any change.
 	seen := func() bool {
 		found := false
-		r.self.lookup(keyOf(event.Net, ino), id, func(string) { found = true })
+		r.self.Lookup(inventory.KeyOf(event.Net, ino), id, func(string) { found = true })
 		return found
 	}
 	deadline := time.Now().Add(5 * time.Second)

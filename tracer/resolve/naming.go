@@ -1,11 +1,12 @@
 package resolve
 
 import (
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory"
+	"github.com/nstrace/nstrace/tracer/procfs"
 )
 
 // mountedNames names e from the nsfs mounts of our mount namespace that
@@ -14,17 +15,17 @@ func (r *Resolver) mountedNames(e *entry) {
 	if r.self == nil {
 		return
 	}
-	r.self.lookup(keyOf(e.ns.Type, e.ns.Inode), e.ns.NsID, e.ns.addMount)
+	r.self.Lookup(inventory.KeyOf(e.ns.Type, e.ns.Inode), e.ns.NsID, e.ns.AddMount)
 	e.name = e.ns.Name()
 }
 
 // takeMounts names the known namespaces that mounts made since the last
 // call hold.
 func (r *Resolver) takeMounts() {
-	r.mountSeen = r.self.changes.Load()
-	r.self.takeFresh(func(m *mountRec) {
-		if e := r.ns[m.key]; e != nil && m.holds(e.ns.NsID) {
-			e.ns.addMount(m.point)
+	r.mountSeen = r.self.Changes()
+	r.self.TakeFresh(func(m *inventory.MountRec) {
+		if e := r.ns[m.Key]; e != nil && m.Holds(e.ns.NsID) {
+			e.ns.AddMount(m.Point)
 			e.name = e.ns.Name()
 		}
 	})
@@ -37,8 +38,8 @@ func (r *Resolver) syncMounts() {
 	if r.self == nil {
 		return
 	}
-	r.self.sync()
-	if r.self.changes.Load() != r.mountSeen {
+	r.self.Sync()
+	if r.self.Changes() != r.mountSeen {
 		r.takeMounts()
 	}
 }
@@ -71,15 +72,15 @@ func (r *Resolver) lookForName(e *entry, tid uint32, now time.Time) {
 		return
 	}
 	root := r.procPath(tid, "root")
-	mounts, _ := ReadMountinfo(r.procPath(tid, "mountinfo"))
-	for _, m := range NsfsMounts(mounts) {
-		k := keyOf(m.Type, m.Inode)
+	mounts, _ := procfs.ReadMountinfo(r.procPath(tid, "mountinfo"))
+	for _, m := range procfs.NsfsMounts(mounts) {
+		k := inventory.KeyOf(m.Type, m.Inode)
 		n := r.ns[k]
-		if k == keyOf(e.ns.Type, e.ns.Inode) {
+		if k == inventory.KeyOf(e.ns.Type, e.ns.Inode) {
 			n = e
 		}
 		if n != nil && r.mountHolds(filepath.Join(root, m.Point), n) {
-			n.ns.addMount(m.Point)
+			n.ns.AddMount(m.Point)
 			n.name = n.ns.Name()
 		}
 	}
@@ -91,14 +92,7 @@ const syncEvery = time.Millisecond
 
 // mntOf is the inode of the task's mount namespace (0: ours); 0 when it
 // cannot be read.
-func (r *Resolver) mntOf(tid uint32) uint32 {
-	target, err := os.Readlink(r.procPath(tid, "ns/mnt"))
-	if err != nil {
-		return 0
-	}
-	_, ino, _ := parseNsLink(target)
-	return ino
-}
+func (r *Resolver) mntOf(tid uint32) uint32 { return procfs.NsInode(r.o.root, tid, event.Mnt) }
 
 // mountHolds tells whether the nsfs mount at path holds n itself rather
 // than a namespace that died and left n its inode: events come late, and
@@ -109,7 +103,7 @@ func (r *Resolver) mountHolds(path string, n *entry) bool {
 	if n.ns.NsID == 0 {
 		return true
 	}
-	fs := r.o.probe(path, n.ns.Type, n.ns.Inode, func(nsKey) bool { return true })
+	fs := r.o.probe(path, n.ns.Type, n.ns.Inode, func(inventory.Key) bool { return true })
 	return len(fs) > 0 && fs[0].NsID == n.ns.NsID
 }
 
@@ -141,7 +135,7 @@ func (r *Resolver) Rename(ev *event.Event) {
 		if c.Name != "" {
 			continue
 		}
-		e := r.ns[keyOf(c.Type, c.To)]
+		e := r.ns[inventory.KeyOf(c.Type, c.To)]
 		if e == nil || e.ns.NsID != 0 && c.NsID != 0 && e.ns.NsID != c.NsID {
 			continue
 		}

@@ -1,7 +1,6 @@
 package resolve
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -16,8 +15,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nstrace/nstrace/tracer/container"
 	"github.com/nstrace/nstrace/tracer/event"
-	"github.com/nstrace/nstrace/tracer/render"
+	"github.com/nstrace/nstrace/tracer/inventory"
+	"github.com/nstrace/nstrace/tracer/inventory/inventorytest"
+	"github.com/nstrace/nstrace/tracer/procfs"
 	"github.com/nstrace/nstrace/tracer/testenv"
 )
 
@@ -40,7 +42,7 @@ func nsInode(t *testing.T, link string) uint32 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, ino, ok := parseNsLink(target)
+	_, ino, ok := procfs.ParseNsLink(target)
 	if !ok {
 		t.Fatalf("%s -> %q", link, target)
 	}
@@ -56,16 +58,18 @@ func kernelNsID(t *testing.T, path string) uint64 {
 		t.Fatal(err)
 	}
 	defer unix.Close(fd)
+	const nsGetID = 0x8008b70d // _IOR(0xb7, 13, __u64), include/uapi/linux/nsfs.h
 	var id uint64
-	if err := ioctlPtr(fd, nsGetID, unsafe.Pointer(&id)); err != nil && err != unix.ENOTTY {
-		t.Fatalf("NS_GET_ID %s: %v", path, err)
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), nsGetID, uintptr(unsafe.Pointer(&id)))
+	if errno != 0 && errno != unix.ENOTTY {
+		t.Fatalf("NS_GET_ID %s: %v", path, errno)
 	}
 	return id
 }
 
-func mustFind(t *testing.T, inv *Inventory, typ event.NsType, ino uint32) Namespace {
+func mustFind(t *testing.T, inv *inventory.Inventory, typ event.NsType, ino uint32) inventory.Namespace {
 	t.Helper()
-	n, ok := find(inv, typ, ino)
+	n, ok := inventorytest.Find(inv, typ, ino)
 	if !ok {
 		t.Fatalf("%s %d is not in the inventory", typ, ino)
 	}
@@ -109,7 +113,7 @@ func TestKernelLsAgreesWithLsns(t *testing.T) {
 	// namespaces before and after our scan.
 	for range 20 {
 		before := lsnsSet(t)
-		inv, err := Scan(ScanOptions{})
+		inv, err := inventory.Scan(inventory.ScanOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +121,7 @@ func TestKernelLsAgreesWithLsns(t *testing.T) {
 		if before == nil || after == nil || !sameSet(before, after) {
 			continue
 		}
-		ours := make(map[string]Namespace)
+		ours := make(map[string]inventory.Namespace)
 		for _, n := range inv.Namespaces {
 			ours[fmt.Sprintf("%s:%d", n.Type, n.Inode)] = n
 		}
@@ -155,49 +159,9 @@ func sameSet(a, b map[string]bool) bool {
 	return true
 }
 
-func TestKernelABindMountOnlyNetnsIsListedWithItsName(t *testing.T) {
-	requireRoot(t, "ip")
-	for _, name := range []string{
-		"nstrace-test-" + strconv.Itoa(os.Getpid()),
-		"nstrace-\x1b]0;x\a-" + strconv.Itoa(os.Getpid()),
-	} {
-		run(t, "ip", "netns", "add", name)
-		t.Cleanup(func() { exec.Command("ip", "netns", "delete", name).Run() })
-		mount := "/run/netns/" + name
-		var st unix.Stat_t
-		if err := unix.Stat(mount, &st); err != nil {
-			t.Fatal(err)
-		}
-		inv, err := Scan(ScanOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := mustFind(t, inv, event.Net, uint32(st.Ino))
-		if n.Name() != name || n.Processes != 0 || n.Host || n.Mounts[0] != mount {
-			t.Errorf("%q: got %+v", name, n)
-		}
-		if want := nsInode(t, "/proc/self/ns/user"); n.Owner != want {
-			t.Errorf("%q: owner %d, want %d", name, n.Owner, want)
-		}
-		if want := kernelNsID(t, mount); n.NsID != want {
-			t.Errorf("%q: ns_id %d, want %d", name, n.NsID, want)
-		}
-		var text bytes.Buffer
-		if err := WriteTable(&text, []Namespace{n}); err != nil {
-			t.Fatal(err)
-		}
-		if i := bytes.IndexFunc(text.Bytes(), func(r rune) bool { return r < 0x20 && r != '\n' || r == 0x7f }); i >= 0 {
-			t.Errorf("%q: control character in the table:\n%q", name, text.String())
-		}
-		if !strings.Contains(text.String(), `"`+render.Sanitize(name)+`"`) {
-			t.Errorf("%q: name not in the table:\n%s", name, text.String())
-		}
-	}
-}
-
 func TestKernelHostNamespacesAreMarkedHost(t *testing.T) {
 	requireRoot(t)
-	inv, err := Scan(ScanOptions{})
+	inv, err := inventory.Scan(inventory.ScanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,14 +173,14 @@ func TestKernelHostNamespacesAreMarkedHost(t *testing.T) {
 	unix.Uname(&uts)
 	var major, minor int
 	fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &major, &minor)
-	for _, typ := range Types {
+	for _, typ := range inventory.Types {
 		ino := nsInode(t, "/proc/2/ns/"+typ.String())
 		n := mustFind(t, inv, typ, ino)
 		if !n.Host || n.Container != nil {
 			t.Errorf("kthreadd's %s %d: host %v container %+v", typ, ino, n.Host, n.Container)
 		}
 		if major > 6 || major == 6 && minor >= 18 {
-			if !isInitialInode(typ, ino) {
+			if !inventory.IsInitial(typ, ino) {
 				t.Errorf("kthreadd's %s is %d, not the kernel's fixed initial inode", typ, ino)
 			}
 		}
@@ -271,13 +235,13 @@ func runcContainer(t *testing.T) (id string, pid int) {
 func TestKernelARuncContainersNamespacesCarryItsID(t *testing.T) {
 	requireRoot(t, "runc", "busybox")
 	id, pid := runcContainer(t)
-	want := &event.Container{ID: id, Runtime: RuntimeRunc}
-	inv, err := Scan(ScanOptions{})
+	want := &event.Container{ID: id, Runtime: container.RuntimeRunc}
+	inv, err := inventory.Scan(inventory.ScanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	own := map[event.NsType]bool{event.Mnt: true, event.Net: true, event.Pid: true, event.IPC: true, event.UTS: true}
-	for _, typ := range Types {
+	for _, typ := range inventory.Types {
 		link := fmt.Sprintf("/proc/%d/ns/%s", pid, typ)
 		n := mustFind(t, inv, typ, nsInode(t, link))
 		switch {
@@ -317,11 +281,11 @@ func containerCgroupID(t *testing.T, pid int) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, v2 := procCgroupPaths(string(data))
-	tree := ownCgroupTree("/")
-	id, ok := tree.idOf(v2)
+	_, v2 := container.Paths(string(data))
+	tree := container.OwnTree("/")
+	id, ok := tree.IDOf(v2)
 	if !ok || v2 == "/" {
-		t.Fatalf("no cgroup v2 directory of its own for pid %d (%q under %q)", pid, v2, tree.mount)
+		t.Fatalf("no cgroup v2 directory of its own for pid %d (%q)", pid, v2)
 	}
 	return id
 }

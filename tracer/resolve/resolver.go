@@ -1,39 +1,42 @@
 package resolve
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/nstrace/nstrace/tracer/container"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory"
 )
 
 // Resolver labels the namespaces of events and keeps its inventory current
-// from the event stream. Resolve runs on the hot path; Inventory, Lookup and
+// from the event stream. Resolve runs on the hot path; inventory.Inventory, Lookup and
 // Refresh may be called from other goroutines.
 type Resolver struct {
 	mu      sync.Mutex
 	o       options
-	ns      map[nsKey]*entry
+	ns      map[inventory.Key]*entry
 	cgroups map[uint64]*cgroupEntry
 	procs   map[uint32]procContainer // cgroup v1 hosts: by pid, briefly
-	cls     *classifier              // live only
-	tree    cgroupTree               // live only
+	cls     *container.Classifier    // live only
+	tree    container.Tree           // live only
 	last    time.Time                // the latest time seen: events, scans
 	swept   time.Time
 	unread  int
 
-	self      *mountTable // our mount namespace's nsfs mounts; live only
-	selfMnt   uint32      // its inode
-	mountSeen uint64      // self.changes when its fresh mounts were last taken
-	syncedAt  time.Time   // event time of the last check of self by a join
+	self      *inventory.MountTable // our mount namespace's nsfs mounts; live only
+	selfMnt   uint32                // its inode
+	mountSeen uint64                // self.changes when its fresh mounts were last taken
+	syncedAt  time.Time             // event time of the last check of self by a join
 }
 
 // entry is a namespace the resolver knows, with its upkeep state.
 type entry struct {
-	ns        Namespace
+	ns        inventory.Namespace
 	name      string    // ns.Name(), kept for the hot path
 	lastSeen  time.Time // last event or scan that showed it
 	goneSince time.Time // zero while believed alive
@@ -42,7 +45,7 @@ type entry struct {
 }
 
 type cgroupEntry struct {
-	Cgroup
+	container.Cgroup
 	lastUsed time.Time
 }
 
@@ -51,7 +54,7 @@ type options struct {
 	live  bool
 	grace time.Duration
 	max   int
-	probe prober
+	probe inventory.Prober
 }
 
 // Option configures a Resolver.
@@ -76,17 +79,17 @@ func WithMaxNamespaces(n int) Option { return func(o *options) { o.max = n } }
 
 // New returns a resolver that starts from inv (nil for none). By default it
 // looks up what inv lacks on the running system.
-func New(inv *Inventory, opts ...Option) *Resolver {
-	o := options{root: "/", live: true, grace: time.Minute, max: 1 << 16, probe: probeNsfs}
+func New(inv *inventory.Inventory, opts ...Option) *Resolver {
+	o := options{root: "/", live: true, grace: time.Minute, max: 1 << 16, probe: inventory.ProbeNsfs}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	r := &Resolver{o: o, ns: make(map[nsKey]*entry), cgroups: make(map[uint64]*cgroupEntry),
+	r := &Resolver{o: o, ns: make(map[inventory.Key]*entry), cgroups: make(map[uint64]*cgroupEntry),
 		procs: make(map[uint32]procContainer)}
 	if o.live {
-		r.cls, r.tree = newClassifier(o.root), ownCgroupTree(o.root)
-		r.self = newMountTable(r.procPath(0, "mountinfo"), o.root, o.probe, o.grace)
-		r.self.sync()
+		r.cls, r.tree = container.NewClassifier(o.root), container.OwnTree(o.root)
+		r.self = inventory.NewMountTable(r.procPath(0, "mountinfo"), o.root, o.probe, o.grace)
+		r.self.Sync()
 		r.selfMnt = r.mntOf(0)
 	}
 	if inv != nil {
@@ -114,7 +117,7 @@ func (r *Resolver) Resolve(ev *event.Event) {
 	if now.After(r.last) {
 		r.last = now
 	}
-	if r.self != nil && r.self.changes.Load() != r.mountSeen {
+	if r.self != nil && r.self.Changes() != r.mountSeen {
 		r.takeMounts()
 	}
 	if ev.Container == nil {
@@ -131,7 +134,7 @@ func (r *Resolver) Resolve(ev *event.Event) {
 		c := &ev.Changes[i]
 		e := r.learn(ev, c, newUser, now)
 		if e == nil {
-			c.Host = c.Host || isInitialInode(c.Type, c.To)
+			c.Host = c.Host || inventory.IsInitial(c.Type, c.To)
 			continue
 		}
 		if c.Name == "" {
@@ -164,8 +167,8 @@ func (r *Resolver) typeDestroyed(ev *event.Event) {
 	for _, c := range ev.Changes {
 		if int(c.Type) >= event.NumNsTypes {
 			c.Type = event.NsType(event.NumNsTypes)
-			for _, t := range Types {
-				if e := r.ns[keyOf(t, c.To)]; e != nil {
+			for _, t := range inventory.Types {
+				if e := r.ns[inventory.KeyOf(t, c.To)]; e != nil {
 					c.Type = t
 					break
 				}
@@ -181,7 +184,7 @@ func (r *Resolver) typeDestroyed(ev *event.Event) {
 // learn applies change c of ev to the inventory and returns its namespace,
 // or nil when nothing is known of it.
 func (r *Resolver) learn(ev *event.Event, c *event.Change, newUser uint32, now time.Time) *entry {
-	k := keyOf(c.Type, c.To)
+	k := inventory.KeyOf(c.Type, c.To)
 	e := r.ns[k]
 	if e != nil && e.ns.NsID != 0 && c.NsID != 0 && e.ns.NsID != c.NsID {
 		e = nil // a namespace that died and left c.To its inode
@@ -230,9 +233,9 @@ func (e *entry) sameAs(c *event.Change) bool {
 // implies comes first (so a replay, which cannot look, labels alike); a
 // live lookup adds the rest.
 func (r *Resolver) created(ev *event.Event, c *event.Change, newUser uint32) *entry {
-	t := BaseType(c.Type)
-	e := &entry{ns: Namespace{Type: t, Inode: c.To, NsID: c.NsID, Creator: creatorOf(ev),
-		Container: ev.Container, Host: isInitialInode(t, c.To)}}
+	t := inventory.BaseType(c.Type)
+	e := &entry{ns: inventory.Namespace{Type: t, Inode: c.To, NsID: c.NsID, Creator: creatorOf(ev),
+		Container: ev.Container, Host: inventory.IsInitial(t, c.To)}}
 	switch {
 	case t == event.User:
 		e.ns.Owner, e.ns.Parent = c.From, c.From
@@ -246,7 +249,7 @@ func (r *Resolver) created(ev *event.Event, c *event.Change, newUser uint32) *en
 	}
 	// The event says all nsfs would about a namespace but a user
 	// namespace's owner uid, unless its owner is new to us.
-	owner := r.ns[keyOf(event.User, e.ns.Owner)]
+	owner := r.ns[inventory.KeyOf(event.User, e.ns.Owner)]
 	if owner != nil {
 		owner.lastSeen = ev.Time // in use: not the first to forget
 	}
@@ -259,12 +262,12 @@ func (r *Resolver) created(ev *event.Event, c *event.Change, newUser uint32) *en
 
 // creatorOf is the process that made the call: for clone the parent, whose
 // comm the child still shares.
-func creatorOf(ev *event.Event) *Creator {
+func creatorOf(ev *event.Event) *inventory.Creator {
 	pid := ev.Pid
 	if ev.Kind == event.Clone && ev.Ppid != 0 {
 		pid = ev.Ppid
 	}
-	return &Creator{Pid: pid, Comm: ev.Comm, UID: ev.UID, Syscall: ev.Kind.String(), Time: ev.Time}
+	return &inventory.Creator{Pid: pid, Comm: ev.Comm, UID: ev.UID, Syscall: ev.Kind.String(), Time: ev.Time}
 }
 
 // lookup makes the entry for a namespace first met in a join, from the
@@ -273,8 +276,8 @@ func (r *Resolver) lookup(ev *event.Event, c *event.Change) *entry {
 	if !r.o.live {
 		return nil
 	}
-	t := BaseType(c.Type)
-	e := &entry{ns: Namespace{Type: t, Inode: c.To, NsID: c.NsID, Host: isInitialInode(t, c.To)}}
+	t := inventory.BaseType(c.Type)
+	e := &entry{ns: inventory.Namespace{Type: t, Inode: c.To, NsID: c.NsID, Host: inventory.IsInitial(t, c.To)}}
 	r.probeFacts(e, ev, c.Type)
 	r.mountedNames(e)
 	if e.name == "" && !e.ns.Host {
@@ -290,7 +293,7 @@ func (r *Resolver) probeFacts(e *entry, ev *event.Event, t event.NsType) {
 	if !r.o.live {
 		return
 	}
-	known := func(k nsKey) bool { _, ok := r.ns[k]; return ok }
+	known := func(k inventory.Key) bool { _, ok := r.ns[k]; return ok }
 	for _, tid := range [...]uint32{ev.Tid, ev.Pid} {
 		fs := r.o.probe(r.procPath(tid, "ns/"+t.String()), t, e.ns.Inode, known)
 		if len(fs) > 0 && e.ns.NsID != 0 && fs[0].NsID != 0 && fs[0].NsID != e.ns.NsID {
@@ -298,12 +301,12 @@ func (r *Resolver) probeFacts(e *entry, ev *event.Event, t event.NsType) {
 		}
 		for _, f := range fs {
 			if f.Type == e.ns.Type && f.Inode == e.ns.Inode {
-				f.apply(&e.ns)
-			} else if _, ok := r.ns[keyOf(f.Type, f.Inode)]; !ok {
-				n := &entry{ns: Namespace{Type: f.Type, Inode: f.Inode, Host: isInitialInode(f.Type, f.Inode)},
+				f.Apply(&e.ns)
+			} else if _, ok := r.ns[inventory.KeyOf(f.Type, f.Inode)]; !ok {
+				n := &entry{ns: inventory.Namespace{Type: f.Type, Inode: f.Inode, Host: inventory.IsInitial(f.Type, f.Inode)},
 					lastSeen: ev.Time}
-				f.apply(&n.ns)
-				r.ns[keyOf(f.Type, f.Inode)] = n
+				f.Apply(&n.ns)
+				r.ns[inventory.KeyOf(f.Type, f.Inode)] = n
 			}
 		}
 		if len(fs) > 0 {
@@ -329,20 +332,20 @@ func (r *Resolver) processContainer(ev *event.Event, now time.Time) *event.Conta
 	if ev.CgroupID != 0 {
 		ce := r.cgroups[ev.CgroupID]
 		if ce == nil && r.o.live {
-			ce = &cgroupEntry{Cgroup: Cgroup{ID: ev.CgroupID}}
-			if p, ok := r.tree.pathOf(ev.CgroupID); ok {
-				ce.Path, ce.Container = p, r.cls.path(p).ctr
+			ce = &cgroupEntry{Cgroup: container.Cgroup{ID: ev.CgroupID}}
+			if p, ok := r.tree.PathOf(ev.CgroupID); ok {
+				ce.Path, ce.Container = p, r.cls.Path(p).Container
 			}
 			r.cgroups[ev.CgroupID] = ce
 		}
 		if ce != nil {
 			ce.lastUsed = now
-			if ce.Container != nil || !r.tree.v1 {
+			if ce.Container != nil || !r.tree.V1 {
 				return ce.Container
 			}
 		}
 	}
-	if !r.o.live || !r.tree.v1 {
+	if !r.o.live || !r.tree.V1 {
 		return nil
 	}
 	// On cgroup v1 the kernel's id says nothing: read /proc, once per
@@ -353,7 +356,7 @@ func (r *Resolver) processContainer(ev *event.Event, now time.Time) *event.Conta
 	}
 	var ctr *event.Container
 	if data, err := os.ReadFile(r.procPath(ev.Tid, "cgroup")); err == nil {
-		ctr = r.cls.process(string(data)).ctr
+		ctr = r.cls.Process(string(data)).Container
 	}
 	if len(r.procs) >= maxProcs {
 		clear(r.procs)
@@ -372,3 +375,13 @@ const (
 	procTTL  = time.Second
 	maxProcs = 4096
 )
+
+// WatchMounts learns the changes to our mount namespace as they happen,
+// until ctx ends (see inventory.MountTable.Watch). Resolve does not need it
+// to be right: where a name matters it checks the mount table itself.
+func (r *Resolver) WatchMounts(ctx context.Context) error {
+	if r.self == nil {
+		return ErrNotLive
+	}
+	return r.self.Watch(ctx)
+}

@@ -10,20 +10,22 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory"
+	"github.com/nstrace/nstrace/tracer/inventory/inventorytest"
 )
 
 var t0 = time.Date(2026, 11, 29, 3, 38, 18, 0, time.UTC)
 
 // fakeResolver is a live resolver on the fake tree.
-func fakeResolver(t testing.TB, inv *Inventory, opts ...Option) *Resolver {
-	return New(inv, append([]Option{WithRoot(fakeRoot), withProbe(fakeProber(t))}, opts...)...)
+func fakeResolver(t testing.TB, inv *inventory.Inventory, opts ...Option) *Resolver {
+	return New(inv, append([]Option{WithRoot(inventorytest.Root), withProbe(inventorytest.Prober(t))}, opts...)...)
 }
 
-func withProbe(p prober) Option { return func(o *options) { o.probe = p } }
+func withProbe(p inventory.Prober) Option { return func(o *options) { o.probe = p } }
 
 func dockerCgroupID(t testing.TB) uint64 {
 	var st unix.Stat_t
-	p := filepath.Join(fakeRoot, "sys/fs/cgroup/system.slice/docker-"+fakeID("docker")+".scope")
+	p := filepath.Join(inventorytest.Root, "sys/fs/cgroup/system.slice/docker-"+inventorytest.ID("docker")+".scope")
 	if err := unix.Stat(p, &st); err != nil {
 		t.Fatal(err)
 	}
@@ -31,20 +33,20 @@ func dockerCgroupID(t testing.TB) uint64 {
 }
 
 func TestResolveLabelsKnownNamespaces(t *testing.T) {
-	r := fakeResolver(t, scanFake(t))
-	docker := &event.Container{ID: fakeID("docker"), Runtime: "docker"}
+	r := fakeResolver(t, inventorytest.Scan(t))
+	docker := &event.Container{ID: inventorytest.ID("docker"), Runtime: "docker"}
 	ev := &event.Event{Time: t0, Kind: event.Setns, Pid: 300, Tid: 300, Comm: "nsenter",
 		CgroupID: dockerCgroupID(t), Changes: []event.Change{
-			{Type: event.Net, Action: event.Join, From: hostNet, To: 4026532177},
-			{Type: event.PidForChildren, Action: event.Join, From: hostPid, To: 4026532304},
-			{Type: event.UTS, Action: event.Join, From: 4026532302, To: hostUTS},
+			{Type: event.Net, Action: event.Join, From: inventorytest.HostNet, To: 4026532177},
+			{Type: event.PidForChildren, Action: event.Join, From: inventorytest.HostPid, To: 4026532304},
+			{Type: event.UTS, Action: event.Join, From: 4026532302, To: inventorytest.HostUTS},
 		}}
 	r.Resolve(ev)
 	want := []event.Change{
-		{Type: event.Net, Action: event.Join, From: hostNet, To: 4026532177, NsID: 4101, Name: "sample1", Owner: hostUser},
-		{Type: event.PidForChildren, Action: event.Join, From: hostPid, To: 4026532304, NsID: 5005,
-			Owner: hostUser, Container: docker},
-		{Type: event.UTS, Action: event.Join, From: 4026532302, To: hostUTS, NsID: 1, Host: true, Owner: hostUser},
+		{Type: event.Net, Action: event.Join, From: inventorytest.HostNet, To: 4026532177, NsID: 4101, Name: "sample1", Owner: inventorytest.HostUser},
+		{Type: event.PidForChildren, Action: event.Join, From: inventorytest.HostPid, To: 4026532304, NsID: 5005,
+			Owner: inventorytest.HostUser, Container: docker},
+		{Type: event.UTS, Action: event.Join, From: 4026532302, To: inventorytest.HostUTS, NsID: 1, Host: true, Owner: inventorytest.HostUser},
 	}
 	if !reflect.DeepEqual(ev.Changes, want) {
 		t.Errorf("changes\n got %+v\nwant %+v", ev.Changes, want)
@@ -55,7 +57,7 @@ func TestResolveLabelsKnownNamespaces(t *testing.T) {
 }
 
 func TestResolveKeepsWhatTheEventAlreadySays(t *testing.T) {
-	r := fakeResolver(t, scanFake(t))
+	r := fakeResolver(t, inventorytest.Scan(t))
 	ctr := &event.Container{ID: "recorded"}
 	ev := &event.Event{Time: t0, Kind: event.Setns, Container: ctr, Changes: []event.Change{
 		{Type: event.Net, Action: event.Join, To: 4026532177, NsID: 77, Name: "recorded", Container: ctr}}}
@@ -66,33 +68,33 @@ func TestResolveKeepsWhatTheEventAlreadySays(t *testing.T) {
 }
 
 func TestCreateRecordsTheCreatorAndOwnership(t *testing.T) {
-	r := fakeResolver(t, scanFake(t))
+	r := fakeResolver(t, inventorytest.Scan(t))
 	ev := &event.Event{Time: t0, Kind: event.Unshare, Pid: 4242, Tid: 4242, Comm: "unshare", UID: 1000,
 		CgroupID: dockerCgroupID(t), Changes: []event.Change{
-			{Type: event.User, Action: event.Create, From: hostUser, To: 4026532900},
-			{Type: event.Net, Action: event.Create, From: hostNet, To: 4026532901},
-			{Type: event.PidForChildren, Action: event.Create, From: hostPid, To: 4026532902},
+			{Type: event.User, Action: event.Create, From: inventorytest.HostUser, To: 4026532900},
+			{Type: event.Net, Action: event.Create, From: inventorytest.HostNet, To: 4026532901},
+			{Type: event.PidForChildren, Action: event.Create, From: inventorytest.HostPid, To: 4026532902},
 		}}
 	r.Resolve(ev)
-	docker := &event.Container{ID: fakeID("docker"), Runtime: "docker"}
+	docker := &event.Container{ID: inventorytest.ID("docker"), Runtime: "docker"}
 	for _, c := range ev.Changes {
 		if c.Container == nil || *c.Container != *docker || c.Host {
 			t.Errorf("%s: container %+v host %v, want the creator's container", c.Type, c.Container, c.Host)
 		}
 	}
-	if got := [3]uint32{ev.Changes[0].Owner, ev.Changes[1].Owner, ev.Changes[2].Owner}; got != [3]uint32{hostUser, 4026532900, 4026532900} {
+	if got := [3]uint32{ev.Changes[0].Owner, ev.Changes[1].Owner, ev.Changes[2].Owner}; got != [3]uint32{inventorytest.HostUser, 4026532900, 4026532900} {
 		t.Errorf("owners = %d, want the parent user ns, then the new one", got)
 	}
 	n, ok := r.Lookup(event.Pid, 4026532902)
-	want := &Creator{Pid: 4242, Comm: "unshare", UID: 1000, Syscall: "unshare", Time: t0}
-	if !ok || !reflect.DeepEqual(n.Creator, want) || n.Parent != hostPid {
-		t.Errorf("pid namespace = %+v (creator %+v), want creator %+v and parent %d", n, n.Creator, want, hostPid)
+	want := &inventory.Creator{Pid: 4242, Comm: "unshare", UID: 1000, Syscall: "unshare", Time: t0}
+	if !ok || !reflect.DeepEqual(n.Creator, want) || n.Parent != inventorytest.HostPid {
+		t.Errorf("pid namespace = %+v (creator %+v), want creator %+v and parent %d", n, n.Creator, want, inventorytest.HostPid)
 	}
-	if n, _ := r.Lookup(event.User, 4026532900); n.Parent != hostUser {
-		t.Errorf("user namespace parent = %d, want %d", n.Parent, hostUser)
+	if n, _ := r.Lookup(event.User, 4026532900); n.Parent != inventorytest.HostUser {
+		t.Errorf("user namespace parent = %d, want %d", n.Parent, inventorytest.HostUser)
 	}
 	r.Resolve(&event.Event{Time: t0, Kind: event.Clone, Pid: 4300, Tid: 4300, Ppid: 4299, Comm: "runc:[1:CHILD]",
-		Changes: []event.Change{{Type: event.UTS, Action: event.Create, From: hostUTS, To: 4026532903}}})
+		Changes: []event.Change{{Type: event.UTS, Action: event.Create, From: inventorytest.HostUTS, To: 4026532903}}})
 	if n, _ := r.Lookup(event.UTS, 4026532903); n.Creator == nil || n.Creator.Pid != 4299 || n.Creator.Syscall != "clone" {
 		t.Errorf("clone creator = %+v, want the parent 4299", n.Creator)
 	}
@@ -118,16 +120,16 @@ func writeMountinfo(t *testing.T, root, lines string) {
 
 func TestANameMountedAfterTheCreateIsFoundAtTheFirstJoin(t *testing.T) {
 	root := ipNetnsRoot(t)
-	r := New(nil, WithRoot(root), withProbe(func(string, event.NsType, uint32, func(nsKey) bool) []facts { return nil }))
+	r := New(nil, WithRoot(root), withProbe(func(string, event.NsType, uint32, func(inventory.Key) bool) []inventory.Facts { return nil }))
 	create := &event.Event{Time: t0, Kind: event.Unshare, Pid: 10, Tid: 10, Comm: "ip",
-		Changes: []event.Change{{Type: event.Net, Action: event.Create, From: hostNet, To: 4026532950}}}
+		Changes: []event.Change{{Type: event.Net, Action: event.Create, From: inventorytest.HostNet, To: 4026532950}}}
 	r.Resolve(create)
 	if create.Changes[0].Name != "" {
 		t.Fatalf("named before the mount exists: %q", create.Changes[0].Name)
 	}
 	writeMountinfo(t, root, "43 22 0:4 net:[4026532950] /run/netns/blue rw - nsfs nsfs rw\n")
 	join := &event.Event{Time: t0.Add(time.Millisecond), Kind: event.Setns, Pid: 11, Tid: 11, Comm: "ip",
-		Changes: []event.Change{{Type: event.Net, Action: event.Join, From: hostNet, To: 4026532950}}}
+		Changes: []event.Change{{Type: event.Net, Action: event.Join, From: inventorytest.HostNet, To: 4026532950}}}
 	r.Resolve(join)
 	if join.Changes[0].Name != "blue" {
 		t.Errorf("join name = %q, want blue", join.Changes[0].Name)
@@ -144,7 +146,7 @@ func TestAMountOfAReusedInodeDoesNotNameANewNamespace(t *testing.T) {
 	}{{999, ""}, {4101, "sample1"}, {0, "sample1"}} {
 		r := fakeResolver(t, nil)
 		ev := &event.Event{Time: t0, Kind: event.Unshare, Pid: 4242, Tid: 4242, Comm: "ip",
-			Changes: []event.Change{{Type: event.Net, Action: event.Create, From: hostNet, To: 4026532177, NsID: tt.nsid}}}
+			Changes: []event.Change{{Type: event.Net, Action: event.Create, From: inventorytest.HostNet, To: 4026532177, NsID: tt.nsid}}}
 		r.Resolve(ev)
 		if got := ev.Changes[0].Name; got != tt.want {
 			t.Errorf("ns_id %d: name %q, want %q", tt.nsid, got, tt.want)
@@ -153,9 +155,9 @@ func TestAMountOfAReusedInodeDoesNotNameANewNamespace(t *testing.T) {
 }
 
 func TestAJoinIntoAReusedInodeDropsTheOldLabels(t *testing.T) {
-	r := New(scanFake(t), WithoutLiveLookups())
+	r := New(inventorytest.Scan(t), WithoutLiveLookups())
 	ev := &event.Event{Time: t0, Kind: event.Setns, Changes: []event.Change{
-		{Type: event.Net, Action: event.Join, From: hostNet, To: 4026532177, NsID: 999}}}
+		{Type: event.Net, Action: event.Join, From: inventorytest.HostNet, To: 4026532177, NsID: 999}}}
 	r.Resolve(ev)
 	if c := ev.Changes[0]; c.Name != "" || c.Owner != 0 {
 		t.Errorf("labels of the inode's previous namespace: %+v", c)
@@ -166,8 +168,8 @@ func TestAJoinIntoAnUnknownNamespaceLooksItUp(t *testing.T) {
 	r := fakeResolver(t, nil)
 	ev := &event.Event{Time: t0, Kind: event.Setns, Pid: 370, Tid: 370,
 		Changes: []event.Change{
-			{Type: event.Net, Action: event.Join, From: hostNet, To: 4026532177},
-			{Type: event.Net, Action: event.Join, From: hostNet, To: 4026532373},
+			{Type: event.Net, Action: event.Join, From: inventorytest.HostNet, To: 4026532177},
+			{Type: event.Net, Action: event.Join, From: inventorytest.HostNet, To: 4026532373},
 		}}
 	r.Resolve(ev)
 	if c := ev.Changes[0]; c.Name != "sample1" {
@@ -176,29 +178,29 @@ func TestAJoinIntoAnUnknownNamespaceLooksItUp(t *testing.T) {
 	if c := ev.Changes[1]; c.NsID != 5003 || c.Owner != 4026532372 {
 		t.Errorf("nsfs lookup: ns_id %d owner %d, want 5003 and 4026532372", c.NsID, c.Owner)
 	}
-	if n, ok := r.Lookup(event.User, 4026532371); !ok || n.Parent != hostUser {
+	if n, ok := r.Lookup(event.User, 4026532371); !ok || n.Parent != inventorytest.HostUser {
 		t.Errorf("the owner's ancestors were not learnt: %+v", n)
 	}
 }
 
 func TestAReplayElsewhereLabelsAsTheLiveRunDid(t *testing.T) {
-	inv := scanFake(t)
+	inv := inventorytest.Scan(t)
 	live := fakeResolver(t, inv)
-	carried := throughJSON(t, inv)
+	carried := inventorytest.ThroughJSON(t, inv)
 	replay := New(carried, WithoutLiveLookups(), WithRoot(t.TempDir()))
 	events := []event.Event{
 		{Time: t0, Kind: event.Clone, Pid: 900, Tid: 900, Ppid: 300, CgroupID: dockerCgroupID(t), Changes: []event.Change{
 			{Type: event.Pid, Action: event.Join, From: 4026532304, To: 4026532304}}},
 		{Time: t0, Kind: event.Setns, Pid: 1, Tid: 1, Changes: []event.Change{
-			{Type: event.Net, Action: event.Join, From: hostNet, To: 4026532178},
-			{Type: event.Mnt, Action: event.Join, From: hostMnt, To: 4026532316},
-			{Type: event.User, Action: event.Join, From: hostUser, To: 4026532372},
-			{Type: event.IPC, Action: event.Join, From: hostIPC, To: hostIPC}}},
+			{Type: event.Net, Action: event.Join, From: inventorytest.HostNet, To: 4026532178},
+			{Type: event.Mnt, Action: event.Join, From: inventorytest.HostMnt, To: 4026532316},
+			{Type: event.User, Action: event.Join, From: inventorytest.HostUser, To: 4026532372},
+			{Type: event.IPC, Action: event.Join, From: inventorytest.HostIPC, To: inventorytest.HostIPC}}},
 		{Time: t0, Kind: event.Unshare, Pid: 5, Tid: 5, Changes: []event.Change{
-			{Type: event.User, Action: event.Create, From: hostUser, To: 4026532990},
-			{Type: event.UTS, Action: event.Create, From: hostUTS, To: 4026532991}}},
+			{Type: event.User, Action: event.Create, From: inventorytest.HostUser, To: 4026532990},
+			{Type: event.UTS, Action: event.Create, From: inventorytest.HostUTS, To: 4026532991}}},
 		{Time: t0, Kind: event.Setns, Pid: 6, Tid: 6, Changes: []event.Change{
-			{Type: event.UTS, Action: event.Join, From: hostUTS, To: 4026532991}}},
+			{Type: event.UTS, Action: event.Join, From: inventorytest.HostUTS, To: 4026532991}}},
 	}
 	for i := range events {
 		a, b := events[i].Clone(), events[i].Clone()
@@ -211,7 +213,7 @@ func TestAReplayElsewhereLabelsAsTheLiveRunDid(t *testing.T) {
 }
 
 func TestADestroyedNamespaceIsForgottenAfterTheGracePeriod(t *testing.T) {
-	inv := scanFake(t)
+	inv := inventorytest.Scan(t)
 	t0 := inv.Time
 	r := New(inv, WithoutLiveLookups(), WithGracePeriod(time.Minute))
 	gone := &event.Event{Time: t0, Kind: event.Destroy, Changes: []event.Change{
@@ -228,15 +230,15 @@ func TestADestroyedNamespaceIsForgottenAfterTheGracePeriod(t *testing.T) {
 	if _, ok := r.Lookup(event.Net, 4026532177); ok {
 		t.Error("still remembered after the grace period")
 	}
-	if _, ok := r.Lookup(event.Net, hostNet); !ok {
+	if _, ok := r.Lookup(event.Net, inventorytest.HostNet); !ok {
 		t.Error("a live namespace was forgotten")
 	}
 }
 
 func TestRefreshForgetsNamespacesThatDied(t *testing.T) {
-	r := fakeResolver(t, scanFake(t), WithGracePeriod(time.Nanosecond))
+	r := fakeResolver(t, inventorytest.Scan(t), WithGracePeriod(time.Nanosecond))
 	r.Resolve(&event.Event{Time: time.Now().Add(-time.Hour), Kind: event.Unshare, Pid: 7, Tid: 7,
-		Changes: []event.Change{{Type: event.Net, Action: event.Create, From: hostNet, To: 4026532999}}})
+		Changes: []event.Change{{Type: event.Net, Action: event.Create, From: inventorytest.HostNet, To: 4026532999}}})
 	for range 2 {
 		if err := r.Refresh(); err != nil {
 			t.Fatal(err)
@@ -254,7 +256,7 @@ func TestChurnStaysBounded(t *testing.T) {
 	r := New(nil, WithoutLiveLookups(), WithMaxNamespaces(100))
 	for i := range uint32(10000) {
 		r.Resolve(&event.Event{Time: t0.Add(time.Duration(i)), Kind: event.Unshare, Changes: []event.Change{
-			{Type: event.Net, Action: event.Create, From: hostNet, To: 4026540000 + i}}})
+			{Type: event.Net, Action: event.Create, From: inventorytest.HostNet, To: 4026540000 + i}}})
 	}
 	if n := len(r.Inventory().Namespaces); n > 100 {
 		t.Errorf("%d namespaces remembered, want at most 100", n)
@@ -293,7 +295,7 @@ func TestResolveRacesNeitherRefreshNorInventory(t *testing.T) {
 // The kernel reports a destroyed inode without its type: a known namespace
 // gets its type back, an inode that is no namespace we know is dropped.
 func TestADestroyedInodeIsTypedFromTheInventoryOrDropped(t *testing.T) {
-	inv := &Inventory{Namespaces: []Namespace{{Type: event.UTS, Inode: 4026532400}}}
+	inv := &inventory.Inventory{Namespaces: []inventory.Namespace{{Type: event.UTS, Inode: 4026532400}}}
 	r := New(inv, WithoutLiveLookups())
 	ev := &event.Event{Time: t0, Kind: event.Destroy, Changes: []event.Change{
 		{Type: event.NsType(event.NumNsTypes), Action: event.ActionDestroy, To: 4026532400},
@@ -309,9 +311,9 @@ func TestADestroyedInodeIsTypedFromTheInventoryOrDropped(t *testing.T) {
 // when many were last seen at the same moment (by one scan); gone ones go
 // first, the newest stays.
 func TestPastTheCapTheOldestAreForgottenDownToHalf(t *testing.T) {
-	inv := &Inventory{Time: t0}
+	inv := &inventory.Inventory{Time: t0}
 	for i := range uint32(200) {
-		inv.Namespaces = append(inv.Namespaces, Namespace{Type: event.UTS, Inode: 4026540000 + i})
+		inv.Namespaces = append(inv.Namespaces, inventory.Namespace{Type: event.UTS, Inode: 4026540000 + i})
 	}
 	r := New(inv, WithoutLiveLookups(), WithMaxNamespaces(100))
 	r.Resolve(&event.Event{Time: t0.Add(time.Second), Kind: event.Destroy, Changes: []event.Change{
@@ -323,7 +325,7 @@ func TestPastTheCapTheOldestAreForgottenDownToHalf(t *testing.T) {
 		t.Error("a gone namespace outlived live ones")
 	}
 	r.Resolve(&event.Event{Time: t0.Add(2 * time.Second), Kind: event.Unshare, Changes: []event.Change{
-		{Type: event.UTS, Action: event.Create, From: hostUTS, To: 4026550000}}})
+		{Type: event.UTS, Action: event.Create, From: inventorytest.HostUTS, To: 4026550000}}})
 	if _, ok := r.Lookup(event.UTS, 4026550000); !ok {
 		t.Error("the newest namespace was forgotten")
 	}

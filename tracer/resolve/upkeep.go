@@ -1,12 +1,12 @@
 package resolve
 
 import (
-	"cmp"
 	"errors"
-	"slices"
 	"time"
 
+	"github.com/nstrace/nstrace/tracer/container"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory"
 )
 
 // ErrNotLive is returned by Refresh on a resolver without live lookups.
@@ -21,7 +21,7 @@ func (r *Resolver) Refresh() error {
 	if !r.o.live {
 		return ErrNotLive
 	}
-	inv, err := Scan(ScanOptions{Root: r.o.root, probe: r.o.probe})
+	inv, err := inventory.Scan(inventory.ScanOptions{Root: r.o.root, Probe: r.o.probe})
 	if err != nil {
 		return err
 	}
@@ -35,15 +35,15 @@ func (r *Resolver) Refresh() error {
 // merge takes in a scan. Creators and containers learnt from events stay
 // unless the scan knows better. With markGone, known namespaces the scan
 // did not find, and not seen since it began, are marked gone.
-func (r *Resolver) merge(inv *Inventory, markGone bool) {
+func (r *Resolver) merge(inv *inventory.Inventory, markGone bool) {
 	if inv.Time.After(r.last) {
 		r.last = inv.Time
 	}
 	r.unread = inv.Unreadable
-	found := make(map[nsKey]bool, len(inv.Namespaces))
+	found := make(map[inventory.Key]bool, len(inv.Namespaces))
 	for _, n := range inv.Namespaces {
-		n = n.clone()
-		k := keyOf(n.Type, n.Inode)
+		n = n.Clone()
+		k := inventory.KeyOf(n.Type, n.Inode)
 		found[k] = true
 		e := r.ns[k]
 		if e == nil || e.ns.NsID != 0 && n.NsID != 0 && e.ns.NsID != n.NsID {
@@ -115,7 +115,7 @@ func (r *Resolver) trim() {
 // ranked is a namespace by its evictionRank.
 type ranked struct {
 	rank uint64
-	k    nsKey
+	k    inventory.Key
 }
 
 // selectLowest reorders a so that a[:n] hold n of its lowest ranks, in
@@ -167,52 +167,34 @@ func (e *entry) evictionRank() uint64 {
 
 // Lookup returns what is known of a namespace; t may be pid_for_children
 // or time_for_children.
-func (r *Resolver) Lookup(t event.NsType, inode uint32) (Namespace, bool) {
+func (r *Resolver) Lookup(t event.NsType, inode uint32) (inventory.Namespace, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	e, ok := r.ns[keyOf(t, inode)]
+	e, ok := r.ns[inventory.KeyOf(t, inode)]
 	if !ok {
-		return Namespace{}, false
+		return inventory.Namespace{}, false
 	}
-	return e.ns.clone(), true
+	return e.ns.Clone(), true
 }
 
 // Inventory is a snapshot of everything the resolver knows, for `ls` and
 // session files (a rotation's new part starts with it), including
 // namespaces created while tracing and names mounted since the last event.
-func (r *Resolver) Inventory() *Inventory {
+func (r *Resolver) Inventory() *inventory.Inventory {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.syncMounts()
-	inv := &Inventory{Time: r.last, Unreadable: r.unread,
-		Namespaces: make([]Namespace, 0, len(r.ns)), Cgroups: make([]Cgroup, 0, len(r.cgroups))}
+	inv := &inventory.Inventory{Time: r.last, Unreadable: r.unread,
+		Namespaces: make([]inventory.Namespace, 0, len(r.ns)), Cgroups: make([]container.Cgroup, 0, len(r.cgroups))}
 	for _, e := range r.ns {
-		inv.Namespaces = append(inv.Namespaces, e.ns.clone())
+		inv.Namespaces = append(inv.Namespaces, e.ns.Clone())
 	}
-	sortNamespaces(inv.Namespaces)
+	inventory.SortNamespaces(inv.Namespaces)
 	for _, c := range r.cgroups {
 		if c.Path != "" {
 			inv.Cgroups = append(inv.Cgroups, c.Cgroup)
 		}
 	}
-	sortCgroups(inv.Cgroups)
+	inventory.SortCgroups(inv.Cgroups)
 	return inv
-}
-
-// clone copies n so the copy shares no slice with the resolver.
-func (n Namespace) clone() Namespace {
-	n.Names = slices.Clone(n.Names)
-	n.Mounts = slices.Clone(n.Mounts)
-	return n
-}
-
-// sortNamespaces orders by inode, as lsns does, then type.
-func sortNamespaces(ns []Namespace) {
-	slices.SortFunc(ns, func(a, b Namespace) int {
-		return cmp.Or(cmp.Compare(a.Inode, b.Inode), cmp.Compare(a.Type, b.Type))
-	})
-}
-
-func sortCgroups(cs []Cgroup) {
-	slices.SortFunc(cs, func(a, b Cgroup) int { return cmp.Compare(a.ID, b.ID) })
 }

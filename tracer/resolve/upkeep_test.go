@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/nstrace/nstrace/tracer/inventory"
 )
 
 func TestSelectLowestFindsTheNLowestRanks(t *testing.T) {
@@ -12,7 +14,7 @@ func TestSelectLowestFindsTheNLowestRanks(t *testing.T) {
 		for _, spread := range []uint64{1, 3, 1 << 40} {
 			a := make([]ranked, size)
 			for i := range a {
-				a[i] = ranked{rank: rng.Uint64N(spread), k: nsKey(i)}
+				a[i] = ranked{rank: rng.Uint64N(spread), k: inventory.Key(i)}
 			}
 			sorted := make([]uint64, size)
 			for i := range a {

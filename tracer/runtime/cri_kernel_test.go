@@ -12,7 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 	cri "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/nstrace/nstrace/tracer/resolve"
+	"github.com/nstrace/nstrace/tracer/container"
 	"github.com/nstrace/nstrace/tracer/runtime"
 	"github.com/nstrace/nstrace/tracer/testenv"
 )
@@ -48,7 +48,7 @@ func containerIDOfCgroup(t *testing.T, data string) string {
 	t.Helper()
 	for _, line := range strings.Split(data, "\n") {
 		if _, p, ok := strings.Cut(line, ":name=systemd:"); ok {
-			if ctr := resolve.ClassifyCgroup(p); ctr != nil {
+			if ctr := container.Classify(p); ctr != nil {
 				return ctr.ID
 			}
 		}

@@ -1,4 +1,4 @@
-package resolve
+package inventory
 
 import (
 	"unsafe"
@@ -16,12 +16,12 @@ const (
 	nsGetID       = 0x8008b70d // _IOR(0xb7, 13, __u64): the 64-bit id, Linux 6.18+
 )
 
-// maxNesting bounds the walk up owners and parents; the kernel allows 32
+// MaxNesting bounds the walk up owners and parents; the kernel allows 32
 // levels of user and pid namespaces.
-const maxNesting = 40
+const MaxNesting = 40
 
-// facts is what the nsfs ioctls tell about one namespace.
-type facts struct {
+// Facts is what the nsfs ioctls tell about one namespace.
+type Facts struct {
 	Type     event.NsType
 	Inode    uint32
 	NsID     uint64
@@ -30,8 +30,8 @@ type facts struct {
 	OwnerUID *uint32
 }
 
-// apply copies what f knows into n.
-func (f *facts) apply(n *Namespace) {
+// Apply copies what f knows into n.
+func (f *Facts) Apply(n *Namespace) {
 	if f.NsID != 0 {
 		n.NsID = f.NsID
 	}
@@ -46,14 +46,14 @@ func (f *facts) apply(n *Namespace) {
 	}
 }
 
-// prober reads the facts of the namespace whose nsfs file is at path, which
+// Prober reads the Facts of the namespace whose nsfs file is at path, which
 // must still be namespace ino of type t, and of the owners and parents
 // reachable from it that known does not hold yet. It returns nothing when
 // the file is gone, unreadable, or now another namespace.
-type prober func(path string, t event.NsType, ino uint32, known func(nsKey) bool) []facts
+type Prober func(path string, t event.NsType, ino uint32, known func(Key) bool) []Facts
 
-// probeNsfs is the prober of a live system.
-func probeNsfs(path string, t event.NsType, ino uint32, known func(nsKey) bool) []facts {
+// ProbeNsfs is the Prober of a live system.
+func ProbeNsfs(path string, t event.NsType, ino uint32, known func(Key) bool) []Facts {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return nil
@@ -62,17 +62,17 @@ func probeNsfs(path string, t event.NsType, ino uint32, known func(nsKey) bool) 
 	if inodeOf(fd) != ino {
 		return nil
 	}
-	var out []facts
+	var out []Facts
 	walkNsfs(fd, BaseType(t), ino, known, &out, 0)
 	return out
 }
 
-// walkNsfs appends the facts of the namespace open at fd, then follows its
+// walkNsfs appends the Facts of the namespace open at fd, then follows its
 // owner and parent. ENOTTY (an older kernel without NS_GET_ID) and EPERM
 // (an owner outside our user namespace, or none: the initial one) leave
 // the field zero.
-func walkNsfs(fd int, t event.NsType, ino uint32, known func(nsKey) bool, out *[]facts, depth int) {
-	f := facts{Type: t, Inode: ino}
+func walkNsfs(fd int, t event.NsType, ino uint32, known func(Key) bool, out *[]Facts, depth int) {
+	f := Facts{Type: t, Inode: ino}
 	var id uint64
 	if ioctlPtr(fd, nsGetID, unsafe.Pointer(&id)) == nil {
 		f.NsID = id
@@ -92,7 +92,7 @@ func walkNsfs(fd int, t event.NsType, ino uint32, known func(nsKey) bool, out *[
 		}
 		defer unix.Close(rfd)
 		rino := inodeOf(rfd)
-		if rino != 0 && depth < maxNesting && !known(keyOf(rt, rino)) && !holds(*out, rt, rino) {
+		if rino != 0 && depth < MaxNesting && !known(KeyOf(rt, rino)) && !Holds(*out, rt, rino) {
 			walkNsfs(rfd, rt, rino, known, out, depth+1)
 		}
 		return rino
@@ -104,7 +104,8 @@ func walkNsfs(fd int, t event.NsType, ino uint32, known func(nsKey) bool, out *[
 	}
 }
 
-func holds(fs []facts, t event.NsType, ino uint32) bool {
+// Holds tells whether fs has the facts of namespace ino of type t.
+func Holds(fs []Facts, t event.NsType, ino uint32) bool {
 	for _, f := range fs {
 		if f.Type == t && f.Inode == ino {
 			return true

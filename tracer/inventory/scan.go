@@ -1,4 +1,4 @@
-package resolve
+package inventory
 
 import (
 	"errors"
@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nstrace/nstrace/tracer/container"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/procfs"
 )
 
 // ScanOptions say where Scan looks.
@@ -20,8 +22,11 @@ type ScanOptions struct {
 	// tree in tests.
 	Root string
 
-	probe    prober                       // nil: the nsfs ioctls
-	readlink func(string) (string, error) // nil: os.Readlink
+	// Probe asks nsfs about a namespace; nil: the kernel's ioctls
+	// (ProbeNsfs). Tests answer from a table.
+	Probe Prober
+	// Readlink reads a link under Root; nil: os.Readlink.
+	Readlink func(string) (string, error)
 }
 
 // Scan takes the inventory of every namespace on the host: those of every
@@ -45,14 +50,14 @@ func Scan(opts ScanOptions) (*Inventory, error) {
 // scanner is the state of one Scan.
 type scanner struct {
 	root, proc string
-	probe      prober
+	probe      Prober
 	readlink   func(string) (string, error)
 	now        time.Time
-	ns         map[nsKey]*scanned
-	cls        *classifier
+	ns         map[Key]*scanned
+	cls        *container.Classifier
 	mntPids    map[uint32]uint32 // a member pid of each mount namespace
-	v2paths    map[string]cgroupClass
-	host       map[nsKey]bool
+	v2paths    map[string]container.Class
+	host       map[Key]bool
 	inits      map[uint32]*event.Container // runc/crun init pids
 	unreadable int
 }
@@ -61,7 +66,7 @@ type scanner struct {
 type scanned struct {
 	ns      Namespace
 	lastPid uint32 // the process last counted, so threads count once
-	members consensus
+	members container.Consensus
 }
 
 func newScanner(opts ScanOptions) *scanner {
@@ -69,17 +74,17 @@ func newScanner(opts ScanOptions) *scanner {
 	if root == "" {
 		root = "/"
 	}
-	s := &scanner{root: root, proc: filepath.Join(root, "proc"), probe: opts.probe,
-		readlink: opts.readlink, now: time.Now(), ns: make(map[nsKey]*scanned),
-		cls: newClassifier(root), mntPids: make(map[uint32]uint32),
-		v2paths: make(map[string]cgroupClass), host: make(map[nsKey]bool)}
+	s := &scanner{root: root, proc: filepath.Join(root, "proc"), probe: opts.Probe,
+		readlink: opts.Readlink, now: time.Now(), ns: make(map[Key]*scanned),
+		cls: container.NewClassifier(root), mntPids: make(map[uint32]uint32),
+		v2paths: make(map[string]container.Class), host: make(map[Key]bool)}
 	if s.probe == nil {
-		s.probe = probeNsfs
+		s.probe = ProbeNsfs
 	}
 	if s.readlink == nil {
 		s.readlink = os.Readlink
 	}
-	s.inits = runtimeInits(root, s.proc)
+	s.inits = container.RuntimeInits(root, s.proc)
 	return s
 }
 
@@ -114,7 +119,7 @@ func (s *scanner) readNsLinks(dir string, links *nsLinks) (ok, denied bool) {
 			denied = denied || errors.Is(err, fs.ErrPermission)
 			continue
 		}
-		if lt, ino, good := parseNsLink(target); good && lt == BaseType(t) {
+		if lt, ino, good := procfs.ParseNsLink(target); good && lt == BaseType(t) {
 			links[i] = ino
 			ok = true
 		}
@@ -133,7 +138,7 @@ func (s *scanner) process(pid uint32) {
 		members = s.task(pid, dir, dir+"/ns", &links, members)
 		if pid == 2 && isKthreadd(dir) {
 			for i, ino := range links {
-				s.host[keyOf(event.NsType(i), ino)] = true
+				s.host[KeyOf(event.NsType(i), ino)] = true
 			}
 		}
 	}
@@ -162,15 +167,15 @@ func (s *scanner) process(pid uint32) {
 		s.mntPids[links[event.Mnt]] = pid
 	}
 	if data, err := os.ReadFile(dir + "/cgroup"); err == nil {
-		cl := s.cls.process(string(data))
-		if c := s.inits[pid]; c != nil && (cl.ctr == nil || cl.ctr.Runtime == RuntimeSystemd) {
-			cl = cgroupClass{ctr: c}
+		cl := s.cls.Process(string(data))
+		if c := s.inits[pid]; c != nil && (cl.Container == nil || cl.Container.Runtime == container.RuntimeSystemd) {
+			cl = container.Class{Container: c}
 		}
 		for _, m := range members {
-			m.members.add(cl)
+			m.members.Add(cl)
 		}
-		if _, v2 := procCgroupPaths(string(data)); v2 != "" {
-			s.v2paths[v2] = s.cls.path(v2)
+		if _, v2 := container.Paths(string(data)); v2 != "" {
+			s.v2paths[v2] = s.cls.Path(v2)
 		}
 	}
 	s.fds(dir)
@@ -203,20 +208,20 @@ func (s *scanner) task(pid uint32, procDir, nsDir string, links *nsLinks, member
 // get returns the namespace, adding it on first sight and asking nsfs about
 // it at once, through path, while whatever holds it is still there.
 func (s *scanner) get(t event.NsType, ino uint32, path string) *scanned {
-	k := keyOf(t, ino)
+	k := KeyOf(t, ino)
 	if n, ok := s.ns[k]; ok {
 		return n
 	}
 	n := &scanned{ns: Namespace{Type: BaseType(t), Inode: ino}}
 	s.ns[k] = n
-	known := func(k nsKey) bool { _, ok := s.ns[k]; return ok }
+	known := func(k Key) bool { _, ok := s.ns[k]; return ok }
 	for _, f := range s.probe(path, t, ino, known) {
-		m, ok := s.ns[keyOf(f.Type, f.Inode)]
+		m, ok := s.ns[KeyOf(f.Type, f.Inode)]
 		if !ok {
 			m = &scanned{ns: Namespace{Type: f.Type, Inode: f.Inode}}
-			s.ns[keyOf(f.Type, f.Inode)] = m
+			s.ns[KeyOf(f.Type, f.Inode)] = m
 		}
-		f.apply(&m.ns)
+		f.Apply(&m.ns)
 	}
 	return n
 }
@@ -233,7 +238,7 @@ func (s *scanner) fds(dir string) {
 		if err != nil {
 			continue
 		}
-		if t, ino, ok := parseNsLink(target); ok {
+		if t, ino, ok := procfs.ParseNsLink(target); ok {
 			s.get(t, ino, p).ns.FDs++
 		}
 	}
@@ -247,7 +252,7 @@ func (s *scanner) mounts() {
 	if ok, _ := s.readNsLinks(s.proc+"/self/ns", &l); ok {
 		self = l[event.Mnt]
 	}
-	s.mountTable(s.proc+"/self/mountinfo", s.root)
+	s.MountTable(s.proc+"/self/mountinfo", s.root)
 	pids := make([]uint32, 0, len(s.mntPids))
 	for mnt, pid := range s.mntPids {
 		if mnt != self {
@@ -257,16 +262,16 @@ func (s *scanner) mounts() {
 	slices.Sort(pids)
 	for _, pid := range pids {
 		dir := filepath.Join(s.proc, strconv.FormatUint(uint64(pid), 10))
-		s.mountTable(dir+"/mountinfo", dir+"/root")
+		s.MountTable(dir+"/mountinfo", dir+"/root")
 	}
 }
 
-// mountTable reads one mountinfo; root is where its mount points are
+// MountTable reads one mountinfo; root is where its mount points are
 // reachable from here.
-func (s *scanner) mountTable(mountinfo, root string) {
-	mounts, _ := ReadMountinfo(mountinfo)
-	for _, m := range NsfsMounts(mounts) {
-		s.get(m.Type, m.Inode, filepath.Join(root, m.Point)).ns.addMount(m.Point)
+func (s *scanner) MountTable(mountinfo, root string) {
+	mounts, _ := procfs.ReadMountinfo(mountinfo)
+	for _, m := range procfs.NsfsMounts(mounts) {
+		s.get(m.Type, m.Inode, filepath.Join(root, m.Point)).ns.AddMount(m.Point)
 	}
 }
 
@@ -275,20 +280,20 @@ func (s *scanner) mountTable(mountinfo, root string) {
 func (s *scanner) inventory() *Inventory {
 	inv := &Inventory{Time: s.now, Unreadable: s.unreadable}
 	for k, n := range s.ns {
-		n.ns.Host = s.host[k] || isInitialInode(n.ns.Type, n.ns.Inode)
+		n.ns.Host = s.host[k] || IsInitial(n.ns.Type, n.ns.Inode)
 		if !n.ns.Host {
-			n.ns.Container = n.members.result()
+			n.ns.Container = n.members.Result()
 		}
 		inv.Namespaces = append(inv.Namespaces, n.ns)
 	}
-	sortNamespaces(inv.Namespaces)
-	tree := ownCgroupTree(s.root)
+	SortNamespaces(inv.Namespaces)
+	tree := container.OwnTree(s.root)
 	for p, cl := range s.v2paths {
-		if id, ok := tree.idOf(p); ok {
-			inv.Cgroups = append(inv.Cgroups, Cgroup{ID: id, Path: p, Container: cl.ctr})
+		if id, ok := tree.IDOf(p); ok {
+			inv.Cgroups = append(inv.Cgroups, container.Cgroup{ID: id, Path: p, Container: cl.Container})
 		}
 	}
-	sortCgroups(inv.Cgroups)
+	SortCgroups(inv.Cgroups)
 	return inv
 }
 

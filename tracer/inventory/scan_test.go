@@ -1,4 +1,4 @@
-package resolve
+package inventory_test
 
 import (
 	"encoding/json"
@@ -10,7 +10,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nstrace/nstrace/tracer/container"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory"
+	"github.com/nstrace/nstrace/tracer/inventory/inventorytest"
 )
 
 const (
@@ -20,38 +23,38 @@ const (
 )
 
 func TestScanFakeHost(t *testing.T) {
-	inv := scanFake(t)
+	inv := inventorytest.Scan(t)
 	uid1000 := uint32(1000)
 	tests := []struct {
 		name  string
 		typ   event.NsType
 		ino   uint32
-		check func(n Namespace) string
+		check func(n inventory.Namespace) string
 	}{
 		{"the host's net namespace is host, counts each process once, lowest pid first", event.Net, hostNet,
 			want{host: true, procs: 8, pid: 1, comm: "systemd", owner: hostUser, nsid: 3}.check},
 		{"the host's user namespace has no owner and an owner uid", event.User, hostUser,
 			want{host: true, procs: 18, pid: 1, nsid: 4099, ownerUID: new(uint32)}.check},
 		{"a docker container's namespaces carry its id", event.Mnt, 4026532301,
-			want{procs: 1, pid: 300, comm: "sleep", ctr: &event.Container{ID: fakeID("docker"), Runtime: "docker"}}.check},
+			want{procs: 1, pid: 300, comm: "sleep", ctr: &event.Container{ID: inventorytest.ID("docker"), Runtime: "docker"}}.check},
 		{"docker's netns bind mount names its network", event.Net, 4026532305,
 			want{procs: 1, pid: 300, names: []string{"abc123"}, mounts: []string{"/run/docker/netns/abc123"},
-				ctr: &event.Container{ID: fakeID("docker"), Runtime: "docker"}}.check},
+				ctr: &event.Container{ID: inventorytest.ID("docker"), Runtime: "docker"}}.check},
 		{"a pid namespace has its parent", event.Pid, 4026532304,
 			want{procs: 1, pid: 300, owner: hostUser, parent: hostPid, nsid: 5005,
-				ctr: &event.Container{ID: fakeID("docker"), Runtime: "docker"}}.check},
+				ctr: &event.Container{ID: inventorytest.ID("docker"), Runtime: "docker"}}.check},
 		{"a pod's shared network is labelled with the pod", event.Net, 4026532315,
 			want{procs: 2, pid: 310, comm: "pause", uid: 65535, ctr: &event.Container{ID: pod, Runtime: "kubernetes"}}.check},
 		{"a pod container's own mount namespace has its container id", event.Mnt, 4026532316,
-			want{procs: 1, pid: 311, comm: "app", uid: 1000, ctr: &event.Container{ID: fakeID("app"), Runtime: "containerd"}}.check},
+			want{procs: 1, pid: 311, comm: "app", uid: 1000, ctr: &event.Container{ID: inventorytest.ID("app"), Runtime: "containerd"}}.check},
 		{"cri-o with cgroupfs is cri-o, and conmon stays outside", event.Mnt, 4026532321,
-			want{procs: 1, pid: 320, ctr: &event.Container{ID: fakeID("crio"), Runtime: "cri-o"}}.check},
+			want{procs: 1, pid: 320, ctr: &event.Container{ID: inventorytest.ID("crio"), Runtime: "cri-o"}}.check},
 		{"a podman container is podman", event.Net, 4026532332,
-			want{procs: 1, pid: 330, ctr: &event.Container{ID: fakeID("podman"), Runtime: "podman"}}.check},
+			want{procs: 1, pid: 330, ctr: &event.Container{ID: inventorytest.ID("podman"), Runtime: "podman"}}.check},
 		{"a runc container with a plain name is found by its state directory", event.Mnt, 4026532341,
 			want{procs: 1, pid: 340, ctr: &event.Container{ID: "web", Runtime: "runc"}}.check},
 		{"a 64-hex cgroup leaf of an unknown runtime is an OCI container", event.Net, 4026532344,
-			want{procs: 1, pid: 341, ctr: &event.Container{ID: fakeID("oci"), Runtime: "oci"}}.check},
+			want{procs: 1, pid: 341, ctr: &event.Container{ID: inventorytest.ID("oci"), Runtime: "oci"}}.check},
 		{"a rootless runc container without cgroups is found by its init pid", event.Net, 4026532346,
 			want{procs: 1, pid: 345, comm: "sh", uid: 1000, ctr: &event.Container{ID: "rootless1", Runtime: "runc"}}.check},
 		{"a stale runc state file does not claim a reused pid", event.Mnt, 4026532347,
@@ -83,7 +86,7 @@ func TestScanFakeHost(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n, ok := find(inv, tt.typ, tt.ino)
+			n, ok := inventorytest.Find(inv, tt.typ, tt.ino)
 			if !ok {
 				t.Fatalf("%s %d not in the inventory", tt.typ, tt.ino)
 			}
@@ -108,7 +111,7 @@ type want struct {
 	ctr           *event.Container
 }
 
-func (w want) check(n Namespace) string {
+func (w want) check(n inventory.Namespace) string {
 	switch {
 	case n.Host != w.host:
 		return fmt.Sprintf("host = %v, want %v", n.Host, w.host)
@@ -131,7 +134,7 @@ func (w want) check(n Namespace) string {
 }
 
 func TestScanListsExactlyTheNamespacesOfTheTree(t *testing.T) {
-	inv := scanFake(t)
+	inv := inventorytest.Scan(t)
 	var got []string
 	for _, n := range inv.Namespaces {
 		got = append(got, fmt.Sprintf("%s:%d", n.Type, n.Inode))
@@ -156,22 +159,22 @@ func TestScanListsExactlyTheNamespacesOfTheTree(t *testing.T) {
 }
 
 func TestScanMapsCgroupIDsToContainers(t *testing.T) {
-	inv := scanFake(t)
-	p := "/system.slice/docker-" + fakeID("docker") + ".scope"
+	inv := inventorytest.Scan(t)
+	p := "/system.slice/docker-" + inventorytest.ID("docker") + ".scope"
 	var st unix.Stat_t
-	if err := unix.Stat(filepath.Join(fakeRoot, "sys/fs/cgroup", p), &st); err != nil {
+	if err := unix.Stat(filepath.Join(inventorytest.Root, "sys/fs/cgroup", p), &st); err != nil {
 		t.Fatal(err)
 	}
-	want := Cgroup{ID: st.Ino, Path: p, Container: &event.Container{ID: fakeID("docker"), Runtime: "docker"}}
-	i := slices.IndexFunc(inv.Cgroups, func(c Cgroup) bool { return c.ID == st.Ino })
+	want := container.Cgroup{ID: st.Ino, Path: p, Container: &event.Container{ID: inventorytest.ID("docker"), Runtime: "docker"}}
+	i := slices.IndexFunc(inv.Cgroups, func(c container.Cgroup) bool { return c.ID == st.Ino })
 	if i < 0 || !reflect.DeepEqual(inv.Cgroups[i], want) {
 		t.Errorf("cgroups = %+v, want among them %+v", inv.Cgroups, want)
 	}
 }
 
 func TestInventoryRoundTripsThroughJSON(t *testing.T) {
-	inv := scanFake(t)
-	back := throughJSON(t, inv)
+	inv := inventorytest.Scan(t)
+	back := inventorytest.ThroughJSON(t, inv)
 	if !reflect.DeepEqual(back.Namespaces, inv.Namespaces) || !reflect.DeepEqual(back.Cgroups, inv.Cgroups) {
 		data, _ := json.Marshal(inv)
 		t.Errorf("round trip changed the inventory:\n%s", data)

@@ -1,4 +1,4 @@
-package resolve
+package procfs
 
 import (
 	"reflect"
@@ -62,22 +62,9 @@ func TestParseNsLink(t *testing.T) {
 		{"/dev/null", 0, 0, false},
 	}
 	for _, tt := range tests {
-		typ, ino, good := parseNsLink(tt.in)
+		typ, ino, good := ParseNsLink(tt.in)
 		if typ != tt.typ || ino != tt.ino || good != tt.good {
-			t.Errorf("parseNsLink(%q) = %v %d %v", tt.in, typ, ino, good)
+			t.Errorf("ParseNsLink(%q) = %v %d %v", tt.in, typ, ino, good)
 		}
-	}
-}
-
-func TestNamesFromNetnsDirectoriesComeFirst(t *testing.T) {
-	var n Namespace
-	for _, p := range []string{"/tmp/keep", "/run/netns/blue", "/run/netns/blue", "/var/run/netns/blue", "/run/docker/netns/abc"} {
-		n.addMount(p)
-	}
-	if want := []string{"blue", "abc", "keep"}; !slices.Equal(n.Names, want) {
-		t.Errorf("names = %q, want %q", n.Names, want)
-	}
-	if want := []string{"/tmp/keep", "/run/netns/blue", "/var/run/netns/blue", "/run/docker/netns/abc"}; !slices.Equal(n.Mounts, want) {
-		t.Errorf("mounts = %q, want %q", n.Mounts, want)
 	}
 }

@@ -1,9 +1,10 @@
-package resolve
+package pipeline
 
 import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/resolve"
 )
 
 // Holdback delays the stream briefly behind an event that created a net
@@ -16,7 +17,7 @@ import (
 // idle stream releases them once the name is there or maxHold of wall time
 // has passed.
 type Holdback struct {
-	r      *Resolver
+	r      *resolve.Resolver
 	queue  []event.Event // copies; their Changes arrays are reused
 	n      int
 	pid    uint32    // the process whose next call releases the queue
@@ -31,7 +32,7 @@ const (
 )
 
 // NewHoldback returns a holdback that names events with r.
-func NewHoldback(r *Resolver) *Holdback { return &Holdback{r: r, now: time.Now} }
+func NewHoldback(r *resolve.Resolver) *Holdback { return &Holdback{r: r, now: time.Now} }
 
 // Event passes ev on to emit, now or after the events held before it. ev is
 // not kept: what is held is a copy.

@@ -1,16 +1,17 @@
-package resolve
+package pipeline
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/resolve"
 )
-
-func noFacts(string, event.NsType, uint32, func(nsKey) bool) []facts { return nil }
 
 // netnsMount is the mountinfo line `ip netns add NAME` leaves for ino.
 func netnsMount(id int, ino uint32, name string) string {
@@ -24,7 +25,7 @@ type heldStream struct {
 	out   []*event.Event
 }
 
-func newHeldStream(r *Resolver) *heldStream {
+func newHeldStream(r *resolve.Resolver) *heldStream {
 	s := &heldStream{h: NewHoldback(r), clock: t0}
 	s.h.now = func() time.Time { return s.clock }
 	return s
@@ -66,7 +67,7 @@ func ipNetnsAdd(pid, ino uint32, at time.Time) (create, back *event.Event) {
 // maxHold of wall time.
 func TestAnIdleFlushWaitsForTheNameOfAHeldCreate(t *testing.T) {
 	root := ipNetnsRoot(t)
-	s := newHeldStream(New(nil, WithRoot(root), withProbe(noFacts)))
+	s := newHeldStream(resolve.New(nil, resolve.WithRoot(root)))
 	create, _ := ipNetnsAdd(10, 4026532950, t0)
 	s.event(t, create)
 	s.clock = s.clock.Add(maxHold / 2)
@@ -108,8 +109,8 @@ func TestAnIdleFlushWaitsForTheNameOfAHeldCreate(t *testing.T) {
 // the later joins carry the name.
 func TestTwoTracersNameTheSameIPNetnsAddsAlike(t *testing.T) {
 	root := ipNetnsRoot(t)
-	early := newHeldStream(New(nil, WithRoot(root), withProbe(noFacts)))
-	late := newHeldStream(New(nil, WithRoot(root), withProbe(noFacts)))
+	early := newHeldStream(resolve.New(nil, resolve.WithRoot(root)))
+	late := newHeldStream(resolve.New(nil, resolve.WithRoot(root)))
 	var stream []*event.Event
 	var mounts strings.Builder
 	for i := range uint32(20) {
@@ -156,62 +157,26 @@ func names(evs []*event.Event) string {
 	return b.String()
 }
 
-// `ip netns add X; ip netns del X` read late: the mount is gone by the
-// time the create is read, yet the name seen while it was mounted is
-// given, to the namespace with the mount's 64-bit id only.
-func TestANameStaysWithItsNamespaceAfterTheUnmount(t *testing.T) {
-	root := ipNetnsRoot(t)
-	const ino, id = 4026532960, 7001
-	probe := func(string, event.NsType, uint32, func(nsKey) bool) []facts {
-		return []facts{{Type: event.Net, Inode: ino, NsID: id}}
+// t0 is when the tests' events happen.
+var t0 = time.Date(2026, 11, 29, 3, 38, 18, 0, time.UTC)
+
+// hostNet is the host's net namespace in the tests' events.
+const hostNet = 4026531833
+
+// ipNetnsRoot is a filesystem root holding only our mount table, which
+// writeMountinfo rewrites: nsfs has nothing to say about its namespaces.
+func ipNetnsRoot(t *testing.T) string {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "proc/self"), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	r := New(nil, WithRoot(root), withProbe(probe))
-	writeMountinfo(t, root, netnsMount(43, ino, "brief"))
-	r.Inventory() // reads the table, as the mount watcher would
 	writeMountinfo(t, root, "")
-	r.Inventory()
-	for _, tt := range []struct {
-		nsid uint64
-		want string
-	}{{id, "brief"}, {id + 1, ""}} {
-		ev := &event.Event{Time: t0, Kind: event.Unshare, Pid: 10, Tid: 10, Comm: "ip",
-			Changes: []event.Change{{Type: event.Net, Action: event.Create, From: hostNet, To: ino, NsID: tt.nsid}}}
-		r.Resolve(ev)
-		if got := ev.Changes[0].Name; got != tt.want {
-			t.Errorf("ns_id %d: name %q, want %q", tt.nsid, got, tt.want)
-		}
-	}
+	return root
 }
 
-// Creates and joins read no mount table while it does not change: one
-// read at start, one after each change.
-func TestEventsReadTheMountTableOnlyAfterItChanged(t *testing.T) {
-	root := ipNetnsRoot(t)
-	r := New(nil, WithRoot(root), withProbe(noFacts))
-	reads := func() int { r.self.readMu.Lock(); defer r.self.readMu.Unlock(); return r.self.reads }
-	if n := reads(); n != 1 {
-		t.Fatalf("%d reads at start, want 1", n)
-	}
-	at := t0
-	for i := range uint32(1000) {
-		at = at.Add(time.Millisecond)
-		typ := event.UTS
-		if i%2 == 0 {
-			typ = event.Net
-		}
-		r.Resolve(&event.Event{Time: at, Kind: event.Unshare, Pid: 10, Tid: 10, Comm: "flood",
-			Changes: []event.Change{{Type: typ, Action: event.Create, To: 4026540000 + i}}})
-		r.Resolve(&event.Event{Time: at, Kind: event.Setns, Pid: 11, Tid: 11, Comm: "flood",
-			Changes: []event.Change{{Type: typ, Action: event.Join, From: hostNet, To: 4026540000 + i}}})
-	}
-	if n := reads(); n != 1 {
-		t.Errorf("%d reads after 2000 events and no mount change, want 1", n)
-	}
-	writeMountinfo(t, root, netnsMount(43, 4026540000, "blue"))
-	join := &event.Event{Time: at.Add(time.Second), Kind: event.Setns, Pid: 11, Tid: 11, Comm: "ip",
-		Changes: []event.Change{{Type: event.Net, Action: event.Join, From: hostNet, To: 4026540000}}}
-	r.Resolve(join)
-	if n := reads(); n != 2 || join.Changes[0].Name != "blue" {
-		t.Errorf("after a mount: %d reads and the join named %q, want 2 and blue", n, join.Changes[0].Name)
+func writeMountinfo(t *testing.T, root, lines string) {
+	p := filepath.Join(root, "proc/self/mountinfo")
+	if err := os.WriteFile(p, []byte("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"+lines), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

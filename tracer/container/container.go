@@ -1,4 +1,4 @@
-package resolve
+package container
 
 import (
 	"strconv"
@@ -22,28 +22,28 @@ const (
 	RuntimeSystemd    = "systemd"    // a unit: Name is the unit, e.g. "nginx.service"
 )
 
-// ClassifyCgroup says which container, pod, machine or systemd unit a
+// Classify says which container, pod, machine or systemd unit a
 // cgroup path (as in /proc/PID/cgroup) belongs to; nil for none. The
 // innermost container wins over the unit that started it.
-func ClassifyCgroup(path string) *event.Container {
-	return classify(path, nil).ctr
+func Classify(path string) *event.Container {
+	return classify(path, nil).Container
 }
 
-// cgroupClass is a classified cgroup path: its container and, inside a
+// Class is a classified cgroup path: its container and, inside a
 // Kubernetes pod, the pod's UID.
-type cgroupClass struct {
-	ctr *event.Container
-	pod string
+type Class struct {
+	Container *event.Container
+	Pod       string
 }
 
 // classify walks the path from the leaf up. stateRuntime, when not nil,
 // names the OCI runtime that keeps state for a container id ("" if none).
-func classify(path string, stateRuntime func(id string) string) cgroupClass {
+func classify(path string, stateRuntime func(id string) string) Class {
 	parts := strings.Split(strings.Trim(path, "/"), "/")
-	var cl cgroupClass
+	var cl Class
 	for _, p := range parts {
 		if uid := podUID(p); uid != "" {
-			cl.pod = uid
+			cl.Pod = uid
 		}
 	}
 	for i := len(parts) - 1; i >= 0; i-- {
@@ -51,13 +51,13 @@ func classify(path string, stateRuntime func(id string) string) cgroupClass {
 		if i > 0 {
 			parent = parts[i-1]
 		}
-		if ctr := containerOf(parts[i], parent, cl.pod, stateRuntime); ctr != nil {
-			cl.ctr = ctr
+		if ctr := containerOf(parts[i], parent, cl.Pod, stateRuntime); ctr != nil {
+			cl.Container = ctr
 			return cl
 		}
 	}
-	if cl.pod != "" {
-		cl.ctr = &event.Container{ID: cl.pod, Runtime: RuntimeKubernetes}
+	if cl.Pod != "" {
+		cl.Container = &event.Container{ID: cl.Pod, Runtime: RuntimeKubernetes}
 		return cl
 	}
 	for i := len(parts) - 1; i >= 0; i-- {
@@ -66,13 +66,13 @@ func classify(path string, stateRuntime func(id string) string) cgroupClass {
 			if strings.HasPrefix(name, "qemu-") || strings.HasPrefix(name, "lxc-") {
 				rt = RuntimeLibvirt
 			}
-			cl.ctr = &event.Container{ID: name, Runtime: rt, Name: name}
+			cl.Container = &event.Container{ID: name, Runtime: rt, Name: name}
 			return cl
 		}
 	}
 	for i := len(parts) - 1; i >= 0; i-- {
 		if strings.HasSuffix(parts[i], ".service") && len(parts[i]) > len(".service") {
-			cl.ctr = &event.Container{Runtime: RuntimeSystemd, Name: unescapeUnit(parts[i])}
+			cl.Container = &event.Container{Runtime: RuntimeSystemd, Name: unescapeUnit(parts[i])}
 			return cl
 		}
 	}
@@ -203,28 +203,30 @@ func isHexOrDash(s string) bool {
 
 func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' }
 
-// consensus is the container that a namespace's member processes share.
+// Consensus is the container that a namespace's member processes share.
 // Members in no container (a host shell that nsenter'ed in) do not count
 // against it; members of different containers of one pod make it the pod.
-type consensus struct {
+type Consensus struct {
 	ctr      *event.Container
 	pod      string
 	mixed    bool // members in different containers
 	podMixed bool // members in different pods, or some in none
 }
 
-func (c *consensus) add(cl cgroupClass) {
+// Add counts a member process, classified by its cgroup.
+func (c *Consensus) Add(cl Class) {
 	switch {
-	case cl.ctr == nil:
+	case cl.Container == nil:
 	case c.ctr == nil:
-		c.ctr, c.pod = cl.ctr, cl.pod
+		c.ctr, c.pod = cl.Container, cl.Pod
 	default:
-		c.mixed = c.mixed || *c.ctr != *cl.ctr
-		c.podMixed = c.podMixed || c.pod != cl.pod
+		c.mixed = c.mixed || *c.ctr != *cl.Container
+		c.podMixed = c.podMixed || c.pod != cl.Pod
 	}
 }
 
-func (c *consensus) result() *event.Container {
+// Result is the container the members share; nil for none.
+func (c *Consensus) Result() *event.Container {
 	switch {
 	case c.ctr == nil:
 		return nil

@@ -1,4 +1,4 @@
-package resolve
+package render
 
 import (
 	"bufio"
@@ -9,14 +9,14 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/nstrace/nstrace/tracer/render"
+	"github.com/nstrace/nstrace/tracer/inventory"
 )
 
-// WriteTable writes namespaces as a table in the manner of lsns, with
+// WriteNamespaceTable writes namespaces (nstrace ls) as a table in the manner of lsns, with
 // nstrace's columns added: the 64-bit id, the owning user namespace, and a
 // label saying what the namespace is. Every string a process or a mount
 // chose is sanitized.
-func WriteTable(w io.Writer, ns []Namespace) error {
+func WriteNamespaceTable(w io.Writer, ns []inventory.Namespace) error {
 	creators := false
 	for i := range ns {
 		creators = creators || ns[i].Creator != nil
@@ -30,7 +30,7 @@ func WriteTable(w io.Writer, ns []Namespace) error {
 	for i := range ns {
 		n := &ns[i]
 		row := []string{num(uint64(n.Inode)), n.Type.String(), strconv.Itoa(n.Processes), "-", "-",
-			num(n.NsID), num(uint64(n.Owner)), Label(n), holder(n)}
+			num(n.NsID), num(uint64(n.Owner)), NamespaceLabel(n), holder(n)}
 		if n.PID != 0 {
 			row[3] = num(uint64(n.PID))
 			row[4] = userName(users, n.UID)
@@ -63,14 +63,15 @@ func WriteTable(w io.Writer, ns []Namespace) error {
 				b.WriteString(pad)
 			}
 		}
-		bw.WriteString(b.String())
-		bw.WriteByte('\n')
+		// A bufio.Writer keeps its first error and returns it from Flush.
+		_, _ = bw.WriteString(b.String())
+		_ = bw.WriteByte('\n')
 	}
 	return bw.Flush()
 }
 
-// WriteJSONLines writes one namespace per line.
-func WriteJSONLines(w io.Writer, ns []Namespace) error {
+// WriteNamespaceJSON writes one namespace per line (nstrace ls -o json).
+func WriteNamespaceJSON(w io.Writer, ns []inventory.Namespace) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
@@ -82,19 +83,19 @@ func WriteJSONLines(w io.Writer, ns []Namespace) error {
 	return bw.Flush()
 }
 
-// Label is the most useful short text about a namespace, sanitized:
+// NamespaceLabel is the most useful short text about a namespace, sanitized:
 // its name in quotes, "(host)", and its container, as available.
-func Label(n *Namespace) string {
+func NamespaceLabel(n *inventory.Namespace) string {
 	var parts []string
 	for _, name := range n.Names {
 		// Quotes inside are escaped so a name cannot fake a label after it.
-		parts = append(parts, string(render.AppendQuoted(nil, name)))
+		parts = append(parts, string(AppendQuoted(nil, name)))
 	}
 	if n.Host {
 		parts = append(parts, "(host)")
 	}
 	if n.Container != nil {
-		parts = append(parts, render.Sanitize(n.Container.Label()))
+		parts = append(parts, Sanitize(n.Container.Label()))
 	}
 	if len(parts) == 0 {
 		return "-"
@@ -104,23 +105,23 @@ func Label(n *Namespace) string {
 
 // holder says what keeps a namespace alive: its lowest process's comm, or
 // for one without processes, its bind mount or an open descriptor.
-func holder(n *Namespace) string {
+func holder(n *inventory.Namespace) string {
 	switch {
 	case n.PID != 0:
-		return render.Sanitize(n.Comm)
+		return Sanitize(n.Comm)
 	case len(n.Mounts) > 0:
-		return "(mount " + render.Sanitize(n.Mounts[0]) + ")"
+		return "(mount " + Sanitize(n.Mounts[0]) + ")"
 	case n.FDs > 0:
 		return "(open fd)"
 	}
 	return "-"
 }
 
-func creatorText(c *Creator) string {
+func creatorText(c *inventory.Creator) string {
 	if c == nil {
 		return "-"
 	}
-	return c.Syscall + " by " + render.Sanitize(c.Comm) + "[" + strconv.FormatUint(uint64(c.Pid), 10) + "] at " +
+	return c.Syscall + " by " + Sanitize(c.Comm) + "[" + strconv.FormatUint(uint64(c.Pid), 10) + "] at " +
 		c.Time.UTC().Format("15:04:05.000000")
 }
 
@@ -137,7 +138,7 @@ func userName(cache map[uint32]string, uid uint32) string {
 	}
 	name := strconv.FormatUint(uint64(uid), 10)
 	if u, err := user.LookupId(name); err == nil {
-		name = render.Sanitize(u.Username)
+		name = Sanitize(u.Username)
 	}
 	cache[uid] = name
 	return name

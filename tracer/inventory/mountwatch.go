@@ -1,4 +1,4 @@
-package resolve
+package inventory
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 // watchEvery bounds how often the mount watcher reads the table.
 const watchEvery = 10 * time.Millisecond
 
-// WatchMounts learns the changes to our mount namespace as they happen,
+// Watch learns the changes to the mount namespace as they happen,
 // until ctx ends: a name mounted and unmounted again between two events
 // (`ip netns add X; ip netns del X`) is still learnt, and a name mounted
 // long after its namespace was created (`ip netns attach`) reaches the
@@ -19,13 +19,10 @@ const watchEvery = 10 * time.Millisecond
 // right: where a name matters it checks the mount table itself. Under a
 // storm of mount changes (containers starting) it reads at most once per
 // watchEvery, taking in all changes since the last read.
-func (r *Resolver) WatchMounts(ctx context.Context) error {
-	if r.self == nil {
-		return ErrNotLive
-	}
+func (t *MountTable) Watch(ctx context.Context) error {
 	// An open mountinfo file of its own: the kernel flags a change once
 	// per open file, and the table's own descriptor must see it too.
-	fd, err := unix.Open(r.self.path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(t.path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("watch mounts: %w", err)
 	}
@@ -50,7 +47,7 @@ func (r *Resolver) WatchMounts(ctx context.Context) error {
 		}
 	}
 	defer context.AfterFunc(ctx, func() {
-		unix.Write(stop, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+		_, _ = unix.Write(stop, []byte{1, 0, 0, 0, 0, 0, 0, 0}) // an eventfd write fails only on overflow: the loop is woken either way
 	})()
 	events := make([]unix.EpollEvent, 2)
 	var last time.Time
@@ -75,6 +72,6 @@ func (r *Resolver) WatchMounts(ctx context.Context) error {
 			}
 		}
 		last = time.Now()
-		r.self.sync()
+		t.Sync()
 	}
 }

@@ -1,4 +1,4 @@
-package resolve
+package inventory
 
 import (
 	"bytes"
@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nstrace/nstrace/tracer/procfs"
 )
 
-// mountTable follows the nsfs bind mounts of our own mount namespace, where
+// MountTable follows the nsfs bind mounts of our own mount namespace, where
 // `ip netns add` and container runtimes on the host name namespaces. The
 // kernel flags an open mountinfo file (POLLPRI|POLLERR) after every change
 // to the mount namespace it shows, so the table is read again only after a
@@ -21,7 +23,7 @@ import (
 // A mount seen once names its namespace for the grace period even after it
 // is gone, when nsfs gave its 64-bit id: `ip netns add X; ip netns del X`
 // names X's events the same however late they are read.
-type mountTable struct {
+type MountTable struct {
 	// readMu serialises reading the file: the resolver and the mount
 	// watcher both may. Everything from fd to current is read's.
 	readMu   sync.Mutex
@@ -32,18 +34,18 @@ type mountTable struct {
 	stamp    [2]int64 // not pollable (a test's file): size and mtime when read
 	read     bool     // read at least once
 	reads    int      // times read
-	probe    prober
+	probe    Prober
 	grace    time.Duration
 
 	buf     []byte
-	current map[int]mountRec // nsfs mounts there now, by mount id
-	gone    []mountRec       // unmounted ones still remembered
+	current map[int]MountRec // nsfs mounts there now, by mount id
+	gone    []MountRec       // unmounted ones still remembered
 
 	// mu guards what lookups use, swapped in after a read: a lookup
 	// never waits for a read.
 	mu    sync.Mutex
-	byKey map[nsKey][]mountRec // current and gone, by namespace
-	fresh []mountRec           // mounts new since the resolver last took them
+	byKey map[Key][]MountRec // current and gone, by namespace
+	fresh []MountRec         // mounts new since the resolver last took them
 
 	// changes counts reads that found new mounts; the resolver compares
 	// it with its own count to know, with one atomic load, that there is
@@ -59,29 +61,32 @@ const maxFresh = 4096
 // again: netns churn (`ip netns add; ip netns del`) stays cheap to follow.
 const maxGone = 4096
 
-// mountRec is one nsfs bind mount.
-type mountRec struct {
-	key   nsKey
+// MountRec is one nsfs bind mount.
+type MountRec struct {
+	Key   Key    // the namespace mounted
 	id    int    // mountinfo's mount id
 	root  string // "net:[4026532177]"
-	point string // as mountinfo shows it
+	Point string // as mountinfo shows it
 	nsID  uint64 // of the namespace mounted, when nsfs says; 0 otherwise
 	found bool   // nsfs answered for the mount at all
 	gone  time.Time
 }
 
-// holds tells whether the mount holds the namespace with 64-bit id nsID
+// Holds tells whether the mount holds the namespace with 64-bit id nsID
 // rather than one that had its inode before. Without an id on either side
 // (before Linux 6.18) the inode is all there is to go by.
 // A mount nsfs could not be asked about names only namespaces without an
 // id.
-func (m *mountRec) holds(nsID uint64) bool {
+func (m *MountRec) Holds(nsID uint64) bool {
 	return nsID == 0 || m.found && (m.nsID == 0 || m.nsID == nsID)
 }
 
-func newMountTable(path, root string, probe prober, grace time.Duration) *mountTable {
-	t := &mountTable{path: path, root: root, fd: -1, probe: probe, grace: grace,
-		current: make(map[int]mountRec), byKey: make(map[nsKey][]mountRec)}
+// NewMountTable opens the mountinfo file at path, whose mount points are
+// reachable under root, asking probe about the namespaces its nsfs mounts
+// hold. Sync reads it.
+func NewMountTable(path, root string, probe Prober, grace time.Duration) *MountTable {
+	t := &MountTable{path: path, root: root, fd: -1, probe: probe, grace: grace,
+		current: make(map[int]MountRec), byKey: make(map[Key][]MountRec)}
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return t
@@ -92,10 +97,10 @@ func newMountTable(path, root string, probe prober, grace time.Duration) *mountT
 	return t
 }
 
-// sync reads the table again if the mount namespace changed since the last
+// Sync reads the table again if the mount namespace changed since the last
 // read: one poll(2) when nothing changed. Any mount made before sync was
 // called is in the table when it returns.
-func (t *mountTable) sync() {
+func (t *MountTable) Sync() {
 	t.readMu.Lock()
 	defer t.readMu.Unlock()
 	if t.fd < 0 {
@@ -108,7 +113,7 @@ func (t *mountTable) sync() {
 }
 
 // changed tells whether the file changed since it was read.
-func (t *mountTable) changed() bool {
+func (t *MountTable) changed() bool {
 	if t.pollable {
 		fds := [1]unix.PollFd{{Fd: int32(t.fd), Events: unix.POLLPRI}}
 		n, err := unix.Poll(fds[:], 0)
@@ -128,14 +133,14 @@ func (t *mountTable) changed() bool {
 
 // reread reads the mountinfo file from the start and takes in what
 // changed. Only nsfs lines are parsed.
-func (t *mountTable) reread(now time.Time) {
+func (t *MountTable) reread(now time.Time) {
 	data, ok := t.readAll()
 	if !ok {
 		return
 	}
 	t.read, t.reads = true, t.reads+1
-	seen := make(map[int]mountRec, len(t.current))
-	var added []mountRec
+	seen := make(map[int]MountRec, len(t.current))
+	var added []MountRec
 	for len(data) > 0 {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -146,18 +151,18 @@ func (t *mountTable) reread(now time.Time) {
 		if !bytes.Contains(line, []byte(" - nsfs ")) {
 			continue
 		}
-		m, ok := parseMountLine(string(line))
+		m, ok := procfs.ParseMountLine(string(line))
 		if !ok {
 			continue
 		}
-		typ, ino, ok := parseNsLink(m.Root)
+		typ, ino, ok := procfs.ParseNsLink(m.Root)
 		if !ok {
 			continue
 		}
 		rec, had := t.current[m.ID]
-		if !had || rec.root != m.Root || rec.point != m.Point {
-			rec = mountRec{key: keyOf(typ, ino), id: m.ID, root: m.Root, point: m.Point}
-			if fs := t.probe(filepath.Join(t.root, m.Point), typ, ino, func(nsKey) bool { return true }); len(fs) > 0 {
+		if !had || rec.root != m.Root || rec.Point != m.Point {
+			rec = MountRec{Key: KeyOf(typ, ino), id: m.ID, root: m.Root, Point: m.Point}
+			if fs := t.probe(filepath.Join(t.root, m.Point), typ, ino, func(Key) bool { return true }); len(fs) > 0 {
 				rec.nsID, rec.found = fs[0].NsID, true
 			}
 			added = append(added, rec)
@@ -171,7 +176,7 @@ func (t *mountTable) reread(now time.Time) {
 		}
 	}
 	for id, rec := range t.current {
-		if n, ok := seen[id]; (!ok || n.root != rec.root || n.point != rec.point) && rec.nsID != 0 {
+		if n, ok := seen[id]; (!ok || n.root != rec.root || n.Point != rec.Point) && rec.nsID != 0 {
 			rec.gone = now
 			kept = append(kept, rec)
 		}
@@ -180,15 +185,15 @@ func (t *mountTable) reread(now time.Time) {
 		kept = append(kept[:0], kept[over:]...) // the oldest go first
 	}
 	t.gone, t.current = kept, seen
-	byKey := make(map[nsKey][]mountRec, len(t.current)+len(t.gone))
+	byKey := make(map[Key][]MountRec, len(t.current)+len(t.gone))
 	for _, rec := range t.current {
-		byKey[rec.key] = append(byKey[rec.key], rec)
+		byKey[rec.Key] = append(byKey[rec.Key], rec)
 	}
 	for _, rec := range t.gone {
-		byKey[rec.key] = append(byKey[rec.key], rec)
+		byKey[rec.Key] = append(byKey[rec.Key], rec)
 	}
 	for _, recs := range byKey {
-		slices.SortFunc(recs, func(a, b mountRec) int { return cmp.Compare(a.id, b.id) })
+		slices.SortFunc(recs, func(a, b MountRec) int { return cmp.Compare(a.id, b.id) })
 	}
 
 	t.mu.Lock()
@@ -205,7 +210,7 @@ func (t *mountTable) reread(now time.Time) {
 
 // readAll reads the whole file through the open descriptor, into a buffer
 // kept for the next time.
-func (t *mountTable) readAll() ([]byte, bool) {
+func (t *MountTable) readAll() ([]byte, bool) {
 	if _, err := unix.Seek(t.fd, 0, 0); err != nil {
 		return nil, false
 	}
@@ -233,25 +238,36 @@ func (t *mountTable) readAll() ([]byte, bool) {
 	return buf, true
 }
 
-// lookup calls fn with each mount point known to hold namespace k with
+// Lookup calls fn with each mount point known to hold namespace k with
 // 64-bit id nsID, in mount id order.
-func (t *mountTable) lookup(k nsKey, nsID uint64, fn func(point string)) {
+func (t *MountTable) Lookup(k Key, nsID uint64, fn func(point string)) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	recs := t.byKey[k]
 	for i := range recs {
-		if recs[i].holds(nsID) {
-			fn(recs[i].point)
+		if recs[i].Holds(nsID) {
+			fn(recs[i].Point)
 		}
 	}
 }
 
-// takeFresh calls fn with each mount new since the last call.
-func (t *mountTable) takeFresh(fn func(rec *mountRec)) {
+// TakeFresh calls fn with each mount new since the last call.
+func (t *MountTable) TakeFresh(fn func(rec *MountRec)) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for i := range t.fresh {
 		fn(&t.fresh[i])
 	}
 	t.fresh = t.fresh[:0]
+}
+
+// Changes counts the reads that found new mounts: a reader that remembers
+// it knows, with one atomic load, when TakeFresh has something.
+func (t *MountTable) Changes() uint64 { return t.changes.Load() }
+
+// Reads counts the times the table was read.
+func (t *MountTable) Reads() int {
+	t.readMu.Lock()
+	defer t.readMu.Unlock()
+	return t.reads
 }

@@ -1,4 +1,4 @@
-package resolve
+package container
 
 import (
 	"encoding/json"
@@ -27,12 +27,12 @@ type runtimeState struct {
 	CrunStart uint64 `json:"process-start-time"`
 }
 
-// runtimeInits maps the init process of each running runc or crun container
+// RuntimeInits maps the init process of each running runc or crun container
 // to the container. It labels containers whose cgroups say nothing:
 // rootless ones without cgroup delegation, or run with cgroups disabled.
 // A state file whose process has gone, or whose pid now names another
 // process (a different start time), is passed over.
-func runtimeInits(root, proc string) map[uint32]*event.Container {
+func RuntimeInits(root, proc string) map[uint32]*event.Container {
 	bases := []string{filepath.Join(root, "run")}
 	if users, err := os.ReadDir(filepath.Join(root, "run/user")); err == nil {
 		for _, u := range users {

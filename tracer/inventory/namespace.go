@@ -1,12 +1,15 @@
-package resolve
+package inventory
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
-	"strconv"
+	"path"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/nstrace/nstrace/tracer/container"
 	"github.com/nstrace/nstrace/tracer/event"
 )
 
@@ -17,7 +20,7 @@ type Inventory struct {
 	Time       time.Time   `json:"time"`
 	Namespaces []Namespace `json:"namespaces"`
 	// Cgroups maps the cgroup ids that events carry to paths and containers.
-	Cgroups []Cgroup `json:"cgroups,omitempty"`
+	Cgroups []container.Cgroup `json:"cgroups,omitempty"`
 	// Unreadable counts processes whose namespaces could not be read
 	// (EACCES): their namespaces may be missing.
 	Unreadable int `json:"unreadable,omitempty"`
@@ -146,28 +149,11 @@ func BaseType(t event.NsType) event.NsType {
 	return t
 }
 
-// parseNsLink parses what readlink gives for a namespace file and what
-// mountinfo gives as the root of an nsfs mount: "net:[4026532177]".
-func parseNsLink(s string) (event.NsType, uint32, bool) {
-	i := strings.Index(s, ":[")
-	if i <= 0 || !strings.HasSuffix(s, "]") {
-		return 0, 0, false
-	}
-	t, ok := ParseType(s[:i])
-	if !ok {
-		return 0, 0, false
-	}
-	ino, err := strconv.ParseUint(s[i+2:len(s)-1], 10, 32)
-	if err != nil || ino == 0 {
-		return 0, 0, false
-	}
-	return t, uint32(ino), true
-}
+// Key identifies a namespace in maps: type and inode.
+type Key uint64
 
-// nsKey identifies a namespace in maps: type and inode.
-type nsKey uint64
-
-func keyOf(t event.NsType, ino uint32) nsKey { return nsKey(BaseType(t))<<32 | nsKey(ino) }
+// KeyOf is the Key of namespace ino of type t.
+func KeyOf(t event.NsType, ino uint32) Key { return Key(BaseType(t))<<32 | Key(ino) }
 
 // initialInodes are the inode numbers the kernel gives its initial
 // namespaces (include/uapi/linux/nsfs.h, enum init_ns_ino). ipc, uts, user,
@@ -180,7 +166,63 @@ var initialInodes = map[event.NsType]uint32{
 	event.Net: 0xEFFFFFF9, event.Mnt: 0xEFFFFFF8,
 }
 
-func isInitialInode(t event.NsType, ino uint32) bool {
+// IsInitial tells whether ino is the fixed inode the kernel gives the
+// initial namespace of type t (pid_for_children and time_for_children are
+// read as pid and time): a namespace of the host's, wherever it is asked.
+func IsInitial(t event.NsType, ino uint32) bool {
 	v, ok := initialInodes[BaseType(t)]
 	return ok && v == ino
+}
+
+// mountName is the name a bind mount gives its namespace: the last path
+// element (`ip netns add X` mounts /run/netns/X). namedDir tells whether the
+// mount sits in a directory of names (…/netns/), which ranks it first.
+func mountName(point string) (name string, namedDir bool) {
+	dir, name := path.Split(strings.TrimRight(point, "/"))
+	return name, path.Base(dir) == "netns"
+}
+
+// AddMount records a bind mount of n and the name it gives.
+func (n *Namespace) AddMount(point string) {
+	if slices.Contains(n.Mounts, point) {
+		return
+	}
+	n.Mounts = append(n.Mounts, point)
+	n.Names = namesOf(n.Mounts)
+}
+
+// namesOf lists the names mounts give: those from a …/netns/ directory
+// first, then the others, each group in mount order.
+func namesOf(mounts []string) []string {
+	var ranked, other []string
+	for _, p := range mounts {
+		name, r := mountName(p)
+		switch {
+		case name == "" || slices.Contains(ranked, name) || slices.Contains(other, name):
+		case r:
+			ranked = append(ranked, name)
+		default:
+			other = append(other, name)
+		}
+	}
+	return append(ranked, other...)
+}
+
+// Clone copies n so the copy shares no slice with the resolver.
+func (n Namespace) Clone() Namespace {
+	n.Names = slices.Clone(n.Names)
+	n.Mounts = slices.Clone(n.Mounts)
+	return n
+}
+
+// SortNamespaces orders by inode, as lsns does, then type.
+func SortNamespaces(ns []Namespace) {
+	slices.SortFunc(ns, func(a, b Namespace) int {
+		return cmp.Or(cmp.Compare(a.Inode, b.Inode), cmp.Compare(a.Type, b.Type))
+	})
+}
+
+// SortCgroups orders by id.
+func SortCgroups(cs []container.Cgroup) {
+	slices.SortFunc(cs, func(a, b container.Cgroup) int { return cmp.Compare(a.ID, b.ID) })
 }

@@ -1,12 +1,10 @@
-package resolve
+package procfs
 
 import (
 	"bufio"
 	"bytes"
 	"io"
 	"os"
-	"path"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -31,7 +29,7 @@ func ParseMountinfo(r io.Reader) ([]Mount, error) {
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	var mounts []Mount
 	for sc.Scan() {
-		if m, ok := parseMountLine(sc.Text()); ok {
+		if m, ok := ParseMountLine(sc.Text()); ok {
 			mounts = append(mounts, m)
 		}
 	}
@@ -48,13 +46,13 @@ func ReadMountinfo(path string) ([]Mount, error) {
 	return ParseMountinfo(f)
 }
 
-// parseMountLine parses
+// ParseMountLine parses one line of mountinfo:
 //
 //	36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw
 //
 // where paths escape space, tab, newline and backslash as \ooo; any other
 // byte, control characters included, appears raw.
-func parseMountLine(line string) (Mount, bool) {
+func ParseMountLine(line string) (Mount, bool) {
 	f := strings.Split(line, " ")
 	if len(f) < 10 {
 		return Mount{}, false
@@ -111,43 +109,9 @@ func NsfsMounts(mounts []Mount) []NsfsMount {
 		if m.FSType != "nsfs" {
 			continue
 		}
-		if t, ino, ok := parseNsLink(m.Root); ok {
+		if t, ino, ok := ParseNsLink(m.Root); ok {
 			out = append(out, NsfsMount{Type: t, Inode: ino, Point: m.Point})
 		}
 	}
 	return out
-}
-
-// mountName is the name a bind mount gives its namespace: the last path
-// element (`ip netns add X` mounts /run/netns/X). namedDir tells whether the
-// mount sits in a directory of names (…/netns/), which ranks it first.
-func mountName(point string) (name string, namedDir bool) {
-	dir, name := path.Split(strings.TrimRight(point, "/"))
-	return name, path.Base(dir) == "netns"
-}
-
-// addMount records a bind mount of n and the name it gives.
-func (n *Namespace) addMount(point string) {
-	if slices.Contains(n.Mounts, point) {
-		return
-	}
-	n.Mounts = append(n.Mounts, point)
-	n.Names = namesOf(n.Mounts)
-}
-
-// namesOf lists the names mounts give: those from a …/netns/ directory
-// first, then the others, each group in mount order.
-func namesOf(mounts []string) []string {
-	var ranked, other []string
-	for _, p := range mounts {
-		name, r := mountName(p)
-		switch {
-		case name == "" || slices.Contains(ranked, name) || slices.Contains(other, name):
-		case r:
-			ranked = append(ranked, name)
-		default:
-			other = append(other, name)
-		}
-	}
-	return append(ranked, other...)
 }

@@ -1,4 +1,4 @@
-package resolve
+package container
 
 import (
 	"encoding/binary"
@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/procfs"
 )
 
 // Cgroup ties a cgroup v2 id, which the kernel record of an event carries,
@@ -21,10 +22,10 @@ type Cgroup struct {
 	Container *event.Container `json:"container,omitempty"`
 }
 
-// procCgroupPaths lists the paths of /proc/PID/cgroup, most telling first:
+// Paths lists the paths of /proc/PID/cgroup, most telling first:
 // the v2 path, then systemd's v1 hierarchy, then the other v1 ones. The v2
 // path alone is also returned ("" when the process has none).
-func procCgroupPaths(data string) (paths []string, v2 string) {
+func Paths(data string) (paths []string, v2 string) {
 	var systemd, v1 []string
 	for _, line := range strings.Split(data, "\n") {
 		hier, rest, ok := strings.Cut(line, ":")
@@ -50,29 +51,32 @@ func procCgroupPaths(data string) (paths []string, v2 string) {
 	return append(append(paths, systemd...), v1...), v2
 }
 
-// classifier classifies cgroup paths, remembering each answer. On cgroup v1
+// Classifier classifies cgroup paths, remembering each answer. On cgroup v1
 // and hybrid hosts the v2 path may say nothing, so it tries each hierarchy.
-type classifier struct {
+type Classifier struct {
 	root  string // where run/runc and run/crun live
-	cache map[string]cgroupClass
+	cache map[string]Class
 }
 
-func newClassifier(root string) *classifier {
-	return &classifier{root: root, cache: make(map[string]cgroupClass)}
+// NewClassifier returns a classifier that looks for runc and crun state
+// under root.
+func NewClassifier(root string) *Classifier {
+	return &Classifier{root: root, cache: make(map[string]Class)}
 }
 
-// process classifies a process from the text of its /proc/PID/cgroup.
-func (c *classifier) process(data string) cgroupClass {
-	paths, _ := procCgroupPaths(data)
+// Process classifies a process from the text of its /proc/PID/cgroup.
+func (c *Classifier) Process(data string) Class {
+	paths, _ := Paths(data)
 	for _, p := range paths {
-		if cl := c.path(p); cl.ctr != nil {
+		if cl := c.Path(p); cl.Container != nil {
 			return cl
 		}
 	}
-	return cgroupClass{}
+	return Class{}
 }
 
-func (c *classifier) path(p string) cgroupClass {
+// Path classifies one cgroup path.
+func (c *Classifier) Path(p string) Class {
 	if cl, ok := c.cache[p]; ok {
 		return cl
 	}
@@ -86,7 +90,7 @@ func (c *classifier) path(p string) cgroupClass {
 
 // stateRuntime names the OCI runtime keeping state for container id: a
 // plain `runc run web` container has only its id to go by.
-func (c *classifier) stateRuntime(id string) string {
+func (c *Classifier) stateRuntime(id string) string {
 	if id == "" || id == "." || id == ".." {
 		return ""
 	}
@@ -98,22 +102,22 @@ func (c *classifier) stateRuntime(id string) string {
 	return ""
 }
 
-// cgroupTree finds cgroup v2 directories by id: the id the kernel gives an
+// Tree finds cgroup v2 directories by id: the id the kernel gives an
 // event (bpf_get_current_cgroup_id) is the inode number of the directory.
-type cgroupTree struct {
+type Tree struct {
 	mount string // where cgroup2 is mounted (under the scan root); "" if nowhere
-	v1    bool   // cgroup v1 hierarchies are mounted: the v2 tree may be empty
+	V1    bool   // cgroup v1 hierarchies are mounted: the v2 tree may be empty
 }
 
-// ownCgroupTree finds the cgroup hierarchies in our own mount table.
-func ownCgroupTree(root string) cgroupTree {
-	mounts, _ := ReadMountinfo(filepath.Join(root, "proc/self/mountinfo"))
-	return findCgroupTree(root, mounts)
+// OwnTree finds the cgroup hierarchies in our own mount table.
+func OwnTree(root string) Tree {
+	mounts, _ := procfs.ReadMountinfo(filepath.Join(root, "proc/self/mountinfo"))
+	return FindTree(root, mounts)
 }
 
-// findCgroupTree reads where cgroup2 is mounted from a mount table.
-func findCgroupTree(root string, mounts []Mount) cgroupTree {
-	var t cgroupTree
+// FindTree reads where cgroup2 is mounted from a mount table.
+func FindTree(root string, mounts []procfs.Mount) Tree {
+	var t Tree
 	for _, m := range mounts {
 		switch m.FSType {
 		case "cgroup2":
@@ -121,14 +125,14 @@ func findCgroupTree(root string, mounts []Mount) cgroupTree {
 				t.mount = filepath.Join(root, m.Point)
 			}
 		case "cgroup":
-			t.v1 = true
+			t.V1 = true
 		}
 	}
 	return t
 }
 
-// idOf is the cgroup id of a v2 path.
-func (t *cgroupTree) idOf(p string) (uint64, bool) {
+// IDOf is the cgroup id of a v2 path.
+func (t *Tree) IDOf(p string) (uint64, bool) {
 	if t.mount == "" {
 		return 0, false
 	}
@@ -139,10 +143,10 @@ func (t *cgroupTree) idOf(p string) (uint64, bool) {
 	return st.Ino, true
 }
 
-// pathOf finds the v2 path of cgroup id. open_by_handle_at with a kernfs
+// PathOf finds the v2 path of cgroup id. open_by_handle_at with a kernfs
 // file handle finds it at once (needs CAP_DAC_READ_SEARCH); otherwise the
 // tree is walked.
-func (t *cgroupTree) pathOf(id uint64) (string, bool) {
+func (t *Tree) PathOf(id uint64) (string, bool) {
 	if t.mount == "" || id == 0 {
 		return "", false
 	}
@@ -150,7 +154,9 @@ func (t *cgroupTree) pathOf(id uint64) (string, bool) {
 		return p, true
 	}
 	var found string
-	filepath.WalkDir(t.mount, func(p string, d fs.DirEntry, err error) error {
+	// The walk's own errors are skipped entry by entry: a cgroup that went
+	// away mid-walk is no answer either way.
+	_ = filepath.WalkDir(t.mount, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || !d.IsDir() {
 			return nil
 		}
@@ -170,7 +176,7 @@ func (t *cgroupTree) pathOf(id uint64) (string, bool) {
 // fileidKernfs is FILEID_KERNFS, the handle type of cgroupfs.
 const fileidKernfs = 0xfe
 
-func (t *cgroupTree) pathByHandle(id uint64) (string, bool) {
+func (t *Tree) pathByHandle(id uint64) (string, bool) {
 	mfd, err := unix.Open(t.mount, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return "", false
@@ -191,7 +197,7 @@ func (t *cgroupTree) pathByHandle(id uint64) (string, bool) {
 }
 
 // relative turns an absolute directory under the mount into a cgroup path.
-func (t *cgroupTree) relative(p string) (string, bool) {
+func (t *Tree) relative(p string) (string, bool) {
 	rel, err := filepath.Rel(t.mount, p)
 	if err != nil || strings.HasPrefix(rel, "..") {
 		return "", false

@@ -1,6 +1,8 @@
-package resolve
+package container
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"reflect"
 	"testing"
 
@@ -40,8 +42,8 @@ func TestClassifyCgroup(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ClassifyCgroup(tt.path); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("ClassifyCgroup(%q) = %+v, want %+v", tt.path, got, tt.want)
+			if got := Classify(tt.path); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Classify(%q) = %+v, want %+v", tt.path, got, tt.want)
 			}
 		})
 	}
@@ -68,28 +70,34 @@ func TestContainerLabel(t *testing.T) {
 }
 
 func TestConsensus(t *testing.T) {
-	a := cgroupClass{ctr: &event.Container{ID: "a", Runtime: "containerd"}, pod: "p1"}
-	b := cgroupClass{ctr: &event.Container{ID: "b", Runtime: "containerd"}, pod: "p1"}
-	c := cgroupClass{ctr: &event.Container{ID: "c", Runtime: "docker"}}
+	a := Class{Container: &event.Container{ID: "a", Runtime: "containerd"}, Pod: "p1"}
+	b := Class{Container: &event.Container{ID: "b", Runtime: "containerd"}, Pod: "p1"}
+	c := Class{Container: &event.Container{ID: "c", Runtime: "docker"}}
 	tests := []struct {
 		name    string
-		members []cgroupClass
+		members []Class
 		want    *event.Container
 	}{
-		{"no member in a container gives none", []cgroupClass{{}, {}}, nil},
-		{"one container, and a host shell that entered, gives the container", []cgroupClass{a, {}, a}, a.ctr},
-		{"two containers of one pod give the pod", []cgroupClass{a, b}, &event.Container{ID: "p1", Runtime: "kubernetes"}},
-		{"containers of no common pod give none", []cgroupClass{a, c}, nil},
+		{"no member in a container gives none", []Class{{}, {}}, nil},
+		{"one container, and a host shell that entered, gives the container", []Class{a, {}, a}, a.Container},
+		{"two containers of one pod give the pod", []Class{a, b}, &event.Container{ID: "p1", Runtime: "kubernetes"}},
+		{"containers of no common pod give none", []Class{a, c}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var cs consensus
+			var cs Consensus
 			for _, m := range tt.members {
-				cs.add(m)
+				cs.Add(m)
 			}
-			if got := cs.result(); !reflect.DeepEqual(got, tt.want) {
+			if got := cs.Result(); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
 	}
+}
+
+// fakeID is a container id, 64 hex digits, made from s.
+func fakeID(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
 }

@@ -1,4 +1,4 @@
-package resolve
+package container
 
 import (
 	"reflect"
@@ -25,7 +25,7 @@ func TestProcCgroupPaths(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			paths, v2 := procCgroupPaths(tt.data)
+			paths, v2 := Paths(tt.data)
 			if !slices.Equal(paths, tt.paths) || v2 != tt.v2 {
 				t.Errorf("got %q, %q; want %q, %q", paths, v2, tt.paths, tt.v2)
 			}
@@ -35,9 +35,9 @@ func TestProcCgroupPaths(t *testing.T) {
 
 func TestClassifierFindsTheContainerInAV1Hierarchy(t *testing.T) {
 	id := fakeID("x")
-	c := newClassifier(t.TempDir())
-	got := c.process("9:name=systemd:/user.slice/session-1.scope\n4:memory:/process_api/x/" + id + "\n0::/\n")
-	if want := (&event.Container{ID: id, Runtime: "oci"}); !reflect.DeepEqual(got.ctr, want) {
-		t.Errorf("got %+v, want %+v", got.ctr, want)
+	c := NewClassifier(t.TempDir())
+	got := c.Process("9:name=systemd:/user.slice/session-1.scope\n4:memory:/process_api/x/" + id + "\n0::/\n")
+	if want := (&event.Container{ID: id, Runtime: "oci"}); !reflect.DeepEqual(got.Container, want) {
+		t.Errorf("got %+v, want %+v", got.Container, want)
 	}
 }

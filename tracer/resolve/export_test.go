@@ -1,0 +1,10 @@
+package resolve
+
+// For the kernel test of package resolve_test, which renders this host's scan.
+var (
+	RequireRoot = requireRoot
+	Run         = run
+	MustFind    = mustFind
+	NsInode     = nsInode
+	KernelNsID  = kernelNsID
+)
