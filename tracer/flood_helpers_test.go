@@ -46,7 +46,7 @@ func startFlood(t *testing.T, cmd *exec.Cmd) *flood {
 		f.err = cmd.Wait()
 		close(f.done)
 	}()
-	t.Cleanup(func() { cmd.Process.Kill(); <-f.done })
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-f.done }) // may have exited already
 	return f
 }
 

@@ -149,7 +149,7 @@ func TestFloodFromAContainerStarvesNotTheHost(t *testing.T) {
 	flooder := testenv.Flooder(t, containerComm)
 	bundle := flooderBundle(t, flooder, "-for", floodFor.String())
 	id := "nstrace-flood-" + strconv.Itoa(os.Getpid())
-	t.Cleanup(func() { exec.Command(runc, "delete", "-f", id).Run() })
+	t.Cleanup(func() { _ = exec.Command(runc, "delete", "-f", id).Run() }) // fails if never created
 	c := startCapture(t, tracer.Options{})
 
 	f := startFlood(t, exec.Command(runc, "run", "-b", bundle, id))
@@ -204,7 +204,7 @@ func TestFloodCannotHideAJoinIntoAnotherCgroupsNamespace(t *testing.T) {
 	bundle := flooderBundle(t, flooder, "-for", floodFor.String(), "-join", "/othernet")
 	testenv.BindFile(t, bundle, "/othernet", "/proc/"+strconv.Itoa(holder)+"/ns/net")
 	id := "nstrace-flood-other-" + strconv.Itoa(os.Getpid())
-	t.Cleanup(func() { exec.Command(runc, "delete", "-f", id).Run() })
+	t.Cleanup(func() { _ = exec.Command(runc, "delete", "-f", id).Run() }) // fails if never created
 	c := startCapture(t, tracer.Options{})
 
 	r := startFlood(t, exec.Command(runc, "run", "-b", bundle, id)).wait(t)

@@ -215,7 +215,7 @@ func holdProcess(t testing.TB, attr *syscall.SysProcAttr) (int, nsSet) {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start held process: %v", err)
 	}
-	t.Cleanup(func() { hold.Close(); cmd.Wait() })
+	t.Cleanup(func() { hold.Close(); _ = cmd.Wait() }) // reaps only; exits on EOF
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if line != "started\n" {
 		t.Fatalf("held process said %q, %v", line, err)

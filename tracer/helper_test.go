@@ -145,7 +145,8 @@ func rawFork() (int, error) {
 		return 0, errno
 	}
 	if pid == 0 {
-		unix.RawSyscall(unix.SYS_EXIT_GROUP, 0, 0, 0)
+		// The child exits at once; exit_group does not return.
+		_, _, _ = unix.RawSyscall(unix.SYS_EXIT_GROUP, 0, 0, 0)
 	}
 	return int(pid), nil
 }
@@ -199,9 +200,11 @@ func vforkHeld(buf *byte) (int, error) {
 	}
 	if pid == 0 {
 		*buf = 'x'
-		unix.RawSyscall(unix.SYS_WRITE, 1, uintptr(unsafe.Pointer(buf)), 1)
-		unix.RawSyscall(unix.SYS_READ, 0, uintptr(unsafe.Pointer(buf)), 1)
-		unix.RawSyscall(unix.SYS_EXIT_GROUP, 0, 0, 0)
+		// The forked child can only exit: a failed write shows as the
+		// parent's missing byte, a failed read as an early exit.
+		_, _, _ = unix.RawSyscall(unix.SYS_WRITE, 1, uintptr(unsafe.Pointer(buf)), 1)
+		_, _, _ = unix.RawSyscall(unix.SYS_READ, 0, uintptr(unsafe.Pointer(buf)), 1)
+		_, _, _ = unix.RawSyscall(unix.SYS_EXIT_GROUP, 0, 0, 0)
 	}
 	return int(pid), nil
 }

@@ -147,7 +147,7 @@ func Open(opts Options) (*Tracer, error) {
 // map's max_entries, a u32 that must be a power of two.
 const MaxRingSize = 1 << 31
 
-// ErrRingSize: a ring size the kernel would refuse.
+// ErrRingSize is returned for a ring size the kernel would refuse.
 var ErrRingSize = errors.New("bad ring size")
 
 // CheckRingSize refuses a ring size the kernel would: it must be a power of

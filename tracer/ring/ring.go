@@ -231,7 +231,9 @@ func (r *Reader) wait() error {
 	for _, ev := range evs[:n] {
 		if int(ev.Fd) == r.flushFd {
 			var buf [8]byte
-			unix.Read(r.flushFd, buf[:])
+			// Only resets the eventfd's counter; a failed read (already
+			// drained) leaves nothing to act on, the flush is asked either way.
+			_, _ = unix.Read(r.flushFd, buf[:])
 			r.flushing = true
 		}
 	}
