@@ -25,7 +25,7 @@ func heldNetns(t *testing.T) int {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { in.Close(); cmd.Wait() })
+	t.Cleanup(func() { in.Close(); _ = cmd.Wait() }) // reaps only; exits on EOF
 	pid := cmd.Process.Pid
 	self := nsInode(t, "/proc/self/ns/net")
 	deadline := time.Now().Add(5 * time.Second)
@@ -66,7 +66,7 @@ func TestKernelANetnsAttachedLateIsNamedInTheInventoryAndAtItsNextEvent(t *testi
 
 	name := "nstrace-late-" + strconv.Itoa(os.Getpid())
 	run(t, "ip", "netns", "attach", name, strconv.Itoa(pid))
-	t.Cleanup(func() { exec.Command("ip", "netns", "delete", name).Run() })
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "delete", name).Run() }) // cleanup only
 
 	n := mustFind(t, r.Inventory(), event.Net, ino)
 	if n.Name() != name || len(n.Mounts) != 1 || n.Mounts[0] != "/run/netns/"+name {
@@ -102,7 +102,7 @@ func TestKernelTheMountWatcherLearnsANameThatIsGoneByTheNextEvent(t *testing.T) 
 	}
 	name := "nstrace-brief-" + strconv.Itoa(os.Getpid())
 	run(t, "ip", "netns", "attach", name, strconv.Itoa(pid))
-	t.Cleanup(func() { exec.Command("ip", "netns", "delete", name).Run() })
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "delete", name).Run() }) // cleanup only
 	// Other tests may mount too: wait for this mount, not any change.
 	seen := func() bool {
 		found := false

@@ -170,9 +170,13 @@ func TestKernelHostNamespacesAreMarkedHost(t *testing.T) {
 		t.Fatal("/proc is not the host's (no kthreadd): cannot tell the host's namespaces")
 	}
 	var uts unix.Utsname
-	unix.Uname(&uts)
+	if err := unix.Uname(&uts); err != nil {
+		t.Fatal(err)
+	}
 	var major, minor int
-	fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &major, &minor)
+	if _, err := fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &major, &minor); err != nil {
+		t.Fatalf("kernel release %q: %v", unix.ByteSliceToString(uts.Release[:]), err)
+	}
 	for _, typ := range inventory.Types {
 		ino := nsInode(t, "/proc/2/ns/"+typ.String())
 		n := mustFind(t, inv, typ, ino)
@@ -215,8 +219,10 @@ func runcContainer(t *testing.T) (id string, pid int) {
 	cmd := exec.Command("runc", "run", "--detach", "--bundle", bundle, "--pid-file", pidFile, id)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	t.Cleanup(func() {
-		exec.Command("runc", "kill", id, "KILL").Run()
-		exec.Command("runc", "delete", "--force", id).Run()
+		// Cleanup: kill fails once the container is gone, and delete
+		// fails if it was never created; neither says anything about the test.
+		_ = exec.Command("runc", "kill", id, "KILL").Run()
+		_ = exec.Command("runc", "delete", "--force", id).Run()
 	})
 	if err := cmd.Run(); err != nil {
 		out, _ := os.ReadFile(logf.Name())

@@ -101,7 +101,7 @@ func TestKernelLsListsABindMountOnlyNetnsWithItsName(t *testing.T) {
 		"nstrace-\x1b]0;x\a-" + strconv.Itoa(os.Getpid()),
 	} {
 		resolve.Run(t, "ip", "netns", "add", name)
-		t.Cleanup(func() { exec.Command("ip", "netns", "delete", name).Run() })
+		t.Cleanup(func() { _ = exec.Command("ip", "netns", "delete", name).Run() }) // cleanup only
 		mount := "/run/netns/" + name
 		var st unix.Stat_t
 		if err := unix.Stat(mount, &st); err != nil {
