@@ -43,7 +43,9 @@ func BenchmarkReader(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "r.jsonl")
 	w, _ := session.Create(path, session.Options{Header: testHeader()})
 	for i := range evs {
-		w.WriteEvent(&evs[i])
+		if err := w.WriteEvent(&evs[i]); err != nil {
+			b.Fatal(err)
+		}
 	}
 	w.Close()
 	b.ReportAllocs()

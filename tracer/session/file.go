@@ -16,10 +16,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ErrExists: the session file is there already and overwriting was not asked for.
+// ErrExists means the session file is there already and overwriting was not asked for.
 var ErrExists = errors.New("file exists")
 
-// ErrSymlink: a symbolic link is where a session file would go; the Writer
+// ErrSymlink means a symbolic link is where a session file would go; the Writer
 // never writes through one.
 var ErrSymlink = errors.New("is a symbolic link")
 

@@ -113,7 +113,9 @@ func TestASymlinkAtAPartNameIsSkipped(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ns.jsonl")
 	victim := filepath.Join(dir, "victim")
-	os.WriteFile(victim, []byte("precious"), 0o644)
+	if err := os.WriteFile(victim, []byte("precious"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Symlink(victim, session.PartName(path, 3)); err != nil {
 		t.Fatal(err)
 	}
@@ -121,12 +123,16 @@ func TestASymlinkAtAPartNameIsSkipped(t *testing.T) {
 	var warnings []string
 	opts := session.Options{Header: testHeader(), Now: fixedClock(), RotateSize: 32 << 10,
 		Warn: func(msg string) { warnings = append(warnings, msg) }}
-	os.Rename(session.PartName(path, 3), filepath.Join(dir, "link"))
+	if err := os.Rename(session.PartName(path, 3), filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
 	w, err := session.Create(path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.Rename(filepath.Join(dir, "link"), session.PartName(path, 3))
+	if err := os.Rename(filepath.Join(dir, "link"), session.PartName(path, 3)); err != nil {
+		t.Fatal(err)
+	}
 	evs := manyEvents(2000)
 	for i := range evs {
 		if err := w.WriteEvent(&evs[i]); err != nil {
@@ -184,7 +190,9 @@ func TestEachPartCarriesTheInventoryAtItsStart(t *testing.T) {
 		if i == 300 {
 			names = append(names, "red") // a namespace named during the recording
 		}
-		w.WriteEvent(&evs[i])
+		if err := w.WriteEvent(&evs[i]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w.Close()
 	files := w.Files()
@@ -194,8 +202,12 @@ func TestEachPartCarriesTheInventoryAtItsStart(t *testing.T) {
 	first := headerOf(t, files[0])
 	last := headerOf(t, files[len(files)-1])
 	var a, b struct{ Names []string }
-	first.DecodeInventory(&a)
-	last.DecodeInventory(&b)
+	if _, err := first.DecodeInventory(&a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := last.DecodeInventory(&b); err != nil {
+		t.Fatal(err)
+	}
 	if strings.Join(a.Names, ",") != "blue" || strings.Join(b.Names, ",") != "blue,red" {
 		t.Errorf("first part names %v, last part names %v", a.Names, b.Names)
 	}
@@ -269,7 +281,9 @@ func TestAppendToACompressedFileAddsAStream(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := 4; i < len(evs); i++ {
-				w.WriteEvent(&evs[i])
+				if err := w.WriteEvent(&evs[i]); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if err := w.Close(); err != nil {
 				t.Fatal(err)

@@ -91,8 +91,12 @@ func TestAGigabyteLineIsRefusedWithinBoundedMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Write(firstLine(good))
-	f.WriteString(`{"time":"`)
+	if _, err := f.Write(firstLine(good)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(`{"time":"`); err != nil {
+		t.Fatal(err)
+	}
 	// Sparse: a 1 GB line without a newline costs no disk.
 	if err := f.Truncate(1 << 30); err != nil {
 		t.Fatal(err)
@@ -144,7 +148,9 @@ func TestATruncatedFileKeepsEveryCompleteRecord(t *testing.T) {
 	for cut := headerLen - 2; cut <= len(good); cut++ {
 		data := good[:cut]
 		path := filepath.Join(dir, "cut.jsonl")
-		os.WriteFile(path, data, 0o600)
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
 		got, r, err := tryReadAll(path)
 		if cut < headerLen-1 {
 			if err == nil || !strings.Contains(err.Error(), "truncated session header") {
@@ -199,7 +205,9 @@ func TestATruncatedCompressedFileReadsBackAPrefix(t *testing.T) {
 			best := 0
 			for cut := len(full) / 20; cut < len(full); cut += 1 + len(full)/300 {
 				p := filepath.Join(dir, name)
-				os.WriteFile(p, full[:cut], 0o600)
+				if err := os.WriteFile(p, full[:cut], 0o600); err != nil {
+					t.Fatal(err)
+				}
 				got, r, err := tryReadAll(p)
 				if err != nil {
 					if strings.Contains(err.Error(), "header") {
@@ -243,7 +251,9 @@ func filepathRecordFlushing(t *testing.T, name string, evs []event.Event, every 
 		t.Fatal(err)
 	}
 	for i := range evs {
-		w.WriteEvent(&evs[i])
+		if err := w.WriteEvent(&evs[i]); err != nil {
+			t.Fatal(err)
+		}
 		if i%every == every-1 {
 			if err := w.Flush(); err != nil {
 				t.Fatal(err)

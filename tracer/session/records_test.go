@@ -64,7 +64,9 @@ func TestAlertsFollowTheirEventsAndReadBack(t *testing.T) {
 			}
 			var alerts []detect.Alert
 			for i := range evs {
-				w.WriteEvent(&evs[i])
+				if err := w.WriteEvent(&evs[i]); err != nil {
+					t.Fatal(err)
+				}
 				if i == 2 || i == 7 {
 					alerts = append(alerts, sampleAlert(&evs[i]))
 					if err := w.WriteAlert(&alerts[len(alerts)-1]); err != nil {
@@ -129,8 +131,12 @@ func TestTheAlertRecordIsTheJSONStreamsAlertLine(t *testing.T) {
 	a := sampleAlert(&evs[2])
 	var buf bytes.Buffer
 	w, _ := session.NewWriter(&buf, session.Options{Header: testHeader(), Now: fixedClock()})
-	w.WriteEvent(&evs[2])
-	w.WriteAlert(&a)
+	if err := w.WriteEvent(&evs[2]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteAlert(&a); err != nil {
+		t.Fatal(err)
+	}
 	w.Close()
 	lines := strings.Split(buf.String(), "\n")
 	if want := string(a.AppendJSON(nil)); lines[2] != want {
@@ -147,8 +153,12 @@ func TestAMissingAlertRecordIsFlagged(t *testing.T) {
 	a := sampleAlert(&evs[0])
 	var buf bytes.Buffer
 	w, _ := session.NewWriter(&buf, session.Options{Header: testHeader(), Now: fixedClock()})
-	w.WriteEvent(&evs[0])
-	w.WriteAlert(&a)
+	if err := w.WriteEvent(&evs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteAlert(&a); err != nil {
+		t.Fatal(err)
+	}
 	w.Close()
 	lines := bytes.SplitAfter(buf.Bytes(), []byte("\n"))
 	cut := bytes.Join([][]byte{lines[0], lines[1], lines[3]}, nil)
@@ -156,7 +166,9 @@ func TestAMissingAlertRecordIsFlagged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	drain(r)
+	if _, err := drain(r); err != nil {
+		t.Fatal(err)
+	}
 	if w := r.Warnings(); len(w) != 1 || !strings.Contains(w[0].Msg, "trailer counts 1 alerts, the session holds 0") {
 		t.Errorf("warnings = %v", w)
 	}

@@ -42,7 +42,7 @@ func (w *Writer) nextPart(num, seq int) (*part, error) {
 		if err == nil {
 			return p, nil
 		}
-		if tries >= maxSkips || !(errors.Is(err, ErrSymlink) || errors.Is(err, ErrExists)) {
+		if tries >= maxSkips || !errors.Is(err, ErrSymlink) && !errors.Is(err, ErrExists) {
 			return nil, err
 		}
 		w.skipped++

@@ -70,7 +70,9 @@ func TestRotationKeepsTheNewestFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range all {
-		w.WriteEvent(&all[i])
+		if err := w.WriteEvent(&all[i]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w.Close()
 	files, _ := filepath.Glob(filepath.Join(dir, "k.*.jsonl"))
@@ -98,7 +100,9 @@ func TestFilesGivenOutOfOrderAreFlagged(t *testing.T) {
 	all := manyEvents(2000)
 	w, _ := session.Create(path, session.Options{Header: testHeader(), Now: fixedClock(), RotateSize: 32 << 10})
 	for i := range all {
-		w.WriteEvent(&all[i])
+		if err := w.WriteEvent(&all[i]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w.Close()
 	files, _ := filepath.Glob(filepath.Join(dir, "o.*.jsonl"))

@@ -270,7 +270,7 @@ func (w *Writer) Close() error {
 		return w.err
 	}
 	w.closed = true
-	w.writeBuffer()
+	_ = w.writeBuffer() // a failure is kept in w.err, which Close returns
 	if err := w.endPart(w.cur, ""); err != nil && w.err == nil {
 		w.err = err
 		if w.cur.zip != nil {

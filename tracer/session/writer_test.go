@@ -80,14 +80,24 @@ func TestNewFilesAreOwnerOnly(t *testing.T) {
 func TestCreateRefusesToClobberOrFollowLinks(t *testing.T) {
 	dir := t.TempDir()
 	existing := filepath.Join(dir, "old.jsonl")
-	os.WriteFile(existing, []byte("keep me"), 0o644)
+	if err := os.WriteFile(existing, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	victim := filepath.Join(dir, "victim")
-	os.WriteFile(victim, []byte("precious"), 0o644)
+	if err := os.WriteFile(victim, []byte("precious"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	link := filepath.Join(dir, "link.jsonl")
-	os.Symlink(victim, link)
+	if err := os.Symlink(victim, link); err != nil {
+		t.Fatal(err)
+	}
 	dangling := filepath.Join(dir, "dangling.jsonl")
-	os.Symlink(filepath.Join(dir, "nowhere"), dangling)
-	os.Mkdir(filepath.Join(dir, "d.jsonl"), 0o755)
+	if err := os.Symlink(filepath.Join(dir, "nowhere"), dangling); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "d.jsonl"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name  string
@@ -122,7 +132,9 @@ func TestCreateRefusesToClobberOrFollowLinks(t *testing.T) {
 
 func TestForceOverwritesAndTightensMode(t *testing.T) {
 	path := writeFile(t, "s.jsonl", []byte("old contents that are longer than nothing\n"))
-	os.Chmod(path, 0o644)
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	w, err := session.Create(path, session.Options{Force: true, Header: testHeader()})
 	if err != nil {
 		t.Fatal(err)
@@ -145,14 +157,18 @@ func TestAppendAddsASessionThatReadsAfterTheFirst(t *testing.T) {
 	lines := bytes.SplitAfter(data, []byte("\n"))
 	torn := bytes.Join(lines[:3], nil) // header and two events
 	torn = append(torn, lines[3][:20]...)
-	os.WriteFile(path, torn, 0o600)
+	if err := os.WriteFile(path, torn, 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	w, err := session.Create(path, session.Options{Append: true, Header: testHeader(), Now: fixedClock()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 3; i < len(evs); i++ {
-		w.WriteEvent(&evs[i])
+		if err := w.WriteEvent(&evs[i]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w.Close()
 
@@ -174,7 +190,9 @@ func TestStreamWriterWritesOneSession(t *testing.T) {
 	}
 	evs := sampleEvents()
 	for i := range evs {
-		w.WriteEvent(&evs[i])
+		if err := w.WriteEvent(&evs[i]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
