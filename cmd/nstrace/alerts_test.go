@@ -63,7 +63,9 @@ func alertSession(t *testing.T) string {
 		t.Fatal(err)
 	}
 	for i := range evs {
-		w.WriteEvent(&evs[i])
+		if err := w.WriteEvent(&evs[i]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -140,7 +142,7 @@ func sameJSON(t *testing.T, a, b string) bool {
 func TestAlertsOnlyAndRuleFiles(t *testing.T) {
 	path := alertSession(t)
 	rules := filepath.Join(t.TempDir(), "rules.yaml")
-	os.WriteFile(rules, []byte(`
+	if err := os.WriteFile(rules, []byte(`
 builtin:
   denied-namespace-change: false
   cross-container-join:
@@ -150,9 +152,13 @@ rules:
     severity: info
     message: nsenter joined a namespace
     match: comm == "nsenter" && event == "setns" && changes.exists(c, c.type == "mnt")
-`), 0o644)
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
-	os.WriteFile(bad, []byte("rules:\n  - name: x\n    match: foo == 1\n"), 0o644)
+	if err := os.WriteFile(bad, []byte("rules:\n  - name: x\n    match: foo == 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	count := func(args ...string) map[string]int {
 		t.Helper()

@@ -26,7 +26,9 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	os.Chmod(dir, 0o755) // so the unprivileged-user test can run it
+	if err := os.Chmod(dir, 0o755); err != nil { // so the unprivileged-user test can run it
+		panic(err)
+	}
 	binary = filepath.Join(dir, "nstrace")
 	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
 		os.Stderr.Write(out)
@@ -58,7 +60,7 @@ func startTracing(t *testing.T, args ...string) *tracing {
 		t.Fatal(err)
 	}
 	tr := &tracing{cmd: cmd, stdout: bufio.NewReader(out), stderr: bufio.NewReader(errp), ready: ready}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }) // it may have exited already
 	readStarted(t, tr.stderr)
 	if _, err := os.Stat(ready); err != nil {
 		t.Fatalf("ready file: %v", err)
@@ -69,9 +71,11 @@ func startTracing(t *testing.T, args ...string) *tracing {
 // stop sends SIGINT and returns the exit status and the rest of stderr.
 func (tr *tracing) stop(t *testing.T) (int, string) {
 	t.Helper()
-	tr.cmd.Process.Signal(os.Interrupt)
+	if err := tr.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
 	rest, _ := io.ReadAll(tr.stderr)
-	io.Copy(io.Discard, tr.stdout)
+	_, _ = io.Copy(io.Discard, tr.stdout) // drains only, so that Wait can return
 	err := tr.cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); ok {
 		return ee.ExitCode(), string(rest)
@@ -91,7 +95,7 @@ func heldShell(t *testing.T, script string) (*exec.Cmd, io.WriteCloser, *bufio.R
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { in.Close(); cmd.Wait() })
+	t.Cleanup(func() { in.Close(); _ = cmd.Wait() }) // reaps only; exits on EOF
 	return cmd, in, bufio.NewReader(out)
 }
 
@@ -106,7 +110,9 @@ func TestTraceDeliversAnIsolatedEventThenExitsCleanlyOnSigint(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := startTracing(t, "-o", "json", "--pid", strconv.Itoa(sh.Process.Pid))
-	io.WriteString(in, "go\n")
+	if _, err := io.WriteString(in, "go\n"); err != nil {
+		t.Fatal(err)
+	}
 	after, _ := shOut.ReadString('\n')
 	line, err := tr.stdout.ReadString('\n')
 	if err != nil {
@@ -152,7 +158,9 @@ func TestTextOutputEscapesAHostileComm(t *testing.T) {
 	if !strings.HasPrefix(header, "TIME(UTC)") {
 		t.Fatalf("header %q", header)
 	}
-	io.WriteString(in, "go\n")
+	if _, err := io.WriteString(in, "go\n"); err != nil {
+		t.Fatal(err)
+	}
 	line, err := tr.stdout.ReadString('\n')
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +219,9 @@ func TestIPNetnsEventsCarryTheName(t *testing.T) {
 	// Other tests may run ip at the same time: follow our two ip processes
 	// by the name, then by their pids.
 	tr := startTracing(t, "-o", "json", "--comm", "ip")
-	io.WriteString(in, "go\n")
+	if _, err := io.WriteString(in, "go\n"); err != nil {
+		t.Fatal(err)
+	}
 	if line, _ := shOut.ReadString('\n'); line != "done\n" {
 		t.Fatalf("ip netns: %q", line)
 	}

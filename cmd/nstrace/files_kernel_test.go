@@ -87,7 +87,7 @@ func TestLaterPartsCarryTheInventoryAtTheirStart(t *testing.T) {
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v %s", err, out)
 	}
-	defer exec.Command("ip", "netns", "del", name).Run()
+	defer func() { _ = exec.Command("ip", "netns", "del", name).Run() }() // cleanup only
 	unshares(t, 80)
 	if out, err := exec.Command("nsenter", "--net=/run/netns/"+name, "true").CombinedOutput(); err != nil {
 		t.Fatalf("nsenter: %v %s", err, out)
@@ -147,7 +147,9 @@ func TestAFullDiskCountsEveryUnwrittenEvent(t *testing.T) {
 	dir := t.TempDir()
 	mnt, ready, pidFile, errFile, copied := filepath.Join(dir, "mnt"), filepath.Join(dir, "ready"),
 		filepath.Join(dir, "pid"), filepath.Join(dir, "stderr"), filepath.Join(dir, "copy.jsonl")
-	os.Mkdir(mnt, 0o755)
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	// A 64 KiB tmpfs in a mount namespace of its own; the file is copied out
 	// before that namespace goes. In the background, nstrace ignores
 	// SIGINT (as sh sets it up): SIGTERM stops it.
@@ -164,7 +166,7 @@ exit $rc`
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }) // it may have exited already
 	waitFor(t, "the ready file", func() bool { _, err := os.Stat(ready); return err == nil })
 	unshares(t, 200)
 	waitFor(t, "the disk to fill", func() bool {
@@ -196,7 +198,9 @@ exit $rc`
 	if pid == 0 {
 		t.Fatalf("no pid: %q", b)
 	}
-	syscall.Kill(pid, syscall.SIGTERM)
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}

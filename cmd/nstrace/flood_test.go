@@ -55,7 +55,7 @@ func runFlooder(t *testing.T, cmd *exec.Cmd) *flooderRun {
 		t.Fatalf("start flooder: %v", err)
 	}
 	go func() { f.err = cmd.Wait(); close(f.done) }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-f.done })
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-f.done }) // it may have exited already
 	return f
 }
 
@@ -204,7 +204,7 @@ func TestFloodCannotHideAHostNamespaceEntry(t *testing.T) {
 	bundle := testenv.Bundle(t, "/"+comm, "-for", floodFor.String(), "-join", "/hostnet")
 	setUpFlooderBundle(t, bundle, flooder, "/proc/"+strconv.Itoa(os.Getpid())+"/ns/net")
 	id := "nstrace-flood-join-" + strconv.Itoa(os.Getpid())
-	t.Cleanup(func() { exec.Command(runc, "delete", "-f", id).Run() })
+	t.Cleanup(func() { _ = exec.Command(runc, "delete", "-f", id).Run() }) // fails if never created
 	rec := startRecorder(t, "-o", "json")
 	f := runFlooder(t, exec.Command(runc, "run", "-b", bundle, id))
 	_, calls, joined := f.report(t)

@@ -52,7 +52,7 @@ func nextEvent(t *testing.T, r *bufio.Reader, want func(*nsEvent) bool) *nsEvent
 func bounded(t *testing.T, trs ...*tracing) {
 	timer := time.AfterFunc(time.Minute, func() {
 		for _, tr := range trs {
-			tr.cmd.Process.Kill()
+			_ = tr.cmd.Process.Kill() // it may have exited already
 		}
 	})
 	t.Cleanup(func() { timer.Stop() })
@@ -94,7 +94,7 @@ func TestANetnsAttachedLateIsNamedAtItsNextEvent(t *testing.T) {
 	if out, err := exec.Command("ip", "netns", "attach", name, pid).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns attach: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "delete", name).Run() })
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "delete", name).Run() }) // cleanup only
 	if out, err := exec.Command("nsenter", "--net=/run/netns/"+name, "true").CombinedOutput(); err != nil {
 		t.Fatalf("nsenter: %v\n%s", err, out)
 	}
@@ -142,7 +142,7 @@ func TestTwoTracersNameAnIPNetnsAddSequenceAlike(t *testing.T) {
 	prefix := "e2e-seq-" + strconv.Itoa(os.Getpid()) + "-"
 	t.Cleanup(func() {
 		for i := range n {
-			exec.Command("ip", "netns", "delete", prefix+strconv.Itoa(i)).Run()
+			_ = exec.Command("ip", "netns", "delete", prefix+strconv.Itoa(i)).Run() // not all were made
 		}
 	})
 	_, in, shOut := heldShell(t, `read go; i=0; while [ $i -lt `+strconv.Itoa(n)+` ]; do `+ip+` netns add `+prefix+`$i || exit 1; i=$((i+1)); done; echo done; read bye`)

@@ -63,14 +63,24 @@ func TestReadyFileRefusesWhatIsNotOurs(t *testing.T) {
 	dir := t.TempDir()
 	v := victim(t, dir)
 	link := filepath.Join(dir, "link")
-	os.Symlink(v, link)
+	if err := os.Symlink(v, link); err != nil {
+		t.Fatal(err)
+	}
 	dangling := filepath.Join(dir, "dangling")
-	os.Symlink(filepath.Join(dir, "nowhere"), dangling)
+	if err := os.Symlink(filepath.Join(dir, "nowhere"), dangling); err != nil {
+		t.Fatal(err)
+	}
 	fifo := filepath.Join(dir, "fifo")
-	syscall.Mkfifo(fifo, 0o644)
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	hard := filepath.Join(dir, "hard")
-	os.WriteFile(hard, nil, 0o644)
-	os.Link(hard, filepath.Join(dir, "hard2"))
+	if err := os.WriteFile(hard, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(hard, filepath.Join(dir, "hard2")); err != nil {
+		t.Fatal(err)
+	}
 	for path, why := range map[string]string{
 		link:     "is a symbolic link",
 		dangling: "is a symbolic link",
@@ -90,8 +100,12 @@ func TestReadyFileRefusesWhatIsNotOurs(t *testing.T) {
 	}
 	if os.Geteuid() == 0 {
 		other := filepath.Join(dir, "other")
-		os.WriteFile(other, nil, 0o644)
-		os.Chown(other, 65534, 65534)
+		if err := os.WriteFile(other, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(other, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
 		if err := writeReadyFile(other); !errors.Is(err, ErrReadyFileInTheWay) {
 			t.Errorf("another user's file: %v, want it refused", err)
 		}
@@ -107,30 +121,50 @@ func TestTraceRefusesAReadyFileThroughASymlink(t *testing.T) {
 		t.Skip("needs root: the files belong to another user")
 	}
 	base := t.TempDir()
-	os.Chmod(base, 0o755)
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	v := victim(t, base)
 
 	sticky := filepath.Join(base, "tmp")
-	os.Mkdir(sticky, 0o777)
-	os.Chmod(sticky, 0o777|os.ModeSticky)
+	if err := os.Mkdir(sticky, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(sticky, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
 	planted := filepath.Join(sticky, "nstrace-ready")
 	if err := os.Symlink(v, planted); err != nil {
 		t.Fatal(err)
 	}
-	os.Lchown(planted, 65534, 65534)
+	if err := os.Lchown(planted, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
 
 	// A directory the user owns, holding a link to root's directory, which
 	// holds a file under the ready file's name.
 	home := filepath.Join(base, "home")
-	os.Mkdir(home, 0o755)
-	os.Chown(home, 65534, 65534)
+	if err := os.Mkdir(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(home, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
 	rootDir := filepath.Join(base, "root")
-	os.Mkdir(rootDir, 0o755)
+	if err := os.Mkdir(rootDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	secret := filepath.Join(rootDir, "ready")
-	os.WriteFile(secret, []byte("root's\n"), 0o600)
+	if err := os.WriteFile(secret, []byte("root's\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	viaDir := filepath.Join(home, "d")
-	os.Symlink(rootDir, viaDir)
-	os.Lchown(viaDir, 65534, 65534)
+	if err := os.Symlink(rootDir, viaDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(viaDir, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
 
 	for path, want := range map[string]string{
 		planted:                        "nstrace: ready file " + planted + " is a symbolic link: refusing to replace it",
@@ -153,15 +187,21 @@ func TestTraceRefusesAReadyFileThroughASymlink(t *testing.T) {
 func TestReadyFileSwappedWhileCheckedIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	checked := filepath.Join(dir, "checked")
-	os.WriteFile(checked, nil, 0o644)
+	if err := os.WriteFile(checked, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var st syscall.Stat_t
 	if err := syscall.Lstat(checked, &st); err != nil {
 		t.Fatal(err)
 	}
 	other := filepath.Join(dir, "other")
-	os.WriteFile(other, []byte("1\n"), 0o644)
+	if err := os.WriteFile(other, []byte("1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	fifo := filepath.Join(dir, "fifo")
-	syscall.Mkfifo(fifo, 0o644)
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, path := range []string{other, fifo} {
 		if _, err := readSmallFile(path, &st); !errors.Is(err, ErrReadyFileInTheWay) {
 			t.Errorf("%s in place of the file checked: %v, want it refused", path, err)

@@ -48,7 +48,7 @@ func startRecorder(t *testing.T, args ...string) *recorder {
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { r.cmd.Process.Kill(); <-r.done })
+	t.Cleanup(func() { _ = r.cmd.Process.Kill(); <-r.done }) // it may have exited already
 	br := bufio.NewReader(errp)
 	readStarted(t, br)
 	go func() {
@@ -57,7 +57,7 @@ func startRecorder(t *testing.T, args ...string) *recorder {
 		r.mu.Lock()
 		r.stderr.Write(b)
 		r.mu.Unlock()
-		r.cmd.Wait()
+		_ = r.cmd.Wait() // stop reads the exit status from ProcessState
 	}()
 	return r
 }
@@ -65,7 +65,9 @@ func startRecorder(t *testing.T, args ...string) *recorder {
 // stop signals the recorder and returns its exit status, stdout and stderr.
 func (r *recorder) stop(t *testing.T, sig syscall.Signal) (int, string, string) {
 	t.Helper()
-	r.cmd.Process.Signal(sig)
+	if err := r.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case <-r.done:
 	case <-time.After(30 * time.Second):
@@ -92,7 +94,7 @@ ip netns del ` + name + `
 setpriv --reuid=65534 --regid=65534 --clear-groups unshare -n true 2>/dev/null || true
 `
 	if out, err := exec.Command("sh", "-c", script).CombinedOutput(); err != nil {
-		exec.Command("ip", "netns", "del", name).Run()
+		_ = exec.Command("ip", "netns", "del", name).Run() // cleanup before failing
 		t.Fatalf("churn: %v\n%s", err, out)
 	}
 }
@@ -161,7 +163,7 @@ func TestKilledRecorderLeavesEveryCompleteRecord(t *testing.T) {
 			case <-stop:
 				return
 			default:
-				exec.Command("unshare", "-u", "true").Run()
+				_ = exec.Command("unshare", "-u", "true").Run() // load only: a failure is just less load
 			}
 		}
 	}()
@@ -205,10 +207,12 @@ func TestLiveFiltersAgreeWithReplayedFilters(t *testing.T) {
 	all := filepath.Join(t.TempDir(), "all.jsonl")
 	everything := startRecorder(t, "-q", "-w", all)
 	filtered := startRecorder(t, append([]string{"-o", "json"}, filters...)...)
-	io.WriteString(in, "go\n")
+	if _, err := io.WriteString(in, "go\n"); err != nil {
+		t.Fatal(err)
+	}
 	churn(t)
 	in.Close()
-	sh.Wait()
+	_ = sh.Wait() // reaps only: its last "read done" meets EOF, so it exits 1
 	if code, _, stderr := everything.stop(t, syscall.SIGINT); code != 0 {
 		t.Fatalf("recorder: %s", stderr)
 	}

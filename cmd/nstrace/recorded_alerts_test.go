@@ -36,12 +36,18 @@ func recordedAlertSession(t *testing.T) (string, []detect.Alert) {
 		t.Fatal(err)
 	}
 	for i := range evs {
-		w.WriteEvent(&evs[i])
+		if err := w.WriteEvent(&evs[i]); err != nil {
+			t.Fatal(err)
+		}
 		switch i {
 		case 4:
-			w.WriteAlert(&alerts[0])
+			if err := w.WriteAlert(&alerts[0]); err != nil {
+				t.Fatal(err)
+			}
 		case 7:
-			w.WriteAlert(&alerts[1])
+			if err := w.WriteAlert(&alerts[1]); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if err := w.Close(); err != nil {
@@ -114,7 +120,9 @@ func TestReplayShowsTheRecordedAlerts(t *testing.T) {
 		t.Errorf("--rerun-rules raised %s\nwant %s", got, builtin)
 	}
 	file := filepath.Join(t.TempDir(), "rules.yaml")
-	os.WriteFile(file, []byte("builtin:\n  denied-namespace-change: false\n  unprivileged-userns: false\n  cross-container-join: false\n"), 0o644)
+	if err := os.WriteFile(file, []byte("builtin:\n  denied-namespace-change: false\n  unprivileged-userns: false\n  cross-container-join: false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if got := strings.Join(rules("--rules", file), " "); got != "host-namespace-entry" {
 		t.Errorf("--rules raised %s", got)
 	}
@@ -159,7 +167,9 @@ func TestReportShowsTheRecordedAlerts(t *testing.T) {
 			}
 		}
 		var n int
-		json.Unmarshal([]byte(m[1]), &n)
+		if err := json.Unmarshal([]byte(m[1]), &n); err != nil {
+			t.Fatal(err)
+		}
 		return n, rules
 	}
 	if n, rules := alertsIn(); n != 2 || strings.Join(rules, ",") != "recorded-rule" {
@@ -181,7 +191,9 @@ func TestReplaySkipsUnknownRecordKinds(t *testing.T) {
 	lines := strings.SplitAfter(string(data), "\n")
 	seal := `{"event":"watermark","time":"2026-11-29T03:38:19Z","hash":"00ff"}` + "\n"
 	mixed := lines[0] + seal + lines[1] + seal + strings.Join(lines[2:], "")
-	os.WriteFile(path, []byte(mixed), 0o600)
+	if err := os.WriteFile(path, []byte(mixed), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	want, _, _ := nstrace(t, nil, "replay", "-o", "json", "--no-alerts", makeSession(t, "plain.jsonl", replayEventsFixture()))
 	out, stderr, code := nstrace(t, nil, "replay", "-o", "json", "--no-alerts", path)
 	if code != 0 || out != want {

@@ -52,7 +52,9 @@ func makeSession(t *testing.T, name string, evs []event.Event) string {
 		t.Fatal(err)
 	}
 	for i := range evs {
-		w.WriteEvent(&evs[i])
+		if err := w.WriteEvent(&evs[i]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -160,16 +162,24 @@ func TestReplayBadInputGetsOneLineAndStatus1(t *testing.T) {
 	header := good[:bytes.IndexByte(good, '\n')+1]
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "fifo")
-	syscall.Mkfifo(fifo, 0o600)
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	file := func(name string, data []byte) string {
 		p := filepath.Join(dir, name)
-		os.WriteFile(p, data, 0o600)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
 		return p
 	}
 	big := filepath.Join(dir, "big")
 	f, _ := os.Create(big)
-	f.Write(header)
-	f.Truncate(1 << 30) // a 1 GB line of NULs, sparse
+	if _, err := f.Write(header); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1 << 30); err != nil { // a 1 GB line of NULs, sparse
+		t.Fatal(err)
+	}
 	f.Close()
 	tests := []struct {
 		name, path, want string
@@ -209,7 +219,9 @@ func TestReplayOfATornFileWarnsOnceAndSucceeds(t *testing.T) {
 	lines := bytes.SplitAfter(good, []byte("\n"))
 	torn := append(bytes.Join(lines[:3], nil), lines[3][:30]...) // header, two events, part of the loss marker
 	path := filepath.Join(t.TempDir(), "torn.jsonl")
-	os.WriteFile(path, torn, 0o600)
+	if err := os.WriteFile(path, torn, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	out, stderr, code := nstrace(t, nil, "replay", "-o", "json", path)
 	wantWarn := "nstrace: replay " + path + ": line 4 (byte " + itoa(len(bytes.Join(lines[:3], nil))) +
 		"): warning: torn final record (30 bytes) ignored: the recording was cut short\n"
@@ -232,7 +244,9 @@ func TestReplayReadsRotatedFilesByGlobAndStdin(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range evs {
-		w.WriteEvent(&evs[i])
+		if err := w.WriteEvent(&evs[i]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w.Close()
 	if n := len(w.Files()); n < 4 {

@@ -21,7 +21,9 @@ func liveResolver(ctx context.Context) (*resolve.Resolver, *inventory.Inventory,
 		return nil, nil, fmt.Errorf("namespace inventory: %w", err)
 	}
 	r := resolve.New(inv)
-	go r.WatchMounts(ctx) // without it, names come as events need them
+	// Without the watch, names come as events need them (Resolve checks the
+	// mount table itself), so its error changes nothing here.
+	go func() { _ = r.WatchMounts(ctx) }()
 	go func() {
 		tick := time.NewTicker(refreshEvery)
 		defer tick.Stop()
@@ -30,7 +32,7 @@ func liveResolver(ctx context.Context) (*resolve.Resolver, *inventory.Inventory,
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				r.Refresh() // a failed rescan keeps what is known
+				_ = r.Refresh() // a failed rescan keeps what is known
 			}
 		}
 	}()

@@ -20,14 +20,16 @@ import (
 func TestRuleErrorsAreReportedOnceAndSummarised(t *testing.T) {
 	path := alertSession(t)
 	rules := filepath.Join(t.TempDir(), "rules.yaml")
-	os.WriteFile(rules, []byte(`rules:
+	if err := os.WriteFile(rules, []byte(`rules:
   - name: sixth-change
     match: event == "setns" && changes[5].type == "net"
   - name: per-uid
     match: 100 / uid > 1
   - name: fine
     match: comm == "nobody-has-this"
-`), 0o644)
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var setns, root int
 	for _, ev := range scenarioEvents(t) {
 		if ev.Kind == event.Setns && !ev.Failed() {
@@ -75,13 +77,15 @@ func TestCostlyRuleIsRefusedWithItsLine(t *testing.T) {
 	}
 	n := "[" + strings.Join(list, ",") + "]"
 	rules := filepath.Join(t.TempDir(), "costly.yaml")
-	os.WriteFile(rules, []byte(fmt.Sprintf(`version: 1
+	if err := os.WriteFile(rules, []byte(fmt.Sprintf(`version: 1
 rules:
   - name: ok
     match: event == "setns"
   - name: quadratic
     match: '%s.all(x, %s.all(y, x != y || x == y))'
-`, n, n)), 0o644)
+`, n, n)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	session := alertSession(t)
 	for _, cmd := range [][]string{{"replay", session}, {"report", session}, {"trace"}} {
 		_, stderr, code := nstrace(t, nil, append(cmd, "--rules", rules)...)

@@ -155,7 +155,9 @@ func TestStopDrainsForTheTimeoutOnly(t *testing.T) {
 		"--drain-timeout", "1s", "--test-event-delay", "20ms")
 	unshareBurst(t, n)
 	signalled := time.Now()
-	r.cmd.Process.Signal(syscall.SIGINT)
+	if err := r.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
 	checkStop(t, r, file, n, signalled, 2*time.Second)
 }
 
@@ -167,8 +169,12 @@ func TestSecondSignalStopsAtOnce(t *testing.T) {
 		"--drain-timeout", "60s", "--test-event-delay", "20ms")
 	unshareBurst(t, n)
 	signalled := time.Now()
-	r.cmd.Process.Signal(syscall.SIGINT)
-	r.cmd.Process.Signal(syscall.SIGTERM)
+	if err := r.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
 	checkStop(t, r, file, n, signalled, time.Second)
 }
 
@@ -181,7 +187,9 @@ func TestStopDoesNotWaitForAStuckEvent(t *testing.T) {
 		"--drain-timeout", "500ms", "--test-event-delay", "1m")
 	unshareBurst(t, n)
 	signalled := time.Now()
-	r.cmd.Process.Signal(syscall.SIGHUP)
+	if err := r.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
 	checkStop(t, r, file, n, signalled, 1500*time.Millisecond)
 }
 
@@ -205,18 +213,20 @@ func TestStopWithABlockedOutputExitsInTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-done }) // it may have exited already
 	br := bufio.NewReader(errp)
 	readStarted(t, br)
 	var rest []byte
 	go func() {
 		defer close(done)
 		rest, _ = io.ReadAll(br)
-		cmd.Wait()
+		_ = cmd.Wait() // the exit status is read from ProcessState below
 	}()
 	unshareBurst(t, 3000) // far more text than a pipe holds
 	signalled := time.Now()
-	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):

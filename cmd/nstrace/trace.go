@@ -59,7 +59,7 @@ func newTraceCommand() *cobra.Command {
 	fl.StringVar(&f.readyFile, "ready-file", "", "create this file once every probe is attached")
 	fl.StringVar(&f.ringSize, "ring-size", "16M", "ring buffer size: a power of two from a page to 2G, in bytes or with K, M or G")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of nstrace itself to this file")
-	fl.MarkHidden("cpuprofile")
+	_ = fl.MarkHidden("cpuprofile") // fails only for a flag not defined; it is, just above
 	fl.StringVar(&f.hooks, "hooks", "auto", "hook set: auto (fentry where the kernel allows, else tracepoints), tracepoint, or fentry")
 	fl.StringVarP(&f.write, "write", "w", "", "record the session to this file (.gz, .zst: compressed; -: standard output)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "show no events (with -w: only record)")
@@ -69,7 +69,7 @@ func newTraceCommand() *cobra.Command {
 	fl.IntVar(&f.rotateKeep, "rotate-keep", 0, "with --rotate-size: keep only the newest N files")
 	fl.DurationVar(&f.drainTimeout, "drain-timeout", tracer.DefaultDrainTimeout, "on a stop signal, deliver what the ring holds for at most this long; the rest is counted lost (a second signal stops at once)")
 	fl.DurationVar(&f.eventDelay, "test-event-delay", 0, "slow the processing of every event by this much (for tests of bounded stops)")
-	fl.MarkHidden("test-event-delay")
+	_ = fl.MarkHidden("test-event-delay") // defined just above
 	f.filter.register(fl, true)
 	f.alerts.register(fl, false, true)
 	f.metrics.register(fl)

@@ -46,7 +46,7 @@ func TestTraceMountsTracefsWhenMissing(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }) // it may have exited already
 	stderr := bufio.NewReader(errp)
 	if line, err := stderr.ReadString('\n'); line != tracefsNote {
 		t.Fatalf("first stderr line %q (%v), want %q", line, err, tracefsNote)
@@ -55,7 +55,9 @@ func TestTraceMountsTracefsWhenMissing(t *testing.T) {
 	if _, err := os.Stat(ready); err != nil {
 		t.Fatalf("ready file: %v", err)
 	}
-	cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
 	rest := new(strings.Builder)
 	stderr.WriteTo(rest)
 	if err := cmd.Wait(); err != nil || rest.String() != "nstrace: 0 events, 0 lost\n" {

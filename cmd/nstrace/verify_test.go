@@ -52,7 +52,9 @@ func makeSealedSession(t *testing.T, name, keyPath string, evs []event.Event) st
 		t.Fatal(err)
 	}
 	for i := range evs {
-		w.WriteEvent(&evs[i])
+		if err := w.WriteEvent(&evs[i]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -192,7 +194,9 @@ func TestARealSealedRecordingVerifies(t *testing.T) {
 		t.Fatalf("no unshare record in %v", files)
 	}
 	lines[n] = bytes.Replace(lines[n], []byte(`"comm":"unshare"`), []byte(`"comm":"unshard"`), 1)
-	os.WriteFile(files[part-1], bytes.Join(lines, nil), 0o600)
+	if err := os.WriteFile(files[part-1], bytes.Join(lines, nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	stdout, stderr, code = nstrace(t, nil, append([]string{"verify", "--key", key}, files...)...)
 	wantLine := regexp.MustCompile(fmt.Sprintf(`^%s: line %d \(byte %d\): part %d: record changed since it was sealed \(sealed by seal \d+, line \d+\)\n$`,
 		regexp.QuoteMeta(files[part-1]), n+1, off, part))
