@@ -42,3 +42,32 @@ func TestReplaySaysWhenASealBreaks(t *testing.T) {
 		t.Errorf("--verify: exit %d\n%s\nwant exit 1 and last %s", code, stderr, broken)
 	}
 }
+
+// Records after the last seal (a recorder killed before sealing them) are
+// no broken seal: even with --verify, replay shows them and exits 0, and
+// the reader's warning says the session has no trailer.
+func TestReplayVerifyPassesAnUnsealedTail(t *testing.T) {
+	keyPath, _ := newSealKey(t)
+	path := makeSealedSession(t, "s.jsonl", keyPath, replayEventsFixture())
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	if len(lines) < 8 || !bytes.HasPrefix(lines[5], sealPrefix) || bytes.HasPrefix(lines[6], sealPrefix) {
+		t.Fatalf("line 6 is no seal or line 7 is one:\n%s", b)
+	}
+	if err := os.WriteFile(path, bytes.Join(lines[:7], nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if stdout, _, code := nstrace(t, nil, "verify", path); code != 1 || !strings.Contains(stdout, "1 records after the last seal (line 6") {
+		t.Fatalf("verify: exit %d, %s; want one unsealed record after line 6", code, stdout)
+	}
+	out, stderr, code := nstrace(t, nil, "replay", "--no-alerts", "--verify", "-o", "json", path)
+	evs := replayEventsFixture()
+	want := liveJSON(evs[:4])
+	if code != 0 || out != want || strings.Contains(stderr, "NOT verified") ||
+		strings.Count(stderr, "warning") != 1 || !strings.Contains(stderr, "warning: session ends without a trailer") {
+		t.Errorf("exit %d\n%s%s\nwant\n%s", code, out, stderr, want)
+	}
+}
