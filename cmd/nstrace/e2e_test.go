@@ -195,7 +195,7 @@ func TestBadFlagsGetOneLineAndStatus2(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-o", "yaml"}, `nstrace: unknown output format "yaml" (want text or json)`},
+		{[]string{"-o", "yaml"}, `nstrace: unknown output format "yaml" (want text, wide or json)`},
 		{[]string{"--type", "bogus"}, `nstrace: unknown namespace type "bogus" (want one of cgroup ipc mnt net pid pid_for_children time time_for_children user uts)`},
 		{[]string{"--no-such-flag"}, `nstrace: unknown flag: --no-such-flag`},
 		{[]string{"trace", "extra"}, `nstrace: unknown command "extra" for "nstrace trace"`},

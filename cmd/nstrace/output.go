@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
 
@@ -25,13 +24,18 @@ type output struct {
 }
 
 func newOutput(format string, w io.Writer) (*output, error) {
-	switch format {
-	case "text":
-		return &output{text: render.NewText(w), w: w, color: wantColor(w)}, nil
-	case "json":
-		return &output{json: render.NewJSON(w), w: w, color: wantColor(w)}, nil
+	opts, isText, err := textOptions(format, w)
+	if err != nil {
+		return nil, err
 	}
-	return nil, usageError{fmt.Errorf("unknown output format %q (want text or json)", format)}
+	switch {
+	case isText && opts.Format == render.Compact && opts.Width == 0:
+		// Piped: the whole line scripts have always parsed, unchanged.
+		return &output{text: render.NewText(w), w: w, color: wantColor(w)}, nil
+	case isText:
+		return &output{text: render.NewTextWith(w, opts), w: w, color: wantColor(w)}, nil
+	}
+	return &output{json: render.NewJSON(w), w: w, color: wantColor(w)}, nil
 }
 
 // start writes what comes before the first event: the text column names.

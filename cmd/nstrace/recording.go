@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,17 +13,37 @@ import (
 	"github.com/nstrace/nstrace/tracer/pipeline"
 	"github.com/nstrace/nstrace/tracer/render"
 	"github.com/nstrace/nstrace/tracer/resolve"
+	"github.com/nstrace/nstrace/tracer/seal"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
 // recording is a session opened for replay or report: its reader and paths,
 // the filter options with the --since/--until window placed from its start,
-// and a resolver built from its inventory.
+// a resolver built from its inventory, and the verifier that checks its
+// seals as it is read.
 type recording struct {
 	r     *session.Reader
 	paths []string
 	opts  filter.Options
 	res   *resolve.Resolver
+	seals *sealedLines
+}
+
+// sealedLines is the verifier a recording's lines pass through, which also
+// notes whether any of them was a seal record: a recording without one was
+// made unsealed (--seal=false, an older nstrace) and has no seal to break.
+type sealedLines struct {
+	*seal.Verifier
+	seen bool
+}
+
+var sealPrefix = []byte(`{"event":"seal",`)
+
+func (s *sealedLines) Line(pos session.Position, line []byte, complete bool) {
+	if !s.seen && bytes.HasPrefix(line, sealPrefix) {
+		s.seen = true
+	}
+	s.Verifier.Line(pos, line, complete)
 }
 
 // openRecording opens the files args name (globs, "-"); verb ("replay",
@@ -36,7 +57,8 @@ func openRecording(verb string, args []string, opts filter.Options, since, until
 	if err != nil {
 		return nil, err
 	}
-	r, err := session.Open(paths...)
+	seals := &sealedLines{Verifier: seal.NewVerifier(nil, nil)}
+	r, err := session.OpenWatched(seals, paths...)
 	if err != nil {
 		return nil, fmt.Errorf("%s %w", verb, err)
 	}
@@ -52,7 +74,7 @@ func openRecording(verb string, args []string, opts filter.Options, since, until
 		r.Close()
 		return nil, fmt.Errorf("%s %s: %w", verb, render.Sanitize(paths[0]), err)
 	}
-	return &recording{r: r, paths: paths, opts: opts, res: res}, nil
+	return &recording{r: r, paths: paths, opts: opts, res: res, seals: seals}, nil
 }
 
 // replayResolver resolves from the inventory a session was recorded with,
@@ -87,9 +109,10 @@ func parseWindow(since, until string) (s, u filter.Moment, err error) {
 
 // replaySession runs a recording through p: every event and, with
 // recorded, the alerts the recorder wrote, each after the event that
-// raised it. verb ("replay", "report") starts its error messages. The
+// raised it. verb ("replay", "report") starts its error messages. check,
+// if not nil, runs after each record; its error ends the replay. The
 // caller finishes p.
-func replaySession(r *session.Reader, p *pipeline.Pipeline, verb string, recorded bool) error {
+func replaySession(r *session.Reader, p *pipeline.Pipeline, verb string, recorded bool, check func() error) error {
 	p.Session(r.First())
 	for {
 		rec, err := r.NextRecord()
@@ -106,6 +129,9 @@ func replaySession(r *session.Reader, p *pipeline.Pipeline, verb string, recorde
 		case recorded:
 			a := alertOf(rec.Alert)
 			err = p.RecordedAlert(&a)
+		}
+		if err == nil && check != nil {
+			err = check()
 		}
 		if err != nil {
 			return err

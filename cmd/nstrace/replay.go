@@ -12,6 +12,7 @@ import (
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/pipeline"
 	"github.com/nstrace/nstrace/tracer/render"
+	"github.com/nstrace/nstrace/tracer/seal"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
@@ -21,6 +22,7 @@ type replayFlags struct {
 	since  string
 	until  string
 	alerts alertFlags // detection.go
+	verify bool       // a broken seal ends the replay
 }
 
 func newReplayCommand() *cobra.Command {
@@ -37,11 +39,12 @@ func newReplayCommand() *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	fl.StringVarP(&f.output, "output", "o", "text", "output format: text (compact, fits the terminal), wide (everything) or json")
 	f.filter.register(fl, false)
 	fl.StringVar(&f.since, "since", "", "only events from this time on: 2026-11-29T03:38:18Z, 03:38:18 (UTC), or 5m after the start")
 	fl.StringVar(&f.until, "until", "", "only events up to this time, in the same forms as --since")
 	f.alerts.register(fl, true, true)
+	fl.BoolVar(&f.verify, "verify", false, "stop with status 1 at a broken seal (else a warning); an unsealed tail only warns")
 	return cmd
 }
 
@@ -81,9 +84,13 @@ func runReplay(f *replayFlags, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	readErr := replaySession(rec.r, p, "replay", recorded)
+	sealed := sealWatch{v: rec.seals, fatal: f.verify, stderr: stderr}
+	readErr := replaySession(rec.r, p, "replay", recorded, sealed.check)
 	if err := p.Finish(); err != nil && readErr == nil {
 		readErr = err
+	}
+	if readErr == nil {
+		readErr = sealed.finish()
 	}
 	for _, w := range rec.r.Warnings() {
 		fmt.Fprintf(stderr, "nstrace: replay %s: warning: %s\n", w.Pos, w.Msg)
@@ -148,4 +155,46 @@ func expandPaths(args []string) ([]string, error) {
 		paths = append(paths, matches...)
 	}
 	return paths, nil
+}
+
+// sealWatch asks the recording's verifier, as replay goes, whether a seal
+// broke: it warns once, or with fatal ends the replay there.
+type sealWatch struct {
+	v      *sealedLines
+	fatal  bool
+	warned bool
+	stderr io.Writer
+}
+
+func (s *sealWatch) check() error {
+	if s.warned || !s.v.seen {
+		return nil
+	}
+	p, broken := s.v.Broken()
+	if !broken {
+		return nil
+	}
+	if s.fatal {
+		return fmt.Errorf("replay %s: NOT verified: %s", p.Pos, sealProblem(p))
+	}
+	s.warned = true
+	fmt.Fprintf(s.stderr, "nstrace: replay %s: warning: NOT verified: %s\n", p.Pos, sealProblem(p))
+	return nil
+}
+
+// finish checks what only the end of the recording shows. Lines no seal
+// covers (a recorder killed between seals) are no sign of tampering, and
+// the reader already warns that such a session ends without its trailer.
+func (s *sealWatch) finish() error {
+	s.v.Finish()
+	return s.check()
+}
+
+// sealProblem is what p says after its position, sanitised (the position
+// is already).
+func sealProblem(p seal.Problem) string {
+	if p.Part > 0 {
+		return fmt.Sprintf("part %d: %s", p.Part, render.Sanitize(p.Msg))
+	}
+	return render.Sanitize(p.Msg)
 }

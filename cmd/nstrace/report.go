@@ -86,7 +86,7 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 	}()
 	p := pipeline.New(pipeline.Options{Resolver: res, Detector: det.detector(), Filter: filt,
 		Sinks: []pipeline.Sink{reportSink{b}}, Warn: stderr})
-	if err := replaySession(r, p, "report", recorded); err != nil {
+	if err := replaySession(r, p, "report", recorded, nil); err != nil {
 		return err
 	}
 	if err := p.Finish(); err != nil {

@@ -14,9 +14,6 @@ import (
 // (compact) fits the terminal's width when w is a terminal and writes
 // whole lines when it is not; "wide" says everything. ok is false for
 // "json", which is no text format; any other value is a usage error.
-//
-// For the pipeline builder: where output.go makes render.NewText(w), make
-// render.NewTextWith(w, opts) with these options, and accept "wide" in -o.
 func textOptions(format string, w io.Writer) (opts render.TextOptions, ok bool, err error) {
 	switch format {
 	case "text":

@@ -55,7 +55,7 @@ func newTraceCommand() *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	fl.StringVarP(&f.output, "output", "o", "text", "output format: text (compact, fits the terminal), wide (everything) or json")
 	fl.StringVar(&f.readyFile, "ready-file", "", "create this file once every probe is attached")
 	fl.StringVar(&f.ringSize, "ring-size", "16M", "ring buffer size: a power of two from a page to 2G, in bytes or with K, M or G")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of nstrace itself to this file")
