@@ -99,7 +99,7 @@ vmlinux: ## regenerate bpf/vmlinux/$(ARCH)/vmlinux.h from this kernel's BTF (nee
 # Host tools the tracer's kernel tests exec, shipped into the VM with their
 # libraries when installed here (an absent one makes its test skip there).
 # The flood tests' flooder is built here and shipped too: the guest has no Go.
-VMTEST_TOOLS ?= unshare nsenter readlink ip lsns runc bwrap
+VMTEST_TOOLS ?= unshare nsenter readlink ip lsns runc bwrap setpriv taskset
 # One vCPU: under software emulation with two, the cross-CPU text patching
 # that attaching syscall tracepoints does stalled the 6.1 guest for minutes.
 VMTEST_FLAGS ?= -smp 1
