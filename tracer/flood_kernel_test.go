@@ -24,7 +24,7 @@ import (
 // for them to run as often as the checks need.
 func floodFor() time.Duration {
 	if testenv.InVM() {
-		return 6 * time.Second
+		return 10 * time.Second
 	}
 	return 2 * time.Second
 }
