@@ -98,7 +98,8 @@ vmlinux: ## regenerate bpf/vmlinux/$(ARCH)/vmlinux.h from this kernel's BTF (nee
 
 # Host tools the tracer's kernel tests exec, shipped into the VM with their
 # libraries when installed here (an absent one makes its test skip there).
-VMTEST_TOOLS ?= unshare nsenter readlink ip lsns runc bwrap
+# The flood tests' flooder is built here and shipped too: the guest has no Go.
+VMTEST_TOOLS ?= unshare nsenter readlink ip lsns runc bwrap setpriv taskset
 # One vCPU: under software emulation with two, the cross-CPU text patching
 # that attaching syscall tracepoints does stalled the 6.1 guest for minutes.
 VMTEST_FLAGS ?= -smp 1
@@ -106,9 +107,11 @@ VMTEST_FLAGS ?= -smp 1
 vmtest: ## run ./tracer's kernel tests on Debian's 6.1 kernel under QEMU, under each hook set
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	CGO_ENABLED=0 $(GO) test -c -o "$$tmp/tracer.test" ./tracer && \
+	CGO_ENABLED=0 $(GO) build -o "$$tmp/flooder" ./tracer/testenv/flooder && \
 	$(GO) build -o "$$tmp/vmtest" ./cmd/vmtest && \
 	for hooks in fentry tracepoint; do \
 		echo "=== vmtest: Debian 6.1, --hooks $$hooks" && \
-		"$$tmp/vmtest" $(foreach t,$(VMTEST_TOOLS),$(if $(shell command -v $(t)),-file $(t))) -env NSTRACE_HOOKS=$$hooks $(VMTEST_FLAGS) \
+		"$$tmp/vmtest" $(foreach t,$(VMTEST_TOOLS),$(if $(shell command -v $(t)),-file $(t))) -env NSTRACE_HOOKS=$$hooks \
+			-file "$$tmp/flooder:/bin/nstrace-flooder" -env NSTRACE_FLOODER=/bin/nstrace-flooder $(VMTEST_FLAGS) \
 			"$$tmp/tracer.test" -- -test.v -test.count=1 -test.timeout=7m || exit 1; \
 	done

@@ -50,22 +50,26 @@ static __always_inline bool first_failure(struct event *e)
 /* The cgroup a source is charged to: its cgroup v2 id, or, where the task
  * sits at the v2 root (hybrid hosts that run containers under cgroup v1),
  * the id of its v1 memory cgroup (the inode of its directory under
- * /sys/fs/cgroup/memory). Both are kernfs ids: one key space. */
-static __always_inline __u64 source_cgroup(struct event *e)
+ * /sys/fs/cgroup/memory). Both are kernfs ids: one key space. Takes the v2
+ * id as a value, not the event: clang would otherwise merge the two reads
+ * into one load through either the event or the kernfs node, which the
+ * 6.1 verifier refuses ("same insn cannot be used with different
+ * pointers"). */
+static __always_inline __u64 source_cgroup(__u64 cgroup_id)
 {
 	struct task_struct *t;
 	struct cgroup_subsys_state *css;
 	int memory;
 
-	if (e->cgroup_id != 1 || !bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
-		return e->cgroup_id;
+	if (cgroup_id != 1 || !bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+		return cgroup_id;
 	memory = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
 	if (memory < 0 || memory >= 12)
-		return e->cgroup_id;
+		return cgroup_id;
 	t = bpf_get_current_task_btf();
 	css = t->cgroups->subsys[memory];
 	if (!css)
-		return e->cgroup_id;
+		return cgroup_id;
 	return css->cgroup->kn->id;
 }
 
@@ -204,13 +208,13 @@ __noinline int admit(struct event *e)
 	 * time: its buckets need not be asked again before then. */
 	m = bpf_map_lookup_elem(&flood_memo, &zero);
 	if (m && m->uid == uid && now < m->until_ns) {
-		cg = source_cgroup(e);
+		cg = source_cgroup(e->cgroup_id);
 		if (cg == m->cgroup)
 			goto past;
 	}
 	if (take(&uid_bucket, &uid, now, &uid_until) && ring_has_room())
 		return true;
-	cg = source_cgroup(e);
+	cg = source_cgroup(e->cgroup_id);
 	if (take(&cgroup_bucket, &cg, now, &cg_until) && ring_has_room())
 		return true;
 	if (m && uid_until && cg_until) {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/testenv"
 )
@@ -194,4 +196,23 @@ func ownCgroupKey(t *testing.T) uint64 {
 		t.Fatalf("stat own cgroup: %v", err)
 	}
 	return st.Ino
+}
+
+// usableCPUs lists the CPUs this process may run on, for pinning flooders.
+func usableCPUs(t *testing.T) []int {
+	t.Helper()
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		t.Fatalf("sched_getaffinity: %v", err)
+	}
+	var cpus []int
+	for cpu := 0; cpu < len(set)*64; cpu++ {
+		if set.IsSet(cpu) {
+			cpus = append(cpus, cpu)
+		}
+	}
+	if len(cpus) == 0 {
+		t.Fatal("sched_getaffinity: no CPU")
+	}
+	return cpus
 }

@@ -18,8 +18,16 @@ import (
 // every event of the flooder is delivered, counted in a flood record, or
 // counted lost.
 
-// floodFor bounds each flood: other tests share the machine's CPUs.
-const floodFor = 2 * time.Second
+// floodFor bounds each flood: other tests share the machine's CPUs. In
+// make vmtest's guest (one emulated CPU) the commands run beside a flood at
+// a person's pace start several times slower: the flood lasts long enough
+// for them to run as often as the checks need.
+func floodFor() time.Duration {
+	if testenv.InVM() {
+		return 10 * time.Second
+	}
+	return 2 * time.Second
+}
 
 // Each test's flooder has its own comm: floods of other tests, in other
 // packages, may show in this test's tracer.
@@ -30,7 +38,8 @@ const (
 )
 
 // Two flooders as uid 65534, each in a user namespace it made, one per
-// CPU, unshare a uts namespace as fast as they can while root runs
+// CPU (one where the test may use a single CPU, as in make vmtest),
+// unshare a uts namespace as fast as they can while root runs
 // `unshare -u true` at a person's pace: all of root's events arrive, the
 // flooders' are delivered or counted to the call, and nothing is lost.
 func TestFloodByAnUnprivilegedUserStarvesNoOne(t *testing.T) {
@@ -42,12 +51,13 @@ func TestFloodByAnUnprivilegedUserStarvesNoOne(t *testing.T) {
 	c := startCapture(t, tracer.Options{FloodRate: floodRateForTest()})
 
 	var floods []*flood
-	for cpu := range 2 {
+	cpus := usableCPUs(t)
+	for _, cpu := range cpus[:min(2, len(cpus))] {
 		// unshare -r: the user namespace is made by uid 65534 (what the
 		// unprivileged-userns rule must see), and the flooder is root in it.
 		floods = append(floods, startFlood(t, exec.Command(taskset, "-c", strconv.Itoa(cpu),
 			setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
-			unshare, "-r", flooder, "-for", floodFor.String())))
+			unshare, "-r", flooder, "-for", floodFor().String())))
 	}
 	// Mid-flood, the flooders' uid (in their cgroup, both past their
 	// share) creates user namespaces, and is denied a net namespace: each
@@ -147,7 +157,7 @@ func TestFloodFromAContainerStarvesNotTheHost(t *testing.T) {
 	testenv.RequireKernel(t)
 	runc := testenv.RequireTool(t, "runc")
 	flooder := testenv.Flooder(t, containerComm)
-	bundle := flooderBundle(t, flooder, "-for", floodFor.String())
+	bundle := flooderBundle(t, flooder, "-for", floodFor().String())
 	id := "nstrace-flood-" + strconv.Itoa(os.Getpid())
 	t.Cleanup(func() { _ = exec.Command(runc, "delete", "-f", id).Run() }) // fails if never created
 	c := startCapture(t, tracer.Options{})
@@ -201,7 +211,7 @@ func TestFloodCannotHideAJoinIntoAnotherCgroupsNamespace(t *testing.T) {
 	runc := testenv.RequireTool(t, "runc")
 	flooder := testenv.Flooder(t, joinComm)
 	holder, ns := holdProcess(t, &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET})
-	bundle := flooderBundle(t, flooder, "-for", floodFor.String(), "-join", "/othernet")
+	bundle := flooderBundle(t, flooder, "-for", floodFor().String(), "-join", "/othernet")
 	testenv.BindFile(t, bundle, "/othernet", "/proc/"+strconv.Itoa(holder)+"/ns/net")
 	id := "nstrace-flood-other-" + strconv.Itoa(os.Getpid())
 	t.Cleanup(func() { _ = exec.Command(runc, "delete", "-f", id).Run() }) // fails if never created

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,9 +17,14 @@ var flooder struct {
 	out  []byte
 }
 
+// FlooderEnv names a prebuilt flooder for machines without a Go toolchain
+// (make vmtest ships one into its guest).
+const FlooderEnv = "NSTRACE_FLOODER"
+
 // Flooder builds tracer/testenv/flooder once per test binary, statically
-// (it also runs in a busybox container), into a directory anyone may read,
-// so unprivileged users can run it. It returns a path to it named name
+// (it also runs in a busybox container), or copies the prebuilt one
+// $NSTRACE_FLOODER names, into a directory anyone may read, so
+// unprivileged users can run it. It returns a path to it named name
 // (the flood's comm, which tells one test's flood from another's), and
 // holds the flood lock until the test ends: a flood is a machine-wide
 // event, so tests that flood, in any package, take turns.
@@ -35,7 +41,12 @@ func Flooder(t testing.TB, name string) string {
 			return
 		}
 		flooder.dir = dir
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "flooder"), "github.com/nstrace/nstrace/tracer/testenv/flooder")
+		bin := filepath.Join(dir, "flooder")
+		if prebuilt := os.Getenv(FlooderEnv); prebuilt != "" {
+			flooder.err = copyExecutable(prebuilt, bin)
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", bin, "github.com/nstrace/nstrace/tracer/testenv/flooder")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		flooder.out, flooder.err = cmd.CombinedOutput()
 	})
@@ -47,6 +58,18 @@ func Flooder(t testing.TB, name string) string {
 		t.Fatalf("name the flooder: %v", err)
 	}
 	return path
+}
+
+// copyExecutable copies src to dst, executable by anyone.
+func copyExecutable(src, dst string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("prebuilt flooder: %w", err)
+	}
+	if err := os.WriteFile(dst, data, 0o755); err != nil {
+		return fmt.Errorf("prebuilt flooder: %w", err)
+	}
+	return nil
 }
 
 // floodLock takes the machine-wide flood lock until t ends.
