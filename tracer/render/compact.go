@@ -108,18 +108,7 @@ func (t *Text) appendWide(b []byte, ev *event.Event) []byte {
 	b = appendRight(b, uint64(ev.Pid), 8)
 	b = appendRight(b, uint64(ev.Ppid), 8)
 	b = appendRight(b, uint64(ev.UID), 6)
-	b = append(b, ' ')
-	s := len(b)
-	b = AppendSanitized(b, ev.Comm)
-	b = pad(b, s, 16)
-	b = append(b, ' ')
-	s = len(b)
-	b = append(b, ev.Kind.String()...)
-	b = pad(b, s, 7)
-	if ev.Tid != ev.Pid {
-		b = append(b, " tid="...)
-		b = strconv.AppendUint(b, uint64(ev.Tid), 10)
-	}
+	b = appendCommKindTid(b, ev)
 	b = appendFailure(b, ev, true)
 	for i := range ev.Changes {
 		b = append(b, ' ')

@@ -78,18 +78,7 @@ func AppendText(b []byte, ev *event.Event) []byte {
 	}
 	b = appendRight(b, uint64(ev.Pid), 8)
 	b = appendRight(b, uint64(ev.Ppid), 8)
-	b = append(b, ' ')
-	start := len(b)
-	b = AppendSanitized(b, ev.Comm)
-	b = pad(b, start, 16)
-	b = append(b, ' ')
-	start = len(b)
-	b = append(b, ev.Kind.String()...)
-	b = pad(b, start, 7)
-	if ev.Tid != ev.Pid {
-		b = append(b, " tid="...)
-		b = strconv.AppendUint(b, uint64(ev.Tid), 10)
-	}
+	b = appendCommKindTid(b, ev)
 	if ev.Failed() {
 		b = append(b, " ✗ "...)
 		b = append(b, event.ErrnoName(ev.Errno)...)
@@ -156,6 +145,25 @@ func appendRight(b []byte, v uint64, width int) []byte {
 func pad(b []byte, start, width int) []byte {
 	for utf8.RuneCount(b[start:]) < width {
 		b = append(b, ' ')
+	}
+	return b
+}
+
+// appendCommKindTid appends the columns the text and wide lines share: the
+// command padded to 16, the event kind padded to 7, and the thread when it
+// is not the process's main one.
+func appendCommKindTid(b []byte, ev *event.Event) []byte {
+	b = append(b, ' ')
+	start := len(b)
+	b = AppendSanitized(b, ev.Comm)
+	b = pad(b, start, 16)
+	b = append(b, ' ')
+	start = len(b)
+	b = append(b, ev.Kind.String()...)
+	b = pad(b, start, 7)
+	if ev.Tid != ev.Pid {
+		b = append(b, " tid="...)
+		b = strconv.AppendUint(b, uint64(ev.Tid), 10)
 	}
 	return b
 }
