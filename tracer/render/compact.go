@@ -163,17 +163,7 @@ func appendFlags(b []byte, ev *event.Event) []byte {
 // appendChangeCut writes a change as appendChange does, its labels cut to
 // limit columns, with the inode's reuse mark; wide adds from and ns_id.
 func (t *Text) appendChangeCut(b []byte, c *event.Change, own *event.Container, limit int, wide bool) []byte {
-	b = append(b, c.Type.String()...)
-	switch c.Action {
-	case event.Create:
-		b = append(b, '+')
-	case event.Join:
-		b = append(b, "→"...)
-	case event.ActionDestroy:
-		b = append(b, '-')
-	}
-	b = append(b, ' ')
-	b = strconv.AppendUint(b, uint64(c.To), 10)
+	b = appendChangeHead(b, c)
 	b = t.reuse.appendMark(b, c)
 	if c.Name != "" {
 		b = append(b, ' ')

@@ -107,17 +107,7 @@ func AppendText(b []byte, ev *event.Event) []byte {
 // appendChange writes one change; its container is left out when it is the
 // process's own, which the line ends with anyway.
 func appendChange(b []byte, c *event.Change, own *event.Container) []byte {
-	b = append(b, c.Type.String()...)
-	switch c.Action {
-	case event.Create:
-		b = append(b, '+')
-	case event.Join:
-		b = append(b, "→"...)
-	case event.ActionDestroy:
-		b = append(b, '-')
-	}
-	b = append(b, ' ')
-	b = strconv.AppendUint(b, uint64(c.To), 10)
+	b = appendChangeHead(b, c)
 	if c.Name != "" {
 		b = append(b, ' ')
 		b = AppendQuoted(b, c.Name)
@@ -165,5 +155,22 @@ func appendCommKindTid(b []byte, ev *event.Event) []byte {
 		b = append(b, " tid="...)
 		b = strconv.AppendUint(b, uint64(ev.Tid), 10)
 	}
+	return b
+}
+
+// appendChangeHead writes what every form of a change starts with: the
+// type, the action's sign (+ create, → join, - destroy) and the inode.
+func appendChangeHead(b []byte, c *event.Change) []byte {
+	b = append(b, c.Type.String()...)
+	switch c.Action {
+	case event.Create:
+		b = append(b, '+')
+	case event.Join:
+		b = append(b, "→"...)
+	case event.ActionDestroy:
+		b = append(b, '-')
+	}
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, uint64(c.To), 10)
 	return b
 }
