@@ -201,10 +201,8 @@ func (p *Pipeline) pass(ev *event.Event) error {
 	if p.closed {
 		return ErrTakenOver
 	}
-	if tracer.FromRing(ev) {
+	if tracer.FromRing(ev) { // an event, not a loss marker or flood count
 		p.finished++
-	}
-	if ev.Kind != event.Lost && ev.Kind != event.Flood {
 		p.seen++
 	}
 	if p.lastKept = p.filter.Keep(ev); !p.lastKept {
