@@ -22,6 +22,13 @@
 
 #define ALL_TYPES ((1U << NS_TYPES) - 1)
 
+/* Fields that ns_common gained in 6.18, declared apart so that the code also
+ * compiles against an older kernel's vmlinux.h (arm64's is 6.1's). */
+struct ns_common___new {
+	u32 ns_type;
+	u64 ns_id;
+} __attribute__((preserve_access_index));
+
 /* 6.1 and older keep the type in ops; newer kernels in ns_common.ns_type. */
 struct proc_ns_operations___old {
 	int type;
@@ -96,21 +103,25 @@ static __always_inline __u32 task_inum(struct task_nsp *n, int type)
 static __always_inline __u64 task_ns_id(struct task_nsp *n, int type)
 {
 	struct pid_namespace *pidns;
+	struct ns_common___new *ns;
 
-	if (!bpf_core_field_exists(struct ns_common, ns_id))
+	if (!bpf_core_field_exists(struct ns_common___new, ns_id))
 		return 0;
 	if (type == NS_PID) {
 		pidns = active_pid_ns(n->task);
-		return BPF_CORE_READ(pidns, ns.ns_id);
+		ns = (void *)&pidns->ns;
+		return BPF_CORE_READ(ns, ns_id);
 	}
-	return task_ns(n, type)->ns_id;
+	return ((struct ns_common___new *)task_ns(n, type))->ns_id;
 }
 
 /* The CLONE_NEW* flag of a namespace's type. */
 static __always_inline __u32 ns_clone_flag(struct ns_common *ns)
 {
-	if (bpf_core_field_exists(ns->ns_type))
-		return BPF_CORE_READ(ns, ns_type);
+	struct ns_common___new *nsn = (void *)ns;
+
+	if (bpf_core_field_exists(nsn->ns_type))
+		return BPF_CORE_READ(nsn, ns_type);
 	struct proc_ns_operations___old *ops = (void *)BPF_CORE_READ(ns, ops);
 	return BPF_CORE_READ(ops, type);
 }

@@ -4,8 +4,8 @@
  *  - tracepoint: syscall tracepoints for unshare, setns, clone, clone3 and
  *    execve(at). Portable, but attaching any syscall tracepoint puts every
  *    syscall of every task on the kernel's slow path.
- *  - fentry: fentry/fexit on ksys_unshare, __x64_sys_setns, kernel_clone and
- *    begin_new_exec, which tax only the namespace calls. Go loads each
+ *  - fentry: fentry/fexit on ksys_unshare, the setns syscall wrapper
+ *    (__x64_sys_setns, __arm64_sys_setns), kernel_clone and begin_new_exec, which tax only the namespace calls. Go loads each
  *    where the kernel allows and falls back to the tracepoint pair per hook.
  *
  * Both share tp_btf/sched_process_fork for new tasks, and the fentry set adds
@@ -322,13 +322,24 @@ int BPF_PROG(unshare_fexit, unsigned long flags, int ret)
 	return exit_ns_call(ret);
 }
 
-SEC("fentry/__x64_sys_setns")
+/* setns has no ksys_ function: its syscall wrapper is hooked, whose name
+ * depends on the architecture, and which gets the user's registers. bpf2go
+ * defines __TARGET_ARCH_* per target; libbpf's macros read the registers. */
+#if defined(__TARGET_ARCH_x86)
+#define SYSCALL_WRAPPER(name) "__x64_sys_" #name
+#elif defined(__TARGET_ARCH_arm64)
+#define SYSCALL_WRAPPER(name) "__arm64_sys_" #name
+#else
+#error "nstrace's BPF is built for x86 and arm64 only"
+#endif
+
+SEC("fentry/" SYSCALL_WRAPPER(setns))
 int BPF_PROG(setns_fentry, const struct pt_regs *regs)
 {
-	return enter_setns((__s32)BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si));
+	return enter_setns((__s32)PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs));
 }
 
-SEC("fexit/__x64_sys_setns")
+SEC("fexit/" SYSCALL_WRAPPER(setns))
 int BPF_PROG(setns_fexit, const struct pt_regs *regs, long ret)
 {
 	return exit_ns_call(ret);

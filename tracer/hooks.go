@@ -53,7 +53,7 @@ var hookDefs = []hookDef{
 		fentry:     []probe{fn(gen.NstraceProgUnshareFentry, "ksys_unshare"), fn(gen.NstraceProgUnshareFexit, "ksys_unshare")},
 		tracepoint: []probe{sysTP(gen.NstraceProgUnshareEnter, "sys_enter_unshare"), sysTP(gen.NstraceProgUnshareExit, "sys_exit_unshare")}},
 	{name: "setns", required: true,
-		fentry:     []probe{fn(gen.NstraceProgSetnsFentry, "__x64_sys_setns"), fn(gen.NstraceProgSetnsFexit, "__x64_sys_setns")},
+		fentry:     []probe{fn(gen.NstraceProgSetnsFentry, setnsWrapper), fn(gen.NstraceProgSetnsFexit, setnsWrapper)},
 		tracepoint: []probe{sysTP(gen.NstraceProgSetnsEnter, "sys_enter_setns"), sysTP(gen.NstraceProgSetnsExit, "sys_exit_setns")}},
 	{name: "fork", required: true,
 		tracepoint: []probe{{prog: gen.NstraceProgFork, target: "sched_process_fork"}}},
