@@ -98,7 +98,7 @@ func Advice(need []Cap, purpose string, all []Cap) string {
 	}
 	whole := purpose + " needs " + List(all) + ", or root"
 	if len(missing) == 0 {
-		return "refused although the process has " + List(all) + " (" + whole + "; a security module or sysctl may deny it)"
+		return "refused although the process has " + List(all) + " (" + whole + "; a seccomp filter, a security module or a sysctl may deny it)"
 	}
 	return "needs " + List(missing) + " (" + whole + ")"
 }

@@ -31,7 +31,7 @@ func TestAdviceWithEveryCapability(t *testing.T) {
 		t.Fatalf("root misses %v", m)
 	}
 	want := "refused although the process has CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH " +
-		"(tracing needs CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH, or root; a security module or sysctl may deny it)"
+		"(tracing needs CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH, or root; a seccomp filter, a security module or a sysctl may deny it)"
 	if got := Advice([]Cap{BPF}, "tracing", Trace); got != want {
 		t.Errorf("Advice = %q, want %q", got, want)
 	}
