@@ -239,3 +239,72 @@ func TestDeployWithoutATracingCapabilityNamesIt(t *testing.T) {
 		})
 	}
 }
+
+// Where no tracefs is mounted, nobody with caps.Deploy cannot mount it:
+// one line names CAP_SYS_ADMIN, the only thing mounting needs. The mount
+// is removed in a private mount namespace only.
+func TestDeployWithoutTracefsSaysMountingNeedsSysAdmin(t *testing.T) {
+	unshare := testenv.RequireTool(t, "unshare")
+	nobody := asNobody(t, caps.Deploy, binary, "trace", "--hooks", "tracepoint")
+	cmd := exec.Command(unshare, append([]string{"-m", "sh", "-c",
+		`umount /sys/kernel/debug/tracing 2>/dev/null; umount /sys/kernel/tracing 2>/dev/null; ` +
+			`test -e /sys/kernel/tracing/events && { echo tracefs still mounted >&2; exit 99; }; exec "$0" "$@"`},
+		nobody.Args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("exit: %v, want status 1; stderr %q", err, stderr.String())
+	}
+	want := "nstrace: mount tracefs at /sys/kernel/tracing: not permitted: needs CAP_SYS_ADMIN (mounting tracefs needs CAP_SYS_ADMIN, or root) (operation not permitted)\n"
+	if stderr.String() != want {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+}
+
+// lsAs runs `nstrace ls -o json --type uts` as nobody with cs and returns
+// the processes it counts in UTS namespace ino, and its stderr.
+func lsAs(t *testing.T, cs []caps.Cap, ino uint32) (int, string) {
+	t.Helper()
+	cmd := asNobody(t, cs, binary, "ls", "-o", "json", "--type", "uts")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ls: %v; stderr %q", err, stderr.String())
+	}
+	procs := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var ns struct {
+			Inode     uint32 `json:"inode"`
+			Processes int    `json:"processes"`
+		}
+		if err := json.Unmarshal([]byte(line), &ns); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if ns.Inode == ino {
+			procs = ns.Processes
+		}
+	}
+	return procs, stderr.String()
+}
+
+// ls needs caps.Names to see root's namespaces: with them, nobody lists a
+// UTS namespace root made; without CAP_SYS_PTRACE it cannot, and says why.
+func TestLsNeedsTheNamesCapabilities(t *testing.T) {
+	unshare := testenv.RequireTool(t, "unshare")
+	held, in, heldOut := heldShell(t, `exec `+unshare+` -u sh -c 'readlink /proc/self/ns/uts; read done'`)
+	defer in.Close()
+	if _, err := heldOut.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	ino := nsInode(t, fmt.Sprintf("/proc/%d/ns/uts", held.Process.Pid))
+	if procs, stderr := lsAs(t, caps.Names, ino); procs != 1 || stderr != "" {
+		t.Errorf("with %s: uts %d has %d processes, want 1; stderr %q", caps.List(caps.Names), ino, procs, stderr)
+	}
+	procs, stderr := lsAs(t, without(caps.Names, caps.SysPtrace), ino)
+	want := "are unreadable and stay unnamed: needs CAP_SYS_PTRACE (naming needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH, or root)\n"
+	if procs != 0 || !strings.HasPrefix(stderr, "nstrace: the namespaces of ") || !strings.HasSuffix(stderr, want) || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("without CAP_SYS_PTRACE: uts %d has %d processes, want 0 (unseen); stderr %q, want one line ending %q", ino, procs, stderr, want)
+	}
+}
