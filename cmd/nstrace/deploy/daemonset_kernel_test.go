@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -103,9 +105,8 @@ type dsEvent struct {
 	raw     map[string]any
 }
 
-// readEvents parses JSON Lines, keeping the events that touch one of
-// inodes (or leave from the namespace from).
-func readEvents(t *testing.T, text string, inodes map[uint32]bool, from uint32) map[string]dsEvent {
+// readEvents parses JSON Lines, keeping the events of the processes pids.
+func readEvents(t *testing.T, text string, pids map[uint32]bool) map[string]dsEvent {
 	t.Helper()
 	out := map[string]dsEvent{}
 	sc := bufio.NewScanner(strings.NewReader(text))
@@ -115,11 +116,7 @@ func readEvents(t *testing.T, text string, inodes map[uint32]bool, from uint32) 
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			t.Fatalf("%q: %v", sc.Text(), err)
 		}
-		keep := false
-		for _, c := range ev.Changes {
-			keep = keep || inodes[c.To] || c.From == from
-		}
-		if !keep {
+		if !pids[ev.Pid] {
 			continue
 		}
 		_ = json.Unmarshal(sc.Bytes(), &ev.raw)
@@ -258,23 +255,26 @@ func TestImageRunsAsTheDaemonSetAndNamesAsTheHost(t *testing.T) {
 		t.Errorf("liveness probe: %s", resp.Status)
 	}
 
-	made, err := exec.Command(unshare, "-u", "readlink", "/proc/self/ns/uts").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, created, _ := procfs.ParseNsLink(strings.TrimSpace(string(made)))
-	heldUts := nsInode(t, fmt.Sprintf("/proc/%d/ns/uts", held.Process.Pid))
-	ctrUts := nsInode(t, "/proc/"+ctrPid+"/ns/uts")
-	for _, argv := range [][]string{
-		{nsenter, "-t", strconv.Itoa(held.Process.Pid), "-u", "true"},
-		{nsenter, "-t", ctrPid, "-u", "true"},
-		{ip, "netns", "add", post},
-		{ip, "netns", "exec", post, "true"},
-	} {
-		if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
+	// The scenario's processes: only their events are compared, as other
+	// tests may make namespaces meanwhile, even with the inodes of ours
+	// that died.
+	pids := map[uint32]bool{}
+	runScenario := func(argv ...string) string {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		out, err := cmd.Output()
+		if err != nil {
 			t.Fatalf("%s: %v: %s", argv, err, out)
 		}
+		pids[uint32(cmd.Process.Pid)] = true
+		return string(out)
 	}
+	_, created, _ := procfs.ParseNsLink(strings.TrimSpace(runScenario(unshare, "-u", "readlink", "/proc/self/ns/uts")))
+	heldUts := nsInode(t, fmt.Sprintf("/proc/%d/ns/uts", held.Process.Pid))
+	ctrUts := nsInode(t, "/proc/"+ctrPid+"/ns/uts")
+	runScenario(nsenter, "-t", strconv.Itoa(held.Process.Pid), "-u", "true")
+	runScenario(nsenter, "-t", ctrPid, "-u", "true")
+	runScenario(ip, "netns", "add", post)
+	runScenario(ip, "netns", "exec", post, "true")
 	var st syscall.Stat_t
 	if err := syscall.Stat("/run/netns/"+post, &st); err != nil {
 		t.Fatal(err)
@@ -283,10 +283,14 @@ func TestImageRunsAsTheDaemonSetAndNamesAsTheHost(t *testing.T) {
 
 	// A stop drains the ring: every event of the scenario is written.
 	p.CLI(t, "stop", "-t", "20", cid)
-	inodes := map[uint32]bool{created: true, heldUts: true, ctrUts: true, postNet: true}
-	inPod := readEvents(t, p.CLI(t, "logs", cid), inodes, postNet)
-	onHost := readEvents(t, stopHost(), inodes, postNet)
+	inPod := readEvents(t, p.CLI(t, "logs", cid), pids)
+	onHost := readEvents(t, stopHost(), pids)
 	t.Logf("%d events of the scenario in the pod, %d on the host", len(inPod), len(onHost))
+	// unshare -u; two nsenter; ip netns add: unshare, setns back; ip netns
+	// exec: setns, unshare of a mount namespace (to mount its /sys).
+	if len(inPod) != 7 {
+		t.Errorf("%d events in the pod, want 7: %q", len(inPod), slices.Sorted(maps.Keys(inPod)))
+	}
 
 	hostUser := nsInode(t, "/proc/self/ns/user")
 	if c := find(t, inPod, "unshare", "uts", created); c.Action != "create" || c.Owner != hostUser {
