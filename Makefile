@@ -11,16 +11,18 @@ APT_GET   := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-r
 # containerd (with the CNI plugins) and podman the container runtimes;
 # bubblewrap a sandbox; busybox-static the containers' root file systems;
 # chromium and its fonts the report's browser test. gcc and libc6-dev make
-# cgo, which the race detector needs. (No test runs crun.)
+# cgo, which the race detector needs. systemd's systemd-analyze verifies the
+# unit in cmd/nstrace/deploy, and buildah builds the image without docker.
+# (No test runs crun.)
 TEST_TOOLS := unshare:util-linux nsenter:util-linux setpriv:util-linux lsns:util-linux \
 	ip:iproute2 runc:runc dockerd:docker.io docker:docker.io containerd:containerd \
 	ctr:containerd podman:podman bwrap:bubblewrap busybox:busybox-static \
-	chromium:chromium gcc:gcc
+	chromium:chromium gcc:gcc systemd-analyze:systemd buildah:buildah
 TEST_FILES := /usr/lib/cni/bridge:containernetworking-plugins \
 	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core \
 	/usr/include/stdlib.h:libc6-dev
 
-.PHONY: help generate build test bench lint vmlinux vmtest deps-generate deps-bench deps-test
+.PHONY: help generate build image test bench lint vmlinux vmtest deps-generate deps-bench deps-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -35,6 +37,31 @@ generate: deps-generate ## recompile bpf/ into gen/ with bpf2go (needs clang, ll
 
 build: ## build ./nstrace
 	$(GO) build -o nstrace ./cmd/nstrace
+
+# The container image (cmd/nstrace/deploy/Containerfile): the static binary
+# and the CA certificates an https collector is verified with, FROM scratch.
+# Into the local docker when its daemon answers (DOCKER_HOST is honoured);
+# without one, buildah writes the OCI archive IMAGE_ARCHIVE.
+IMAGE         ?= nstrace:latest
+IMAGE_ARCHIVE ?= nstrace-image.tar
+DOCKER        ?= docker
+CA_BUNDLE     ?= /etc/ssl/certs/ca-certificates.crt
+
+image: ## container image of the static nstrace FROM scratch: into the local docker, else an OCI archive (buildah)
+	@[ -r $(CA_BUNDLE) ] || { echo "make image: no CA bundle at $(CA_BUNDLE) (apt-get install ca-certificates)" >&2; exit 1; }
+	@ctx=$$(mktemp -d) && trap 'rm -rf "$$ctx"' EXIT && \
+	CGO_ENABLED=0 $(GO) build -trimpath -o "$$ctx/nstrace" ./cmd/nstrace && \
+	cp cmd/nstrace/deploy/Containerfile "$$ctx/Containerfile" && cp $(CA_BUNDLE) "$$ctx/ca-certificates.crt" && \
+	if $(DOCKER) info >/dev/null 2>&1; then \
+		DOCKER_BUILDKIT=0 $(DOCKER) build -q -t $(IMAGE) -f "$$ctx/Containerfile" "$$ctx" >/dev/null && \
+		echo "make image: $(IMAGE) in docker"; \
+	else \
+		command -v buildah >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -q && $(APT_GET) buildah; } || \
+			{ echo "make image: neither a docker daemon nor buildah (apt-get install buildah)" >&2; exit 1; }; \
+		buildah build -q --layers=false -t $(IMAGE) -f "$$ctx/Containerfile" "$$ctx" >/dev/null && \
+		rm -f $(IMAGE_ARCHIVE) && buildah push -q $(IMAGE) oci-archive:$(IMAGE_ARCHIVE):$(IMAGE) && \
+		buildah rmi $(IMAGE) >/dev/null && echo "make image: $(IMAGE) in $(IMAGE_ARCHIVE) (OCI archive)"; \
+	fi
 
 # Installs, as root, what TEST_TOOLS and TEST_FILES name and this machine
 # lacks; a machine that has them all installs nothing. A busybox that is not

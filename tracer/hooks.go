@@ -148,7 +148,7 @@ func (t *Tracer) attach() error {
 			if errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("%s hook: %w: %w", def.name, ErrHookUnavailable, err)
 			}
-			return permissionError(def.name+" hook", err)
+			return permissionError(def.name+" hook", err, attachNeeds(err))
 		}
 	}
 	return nil
@@ -199,11 +199,4 @@ func HookSummary(hooks []Hook) string {
 		s += "; unavailable: " + strings.Join(missing, ", ")
 	}
 	return s
-}
-
-func permissionError(what string, err error) error {
-	if errors.Is(err, os.ErrPermission) {
-		return fmt.Errorf("%s: %w: run as root or grant CAP_BPF and CAP_PERFMON (%v)", what, ErrNotPermitted, err)
-	}
-	return fmt.Errorf("%s: %w", what, err)
 }

@@ -23,7 +23,7 @@ func ensureTracefs() (bool, error) {
 	}
 	if err := unix.Mount("tracefs", tracefsPath, "tracefs", 0, ""); err != nil {
 		if errors.Is(err, unix.EPERM) {
-			return false, permissionError("mount tracefs at "+tracefsPath, err)
+			return false, mountPermissionError(err)
 		}
 		return false, fmt.Errorf("mount tracefs at %s: %w: %w", tracefsPath, ErrHookUnavailable, err)
 	}

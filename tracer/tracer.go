@@ -13,6 +13,7 @@ import (
 	"github.com/cilium/ebpf/rlimit"
 
 	"github.com/nstrace/nstrace/gen"
+	"github.com/nstrace/nstrace/tracer/caps"
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/ring"
 )
@@ -117,7 +118,7 @@ func Open(opts Options) (*Tracer, error) {
 		return nil, fmt.Errorf("%w: /sys/kernel/btf/vmlinux: the kernel needs CONFIG_DEBUG_INFO_BTF", ErrNoBTF)
 	}
 	if err := rlimit.RemoveMemlock(); err != nil {
-		return nil, permissionError("remove memlock limit", err)
+		return nil, permissionError("remove memlock limit", err, []caps.Cap{caps.BPF})
 	}
 	t := &Tracer{opts: opts, clock: newBootClock()}
 	mounted, err := ensureTracefs()
@@ -212,7 +213,7 @@ func (t *Tracer) load() error {
 		if errors.As(err, &verr) {
 			return fmt.Errorf("load BPF programs: %w", err)
 		}
-		return permissionError("load BPF programs", err)
+		return permissionError("load BPF programs", err, []caps.Cap{caps.BPF, caps.Perfmon})
 	}
 	if t.opts.Hooks == HooksFentry && !t.fentryLoaded {
 		coll.Close()

@@ -184,7 +184,7 @@ func TestUnprivilegedRunFailsWithOneClearLine(t *testing.T) {
 		t.Fatalf("exit: %v, want status 1", err)
 	}
 	lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
-	if len(lines) != 1 || !strings.HasPrefix(lines[0], "nstrace: ") || !strings.Contains(lines[0], "not permitted: run as root or grant CAP_BPF and CAP_PERFMON") {
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "nstrace: ") || !strings.Contains(lines[0], "not permitted: needs CAP_BPF (tracing needs CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH, or root)") {
 		t.Errorf("stderr %q", stderr.String())
 	}
 }

@@ -58,6 +58,7 @@ func openLive(ctx context.Context, cfg *traceConfig) (_ *liveTrace, err error) {
 	if err != nil {
 		return nil, err
 	}
+	warnUnreadable(os.Stderr, inv)
 	m := f.metrics.new()
 	lt.det = newDetection(cfg.rules, m, os.Stderr,
 		detect.WithNamespaces(res), detect.WithInventory(inv), detect.WithProc("/"))

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -52,6 +53,7 @@ func runLs(w io.Writer, output string, typeNames []string) error {
 	if err != nil {
 		return err
 	}
+	warnUnreadable(os.Stderr, inv)
 	ns := inv.Namespaces
 	if len(want) > 0 {
 		ns = ns[:0]
