@@ -198,7 +198,7 @@ func TestBadFlagsGetOneLineAndStatus2(t *testing.T) {
 		{[]string{"-o", "yaml"}, `nstrace: unknown output format "yaml" (want text, wide or json)`},
 		{[]string{"--type", "bogus"}, `nstrace: unknown namespace type "bogus" (want one of cgroup ipc mnt net pid pid_for_children time time_for_children user uts)`},
 		{[]string{"--no-such-flag"}, `nstrace: unknown flag: --no-such-flag`},
-		{[]string{"trace", "extra"}, `nstrace: unknown command "extra" for "nstrace trace"`},
+		{[]string{"trace", "extra"}, `nstrace: trace takes no arguments, got "extra"`},
 	} {
 		cmd := exec.Command(binary, tc.args...)
 		var stderr bytes.Buffer

@@ -90,7 +90,7 @@ func (lt *liveTrace) run(ctx context.Context) error {
 			return err
 		}
 	}
-	fmt.Fprintf(os.Stderr, "nstrace: tracing started; %s\n", tracer.HookSummary(lt.t.Hooks()))
+	fmt.Fprintf(os.Stderr, "nstrace: %s\n", startLine(lt.t.Hooks()))
 	if lt.srv != nil {
 		fmt.Fprintf(os.Stderr, "nstrace: metrics at http://%s/metrics\n", lt.srv.Addr())
 	}

@@ -151,7 +151,7 @@ func TestReportShowsTheRecordedAlerts(t *testing.T) {
 	alertsIn := func(args ...string) (int, []string) {
 		t.Helper()
 		page := filepath.Join(t.TempDir(), "r.html")
-		_, stderr, code := nstrace(t, nil, append([]string{"report", "-o", page, path}, args...)...)
+		_, stderr, code := nstrace(t, nil, append([]string{"report", "-w", page, path}, args...)...)
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}

@@ -83,6 +83,9 @@ type Pipeline struct {
 	// that went through, by cause: the kernel's drops and shutdown.
 	finished               uint64
 	kernelLost, atShutdown uint64
+
+	limit, pastLimit uint64 // limit.go
+	reached          func()
 }
 
 // Options say what a pipeline is made of. Each stage left out is passed
@@ -201,11 +204,12 @@ func (p *Pipeline) pass(ev *event.Event) error {
 	if p.closed {
 		return ErrTakenOver
 	}
-	if tracer.FromRing(ev) { // an event, not a loss marker or flood count
+	record := tracer.FromRing(ev) // an event, not a loss marker or flood count
+	if record {
 		p.finished++
 		p.seen++
 	}
-	if p.lastKept = p.filter.Keep(ev); !p.lastKept {
+	if p.lastKept = p.filter.Keep(ev) && p.underLimit(record); !p.lastKept {
 		return nil
 	}
 	if err := p.write(ev); err != nil {
@@ -216,6 +220,7 @@ func (p *Pipeline) pass(ev *event.Event) error {
 			return err
 		}
 	}
+	p.checkLimit()
 	return nil
 }
 
