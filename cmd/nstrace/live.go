@@ -60,7 +60,7 @@ func openLive(ctx context.Context, cfg *traceConfig) (_ *liveTrace, err error) {
 	}
 	m := f.metrics.new()
 	lt.det = newDetection(cfg.rules, m, os.Stderr,
-		detect.WithNamespaces(res), detect.WithInventory(inv), detect.WithProc("/"))
+		detect.WithNamespaces(res), detect.WithInventory(inv), detect.WithProc("/"), detect.WithWallClock())
 	o := pipeline.Options{Resolver: res, HoldBack: true, Detector: lt.det.detector(), Filter: cfg.filter,
 		Observer: observer(m), Warn: os.Stderr}
 	if f.eventDelay > 0 {

@@ -263,9 +263,10 @@ func (p *Pipeline) writeAlert(a *detect.Alert) error {
 }
 
 // RecordedAlert passes on an alert read from a session, which follows the
-// event that raised it: when the filter kept that event.
+// event that raised it: when the filter kept that event. A window's
+// closing alert (Count) follows no event of its own (folded.go).
 func (p *Pipeline) RecordedAlert(a *detect.Alert) error {
-	if !p.lastKept {
+	if a.Count == 0 && !p.lastKept || a.Count != 0 && !p.keepClosing(a) {
 		return nil
 	}
 	p.mu.Lock()
@@ -303,6 +304,9 @@ func (p *Pipeline) Flush() error {
 			return err
 		}
 	}
+	if err := p.writeClosing(false); err != nil {
+		return err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -327,6 +331,9 @@ func (p *Pipeline) Finish() error {
 		if err := p.hold.Drain(p.pass); err != nil {
 			return err
 		}
+	}
+	if err := p.writeClosing(true); err != nil {
+		return err
 	}
 	return p.Flush()
 }
