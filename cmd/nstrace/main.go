@@ -32,6 +32,7 @@ func run(args []string) error {
 	root.AddCommand(newTraceCommand(), newReplayCommand(), newLsCommand(), newReportCommand())
 	root.AddCommand(newVerifyCommand(), newVersionCommand())
 	root.SetVersionTemplate(versionLine())
+	registerCompletions(root)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	args = withDefaultCommand(root, args)
 	if err := unknownCommand(root, args); err != nil {
@@ -47,7 +48,14 @@ func withDefaultCommand(root *cobra.Command, args []string) []string {
 		return []string{"trace"}
 	}
 	switch args[0] {
-	case "-h", "--help", "-v", "--version", "help", "completion", "__complete", "__completeNoDesc":
+	case "__complete", "__completeNoDesc":
+		// The shell asks about a command line: `nstrace --type <TAB>`
+		// is trace's.
+		if len(args) > 1 && strings.HasPrefix(args[1], "-") {
+			return append([]string{args[0], "trace"}, args[1:]...)
+		}
+		return args
+	case "-h", "--help", "-v", "--version", "help", "completion":
 		return args
 	}
 	if cmd, _, err := root.Find(args); err == nil && cmd != root {
