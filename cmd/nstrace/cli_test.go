@@ -19,8 +19,7 @@ func TestLsAndReportBadUsageGetOneLineAndStatus2(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"ls", "foo"}, `nstrace: ls takes no arguments, got "foo" (--type T lists one type)` + "\n"},
-		{[]string{"ls", "\x1b[2J", "bar"}, `nstrace: ls takes no arguments, got "\x1b[2J" (--type T lists one type)` + "\n"},
+		{[]string{"ls", "\x1b[2J", "bar"}, `nstrace: ls takes one namespace, got "\x1b[2J" and "bar"` + "\n"},
 		{[]string{"ls", "-o", "yaml"}, `nstrace: unknown output format "yaml" (want text or json)` + "\n"},
 		{[]string{"report"}, "nstrace: report needs a session file: nstrace report FILE... [-w REPORT.html]\n"},
 		{[]string{"report", "-w", "x.html"}, "nstrace: report needs a session file: nstrace report FILE... [-w REPORT.html]\n"},
