@@ -187,6 +187,14 @@ func TestUnprivilegedRunFailsWithOneClearLine(t *testing.T) {
 	if len(lines) != 1 || !strings.HasPrefix(lines[0], "nstrace: ") || !strings.Contains(lines[0], "not permitted: run as root or grant CAP_BPF and CAP_PERFMON") {
 		t.Errorf("stderr %q", stderr.String())
 	}
+	// The README quotes it as printed.
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "\n"+stderr.String()+"```\n") {
+		t.Errorf("README.md does not quote the unprivileged error as printed:\n%s", stderr.String())
+	}
 }
 
 // Bad flags: one line and exit status 2.
