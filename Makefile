@@ -35,8 +35,13 @@ deps-generate:
 generate: deps-generate ## recompile bpf/ into gen/ with bpf2go (needs clang, llvm)
 	cd gen && $(GO) generate ./...
 
-build: ## build ./nstrace
-	$(GO) build -o nstrace ./cmd/nstrace
+# The version nstrace reports: git describe here; without git, empty, and
+# nstrace falls back on what the Go toolchain recorded.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+OUT     ?= nstrace
+
+build: ## build ./nstrace, its version stamped from git describe
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(OUT) ./cmd/nstrace
 
 # The container image (cmd/nstrace/deploy/Containerfile): the static binary
 # and the CA certificates an https collector is verified with, FROM scratch.

@@ -19,11 +19,10 @@ func TestLsAndReportBadUsageGetOneLineAndStatus2(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"ls", "foo"}, `nstrace: ls takes no arguments, got "foo" (--type T lists one type)` + "\n"},
-		{[]string{"ls", "\x1b[2J", "bar"}, `nstrace: ls takes no arguments, got "\x1b[2J" (--type T lists one type)` + "\n"},
+		{[]string{"ls", "\x1b[2J", "bar"}, `nstrace: ls takes one namespace, got "\x1b[2J" and "bar"` + "\n"},
 		{[]string{"ls", "-o", "yaml"}, `nstrace: unknown output format "yaml" (want text or json)` + "\n"},
-		{[]string{"report"}, "nstrace: report needs a session file: nstrace report FILE... [-o REPORT.html]\n"},
-		{[]string{"report", "-o", "x.html"}, "nstrace: report needs a session file: nstrace report FILE... [-o REPORT.html]\n"},
+		{[]string{"report"}, "nstrace: report needs a session file: nstrace report FILE... [-w REPORT.html]\n"},
+		{[]string{"report", "-w", "x.html"}, "nstrace: report needs a session file: nstrace report FILE... [-w REPORT.html]\n"},
 	} {
 		stdout, stderr, code := nstrace(t, nil, tc.args...)
 		if code != 2 || stderr != tc.want || stdout != "" {
@@ -75,12 +74,12 @@ func TestLsListsOurNetNamespace(t *testing.T) {
 	}
 }
 
-// report draws a recorded session into the page named by -o, and says
+// report draws a recorded session into the page named by -w, and says
 // what it drew in one line.
 func TestReportWritesAPage(t *testing.T) {
 	path := makeSession(t, "demo.jsonl", replayEventsFixture())
 	page := filepath.Join(t.TempDir(), "demo.html")
-	stdout, stderr, code := nstrace(t, nil, "report", path, "-o", page)
+	stdout, stderr, code := nstrace(t, nil, "report", path, "-w", page)
 	want := regexp.MustCompile(`^nstrace: ` + regexp.QuoteMeta(page) +
 		`: 4 events, 4 namespaces, 1 failed, 4 lost, 1 alerts \(\d+ms\)\n$`)
 	if code != 0 || stdout != "" || !want.MatchString(stderr) {
@@ -101,11 +100,11 @@ func TestReportWritesAPage(t *testing.T) {
 	if strings.Contains(string(html), "\x1b") {
 		t.Error("an escape character reached the page raw")
 	}
-	// -o - writes the same page to stdout; only the time it was made differs.
-	stdout, stderr, code = nstrace(t, nil, "report", path, "-o", "-")
+	// -w - writes the same page to stdout; only the time it was made differs.
+	stdout, stderr, code = nstrace(t, nil, "report", path, "-w", "-")
 	made := regexp.MustCompile(`report made \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC`)
 	if code != 0 || stderr != "" || made.ReplaceAllString(stdout, "") != made.ReplaceAllString(string(html), "") {
-		t.Errorf("-o -: exit %d, stderr %q, %d bytes unlike the file's %d", code, stderr, len(stdout), len(html))
+		t.Errorf("-w -: exit %d, stderr %q, %d bytes unlike the file's %d", code, stderr, len(stdout), len(html))
 	}
 	if n := len(made.FindAllString(string(html), -1)); n != 1 {
 		t.Errorf("page says when it was made %d times", n)

@@ -187,6 +187,14 @@ func TestUnprivilegedRunFailsWithOneClearLine(t *testing.T) {
 	if len(lines) != 1 || !strings.HasPrefix(lines[0], "nstrace: ") || !strings.Contains(lines[0], "not permitted: needs CAP_BPF (tracing needs CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH, or root)") {
 		t.Errorf("stderr %q", stderr.String())
 	}
+	// The README quotes it as printed.
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "\n"+stderr.String()+"```\n") {
+		t.Errorf("README.md does not quote the unprivileged error as printed:\n%s", stderr.String())
+	}
 }
 
 // Bad flags: one line and exit status 2.
@@ -198,7 +206,7 @@ func TestBadFlagsGetOneLineAndStatus2(t *testing.T) {
 		{[]string{"-o", "yaml"}, `nstrace: unknown output format "yaml" (want text, wide or json)`},
 		{[]string{"--type", "bogus"}, `nstrace: unknown namespace type "bogus" (want one of cgroup ipc mnt net pid pid_for_children time time_for_children user uts)`},
 		{[]string{"--no-such-flag"}, `nstrace: unknown flag: --no-such-flag`},
-		{[]string{"trace", "extra"}, `nstrace: unknown command "extra" for "nstrace trace"`},
+		{[]string{"trace", "extra"}, `nstrace: trace takes no arguments, got "extra"`},
 	} {
 		cmd := exec.Command(binary, tc.args...)
 		var stderr bytes.Buffer

@@ -61,7 +61,7 @@ func openLive(ctx context.Context, cfg *traceConfig) (_ *liveTrace, err error) {
 	warnUnreadable(os.Stderr, inv)
 	m := f.metrics.new()
 	lt.det = newDetection(cfg.rules, m, os.Stderr,
-		detect.WithNamespaces(res), detect.WithInventory(inv), detect.WithProc("/"))
+		detect.WithNamespaces(res), detect.WithInventory(inv), detect.WithProc("/"), detect.WithWallClock())
 	o := pipeline.Options{Resolver: res, HoldBack: true, Detector: lt.det.detector(), Filter: cfg.filter,
 		Observer: observer(m), Warn: os.Stderr}
 	if f.eventDelay > 0 {
@@ -91,7 +91,7 @@ func (lt *liveTrace) run(ctx context.Context) error {
 			return err
 		}
 	}
-	fmt.Fprintf(os.Stderr, "nstrace: tracing started; %s\n", tracer.HookSummary(lt.t.Hooks()))
+	fmt.Fprintf(os.Stderr, "nstrace: %s\n", startLine(lt.t.Hooks()))
 	if lt.srv != nil {
 		fmt.Fprintf(os.Stderr, "nstrace: metrics at http://%s/metrics\n", lt.srv.Addr())
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -8,65 +9,126 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/filter"
 	"github.com/nstrace/nstrace/tracer/inventory"
 	"github.com/nstrace/nstrace/tracer/render"
 )
 
+// lsFlags are ls's flags, lsns's where lsns has them.
+type lsFlags struct {
+	output string
+	types  []string
+	pid    uint32 // -p: the namespaces of this process
+	tree   string // -T: "owner" or "parent"; "" for a flat list
+}
+
 // newLsCommand is `nstrace ls`: the namespaces on the host now.
 func newLsCommand() *cobra.Command {
-	var output string
-	var types []string
+	var f lsFlags
 	cmd := &cobra.Command{
-		Use:   "ls [-o text|json] [--type T]",
+		Use:   "ls [NS] [-p PID] [-T] [-o text|json] [--type T]",
 		Short: "List the namespaces on the host now",
 		Long: "List every namespace on the host, like lsns, with what it is: the host's own,\n" +
 			"its `ip netns` name, its container, pod or unit, its owner. Namespaces kept\n" +
-			"alive only by a bind mount or an open file are listed too.",
+			"alive only by a bind mount or an open file are listed too, with what holds them.\n" +
+			"NS is an inode (4026531840, or net:[4026531840]) or a type (net).\n" +
+			"-T draws the user namespaces with the namespaces each owns, as lsns -T does;\n" +
+			"--tree=parent draws the pid and user namespaces under their parents.",
 		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return usageError{fmt.Errorf("ls takes no arguments, got %q (--type T lists one type)", args[0])}
+			if len(args) > 1 {
+				return usageError{fmt.Errorf("ls takes one namespace, got %q and %q", args[0], args[1])}
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runLs(cmd.OutOrStdout(), output, types)
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLs(cmd.OutOrStdout(), &f, args)
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, or json (JSON Lines, one namespace per line)")
-	cmd.Flags().StringSliceVarP(&types, "type", "t", nil, "list only these types: "+lsTypeNames())
+	fl := cmd.Flags()
+	fl.StringVarP(&f.output, "output", "o", "text", "output format: text, or json (JSON Lines, one namespace per line)")
+	fl.StringSliceVarP(&f.types, "type", "t", nil, "list only these types: "+lsTypeNames())
+	fl.Uint32VarP(&f.pid, "task", "p", 0, "list only the namespaces of this process (as lsns -p)")
+	fl.StringVarP(&f.tree, "tree", "T", "", "draw a tree: owner (user namespaces and what each owns; -T alone) or parent (pid and user namespaces)")
+	fl.Lookup("tree").NoOptDefVal = "owner"
 	return cmd
 }
 
-func runLs(w io.Writer, output string, typeNames []string) error {
-	if output != "text" && output != "json" {
-		return usageError{fmt.Errorf("unknown output format %q (want text or json)", output)}
+// lsQuery is what ls is asked to list.
+type lsQuery struct {
+	types  map[event.NsType]bool
+	inodes map[uint64]bool
+	task   map[inventory.Key]bool
+}
+
+func (q *lsQuery) want(n *inventory.Namespace) bool {
+	return (len(q.types) == 0 || q.types[n.Type]) && (len(q.inodes) == 0 || q.inodes[uint64(n.Inode)]) &&
+		(q.task == nil || q.task[inventory.KeyOf(n.Type, n.Inode)])
+}
+
+func (f *lsFlags) query(args []string) (*lsQuery, error) {
+	q := &lsQuery{types: map[event.NsType]bool{}, inodes: map[uint64]bool{}}
+	switch {
+	case f.output != "text" && f.output != "json":
+		return nil, usageError{fmt.Errorf("unknown output format %q (want text or json)", f.output)}
+	case f.tree != "" && f.tree != "owner" && f.tree != "parent":
+		return nil, usageError{fmt.Errorf("--tree %q: want owner or parent", f.tree)}
+	case f.tree != "" && f.output == "json":
+		return nil, usageError{errors.New("--tree draws text: it cannot be -o json")}
 	}
-	want := make(map[event.NsType]bool)
-	for _, name := range typeNames {
+	names := f.types
+	for _, a := range args {
+		if _, ok := inventory.ParseType(a); ok {
+			names = append(names, a)
+			continue
+		}
+		ino, err := filter.ParseNamespaces([]string{a})
+		if err != nil {
+			return nil, usageError{fmt.Errorf("ls %q: want a namespace inode (4026531840, net:[4026531840]) or a type (%s)", a, lsTypeNames())}
+		}
+		q.inodes[ino[0]] = true
+	}
+	for _, name := range names {
 		t, ok := inventory.ParseType(name)
 		if !ok {
-			return usageError{fmt.Errorf("unknown namespace type %q (want one of %s)", name, lsTypeNames())}
+			return nil, usageError{fmt.Errorf("unknown namespace type %q (want one of %s)", name, lsTypeNames())}
 		}
-		want[t] = true
+		q.types[t] = true
+	}
+	return q, nil
+}
+
+func runLs(w io.Writer, f *lsFlags, args []string) error {
+	q, err := f.query(args)
+	if err != nil {
+		return err
+	}
+	if f.pid != 0 {
+		if q.task, err = pidNamespaces("/proc", f.pid); err != nil {
+			return err
+		}
 	}
 	inv, err := inventory.Scan(inventory.ScanOptions{})
 	if err != nil {
 		return err
 	}
 	warnUnreadable(os.Stderr, inv)
-	ns := inv.Namespaces
-	if len(want) > 0 {
-		ns = ns[:0]
-		for _, n := range inv.Namespaces {
-			if want[n.Type] {
-				ns = append(ns, n)
-			}
+	if f.tree != "" {
+		return writeLsTable(w, treeRows(inv.Namespaces, q.want, f.tree), "/proc")
+	}
+	var ns []inventory.Namespace
+	for i := range inv.Namespaces {
+		if q.want(&inv.Namespaces[i]) {
+			ns = append(ns, inv.Namespaces[i])
 		}
 	}
-	if output == "json" {
+	if f.output == "json" {
 		return render.WriteNamespaceJSON(w, ns)
 	}
-	return render.WriteNamespaceTable(w, ns)
+	rows := make([]lsRow, len(ns))
+	for i := range ns {
+		rows[i] = lsRow{ns: &ns[i]}
+	}
+	return writeLsTable(w, rows, "/proc")
 }
 
 func lsTypeNames() string {

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
-
-// version is set at build time (-ldflags "-X main.version=...").
-var version = "dev"
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
@@ -32,9 +30,15 @@ func run(args []string) error {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newTraceCommand(), newReplayCommand(), newLsCommand(), newReportCommand())
-	root.AddCommand(newVerifyCommand())
+	root.AddCommand(newVerifyCommand(), newVersionCommand())
+	root.SetVersionTemplate(versionLine())
+	registerCompletions(root)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.SetArgs(withDefaultCommand(root, args))
+	args = withDefaultCommand(root, args)
+	if err := unknownCommand(root, args); err != nil {
+		return err
+	}
+	root.SetArgs(args)
 	return root.Execute()
 }
 
@@ -44,11 +48,21 @@ func withDefaultCommand(root *cobra.Command, args []string) []string {
 		return []string{"trace"}
 	}
 	switch args[0] {
-	case "-h", "--help", "--version", "help", "completion", "__complete":
+	case "__complete", "__completeNoDesc":
+		// The shell asks about a command line: `nstrace --type <TAB>`
+		// is trace's.
+		if len(args) > 1 && strings.HasPrefix(args[1], "-") {
+			return append([]string{args[0], "trace"}, args[1:]...)
+		}
+		return args
+	case "-h", "--help", "-v", "--version", "help", "completion":
 		return args
 	}
 	if cmd, _, err := root.Find(args); err == nil && cmd != root {
 		return args
+	}
+	if !strings.HasPrefix(args[0], "-") {
+		return args // a word where a command goes: unknownCommand names it
 	}
 	return append([]string{"trace"}, args...)
 }
@@ -68,3 +82,29 @@ type usageError struct{ err error }
 
 func (u usageError) Error() string { return u.err.Error() }
 func (u usageError) Unwrap() error { return u.err }
+
+// unknownCommand refuses a first word that names no command, in one line
+// and with the commands it is close to (cobra's own message spans lines).
+func unknownCommand(root *cobra.Command, args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return nil
+	}
+	if cmd, _, err := root.Find(args[:1]); err == nil && cmd != root {
+		return nil
+	}
+	if args[0] == "help" || strings.HasPrefix(args[0], "__complete") {
+		return nil
+	}
+	root.InitDefaultCompletionCmd()
+	word := args[0] // %q escapes what a terminal would obey
+	if s := root.SuggestionsFor(args[0]); len(s) > 0 {
+		return usageError{fmt.Errorf("unknown command %q (did you mean %s?)", word, strings.Join(s, " or "))}
+	}
+	var names []string
+	for _, c := range root.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	return usageError{fmt.Errorf("unknown command %q (commands: %s)", word, strings.Join(names, ", "))}
+}

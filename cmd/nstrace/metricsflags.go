@@ -45,7 +45,9 @@ func (f *metricsFlags) new() *metrics.Metrics {
 	if f.addr == "" {
 		return nil
 	}
-	return metrics.New()
+	m := metrics.New()
+	m.SetBuildInfo(version)
+	return m
 }
 
 // serve starts the endpoint of m, fed also by the tracer, the resolver and

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/filter"
@@ -49,7 +50,11 @@ func (s *sealedLines) Line(pos session.Position, line []byte, complete bool) {
 // openRecording opens the files args name (globs, "-"); verb ("replay",
 // "report") starts its error messages. The caller closes r.
 func openRecording(verb string, args []string, opts filter.Options, since, until string) (*recording, error) {
-	from, to, err := parseWindow(since, until)
+	from, err := parseEdge("--since", since)
+	if err != nil {
+		return nil, err
+	}
+	to, err := parseEdge("--until", until)
 	if err != nil {
 		return nil, err
 	}
@@ -57,17 +62,27 @@ func openRecording(verb string, args []string, opts filter.Options, since, until
 	if err != nil {
 		return nil, err
 	}
+	var end time.Time
+	if from.fromEnd || to.fromEnd {
+		if end, err = recordingEnd(paths); err != nil {
+			var ue usageError
+			if errors.As(err, &ue) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%s %w", verb, err)
+		}
+	}
 	seals := &sealedLines{Verifier: seal.NewVerifier(nil, nil)}
 	r, err := session.OpenWatched(seals, paths...)
 	if err != nil {
 		return nil, fmt.Errorf("%s %w", verb, err)
 	}
 	first := r.First()
-	if since != "" {
-		opts.Since = from.At(first.Started)
+	if from.set {
+		opts.Since = from.at(first.Started, end)
 	}
-	if until != "" {
-		opts.Until = to.At(first.Started)
+	if to.set {
+		opts.Until = to.at(first.Started, end)
 	}
 	res, err := replayResolver(first)
 	if err != nil {
@@ -89,22 +104,6 @@ func replayResolver(h *session.Header) (*resolve.Resolver, error) {
 		return resolve.New(nil, resolve.WithoutLiveLookups()), nil
 	}
 	return resolve.New(&inv, resolve.WithoutLiveLookups()), nil
-}
-
-// parseWindow reads --since and --until; they are placed once the
-// recording's start is known.
-func parseWindow(since, until string) (s, u filter.Moment, err error) {
-	if since != "" {
-		if s, err = filter.ParseMoment(since); err != nil {
-			return s, u, usageError{fmt.Errorf("--since: %w", err)}
-		}
-	}
-	if until != "" {
-		if u, err = filter.ParseMoment(until); err != nil {
-			return s, u, usageError{fmt.Errorf("--until: %w", err)}
-		}
-	}
-	return s, u, nil
 }
 
 // replaySession runs a recording through p: every event and, with
@@ -160,5 +159,5 @@ func alertOf(a *session.Alert) detect.Alert {
 	sev, _ := detect.ParseSeverity(a.Severity) // unknown: shown as "unknown"
 	return detect.Alert{Time: a.Time, Rule: a.Rule, Severity: sev, Message: a.Message, Pid: a.Pid, Tid: a.Tid,
 		Comm: a.Comm, Container: a.Container, Trigger: a.Trigger, Joined: a.Joined, Userns: a.Userns,
-		Created: a.Created, Suppressed: a.Suppressed}
+		Created: a.Created, Suppressed: a.Suppressed, Count: a.Count, Last: a.Last}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,25 +24,32 @@ type replayFlags struct {
 	until  string
 	alerts alertFlags // detection.go
 	verify bool       // a broken seal ends the replay
+	read   []string   // -r FILE, tcpdump's and sysdig's habit, as well as FILE...
 }
 
 func newReplayCommand() *cobra.Command {
 	var f replayFlags
 	cmd := &cobra.Command{
-		Use:   "replay FILE... [flags]",
+		Use:   "replay FILE... | -r FILE [flags]",
 		Short: "Show a recorded session as live tracing showed it",
 		Long: "Show a recorded session (nstrace trace -w) as live tracing showed it.\n" +
 			"Several files, or a quoted glob, are read in order as one stream: the files of a\n" +
 			"rotated recording, or sessions recorded one after another. - reads standard input.",
-		Args: usageArgs(cobra.MinimumNArgs(1)),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args)+len(f.read) == 0 {
+				return usageError{errors.New("replay needs a session file: nstrace replay FILE... (or -r FILE)")}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runReplay(&f, args, os.Stdout, os.Stderr)
+			return runReplay(&f, append(f.read, args...), os.Stdout, os.Stderr)
 		},
 	}
 	fl := cmd.Flags()
+	fl.StringArrayVarP(&f.read, "read", "r", nil, "read this session file (as tcpdump -r); may be repeated, and mixed with FILE arguments")
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text (compact, fits the terminal), wide (everything) or json")
 	f.filter.register(fl, false)
-	fl.StringVar(&f.since, "since", "", "only events from this time on: 2026-11-29T03:38:18Z, 03:38:18 (UTC), or 5m after the start")
+	fl.StringVar(&f.since, "since", "", "only events from this time on: 2026-11-29T03:38:18Z, 03:38:18 (UTC), 5m after the start, or -5m before the end")
 	fl.StringVar(&f.until, "until", "", "only events up to this time, in the same forms as --since")
 	f.alerts.register(fl, true, true)
 	fl.BoolVar(&f.verify, "verify", false, "stop with status 1 at a broken seal (else a warning); an unsealed tail only warns")

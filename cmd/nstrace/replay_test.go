@@ -136,6 +136,9 @@ func TestReplayFilters(t *testing.T) {
 		{"since a duration after the start", []string{"--since", "3s"}, []int{2, 3, 4}},
 		{"until a time of day", []string{"--until", "03:38:20"}, []int{0, 1}},
 		{"between two times", []string{"--since", "2026-11-29T03:38:19.5Z", "--until", "2026-11-29T03:38:22.5Z"}, []int{1, 2, 3}},
+		// The last event is 5s after the start: -1500ms is 3.5s, -2s 3s.
+		{"since a duration back from the end", []string{"--since", "-1500ms"}, []int{3, 4}},
+		{"until a duration back from the end", []string{"--until", "-2s"}, []int{0, 1, 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 
 type reportFlags struct {
 	out    string
+	format string // -o: html, the one format; an old -o FILE is read as -w FILE
 	title  string
 	alerts alertFlags // detection.go
 	filter filterFlags
@@ -28,7 +29,7 @@ type reportFlags struct {
 func newReportCommand() *cobra.Command {
 	var f reportFlags
 	cmd := &cobra.Command{
-		Use:   "report FILE... -o REPORT.html [flags]",
+		Use:   "report FILE... [-w REPORT.html] [flags]",
 		Short: "Draw a recorded session as a self-contained HTML timeline",
 		Long: "Draw a recorded session (nstrace trace -w) as one HTML file: a summary, then a\n" +
 			"timeline with a lane per namespace where creations, joins, failed attempts,\n" +
@@ -37,21 +38,25 @@ func newReportCommand() *cobra.Command {
 			"and replay's filters apply.",
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return usageError{errors.New("report needs a session file: nstrace report FILE... [-o REPORT.html]")}
+				return usageError{errors.New("report needs a session file: nstrace report FILE... [-w REPORT.html]")}
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.outputFlags(cmd.Flags().Changed("out"), os.Stderr); err != nil {
+				return err
+			}
 			return runReport(&f, args, os.Stdout, os.Stderr)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&f.out, "output", "o", "nstrace-report.html", "the HTML file to write; - for standard output")
+	fl.StringVarP(&f.out, "out", "w", "nstrace-report.html", "the HTML file to write; - for standard output")
+	fl.StringVarP(&f.format, "output", "o", "html", "output format: html (the one there is; -o FILE still names the file, as -w does)")
 	fl.StringVar(&f.title, "title", "", "the page title (default: host and start of the recording)")
 	// No --alerts-only: the page's alerts point at the events that raised them.
 	f.alerts.register(fl, true, false)
 	f.filter.register(fl, false)
-	fl.StringVar(&f.since, "since", "", "only events from this time on: 2026-11-29T03:38:18Z, 03:38:18 (UTC), or 5m after the start")
+	fl.StringVar(&f.since, "since", "", "only events from this time on: 2026-11-29T03:38:18Z, 03:38:18 (UTC), 5m after the start, or -5m before the end")
 	fl.StringVar(&f.until, "until", "", "only events up to this time, in the same forms as --since")
 	return cmd
 }
@@ -117,6 +122,21 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 			render.Sanitize(f.out), rep.Summary.Events, rep.Summary.Namespaces, rep.Summary.Failed,
 			rep.Summary.Lost, len(rep.Alerts), time.Since(start).Round(time.Millisecond))
 	}
+	return nil
+}
+
+// outputFlags reads -o as every command does, a format, and keeps the
+// older `report -o FILE` working: anything but a format there names the
+// file, with a note.
+func (f *reportFlags) outputFlags(outSet bool, stderr io.Writer) error {
+	if f.format == "html" {
+		return nil
+	}
+	if outSet {
+		return usageError{fmt.Errorf("unknown output format %q (want html; the file is -w %s)", f.format, render.Sanitize(f.out))}
+	}
+	fmt.Fprintf(stderr, "nstrace: note: report -o FILE is now -w FILE (-o names the format)\n")
+	f.out, f.format = f.format, "html"
 	return nil
 }
 

@@ -42,6 +42,7 @@ type traceFlags struct {
 	metrics metricsFlags // metricsflags.go
 	flood   floodFlags   // flood.go
 	seal    sealFlags    // seal_flags.go
+	stop    stopWhen     // stopwhen.go
 }
 
 func newTraceCommand() *cobra.Command {
@@ -49,7 +50,12 @@ func newTraceCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "trace [flags]",
 		Short: "Stream namespace creation and join events live (the default command)",
-		Args:  usageArgs(cobra.NoArgs),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError{fmt.Errorf("trace takes no arguments, got %q", args[0])}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runTrace(cmd.Context(), &f)
 		},
@@ -75,6 +81,7 @@ func newTraceCommand() *cobra.Command {
 	f.metrics.register(fl)
 	f.flood.register(fl)
 	f.seal.register(fl)
+	f.stop.register(fl)
 	return cmd
 }
 
@@ -96,7 +103,11 @@ func runTrace(ctx context.Context, f *traceFlags) error {
 		return err
 	}
 	defer lt.cleanup()
-	return lt.close(lt.run(ctx))
+	// --duration counts from when tracing starts, after loading.
+	runCtx, stop := f.stop.context(ctx)
+	defer stop()
+	lt.p.SetLimit(f.stop.count, stop)
+	return lt.close(lt.run(runCtx))
 }
 
 // traceConfig is what the trace flags ask for, all checked before
@@ -135,6 +146,9 @@ func (f *traceFlags) config() (*traceConfig, error) {
 		}
 	}
 	if c.rules, err = f.alerts.load(); err != nil {
+		return nil, err
+	}
+	if err := f.stop.check(); err != nil {
 		return nil, err
 	}
 	if err := f.metrics.check(); err != nil {

@@ -54,7 +54,13 @@ type Alert struct {
 	Joined     *event.Container // cross-container-join: the container whose namespace was joined
 	Userns     uint32           // unprivileged-userns: the user namespace in question
 	Created    []event.NsType   // unprivileged-userns: namespaces created in it by the trigger
-	Suppressed uint64           // repeats left out since the last alert of this rule for this process
+	Suppressed uint64           // flood: flood records left out since the last alert for this source
+
+	// A window's closing alert (fold.go): how many times the rule fired in
+	// this container in the window, the first included (0: an alert
+	// raised at once), and the last trigger. Trigger is the first.
+	Count uint64
+	Last  *event.Event
 }
 
 // AppendJSON appends a as one JSON object (no newline): the alert record of
@@ -105,6 +111,14 @@ func (a *Alert) AppendJSON(b []byte) []byte {
 	if a.Trigger != nil {
 		b = append(b, `,"trigger":`...)
 		b = a.Trigger.AppendJSON(b)
+	}
+	if a.Count != 0 {
+		b = append(b, `,"count":`...)
+		b = strconv.AppendUint(b, a.Count, 10)
+	}
+	if a.Last != nil {
+		b = append(b, `,"last_trigger":`...)
+		b = a.Last.AppendJSON(b)
 	}
 	return append(b, '}')
 }

@@ -183,7 +183,7 @@ func TestOversizedEventsStopAtTheCostLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	var o trouble
-	d := New(rules, WithObserver(&o))
+	d := New(rules, WithObserver(&o), WithoutFolding())
 	big := &event.Event{Kind: event.Unshare, Pid: 3, Tid: 3, Comm: "sh"}
 	for i := range 2000 {
 		big.Changes = append(big.Changes, event.Change{Type: event.Net, Action: event.Create, From: hostNet, To: 5000 + uint32(i)})
@@ -210,7 +210,7 @@ func TestRulesSeeUserns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := New(rules, WithInventory(hostInventory()))
+	d := New(rules, WithInventory(hostInventory()), WithoutFolding())
 	ev := &event.Event{Kind: event.Unshare, Pid: 3, Tid: 3, UserNS: hostUser,
 		Changes: []event.Change{{Type: event.UTS, Action: event.Create, From: hostUTS, To: 6001}}}
 	if got := names(d.Check(ev)); len(got) != 0 {

@@ -9,12 +9,6 @@ import (
 	"github.com/nstrace/nstrace/tracer/event"
 )
 
-// Default repeat windows (WithRepeatWindow overrides both).
-const (
-	defaultTaskRepeat   = 10 * time.Second // host-namespace-entry, cross-container-join, per thread
-	defaultDeniedRepeat = 60 * time.Second // denied-namespace-change, per process
-)
-
 // checkHostEntry: a task inside a container, or outside one in a private
 // mount namespace (a sandbox), joins a host namespace. A round trip is not an escape: a task that itself
 // left that very host namespace, outside any container and with its
@@ -48,7 +42,7 @@ func (d *Detector) checkHostEntry(ev *event.Event, t *task) {
 		}
 		joined |= 1 << c.Type
 	}
-	if joined == 0 || d.repeated(&t.lastHost, ev) {
+	if joined == 0 {
 		return
 	}
 	b := make([]byte, 0, 160)
@@ -105,7 +99,7 @@ func (d *Detector) checkCrossContainer(ev *event.Event, t *task) {
 			types |= 1 << c.Type
 		}
 	}
-	if joined == nil || d.repeated(&t.lastCross, ev) {
+	if joined == nil {
 		return
 	}
 	b := make([]byte, 0, 160)
@@ -215,8 +209,7 @@ func (d *Detector) rememberUnpriv(userns, uid uint32) {
 	d.unpriv[userns] = uid
 }
 
-// checkDenied: a namespace-changing call refused with EPERM. Repeats by one
-// process within the window are counted into its next alert.
+// checkDenied: a namespace-changing call refused with EPERM.
 func (d *Detector) checkDenied(ev *event.Event) {
 	if !d.rules.builtin[bDenied].enabled || ev.Errno != syscall.EPERM {
 		return
@@ -226,28 +219,6 @@ func (d *Detector) checkDenied(ev *event.Event) {
 	default:
 		return
 	}
-	window := d.window(defaultDeniedRepeat)
-	st := d.denied[ev.Pid]
-	if st != nil && ev.Time.Sub(st.last) < window && !ev.Time.Before(st.last) {
-		st.suppressed++
-		return
-	}
-	if st == nil {
-		if len(d.denied) >= maxDenied {
-			for k, v := range d.denied {
-				if ev.Time.Sub(v.last) >= window {
-					delete(d.denied, k)
-				}
-			}
-			if len(d.denied) >= maxDenied {
-				clear(d.denied)
-			}
-		}
-		st = &denial{}
-		d.denied[ev.Pid] = st
-	}
-	suppressed := st.suppressed
-	st.last, st.suppressed = ev.Time, 0
 	b := make([]byte, 0, 160)
 	b = appendWho(b, ev)
 	b = append(b, " as uid "...)
@@ -272,18 +243,7 @@ func (d *Detector) checkDenied(ev *event.Event) {
 	}
 	b = append(b, ": "...)
 	b = append(b, event.ErrnoName(ev.Errno)...)
-	d.raise(bDenied, ev, string(b), nil, func(a *Alert) { a.Suppressed = suppressed })
-}
-
-// repeated tells whether a task-level rule fired for this thread within the
-// window, and otherwise records that it fires now.
-func (d *Detector) repeated(last *int64, ev *event.Event) bool {
-	now := ev.Time.UnixNano()
-	if *last != 0 && now-*last >= 0 && now-*last < int64(d.window(defaultTaskRepeat)) {
-		return true
-	}
-	*last = now
-	return false
+	d.raise(bDenied, ev, string(b), nil, func(*Alert) {})
 }
 
 func (d *Detector) window(def time.Duration) time.Duration {

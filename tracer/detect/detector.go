@@ -26,6 +26,8 @@ type options struct {
 	repeat   time.Duration
 	observer Observer
 	budget   uint64
+	// fold.go: events are live; every alert raised at once
+	wallClock, noFold bool
 }
 
 // WithNamespaces makes the detector ask ns (the resolver) about namespaces
@@ -45,10 +47,9 @@ func WithProc(root string) Option { return func(o *options) { o.proc = root } }
 // one unseen for longest is forgotten.
 func WithMaxTasks(n int) Option { return func(o *options) { o.maxTasks = n } }
 
-// WithRepeatWindow sets how long repeats of one rule for one process are
-// folded into the next alert (default 10s for host-namespace-entry and
-// cross-container-join per thread, 60s for denied-namespace-change per
-// process; this sets both).
+// WithRepeatWindow sets how long one rule's alerts in one container are
+// folded into one count (default 10s; a rule file's window: wins), and how
+// long one source's flood records raise one alert (default 60s).
 func WithRepeatWindow(d time.Duration) Option { return func(o *options) { o.repeat = d } }
 
 // Detector raises alerts from resolved events. It keeps, per thread, the
@@ -61,9 +62,9 @@ type Detector struct {
 	tasks *taskTable
 	host  [event.NumNsTypes]uint32 // the host's namespace per base type, 0 when not known yet
 
-	unpriv map[uint32]uint32  // user namespaces created by non-root: inode → uid
-	denied map[uint32]*denial // per process
+	unpriv map[uint32]uint32 // user namespaces created by non-root: inode → uid
 	floods map[floodSource]*floodSeen
+	f      folds // fold.go
 
 	act    activation
 	alerts []Alert
@@ -73,15 +74,9 @@ type Detector struct {
 	skippedEvents, skippedRules uint64
 }
 
-type denial struct {
-	last       time.Time
-	suppressed uint64
-}
-
 // Bounds on the side tables; past them, old entries are dropped.
 const (
 	maxUnpriv = 4096
-	maxDenied = 4096
 )
 
 // New returns a detector applying rules (nil: DefaultRules).
@@ -94,8 +89,8 @@ func New(rules *Rules, opts ...Option) *Detector {
 		opt(&o)
 	}
 	d := &Detector{rules: rules, o: o, tasks: newTaskTable(max(o.maxTasks, 16)),
-		unpriv: make(map[uint32]uint32), denied: make(map[uint32]*denial),
-		errs: make([]uint64, numBuiltins+len(rules.custom))}
+		unpriv: make(map[uint32]uint32),
+		errs:   make([]uint64, numBuiltins+len(rules.custom))}
 	if o.inv != nil {
 		for _, n := range o.inv.Namespaces {
 			if n.Host {
@@ -116,7 +111,10 @@ func (d *Detector) Check(ev *event.Event) []Alert {
 		return nil
 	}
 	if ev.Kind == event.Flood {
-		d.checkFlood(ev)
+		d.checkFlood(ev) // folded per source already
+		if !d.f.nextClose.IsZero() && !ev.Time.Before(d.f.nextClose) {
+			d.alerts = d.closeInto(d.alerts, ev.Time, false)
+		}
 		return d.alerts
 	}
 	d.act.reset(ev)
@@ -140,6 +138,7 @@ func (d *Detector) Check(ev *event.Event) []Alert {
 		d.apply(ev, t)
 	}
 	d.checkCustom(ev)
+	d.fold(ev.Time)
 	return d.alerts
 }
 

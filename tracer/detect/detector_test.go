@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"os"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -76,7 +75,7 @@ func runAll(d *Detector, evs []*event.Event) []Alert {
 // network through a kept fd, an unprivileged user namespace with a network
 // namespace made inside it, and three denied unshares.
 func TestScenarioRaisesExactlyTheHostileAlerts(t *testing.T) {
-	d := New(nil, WithInventory(hostInventory()))
+	d := New(nil, WithInventory(hostInventory()), WithoutFolding())
 	alerts := runAll(d, readEvents(t, "testdata/scenario.jsonl"))
 	want := []gotAlert{
 		{RuleCrossContainerJoin, Warning, 5819},
@@ -135,7 +134,7 @@ func describe(alerts []Alert) string {
 
 // The same recording with the hostile part cut off raises nothing at all.
 func TestOrdinaryContainerWorkIsQuiet(t *testing.T) {
-	d := New(nil, WithInventory(hostInventory()))
+	d := New(nil, WithInventory(hostInventory()), WithoutFolding())
 	for _, ev := range readEvents(t, "testdata/scenario.jsonl") {
 		if ev.Pid >= 5818 { // the hostile nsenter of A into B
 			break
@@ -220,7 +219,7 @@ func TestHostEntry(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			d := New(nil, WithInventory(hostInventory()))
+			d := New(nil, WithInventory(hostInventory())) // folding: nsenter -a is one alert
 			var n int
 			for _, ev := range c.events {
 				for _, a := range d.Check(ev) {
@@ -236,34 +235,8 @@ func TestHostEntry(t *testing.T) {
 	}
 }
 
-func TestDeniedRepeatsAreFoldedPerProcess(t *testing.T) {
-	d := New(nil)
-	denied := func(pid uint32, at time.Duration) *event.Event {
-		return &event.Event{Time: time.Unix(1000, 0).Add(at), Kind: event.Unshare, Pid: pid, Tid: pid, UID: 1000,
-			Comm: "x", Flags: syscall.CLONE_NEWNET, Errno: syscall.EPERM}
-	}
-	var got []Alert
-	for _, ev := range []*event.Event{denied(5, 0), denied(5, time.Second), denied(5, 2*time.Second),
-		denied(6, 3*time.Second), denied(5, 2*time.Minute)} {
-		got = append(got, d.Check(ev)...)
-	}
-	if len(got) != 3 {
-		t.Fatalf("got %d alerts, want 3:\n%s", len(got), describe(got))
-	}
-	if got[2].Pid != 5 || got[2].Suppressed != 2 {
-		t.Errorf("third alert: pid %d suppressed %d, want pid 5 with 2 suppressed", got[2].Pid, got[2].Suppressed)
-	}
-	if !strings.Contains(got[0].Message, "was denied unshare CLONE_NEWNET: EPERM") {
-		t.Errorf("message %q", got[0].Message)
-	}
-	other := &event.Event{Kind: event.Unshare, Pid: 7, Tid: 7, Errno: syscall.EINVAL}
-	if as := d.Check(other); len(as) != 0 {
-		t.Errorf("EINVAL raised %s", describe(as))
-	}
-}
-
 func TestTaskTableIsBounded(t *testing.T) {
-	d := New(nil, WithMaxTasks(100), WithInventory(hostInventory()))
+	d := New(nil, WithMaxTasks(100), WithInventory(hostInventory()), WithoutFolding())
 	for tid := uint32(1); tid <= 1000; tid++ {
 		d.Check(setnsEv(tid, 0, join(event.Net, hostNet, 7000+tid)))
 	}
@@ -286,7 +259,7 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 	b.Run("builtins", func(b *testing.B) {
-		d := New(nil, WithInventory(hostInventory()))
+		d := New(nil, WithInventory(hostInventory()), WithoutFolding())
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
 			ev := quiet[i%len(quiet)]
@@ -303,7 +276,7 @@ func BenchmarkCheck(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		d := New(rules, WithInventory(hostInventory()))
+		d := New(rules, WithInventory(hostInventory()), WithoutFolding())
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
 			d.Check(quiet[i%len(quiet)])

@@ -27,7 +27,7 @@ func BenchmarkDetect(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d := New(rules, WithInventory(hostInventory()))
+	d := New(rules, WithInventory(hostInventory()), WithoutFolding())
 	evs := [2]*event.Event{
 		{Kind: event.Setns, Pid: 7, Tid: 7, Comm: "churn", Flags: 0x04000000,
 			Changes: []event.Change{{Type: event.UTS, Action: event.Join, From: 4026531838, To: 4026532900}}},

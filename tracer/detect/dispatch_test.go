@@ -124,7 +124,7 @@ func TestDispatchRaisesWhatEveryRuleWould(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := New(rules, WithInventory(hostInventory()))
+	d := New(rules, WithInventory(hostInventory()), WithoutFolding())
 	var a activation
 	fired := make([]int, len(exprs))
 	for _, ev := range readEvents(t, "testdata/scenario.jsonl") {
@@ -160,7 +160,7 @@ func TestManyRulesRunOnlyWhereTheyCanMatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := New(rules, WithInventory(hostInventory()))
+	d := New(rules, WithInventory(hostInventory()), WithoutFolding())
 	ev := setnsEv(7, 0, join(event.UTS, hostUTS, 6000))
 	ev.Comm = "churn"
 	if allocs := testing.AllocsPerRun(100, func() {

@@ -30,11 +30,17 @@
 //     the alert lists what the same call created in it ("created"), and each
 //     later creation inside that namespace raises another.
 //   - denied-namespace-change (notice): unshare, setns or clone failed with
-//     EPERM. Repeats by one process within 60s are folded into its next
-//     alert ("suppressed").
+//     EPERM.
 //
-// host-namespace-entry and cross-container-join fire at most once per
-// thread in 10s: `nsenter -a` joins up to seven namespaces in a row.
+// # Folding
+//
+// Every rule's alerts in one container (or on the host) are folded per
+// window, 10s unless the rule file says otherwise, whichever processes
+// raise them: the first raises its alert at once, and when the window
+// closes one more alert counts them all ("count", the first trigger in
+// "trigger", the last in "last_trigger"). `nsenter -a` joining seven host
+// namespaces, or 200 unprivileged unshares, are thus two alerts. A flood
+// record's alert is folded per source instead ("suppressed").
 //
 // # Rule files
 //
@@ -49,6 +55,7 @@
 //	  unprivileged-userns:
 //	    severity: notice
 //	    unless: comm in ["bwrap", "flatpak"]  # known sandboxes
+//	    window: 1m                            # fold per minute (0s: never)
 //	rules:
 //	  - name: netns-from-shell
 //	    severity: warning

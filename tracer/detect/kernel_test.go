@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -69,9 +70,12 @@ type watch struct {
 	done   chan error
 	mu     sync.Mutex
 	alerts []detect.Alert
+	d      *detect.Detector
 }
 
-func startWatch(t *testing.T) *watch {
+// startWatch watches with every alert raised on its own; WithRepeatWindow
+// among opts folds them as nstrace does.
+func startWatch(t *testing.T, opts ...detect.Option) *watch {
 	t.Helper()
 	testenv.RequireKernel(t)
 	inv, err := inventory.Scan(inventory.ScanOptions{})
@@ -79,13 +83,16 @@ func startWatch(t *testing.T) *watch {
 		t.Fatal(err)
 	}
 	r := resolve.New(inv)
-	d := detect.New(nil, detect.WithNamespaces(r), detect.WithInventory(inv), detect.WithProc("/"))
+	if len(opts) == 0 {
+		opts = []detect.Option{detect.WithoutFolding()}
+	}
+	d := detect.New(nil, append(opts, detect.WithNamespaces(r), detect.WithInventory(inv), detect.WithProc("/"))...)
 	tr, err := tracer.Open(tracer.Options{})
 	if err != nil {
 		t.Fatalf("open tracer: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &watch{cancel: cancel, done: make(chan error, 1)}
+	w := &watch{cancel: cancel, done: make(chan error, 1), d: d}
 	go func() {
 		w.done <- tr.Run(ctx, func(ev *event.Event) error {
 			r.Resolve(ev)
@@ -110,6 +117,7 @@ func (w *watch) stop(t *testing.T) []detect.Alert {
 			t.Errorf("tracer run: %v", err)
 		}
 		w.cancel = nil
+		w.alerts = append(w.alerts, w.d.Close()...) // the stream ended
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -335,9 +343,10 @@ func TestKernelUnprivilegedUserns(t *testing.T) {
 	}
 }
 
-// One unprivileged process denied six times: one notice.
+// One unprivileged process denied six times: one notice at once, and one
+// closing its window with the count.
 func TestKernelDeniedNamespaceChange(t *testing.T) {
-	w := startWatch(t)
+	w := startWatch(t, detect.WithRepeatWindow(time.Minute))
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "NSTRACE_DETECT_HELPER=denied")
 	f, err := os.Open("/proc/self/ns/net")
@@ -351,8 +360,9 @@ func TestKernelDeniedNamespaceChange(t *testing.T) {
 	}
 	alerts := mine(w.stop(t), cmd.Process.Pid)
 	denied := ofRule(alerts, detect.RuleDeniedChange)
-	if len(denied) != 1 || len(alerts) != 1 {
-		t.Fatalf("want one denied-namespace-change alert; got:\n%s", describe(alerts))
+	if len(denied) != 2 || len(alerts) != 2 || denied[0].Count != 0 || denied[1].Count != 6 ||
+		denied[1].Trigger != denied[0].Trigger || denied[1].Last.Kind != event.Setns {
+		t.Fatalf("want one denied-namespace-change alert and one with count 6 ending in a setns; got:\n%s", describe(alerts))
 	}
 	a := denied[0]
 	if a.Severity != detect.Notice || int(a.Pid) != cmd.Process.Pid || a.Trigger.Errno != syscall.EPERM ||

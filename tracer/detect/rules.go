@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/cel-go/cel"
 	"go.yaml.in/yaml/v3"
@@ -46,7 +47,8 @@ const (
 type Rules struct {
 	builtin  [numBuiltins]builtinRule
 	custom   []*customRule
-	dispatch dispatch // which custom rules an event can match
+	dispatch dispatch                 // which custom rules an event can match
+	windows  map[string]time.Duration // folding windows the file set, by rule (fold.go)
 }
 
 type builtinRule struct {
@@ -212,8 +214,10 @@ func (p *ruleParser) builtins(n *yaml.Node) error {
 				b.severity, err = p.severity(v, name)
 			case "unless":
 				b.unless, _, err = p.expr(v, name, "unless")
+			case "window":
+				err = p.window(v, name)
 			default:
-				err = p.errorf(k, name, "unknown key %q (a built-in takes enabled, severity, unless)", key)
+				err = p.errorf(k, name, "unknown key %q (a built-in takes enabled, severity, unless, window)", key)
 			}
 			return err
 		})
@@ -260,8 +264,10 @@ func (p *ruleParser) customs(n *yaml.Node) error {
 				matchNode = v
 			case "unless":
 				c.unless, _, err = p.expr(v, c.name, "unless")
+			case "window":
+				err = p.window(v, c.name)
 			default:
-				err = p.errorf(k, c.name, "unknown key %q (a rule takes name, severity, match, unless, message, enabled)", key)
+				err = p.errorf(k, c.name, "unknown key %q (a rule takes name, severity, match, unless, message, window, enabled)", key)
 			}
 			return err
 		})

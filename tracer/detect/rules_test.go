@@ -170,7 +170,7 @@ rules:
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := New(rules, WithInventory(hostInventory()))
+	d := New(rules, WithInventory(hostInventory()), WithoutFolding())
 	now := time.Unix(2000000000, 0)
 	check := func(ev *event.Event) []string {
 		ev.Time = now

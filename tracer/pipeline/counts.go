@@ -46,8 +46,11 @@ func (p *Pipeline) Summary() string {
 		lost += " (" + strings.Join(why, ", ") + ")"
 	}
 	s := fmt.Sprintf("%d events", p.kept)
-	if p.kept != p.seen {
-		s += fmt.Sprintf(" (%d filtered out)", p.seen-p.kept)
+	if filtered := p.seen - p.kept - p.pastLimit; filtered != 0 {
+		s += fmt.Sprintf(" (%d filtered out)", filtered)
+	}
+	if p.pastLimit != 0 {
+		s += fmt.Sprintf(", %d more while stopping at the count, not shown", p.pastLimit)
 	}
 	if p.flooded != 0 {
 		s += fmt.Sprintf(", %d past their share counted in flood records", p.flooded)

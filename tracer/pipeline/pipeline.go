@@ -83,6 +83,9 @@ type Pipeline struct {
 	// that went through, by cause: the kernel's drops and shutdown.
 	finished               uint64
 	kernelLost, atShutdown uint64
+
+	limit, pastLimit uint64 // limit.go
+	reached          func()
 }
 
 // Options say what a pipeline is made of. Each stage left out is passed
@@ -201,11 +204,12 @@ func (p *Pipeline) pass(ev *event.Event) error {
 	if p.closed {
 		return ErrTakenOver
 	}
-	if tracer.FromRing(ev) { // an event, not a loss marker or flood count
+	record := tracer.FromRing(ev) // an event, not a loss marker or flood count
+	if record {
 		p.finished++
 		p.seen++
 	}
-	if p.lastKept = p.filter.Keep(ev); !p.lastKept {
+	if p.lastKept = p.filter.Keep(ev) && p.underLimit(record); !p.lastKept {
 		return nil
 	}
 	if err := p.write(ev); err != nil {
@@ -216,6 +220,7 @@ func (p *Pipeline) pass(ev *event.Event) error {
 			return err
 		}
 	}
+	p.checkLimit()
 	return nil
 }
 
@@ -258,9 +263,10 @@ func (p *Pipeline) writeAlert(a *detect.Alert) error {
 }
 
 // RecordedAlert passes on an alert read from a session, which follows the
-// event that raised it: when the filter kept that event.
+// event that raised it: when the filter kept that event. A window's
+// closing alert (Count) follows no event of its own (folded.go).
 func (p *Pipeline) RecordedAlert(a *detect.Alert) error {
-	if !p.lastKept {
+	if a.Count == 0 && !p.lastKept || a.Count != 0 && !p.keepClosing(a) {
 		return nil
 	}
 	p.mu.Lock()
@@ -298,6 +304,9 @@ func (p *Pipeline) Flush() error {
 			return err
 		}
 	}
+	if err := p.writeClosing(false); err != nil {
+		return err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -322,6 +331,9 @@ func (p *Pipeline) Finish() error {
 		if err := p.hold.Drain(p.pass); err != nil {
 			return err
 		}
+	}
+	if err := p.writeClosing(true); err != nil {
+		return err
 	}
 	return p.Flush()
 }

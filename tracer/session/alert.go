@@ -25,6 +25,8 @@ type Alert struct {
 	Created    []event.NsType
 	Suppressed uint64
 	Trigger    *event.Event
+	Count      uint64       // a window's closing alert: how many times the rule fired
+	Last       *event.Event // and its last trigger
 }
 
 // AlertEncoder is an alert that writes itself as an alert record (one JSON
@@ -56,6 +58,8 @@ type alertWire struct {
 	Created    []string         `json:"created"`
 	Suppressed uint64           `json:"suppressed"`
 	Trigger    json.RawMessage  `json:"trigger"`
+	Count      uint64           `json:"count"`
+	Last       json.RawMessage  `json:"last_trigger"`
 }
 
 func parseAlert(line []byte) (*Alert, error) {
@@ -67,7 +71,7 @@ func parseAlert(line []byte) (*Alert, error) {
 		return nil, errors.New(`alert without a "rule"`)
 	}
 	a := &Alert{Rule: w.Rule, Severity: w.Severity, Message: w.Message, Pid: w.Pid, Tid: w.Tid, Comm: w.Comm,
-		Container: w.Container, Joined: w.Joined, Userns: w.Userns, Suppressed: w.Suppressed}
+		Container: w.Container, Joined: w.Joined, Userns: w.Userns, Suppressed: w.Suppressed, Count: w.Count}
 	var err error
 	if a.Time, err = parseTime("time", w.Time); err != nil {
 		return nil, err
@@ -83,6 +87,12 @@ func parseAlert(line []byte) (*Alert, error) {
 		a.Trigger = new(event.Event)
 		if err := a.Trigger.UnmarshalJSON(w.Trigger); err != nil {
 			return nil, fmt.Errorf("alert trigger: %w", describeJSONError(err))
+		}
+	}
+	if len(w.Last) > 0 && string(w.Last) != "null" {
+		a.Last = new(event.Event)
+		if err := a.Last.UnmarshalJSON(w.Last); err != nil {
+			return nil, fmt.Errorf("alert last_trigger: %w", describeJSONError(err))
 		}
 	}
 	return a, nil

@@ -69,6 +69,9 @@ func TestAlertsFollowTheirEventsAndReadBack(t *testing.T) {
 				}
 				if i == 2 || i == 7 {
 					alerts = append(alerts, sampleAlert(&evs[i]))
+					if i == 7 { // a window's closing alert: its count and last trigger
+						alerts[1].Count, alerts[1].Last = 3, evs[6].Clone()
+					}
 					if err := w.WriteAlert(&alerts[len(alerts)-1]); err != nil {
 						t.Fatal(err)
 					}
@@ -109,6 +112,10 @@ func TestAlertsFollowTheirEventsAndReadBack(t *testing.T) {
 				}
 				if g, w := string(a.Trigger.AppendJSON(nil)), string(want.Trigger.AppendJSON(nil)); g != w {
 					t.Errorf("trigger %s, want %s", g, w)
+				}
+				if a.Count != want.Count || (a.Last == nil) != (want.Last == nil) ||
+					a.Last != nil && string(a.Last.AppendJSON(nil)) != string(want.Last.AppendJSON(nil)) {
+					t.Errorf("alert %d: count %d last %+v, want %d %+v", n, a.Count, a.Last, want.Count, want.Last)
 				}
 			}
 			if got := strings.Join(order, " "); got != "unshare clone setns alert setns lost unshare exec setns alert clone" {
