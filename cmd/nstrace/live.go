@@ -16,6 +16,7 @@ import (
 	"github.com/nstrace/nstrace/tracer/metrics"
 	"github.com/nstrace/nstrace/tracer/pipeline"
 	"github.com/nstrace/nstrace/tracer/render"
+	"github.com/nstrace/nstrace/tracer/runtime"
 )
 
 // liveTrace is a trace under way: the tracer, the pipeline it feeds and
@@ -24,9 +25,10 @@ type liveTrace struct {
 	cfg    *traceConfig
 	t      *tracer.Tracer
 	p      *pipeline.Pipeline
-	det    *detection      // nil: detection off
-	rec    *sessionSink    // nil: not recording
-	srv    *metrics.Server // nil: no metrics
+	det    *detection       // nil: detection off
+	rec    *sessionSink     // nil: not recording
+	rt     *runtime.Watcher // nil: no runtime asked
+	srv    *metrics.Server  // nil: no metrics
 	sigs   chan os.Signal
 	cancel context.CancelFunc
 	// stuck: the stop gave up on the pipeline, which is still running:
@@ -63,6 +65,9 @@ func openLive(ctx context.Context, cfg *traceConfig) (_ *liveTrace, err error) {
 		detect.WithNamespaces(res), detect.WithInventory(inv), detect.WithProc("/"))
 	o := pipeline.Options{Resolver: res, HoldBack: true, Detector: lt.det.detector(), Filter: cfg.filter,
 		Observer: observer(m), Warn: os.Stderr}
+	if lt.rt = startRuntimes(cfg.runtimes, os.Stderr); lt.rt != nil {
+		o.Waiters = append(o.Waiters, lt.rt.Enricher())
+	}
 	if f.eventDelay > 0 {
 		o.Enrich = append(o.Enrich, func(*event.Event) { time.Sleep(f.eventDelay) })
 	}
@@ -75,7 +80,7 @@ func openLive(ctx context.Context, cfg *traceConfig) (_ *liveTrace, err error) {
 	}
 	if f.write != "" {
 		h := recordHeader(lt.t, cfg.filter)
-		if lt.rec, err = startRecording(f.write, cfg.record, h, res, cfg.rules, os.Stderr); err != nil {
+		if lt.rec, err = startRecording(f.write, cfg.record, h, labelledInventory(res, lt.rt), cfg.rules, os.Stderr); err != nil {
 			return nil, err
 		}
 		lt.p.AddSink(lt.rec)
@@ -150,5 +155,8 @@ func (lt *liveTrace) cleanup() {
 	}
 	if lt.t != nil {
 		lt.t.Close()
+	}
+	if lt.rt != nil {
+		lt.rt.Close()
 	}
 }

@@ -9,17 +9,20 @@ import (
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/inventory"
 	"github.com/nstrace/nstrace/tracer/render"
+	"github.com/nstrace/nstrace/tracer/runtime"
 )
 
 // newLsCommand is `nstrace ls`: the namespaces on the host now.
 func newLsCommand() *cobra.Command {
 	var output string
 	var types []string
+	var rt runtimeFlags
 	cmd := &cobra.Command{
 		Use:   "ls [-o text|json] [--type T]",
 		Short: "List the namespaces on the host now",
 		Long: "List every namespace on the host, like lsns, with what it is: the host's own,\n" +
-			"its `ip netns` name, its container, pod or unit, its owner. Namespaces kept\n" +
+			"its `ip netns` name, its container, pod or unit (named by the container\n" +
+			"runtimes where they answer), its owner. Namespaces kept\n" +
 			"alive only by a bind mount or an open file are listed too.",
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -28,15 +31,20 @@ func newLsCommand() *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runLs(cmd.OutOrStdout(), output, types)
+			eps, err := rt.config()
+			if err != nil {
+				return err
+			}
+			return runLs(cmd.OutOrStdout(), output, types, eps)
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, or json (JSON Lines, one namespace per line)")
 	cmd.Flags().StringSliceVarP(&types, "type", "t", nil, "list only these types: "+lsTypeNames())
+	rt.register(cmd.Flags())
 	return cmd
 }
 
-func runLs(w io.Writer, output string, typeNames []string) error {
+func runLs(w io.Writer, output string, typeNames []string, runtimes []runtime.Endpoint) error {
 	if output != "text" && output != "json" {
 		return usageError{fmt.Errorf("unknown output format %q (want text or json)", output)}
 	}
@@ -52,6 +60,7 @@ func runLs(w io.Writer, output string, typeNames []string) error {
 	if err != nil {
 		return err
 	}
+	labelLs(runtimes, inv)
 	ns := inv.Namespaces
 	if len(want) > 0 {
 		ns = ns[:0]

@@ -16,6 +16,7 @@ import (
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/filter"
 	"github.com/nstrace/nstrace/tracer/render"
+	"github.com/nstrace/nstrace/tracer/runtime"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
@@ -42,6 +43,7 @@ type traceFlags struct {
 	metrics metricsFlags // metricsflags.go
 	flood   floodFlags   // flood.go
 	seal    sealFlags    // seal_flags.go
+	runtime runtimeFlags // runtimeflags.go
 }
 
 func newTraceCommand() *cobra.Command {
@@ -75,6 +77,7 @@ func newTraceCommand() *cobra.Command {
 	f.metrics.register(fl)
 	f.flood.register(fl)
 	f.seal.register(fl)
+	f.runtime.register(fl)
 	return cmd
 }
 
@@ -109,6 +112,7 @@ type traceConfig struct {
 	rules     *detect.Rules // nil: detection off
 	out       *output       // nil: nothing shown (-q, -w -)
 	readyFile string
+	runtimes  []runtime.Endpoint // none: ask no runtime
 }
 
 // config checks the flags.
@@ -133,6 +137,9 @@ func (f *traceFlags) config() (*traceConfig, error) {
 		if err := checkReadyPath(f.readyFile); err != nil {
 			return nil, err
 		}
+	}
+	if c.runtimes, err = f.runtime.config(); err != nil {
+		return nil, err
 	}
 	if c.rules, err = f.alerts.load(); err != nil {
 		return nil, err

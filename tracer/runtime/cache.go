@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"os"
 	"strings"
 	"time"
 )
@@ -68,6 +69,7 @@ func (w *Watcher) goneExcept(from string, live map[string]bool) {
 	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.settled[runKey(from)] = true // a whole list is in
 	for id, e := range w.ids {
 		if e.from == from && e.gone.IsZero() && !live[id] {
 			e.gone = now
@@ -108,5 +110,42 @@ func (w *Watcher) sweep(ctx context.Context) {
 			}
 		}
 		w.mu.Unlock()
+	}
+}
+
+// Pending reports whether a runtime is being asked about id now.
+func (w *Watcher) Pending(id string) bool {
+	w.mu.RLock()
+	_, ok := w.pending[id]
+	w.mu.RUnlock()
+	return ok
+}
+
+// settle notes that endpoint path answered a list or failed to.
+func (w *Watcher) settle(path string) {
+	w.mu.Lock()
+	w.settled[runKey(path)] = true
+	w.mu.Unlock()
+}
+
+// WaitListed waits until every endpoint whose socket exists has listed its
+// containers once, or failed to connect, or until deadline: for a one-shot
+// look (nstrace ls) rather than a trace, which never waits.
+func (w *Watcher) WaitListed(deadline time.Time) {
+	for time.Now().Before(deadline) {
+		done := true
+		w.mu.RLock()
+		for _, ep := range w.opts.Endpoints {
+			if !w.settled[runKey(ep.Path)] {
+				if _, err := os.Stat(ep.Path); err == nil {
+					done = false
+				}
+			}
+		}
+		w.mu.RUnlock()
+		if done {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

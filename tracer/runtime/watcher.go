@@ -68,6 +68,9 @@ type Watcher struct {
 	pending map[string]struct{}
 	unknown map[string]time.Time
 	sources map[string]*conn // by endpoint path
+	// settled: endpoints that listed their containers once, or failed to
+	// connect once (WaitListed).
+	settled map[string]bool
 }
 
 type entry struct {
@@ -108,6 +111,7 @@ func Start(opts Options) *Watcher {
 		pending: make(map[string]struct{}),
 		unknown: make(map[string]time.Time),
 		sources: make(map[string]*conn),
+		settled: make(map[string]bool),
 	}
 	seen := make(map[string]bool)
 	for _, ep := range opts.Endpoints {
@@ -251,6 +255,7 @@ func (w *Watcher) watch(ctx context.Context, ep Endpoint) {
 			} else if ctx.Err() == nil {
 				w.logf("runtime %s: %v", ep, err)
 			}
+			w.settle(ep.Path)
 		}
 		select {
 		case <-ctx.Done():
