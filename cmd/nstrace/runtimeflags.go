@@ -3,12 +3,14 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/nstrace/nstrace/tracer/filter"
 	"github.com/nstrace/nstrace/tracer/inventory"
+	"github.com/nstrace/nstrace/tracer/render"
 	"github.com/nstrace/nstrace/tracer/resolve"
 	"github.com/nstrace/nstrace/tracer/runtime"
 )
@@ -51,7 +53,12 @@ func startRuntimes(eps []runtime.Endpoint, stderr io.Writer) *runtime.Watcher {
 		return nil
 	}
 	return runtime.Start(runtime.Options{Endpoints: eps, Logf: func(format string, args ...any) {
-		fmt.Fprintf(stderr, "nstrace: "+format+"\n", args...)
+		msg := fmt.Sprintf(format, args...)
+		// A runtime answering is the normal case, and may come before
+		// "tracing started", which scripts read as the first line.
+		if !strings.HasSuffix(msg, " connected") {
+			fmt.Fprintf(stderr, "nstrace: %s\n", render.Sanitize(msg))
+		}
 	}})
 }
 

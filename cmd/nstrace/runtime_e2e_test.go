@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nstrace/nstrace/tracer/testenv"
+)
+
+// These tests trace real runtimes through the nstrace binary, asking them
+// by --runtime-endpoint for the names they gave, and replay what was
+// recorded.
+
+// stopCollected stops a tracer whose output log collects, and returns its
+// exit status and the rest of its stderr.
+func stopCollected(t *testing.T, tr *tracing, log *eventLog) (int, string) {
+	t.Helper()
+	if err := tr.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(tr.stderr)
+	<-log.done
+	err := tr.cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), string(rest)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0, string(rest)
+}
+
+// rtContainer is a container as the JSON events carry it.
+type rtContainer struct {
+	ID, Runtime, Name, Image string
+	Pod                      *struct {
+		Name, Namespace, UID string
+		Labels               map[string]string
+	}
+}
+
+// rtEvent is what these tests read of an event line.
+type rtEvent struct {
+	Event     string
+	Pid       int
+	Comm      string
+	Error     string
+	Container *rtContainer
+	Changes   []struct {
+		Type, Action, Name string
+		To                 uint64
+		Host               bool
+		Container          *rtContainer
+	}
+	line string
+}
+
+// eventLog collects a tracer's JSON lines as they come.
+type eventLog struct {
+	mu     sync.Mutex
+	events []rtEvent
+	done   chan struct{}
+}
+
+func collect(t *testing.T, r *bufio.Reader) *eventLog {
+	l := &eventLog{done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			var ev rtEvent
+			if json.Unmarshal([]byte(line), &ev) != nil {
+				t.Errorf("not a JSON event: %q", line)
+				continue
+			}
+			if ev.Event == "alert" {
+				continue
+			}
+			ev.line = strings.TrimSpace(line)
+			l.mu.Lock()
+			l.events = append(l.events, ev)
+			l.mu.Unlock()
+		}
+	}()
+	return l
+}
+
+// await returns the events matching want once there is one, waiting up
+// to 30 s.
+func (l *eventLog) await(t *testing.T, what string, want func(*rtEvent) bool) []rtEvent {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if evs := l.matching(want); len(evs) > 0 {
+			return evs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no event %s within 30 s; the last events:\n%s", what, l.tail(20))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// tail is the last n event lines.
+func (l *eventLog) tail(n int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var b strings.Builder
+	for _, ev := range l.events[max(0, len(l.events)-n):] {
+		b.WriteString(ev.line + "\n")
+	}
+	return b.String()
+}
+
+func (l *eventLog) matching(want func(*rtEvent) bool) []rtEvent {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []rtEvent
+	for i := range l.events {
+		if want(&l.events[i]) {
+			out = append(out, l.events[i])
+		}
+	}
+	return out
+}
+
+// inContainer matches events of processes in container id.
+func inContainer(id string) func(*rtEvent) bool {
+	return func(ev *rtEvent) bool { return ev.Container != nil && ev.Container.ID == id }
+}
+
+// podWant is the identity a container's events must carry.
+type podWant struct {
+	runtime, name, image string
+	pod, namespace, uid  string
+	labels               map[string]string
+}
+
+// check fails unless c is exactly the identity w.
+func (w podWant) check(t *testing.T, where string, c *rtContainer) {
+	t.Helper()
+	if c == nil {
+		t.Errorf("%s: no container", where)
+		return
+	}
+	if c.Runtime != w.runtime || c.Name != w.name || c.Image != w.image {
+		t.Errorf("%s: container %s %q image %q, want %s %q image %q", where, c.Runtime, c.Name, c.Image, w.runtime, w.name, w.image)
+	}
+	switch {
+	case w.pod == "" && c.Pod != nil:
+		t.Errorf("%s: pod %+v, want none", where, *c.Pod)
+	case w.pod != "" && c.Pod == nil:
+		t.Errorf("%s: no pod, want %s/%s", where, w.namespace, w.pod)
+	case w.pod != "" && (c.Pod.Name != w.pod || c.Pod.Namespace != w.namespace || c.Pod.UID != w.uid || !maps.Equal(c.Pod.Labels, w.labels)):
+		t.Errorf("%s: pod %+v, want %s/%s uid %s labels %v", where, *c.Pod, w.namespace, w.pod, w.uid, w.labels)
+	}
+}
+
+// replayed replays a session with -o json, and returns its events.
+func replayed(t *testing.T, session string, args ...string) []rtEvent {
+	t.Helper()
+	out, err := exec.Command(binary, append([]string{"replay", "-o", "json", session}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	var evs []rtEvent
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var ev rtEvent
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("replay: %q: %v", line, err)
+		}
+		if ev.Event == "alert" {
+			continue
+		}
+		ev.line = line
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
+// replayText replays a session as text, with filter flags.
+func replayText(t *testing.T, session string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(binary, append([]string{"replay", session}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	return string(out)
+}
+
+func TestKernelDockerContainersAreNamedLiveAndInReplay(t *testing.T) {
+	testenv.RequireKernel(t)
+	d := testenv.StartDocker(t)
+	const image = "nstrace/busybox:test"
+	d.ImportBusybox(t, image, "/bin/sleep", "100000")
+	session := filepath.Join(t.TempDir(), "docker.jsonl")
+	tr := startTracing(t, "-o", "json", "-w", session, "--runtime-endpoint", "docker:unix://"+d.Socket)
+	bounded(t, tr)
+	log := collect(t, tr.stdout)
+
+	// Without docker's seccomp profile, which refuses setns before any
+	// probe sees it: the setns below is then denied by the kernel
+	// (no CAP_SYS_ADMIN), an event only that exec'd process makes.
+	id := strings.TrimSpace(d.CLI(t, "run", "-d", "--name", "webfront", "--security-opt", "seccomp=unconfined", image))
+	if out, err := exec.Command("/usr/bin/docker", "-H", "unix://"+d.Socket, "exec", "webfront",
+		"nsenter", "--uts=/proc/1/ns/uts", "true").CombinedOutput(); err == nil {
+		t.Fatalf("nsenter without CAP_SYS_ADMIN succeeded: %s", out)
+	}
+	want := podWant{runtime: "docker", name: "webfront", image: image}
+	execd := log.await(t, "of docker exec's nsenter", func(ev *rtEvent) bool {
+		return ev.Comm == "nsenter" && ev.Container != nil && ev.Container.ID == id
+	})
+	for _, ev := range execd {
+		if ev.Event != "setns" || ev.Error != "EPERM" {
+			t.Errorf("nsenter: %s", ev.line)
+		}
+		want.check(t, "docker exec: "+ev.line, ev.Container)
+	}
+	// Every event of the container, its start included, names it.
+	started := log.matching(inContainer(id))
+	for _, ev := range started {
+		want.check(t, ev.line, ev.Container)
+	}
+	if len(started) <= len(execd) {
+		t.Errorf("no event of the container's start: %d events, %d of them nsenter's", len(started), len(execd))
+	}
+
+	// Killed mid-run: tracing goes on, and a container no runtime names
+	// keeps its id (a runc container of its own).
+	d.CLI(t, "rm", "-f", "webfront")
+	d.Kill()
+	// The container lives until the test has seen its event, so that its
+	// state names it a runc container.
+	bundle := testenv.Bundle(t, "sh", "-c", "nsenter --uts=/proc/1/ns/uts true; read x")
+	runc := exec.Command(testenv.RequireTool(t, "runc"), "run", "--bundle", bundle, "nstrace-rt-e2e-orphan")
+	hold, _ := runc.StdinPipe()
+	if err := runc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { hold.Close(); _ = runc.Wait() }() // it exits on EOF
+	orphan := log.await(t, "of a container after dockerd was killed", func(ev *rtEvent) bool {
+		return ev.Comm == "nsenter" && ev.Container != nil && ev.Container.ID == "nstrace-rt-e2e-orphan"
+	})
+	if c := orphan[0].Container; c.Name != "" || c.Image != "" || c.Pod != nil {
+		t.Errorf("a container no runtime knows: %s", orphan[0].line)
+	}
+	code, stderr := stopCollected(t, tr, log)
+	if code != 0 {
+		t.Fatalf("trace exited %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "runtime docker (docker:unix://"+d.Socket+") lost") {
+		t.Errorf("stderr does not say dockerd was lost:\n%s", stderr)
+	}
+
+	// The replay names them as the live run did, line for line.
+	live := log.matching(inContainer(id))
+	var back []rtEvent
+	for _, ev := range replayed(t, session, "--container", id) {
+		if inContainer(id)(&ev) {
+			back = append(back, ev)
+		}
+	}
+	if len(back) != len(live) {
+		var b strings.Builder
+		for _, ev := range live {
+			b.WriteString("live " + ev.line + "\n")
+		}
+		for _, ev := range back {
+			b.WriteString("back " + ev.line + "\n")
+		}
+		t.Fatalf("replay has %d events of webfront, live had %d:\n%s", len(back), len(live), b.String())
+	}
+	for i := range back {
+		if back[i].line != live[i].line {
+			t.Errorf("replay differs:\n live %s\n back %s", live[i].line, back[i].line)
+		}
+	}
+	text := replayText(t, session, "--image", "nstrace/*", "--comm", "nsenter")
+	if !strings.Contains(text, " in ctr webfront") || strings.Contains(text, "nstrace-rt-e2e-orphan") {
+		t.Errorf("text replay of --image nstrace/* --comm nsenter:\n%s", text)
+	}
+}
