@@ -237,6 +237,11 @@ func TestKernelDockerContainersAreNamedLiveAndInReplay(t *testing.T) {
 		t.Errorf("no event of the container's start: %d events, %d of them nsenter's", len(started), len(execd))
 	}
 
+	// ls names the container's namespaces by what dockerd says.
+	if rows := lsRows(t, []string{" ctr webfront "}, "--runtime-endpoint", "docker:unix://"+d.Socket); len(rows) != 5 {
+		t.Errorf("ls: %d rows of webfront, want its cgroup, ipc, mnt, net, pid, uts but the cgroup (5):\n%s", len(rows), strings.Join(rows, "\n"))
+	}
+
 	// Killed mid-run: tracing goes on, and a container no runtime names
 	// keeps its id (a runc container of its own).
 	d.CLI(t, "rm", "-f", "webfront")
@@ -291,4 +296,28 @@ func TestKernelDockerContainersAreNamedLiveAndInReplay(t *testing.T) {
 	if !strings.Contains(text, " in ctr webfront") || strings.Contains(text, "nstrace-rt-e2e-orphan") {
 		t.Errorf("text replay of --image nstrace/* --comm nsenter:\n%s", text)
 	}
+}
+
+// lsRows runs `nstrace ls` with args and returns its rows that contain
+// every one of want.
+func lsRows(t *testing.T, want []string, args ...string) []string {
+	t.Helper()
+	out, err := exec.Command(binary, append([]string{"ls"}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("ls: %v", err)
+	}
+	var rows []string
+	for _, row := range strings.Split(string(out), "\n") {
+		all := true
+		for _, w := range want {
+			all = all && strings.Contains(row, w)
+		}
+		if all {
+			rows = append(rows, row)
+		}
+	}
+	if len(rows) == 0 {
+		t.Errorf("ls %v has no row with %q:\n%s", args, want, out)
+	}
+	return rows
 }

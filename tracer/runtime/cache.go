@@ -44,12 +44,18 @@ func (w *Watcher) put(from string, id Identity) {
 	defer w.mu.Unlock()
 	w.ids[id.ID] = entry{Identity: id, from: from}
 	delete(w.unknown, id.ID)
-	if id.Sandbox && id.Pod != nil {
-		if id.Pod.NetNS != "" {
-			w.netns[runKey(id.Pod.NetNS)] = id
+	// A container's answer names its pod's sandbox too: the pod's network
+	// namespace is known as soon as one of its containers is.
+	if p := id.Pod; p != nil {
+		sb := id
+		if !id.Sandbox {
+			sb = Identity{ID: p.SandboxID, Runtime: id.Runtime, Pod: p, Sandbox: true}
 		}
-		if id.Pod.UID != "" {
-			w.podUIDs[id.Pod.UID] = id
+		if p.NetNS != "" {
+			w.netns[runKey(p.NetNS)] = sb
+		}
+		if p.UID != "" {
+			w.podUIDs[p.UID] = sb
 		}
 	}
 }

@@ -120,10 +120,22 @@ func (e *Enricher) pod(p *Pod) *event.Pod {
 	return ep
 }
 
-// Awaits reports whether a runtime is being asked about ev's container:
-// a hold-back (tracer/pipeline) may wait for its answer briefly.
+// Awaits reports whether a runtime is being asked about ev's container or
+// a change's: a hold-back (tracer/pipeline) may wait for its answer
+// briefly.
 func (e *Enricher) Awaits(ev *event.Event) bool {
-	c := ev.Container
+	if e.pending(ev.Container) {
+		return true
+	}
+	for i := range ev.Changes {
+		if e.pending(ev.Changes[i].Container) {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Enricher) pending(c *event.Container) bool {
 	if c == nil || c.Pod != nil || c.Image != "" || c.ID == "" {
 		return false
 	}
