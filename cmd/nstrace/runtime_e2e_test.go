@@ -321,3 +321,28 @@ func lsRows(t *testing.T, want []string, args ...string) []string {
 	}
 	return rows
 }
+
+// Bad runtime and identity flags: one line and exit status 2, for trace
+// and ls alike.
+func TestBadRuntimeFlagsGetOneLineAndStatus2(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--runtime-endpoint", "relative/path"}, `nstrace: --runtime-endpoint "relative/path": runtime endpoint must be [cri:|docker:][unix://]/absolute/path`},
+		{[]string{"ls", "--runtime-endpoint", "tcp://x"}, `nstrace: --runtime-endpoint "tcp://x": runtime endpoint must be [cri:|docker:][unix://]/absolute/path`},
+		{[]string{"--no-runtimes", "--runtime-endpoint", "/x"}, `nstrace: --no-runtimes and --runtime-endpoint contradict each other`},
+		{[]string{"--pod", "shop/"}, `nstrace: pod "shop/": want NAMESPACE/NAME or NAME, globs allowed`},
+		{[]string{"--image", "["}, `nstrace: image "[": syntax error in pattern`},
+		{[]string{"--k8s-namespace", "a["}, `nstrace: kubernetes namespace "a[": syntax error in pattern`},
+	} {
+		cmd := exec.Command(binary, tc.args...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 2 || strings.TrimSpace(stderr.String()) != tc.want {
+			t.Errorf("%v: %v, stderr %q; want status 2 and %q", tc.args, err, stderr.String(), tc.want)
+		}
+	}
+}
