@@ -66,6 +66,9 @@ func openLive(ctx context.Context, cfg *traceConfig) (_ *liveTrace, err error) {
 	o := pipeline.Options{Resolver: res, HoldBack: true, Detector: lt.det.detector(), Filter: cfg.filter,
 		Observer: observer(m), Warn: os.Stderr}
 	if lt.rt = startRuntimes(cfg.runtimes, os.Stderr); lt.rt != nil {
+		// The containers running now are named from the first event: the
+		// runtimes whose socket exists list them first, within a bound.
+		lt.rt.WaitListed(time.Now().Add(runtimeListWait))
 		o.Waiters = append(o.Waiters, lt.rt.Enricher())
 	}
 	if f.eventDelay > 0 {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	cri "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -166,6 +167,11 @@ func TestKernelCRIPodsAreNamedLiveAndInReplay(t *testing.T) {
 	})
 	if c := orphan[0].Container; c.Name != "" || c.Image != "" || c.Pod != nil {
 		t.Errorf("a container no runtime knows: %s", orphan[0].line)
+	}
+	// Asked of the hung containerd, it is held no longer than the
+	// hold-back's 100 ms, not for the request's 2 s timeout.
+	if late := orphan[0].got.Sub(orphan[0].Time); late > time.Second {
+		t.Errorf("an event came %v after it happened while containerd hung", late)
 	}
 	if err := c.Resume(); err != nil {
 		t.Fatal(err)

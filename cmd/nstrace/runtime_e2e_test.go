@@ -50,6 +50,7 @@ type rtContainer struct {
 
 // rtEvent is what these tests read of an event line.
 type rtEvent struct {
+	Time      time.Time
 	Event     string
 	Pid       int
 	Comm      string
@@ -62,6 +63,7 @@ type rtEvent struct {
 		Container          *rtContainer
 	}
 	line string
+	got  time.Time // when the test read it
 }
 
 // eventLog collects a tracer's JSON lines as they come.
@@ -88,7 +90,7 @@ func collect(t *testing.T, r *bufio.Reader) *eventLog {
 			if ev.Event == "alert" {
 				continue
 			}
-			ev.line = strings.TrimSpace(line)
+			ev.line, ev.got = strings.TrimSpace(line), time.Now()
 			l.mu.Lock()
 			l.events = append(l.events, ev)
 			l.mu.Unlock()

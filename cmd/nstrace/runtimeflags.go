@@ -62,8 +62,9 @@ func startRuntimes(eps []runtime.Endpoint, stderr io.Writer) *runtime.Watcher {
 	}})
 }
 
-// lsRuntimeWait bounds how long `ls` waits for the runtimes' first list.
-const lsRuntimeWait = 2 * time.Second
+// runtimeListWait bounds how long `ls`, and `trace` before it starts,
+// wait for the runtimes' first list; an absent runtime is not waited for.
+const runtimeListWait = 2 * time.Second
 
 // labelLs labels ls's namespaces by what the runtimes say, waiting a
 // bounded time for those whose socket exists to list their containers.
@@ -73,7 +74,7 @@ func labelLs(eps []runtime.Endpoint, inv *inventory.Inventory) {
 	}
 	w := runtime.Start(runtime.Options{Endpoints: eps})
 	defer w.Close()
-	w.WaitListed(time.Now().Add(lsRuntimeWait))
+	w.WaitListed(time.Now().Add(runtimeListWait))
 	w.LabelInventory(inv)
 }
 

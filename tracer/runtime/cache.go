@@ -19,6 +19,9 @@ func runKey(path string) string {
 // ask queues a query for id unless one is pending, no runtime is
 // connected, or the runtimes lately said they do not know it.
 func (w *Watcher) ask(id string) {
+	if w.connected.Load() == 0 {
+		return // no runtime: a miss costs no lock
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.sources) == 0 {

@@ -60,6 +60,7 @@ type Watcher struct {
 	queue  chan string
 
 	queried, dropped atomic.Uint64
+	connected        atomic.Int32 // len(sources), read without the lock
 
 	mu      sync.RWMutex
 	ids     map[string]entry
@@ -241,11 +242,13 @@ func (w *Watcher) watch(ctx context.Context, ep Endpoint) {
 				c := &conn{path: ep.Path, src: src}
 				w.mu.Lock()
 				w.sources[ep.Path] = c
+				w.connected.Add(1)
 				w.mu.Unlock()
 				w.logf("runtime %s (%s) connected", src.runtime(), ep)
 				err = src.follow(ctx)
 				w.mu.Lock()
 				delete(w.sources, ep.Path)
+				w.connected.Add(-1)
 				w.mu.Unlock()
 				src.close()
 				if ctx.Err() != nil {
