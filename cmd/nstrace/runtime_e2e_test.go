@@ -207,6 +207,9 @@ func TestKernelDockerContainersAreNamedLiveAndInReplay(t *testing.T) {
 	d := testenv.StartDocker(t)
 	const image = "nstrace/busybox:test"
 	d.ImportBusybox(t, image, "/bin/sleep", "100000")
+	// A container running before nstrace starts: the session's inventory
+	// names it.
+	d.CLI(t, "run", "-d", "--name", "early", image)
 	session := filepath.Join(t.TempDir(), "docker.jsonl")
 	tr := startTracing(t, "-o", "json", "-w", session, "--runtime-endpoint", "docker:unix://"+d.Socket)
 	bounded(t, tr)
@@ -238,6 +241,13 @@ func TestKernelDockerContainersAreNamedLiveAndInReplay(t *testing.T) {
 	if len(started) <= len(execd) {
 		t.Errorf("no event of the container's start: %d events, %d of them nsenter's", len(started), len(execd))
 	}
+
+	// The session's header carries the inventory as the trace started,
+	// with the container that ran before it named.
+	if n := inventoryNamed(t, session, "early"); n != 5 {
+		t.Errorf("the session's inventory names %d namespaces of early, want 5", n)
+	}
+	d.CLI(t, "rm", "-f", "early")
 
 	// ls names the container's namespaces by what dockerd says.
 	if rows := lsRows(t, []string{" ctr webfront "}, "--runtime-endpoint", "docker:unix://"+d.Socket); len(rows) != 5 {
@@ -347,4 +357,34 @@ func TestBadRuntimeFlagsGetOneLineAndStatus2(t *testing.T) {
 			t.Errorf("%v: %v, stderr %q; want status 2 and %q", tc.args, err, stderr.String(), tc.want)
 		}
 	}
+}
+
+// inventoryNamed counts the namespaces of a session's header inventory
+// whose container has name.
+func inventoryNamed(t *testing.T, session, name string) int {
+	t.Helper()
+	f, err := os.Open(session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	first, err := bufio.NewReader(f).ReadBytes('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Inventory struct {
+			Namespaces []struct{ Container *rtContainer }
+		}
+	}
+	if err := json.Unmarshal(first, &h); err != nil {
+		t.Fatalf("session header: %v", err)
+	}
+	n := 0
+	for _, ns := range h.Inventory.Namespaces {
+		if ns.Container != nil && ns.Container.Name == name {
+			n++
+		}
+	}
+	return n
 }
