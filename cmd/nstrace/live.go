@@ -61,16 +61,19 @@ func openLive(ctx context.Context, cfg *traceConfig) (_ *liveTrace, err error) {
 		return nil, err
 	}
 	m := f.metrics.new()
-	lt.det = newDetection(cfg.rules, m, os.Stderr,
-		detect.WithNamespaces(res), detect.WithInventory(inv), detect.WithProc("/"))
-	o := pipeline.Options{Resolver: res, HoldBack: true, Detector: lt.det.detector(), Filter: cfg.filter,
-		Observer: observer(m), Warn: os.Stderr}
+	var waiters []pipeline.Waiter
+	var namespaces detect.Namespaces = res
 	if lt.rt = startRuntimes(cfg.runtimes, os.Stderr); lt.rt != nil {
 		// The containers running now are named from the first event: the
 		// runtimes whose socket exists list them first, within a bound.
 		lt.rt.WaitListed(time.Now().Add(runtimeListWait))
-		o.Waiters = append(o.Waiters, lt.rt.Enricher())
+		waiters = append(waiters, lt.rt.Enricher())
+		namespaces = labelledNamespaces{res, lt.rt.Enricher()}
 	}
+	lt.det = newDetection(cfg.rules, m, os.Stderr,
+		detect.WithNamespaces(namespaces), detect.WithInventory(inv), detect.WithProc("/"))
+	o := pipeline.Options{Resolver: res, HoldBack: true, Waiters: waiters, Detector: lt.det.detector(), Filter: cfg.filter,
+		Observer: observer(m), Warn: os.Stderr}
 	if f.eventDelay > 0 {
 		o.Enrich = append(o.Enrich, func(*event.Event) { time.Sleep(f.eventDelay) })
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/filter"
 	"github.com/nstrace/nstrace/tracer/inventory"
 	"github.com/nstrace/nstrace/tracer/render"
@@ -105,4 +106,21 @@ func labelledInventory(res *resolve.Resolver, w *runtime.Watcher) func() *invent
 		}
 		return inv
 	}
+}
+
+// labelledNamespaces are the resolver's namespaces as the rules look them
+// up, their containers labelled as the events' are, so that an alert's
+// "inside X's namespaces" names the pod. It is used from the pipeline's
+// goroutine only, as its Enricher must be.
+type labelledNamespaces struct {
+	res *resolve.Resolver
+	en  *runtime.Enricher
+}
+
+func (l labelledNamespaces) Lookup(t event.NsType, inode uint32) (inventory.Namespace, bool) {
+	n, ok := l.res.Lookup(t, inode)
+	if ok {
+		n.Container = l.en.Container(n.Container)
+	}
+	return n, ok
 }
