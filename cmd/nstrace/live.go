@@ -133,6 +133,9 @@ func (lt *liveTrace) close(runErr error) error {
 		closeErr = lt.rec.Close()
 	}
 	fmt.Fprintf(os.Stderr, "nstrace: %s\n", lt.p.Summary())
+	if note := runtimeSummary(lt.rt); note != "" {
+		fmt.Fprintf(os.Stderr, "nstrace: %s\n", note)
+	}
 	if sum := alertSummary(lt.p, lt.det); sum != "" {
 		fmt.Fprintf(os.Stderr, "nstrace: %s\n", sum)
 	}

@@ -124,3 +124,17 @@ func (l labelledNamespaces) Lookup(t event.NsType, inode uint32) (inventory.Name
 	}
 	return n, ok
 }
+
+// runtimeSummary says, at the end of a trace, how many containers the
+// runtimes were asked about and how many a full queue left unasked (their
+// events kept their ids); "" when none were dropped.
+func runtimeSummary(w *runtime.Watcher) string {
+	if w == nil {
+		return ""
+	}
+	s := w.Stats()
+	if s.Dropped == 0 {
+		return ""
+	}
+	return fmt.Sprintf("runtimes: %d containers asked about, %d not asked (queue full; their events keep ids)", s.Queried, s.Dropped)
+}
