@@ -115,3 +115,24 @@ func TestEnricherAwaitsOnlyPendingQueries(t *testing.T) {
 		t.Error("awaits a unit or no container")
 	}
 }
+
+// BenchmarkEnrich: an event in a known pod's container that joins the
+// pod's cni netns, labelled from the cache.
+func BenchmarkEnrich(b *testing.B) {
+	w := Start(Options{Endpoints: []Endpoint{}})
+	defer w.Close()
+	pod := &Pod{Name: "web-7d9f", Namespace: "shop", UID: "u1", SandboxID: hexID('b'), NetNS: "/var/run/netns/cni-1"}
+	w.put("/c.sock", Identity{ID: hexID('c'), Runtime: "containerd", Name: "nginx", Image: "nginx:1.27", Pod: pod})
+	e := w.Enricher()
+	nginx := &event.Container{ID: hexID('c'), Runtime: "containerd"}
+	ev := &event.Event{Kind: event.Setns, Changes: make([]event.Change, 1)}
+	b.ReportAllocs()
+	for b.Loop() {
+		ev.Container = nginx
+		ev.Changes[0] = event.Change{Type: event.Net, Name: "cni-1"}
+		e.Enrich(ev)
+	}
+	if ev.Changes[0].Container == nil || ev.Container.Name != "nginx" {
+		b.Fatal("not labelled")
+	}
+}
