@@ -165,10 +165,14 @@ func TestKernelCRIPodsAreNamedLiveAndInReplay(t *testing.T) {
 		t.Errorf("a container no runtime knows: %s", orphan[0].line)
 	}
 	// Asked of the hung containerd, it is held no longer than the
-	// hold-back's 100 ms, not for the request's 2 s timeout.
-	if late := orphan[0].got.Sub(orphan[0].Time); late > time.Second {
-		t.Errorf("an event came %v after it happened while containerd hung", late)
+	// hold-back's 100 ms, never for the request's 2 s timeout (which a
+	// loaded machine's lag must not be mistaken for: the bound is that
+	// timeout, not the hold).
+	late := orphan[0].got.Sub(orphan[0].Time)
+	if late >= 2*time.Second {
+		t.Errorf("an event came %v after it happened while containerd hung: held for its timeout", late)
 	}
+	t.Logf("while containerd hung, an event came %v after it happened", late)
 	if err := c.Resume(); err != nil {
 		t.Fatal(err)
 	}
