@@ -17,6 +17,7 @@ type filterFlags struct {
 	failed     bool
 	containers []string
 	namespaces []string
+	identity   identityFilterFlags // runtimeflags.go
 }
 
 func (f *filterFlags) register(fl *pflag.FlagSet, live bool) {
@@ -31,11 +32,13 @@ func (f *filterFlags) register(fl *pflag.FlagSet, live bool) {
 	fl.BoolVar(&f.failed, "failed", false, "only failed or denied attempts")
 	fl.StringSliceVar(&f.containers, "container", nil, "only events in this container (ID prefix or name)")
 	fl.StringSliceVar(&f.namespaces, "ns", nil, "only events touching this namespace (inode, ns_id, or net:[4026531840])")
+	f.identity.register(fl)
 }
 
 // options parses the flags; the time window is the caller's to add.
 func (f *filterFlags) options() (filter.Options, error) {
 	o := filter.Options{Comms: f.comms, Failed: f.failed, Containers: f.containers}
+	f.identity.apply(&o)
 	for _, p := range f.pids {
 		if p == 0 || p > 1<<32-1 {
 			return o, usageError{fmt.Errorf("--pid %d: not a process id", p)}

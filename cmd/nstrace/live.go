@@ -16,6 +16,7 @@ import (
 	"github.com/nstrace/nstrace/tracer/metrics"
 	"github.com/nstrace/nstrace/tracer/pipeline"
 	"github.com/nstrace/nstrace/tracer/render"
+	"github.com/nstrace/nstrace/tracer/runtime"
 )
 
 // liveTrace is a trace under way: the tracer, the pipeline it feeds and
@@ -24,9 +25,10 @@ type liveTrace struct {
 	cfg    *traceConfig
 	t      *tracer.Tracer
 	p      *pipeline.Pipeline
-	det    *detection      // nil: detection off
-	rec    *sessionSink    // nil: not recording
-	srv    *metrics.Server // nil: no metrics
+	det    *detection       // nil: detection off
+	rec    *sessionSink     // nil: not recording
+	rt     *runtime.Watcher // nil: no runtime asked
+	srv    *metrics.Server  // nil: no metrics
 	sigs   chan os.Signal
 	cancel context.CancelFunc
 	// stuck: the stop gave up on the pipeline, which is still running:
@@ -60,9 +62,18 @@ func openLive(ctx context.Context, cfg *traceConfig) (_ *liveTrace, err error) {
 	}
 	warnUnreadable(os.Stderr, inv)
 	m := f.metrics.new()
+	var waiters []pipeline.Waiter
+	var namespaces detect.Namespaces = res
+	if lt.rt = startRuntimes(cfg.runtimes, os.Stderr); lt.rt != nil {
+		// The containers running now are named from the first event: the
+		// runtimes whose socket exists list them first, within a bound.
+		lt.rt.WaitListed(time.Now().Add(runtimeListWait))
+		waiters = append(waiters, lt.rt.Enricher())
+		namespaces = labelledNamespaces{res, lt.rt.Enricher()}
+	}
 	lt.det = newDetection(cfg.rules, m, os.Stderr,
-		detect.WithNamespaces(res), detect.WithInventory(inv), detect.WithProc("/"), detect.WithWallClock())
-	o := pipeline.Options{Resolver: res, HoldBack: true, Detector: lt.det.detector(), Filter: cfg.filter,
+		detect.WithNamespaces(namespaces), detect.WithInventory(inv), detect.WithProc("/"), detect.WithWallClock())
+	o := pipeline.Options{Resolver: res, HoldBack: true, Waiters: waiters, Detector: lt.det.detector(), Filter: cfg.filter,
 		Observer: observer(m), Warn: os.Stderr}
 	if f.eventDelay > 0 {
 		o.Enrich = append(o.Enrich, func(*event.Event) { time.Sleep(f.eventDelay) })
@@ -76,7 +87,7 @@ func openLive(ctx context.Context, cfg *traceConfig) (_ *liveTrace, err error) {
 	}
 	if f.write != "" {
 		h := recordHeader(lt.t, cfg.filter)
-		if lt.rec, err = startRecording(f.write, cfg.record, h, res, cfg.rules, os.Stderr); err != nil {
+		if lt.rec, err = startRecording(f.write, cfg.record, h, labelledInventory(res, lt.rt), cfg.rules, os.Stderr); err != nil {
 			return nil, err
 		}
 		lt.p.AddSink(lt.rec)
@@ -123,6 +134,9 @@ func (lt *liveTrace) close(runErr error) error {
 		closeErr = lt.rec.Close()
 	}
 	fmt.Fprintf(os.Stderr, "nstrace: %s\n", lt.p.Summary())
+	if note := runtimeSummary(lt.rt); note != "" {
+		fmt.Fprintf(os.Stderr, "nstrace: %s\n", note)
+	}
 	if sum := alertSummary(lt.p, lt.det); sum != "" {
 		fmt.Fprintf(os.Stderr, "nstrace: %s\n", sum)
 	}
@@ -151,5 +165,8 @@ func (lt *liveTrace) cleanup() {
 	}
 	if lt.t != nil {
 		lt.t.Close()
+	}
+	if lt.rt != nil {
+		lt.rt.Close()
 	}
 }

@@ -20,6 +20,7 @@ type lsFlags struct {
 	types  []string
 	pid    uint32 // -p: the namespaces of this process
 	tree   string // -T: "owner" or "parent"; "" for a flat list
+	rt     runtimeFlags
 }
 
 // newLsCommand is `nstrace ls`: the namespaces on the host now.
@@ -50,6 +51,7 @@ func newLsCommand() *cobra.Command {
 	fl.Uint32VarP(&f.pid, "task", "p", 0, "list only the namespaces of this process (as lsns -p)")
 	fl.StringVarP(&f.tree, "tree", "T", "", "draw a tree: owner (user namespaces and what each owns; -T alone) or parent (pid and user namespaces)")
 	fl.Lookup("tree").NoOptDefVal = "owner"
+	f.rt.register(fl)
 	return cmd
 }
 
@@ -107,11 +109,16 @@ func runLs(w io.Writer, f *lsFlags, args []string) error {
 			return err
 		}
 	}
+	runtimes, err := f.rt.config()
+	if err != nil {
+		return err
+	}
 	inv, err := inventory.Scan(inventory.ScanOptions{})
 	if err != nil {
 		return err
 	}
 	warnUnreadable(os.Stderr, inv)
+	labelLs(runtimes, inv)
 	if f.tree != "" {
 		return writeLsTable(w, treeRows(inv.Namespaces, q.want, f.tree), "/proc")
 	}

@@ -32,26 +32,26 @@ type lsRow struct {
 // holds it: a bind mount, or the process holding it open.
 func writeLsTable(w io.Writer, rows []lsRow, proc string) error {
 	var fdHolders map[inventory.Key]uint32
-	header := []string{"NS", "TYPE", "NPROCS", "PID", "USER", "NSID", "OWNER", "LABEL", "COMMAND"}
+	header := []string{"NS", "TYPE", "NPROCS", "PID", "USER", "NSID", "OWNER", "LABEL", "POD/CONTAINER", "COMMAND"}
 	cells := [][]string{header}
 	users := map[uint32]string{}
 	for _, r := range rows {
 		n := r.ns
 		row := []string{r.branch + num(uint64(n.Inode)), n.Type.String(), strconv.Itoa(n.Processes), "-", "-",
-			num(n.NsID), num(uint64(n.Owner)), render.NamespaceLabel(n), "-"}
+			num(n.NsID), num(uint64(n.Owner)), render.NamespaceLabel(n), render.ContainerText(n.Container), "-"}
 		switch {
 		case n.PID != 0:
 			row[3], row[4] = num(uint64(n.PID)), userName(users, n.UID)
-			row[8] = commandLine(proc, n.PID, n.Comm)
+			row[9] = commandLine(proc, n.PID, n.Comm)
 		case len(n.Mounts) > 0:
-			row[8] = "(mount " + render.Sanitize(n.Mounts[0]) + ")"
+			row[9] = "(mount " + render.Sanitize(n.Mounts[0]) + ")"
 		case n.FDs > 0:
 			if fdHolders == nil {
 				fdHolders = openedBy(proc)
 			}
-			row[8] = "(open fd)"
+			row[9] = "(open fd)"
 			if pid := fdHolders[inventory.KeyOf(n.Type, n.Inode)]; pid != 0 {
-				row[8] = "(open fd of " + strconv.FormatUint(uint64(pid), 10) + " " + commandLine(proc, pid, "") + ")"
+				row[9] = "(open fd of " + strconv.FormatUint(uint64(pid), 10) + " " + commandLine(proc, pid, "") + ")"
 			}
 		}
 		cells = append(cells, row)

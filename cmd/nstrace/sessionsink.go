@@ -7,8 +7,8 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory"
 	"github.com/nstrace/nstrace/tracer/render"
-	"github.com/nstrace/nstrace/tracer/resolve"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
@@ -24,18 +24,18 @@ type sessionSink struct {
 }
 
 // startRecording creates the session file at path. Each of its parts
-// carries the namespace inventory as the part starts and, when rules run,
+// carries the namespace inventory (snapshot) as the part starts and, when rules run,
 // the rules whose alerts it records.
-func startRecording(path string, opts session.Options, h session.Header, res *resolve.Resolver,
+func startRecording(path string, opts session.Options, h session.Header, snapshot func() *inventory.Inventory,
 	rules *detect.Rules, stderr io.Writer) (*sessionSink, error) {
 	if rules != nil {
 		h.Detection = &session.Detection{Rules: rules.Enabled()}
 	}
-	if err := h.SetInventory(res.Inventory()); err != nil {
+	if err := h.SetInventory(snapshot()); err != nil {
 		return nil, err
 	}
 	opts.Header = h
-	opts.Inventory = func() (json.RawMessage, error) { return json.Marshal(res.Inventory()) }
+	opts.Inventory = func() (json.RawMessage, error) { return json.Marshal(snapshot()) }
 	opts.Warn = func(msg string) { fmt.Fprintf(stderr, "nstrace: %s\n", msg) }
 	w, err := createSession(path, opts)
 	if err != nil {

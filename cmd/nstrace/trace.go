@@ -16,6 +16,7 @@ import (
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/filter"
 	"github.com/nstrace/nstrace/tracer/render"
+	"github.com/nstrace/nstrace/tracer/runtime"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
@@ -43,6 +44,7 @@ type traceFlags struct {
 	flood   floodFlags   // flood.go
 	seal    sealFlags    // seal_flags.go
 	stop    stopWhen     // stopwhen.go
+	runtime runtimeFlags // runtimeflags.go
 }
 
 func newTraceCommand() *cobra.Command {
@@ -82,6 +84,7 @@ func newTraceCommand() *cobra.Command {
 	f.flood.register(fl)
 	f.seal.register(fl)
 	f.stop.register(fl)
+	f.runtime.register(fl)
 	return cmd
 }
 
@@ -120,6 +123,7 @@ type traceConfig struct {
 	rules     *detect.Rules // nil: detection off
 	out       *output       // nil: nothing shown (-q, -w -)
 	readyFile string
+	runtimes  []runtime.Endpoint // none: ask no runtime
 }
 
 // config checks the flags.
@@ -144,6 +148,9 @@ func (f *traceFlags) config() (*traceConfig, error) {
 		if err := checkReadyPath(f.readyFile); err != nil {
 			return nil, err
 		}
+	}
+	if c.runtimes, err = f.runtime.config(); err != nil {
+		return nil, err
 	}
 	if c.rules, err = f.alerts.load(); err != nil {
 		return nil, err

@@ -26,9 +26,20 @@ type ruleChange struct {
 }
 
 type ruleContainer struct {
-	ID      string `cel:"id"`
-	Runtime string `cel:"runtime"`
-	Name    string `cel:"name"`
+	ID      string  `cel:"id"`
+	Runtime string  `cel:"runtime"`
+	Name    string  `cel:"name"`
+	Image   string  `cel:"image"`
+	Pod     rulePod `cel:"pod"`
+}
+
+// rulePod is a container's pod; outside a pod its fields are empty
+// (container.pod.namespace == "").
+type rulePod struct {
+	Name      string            `cel:"name"`
+	Namespace string            `cel:"namespace"`
+	UID       string            `cel:"uid"`
+	Labels    map[string]string `cel:"labels"`
 }
 
 type ruleTarget struct {
@@ -41,6 +52,7 @@ var ruleObjects = map[string]reflect.Type{
 	"change":    reflect.TypeFor[ruleChange](),
 	"container": reflect.TypeFor[ruleContainer](),
 	"target":    reflect.TypeFor[ruleTarget](),
+	"pod":       reflect.TypeFor[rulePod](),
 }
 
 // newEnv declares the variables a rule may use: every field of a syscall
@@ -48,7 +60,7 @@ var ruleObjects = map[string]reflect.Type{
 func newEnv() (*cel.Env, error) {
 	opts := []cel.EnvOption{
 		ext.NativeTypes(reflect.TypeFor[ruleChange](), reflect.TypeFor[ruleContainer](),
-			reflect.TypeFor[ruleTarget](), ext.ParseStructTags(true)),
+			reflect.TypeFor[ruleTarget](), reflect.TypeFor[rulePod](), ext.ParseStructTags(true)),
 		ext.Strings(),
 	}
 	for _, f := range event.EventFields {
@@ -77,6 +89,8 @@ func celType(f event.Field) *cel.Type {
 		return cel.ObjectType(celTypeName(ruleObjects[f.Object]))
 	case event.ObjectsField:
 		return cel.ListType(cel.ObjectType(celTypeName(ruleObjects[f.Object])))
+	case event.StringMapField:
+		return cel.MapType(cel.StringType, cel.StringType)
 	}
 	return cel.DynType
 }
@@ -182,5 +196,9 @@ func containerValue(c *event.Container) ruleContainer {
 	if c == nil {
 		return ruleContainer{}
 	}
-	return ruleContainer{ID: c.ID, Runtime: c.Runtime, Name: c.Name}
+	rc := ruleContainer{ID: c.ID, Runtime: c.Runtime, Name: c.Name, Image: c.Image}
+	if p := c.Pod; p != nil {
+		rc.Pod = rulePod{Name: p.Name, Namespace: p.Namespace, UID: p.UID, Labels: p.Labels}
+	}
+	return rc
 }

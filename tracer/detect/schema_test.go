@@ -67,6 +67,8 @@ func goKind(f event.Field) reflect.Kind {
 		return reflect.Bool
 	case event.ObjectField:
 		return reflect.Struct
+	case event.StringMapField:
+		return reflect.Map
 	}
 	return reflect.Invalid
 }
@@ -81,7 +83,9 @@ func TestEveryFieldSurvivesEncodeDecodeAndReachesRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 11, 29, 1, 2, 3, 4, time.UTC)
-	ctr := &event.Container{ID: "4f2a9c1b7d3e", Runtime: "docker", Name: "web"}
+	ctr := &event.Container{ID: "4f2a9c1b7d3e", Runtime: "containerd", Name: "nginx", Image: "nginx:1.27",
+		Pod: &event.Pod{Name: "web-7d9f", Namespace: "shop", UID: "5b1e8a2c-0d4f-4c7e-9a61-3f2b7c9d8e10",
+			Labels: map[string]string{"app": "web"}}}
 	events := []event.Event{
 		{Time: at, Kind: event.Unshare, Pid: 10, Tid: 11, Ppid: 1, UID: 1000, Comm: `un"share`,
 			Flags: unix.CLONE_NEWNET | unix.CLONE_NEWUTS, CgroupID: 77, UserNS: 4026531837, Container: ctr,
@@ -134,10 +138,13 @@ func TestEveryFieldSurvivesEncodeDecodeAndReachesRules(t *testing.T) {
 			missed = append(missed, f.Name)
 		}
 	}
-	for _, obj := range []string{"changes", "target", "container", "changes.container"} {
+	for _, obj := range []string{"changes", "target", "container", "changes.container", "container.pod", "changes.container.pod"} {
 		f, _ := fieldNamed(event.EventFields, strings.Split(obj, ".")[0])
 		fields := event.ObjectFields[f.Object]
-		if obj == "changes.container" {
+		switch {
+		case strings.HasSuffix(obj, ".pod"):
+			fields = event.ObjectFields["pod"]
+		case obj == "changes.container":
 			fields = event.ObjectFields["container"]
 		}
 		for _, nf := range fields {

@@ -126,22 +126,34 @@ func ParseAction(s string) (Action, bool) {
 // belongs to. Values are shared between events; treat them as read-only.
 type Container struct {
 	ID      string `json:"id,omitempty"`
-	Runtime string `json:"runtime,omitempty"` // docker, containerd, cri-o, podman, oci, nspawn, systemd
-	Name    string `json:"name,omitempty"`    // pod, machine or unit name where known
+	Runtime string `json:"runtime,omitempty"` // docker, containerd, cri-o, podman, oci, kubernetes, nspawn, systemd
+	// Name is the container's own name where its runtime gives it one
+	// (docker --name, a CRI container's metadata name), a machine's or a
+	// unit's name; never a pod's, which is in Pod.
+	Name string `json:"name,omitempty"`
+	// The runtime's identity of the container (pod.go).
+	Image string `json:"image,omitempty"`
+	Pod   *Pod   `json:"pod,omitempty"`
 }
 
 // Label is the short text for a container in a table or a line:
-// "ctr 3f2a9c8e71d0…", "pod 1c7f…", "unit nginx.service", "machine web".
+// "pod shop/web-7d9f/nginx", "pod shop/web-7d9f" (the pod itself or its
+// sandbox), "ctr webfront", "ctr 3f2a9c8e71d0…", "pod 1c7f…",
+// "unit nginx.service", "machine web".
 func (c *Container) Label() string {
 	switch {
 	case c == nil:
 		return ""
+	case c.Pod != nil:
+		return c.Pod.label(c.Name)
 	case c.Runtime == "systemd":
 		return "unit " + c.Name
 	case c.Runtime == "nspawn" || c.Runtime == "libvirt":
 		return "machine " + c.Name
 	case c.Runtime == "kubernetes":
 		return "pod " + shortID(c.ID)
+	case c.Name != "":
+		return "ctr " + c.Name
 	}
 	return "ctr " + shortID(c.ID)
 }

@@ -130,7 +130,7 @@ func (c *Change) appendJSON(b []byte, nums *Numbers) []byte {
 func (c *Container) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	sep := false
-	for _, kv := range [...]struct{ k, v string }{{"id", c.ID}, {"runtime", c.Runtime}, {"name", c.Name}} {
+	for _, kv := range [...]struct{ k, v string }{{"id", c.ID}, {"runtime", c.Runtime}, {"name", c.Name}, {"image", c.Image}} {
 		if kv.v == "" {
 			continue
 		}
@@ -142,6 +142,13 @@ func (c *Container) AppendJSON(b []byte) []byte {
 		b = append(b, kv.k...)
 		b = append(b, `":`...)
 		b = AppendJSONString(b, kv.v)
+	}
+	if c.Pod != nil {
+		if sep {
+			b = append(b, ',')
+		}
+		b = append(b, `"pod":`...)
+		b = c.Pod.appendJSON(b)
 	}
 	return append(b, '}')
 }

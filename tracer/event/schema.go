@@ -23,6 +23,7 @@ const (
 	StringsField // a list of strings
 	ObjectField
 	ObjectsField
+	StringMapField // an object of string values under keys its source chose (a pod's labels)
 )
 
 // Record is a set of the top-level records a field appears in.
@@ -97,9 +98,19 @@ var ObjectFields = map[string][]Field{
 		{Name: "id", Type: StringField},
 		{Name: "runtime", Type: StringField},
 		{Name: "name", Type: StringField},
+		// The runtime's identity (tracer/runtime).
+		{Name: "image", Type: StringField},
+		{Name: "pod", Type: ObjectField, Object: "pod"},
 	},
 	"target": {
 		{Name: "type", Type: StringField},
 		{Name: "inode", Type: UintField},
+	},
+	// A container's Kubernetes pod, from the runtime's CRI.
+	"pod": {
+		{Name: "name", Type: StringField},
+		{Name: "namespace", Type: StringField},
+		{Name: "uid", Type: StringField},
+		{Name: "labels", Type: StringMapField},
 	},
 }

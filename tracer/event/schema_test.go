@@ -20,7 +20,9 @@ import (
 // and a flood record.
 func fullEvents() []Event {
 	at := time.Date(2026, 11, 29, 1, 2, 3, 4, time.UTC)
-	ctr := &Container{ID: "4f2a9c1b7d3e", Runtime: "docker", Name: "web"}
+	ctr := &Container{ID: "4f2a9c1b7d3e", Runtime: "containerd", Name: "nginx", Image: "nginx:1.27",
+		Pod: &Pod{Name: "web-7d9f", Namespace: "shop", UID: "5b1e8a2c-0d4f-4c7e-9a61-3f2b7c9d8e10",
+			Labels: map[string]string{"app": "web", "pod-template-hash": "7d9f"}}}
 	return []Event{
 		{Time: at, Kind: Unshare, Pid: 10, Tid: 11, Ppid: 1, UID: 1000, Comm: "unshare", Flags: unix.CLONE_NEWNET | unix.CLONE_NEWUTS,
 			CgroupID: 77, UserNS: 4026531837, Container: ctr, Changes: []Change{
@@ -108,6 +110,13 @@ func checkShape(t *testing.T, f Field, v any, nested map[string]map[string]bool)
 			_, isString := s.(string)
 			ok = ok && isString
 		}
+	case StringMapField:
+		m, isObj := v.(map[string]any)
+		ok = isObj && len(m) > 0
+		for _, s := range m {
+			_, isString := s.(string)
+			ok = ok && isString
+		}
 	case ObjectField, ObjectsField:
 		objs := []any{v}
 		if f.Type == ObjectsField {
@@ -180,6 +189,7 @@ func TestTheDecoderReadsTheSchemasFields(t *testing.T) {
 	checkTags(t, "change", w.Field(fieldIndex(w, "Changes")).Type.Elem(), ObjectFields["change"])
 	checkTags(t, "target", w.Field(fieldIndex(w, "Target")).Type.Elem(), ObjectFields["target"])
 	checkTags(t, "container", reflect.TypeFor[Container](), ObjectFields["container"])
+	checkTags(t, "pod", reflect.TypeFor[Pod](), ObjectFields["pod"])
 }
 
 func fieldIndex(t reflect.Type, name string) int {

@@ -27,8 +27,14 @@ type Options struct {
 	Failed     bool           // only failed attempts
 	Containers []string       // container ID prefix or name
 	Namespaces []uint64       // inode or ns_id of a namespace the event touches
-	Since      time.Time      // zero: from the start
-	Until      time.Time      // zero: to the end
+	// The runtime's identity (identity.go): the process's container or
+	// that of a namespace it touched is in a matching pod, Kubernetes
+	// namespace and image. Globs; a pod is NAMESPACE/NAME or NAME.
+	Pods          []string
+	K8sNamespaces []string
+	Images        []string
+	Since         time.Time // zero: from the start
+	Until         time.Time // zero: to the end
 }
 
 // Filter is compiled Options. A nil *Filter keeps everything.
@@ -48,6 +54,9 @@ func New(opts Options) (*Filter, error) {
 		if _, err := path.Match(p, ""); err != nil {
 			return nil, fmt.Errorf("comm pattern %q: %w", p, err)
 		}
+	}
+	if err := checkIdentity(&opts); err != nil {
+		return nil, err
 	}
 	if !opts.Since.IsZero() && !opts.Until.IsZero() && opts.Until.Before(opts.Since) {
 		return nil, fmt.Errorf("until (%s) is before since (%s)", opts.Until.Format(time.RFC3339Nano), opts.Since.Format(time.RFC3339Nano))
@@ -71,7 +80,8 @@ func New(opts Options) (*Filter, error) {
 func (f *Filter) keepsAll() bool {
 	o := &f.opts
 	return len(o.Pids) == 0 && len(o.Comms) == 0 && f.typeMask == 0 && f.kindMask == 0 &&
-		!o.Failed && len(o.Containers) == 0 && len(o.Namespaces) == 0 && o.Since.IsZero() && o.Until.IsZero()
+		!o.Failed && len(o.Containers) == 0 && len(o.Namespaces) == 0 && o.Since.IsZero() && o.Until.IsZero() &&
+		len(o.Pods) == 0 && len(o.K8sNamespaces) == 0 && len(o.Images) == 0
 }
 
 // Options returns what f was built from.
@@ -118,6 +128,9 @@ func (f *Filter) Keep(ev *event.Event) bool {
 		return false
 	}
 	if len(f.opts.Containers) > 0 && !f.inContainer(ev) {
+		return false
+	}
+	if (len(f.opts.Pods) > 0 || len(f.opts.K8sNamespaces) > 0 || len(f.opts.Images) > 0) && !f.inIdentity(ev) {
 		return false
 	}
 	return true
@@ -267,6 +280,9 @@ func (f *Filter) String() string {
 	}
 	add("container", o.Containers)
 	add("ns", mapStrings(o.Namespaces, func(n uint64) string { return strconv.FormatUint(n, 10) }))
+	add("pod", o.Pods)
+	add("k8s-namespace", o.K8sNamespaces)
+	add("image", o.Images)
 	if !o.Since.IsZero() {
 		parts = append(parts, "--since "+o.Since.UTC().Format(time.RFC3339Nano))
 	}

@@ -16,14 +16,22 @@ import (
 // event stream, so two tracers reading the same events name them alike. An
 // idle stream releases them once the name is there or maxHold of wall time
 // has passed.
+//
+// An enricher that asks in the background (runtime identity) is a Waiter:
+// an event it awaits a label for is held the same way, released by the
+// same bounds, but not by its process's next call (which says nothing
+// about the runtime's answer), and it never holds the events behind it
+// longer than their own hold-back would.
 type Holdback struct {
-	r      *resolve.Resolver
-	queue  []event.Event // copies; their Changes arrays are reused
-	n      int
-	pid    uint32    // the process whose next call releases the queue
-	since  time.Time // when the held event happened
-	heldAt time.Time // when it was held, by the wall clock
-	now    func() time.Time
+	r       *resolve.Resolver
+	waiters []Waiter
+	queue   []event.Event // copies; their Changes arrays are reused
+	n       int
+	pid     uint32    // the process whose next call releases the queue
+	byPid   bool      // the head awaits a name, which its process's next call releases
+	since   time.Time // when the held event happened
+	heldAt  time.Time // when it was held, by the wall clock
+	now     func() time.Time
 }
 
 const (
@@ -31,14 +39,48 @@ const (
 	maxHold = 100 * time.Millisecond
 )
 
-// NewHoldback returns a holdback that names events with r.
-func NewHoldback(r *resolve.Resolver) *Holdback { return &Holdback{r: r, now: time.Now} }
+// Waiter is an enricher that asks for labels in the background.
+type Waiter interface {
+	// Awaits reports whether an answer for ev is being asked for.
+	Awaits(ev *event.Event) bool
+	// Enrich labels ev with what has been answered.
+	Enrich(ev *event.Event)
+}
+
+// NewHoldback returns a holdback that names events with r, and waits for
+// the waiters' labels too.
+func NewHoldback(r *resolve.Resolver, waiters ...Waiter) *Holdback {
+	return &Holdback{r: r, waiters: waiters, now: time.Now}
+}
+
+// awaits reports whether ev waits for a name or a waiter's label.
+func (h *Holdback) awaits(ev *event.Event) bool {
+	if h.r.AwaitsName(ev) {
+		return true
+	}
+	for _, w := range h.waiters {
+		if w.Awaits(ev) {
+			return true
+		}
+	}
+	return false
+}
+
+// relabel names ev and adds the waiters' labels, as far as known now.
+func (h *Holdback) relabel(ev *event.Event) {
+	if h.r.AwaitsName(ev) {
+		h.r.Rename(ev)
+	}
+	for _, w := range h.waiters {
+		w.Enrich(ev)
+	}
+}
 
 // Event passes ev on to emit, now or after the events held before it. ev is
 // not kept: what is held is a copy.
 func (h *Holdback) Event(ev *event.Event, emit func(*event.Event) error) error {
 	if h.n == 0 {
-		if !h.r.AwaitsName(ev) {
+		if !h.awaits(ev) {
 			return emit(ev)
 		}
 		h.start(ev)
@@ -46,7 +88,7 @@ func (h *Holdback) Event(ev *event.Event, emit func(*event.Event) error) error {
 		return nil
 	}
 	h.hold(ev)
-	if ev.Pid == h.pid || ev.Time.Sub(h.since) > maxHold || h.n == maxHeld {
+	if h.byPid && ev.Pid == h.pid || ev.Time.Sub(h.since) > maxHold || h.n == maxHeld {
 		return h.release(emit, false)
 	}
 	return nil
@@ -59,7 +101,7 @@ func (h *Holdback) Flush(emit func(*event.Event) error) error {
 		return nil
 	}
 	if h.now().Sub(h.heldAt) <= maxHold {
-		if h.r.Rename(&h.queue[0]); h.r.AwaitsName(&h.queue[0]) {
+		if h.relabel(&h.queue[0]); h.awaits(&h.queue[0]) {
 			return nil
 		}
 	}
@@ -77,9 +119,7 @@ func (h *Holdback) Drain(emit func(*event.Event) error) error {
 func (h *Holdback) release(emit func(*event.Event) error, all bool) error {
 	for i := 0; i < h.n; i++ {
 		ev := &h.queue[i]
-		if h.r.AwaitsName(ev) {
-			h.r.Rename(ev)
-		}
+		h.relabel(ev)
 		if i > 0 && !all && h.r.AwaitsName(ev) {
 			h.keepFrom(i)
 			return nil
@@ -109,6 +149,7 @@ func (h *Holdback) keepFrom(i int) {
 // start holds on behind ev.
 func (h *Holdback) start(ev *event.Event) {
 	h.pid, h.since, h.heldAt = ev.Pid, ev.Time, h.now()
+	h.byPid = h.r.AwaitsName(ev)
 }
 
 // hold copies ev into the queue, reusing the slot's Changes array.

@@ -14,20 +14,16 @@
 // keep what it is given past the call, nor block: what it cannot take it
 // queues or counts as lost.
 //
-// To add an enricher (runtime identity, say), append a func(*event.Event)
-// to Options.Enrich: it runs after the resolver, before the hold-back, the
-// rules and the filter, so --container and the rules see what it adds.
-// With tracer/runtime, it asks the Watcher about the container the
-// resolver found, which answers from its cache without waiting:
-//
-//	enrich = append(enrich, func(ev *event.Event) {
-//		if ev.Container != nil {
-//			if id, ok := watcher.Lookup(ev.Container.ID); ok { /* set the event's fields from id */ }
-//		}
-//	})
+// To add an enricher, append a func(*event.Event) to Options.Enrich: it
+// runs after the resolver, before the hold-back, the rules and the filter,
+// so --container and the rules see what it adds. One that asks in the
+// background, as tracer/runtime's Enricher asks the container runtimes, is
+// a Waiter in Options.Waiters instead: the hold-back then waits for its
+// answer as long as it would for a name, and no longer.
 //
 // ev.Container is shared with the resolver's cache: an enricher sets
-// fields of the event, not of what the resolver lent it.
+// fields of the event (a Container of its own), not of what the resolver
+// lent it.
 package pipeline
 
 import (
@@ -94,7 +90,10 @@ type Options struct {
 	Resolver *resolve.Resolver    // labels namespaces: the first enricher
 	HoldBack bool                 // with the Resolver: wait briefly for names (live)
 	Enrich   []func(*event.Event) // after the resolver
-	Detector *detect.Detector     // runs the rules; nil: none
+	// Waiters enrich after Enrich, and with HoldBack an event they await
+	// a label for is held as for a name (Holdback).
+	Waiters  []Waiter
+	Detector *detect.Detector // runs the rules; nil: none
 	Filter   *filter.Filter
 	Sinks    []Sink
 	Observer Observer  // sees every event and alert; nil: none
@@ -136,10 +135,13 @@ func New(o Options) *Pipeline {
 	if o.Resolver != nil {
 		p.enrich = append(p.enrich, o.Resolver.Resolve)
 		if o.HoldBack {
-			p.hold = NewHoldback(o.Resolver)
+			p.hold = NewHoldback(o.Resolver, o.Waiters...)
 		}
 	}
 	p.enrich = append(p.enrich, o.Enrich...)
+	for _, w := range o.Waiters {
+		p.enrich = append(p.enrich, w.Enrich)
+	}
 	for _, s := range o.Sinks {
 		p.AddSink(s)
 	}

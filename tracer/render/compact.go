@@ -123,6 +123,16 @@ func (t *Text) appendWide(b []byte, ev *event.Event) []byte {
 			b = append(b, ' ')
 			b = AppendQuoted(b, c.Name)
 		}
+		if c.Image != "" {
+			b = append(b, " image "...)
+			b = AppendQuoted(b, c.Image)
+		}
+		if p := c.Pod; p != nil {
+			b = append(b, " pod "...)
+			b = AppendSanitized(b, p.Namespace)
+			b = append(b, '/')
+			b = AppendSanitized(b, p.Name)
+		}
 	}
 	return b
 }

@@ -68,10 +68,10 @@ func TestCompactLinesFitTheTerminal(t *testing.T) {
 		`03:38:18.123       8 x               setns   ✗ EPERM → net 4026531833`,
 	})
 	checkLines(t, linesOf(t, TextOptions{Width: 80}, bwrap()), []string{
-		`03:38:18.123   41234 bwrap           clone   +7 more in ctr 4f2a9c0d1e2…`,
+		`03:38:18.123   41234 bwrap           clone   +7 more in ctr payments-ap…`,
 	})
 	checkLines(t, linesOf(t, TextOptions{Width: 120}, bwrap()), []string{
-		`03:38:18.123   41234 bwrap           clone   user+ 4026532400 mnt+ 4026532401 +5 more in ctr 4f2a9c0d1e2…`,
+		`03:38:18.123   41234 bwrap           clone   user+ 4026532400 mnt+ 4026532401 +5 more in ctr payments-ap…`,
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/inventory"
 )
 
@@ -21,7 +22,7 @@ func WriteNamespaceTable(w io.Writer, ns []inventory.Namespace) error {
 	for i := range ns {
 		creators = creators || ns[i].Creator != nil
 	}
-	header := []string{"NS", "TYPE", "NPROCS", "PID", "USER", "NSID", "OWNER", "LABEL", "COMMAND"}
+	header := []string{"NS", "TYPE", "NPROCS", "PID", "USER", "NSID", "OWNER", "LABEL", "POD/CONTAINER", "COMMAND"}
 	if creators {
 		header = append(header, "CREATED BY")
 	}
@@ -30,7 +31,7 @@ func WriteNamespaceTable(w io.Writer, ns []inventory.Namespace) error {
 	for i := range ns {
 		n := &ns[i]
 		row := []string{num(uint64(n.Inode)), n.Type.String(), strconv.Itoa(n.Processes), "-", "-",
-			num(n.NsID), num(uint64(n.Owner)), NamespaceLabel(n), holder(n)}
+			num(n.NsID), num(uint64(n.Owner)), NamespaceLabel(n), ContainerText(n.Container), holder(n)}
 		if n.PID != 0 {
 			row[3] = num(uint64(n.PID))
 			row[4] = userName(users, n.UID)
@@ -84,7 +85,8 @@ func WriteNamespaceJSON(w io.Writer, ns []inventory.Namespace) error {
 }
 
 // NamespaceLabel is the most useful short text about a namespace, sanitized:
-// its name in quotes, "(host)", and its container, as available.
+// its name in quotes and "(host)", as available. Its container has a
+// column of its own (ContainerText).
 func NamespaceLabel(n *inventory.Namespace) string {
 	var parts []string
 	for _, name := range n.Names {
@@ -94,13 +96,19 @@ func NamespaceLabel(n *inventory.Namespace) string {
 	if n.Host {
 		parts = append(parts, "(host)")
 	}
-	if n.Container != nil {
-		parts = append(parts, Sanitize(n.Container.Label()))
-	}
 	if len(parts) == 0 {
 		return "-"
 	}
 	return strings.Join(parts, " ")
+}
+
+// ContainerText is the POD/CONTAINER cell: "pod shop/web-7d9f/nginx",
+// "ctr webfront", "unit nginx.service", sanitized; "-" for none.
+func ContainerText(c *event.Container) string {
+	if c == nil {
+		return "-"
+	}
+	return Sanitize(c.Label())
 }
 
 // holder says what keeps a namespace alive: its lowest process's comm, or

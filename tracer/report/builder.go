@@ -260,8 +260,12 @@ func (b *Builder) container(c *event.Container) int32 {
 		return i
 	}
 	i := int32(len(b.r.ctrs))
-	b.r.ctrs = append(b.r.ctrs, event.Container{ID: render.Sanitize(c.ID), Runtime: render.Sanitize(c.Runtime),
-		Name: render.Sanitize(c.Name)})
+	ctr := event.Container{ID: render.Sanitize(c.ID), Runtime: render.Sanitize(c.Runtime),
+		Name: render.Sanitize(c.Name), Image: render.Sanitize(c.Image)}
+	if p := c.Pod; p != nil {
+		ctr.Pod = &event.Pod{Name: render.Sanitize(p.Name), Namespace: render.Sanitize(p.Namespace), UID: render.Sanitize(p.UID)}
+	}
+	b.r.ctrs = append(b.r.ctrs, ctr)
 	b.ctrIdx[*c] = i
 	return i
 }

@@ -66,6 +66,8 @@ type dataContainer struct {
 	ID      string `json:"id,omitempty"`
 	Runtime string `json:"runtime,omitempty"`
 	Name    string `json:"name,omitempty"`
+	Image   string `json:"image,omitempty"`
+	Pod     string `json:"pod,omitempty"` // NAMESPACE/NAME
 }
 
 type dataLane struct {
@@ -146,7 +148,11 @@ func (r *Report) meta() *dataMeta {
 	m.Containers = make([]dataContainer, 0, len(r.ctrs))
 	for i := range r.ctrs {
 		c := &r.ctrs[i]
-		m.Containers = append(m.Containers, dataContainer{Label: c.Label(), ID: c.ID, Runtime: c.Runtime, Name: c.Name})
+		dc := dataContainer{Label: c.Label(), ID: c.ID, Runtime: c.Runtime, Name: c.Name, Image: c.Image}
+		if c.Pod != nil {
+			dc.Pod = c.Pod.Namespace + "/" + c.Pod.Name
+		}
+		m.Containers = append(m.Containers, dc)
 	}
 	m.Lanes = make([]dataLane, 0, len(r.Lanes))
 	for i := range r.Lanes {

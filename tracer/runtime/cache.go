@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"os"
 	"strings"
 	"time"
 )
@@ -18,6 +19,9 @@ func runKey(path string) string {
 // ask queues a query for id unless one is pending, no runtime is
 // connected, or the runtimes lately said they do not know it.
 func (w *Watcher) ask(id string) {
+	if w.connected.Load() == 0 {
+		return // no runtime: a miss costs no lock
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.sources) == 0 {
@@ -43,12 +47,18 @@ func (w *Watcher) put(from string, id Identity) {
 	defer w.mu.Unlock()
 	w.ids[id.ID] = entry{Identity: id, from: from}
 	delete(w.unknown, id.ID)
-	if id.Sandbox && id.Pod != nil {
-		if id.Pod.NetNS != "" {
-			w.netns[runKey(id.Pod.NetNS)] = id
+	// A container's answer names its pod's sandbox too: the pod's network
+	// namespace is known as soon as one of its containers is.
+	if p := id.Pod; p != nil {
+		sb := id
+		if !id.Sandbox {
+			sb = Identity{ID: p.SandboxID, Runtime: id.Runtime, Pod: p, Sandbox: true}
 		}
-		if id.Pod.UID != "" {
-			w.podUIDs[id.Pod.UID] = id
+		if p.NetNS != "" {
+			w.netns[runKey(p.NetNS)] = sb
+		}
+		if p.UID != "" {
+			w.podUIDs[p.UID] = sb
 		}
 	}
 }
@@ -68,6 +78,7 @@ func (w *Watcher) goneExcept(from string, live map[string]bool) {
 	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.settled[runKey(from)] = true // a whole list is in
 	for id, e := range w.ids {
 		if e.from == from && e.gone.IsZero() && !live[id] {
 			e.gone = now
@@ -108,5 +119,42 @@ func (w *Watcher) sweep(ctx context.Context) {
 			}
 		}
 		w.mu.Unlock()
+	}
+}
+
+// Pending reports whether a runtime is being asked about id now.
+func (w *Watcher) Pending(id string) bool {
+	w.mu.RLock()
+	_, ok := w.pending[id]
+	w.mu.RUnlock()
+	return ok
+}
+
+// settle notes that endpoint path answered a list or failed to.
+func (w *Watcher) settle(path string) {
+	w.mu.Lock()
+	w.settled[runKey(path)] = true
+	w.mu.Unlock()
+}
+
+// WaitListed waits until every endpoint whose socket exists has listed its
+// containers once, or failed to connect, or until deadline: for a one-shot
+// look (nstrace ls) rather than a trace, which never waits.
+func (w *Watcher) WaitListed(deadline time.Time) {
+	for time.Now().Before(deadline) {
+		done := true
+		w.mu.RLock()
+		for _, ep := range w.opts.Endpoints {
+			if !w.settled[runKey(ep.Path)] {
+				if _, err := os.Stat(ep.Path); err == nil {
+					done = false
+				}
+			}
+		}
+		w.mu.RUnlock()
+		if done {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

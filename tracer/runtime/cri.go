@@ -61,6 +61,10 @@ func (c *criSource) follow(ctx context.Context) error {
 	go c.events(ectx, kick)
 	tick := time.NewTicker(c.w.opts.Refresh)
 	defer tick.Stop()
+	// An event may come before the CRI lists what it is about (containerd
+	// publishes a container's creation before its CRI stores it): a kicked
+	// list is made again a moment later.
+	var again <-chan time.Time
 	for {
 		if err := c.refresh(ctx); err != nil {
 			return err
@@ -69,10 +73,16 @@ func (c *criSource) follow(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
+		case <-again:
+			again = nil
 		case <-kick:
+			again = time.After(relistAfter)
 		}
 	}
 }
+
+// relistAfter is how long after a kicked list it is made again.
+const relistAfter = 30 * time.Millisecond
 
 // events follows GetContainerEvents, kicking a refresh per event. A
 // runtime without it (containerd 1.6) answers Unimplemented and is listed
@@ -84,7 +94,9 @@ func (c *criSource) events(ctx context.Context, kick chan<- struct{}) {
 	}
 	for {
 		if _, err := stream.Recv(); err != nil {
-			if status.Code(err) != codes.Unimplemented && ctx.Err() == nil {
+			if status.Code(err) == codes.Unimplemented {
+				c.containerdEvents(ctx, kick)
+			} else if ctx.Err() == nil {
 				c.w.logf("runtime %s: container events: %v", c.name, err)
 			}
 			return

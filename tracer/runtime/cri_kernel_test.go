@@ -246,3 +246,48 @@ func TestCRIPod(t *testing.T) {
 		t.Errorf("node-exporter: %+v (pod %+v)", got, got.Pod)
 	}
 }
+
+// containerd's own event stream kicks a CRI list: a container created and
+// not yet started is known without a timed list or a query.
+func TestContainerdEventsKickACRIList(t *testing.T) {
+	testenv.RequireKernel(t)
+	c := testenv.StartContainerd(t)
+	c.ImportBusybox(t, criImage, "/bin/sleep", "100000")
+	w := runtime.Start(runtime.Options{
+		Endpoints: []runtime.Endpoint{{API: runtime.APICRI, Path: c.Socket}},
+		Refresh:   time.Hour, // never, within the test
+	})
+	defer w.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for w.Stats().Connected == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("containerd not connected in 10 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cfg := &cri.PodSandboxConfig{Metadata: &cri.PodSandboxMetadata{Name: "kick", Namespace: "shop", Uid: "9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d"},
+		Linux: &cri.LinuxPodSandboxConfig{CgroupParent: "/kubepods/besteffort/pod9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d"}}
+	run, err := c.CRI.RunPodSandbox(context.Background(), &cri.RunPodSandboxRequest{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctr, err := c.CRI.CreateContainer(context.Background(), &cri.CreateContainerRequest{PodSandboxId: run.PodSandboxId, SandboxConfig: cfg,
+		Config: &cri.ContainerConfig{Metadata: &cri.ContainerMetadata{Name: "created"}, Image: &cri.ImageSpec{Image: criImage}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Known: the sandbox and the container, without asking (a Lookup
+	// would query).
+	for w.Stats().Known < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the created container is not known in 10 s: %+v", w.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got, ok := w.Lookup(ctr.ContainerId); !ok || got.Name != "created" || got.Pod == nil || got.Pod.Name != "kick" {
+		t.Errorf("created: %+v, %v", got, ok)
+	}
+	if s := w.Stats(); s.Queried != 0 {
+		t.Errorf("%d queries: the list was not kicked by an event", s.Queried)
+	}
+}

@@ -7,8 +7,8 @@
 // A Watcher keeps what the runtimes said in a cache. It lists the running
 // containers when it starts, then follows each runtime's event stream
 // (Docker's /events; for the CRI, which containerd 1.6 gives no event
-// stream, a list every second, in which a container stays until it is
-// removed, exited or not). Lookup answers from the cache and never waits
+// stream, a list on each event of containerd's own stream and every
+// second, in which a container stays until it is removed, exited or not). Lookup answers from the cache and never waits
 // for a runtime: a miss queues a background query, bounded, and the
 // queries a full queue drops are counted. A runtime that is absent costs a
 // stat of its socket now and then; one that stops answering costs a timed
@@ -35,6 +35,15 @@
 // unified root shares one id there, and on a pure v1 host all do. So the
 // cgroup id is at best a shortcut to the path (tracer/resolve maps it), and
 // the id in the path is the key.
+//
+// # Labelling events
+//
+// An Enricher, one per pipeline (tracer/pipeline), labels events from the
+// cache: the container the resolver found gets its name, image and pod.
+// It is a pipeline Waiter: an event whose container is being asked about
+// is held for the answer no longer than the hold-back holds a net
+// namespace for its name. LabelInventory labels an inventory the same way
+// (nstrace ls, a session's header).
 //
 // A namespace shared by a pod's containers (network, IPC, UTS) is the
 // pod's: tracer/resolve names it by the pod UID in the cgroup path, which

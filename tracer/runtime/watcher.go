@@ -60,6 +60,7 @@ type Watcher struct {
 	queue  chan string
 
 	queried, dropped atomic.Uint64
+	connected        atomic.Int32 // len(sources), read without the lock
 
 	mu      sync.RWMutex
 	ids     map[string]entry
@@ -68,6 +69,9 @@ type Watcher struct {
 	pending map[string]struct{}
 	unknown map[string]time.Time
 	sources map[string]*conn // by endpoint path
+	// settled: endpoints that listed their containers once, or failed to
+	// connect once (WaitListed).
+	settled map[string]bool
 }
 
 type entry struct {
@@ -108,6 +112,7 @@ func Start(opts Options) *Watcher {
 		pending: make(map[string]struct{}),
 		unknown: make(map[string]time.Time),
 		sources: make(map[string]*conn),
+		settled: make(map[string]bool),
 	}
 	seen := make(map[string]bool)
 	for _, ep := range opts.Endpoints {
@@ -237,11 +242,13 @@ func (w *Watcher) watch(ctx context.Context, ep Endpoint) {
 				c := &conn{path: ep.Path, src: src}
 				w.mu.Lock()
 				w.sources[ep.Path] = c
+				w.connected.Add(1)
 				w.mu.Unlock()
 				w.logf("runtime %s (%s) connected", src.runtime(), ep)
 				err = src.follow(ctx)
 				w.mu.Lock()
 				delete(w.sources, ep.Path)
+				w.connected.Add(-1)
 				w.mu.Unlock()
 				src.close()
 				if ctx.Err() != nil {
@@ -251,6 +258,7 @@ func (w *Watcher) watch(ctx context.Context, ep Endpoint) {
 			} else if ctx.Err() == nil {
 				w.logf("runtime %s: %v", ep, err)
 			}
+			w.settle(ep.Path)
 		}
 		select {
 		case <-ctx.Done():

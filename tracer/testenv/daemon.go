@@ -78,6 +78,34 @@ func (d *daemon) Pause() error { return d.cmd.Process.Signal(syscall.SIGSTOP) }
 // Resume continues a paused daemon.
 func (d *daemon) Resume() error { return d.cmd.Process.Signal(syscall.SIGCONT) }
 
+// Kill ends the daemon and what it started in its process group (dockerd's
+// containerd) with SIGKILL, and waits until it is reaped: a runtime that
+// crashes mid-run, leaving its socket file behind. Remove its containers
+// first: nothing is left to remove them after.
+func (d *daemon) Kill() {
+	_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL) // fails only once all have exited
+	<-d.exited
+	unmountUnder(filepath.Dir(d.log))
+}
+
+// unmountUnder detaches the mounts a killed daemon left below dir (dockerd
+// bind-mounts its storage root), deepest first, so that dir can be removed.
+func unmountUnder(dir string) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	var mounts []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			mounts = append(mounts, f[4])
+		}
+	}
+	for i := len(mounts) - 1; i >= 0; i-- {
+		_ = syscall.Unmount(mounts[i], syscall.MNT_DETACH) // one below another may be gone with it
+	}
+}
+
 // Stop ends the daemon now, as a runtime that goes away mid-run.
 func (d *daemon) Stop(t testing.TB) { d.stop(t) }
 
