@@ -28,6 +28,7 @@ struct config {
 /* What a namespace-changing call looked like at entry, until its exit. */
 struct pending {
 	__u64 flags;
+	__u64 caps; /* the caller's effective capabilities at entry */
 	__u32 from[NS_TYPES];
 	__s32 fd;
 	__u16 mask; /* namespace types this call can change */
@@ -81,6 +82,13 @@ struct flood_memo {
 	__u64 until_ns;
 	__u32 uid;
 	__u32 pad;
+};
+
+/* Where a path is built, from its last component back (identity.h): twice
+ * the longest path, so that the verifier can bound every write. */
+#define PATH_WIN 256
+struct path_scratch {
+	char buf[2 * PATH_WIN];
 };
 
 #endif

@@ -77,6 +77,15 @@ var EventFields = []Field{
 	{Name: "error", Type: StringField, In: SyscallRecord | FloodRecord},
 	{Name: "target", Type: ObjectField, In: SyscallRecord, Object: "target"},
 	{Name: "container", Type: ObjectField, In: SyscallRecord | FloodRecord, Object: "container"},
+	// The process behind the event (process.go).
+	{Name: "auid", Type: UintField, In: SyscallRecord},
+	{Name: "caps", Type: StringsField, In: SyscallRecord},
+	{Name: "exe", Type: StringField, In: SyscallRecord},
+	{Name: "exe_arg", Type: StringField, In: SyscallRecord},
+	{Name: "args", Type: StringsField, In: SyscallRecord},
+	{Name: "ancestors", Type: ObjectsField, In: SyscallRecord, Object: "ancestor"},
+	{Name: "truncated", Type: StringsField, In: SyscallRecord},
+	{Name: "container_role", Type: StringField, In: SyscallRecord},
 	{Name: "changes", Type: ObjectsField, In: SyscallRecord, Object: "change"},
 }
 
@@ -97,6 +106,11 @@ var ObjectFields = map[string][]Field{
 		{Name: "id", Type: StringField},
 		{Name: "runtime", Type: StringField},
 		{Name: "name", Type: StringField},
+	},
+	"ancestor": {
+		{Name: "pid", Type: UintField},
+		{Name: "comm", Type: StringField},
+		{Name: "exe", Type: StringField},
 	},
 	"target": {
 		{Name: "type", Type: StringField},
