@@ -55,6 +55,9 @@ type Alert struct {
 	Userns     uint32           // unprivileged-userns: the user namespace in question
 	Created    []event.NsType   // unprivileged-userns: namespaces created in it by the trigger
 	Suppressed uint64           // repeats left out since the last alert of this rule for this process
+
+	Mitre []string // built-ins: MITRE ATT&CK technique ids (RuleInfo)
+	Also  []string // other built-ins the trigger raised, less specific (Precedence)
 }
 
 // AppendJSON appends a as one JSON object (no newline): the alert record of
@@ -102,6 +105,7 @@ func (a *Alert) AppendJSON(b []byte) []byte {
 		b = append(b, `,"suppressed":`...)
 		b = strconv.AppendUint(b, a.Suppressed, 10)
 	}
+	b = a.appendMitreAlso(b)
 	if a.Trigger != nil {
 		b = append(b, `,"trigger":`...)
 		b = a.Trigger.AppendJSON(b)

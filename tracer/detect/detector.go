@@ -117,6 +117,7 @@ func (d *Detector) Check(ev *event.Event) []Alert {
 	}
 	if ev.Kind == event.Flood {
 		d.checkFlood(ev)
+		d.finishBuiltins(0)
 		return d.alerts
 	}
 	d.act.reset(ev)
@@ -135,10 +136,13 @@ func (d *Detector) Check(ev *event.Event) []Alert {
 		if ev.Kind == event.Setns {
 			d.checkHostEntry(ev, t)
 			d.checkCrossContainer(ev, t)
+			d.checkHostProcessEntry(ev, t)
 		}
+		d.checkContainerCreates(ev, t)
 		d.checkUserns(ev, t)
 		d.apply(ev, t)
 	}
+	d.finishBuiltins(0)
 	d.checkCustom(ev)
 	return d.alerts
 }

@@ -32,6 +32,14 @@
 //   - denied-namespace-change (notice): unshare, setns or clone failed with
 //     EPERM. Repeats by one process within 60s are folded into its next
 //     alert ("suppressed").
+//   - host-process-enters-container (warning; notice when a login session
+//     started the process), userns-in-container (warning) and
+//     unshare-without-cap-sys-admin (warning): see rules_process.go and
+//     RuleInfo, which documents every built-in and its MITRE ATT&CK ids.
+//
+// When one event raises several built-ins, the most specific (Precedence)
+// is kept, with the highest of their severities, and names the others in
+// Alert.Also.
 //
 // host-namespace-entry and cross-container-join fire at most once per
 // thread in 10s: `nsenter -a` joins up to seven namespaces in a row.

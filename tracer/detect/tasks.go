@@ -24,6 +24,7 @@ type task struct {
 	gen     uint32 // bumped whenever an identity namespace changes
 
 	lastHost, lastCross int64 // unix nanoseconds of the last such alert, for repeats
+	lastEnter           int64 // host-process-enters-container's
 }
 
 // has reports whether the task's namespace of type t is known.
@@ -45,7 +46,7 @@ func (t *task) set(ty event.NsType, ino uint32, ctr *event.Container) {
 func (t *task) inherit(parent *task) {
 	t.known, t.ns, t.ctr, t.gen = parent.known, parent.ns, parent.ctr, parent.gen
 	t.left, t.leftGen = [event.NumNsTypes]uint32{}, [event.NumNsTypes]uint32{}
-	t.lastHost, t.lastCross = 0, 0
+	t.lastHost, t.lastCross, t.lastEnter = 0, 0, 0
 }
 
 // reset forgets everything about t but its tid and place in the table.
