@@ -32,7 +32,7 @@ func run(args []string) error {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newTraceCommand(), newReplayCommand(), newLsCommand(), newReportCommand())
-	root.AddCommand(newVerifyCommand())
+	root.AddCommand(newVerifyCommand(), newRulesCommand())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.SetArgs(withDefaultCommand(root, args))
 	return root.Execute()
