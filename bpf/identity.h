@@ -144,25 +144,63 @@ static __always_inline bool copy_path(char *dst, int size, int r)
 	return cut;
 }
 
-/* exe_of resolves a task's executable as its root sees it. */
-static __always_inline int exe_of(struct task_struct *t)
+/* exe_path is a task's executable as its root sees it, from exe_cache
+ * (keyed by the file, its inode and the task's root: a shell, sshd or a
+ * runtime is in most chains) or resolved now and cached; 0 when it has
+ * none (a kernel thread). The value may be per-CPU scratch: copy it before
+ * the next call. */
+static __always_inline struct exe_val *exe_path(struct task_struct *t)
 {
-	struct file *f;
-	struct fs_struct *fs;
 	struct mm_struct *mm = BPF_CORE_READ(t, mm);
-	__u64 rd = 0, rm = 0;
+	struct exe_key k = {};
+	struct fs_struct *fs;
+	struct exe_val *v;
+	struct file *f;
+	__u64 rm = 0;
+	__u32 zero = 0;
+	int r, pos;
 
 	if (!mm)
-		return -1;
+		return 0;
 	f = BPF_CORE_READ(mm, exe_file);
 	if (!f)
-		return -1;
+		return 0;
 	fs = BPF_CORE_READ(t, fs);
 	if (fs) {
-		rd = (__u64)BPF_CORE_READ(fs, root.dentry);
+		k.root = (__u64)BPF_CORE_READ(fs, root.dentry);
 		rm = (__u64)BPF_CORE_READ(fs, root.mnt);
 	}
-	return resolve_path((__u64)BPF_CORE_READ(f, f_path.dentry), (__u64)BPF_CORE_READ(f, f_path.mnt), rd, rm);
+	k.file = (__u64)f;
+	k.ino = BPF_CORE_READ(f, f_inode, i_ino);
+	v = bpf_map_lookup_elem(&exe_cache, &k);
+	if (v)
+		return v;
+	v = bpf_map_lookup_elem(&exe_scratch, &zero);
+	if (!v)
+		return 0;
+	r = resolve_path((__u64)BPF_CORE_READ(f, f_path.dentry), (__u64)BPF_CORE_READ(f, f_path.mnt), k.root, rm);
+	if (r < 0)
+		return 0;
+	v->cut = copy_path(v->path, EXE_LEN, r);
+	pos = r & (PATH_WIN - 1);
+	v->len = PATH_WIN - pos > EXE_LEN - 1 ? EXE_LEN - 1 : PATH_WIN - pos;
+	bpf_map_update_elem(&exe_cache, &k, v, BPF_ANY);
+	return v;
+}
+
+/* ancestor_exe copies v's path into an ancestor's shorter field: its tail
+ * when longer. True when cut. */
+static __always_inline bool ancestor_exe(char *dst, struct exe_val *v)
+{
+	__u32 off = 0;
+
+	if (v->len > ANC_EXE_LEN - 1)
+		off = v->len - (ANC_EXE_LEN - 1);
+	opaque(off);
+	off &= EXE_LEN - 1;
+	bpf_probe_read_kernel(dst, ANC_EXE_LEN, &v->path[off]);
+	dst[ANC_EXE_LEN - 1] = 0;
+	return off || v->cut;
 }
 
 /* A task's pid in its own pid namespace, and that namespace. */
@@ -185,6 +223,7 @@ static __always_inline struct upid own_upid(struct task_struct *t)
 __noinline int fill_proc(struct proc *p)
 {
 	struct task_struct *t = bpf_get_current_task_btf(), *a;
+	struct exe_val *v;
 	struct upid self, up;
 	unsigned long start, end;
 	struct mm_struct *mm;
@@ -198,8 +237,13 @@ __noinline int fill_proc(struct proc *p)
 	p->tgid = t->tgid;
 	p->flags &= PROC_NO_EXEC | PROC_EXE_ARG_CUT;
 	p->args_len = 0;
-	if (copy_path(p->exe, EXE_LEN, exe_of(t)))
-		p->flags |= PROC_EXE_CUT;
+	v = exe_path(t);
+	p->exe[0] = 0;
+	if (v) {
+		bpf_probe_read_kernel(p->exe, EXE_LEN, v->path);
+		if (v->cut)
+			p->flags |= PROC_EXE_CUT;
+	}
 	mm = t->mm;
 	if (mm) {
 		start = BPF_CORE_READ(mm, arg_start);
@@ -229,7 +273,10 @@ __noinline int fill_proc(struct proc *p)
 			break;
 		an->pid = BPF_CORE_READ(a, tgid);
 		BPF_CORE_READ_STR_INTO(&an->comm, a, comm);
-		copy_path(an->exe, ANC_EXE_LEN, exe_of(a));
+		v = exe_path(a);
+		an->exe[0] = 0;
+		if (v)
+			ancestor_exe(an->exe, v);
 		n = i + 1;
 		up = own_upid(a);
 		if (level > 0 && !outside_known) {

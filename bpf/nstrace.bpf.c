@@ -180,6 +180,20 @@ struct {
 	__type(value, struct path_scratch);
 } path_scratch SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EXE_CACHE_SLOTS);
+	__type(key, struct exe_key);
+	__type(value, struct exe_val);
+} exe_cache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exe_val);
+} exe_scratch SEC(".maps");
+
 /* ---- the code every program shares, which uses the state above ---- */
 
 #include "record.h"

@@ -7,6 +7,7 @@
 
 #include "vmlinux.h"
 #include "event.h"
+#include "proc.h"
 
 /* Settings, one constant set from Go through spec.Variables before load:
  * the verifier sees their values and drops the branches they rule out. */
@@ -89,6 +90,20 @@ struct flood_memo {
 #define PATH_WIN 256
 struct path_scratch {
 	char buf[2 * PATH_WIN];
+};
+
+/* Resolved executables (identity.h): most ancestries share a few. */
+#define EXE_CACHE_SLOTS 2048
+struct exe_key {
+	__u64 file; /* struct file *: pinned by every mm that runs it */
+	__u64 root; /* the task's root dentry: a path is relative to it */
+	__u64 ino;  /* the file's inode: a freed file's address reused by another */
+};
+
+struct exe_val {
+	__u32 len; /* bytes of path before its NUL */
+	__u32 cut; /* the walk stopped short of the root */
+	char path[EXE_LEN + ANC_EXE_LEN]; /* room past EXE_LEN for a bounded tail copy */
 };
 
 #endif

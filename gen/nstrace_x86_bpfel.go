@@ -105,6 +105,20 @@ const (
 	NstraceEventKindEVENT_DESTROY NstraceEventKind = 5
 )
 
+type NstraceExeKey struct {
+	_    structs.HostLayout
+	File uint64
+	Root uint64
+	Ino  uint64
+}
+
+type NstraceExeVal struct {
+	_    structs.HostLayout
+	Len  uint32
+	Cut  uint32
+	Path [384]int8
+}
+
 type NstraceExecInfo struct {
 	_      structs.HostLayout
 	ExecId uint64
@@ -218,6 +232,8 @@ const (
 	NstraceMapCgroupBucket       = "cgroup_bucket"
 	NstraceMapDrops              = "drops"
 	NstraceMapEvents             = "events"
+	NstraceMapExeCache           = "exe_cache"
+	NstraceMapExeScratch         = "exe_scratch"
 	NstraceMapExecTs             = "exec_ts"
 	NstraceMapFailures           = "failures"
 	NstraceMapFlood0             = "flood0"
@@ -347,6 +363,8 @@ type NstraceMapSpecs struct {
 	CgroupBucket *ebpf.MapSpec `ebpf:"cgroup_bucket"`
 	Drops        *ebpf.MapSpec `ebpf:"drops"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
+	ExeCache     *ebpf.MapSpec `ebpf:"exe_cache"`
+	ExeScratch   *ebpf.MapSpec `ebpf:"exe_scratch"`
 	ExecTs       *ebpf.MapSpec `ebpf:"exec_ts"`
 	Failures     *ebpf.MapSpec `ebpf:"failures"`
 	Flood0       *ebpf.MapSpec `ebpf:"flood0"`
@@ -406,6 +424,8 @@ type NstraceMaps struct {
 	CgroupBucket *ebpf.Map `ebpf:"cgroup_bucket"`
 	Drops        *ebpf.Map `ebpf:"drops"`
 	Events       *ebpf.Map `ebpf:"events"`
+	ExeCache     *ebpf.Map `ebpf:"exe_cache"`
+	ExeScratch   *ebpf.Map `ebpf:"exe_scratch"`
 	ExecTs       *ebpf.Map `ebpf:"exec_ts"`
 	Failures     *ebpf.Map `ebpf:"failures"`
 	Flood0       *ebpf.Map `ebpf:"flood0"`
@@ -428,6 +448,8 @@ func (m *NstraceMaps) Close() error {
 		m.CgroupBucket,
 		m.Drops,
 		m.Events,
+		m.ExeCache,
+		m.ExeScratch,
 		m.ExecTs,
 		m.Failures,
 		m.Flood0,
