@@ -79,14 +79,21 @@ __noinline int resolve_path(__u64 dentry, __u64 vfsmnt, __u64 root_dentry, __u64
 		parent = BPF_CORE_READ(d, d_parent);
 		if (d == mnt_root) {
 			mp = BPF_CORE_READ(m, mnt_parent);
-			if (mp == m || !mp) { /* the root of the mount tree */
+			if (mp == m || !mp) {
+				/* The root of the mount tree; or, with nothing
+				 * prepended yet, a file that is itself the root of a
+				 * detached mount (runc's read-only bind of its own
+				 * binary): its name. */
 				cut = 0;
-				break;
+				if (pos < PATH_WIN)
+					break;
+				parent = d;
+			} else {
+				d = BPF_CORE_READ(m, mnt_mountpoint);
+				m = mp;
+				vm = (struct vfsmount *)((__u64)mp + mnt_off);
+				continue;
 			}
-			d = BPF_CORE_READ(m, mnt_mountpoint);
-			m = mp;
-			vm = (struct vfsmount *)((__u64)mp + mnt_off);
-			continue;
 		}
 		len = BPF_CORE_READ(d, d_name.len);
 		name = BPF_CORE_READ(d, d_name.name);

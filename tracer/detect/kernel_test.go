@@ -268,7 +268,7 @@ func TestKernelHostNamespaceEntry(t *testing.T) {
 	if err != nil || strings.TrimSpace(string(out)) != fmt.Sprintf("net:[%d]", hostNet) {
 		t.Fatalf("escape did not reach the host's net: %v: %s", err, out)
 	}
-	alerts := notEntries(mine(w.stop(t)))
+	alerts := noFloods(notEntries(mine(w.stop(t))))
 	host := ofRule(alerts, detect.RuleHostNamespaceEntry)
 	if len(host) != 1 || len(alerts) != 1 {
 		t.Fatalf("want exactly one alert, host-namespace-entry; got:\n%s", describe(alerts))
@@ -305,7 +305,7 @@ func TestKernelCrossContainerJoin(t *testing.T) {
 	ordinaryWork(t, idA, pidA)
 	run(t, "nsenter", "-t", strconv.Itoa(pidA), "-u", "-i", "-n", "-p", "--",
 		"nsenter", "-t", strconv.Itoa(pidB), "-n", "true")
-	alerts := notEntries(mine(w.stop(t)))
+	alerts := noFloods(notEntries(mine(w.stop(t))))
 	cross := ofRule(alerts, detect.RuleCrossContainerJoin)
 	if len(cross) != 1 || len(alerts) != 1 {
 		t.Fatalf("want exactly one alert, cross-container-join; got:\n%s", describe(alerts))

@@ -96,7 +96,7 @@ func (t *Text) compactLine(b []byte, ev *event.Event, limit, keep int) []byte {
 		b = append(b, " in "...)
 		b = appendCut(b, ev.Container.Label(), limit)
 	}
-	return appendExe(b, ev)
+	return appendExeCut(b, ev, limit)
 }
 
 // appendWide appends ev's wide line: everything the event holds.

@@ -10,9 +10,9 @@ import (
 )
 
 // Every text form names the executable when the comm does not (a renamed
-// binary, busybox, a memfd), sanitized, on the event's one line; never
-// when the comm is the executable's name, cut to 15 bytes as the kernel
-// cuts it.
+// binary, busybox, a memfd) or it is not installed (a copy in /tmp),
+// sanitized, on the event's one line; never when the comm is an installed
+// executable's name, cut to 15 bytes as the kernel cuts it.
 func TestTextShowsTheExecutableWhenTheCommDoesNot(t *testing.T) {
 	ev := func(comm, exe string) *event.Event {
 		return &event.Event{Time: t0, Kind: event.Setns, Pid: 8, Tid: 8, Ppid: 1, Comm: comm, Flags: syscall.CLONE_NEWNET,
@@ -25,6 +25,7 @@ func TestTextShowsTheExecutableWhenTheCommDoesNot(t *testing.T) {
 	}{
 		{ev("nsenter", "/bin/busybox"), " exe=/bin/busybox"},
 		{ev("nsenter", "/usr/bin/nsenter"), ""},
+		{ev("nsenter", "/tmp/nsenter"), " exe=/tmp/nsenter"},
 		{ev("containerd-shim", "/usr/bin/containerd-shim-runc-v2"), ""},
 		{ev("x", "/tmp/\x1b[2Jx"), ` exe=/tmp/\x1b[2Jx`},
 		{ev("sh", ""), ""},
