@@ -152,9 +152,9 @@ static __always_inline bool copy_path(char *dst, int size, int r)
 }
 
 /* exe_path is a task's executable as its root sees it, from exe_cache
- * (keyed by the file, its inode and the task's root: a shell, sshd or a
- * runtime is in most chains) or resolved now and cached; 0 when it has
- * none (a kernel thread). The value may be per-CPU scratch: copy it before
+ * (keyed by what the path is a function of: a shell, sshd or a runtime is
+ * in most chains; a file renamed since keeps its old path until evicted)
+ * or resolved now and cached; 0 when it has none (a kernel thread). The value may be per-CPU scratch: copy it before
  * the next call. */
 static __always_inline struct exe_val *exe_path(struct task_struct *t)
 {
@@ -163,7 +163,6 @@ static __always_inline struct exe_val *exe_path(struct task_struct *t)
 	struct fs_struct *fs;
 	struct exe_val *v;
 	struct file *f;
-	__u64 rm = 0;
 	__u32 zero = 0;
 	int r, pos;
 
@@ -175,17 +174,19 @@ static __always_inline struct exe_val *exe_path(struct task_struct *t)
 	fs = BPF_CORE_READ(t, fs);
 	if (fs) {
 		k.root = (__u64)BPF_CORE_READ(fs, root.dentry);
-		rm = (__u64)BPF_CORE_READ(fs, root.mnt);
+		k.root_mnt = (__u64)BPF_CORE_READ(fs, root.mnt);
 	}
-	k.file = (__u64)f;
+	k.dentry = (__u64)BPF_CORE_READ(f, f_path.dentry);
+	k.mnt = (__u64)BPF_CORE_READ(f, f_path.mnt);
 	k.ino = BPF_CORE_READ(f, f_inode, i_ino);
+	k.hash = BPF_CORE_READ(f, f_path.dentry, d_name.hash);
 	v = bpf_map_lookup_elem(&exe_cache, &k);
 	if (v)
 		return v;
 	v = bpf_map_lookup_elem(&exe_scratch, &zero);
 	if (!v)
 		return 0;
-	r = resolve_path((__u64)BPF_CORE_READ(f, f_path.dentry), (__u64)BPF_CORE_READ(f, f_path.mnt), k.root, rm);
+	r = resolve_path(k.dentry, k.mnt, k.root, k.root_mnt);
 	if (r < 0)
 		return 0;
 	v->cut = copy_path(v->path, EXE_LEN, r);

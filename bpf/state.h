@@ -94,10 +94,19 @@ struct path_scratch {
 
 /* Resolved executables (identity.h): most ancestries share a few. */
 #define EXE_CACHE_SLOTS 2048
+/* What a path is a function of: the file's dentry and mount, and the
+ * task's root; plus the inode and the name's hash, so that a dentry freed
+ * and reallocated for another file is not taken for the old one. (A
+ * struct file is no key: runc's bind of its own binary shares the inode
+ * and dentry of /usr/sbin/runc, and a freed file's address is reused.) */
 struct exe_key {
-	__u64 file; /* struct file *: pinned by every mm that runs it */
-	__u64 root; /* the task's root dentry: a path is relative to it */
-	__u64 ino;  /* the file's inode: a freed file's address reused by another */
+	__u64 dentry;
+	__u64 mnt;
+	__u64 root;     /* the task's root dentry */
+	__u64 root_mnt; /* and its mount */
+	__u64 ino;
+	__u32 hash; /* d_name.hash */
+	__u32 pad;
 };
 
 struct exe_val {

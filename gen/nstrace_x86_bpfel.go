@@ -106,10 +106,14 @@ const (
 )
 
 type NstraceExeKey struct {
-	_    structs.HostLayout
-	File uint64
-	Root uint64
-	Ino  uint64
+	_       structs.HostLayout
+	Dentry  uint64
+	Mnt     uint64
+	Root    uint64
+	RootMnt uint64
+	Ino     uint64
+	Hash    uint32
+	Pad     uint32
 }
 
 type NstraceExeVal struct {
