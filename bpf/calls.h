@@ -47,6 +47,8 @@ static __always_inline int enter_ns_call(__u8 kind, __u64 flags, __u32 mask, __s
 	p->flags = flags;
 	p->mask = mask;
 	p->fd = fd;
+	p->caps = 0;
+	bpf_core_read(&p->caps, sizeof(p->caps), &task->cred->cap_effective);
 	snapshot(task, p);
 	if (!s)
 		remember(tid, p);
@@ -127,6 +129,7 @@ static __always_inline int exit_ns_call(long ret)
 	if (!e)
 		goto out;
 	e->flags = p->flags;
+	e->caps = p->caps; /* before the call: unshare(CLONE_NEWUSER) grants all */
 	if (ret < 0) {
 		e->error = -ret;
 		if (p->kind == EVENT_SETNS)

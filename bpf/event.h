@@ -6,6 +6,7 @@
 #define NSTRACE_EVENT_H
 
 #include "vmlinux.h"
+#include "proc.h"
 
 /* Indexes of /proc/PID/ns entries, in that directory's order (Go: event.NsType). */
 enum ns_type {
@@ -68,10 +69,14 @@ struct event {
 	__u8 kind;        /* enum event_kind */
 	__u8 nr_changes;
 	__u8 target_type; /* enum ns_type of target_ino */
-	__u8 pad;
+	__u8 has_proc;    /* enum proc_form: proc is sent after all the changes */
 	char comm[16];
 	__u32 user_ns; /* inode of the caller's user namespace: owner of what it creates */
+	__u32 auid;    /* the caller's login uid; (u32)-1 when unset */
+	__u32 pad;
+	__u64 caps;    /* the caller's effective capabilities before the call */
 	struct change changes[NS_TYPES];
+	struct proc proc; /* the caller: proc.h */
 };
 
 /* A source past its share: events counted instead of sent, per key.
@@ -87,5 +92,10 @@ struct flood_key {
 
 /* Only the header and the used changes are sent. */
 #define EVENT_HEADER_SIZE ((unsigned long)&((struct event *)0)->changes)
+/* With its process: every change slot, then the proc, trimmed at its
+ * ancestors. */
+#define EVENT_PROC_SIZE(n) \
+	((unsigned long)&((struct event *)0)->proc.ancestors + (n) * sizeof(struct ancestor))
+#define EVENT_PROC_REF_SIZE ((unsigned long)&((struct event *)0)->proc + PROC_REF_SIZE)
 
 #endif

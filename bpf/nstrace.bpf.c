@@ -149,10 +149,56 @@ struct {
 
 __u32 flood_side = 0;
 
+/* Process identity (identity.h): when and by which path each process last
+ * exec'd, and what its events carry, both in its group leader's task
+ * storage; per-CPU scratch where the kernel has none, and for paths. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct exec_info);
+} exec_ts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct proc);
+} ident_ts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct proc);
+} proc_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_scratch);
+} path_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EXE_CACHE_SLOTS);
+	__type(key, struct exe_key);
+	__type(value, struct exe_val);
+} exe_cache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exe_val);
+} exe_scratch SEC(".maps");
+
 /* ---- the code every program shares, which uses the state above ---- */
 
 #include "record.h"
 #include "flood.h"
+#include "identity.h"
 #include "calls.h"
 
 /* Referenced so their BTF reaches bpf2go, which mirrors them in Go. */
@@ -161,6 +207,23 @@ const enum event_kind *unused_event_kind __attribute__((unused));
 const enum change_action *unused_change_action __attribute__((unused));
 const enum drop_cause *unused_drop_cause __attribute__((unused));
 const struct flood_key *unused_flood_key __attribute__((unused));
+const enum proc_flag *unused_proc_flag __attribute__((unused));
+const enum proc_form *unused_proc_form __attribute__((unused));
+
+/* ---- every exec: when, and by which path (identity.h) ---- */
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return note_exec(BPF_CORE_READ(bprm, filename));
+}
+
+/* The same where tp_btf cannot attach: the tracepoint's copy of the path. */
+SEC("tracepoint/sched/sched_process_exec")
+int proc_exec_tp(struct trace_event_raw_sched_process_exec *ctx)
+{
+	return note_exec((const char *)ctx + (ctx->__data_loc_filename & 0xFFFF));
+}
 
 /* ---- every new task: which namespaces differ from its creator's ---- */
 

@@ -55,6 +55,16 @@ static __always_inline __u64 wakeup_flag(__u64 size, __u64 now)
 	return BPF_RB_NO_WAKEUP;
 }
 
+/* The caller's login uid and effective capabilities, for new_event. */
+static __always_inline void read_creds(struct event *e, struct task_struct *t)
+{
+	e->auid = (__u32)-1;
+	if (bpf_core_field_exists(t->loginuid))
+		e->auid = BPF_CORE_READ(t, loginuid.val);
+	e->caps = 0;
+	bpf_core_read(&e->caps, sizeof(e->caps), &t->cred->cap_effective);
+}
+
 /* new_event starts a record about the current task. hot: the current task,
  * for the exits of calls that churn (setns, unshare), whose fields are then
  * read with plain loads through its BTF pointer; they run several times
@@ -95,6 +105,8 @@ static __always_inline struct event *new_event(__u8 kind, struct task_struct *ho
 	e->nr_changes = 0;
 	e->target_type = 0;
 	e->user_ns = task->real_cred->user_ns->ns.inum;
+	e->has_proc = 0;
+	read_creds(e, task);
 	return e;
 }
 
@@ -113,7 +125,9 @@ static __always_inline void add_change(struct event *e, int type, __u8 action, _
 	e->nr_changes = i + 1;
 }
 
-__noinline int admit(struct event *e); /* flood.h */
+__noinline int admit(struct event *e);       /* flood.h */
+__noinline int attach_proc(struct event *e); /* identity.h */
+__noinline int proc_sent(struct event *e);   /* identity.h */
 
 /* send queues the header and the used changes only, if the source has not
  * used up its share (flood.h). */
@@ -123,11 +137,20 @@ static __always_inline void send(struct event *e)
 
 	if (!admit(e))
 		return;
+	/* Only what is sent pays for its process's identity. */
+	if (e->kind != EVENT_DESTROY) {
+		__u64 with_proc = attach_proc(e);
+
+		if (with_proc)
+			size = with_proc;
+	}
 	if (size > sizeof(*e))
 		size = sizeof(*e);
 	/* The record's own timestamp serves as "now": no second clock read. */
 	if (bpf_ringbuf_output(&events, e, size, wakeup_flag(size, e->boot_ns)))
 		count_drop(DROP_RING_FULL);
+	else if (e->has_proc == PROC_WHOLE)
+		proc_sent(e);
 }
 
 /* How many clone and exec entries a map holds changes with the entries

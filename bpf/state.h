@@ -7,6 +7,7 @@
 
 #include "vmlinux.h"
 #include "event.h"
+#include "proc.h"
 
 /* Settings, one constant set from Go through spec.Variables before load:
  * the verifier sees their values and drops the branches they rule out. */
@@ -28,6 +29,7 @@ struct config {
 /* What a namespace-changing call looked like at entry, until its exit. */
 struct pending {
 	__u64 flags;
+	__u64 caps; /* the caller's effective capabilities at entry */
 	__u32 from[NS_TYPES];
 	__s32 fd;
 	__u16 mask; /* namespace types this call can change */
@@ -81,6 +83,36 @@ struct flood_memo {
 	__u64 until_ns;
 	__u32 uid;
 	__u32 pad;
+};
+
+/* Where a path is built, from its last component back (identity.h): twice
+ * the longest path, so that the verifier can bound every write. */
+#define PATH_WIN 256
+struct path_scratch {
+	char buf[2 * PATH_WIN];
+};
+
+/* Resolved executables (identity.h): most ancestries share a few. */
+#define EXE_CACHE_SLOTS 2048
+/* What a path is a function of: the file's dentry and mount, and the
+ * task's root; plus the inode and the name's hash, so that a dentry freed
+ * and reallocated for another file is not taken for the old one. (A
+ * struct file is no key: runc's bind of its own binary shares the inode
+ * and dentry of /usr/sbin/runc, and a freed file's address is reused.) */
+struct exe_key {
+	__u64 dentry;
+	__u64 mnt;
+	__u64 root;     /* the task's root dentry */
+	__u64 root_mnt; /* and its mount */
+	__u64 ino;
+	__u32 hash; /* d_name.hash */
+	__u32 pad;
+};
+
+struct exe_val {
+	__u32 len; /* bytes of path before its NUL */
+	__u32 cut; /* the walk stopped short of the root */
+	char path[EXE_LEN + ANC_EXE_LEN]; /* room past EXE_LEN for a bounded tail copy */
 };
 
 #endif

@@ -13,6 +13,14 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type NstraceAncestor struct {
+	_    structs.HostLayout
+	Pid  uint32
+	Pad  uint32
+	Comm [16]int8
+	Exe  [128]int8
+}
+
 type NstraceCallSlot struct {
 	_   structs.HostLayout
 	Tid uint32
@@ -77,10 +85,14 @@ type NstraceEvent struct {
 	Kind       uint8
 	NrChanges  uint8
 	TargetType uint8
-	Pad        uint8
+	HasProc    uint8
 	Comm       [16]int8
 	UserNs     uint32
+	Auid       uint32
+	Pad        uint32
+	Caps       uint64
 	Changes    [10]NstraceChange
+	Proc       NstraceProc
 }
 
 type NstraceEventKind uint32
@@ -92,6 +104,30 @@ const (
 	NstraceEventKindEVENT_EXEC    NstraceEventKind = 4
 	NstraceEventKindEVENT_DESTROY NstraceEventKind = 5
 )
+
+type NstraceExeKey struct {
+	_       structs.HostLayout
+	Dentry  uint64
+	Mnt     uint64
+	Root    uint64
+	RootMnt uint64
+	Ino     uint64
+	Hash    uint32
+	Pad     uint32
+}
+
+type NstraceExeVal struct {
+	_    structs.HostLayout
+	Len  uint32
+	Cut  uint32
+	Path [384]int8
+}
+
+type NstraceExecInfo struct {
+	_      structs.HostLayout
+	ExecId uint64
+	ExeArg [256]int8
+}
 
 type NstraceFloodKey struct {
 	_      structs.HostLayout
@@ -142,15 +178,55 @@ const (
 	NstraceNsTypeNS_TYPES             NstraceNsType = 10
 )
 
+type NstracePathScratch struct {
+	_   structs.HostLayout
+	Buf [512]int8
+}
+
 type NstracePending struct {
 	_     structs.HostLayout
 	Flags uint64
+	Caps  uint64
 	From  [10]uint32
 	Fd    int32
 	Mask  uint16
 	Kind  uint8
 	Pad   uint8
 }
+
+type NstraceProc struct {
+	_           structs.HostLayout
+	ExecId      uint64
+	Tgid        uint32
+	ArgsLen     uint16
+	NrAncestors uint8
+	Flags       uint8
+	SentNs      uint64
+	Exe         [256]int8
+	ExeArg      [256]int8
+	Args        [1024]int8
+	Ancestors   [8]NstraceAncestor
+}
+
+type NstraceProcFlag uint32
+
+const (
+	NstraceProcFlagPROC_EXE_CUT       NstraceProcFlag = 1
+	NstraceProcFlagPROC_ARGS_CUT      NstraceProcFlag = 2
+	NstraceProcFlagPROC_ANCESTORS_CUT NstraceProcFlag = 4
+	NstraceProcFlagPROC_NS_INIT       NstraceProcFlag = 8
+	NstraceProcFlagPROC_FROM_OUTSIDE  NstraceProcFlag = 16
+	NstraceProcFlagPROC_EXE_ARG_CUT   NstraceProcFlag = 32
+	NstraceProcFlagPROC_NO_EXEC       NstraceProcFlag = 64
+)
+
+type NstraceProcForm uint32
+
+const (
+	NstraceProcFormPROC_NONE  NstraceProcForm = 0
+	NstraceProcFormPROC_WHOLE NstraceProcForm = 1
+	NstraceProcFormPROC_REF   NstraceProcForm = 2
+)
 
 // Names of all BPF objects in the ELF.
 //
@@ -160,14 +236,20 @@ const (
 	NstraceMapCgroupBucket       = "cgroup_bucket"
 	NstraceMapDrops              = "drops"
 	NstraceMapEvents             = "events"
+	NstraceMapExeCache           = "exe_cache"
+	NstraceMapExeScratch         = "exe_scratch"
+	NstraceMapExecTs             = "exec_ts"
 	NstraceMapFailures           = "failures"
 	NstraceMapFlood0             = "flood0"
 	NstraceMapFlood1             = "flood1"
 	NstraceMapFloodMemo          = "flood_memo"
 	NstraceMapFloods             = "floods"
+	NstraceMapIdentTs            = "ident_ts"
 	NstraceMapNsOwners           = "ns_owners"
+	NstraceMapPathScratch        = "path_scratch"
 	NstraceMapPending            = "pending"
 	NstraceMapPendingTs          = "pending_ts"
+	NstraceMapProcScratch        = "proc_scratch"
 	NstraceMapScratch            = "scratch"
 	NstraceMapUidBucket          = "uid_bucket"
 	NstraceProgClone3Enter       = "clone3_enter"
@@ -184,6 +266,8 @@ const (
 	NstraceProgExecveatEnter     = "execveat_enter"
 	NstraceProgExecveatExit      = "execveat_exit"
 	NstraceProgFork              = "fork"
+	NstraceProgProcExec          = "proc_exec"
+	NstraceProgProcExecTp        = "proc_exec_tp"
 	NstraceProgSetnsEnter        = "setns_enter"
 	NstraceProgSetnsExit         = "setns_exit"
 	NstraceProgSetnsFentry       = "setns_fentry"
@@ -203,6 +287,8 @@ const (
 	NstraceVarUnusedEventKind    = "unused_event_kind"
 	NstraceVarUnusedFloodKey     = "unused_flood_key"
 	NstraceVarUnusedNsType       = "unused_ns_type"
+	NstraceVarUnusedProcFlag     = "unused_proc_flag"
+	NstraceVarUnusedProcForm     = "unused_proc_form"
 )
 
 // LoadNstrace returns the embedded CollectionSpec for Nstrace.
@@ -261,6 +347,8 @@ type NstraceProgramSpecs struct {
 	ExecveatEnter *ebpf.ProgramSpec `ebpf:"execveat_enter"`
 	ExecveatExit  *ebpf.ProgramSpec `ebpf:"execveat_exit"`
 	Fork          *ebpf.ProgramSpec `ebpf:"fork"`
+	ProcExec      *ebpf.ProgramSpec `ebpf:"proc_exec"`
+	ProcExecTp    *ebpf.ProgramSpec `ebpf:"proc_exec_tp"`
 	SetnsEnter    *ebpf.ProgramSpec `ebpf:"setns_enter"`
 	SetnsExit     *ebpf.ProgramSpec `ebpf:"setns_exit"`
 	SetnsFentry   *ebpf.ProgramSpec `ebpf:"setns_fentry"`
@@ -279,14 +367,20 @@ type NstraceMapSpecs struct {
 	CgroupBucket *ebpf.MapSpec `ebpf:"cgroup_bucket"`
 	Drops        *ebpf.MapSpec `ebpf:"drops"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
+	ExeCache     *ebpf.MapSpec `ebpf:"exe_cache"`
+	ExeScratch   *ebpf.MapSpec `ebpf:"exe_scratch"`
+	ExecTs       *ebpf.MapSpec `ebpf:"exec_ts"`
 	Failures     *ebpf.MapSpec `ebpf:"failures"`
 	Flood0       *ebpf.MapSpec `ebpf:"flood0"`
 	Flood1       *ebpf.MapSpec `ebpf:"flood1"`
 	FloodMemo    *ebpf.MapSpec `ebpf:"flood_memo"`
 	Floods       *ebpf.MapSpec `ebpf:"floods"`
+	IdentTs      *ebpf.MapSpec `ebpf:"ident_ts"`
 	NsOwners     *ebpf.MapSpec `ebpf:"ns_owners"`
+	PathScratch  *ebpf.MapSpec `ebpf:"path_scratch"`
 	Pending      *ebpf.MapSpec `ebpf:"pending"`
 	PendingTs    *ebpf.MapSpec `ebpf:"pending_ts"`
+	ProcScratch  *ebpf.MapSpec `ebpf:"proc_scratch"`
 	Scratch      *ebpf.MapSpec `ebpf:"scratch"`
 	UidBucket    *ebpf.MapSpec `ebpf:"uid_bucket"`
 }
@@ -306,6 +400,8 @@ type NstraceVariableSpecs struct {
 	UnusedEventKind    *ebpf.VariableSpec `ebpf:"unused_event_kind"`
 	UnusedFloodKey     *ebpf.VariableSpec `ebpf:"unused_flood_key"`
 	UnusedNsType       *ebpf.VariableSpec `ebpf:"unused_ns_type"`
+	UnusedProcFlag     *ebpf.VariableSpec `ebpf:"unused_proc_flag"`
+	UnusedProcForm     *ebpf.VariableSpec `ebpf:"unused_proc_form"`
 }
 
 // NstraceObjects contains all objects after they have been loaded into the kernel.
@@ -332,14 +428,20 @@ type NstraceMaps struct {
 	CgroupBucket *ebpf.Map `ebpf:"cgroup_bucket"`
 	Drops        *ebpf.Map `ebpf:"drops"`
 	Events       *ebpf.Map `ebpf:"events"`
+	ExeCache     *ebpf.Map `ebpf:"exe_cache"`
+	ExeScratch   *ebpf.Map `ebpf:"exe_scratch"`
+	ExecTs       *ebpf.Map `ebpf:"exec_ts"`
 	Failures     *ebpf.Map `ebpf:"failures"`
 	Flood0       *ebpf.Map `ebpf:"flood0"`
 	Flood1       *ebpf.Map `ebpf:"flood1"`
 	FloodMemo    *ebpf.Map `ebpf:"flood_memo"`
 	Floods       *ebpf.Map `ebpf:"floods"`
+	IdentTs      *ebpf.Map `ebpf:"ident_ts"`
 	NsOwners     *ebpf.Map `ebpf:"ns_owners"`
+	PathScratch  *ebpf.Map `ebpf:"path_scratch"`
 	Pending      *ebpf.Map `ebpf:"pending"`
 	PendingTs    *ebpf.Map `ebpf:"pending_ts"`
+	ProcScratch  *ebpf.Map `ebpf:"proc_scratch"`
 	Scratch      *ebpf.Map `ebpf:"scratch"`
 	UidBucket    *ebpf.Map `ebpf:"uid_bucket"`
 }
@@ -350,14 +452,20 @@ func (m *NstraceMaps) Close() error {
 		m.CgroupBucket,
 		m.Drops,
 		m.Events,
+		m.ExeCache,
+		m.ExeScratch,
+		m.ExecTs,
 		m.Failures,
 		m.Flood0,
 		m.Flood1,
 		m.FloodMemo,
 		m.Floods,
+		m.IdentTs,
 		m.NsOwners,
+		m.PathScratch,
 		m.Pending,
 		m.PendingTs,
+		m.ProcScratch,
 		m.Scratch,
 		m.UidBucket,
 	)
@@ -378,6 +486,8 @@ type NstraceVariables struct {
 	UnusedEventKind    *ebpf.Variable `ebpf:"unused_event_kind"`
 	UnusedFloodKey     *ebpf.Variable `ebpf:"unused_flood_key"`
 	UnusedNsType       *ebpf.Variable `ebpf:"unused_ns_type"`
+	UnusedProcFlag     *ebpf.Variable `ebpf:"unused_proc_flag"`
+	UnusedProcForm     *ebpf.Variable `ebpf:"unused_proc_form"`
 }
 
 // NstracePrograms contains all programs after they have been loaded into the kernel.
@@ -398,6 +508,8 @@ type NstracePrograms struct {
 	ExecveatEnter *ebpf.Program `ebpf:"execveat_enter"`
 	ExecveatExit  *ebpf.Program `ebpf:"execveat_exit"`
 	Fork          *ebpf.Program `ebpf:"fork"`
+	ProcExec      *ebpf.Program `ebpf:"proc_exec"`
+	ProcExecTp    *ebpf.Program `ebpf:"proc_exec_tp"`
 	SetnsEnter    *ebpf.Program `ebpf:"setns_enter"`
 	SetnsExit     *ebpf.Program `ebpf:"setns_exit"`
 	SetnsFentry   *ebpf.Program `ebpf:"setns_fentry"`
@@ -424,6 +536,8 @@ func (p *NstracePrograms) Close() error {
 		p.ExecveatEnter,
 		p.ExecveatExit,
 		p.Fork,
+		p.ProcExec,
+		p.ProcExecTp,
 		p.SetnsEnter,
 		p.SetnsExit,
 		p.SetnsFentry,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nstrace/nstrace/gen"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/proccache"
 )
 
 // headerSize is the part of gen.NstraceEvent before the changes: the BPF side
@@ -21,7 +22,18 @@ const changeSize = int(unsafe.Sizeof(gen.NstraceChange{}))
 type decoder struct {
 	raw   gen.NstraceEvent
 	comms map[[16]byte]string
+	procs proccache.Cache
 }
+
+// procOffset is where a record's process identity starts; it is sent with
+// every change slot before it.
+var procOffset = int(unsafe.Offsetof(gen.NstraceEvent{}.Proc))
+
+const (
+	procHeaderSize = int(unsafe.Offsetof(gen.NstraceProc{}.Ancestors))
+	procRefSize    = int(unsafe.Offsetof(gen.NstraceProc{}.SentNs))
+	ancestorSize   = int(unsafe.Sizeof(gen.NstraceAncestor{}))
+)
 
 // maxInterned bounds the comm cache; past it the cache starts over.
 const maxInterned = 4096
@@ -55,6 +67,22 @@ func (d *decoder) decode(sample []byte, clock *bootClock, ev *event.Event) error
 			Type: event.NsType(c.Type), Action: event.Action(c.Action),
 			From: c.From, To: c.To, NsID: c.ToId,
 		})
+	}
+	if r.Kind != uint8(event.Destroy) {
+		ev.Auid, ev.Caps, ev.HasCreds = r.Auid, r.Caps, true
+	}
+	switch r.HasProc {
+	case uint8(gen.NstraceProcFormPROC_REF):
+		if len(sample) < procOffset+procRefSize {
+			return fmt.Errorf("decode record: process reference in %d bytes", len(sample))
+		}
+		ev.Process = d.procs.Find(r.Proc.Tgid, r.Proc.ExecId)
+	case uint8(gen.NstraceProcFormPROC_WHOLE):
+		na := int(r.Proc.NrAncestors)
+		if na > len(r.Proc.Ancestors) || len(sample) < procOffset+procHeaderSize+na*ancestorSize {
+			return fmt.Errorf("decode record: process with %d ancestors in %d bytes", na, len(sample))
+		}
+		ev.Process = d.procs.Get(&r.Proc)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package tracer
 
 import (
+	"reflect"
 	"syscall"
 	"testing"
 	"time"
@@ -25,7 +26,8 @@ func commOf(s string) (c [16]int8) {
 
 func TestDecodeTurnsARecordIntoAnEvent(t *testing.T) {
 	r := gen.NstraceEvent{BootNs: 5_000_000_123, Flags: syscall.CLONE_NEWNET, CgroupId: 77,
-		Pid: 10, Tid: 11, Ppid: 9, Uid: 1000, Kind: uint8(event.Unshare), NrChanges: 1, Comm: commOf("ip"), UserNs: 4026531837}
+		Pid: 10, Tid: 11, Ppid: 9, Uid: 1000, Kind: uint8(event.Unshare), NrChanges: 1, Comm: commOf("ip"), UserNs: 4026531837,
+		Auid: 1000, Caps: event.CapSysAdmin}
 	r.Changes[0] = gen.NstraceChange{ToId: 42, From: 4026531833, To: 4026532178, Type: uint8(event.Net), Action: uint8(event.Create)}
 	clock := bootClock{offset: 1_000_000_000_000_000_000}
 	var d decoder
@@ -35,6 +37,7 @@ func TestDecodeTurnsARecordIntoAnEvent(t *testing.T) {
 	}
 	want := event.Event{Time: time.Unix(0, 1_000_000_005_000_000_123), Kind: event.Unshare, Pid: 10, Tid: 11, Ppid: 9,
 		UID: 1000, Comm: "ip", Flags: syscall.CLONE_NEWNET, CgroupID: 77, UserNS: 4026531837,
+		Auid: 1000, Caps: event.CapSysAdmin, HasCreds: true,
 		Changes: []event.Change{{Type: event.Net, Action: event.Create, From: 4026531833, To: 4026532178, NsID: 42}}}
 	if got, w := string(ev.AppendJSON(nil)), string(want.AppendJSON(nil)); got != w {
 		t.Errorf("decoded\n %s\nwant\n %s", got, w)
@@ -57,6 +60,91 @@ func TestDecodeRejectsShortRecords(t *testing.T) {
 func BenchmarkDecode(b *testing.B) {
 	r := gen.NstraceEvent{Kind: uint8(event.Setns), NrChanges: 1, Comm: commOf("churn")}
 	raw := rawRecord(r)
+	var d decoder
+	var ev event.Event
+	clock := newBootClock()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := d.decode(raw, &clock, &ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func cBytes[T ~[]int8](dst T, s string) {
+	for i := range min(len(s), len(dst)-1) {
+		dst[i] = int8(s[i])
+	}
+}
+
+// procRecord is a record with a process: every change slot, then the
+// process trimmed to its ancestors.
+func procRecord(r gen.NstraceEvent) []byte {
+	all := unsafe.Slice((*byte)(unsafe.Pointer(&r)), unsafe.Sizeof(r))
+	return append([]byte(nil), all[:procOffset+procHeaderSize+int(r.Proc.NrAncestors)*ancestorSize]...)
+}
+
+func TestDecodeReadsTheProcess(t *testing.T) {
+	r := gen.NstraceEvent{Kind: uint8(event.Setns), Pid: 7, Tid: 7, Comm: commOf("x"), HasProc: uint8(gen.NstraceProcFormPROC_WHOLE), Auid: event.NoAuid}
+	r.Proc = gen.NstraceProc{ExecId: 99, Tgid: 7, NrAncestors: 2,
+		Flags: uint8(gen.NstraceProcFlagPROC_FROM_OUTSIDE | gen.NstraceProcFlagPROC_ARGS_CUT)}
+	cBytes(r.Proc.Exe[:], "/tmp/x")
+	cBytes(r.Proc.ExeArg[:], "./x")
+	args := "./x\x00/proc/1/ns/net\x00"
+	cBytes(r.Proc.Args[:], args)
+	r.Proc.ArgsLen = uint16(len(args))
+	r.Proc.Ancestors[0].Pid = 6
+	cBytes(r.Proc.Ancestors[0].Comm[:], "sh")
+	cBytes(r.Proc.Ancestors[0].Exe[:], "/usr/bin/dash")
+	r.Proc.Ancestors[1].Pid = 1
+	cBytes(r.Proc.Ancestors[1].Comm[:], "systemd")
+	var d decoder
+	var ev event.Event
+	if err := d.decode(procRecord(r), &bootClock{}, &ev); err != nil {
+		t.Fatal(err)
+	}
+	want := event.Process{Exe: "/tmp/x", ExeArg: "./x", Args: []string{"./x", "/proc/1/ns/net"},
+		Ancestors: []event.Ancestor{{Pid: 6, Comm: "sh", Exe: "/usr/bin/dash"}, {Pid: 1, Comm: "systemd"}},
+		Truncated: []string{"args"}, Role: event.RoleExec}
+	if ev.Process == nil || !reflect.DeepEqual(*ev.Process, want) {
+		t.Errorf("process %+v, want %+v", ev.Process, want)
+	}
+	if ev.Auid != event.NoAuid || !ev.HasCreds {
+		t.Errorf("auid %d (creds %v), want unset", ev.Auid, ev.HasCreds)
+	}
+	first := ev.Process
+	if err := d.decode(procRecord(r), &bootClock{}, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Process != first {
+		t.Error("a second event of one exec decoded its process again")
+	}
+	raw := procRecord(r)
+	if err := d.decode(raw[:len(raw)-1], &bootClock{}, &ev); err == nil {
+		t.Error("a record cut inside its ancestors: no error")
+	}
+	// Later records of the image name it only.
+	ref := r
+	ref.HasProc = uint8(gen.NstraceProcFormPROC_REF)
+	refRaw := procRecord(ref)[:procOffset+procRefSize]
+	if err := d.decode(refRaw, &bootClock{}, &ev); err != nil || ev.Process != first {
+		t.Errorf("a reference decoded to %p (%v), want %p", ev.Process, err, first)
+	}
+	ref.Proc.ExecId++
+	if err := d.decode(procRecord(ref)[:procOffset+procRefSize], &bootClock{}, &ev); err != nil || ev.Process != nil {
+		t.Errorf("a reference to an unknown image decoded to %+v (%v)", ev.Process, err)
+	}
+	if d.procs.Misses() != 1 {
+		t.Errorf("%d misses, want 1", d.procs.Misses())
+	}
+}
+
+// An event with a process whose image was seen before allocates nothing.
+func BenchmarkDecodeWithProcess(b *testing.B) {
+	r := gen.NstraceEvent{Kind: uint8(event.Setns), NrChanges: 1, Comm: commOf("churn"), HasProc: uint8(gen.NstraceProcFormPROC_WHOLE)}
+	r.Proc = gen.NstraceProc{ExecId: 5, Tgid: 9, NrAncestors: 3}
+	cBytes(r.Proc.Exe[:], "/usr/bin/churn")
+	raw := procRecord(r)
 	var d decoder
 	var ev event.Event
 	clock := newBootClock()

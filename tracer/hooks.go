@@ -42,6 +42,7 @@ type hookDef struct {
 	required   bool
 	fentry     []probe // fentry/fexit programs; empty if the set has none
 	tracepoint []probe // syscall tracepoints (or tp_btf) for the portable set
+	fallback   []probe // tried when tracepoint's do not attach
 }
 
 func sysTP(prog, name string) probe { return probe{prog: prog, group: "syscalls", target: name} }
@@ -67,6 +68,11 @@ var hookDefs = []hookDef{
 		fentry: []probe{fn(gen.NstraceProgExecFentry, "begin_new_exec"), fn(gen.NstraceProgExecFexit, "begin_new_exec")},
 		tracepoint: []probe{sysTP(gen.NstraceProgExecveEnter, "sys_enter_execve"), sysTP(gen.NstraceProgExecveExit, "sys_exit_execve"),
 			sysTP(gen.NstraceProgExecveatEnter, "sys_enter_execveat"), sysTP(gen.NstraceProgExecveatExit, "sys_exit_execveat")}},
+	// Which path each exec was started by (exe_arg); without it events
+	// still carry exe, args and ancestry, read when they happen.
+	{name: "procexec",
+		tracepoint: []probe{{prog: gen.NstraceProgProcExec, target: "sched_process_exec"}},
+		fallback:   []probe{{prog: gen.NstraceProgProcExecTp, group: "sched", target: "sched_process_exec"}}},
 	// Only a kernel function sees a namespace die: no tracepoint fallback.
 	{name: "destroy",
 		fentry: []probe{fn(gen.NstraceProgDestroyFentry, "proc_free_inum")}},
@@ -135,6 +141,13 @@ func (t *Tracer) attach() error {
 					h.Via = "tp_btf"
 				}
 				err = fentryErr // keep why fentry was not used, for the report
+			}
+		}
+		if h.Via == "" && len(def.fallback) > 0 {
+			firstErr := err
+			if links, err = attachAll(t.coll, def.fallback); err == nil {
+				h.Via = "tracepoint"
+				err = firstErr
 			}
 		}
 		h.Attached = h.Via != ""

@@ -69,7 +69,7 @@ func TestTracepointHooksAreForced(t *testing.T) {
 	}
 	defer tr.Close()
 	got := HookSummary(tr.Hooks())
-	want := "hooks tracepoint: unshare setns clone exec; tp_btf: fork; unavailable: destroy (not requested (--hooks tracepoint))"
+	want := "hooks tracepoint: unshare setns clone exec; tp_btf: fork procexec; unavailable: destroy (not requested (--hooks tracepoint))"
 	if got != want {
 		t.Errorf("summary\n %s\nwant\n %s", got, want)
 	}

@@ -23,6 +23,8 @@ func TestGoStructsMatchTheBPFObjectLayout(t *testing.T) {
 		"event":     reflect.TypeOf(gen.NstraceEvent{}),
 		"change":    reflect.TypeOf(gen.NstraceChange{}),
 		"flood_key": reflect.TypeOf(gen.NstraceFloodKey{}),
+		"proc":      reflect.TypeOf(gen.NstraceProc{}),
+		"ancestor":  reflect.TypeOf(gen.NstraceAncestor{}),
 	} {
 		var st *btf.Struct
 		if err := spec.Types.TypeByName(name, &st); err != nil {

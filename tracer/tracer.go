@@ -236,8 +236,10 @@ func newCollection(spec *ebpf.CollectionSpec) (*ebpf.Collection, error) {
 		return nil, err
 	}
 	// Still referenced, never used: any map the kernel has will do.
-	ts := fallback.Maps[gen.NstraceMapPendingTs]
-	ts.Type, ts.MaxEntries, ts.Flags = ebpf.Hash, 1, 0
+	for _, name := range []string{gen.NstraceMapPendingTs, gen.NstraceMapExecTs, gen.NstraceMapIdentTs} {
+		ts := fallback.Maps[name]
+		ts.Type, ts.MaxEntries, ts.Flags = ebpf.Hash, 1, 0
+	}
 	if coll, err2 := ebpf.NewCollection(fallback); err2 == nil {
 		return coll, nil
 	}

@@ -28,6 +28,8 @@ type workload struct {
 var workloads = []workload{
 	{Name: "fork", Title: "fork + exit, no namespace change", Goal: 1.01, batch: 8,
 		setup: forkOp(0, 0)},
+	{Name: "fork-exec", Title: "fork + exec true(1), no namespace change", Goal: 1.05, batch: 2,
+		setup: forkExecOp},
 	{Name: "fork-unshare", Title: "fork + child unshare(CLONE_NEWUTS)", Kind: "unshare", Goal: 1.05, batch: 8,
 		setup: forkOp(0, unix.CLONE_NEWUTS)},
 	{Name: "clone-newuts", Title: "clone(CLONE_NEWUTS) + wait", Kind: "clone", Goal: 1.05, batch: 8,

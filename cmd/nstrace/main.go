@@ -30,7 +30,7 @@ func run(args []string) error {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newTraceCommand(), newReplayCommand(), newLsCommand(), newReportCommand())
-	root.AddCommand(newVerifyCommand(), newVersionCommand())
+	root.AddCommand(newVerifyCommand(), newVersionCommand(), newRulesCommand())
 	root.SetVersionTemplate(versionLine())
 	registerCompletions(root)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })

@@ -61,6 +61,9 @@ type Alert struct {
 	// raised at once), and the last trigger. Trigger is the first.
 	Count uint64
 	Last  *event.Event
+
+	Mitre []string // built-ins: MITRE ATT&CK technique ids (RuleInfo)
+	Also  []string // other built-ins the trigger raised, less specific (Precedence)
 }
 
 // AppendJSON appends a as one JSON object (no newline): the alert record of
@@ -108,6 +111,7 @@ func (a *Alert) AppendJSON(b []byte) []byte {
 		b = append(b, `,"suppressed":`...)
 		b = strconv.AppendUint(b, a.Suppressed, 10)
 	}
+	b = a.appendMitreAlso(b)
 	if a.Trigger != nil {
 		b = append(b, `,"trigger":`...)
 		b = a.Trigger.AppendJSON(b)

@@ -282,6 +282,7 @@ func appendWho(b []byte, ev *event.Event) []byte {
 		b = append(b, " tid "...)
 		b = strconv.AppendUint(b, uint64(ev.Tid), 10)
 	}
+	b = appendProcess(b, ev)
 	return append(b, ')')
 }
 

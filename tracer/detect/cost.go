@@ -69,8 +69,9 @@ func (sizeEstimator) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
 	if len(path) == 0 {
 		return nil
 	}
-	var size int
+	size := processSize(path)
 	switch last := path[len(path)-1]; {
+	case size >= 0:
 	case len(path) == 1 && last == "changes":
 		size = maxChanges
 	case len(path) == 1 && last == "flags":
@@ -104,7 +105,7 @@ func (sizeEstimator) EstimateCallCost(string, string, *checker.AstNode, []checke
 // fitsEstimates tells whether ev is within the bounds the cost estimates
 // assume.
 func fitsEstimates(ev *event.Event) bool {
-	if len(ev.Comm) > maxComm || len(ev.Changes) > maxChanges || !containerFits(ev.Container) {
+	if len(ev.Comm) > maxComm || len(ev.Changes) > maxChanges || !containerFits(ev.Container) || !processFits(ev.Process) {
 		return false
 	}
 	for i := range ev.Changes {

@@ -112,6 +112,7 @@ func (d *Detector) Check(ev *event.Event) []Alert {
 	}
 	if ev.Kind == event.Flood {
 		d.checkFlood(ev) // folded per source already
+		d.finishBuiltins(0)
 		if !d.f.nextClose.IsZero() && !ev.Time.Before(d.f.nextClose) {
 			d.alerts = d.closeInto(d.alerts, ev.Time, false)
 		}
@@ -133,10 +134,13 @@ func (d *Detector) Check(ev *event.Event) []Alert {
 		if ev.Kind == event.Setns {
 			d.checkHostEntry(ev, t)
 			d.checkCrossContainer(ev, t)
+			d.checkHostProcessEntry(ev, t)
 		}
+		d.checkContainerCreates(ev, t)
 		d.checkUserns(ev, t)
 		d.apply(ev, t)
 	}
+	d.finishBuiltins(0)
 	d.checkCustom(ev)
 	d.fold(ev.Time)
 	return d.alerts

@@ -31,6 +31,14 @@
 //     later creation inside that namespace raises another.
 //   - denied-namespace-change (notice): unshare, setns or clone failed with
 //     EPERM.
+//   - host-process-enters-container (warning; notice when a login session
+//     started the process), userns-in-container (warning) and
+//     unshare-without-cap-sys-admin (warning): see rules_process.go and
+//     RuleInfo, which documents every built-in and its MITRE ATT&CK ids.
+//
+// When one event raises several built-ins, the most specific (Precedence)
+// is kept, with the highest of their severities, and names the others in
+// Alert.Also.
 //
 // # Folding
 //
@@ -69,7 +77,11 @@
 // comm, error ("" or "EPERM"), flags
 // (list of "CLONE_NEWNET"...), container {id, runtime, name}, target {type,
 // inode} (a failed setns), and changes, a list of {type, action, from, to,
-// ns_id, name, host, owner, container}. Absent objects read as empty:
+// ns_id, name, host, owner, container}. The process behind the event: exe,
+// exe_arg, args (list), ancestors (list of {pid, comm, exe}, parent first),
+// auid (-1 when no login session), caps (list of "CAP_SYS_ADMIN"...: the
+// effective set before the call), truncated, container_role ("init",
+// "exec" or ""). Absent objects read as empty:
 // container.id == "" outside containers. Severities: info, notice, warning,
 // critical. Every expression is compiled when the file is loaded; an error
 // names the file and line: `rules.yaml:12: rule "x": match: undeclared

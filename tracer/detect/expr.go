@@ -60,7 +60,7 @@ var ruleObjects = map[string]reflect.Type{
 func newEnv() (*cel.Env, error) {
 	opts := []cel.EnvOption{
 		ext.NativeTypes(reflect.TypeFor[ruleChange](), reflect.TypeFor[ruleContainer](),
-			reflect.TypeFor[ruleTarget](), reflect.TypeFor[rulePod](), ext.ParseStructTags(true)),
+			reflect.TypeFor[ruleTarget](), reflect.TypeFor[rulePod](), reflect.TypeFor[ruleAncestor](), ext.ParseStructTags(true)),
 		ext.Strings(),
 	}
 	for _, f := range event.EventFields {
@@ -110,11 +110,13 @@ func celTypeName(t reflect.Type) string {
 // activation presents one event to rule programs, converting fields only
 // when an expression reads them.
 type activation struct {
-	ev      *event.Event
-	changes []ruleChange
-	flags   []string
-	built   bool // changes and flags are ev's
-	fit     int8 // fitsEstimates(ev): 0 not known yet, 1 yes, -1 no
+	ev        *event.Event
+	changes   []ruleChange
+	flags     []string
+	caps      []string
+	ancestors []ruleAncestor
+	built     bool // changes and flags are ev's
+	fit       int8 // fitsEstimates(ev): 0 not known yet, 1 yes, -1 no
 }
 
 func (a *activation) reset(ev *event.Event) {
@@ -174,7 +176,7 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		}
 		return a.changes, true
 	}
-	return nil, false
+	return a.resolveProcess(name)
 }
 
 func (a *activation) build() {

@@ -31,6 +31,9 @@ var Builtins = []struct {
 	{RuleCrossContainerJoin, Warning},
 	{RuleUnprivilegedUserns, Warning},
 	{RuleDeniedChange, Notice},
+	{RuleHostProcessEntersContainer, Warning},
+	{RuleUsernsInContainer, Warning},
+	{RuleUnshareWithoutCapSysAdmin, Warning},
 }
 
 // builtinIndex are the positions in Builtins, for Rules.builtin.
@@ -39,6 +42,9 @@ const (
 	bCross
 	bUserns
 	bDenied
+	bEnter     // rules_process.go
+	bCtrUserns // rules_process.go
+	bNoCap     // rules_process.go
 	numBuiltins
 )
 

@@ -18,17 +18,16 @@ func TestRuleFilesThatLoad(t *testing.T) {
 		yaml    string
 		enabled []string
 	}{
-		{"an empty file changes nothing", "", []string{
-			RuleHostNamespaceEntry, RuleCrossContainerJoin, RuleUnprivilegedUserns, RuleDeniedChange}},
-		{"a comment-only file changes nothing", "# nothing yet\n", []string{
-			RuleHostNamespaceEntry, RuleCrossContainerJoin, RuleUnprivilegedUserns, RuleDeniedChange}},
+		{"an empty file changes nothing", "", allBuiltins()},
+		{"a comment-only file changes nothing", "# nothing yet\n", allBuiltins()},
 		{"built-ins can be switched off, long and short", `
 version: 1
 builtin:
   denied-namespace-change: false
   unprivileged-userns:
     enabled: false
-`, []string{RuleHostNamespaceEntry, RuleCrossContainerJoin}},
+`, []string{RuleHostNamespaceEntry, RuleCrossContainerJoin, RuleHostProcessEntersContainer, RuleUsernsInContainer,
+			RuleUnshareWithoutCapSysAdmin}},
 		{"rules are added after the built-ins; disabled ones are left out", `
 rules:
   - name: shell-joins-netns
@@ -40,7 +39,7 @@ rules:
   - name: parked
     enabled: false
     match: "true"
-`, []string{RuleHostNamespaceEntry, RuleCrossContainerJoin, RuleUnprivilegedUserns, RuleDeniedChange, "shell-joins-netns"}},
+`, append(allBuiltins(), "shell-joins-netns")},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -210,4 +209,9 @@ rules:
 	if got := check(runc); len(got) != 1 || !strings.HasPrefix(got[0], `runc-container/info/"runc:[1:CHILD]" (pid 5): unshare matched rule runc-container`) {
 		t.Errorf("custom rule on container and flags raised %v", got)
 	}
+}
+
+func allBuiltins() []string {
+	return []string{RuleHostNamespaceEntry, RuleCrossContainerJoin, RuleUnprivilegedUserns, RuleDeniedChange,
+		RuleHostProcessEntersContainer, RuleUsernsInContainer, RuleUnshareWithoutCapSysAdmin}
 }

@@ -92,7 +92,11 @@ func TestEveryFieldSurvivesEncodeDecodeAndReachesRules(t *testing.T) {
 			Changes: []event.Change{
 				{Type: event.Net, Action: event.Create, From: 4026531840, To: 4026532200, NsID: 9, Name: "blue",
 					Owner: 4026531837, Container: ctr},
-				{Type: event.UTS, Action: event.Join, From: 4026531838, To: 4026531838, NsID: 1, Host: true}}},
+				{Type: event.UTS, Action: event.Join, From: 4026531838, To: 4026531838, NsID: 1, Host: true}},
+			Auid: 1000, Caps: event.CapSysAdmin, HasCreds: true, Process: &event.Process{
+				Exe: "/usr/bin/unshare", ExeArg: "/bin/unshare", Args: []string{"unshare", "-n"},
+				Ancestors: []event.Ancestor{{Pid: 1, Comm: "systemd", Exe: "/usr/lib/systemd/systemd"}},
+				Truncated: []string{"args"}, Role: event.RoleInit}},
 		{Time: at, Kind: event.Setns, Pid: 12, Tid: 12, Ppid: 2, UID: 1001, Comm: "nsenter", Flags: unix.CLONE_NEWNET,
 			Errno: syscall.EPERM, Target: &event.Target{Type: event.Net, Inode: 4026532200}},
 		{Time: at, Kind: event.Destroy, Changes: []event.Change{
@@ -138,7 +142,7 @@ func TestEveryFieldSurvivesEncodeDecodeAndReachesRules(t *testing.T) {
 			missed = append(missed, f.Name)
 		}
 	}
-	for _, obj := range []string{"changes", "target", "container", "changes.container", "container.pod", "changes.container.pod"} {
+	for _, obj := range []string{"changes", "target", "container", "changes.container", "container.pod", "changes.container.pod", "ancestors"} {
 		f, _ := fieldNamed(event.EventFields, strings.Split(obj, ".")[0])
 		fields := event.ObjectFields[f.Object]
 		switch {

@@ -211,6 +211,14 @@ type Event struct {
 	Counted Kind
 
 	Container *Container // the process's container, from resolution
+
+	// The caller's login uid (NoAuid when unset) and effective
+	// capabilities before the call, relative to its own user namespace;
+	// HasCreds says the record carried them.
+	Auid     uint32
+	Caps     uint64
+	HasCreds bool
+	Process  *Process // the process behind the event, where known
 }
 
 // Failed reports whether the event is a denied or failed attempt.

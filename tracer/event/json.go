@@ -82,6 +82,7 @@ func (e *Event) AppendJSONWith(b []byte, nums *Numbers) []byte {
 		b = append(b, `,"container":`...)
 		b = e.Container.AppendJSON(b)
 	}
+	b = e.appendProcessJSON(b, nums)
 	if !e.Failed() {
 		b = append(b, `,"changes":[`...)
 		for i := range e.Changes {
@@ -250,6 +251,20 @@ type wire struct {
 		Owner     uint32     `json:"owner"`
 		Container *Container `json:"container"`
 	} `json:"changes"`
+
+	// The process fields (process.go).
+	Auid      *uint32  `json:"auid"`
+	Caps      []string `json:"caps"`
+	Exe       *string  `json:"exe"`
+	ExeArg    string   `json:"exe_arg"`
+	Args      []string `json:"args"`
+	Ancestors []struct {
+		Pid  uint32 `json:"pid"`
+		Comm string `json:"comm"`
+		Exe  string `json:"exe"`
+	} `json:"ancestors"`
+	Truncated     []string `json:"truncated"`
+	ContainerRole string   `json:"container_role"`
 }
 
 // UnmarshalJSON decodes one event written by AppendJSON. Unknown fields are
@@ -293,6 +308,9 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 			return fmt.Errorf("unknown namespace type %q", w.Target.Type)
 		}
 		e.Target = &Target{Type: t, Inode: w.Target.Inode}
+	}
+	if err := e.processFromWire(&w); err != nil {
+		return err
 	}
 	for _, c := range w.Changes {
 		t, ok := ParseNsType(c.Type)

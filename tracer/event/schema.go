@@ -78,6 +78,15 @@ var EventFields = []Field{
 	{Name: "error", Type: StringField, In: SyscallRecord | FloodRecord},
 	{Name: "target", Type: ObjectField, In: SyscallRecord, Object: "target"},
 	{Name: "container", Type: ObjectField, In: SyscallRecord | FloodRecord, Object: "container"},
+	// The process behind the event (process.go).
+	{Name: "auid", Type: UintField, In: SyscallRecord},
+	{Name: "caps", Type: StringsField, In: SyscallRecord},
+	{Name: "exe", Type: StringField, In: SyscallRecord},
+	{Name: "exe_arg", Type: StringField, In: SyscallRecord},
+	{Name: "args", Type: StringsField, In: SyscallRecord},
+	{Name: "ancestors", Type: ObjectsField, In: SyscallRecord, Object: "ancestor"},
+	{Name: "truncated", Type: StringsField, In: SyscallRecord},
+	{Name: "container_role", Type: StringField, In: SyscallRecord},
 	{Name: "changes", Type: ObjectsField, In: SyscallRecord, Object: "change"},
 }
 
@@ -101,6 +110,11 @@ var ObjectFields = map[string][]Field{
 		// The runtime's identity (tracer/runtime).
 		{Name: "image", Type: StringField},
 		{Name: "pod", Type: ObjectField, Object: "pod"},
+	},
+	"ancestor": {
+		{Name: "pid", Type: UintField},
+		{Name: "comm", Type: StringField},
+		{Name: "exe", Type: StringField},
 	},
 	"target": {
 		{Name: "type", Type: StringField},

@@ -27,9 +27,13 @@ func fullEvents() []Event {
 		{Time: at, Kind: Unshare, Pid: 10, Tid: 11, Ppid: 1, UID: 1000, Comm: "unshare", Flags: unix.CLONE_NEWNET | unix.CLONE_NEWUTS,
 			CgroupID: 77, UserNS: 4026531837, Container: ctr, Changes: []Change{
 				{Type: Net, Action: Create, From: 4026531840, To: 4026532200, NsID: 9, Name: "blue", Owner: 4026531837, Container: ctr},
-				{Type: UTS, Action: Join, From: 4026531838, To: 4026531838, NsID: 1, Host: true}}},
+				{Type: UTS, Action: Join, From: 4026531838, To: 4026531838, NsID: 1, Host: true}},
+			Auid: 1000, Caps: CapSysAdmin | 1<<45, HasCreds: true, Process: &Process{
+				Exe: "/usr/bin/unshare", ExeArg: "/bin/unshare", Args: []string{"unshare", "-n", "-u"},
+				Ancestors: []Ancestor{{Pid: 1, Comm: "systemd", Exe: "/usr/lib/systemd/systemd"}},
+				Truncated: []string{"ancestors"}, Role: RoleExec}},
 		{Time: at, Kind: Setns, Pid: 12, Tid: 12, Ppid: 2, UID: 1001, Comm: "nsenter", Flags: unix.CLONE_NEWNET,
-			Errno: syscall.EPERM, Target: &Target{Type: Net, Inode: 4026532200}},
+			Errno: syscall.EPERM, Target: &Target{Type: Net, Inode: 4026532200}, Auid: NoAuid, Caps: 1 << 12, HasCreds: true},
 		{Time: at, Kind: Lost, Lost: 3, Cause: LostShutdown},
 		{Time: at, Kind: Flood, UID: 1000, CgroupID: 77, Comm: "spam", Counted: Unshare, Errno: syscall.EPERM, Count: 5000, Container: ctr},
 	}
@@ -190,6 +194,7 @@ func TestTheDecoderReadsTheSchemasFields(t *testing.T) {
 	checkTags(t, "target", w.Field(fieldIndex(w, "Target")).Type.Elem(), ObjectFields["target"])
 	checkTags(t, "container", reflect.TypeFor[Container](), ObjectFields["container"])
 	checkTags(t, "pod", reflect.TypeFor[Pod](), ObjectFields["pod"])
+	checkTags(t, "ancestor", w.Field(fieldIndex(w, "Ancestors")).Type.Elem(), ObjectFields["ancestor"])
 }
 
 func fieldIndex(t reflect.Type, name string) int {

@@ -96,7 +96,7 @@ func (t *Text) compactLine(b []byte, ev *event.Event, limit, keep int) []byte {
 		b = append(b, " in "...)
 		b = appendCut(b, ev.Container.Label(), limit)
 	}
-	return b
+	return appendExeCut(b, ev, limit)
 }
 
 // appendWide appends ev's wide line: everything the event holds.
@@ -134,7 +134,7 @@ func (t *Text) appendWide(b []byte, ev *event.Event) []byte {
 			b = AppendSanitized(b, p.Name)
 		}
 	}
-	return b
+	return appendExe(b, ev)
 }
 
 func appendLostOrFlood(b []byte, ev *event.Event) []byte {

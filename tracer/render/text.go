@@ -101,7 +101,7 @@ func AppendText(b []byte, ev *event.Event) []byte {
 		b = append(b, " in "...)
 		b = AppendSanitized(b, ev.Container.Label())
 	}
-	return b
+	return appendExe(b, ev)
 }
 
 // appendChange writes one change; its container is left out when it is the

@@ -24,6 +24,8 @@ type Alert struct {
 	Userns     uint32
 	Created    []event.NsType
 	Suppressed uint64
+	Mitre      []string // MITRE ATT&CK technique ids
+	Also       []string // less specific built-ins the trigger raised too
 	Trigger    *event.Event
 	Count      uint64       // a window's closing alert: how many times the rule fired
 	Last       *event.Event // and its last trigger
@@ -57,6 +59,8 @@ type alertWire struct {
 	Userns     uint32           `json:"userns"`
 	Created    []string         `json:"created"`
 	Suppressed uint64           `json:"suppressed"`
+	Mitre      []string         `json:"mitre"`
+	Also       []string         `json:"also"`
 	Trigger    json.RawMessage  `json:"trigger"`
 	Count      uint64           `json:"count"`
 	Last       json.RawMessage  `json:"last_trigger"`
@@ -71,7 +75,8 @@ func parseAlert(line []byte) (*Alert, error) {
 		return nil, errors.New(`alert without a "rule"`)
 	}
 	a := &Alert{Rule: w.Rule, Severity: w.Severity, Message: w.Message, Pid: w.Pid, Tid: w.Tid, Comm: w.Comm,
-		Container: w.Container, Joined: w.Joined, Userns: w.Userns, Suppressed: w.Suppressed, Count: w.Count}
+		Container: w.Container, Joined: w.Joined, Userns: w.Userns, Suppressed: w.Suppressed, Count: w.Count,
+		Mitre: w.Mitre, Also: w.Also}
 	var err error
 	if a.Time, err = parseTime("time", w.Time); err != nil {
 		return nil, err

@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The process behind an event: its executable (resolved from the file it
+ * runs, not from the name it was started by), arguments and ancestry, read
+ * in the kernel while the process runs the call, so that a process that
+ * execs, calls setns and exits within a millisecond still has them. Computed
+ * once per exec, at the process's first admitted event, and kept in the
+ * task storage of its group leader (`ident_ts`): no other process can evict
+ * it, and it goes with the task. Ordinary execs only record when and by
+ * which path they happened (`exec_ts`).
+ *
+ * Code, not declarations: nstrace.bpf.c includes it after its maps
+ * (exec_ts, ident_ts, proc_scratch, path_scratch) and cfg; record.h before it. */
+#ifndef NSTRACE_IDENTITY_H
+#define NSTRACE_IDENTITY_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "event.h"
+#include "proc.h"
+#include "state.h"
+
+/* How many path components a walk follows; a deeper path keeps its tail. */
+#define PATH_COMPONENTS 32
+#define PATH_CUT 0x10000
+
+/* Hides a value's range from clang, which would otherwise drop a mask it
+ * can prove redundant and that the verifier needs to bound an access. */
+#define opaque(v) asm volatile("" : "+r"(v))
+
+/* ---- exec: remember when and by which path ---- */
+
+static __always_inline int note_exec(const char *filename)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct exec_info *x;
+
+	if (!cfg.use_task_storage || !wanted_tgid(t->tgid))
+		return 0;
+	/* After exec the caller is its group's leader (de_thread). */
+	x = bpf_task_storage_get(&exec_ts, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!x)
+		return 0;
+	x->exec_id = bpf_ktime_get_boot_ns();
+	if (bpf_probe_read_kernel_str(x->exe_arg, sizeof(x->exe_arg), filename) < 0)
+		x->exe_arg[0] = 0;
+	return 0;
+}
+
+/* ---- paths ---- */
+
+/* resolve_path builds the path of dentry on vfsmnt, as seen from the root
+ * (root_dentry, root_mnt), into path_scratch, crossing mount points, like
+ * the kernel's d_path. It returns where the path starts in buf (it ends at
+ * PATH_WIN), with PATH_CUT set when the walk stopped short of the root, or
+ * -1. A file on no mounted tree (memfd, a deleted root) reads as its own
+ * name under "/". Global: the verifier checks the walk once, not once per
+ * caller. Pointers come as numbers and are read with probe reads. */
+__noinline int resolve_path(__u64 dentry, __u64 vfsmnt, __u64 root_dentry, __u64 root_mnt)
+{
+	__u64 mnt_off = bpf_core_field_offset(struct mount, mnt);
+	struct dentry *d = (struct dentry *)dentry, *parent, *mnt_root;
+	struct vfsmount *vm = (struct vfsmount *)vfsmnt;
+	struct mount *m = (struct mount *)(vfsmnt - mnt_off), *mp;
+	struct path_scratch *s;
+	__u32 zero = 0, len;
+	int pos = PATH_WIN, cut = PATH_CUT, at;
+	const unsigned char *name;
+
+	s = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (!s || !dentry || !vfsmnt)
+		return -1;
+	for (int i = 0; i < PATH_COMPONENTS; i++) {
+		if ((__u64)d == root_dentry && (__u64)vm == root_mnt) {
+			cut = 0;
+			break;
+		}
+		mnt_root = BPF_CORE_READ(vm, mnt_root);
+		parent = BPF_CORE_READ(d, d_parent);
+		if (d == mnt_root) {
+			mp = BPF_CORE_READ(m, mnt_parent);
+			if (mp == m || !mp) {
+				/* The root of the mount tree; or, with nothing
+				 * prepended yet, a file that is itself the root of a
+				 * detached mount (runc's read-only bind of its own
+				 * binary): its name. */
+				cut = 0;
+				if (pos < PATH_WIN)
+					break;
+				parent = d;
+			} else {
+				d = BPF_CORE_READ(m, mnt_mountpoint);
+				m = mp;
+				vm = (struct vfsmount *)((__u64)mp + mnt_off);
+				continue;
+			}
+		}
+		len = BPF_CORE_READ(d, d_name.len);
+		name = BPF_CORE_READ(d, d_name.name);
+		if (len >= PATH_WIN || pos - (int)len - 1 < 1)
+			break;
+		pos -= len + 1;
+		at = pos;
+		opaque(at);
+		opaque(len);
+		at &= PATH_WIN - 1;
+		len &= PATH_WIN - 1;
+		s->buf[at] = '/';
+		bpf_probe_read_kernel(&s->buf[at + 1], len, name);
+		if (d == parent) { /* not under a mount's root: memfd, pipe */
+			cut = 0;
+			break;
+		}
+		d = parent;
+	}
+	if (pos == PATH_WIN) {
+		pos = PATH_WIN - 1;
+		s->buf[pos] = '/';
+	}
+	return pos | cut;
+}
+
+/* copy_path copies what resolve_path returned into dst (size bytes, a power
+ * of two), keeping the tail of a path longer than dst. True when cut. */
+static __always_inline bool copy_path(char *dst, int size, int r)
+{
+	struct path_scratch *s;
+	__u32 zero = 0;
+	int pos, n;
+	bool cut;
+
+	s = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (r < 0 || !s) {
+		dst[0] = 0;
+		return false;
+	}
+	cut = r & PATH_CUT;
+	pos = r & (PATH_WIN - 1);
+	n = PATH_WIN - pos;
+	if (n > size - 1) {
+		n = size - 1;
+		pos = PATH_WIN - n;
+		cut = true;
+	}
+	opaque(n);
+	opaque(pos);
+	n &= size - 1;
+	pos &= PATH_WIN - 1;
+	bpf_probe_read_kernel(dst, n, &s->buf[pos]);
+	dst[n] = 0;
+	return cut;
+}
+
+/* exe_path is a task's executable as its root sees it, from exe_cache
+ * (keyed by what the path is a function of: a shell, sshd or a runtime is
+ * in most chains; a file renamed since keeps its old path until evicted)
+ * or resolved now and cached; 0 when it has none (a kernel thread). The value may be per-CPU scratch: copy it before
+ * the next call. */
+static __always_inline struct exe_val *exe_path(struct task_struct *t)
+{
+	struct mm_struct *mm = BPF_CORE_READ(t, mm);
+	struct exe_key k = {};
+	struct fs_struct *fs;
+	struct exe_val *v;
+	struct file *f;
+	__u32 zero = 0;
+	int r, pos;
+
+	if (!mm)
+		return 0;
+	f = BPF_CORE_READ(mm, exe_file);
+	if (!f)
+		return 0;
+	fs = BPF_CORE_READ(t, fs);
+	if (fs) {
+		k.root = (__u64)BPF_CORE_READ(fs, root.dentry);
+		k.root_mnt = (__u64)BPF_CORE_READ(fs, root.mnt);
+	}
+	k.dentry = (__u64)BPF_CORE_READ(f, f_path.dentry);
+	k.mnt = (__u64)BPF_CORE_READ(f, f_path.mnt);
+	k.ino = BPF_CORE_READ(f, f_inode, i_ino);
+	k.hash = BPF_CORE_READ(f, f_path.dentry, d_name.hash);
+	v = bpf_map_lookup_elem(&exe_cache, &k);
+	if (v)
+		return v;
+	v = bpf_map_lookup_elem(&exe_scratch, &zero);
+	if (!v)
+		return 0;
+	r = resolve_path(k.dentry, k.mnt, k.root, k.root_mnt);
+	if (r < 0)
+		return 0;
+	v->cut = copy_path(v->path, EXE_LEN, r);
+	pos = r & (PATH_WIN - 1);
+	v->len = PATH_WIN - pos > EXE_LEN - 1 ? EXE_LEN - 1 : PATH_WIN - pos;
+	bpf_map_update_elem(&exe_cache, &k, v, BPF_ANY);
+	return v;
+}
+
+/* ancestor_exe copies v's path into an ancestor's shorter field: its tail
+ * when longer. True when cut. */
+static __always_inline bool ancestor_exe(char *dst, struct exe_val *v)
+{
+	__u32 off = 0;
+
+	if (v->len > ANC_EXE_LEN - 1)
+		off = v->len - (ANC_EXE_LEN - 1);
+	opaque(off);
+	off &= EXE_LEN - 1;
+	bpf_probe_read_kernel(dst, ANC_EXE_LEN, &v->path[off]);
+	dst[ANC_EXE_LEN - 1] = 0;
+	return off || v->cut;
+}
+
+/* A task's pid in its own pid namespace, and that namespace. */
+static __always_inline struct upid own_upid(struct task_struct *t)
+{
+	struct pid *p = BPF_CORE_READ(t, thread_pid);
+	unsigned int level = BPF_CORE_READ(p, level);
+	struct upid up = {};
+
+	bpf_core_read(&up, sizeof(up), &p->numbers[level]);
+	return up;
+}
+
+/* ---- the identity ---- */
+
+/* fill_proc computes the current process's identity into p: exe, argv (as
+ * its memory holds it now, right after exec for a process's first event),
+ * and its ancestors up to the init of a pid namespace (the host's, or a
+ * container's). Global, like resolve_path. */
+__noinline int fill_proc(struct proc *p)
+{
+	struct task_struct *t = bpf_get_current_task_btf(), *a;
+	struct exe_val *v;
+	struct upid self, up;
+	unsigned long start, end;
+	struct mm_struct *mm;
+	unsigned int level;
+	bool outside_known = false;
+	__u32 len;
+	__u8 n = 0;
+
+	if (!p)
+		return 0;
+	p->tgid = t->tgid;
+	p->flags &= PROC_NO_EXEC | PROC_EXE_ARG_CUT;
+	p->args_len = 0;
+	v = exe_path(t);
+	p->exe[0] = 0;
+	if (v) {
+		bpf_probe_read_kernel(p->exe, EXE_LEN, v->path);
+		if (v->cut)
+			p->flags |= PROC_EXE_CUT;
+	}
+	mm = t->mm;
+	if (mm) {
+		start = BPF_CORE_READ(mm, arg_start);
+		end = BPF_CORE_READ(mm, arg_end);
+		len = end > start ? end - start : 0;
+		if (len > ARGS_LEN - 1) {
+			len = ARGS_LEN - 1;
+			p->flags |= PROC_ARGS_CUT;
+		}
+		opaque(len);
+		len &= ARGS_LEN - 1;
+		if (len && !bpf_probe_read_user(p->args, len, (void *)start))
+			p->args_len = len;
+	}
+	self = own_upid(t);
+	level = BPF_CORE_READ(t, thread_pid, level);
+	if (level > 0 && self.nr == 1) {
+		p->flags |= PROC_NS_INIT;
+		outside_known = true;
+	}
+	/* real_parent is the thread that forked; its process is its leader. */
+	a = BPF_CORE_READ(t, group_leader, real_parent, group_leader);
+	for (int i = 0; i < MAX_ANCESTORS; i++) {
+		struct ancestor *an = &p->ancestors[i & (MAX_ANCESTORS - 1)];
+
+		if (!a || BPF_CORE_READ(a, tgid) == 0)
+			break;
+		an->pid = BPF_CORE_READ(a, tgid);
+		BPF_CORE_READ_STR_INTO(&an->comm, a, comm);
+		v = exe_path(a);
+		an->exe[0] = 0;
+		if (v)
+			ancestor_exe(an->exe, v);
+		n = i + 1;
+		up = own_upid(a);
+		if (level > 0 && !outside_known) {
+			if (up.ns != self.ns)
+				p->flags |= PROC_FROM_OUTSIDE;
+			outside_known = up.ns != self.ns || up.nr == 1;
+		}
+		if (up.nr == 1) /* an init: the host's or a container's */
+			break;
+		a = BPF_CORE_READ(a, real_parent, group_leader);
+		if (i == MAX_ANCESTORS - 1 && a && BPF_CORE_READ(a, tgid) != 0)
+			p->flags |= PROC_ANCESTORS_CUT;
+	}
+	p->nr_ancestors = n;
+	return 0;
+}
+
+/* attach_proc fills e->proc with the current process's identity, from its
+ * leader's task storage when that still describes the running image, else
+ * computed now (and kept); or, when a record carried it whole less than
+ * PROC_RESEND_NS ago, only names it (Go keeps what it was sent). Returns
+ * how many bytes of e to send. Global, like admit. */
+__noinline int attach_proc(struct event *e)
+{
+	struct task_struct *t = bpf_get_current_task_btf(), *leader;
+	struct exec_info *x = 0;
+	struct proc *p = 0;
+	__u64 exec_id;
+	__u32 zero = 0;
+	__u8 n;
+
+	if (!e)
+		return 0;
+	leader = t->group_leader;
+	if (cfg.use_task_storage) {
+		x = bpf_task_storage_get(&exec_ts, leader, 0, 0);
+		p = bpf_task_storage_get(&ident_ts, leader, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	}
+	exec_id = x ? x->exec_id : BPF_CORE_READ(leader, start_time);
+	if (p && p->exec_id == exec_id && p->tgid == t->tgid && exec_id &&
+	    e->boot_ns - p->sent_ns < PROC_RESEND_NS) {
+		e->proc.exec_id = exec_id;
+		e->proc.tgid = p->tgid;
+		e->has_proc = PROC_REF;
+		return EVENT_PROC_REF_SIZE;
+	}
+	if (!p) {
+		p = bpf_map_lookup_elem(&proc_scratch, &zero);
+		if (!p)
+			return 0;
+		p->exec_id = 0;
+	}
+	if (p->exec_id != exec_id || p->tgid != t->tgid || !exec_id) {
+		p->exec_id = exec_id;
+		p->flags = 0;
+		if (x) {
+			__builtin_memcpy(p->exe_arg, x->exe_arg, sizeof(p->exe_arg));
+		} else {
+			p->exe_arg[0] = 0;
+			p->flags = PROC_NO_EXEC;
+		}
+		fill_proc(p);
+		p->sent_ns = 0;
+	}
+	n = p->nr_ancestors;
+	if (n > MAX_ANCESTORS)
+		n = MAX_ANCESTORS;
+	bpf_probe_read_kernel(&e->proc, PROC_HEADER_SIZE + n * sizeof(struct ancestor), p);
+	e->has_proc = PROC_WHOLE;
+	return EVENT_PROC_SIZE(n);
+}
+
+/* proc_sent notes that e carried its process whole into the ring: the
+ * next records of that image name it only, for a while. */
+__noinline int proc_sent(struct event *e)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct proc *p;
+
+	if (!e || !cfg.use_task_storage)
+		return 0;
+	p = bpf_task_storage_get(&ident_ts, t->group_leader, 0, 0);
+	if (p && p->exec_id == e->proc.exec_id)
+		p->sent_ns = e->boot_ns;
+	return 0;
+}
+
+#endif

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The identity of the process behind an event, carried in its record
+ * (struct event's proc): executable, arguments, ancestry. bpf2go mirrors
+ * these in Go (gen.NstraceProc, gen.NstraceAncestor). */
+#ifndef NSTRACE_PROC_H
+#define NSTRACE_PROC_H
+
+#include "vmlinux.h"
+
+#define EXE_LEN      256 /* the process's executable, as its root sees it */
+#define EXE_ARG_LEN  256 /* the path as passed to execve */
+#define ARGS_LEN     1024
+#define ANC_EXE_LEN  128 /* an ancestor's executable: its tail when longer */
+#define MAX_ANCESTORS 8
+
+/* proc.flags */
+enum proc_flag {
+	PROC_EXE_CUT = 1,        /* exe is the tail of a longer path */
+	PROC_ARGS_CUT = 2,       /* argv was longer than ARGS_LEN */
+	PROC_ANCESTORS_CUT = 4,  /* more than MAX_ANCESTORS before an init */
+	PROC_NS_INIT = 8,        /* pid 1 of a pid namespace that is not the host's */
+	PROC_FROM_OUTSIDE = 16,  /* in a non-host pid namespace, with a parent outside it
+	                          * before that namespace's init: entered, not born, there */
+	PROC_EXE_ARG_CUT = 32,
+	PROC_NO_EXEC = 64,       /* no exec seen since tracing began: exe_arg unknown */
+};
+
+struct ancestor {
+	__u32 pid;
+	__u32 pad;
+	char comm[16];
+	char exe[ANC_EXE_LEN];
+};
+
+struct proc {
+	__u64 exec_id; /* boot ns of the exec (or the process's start): which image */
+	__u32 tgid;
+	__u16 args_len; /* bytes of args used: NUL-separated argv */
+	__u8 nr_ancestors;
+	__u8 flags;      /* enum proc_flag */
+	__u64 sent_ns;   /* in ident_ts: when a record last carried it whole */
+	char exe[EXE_LEN];
+	char exe_arg[EXE_ARG_LEN];
+	char args[ARGS_LEN];
+	struct ancestor ancestors[MAX_ANCESTORS]; /* parent first; sent trimmed */
+};
+
+/* Kept per process from its exec (task storage of the group leader). */
+struct exec_info {
+	__u64 exec_id;
+	char exe_arg[EXE_ARG_LEN];
+};
+
+#define PROC_HEADER_SIZE ((unsigned long)&((struct proc *)0)->ancestors)
+/* A record whose process went whole in an earlier one names it only. */
+#define PROC_REF_SIZE ((unsigned long)&((struct proc *)0)->sent_ns)
+/* How long the records of one process image name it only: a reader that
+ * lost the whole one (or forgot it) has it again within this. */
+#define PROC_RESEND_NS 1000000000ULL
+
+/* event.has_proc */
+enum proc_form {
+	PROC_NONE = 0,
+	PROC_WHOLE = 1,
+	PROC_REF = 2, /* only exec_id and tgid: as sent whole before */
+};
+
+#endif

@@ -1,0 +1,58 @@
+package proccache
+
+import (
+	"testing"
+
+	"github.com/nstrace/nstrace/gen"
+	"github.com/nstrace/nstrace/tracer/event"
+)
+
+func raw(tgid uint32, execID uint64, exe string) *gen.NstraceProc {
+	r := &gen.NstraceProc{Tgid: tgid, ExecId: execID}
+	for i := range min(len(exe), len(r.Exe)-1) {
+		r.Exe[i] = int8(exe[i])
+	}
+	return r
+}
+
+// The cache never holds more than MaxEntries images, forgets one per new
+// image past that, and a new exec of a pid is a new image.
+func TestTheCacheIsBoundedAndKeyedByImage(t *testing.T) {
+	var c Cache
+	first := c.Get(raw(1, 1, "/bin/a"))
+	if again := c.Get(raw(1, 1, "/bin/changed")); again != first {
+		t.Error("one image decoded twice")
+	}
+	if next := c.Get(raw(1, 2, "/bin/b")); next == first || next.Exe != "/bin/b" {
+		t.Errorf("a new exec of pid 1 gave %+v", next)
+	}
+	for i := range uint32(MaxEntries + 10) {
+		c.Get(raw(100+i, 1, "/bin/x"))
+	}
+	if c.Len() != MaxEntries {
+		t.Errorf("%d entries, want the bound %d", c.Len(), MaxEntries)
+	}
+	if p := c.Find(100+MaxEntries+9, 1); p == nil || c.Misses() != 0 {
+		t.Errorf("the newest image is not held (%v, %d misses)", p, c.Misses())
+	}
+	if p := c.Find(7, 7); p != nil || c.Misses() != 1 {
+		t.Errorf("an unknown image found %v (%d misses)", p, c.Misses())
+	}
+}
+
+// Args are split at NULs, at most MaxArgs of them, and a cut is marked.
+func TestDecodeBoundsArgs(t *testing.T) {
+	r := raw(1, 1, "/bin/a")
+	var argv []byte
+	for range event.MaxArgs + 2 {
+		argv = append(argv, 'a', 0)
+	}
+	for i, b := range argv {
+		r.Args[i] = int8(b)
+	}
+	r.ArgsLen = uint16(len(argv))
+	p := Decode(r)
+	if len(p.Args) != event.MaxArgs || len(p.Truncated) != 1 || p.Truncated[0] != "args" {
+		t.Errorf("%d args, truncated %v; want %d and [args]", len(p.Args), p.Truncated, event.MaxArgs)
+	}
+}
