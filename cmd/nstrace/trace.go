@@ -14,6 +14,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/detect"
+	"github.com/nstrace/nstrace/tracer/export"
 	"github.com/nstrace/nstrace/tracer/filter"
 	"github.com/nstrace/nstrace/tracer/render"
 	"github.com/nstrace/nstrace/tracer/session"
@@ -42,6 +43,7 @@ type traceFlags struct {
 	metrics metricsFlags // metricsflags.go
 	flood   floodFlags   // flood.go
 	seal    sealFlags    // seal_flags.go
+	otlp    otlpFlags    // otlp_flags.go
 }
 
 func newTraceCommand() *cobra.Command {
@@ -75,6 +77,7 @@ func newTraceCommand() *cobra.Command {
 	f.metrics.register(fl)
 	f.flood.register(fl)
 	f.seal.register(fl)
+	f.otlp.register(fl)
 	return cmd
 }
 
@@ -109,6 +112,7 @@ type traceConfig struct {
 	rules     *detect.Rules // nil: detection off
 	out       *output       // nil: nothing shown (-q, -w -)
 	readyFile string
+	export    *export.Options // nil: no OTLP export
 }
 
 // config checks the flags.
@@ -138,6 +142,9 @@ func (f *traceFlags) config() (*traceConfig, error) {
 		return nil, err
 	}
 	if err := f.metrics.check(); err != nil {
+		return nil, err
+	}
+	if c.export, err = f.otlp.config(); err != nil {
 		return nil, err
 	}
 	opts, err := f.filter.options()

@@ -201,3 +201,20 @@ func (o *Options) tlsConfig() (*tls.Config, error) {
 	}
 	return cfg, nil
 }
+
+// Check refuses options that cannot work (a bad endpoint, compression or
+// spool size, unreadable certificate files) without touching the network
+// or the spool: so that a command can refuse them before it starts.
+func (o *Options) Check(ctx context.Context) error {
+	if o.SpoolDir == "" {
+		return fmt.Errorf("no spool directory: %w", ErrUsage)
+	}
+	if o.SpoolSize != 0 && o.SpoolSize < MinSpoolSize {
+		return fmt.Errorf("spool size %d below %d bytes: %w", o.SpoolSize, MinSpoolSize, ErrUsage)
+	}
+	sdk, err := newSDKExporter(ctx, o)
+	if err != nil {
+		return err
+	}
+	return sdk.Shutdown(ctx)
+}
