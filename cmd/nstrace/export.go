@@ -15,6 +15,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/export"
+	"github.com/nstrace/nstrace/tracer/metrics"
 	"github.com/nstrace/nstrace/tracer/pipeline"
 	"github.com/nstrace/nstrace/tracer/render"
 )
@@ -145,4 +146,16 @@ func (s *exportSink) abandon() {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_ = s.close(ctx) // what is pending is said by close; nothing else to do on the way out
+}
+
+// observe publishes the exporter's health in m (nil: no metrics).
+func (s *exportSink) observe(m *metrics.Metrics) {
+	if m == nil {
+		return
+	}
+	m.ObserveExport(func() metrics.ExportStats {
+		st := s.Stats()
+		return metrics.ExportStats{Spooled: st.Spooled, Sent: st.Sent, Rejected: st.Rejected, Dropped: st.Dropped,
+			Retries: st.Retries, Queue: st.Queue, SpoolBytes: st.SpoolBytes}
+	})
 }

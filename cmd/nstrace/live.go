@@ -86,6 +86,7 @@ func openLive(ctx context.Context, cfg *traceConfig) (_ *liveTrace, err error) {
 			return nil, err
 		}
 		lt.p.AddSink(lt.export)
+		lt.export.observe(m)
 	}
 	return lt, nil
 }
