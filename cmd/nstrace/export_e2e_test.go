@@ -327,3 +327,126 @@ func checkRecords(t *testing.T, s *testenv.OTLPSink, comm string, pids []int, ma
 		t.Fatalf("exit summary %+v; want %d events, 0 lost", summary, n)
 	}
 }
+
+// nstrace killed with SIGKILL while the collector cannot take records,
+// then started again on the same spool: every unshare arrives.
+func TestExportResumesAfterKill9(t *testing.T) {
+	testenv.RequireKernel(t)
+	s := testenv.StartOTLPSink(t)
+	c := testenv.StartCollector(t, s.URL, nil)
+	spool := t.TempDir()
+	args := []string{"-q", "--otlp-endpoint", c.GRPCURL(), "--otlp-insecure", "--otlp-spool", spool}
+	d := startDriver(t, 500, 1500)
+	first := startExportTrace(t, nil, append(args, "--comm", d.comm)...)
+	pids := d.next(t)
+	waitArrived(t, s, d.comm, pids, time.Minute)
+	s.Hold() // from now on nothing is acknowledged
+	pids = append(pids, d.next(t)...)
+	// Every record is in the spool, none of the second phase is sent.
+	waitMetric(t, first, `nstrace_export_records_total{result="spooled"}`, float64(len(pids)), 30*time.Second)
+	sent := first.metric(t, `nstrace_export_records_total{result="sent"}`)
+	first.kill(t)
+	if len(ours(s, d.comm)) != 500 || sent != 500 {
+		t.Fatalf("%d arrived, %v sent before the kill; want the first 500 only", len(ours(s, d.comm)), sent)
+	}
+	s.Release()
+	second := startExportTrace(t, nil, append(args, "--comm", d.comm)...)
+	waitArrived(t, s, d.comm, pids, time.Minute)
+	if got := second.metric(t, `nstrace_export_records_total{result="sent"}`); got < 1500 {
+		t.Errorf("the second run sent %v records; want at least the 1500 the first left", got)
+	}
+	if code, rest, _ := second.stop(t); code != 0 || !summaryLine.MatchString(rest) {
+		t.Errorf("second run: exit %d, stderr %q", code, rest)
+	}
+	if got := len(ours(s, d.comm)); got != len(pids) {
+		t.Fatalf("%d of %d unshares arrived", got, len(pids))
+	}
+}
+
+// The collector is killed for 5 s in the middle of a run: every unshare
+// made before, during and after the outage arrives, and the retries show.
+func TestExportSurvivesCollectorOutage(t *testing.T) {
+	testenv.RequireKernel(t)
+	s := testenv.StartOTLPSink(t)
+	c := testenv.StartCollector(t, s.URL, nil)
+	d := startDriver(t, 700, 700, 600)
+	et := startExportTrace(t, nil, "-q", "--otlp-endpoint", c.HTTPURL(), "--otlp-spool", t.TempDir(), "--comm", d.comm)
+	pids := d.next(t)
+	waitArrived(t, s, d.comm, pids, time.Minute)
+	c.Kill()
+	outage := time.Now()
+	pids = append(pids, d.next(t)...)
+	time.Sleep(time.Until(outage.Add(5 * time.Second))) // the outage under test, not a synchronisation
+	waitMetric(t, et, "nstrace_export_retries_total", 1, 10*time.Second)
+	if got := len(ours(s, d.comm)); got != 700 {
+		t.Fatalf("%d arrived while the collector was down; want the 700 from before", got)
+	}
+	c.Start()
+	pids = append(pids, d.next(t)...)
+	waitArrived(t, s, d.comm, pids, 2*time.Minute)
+	waitMetric(t, et, "nstrace_export_queue_records", 0, 0) // read once: all arrived
+	code, rest, _ := et.stop(t)
+	// The outage is said once, and its end.
+	lines := strings.SplitAfter(rest, "\n")
+	if code != 0 || len(lines) != 4 ||
+		!strings.HasPrefix(lines[0], "nstrace: otlp: export to "+c.HTTPURL()+" failed, retrying with backoff: ") ||
+		lines[1] != "nstrace: otlp: sending to the collector again\n" || summaryLine.FindStringSubmatch(lines[2]) == nil ||
+		summaryLine.FindStringSubmatch(lines[2])[1] != "2000" {
+		t.Fatalf("exit %d, stderr %q; want the outage, its end and 2000 events, 0 lost", code, rest)
+	}
+}
+
+// Export that never gets an answer does not slow the ring reader: two
+// tracers see the same 2000 unshares, one exporting to a collector that
+// accepts connections and never replies; both print the same lines and
+// lose nothing, and the exporting one keeps every record in its spool.
+func TestExportNeverStallsTheReader(t *testing.T) {
+	testenv.RequireKernel(t)
+	silent := testenv.SilentListener(t)
+	d := startDriver(t, 2000)
+	spool := t.TempDir()
+	plain := startExportTrace(t, nil, "-o", "json", "--comm", d.comm)
+	exporting := startExportTrace(t, nil, "-o", "json", "--comm", d.comm,
+		"--otlp-endpoint", "grpc://"+silent, "--otlp-insecure", "--otlp-spool", spool, "--drain-timeout", "500ms")
+	pids := d.next(t)
+	waitMetric(t, exporting, `nstrace_export_records_total{result="spooled"}`, float64(len(pids)), 30*time.Second)
+	if got := exporting.metric(t, `nstrace_export_records_total{result="sent"}`); got != 0 {
+		t.Fatalf("%v sent to a collector that never answers", got)
+	}
+	for _, et := range []*exportTrace{plain, exporting} {
+		if lost := et.metric(t, `nstrace_lost_events_total{cause="ring_full"}`); lost != 0 {
+			t.Fatalf("ring_full %v", lost)
+		}
+	}
+	code1, rest1, lines1 := plain.stop(t)
+	code2, rest2, lines2 := exporting.stop(t)
+	if code1 != 0 || code2 != 0 || !summaryLine.MatchString(rest1) {
+		t.Fatalf("exit %d, %d; stderr %q, %q", code1, code2, rest1, rest2)
+	}
+	// The exporting run says, after the same summary, what waits in the
+	// spool: the 2000 events and the exit summary.
+	want := strings.SplitN(rest1, "\n", 2)[0] + "\n" +
+		fmt.Sprintf("nstrace: otlp: %d records not yet acknowledged stay in the spool %s for the next start\n", len(pids)+1, spool)
+	// An export call that times out (10 s) on a slow run is said once.
+	rest2 = regexp.MustCompile(`(?m)^nstrace: otlp: export to .* failed, retrying with backoff: .*\n`).ReplaceAllString(rest2, "")
+	if rest2 != want {
+		t.Errorf("exporting run's stderr %q; want %q", rest2, want)
+	}
+	// Each tracer's programs read the clock themselves: times differ by
+	// microseconds; everything else is the same.
+	untimed := regexp.MustCompile(`^\{"time":"[^"]*",`)
+	for _, lines := range [][]string{lines1, lines2} {
+		for i := range lines {
+			lines[i] = untimed.ReplaceAllString(lines[i], "{")
+		}
+	}
+	if len(lines1) != len(pids) || strings.Join(lines1, "\n") != strings.Join(lines2, "\n") {
+		for i := range min(len(lines1), len(lines2)) {
+			if lines1[i] != lines2[i] {
+				t.Errorf("line %d differs:\n%s\n%s", i, lines1[i], lines2[i])
+				break
+			}
+		}
+		t.Errorf("outputs differ: %d lines without export, %d with", len(lines1), len(lines2))
+	}
+}

@@ -241,3 +241,35 @@ func (c *Collector) GRPCURL() string { return fmt.Sprintf("grpc://127.0.0.1:%d",
 
 // HTTPURL is its OTLP/HTTP endpoint.
 func (c *Collector) HTTPURL() string { return fmt.Sprintf("http://127.0.0.1:%d", c.HTTPPort) }
+
+// SilentListener accepts connections on loopback and never answers: a
+// collector that hangs. It returns HOST:PORT.
+func SilentListener(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	return l.Addr().String()
+}
