@@ -2,58 +2,28 @@ package export
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
-	"reflect"
 	"time"
-
-	"go.opentelemetry.io/otel/log"
-	sdklog "go.opentelemetry.io/otel/sdk/log"
-	"go.opentelemetry.io/otel/sdk/resource"
 )
 
 // idleWait is how long the sender sleeps when the spool has nothing new:
 // it bounds how long a record waits when events pause without a Flush.
 const idleWait = 200 * time.Millisecond
 
-// batch is records read from one segment and not yet acknowledged.
+// batch is records read from one segment and not yet acknowledged, as
+// the request that carries them.
 type batch struct {
-	seg     *segment
-	end     position
-	records []sdklog.Record
+	seg *segment
+	end position
+	n   int64  // records
+	req []byte // the ExportLogsServiceRequest; the sender's buffer
 }
 
-// recordBuilder turns log records into the SDK's records, which carry the
-// resource and scope: the SDK makes them only through a logger, so a
-// processor of ours catches each one as it is emitted.
-type recordBuilder struct {
-	logger log.Logger
-	caught *[]sdklog.Record
-}
-
-type catcher struct{ out *[]sdklog.Record }
-
-// OnEmit keeps a copy of r without Clone: the logger builds a new record,
-// with attribute storage of its own, for every Emit and drops it after.
-func (c catcher) OnEmit(_ context.Context, r *sdklog.Record) error {
-	*c.out = append(*c.out, *r)
-	return nil
-}
-func (catcher) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
-func (catcher) Shutdown(context.Context) error                         { return nil }
-func (catcher) ForceFlush(context.Context) error                       { return nil }
-
-func newRecordBuilder(res *resource.Resource) *recordBuilder {
-	out := new([]sdklog.Record)
-	// Keys are unique by construction (one JSON encoder, fixed attribute
-	// names): the SDK need not look for duplicates in every record.
-	p := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(catcher{out}),
-		sdklog.WithAttributeCountLimit(64), sdklog.WithAllowKeyDuplication())
-	return &recordBuilder{logger: p.Logger(scopeName), caught: out}
-}
-
-// scopeName is the instrumentation scope of every record.
-const scopeName = "github.com/nstrace/nstrace/tracer/export"
+// maxBatchBytes bounds a request's encoded size, well under the 4 MiB a
+// gRPC server takes by default.
+const maxBatchBytes = 2 << 20
 
 // run sends until Close: read a batch, export it, retry with backoff until
 // acknowledged, advance the cursor.
@@ -85,17 +55,19 @@ func (e *Exporter) run(ctx context.Context) {
 				}
 				continue
 			}
-			e.inflight.Store(int64(len(b.records)))
+			e.inflight.Store(b.n)
 		}
-		err := e.sdk.Export(ctx, b.records)
-		rejected, ok := partialSuccess(err)
-		if err == nil || ok {
+		callCtx, cancel := context.WithTimeout(ctx, e.cfg.timeout)
+		rejected, msg, err := e.cl.export(callCtx, b.req)
+		cancel()
+		if err == nil {
+			rejected = min(max(rejected, 0), b.n)
 			if rejected > 0 {
 				if e.rejected.Add(uint64(rejected)) == uint64(rejected) {
-					e.logf("otlp: the collector rejected %d records (%v); rejections are counted as lost (cause %s) and not logged again", rejected, err, LostRejected)
+					e.logf("otlp: the collector rejected %d records (%s); rejections are counted as lost (cause %s) and not logged again", rejected, msg, LostRejected)
 				}
 			}
-			e.sent.Add(uint64(len(b.records)) - uint64(rejected))
+			e.sent.Add(uint64(b.n - rejected))
 			if err := e.sp.ack(b.end); err != nil {
 				e.logf("otlp spool: %v", err)
 			}
@@ -131,7 +103,7 @@ func (e *Exporter) run(ctx context.Context) {
 // longer holds it, so its records count as dropped.
 func (e *Exporter) stopWithBatch(b *batch) {
 	if !e.sp.holds(b.seg) {
-		e.dropped.Add(uint64(len(b.records)))
+		e.dropped.Add(uint64(b.n))
 		e.inflight.Store(0)
 	}
 }
@@ -157,21 +129,20 @@ func (e *Exporter) readBatch(files *segFiles) *batch {
 	}
 	r := newSegmentReader(f, from, to, files.buf)
 	defer func() { files.buf = r.buf }()
-	*e.build.caught = (*e.build.caught)[:0]
+	recs := e.recs[:0]
 	var n, bad int64
-	for n < int64(e.opts.BatchSize) {
+	for n < int64(e.opts.BatchSize) && len(recs) < maxBatchBytes {
 		rec, ok := r.next()
 		if !ok {
 			break
 		}
 		n++
-		lr, err := toLogRecord(rec, seg.session)
-		if err != nil {
+		var err error
+		if recs, err = e.enc.appendRecord(recs, rec, seg.session); err != nil {
 			bad++
-			continue
 		}
-		e.build.logger.Emit(context.Background(), lr)
 	}
+	e.recs = recs
 	if n == 0 {
 		if lost := e.sp.skipRest(seg, from); lost > 0 {
 			e.dropped.Add(lost)
@@ -186,39 +157,20 @@ func (e *Exporter) readBatch(files *segFiles) *batch {
 		e.dropped.Add(uint64(bad))
 		e.logf("otlp spool: %d records unreadable; counted as lost (cause export)", bad)
 	}
-	recs := make([]sdklog.Record, len(*e.build.caught))
-	copy(recs, *e.build.caught)
-	return &batch{seg: seg, end: position{seg.num, r.off}, records: recs}
+	e.req = e.request(e.req[:0], recs)
+	return &batch{seg: seg, end: position{seg.num, r.off}, n: n - bad, req: e.req}
 }
 
-// partialSuccess reports whether err is only OTLP partial successes (the
-// collector took the rest) and how many records they rejected. The SDK
-// returns them as an internal type; its exported field is read by name.
-func partialSuccess(err error) (rejected int64, ok bool) {
-	if err == nil {
-		return 0, false
-	}
-	ok = true
-	var walk func(error)
-	walk = func(err error) {
-		switch u := err.(type) {
-		case interface{ Unwrap() []error }:
-			for _, e := range u.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		v := reflect.ValueOf(err)
-		if v.Kind() == reflect.Struct && v.Type().Name() == "PartialSuccess" {
-			if f := v.FieldByName("RejectedItems"); f.IsValid() && f.CanInt() {
-				rejected += f.Int()
-				return
-			}
-		}
-		ok = false
-	}
-	walk(err)
-	return rejected, ok
+// request wraps encoded log records into an ExportLogsServiceRequest:
+// one ResourceLogs with this host's resource, one ScopeLogs.
+func (e *Exporter) request(out, recs []byte) []byte {
+	scopeLen := len(e.scope) + len(recs)
+	rlLen := len(e.resource) + 1 + uvarintLen(uint64(scopeLen)) + scopeLen
+	out = binary.AppendUvarint(appendTag(out, fReqResourceLogs, wireBytes), uint64(rlLen))
+	out = append(out, e.resource...)
+	out = binary.AppendUvarint(appendTag(out, fRLScopeLogs, wireBytes), uint64(scopeLen))
+	out = append(out, e.scope...)
+	return append(out, recs...)
 }
 
 // segFiles keeps the sender's segment open between batches.
