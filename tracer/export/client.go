@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	"google.golang.org/grpc"
@@ -105,8 +106,13 @@ type httpClient struct {
 	hc      *http.Client
 	headers map[string]string
 	gzip    bool
-	zbuf    bytes.Buffer
-	zw      *gzip.Writer
+	zips    sync.Pool // *zipBuffer: exports run concurrently
+}
+
+// zipBuffer is one request's gzip writer and output.
+type zipBuffer struct {
+	buf bytes.Buffer
+	zw  *gzip.Writer
 }
 
 func newHTTPClient(c *clientConfig) *httpClient {
@@ -120,9 +126,6 @@ func newHTTPClient(c *clientConfig) *httpClient {
 	}
 	h := &httpClient{url: scheme + "://" + c.hostport + c.path, hc: &http.Client{Transport: tr},
 		headers: c.headers, gzip: c.gzip}
-	if c.gzip {
-		h.zw, _ = gzip.NewWriterLevel(&h.zbuf, gzip.BestSpeed) // a valid level: no error
-	}
 	return h
 }
 
@@ -132,15 +135,21 @@ const maxResponse = 64 << 10
 func (h *httpClient) export(ctx context.Context, req []byte) (int64, string, error) {
 	body := req
 	if h.gzip {
-		h.zbuf.Reset()
-		h.zw.Reset(&h.zbuf)
-		if _, err := h.zw.Write(req); err != nil {
+		z, _ := h.zips.Get().(*zipBuffer)
+		if z == nil {
+			z = &zipBuffer{}
+			z.zw, _ = gzip.NewWriterLevel(&z.buf, gzip.BestSpeed) // a valid level: no error
+		}
+		defer h.zips.Put(z)
+		z.buf.Reset()
+		z.zw.Reset(&z.buf)
+		if _, err := z.zw.Write(req); err != nil {
 			return 0, "", err
 		}
-		if err := h.zw.Close(); err != nil {
+		if err := z.zw.Close(); err != nil {
 			return 0, "", err
 		}
-		body = h.zbuf.Bytes()
+		body = z.buf.Bytes()
 	}
 	r, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(body))
 	if err != nil {

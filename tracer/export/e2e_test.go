@@ -61,6 +61,10 @@ func newExporter(t *testing.T, o export.Options) (*export.Exporter, *logLines) {
 	if o.Version == "" {
 		o.Version = "test"
 	}
+	if o.BatchSize == 0 {
+		// Small requests: the receiver decodes JSON, slowly under -race.
+		o.BatchSize = 256
+	}
 	e, err := export.New(context.Background(), o)
 	if err != nil {
 		t.Fatalf("export.New: %v", err)

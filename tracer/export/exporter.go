@@ -47,7 +47,8 @@ type Exporter struct {
 	// the buffers a batch is encoded into (one batch at a time).
 	enc             recordEncoder
 	resource, scope []byte
-	recs, req       []byte
+	recs            []byte
+	bufs            [][]byte // request buffers no batch uses
 
 	wmu   sync.Mutex // guards the writer's fields below
 	buf   []byte
@@ -65,6 +66,7 @@ type Exporter struct {
 
 	spooled, sent, rejected, dropped, retries atomic.Uint64
 	inflight                                  atomic.Int64
+	failing                                   atomic.Bool // exports fail: said once, and when they work again
 }
 
 // Stats are the exporter's counters and gauges, for the metrics package.
@@ -91,7 +93,7 @@ func New(ctx context.Context, o Options) (*Exporter, error) {
 		return nil, fmt.Errorf("spool size %d below %d bytes: %w", o.SpoolSize, MinSpoolSize, ErrUsage)
 	}
 	if o.BatchSize <= 0 {
-		o.BatchSize = 2048
+		o.BatchSize = 1024
 	}
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 5 * time.Second

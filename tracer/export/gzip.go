@@ -14,7 +14,7 @@ import (
 // than everything else the sender does. It replaces grpc's own "gzip" for
 // the whole process; what it writes is plain gzip, read by any collector.
 type gzipCompressor struct {
-	writers, readers sync.Pool
+	writers sync.Pool
 }
 
 func init() { encoding.RegisterCompressor(&gzipCompressor{}) }
@@ -44,30 +44,8 @@ func (c *gzipCompressor) Compress(w io.Writer) (io.WriteCloser, error) {
 	return &pooledWriter{Writer: z, pool: &c.writers}, nil
 }
 
-type pooledReader struct {
-	*gzip.Reader
-	pool *sync.Pool
-}
-
-func (r *pooledReader) Read(p []byte) (int, error) {
-	n, err := r.Reader.Read(p)
-	if err == io.EOF {
-		r.pool.Put(r)
-	}
-	return n, err
-}
-
+// Decompress reads what a server sends back gzipped: the responses are
+// small, so readers are not pooled.
 func (c *gzipCompressor) Decompress(r io.Reader) (io.Reader, error) {
-	if z, ok := c.readers.Get().(*pooledReader); ok {
-		if err := z.Reset(r); err != nil {
-			c.readers.Put(z)
-			return nil, err
-		}
-		return z, nil
-	}
-	z, err := gzip.NewReader(r)
-	if err != nil {
-		return nil, err
-	}
-	return &pooledReader{Reader: z, pool: &c.readers}, nil
+	return gzip.NewReader(r)
 }

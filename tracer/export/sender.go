@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -25,91 +26,182 @@ type batch struct {
 // gRPC server takes by default.
 const maxBatchBytes = 2 << 20
 
-// run sends until Close: read a batch, export it, retry with backoff until
-// acknowledged, advance the cursor.
+// maxInFlight is how many requests may await the collector at once: one
+// round trip's latency (the collector's work, the network) would
+// otherwise bound the rate.
+const maxInFlight = 4
+
+// flight is a batch being sent by a goroutine of its own.
+type flight struct {
+	b        *batch
+	done     chan struct{} // closed when acknowledged, or at the stop
+	ok       bool          // acknowledged
+	rejected int64         // of its records, refused in a partial success
+	msg      string        // the collector's message about them
+}
+
+// run sends until Close: read batches, export up to maxInFlight at once,
+// each retried with backoff until acknowledged, and advance the cursor in
+// the spool's order, as far as every batch before is acknowledged.
 func (e *Exporter) run(ctx context.Context) {
 	defer close(e.done)
 	var files segFiles
 	defer files.close()
-	var b *batch
-	backoff := time.Duration(0)
-	failing := false
+	var window []*flight // oldest first
+	draining := false    // Close was called
+	var sending sync.WaitGroup
+	defer func() {
+		// Stopped: no sender writes anything more; those acknowledged in
+		// order still move the cursor, the rest stay in the spool.
+		sending.Wait()
+		for len(window) > 0 && window[0].ok {
+			e.finish(window[0])
+			window = window[1:]
+		}
+		for _, f := range window {
+			e.stopWithBatch(f.b)
+		}
+	}()
 	for {
-		if b == nil {
-			b = e.readBatch(&files)
-			if b == nil {
-				e.Flush()
-				b = e.readBatch(&files)
+		for len(window) > 0 && isDone(window[0]) {
+			if !window[0].ok {
+				return // its sender saw the stop
 			}
-			if b == nil {
-				select {
-				case <-e.drain:
-					return
-				default:
-				}
-				select {
-				case <-ctx.Done():
-					return
-				case <-e.kick:
-				case <-time.After(idleWait):
-				}
+			e.finish(window[0])
+			window = window[1:]
+		}
+		if len(window) < maxInFlight {
+			b := e.nextBatch(&files)
+			if b == nil && len(window) == 0 {
+				e.Flush()
+				b = e.nextBatch(&files)
+			}
+			if b != nil {
+				f := &flight{b: b, done: make(chan struct{})}
+				e.inflight.Add(b.n)
+				window = append(window, f)
+				sending.Add(1)
+				go func() {
+					defer sending.Done()
+					e.send(ctx, f)
+				}()
 				continue
 			}
-			e.inflight.Store(b.n)
 		}
-		callCtx, cancel := context.WithTimeout(ctx, e.cfg.timeout)
-		rejected, msg, err := e.cl.export(callCtx, b.req)
-		cancel()
-		if err == nil {
-			rejected = min(max(rejected, 0), b.n)
-			if rejected > 0 {
-				if e.rejected.Add(uint64(rejected)) == uint64(rejected) {
-					e.logf("otlp: the collector rejected %d records (%s); rejections are counted as lost (cause %s) and not logged again", rejected, msg, LostRejected)
-				}
+		if len(window) == 0 {
+			if draining {
+				return // read once more since Close: nothing left
 			}
-			e.sent.Add(uint64(b.n - rejected))
-			if err := e.sp.ack(b.end); err != nil {
-				e.logf("otlp spool: %v", err)
+			select {
+			case <-e.drain:
+				// What Close wrote may have come after the read above.
+				draining = true
+				continue
+			default:
 			}
-			e.inflight.Store(0)
-			b, backoff = nil, 0
-			if failing {
-				failing = false
-				e.logf("otlp: sending to the collector again")
+			select {
+			case <-ctx.Done():
+				return
+			case <-e.kick:
+			case <-time.After(idleWait):
 			}
 			continue
 		}
+		var more <-chan struct{} // new records, when there is room for them
+		if len(window) < maxInFlight {
+			more = e.kick
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-window[0].done:
+		case <-more:
+		}
+	}
+}
+
+func isDone(f *flight) bool {
+	select {
+	case <-f.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// send exports f's batch until the collector acknowledges it or ctx ends.
+func (e *Exporter) send(ctx context.Context, f *flight) {
+	defer close(f.done)
+	backoff := time.Duration(0)
+	for {
+		callCtx, cancel := context.WithTimeout(ctx, e.cfg.timeout)
+		rejected, msg, err := e.cl.export(callCtx, f.b.req)
+		cancel()
+		if err == nil {
+			f.ok, f.rejected, f.msg = true, min(max(rejected, 0), f.b.n), msg
+			if e.failing.CompareAndSwap(true, false) {
+				e.logf("otlp: sending to the collector again")
+			}
+			return
+		}
 		if ctx.Err() != nil {
-			e.stopWithBatch(b)
 			return
 		}
 		e.retries.Add(1)
-		if !failing {
-			failing = true
+		if e.failing.CompareAndSwap(false, true) {
 			e.logf("otlp: export to %s failed, retrying with backoff: %v", e.endpointName(), err)
 		}
 		backoff = min(max(2*backoff, 100*time.Millisecond), e.opts.MaxBackoff)
 		select {
 		case <-ctx.Done():
-			e.stopWithBatch(b)
 			return
 		case <-time.After(backoff):
 		}
 	}
 }
 
+// finish counts an acknowledged batch and moves the cursor past it.
+func (e *Exporter) finish(f *flight) {
+	if f.rejected > 0 && e.rejected.Add(uint64(f.rejected)) == uint64(f.rejected) {
+		e.logf("otlp: the collector rejected %d records (%s); rejections are counted as lost (cause %s) and not logged again",
+			f.rejected, f.msg, LostRejected)
+	}
+	e.sent.Add(uint64(f.b.n - f.rejected))
+	if err := e.sp.ack(f.b.end); err != nil {
+		e.logf("otlp spool: %v", err)
+	}
+	e.inflight.Add(-f.b.n)
+	e.bufs = append(e.bufs, f.b.req[:0])
+}
+
+// nextBatch reads a batch into a request buffer no batch in flight uses.
+func (e *Exporter) nextBatch(files *segFiles) *batch {
+	var buf []byte
+	if n := len(e.bufs); n > 0 {
+		buf = e.bufs[n-1]
+		e.bufs = e.bufs[:n-1]
+	}
+	b := e.readBatch(files, buf)
+	if b == nil && buf != nil {
+		e.bufs = append(e.bufs, buf)
+	}
+	return b
+}
+
 // stopWithBatch leaves an unacknowledged batch for the next start; when
 // its segment was dropped to bound the spool meanwhile, the spool no
 // longer holds it, so its records count as dropped.
+// Those it holds stay counted in flight: unacknowledged, pending.
 func (e *Exporter) stopWithBatch(b *batch) {
 	if !e.sp.holds(b.seg) {
+		e.inflight.Add(-b.n)
 		e.dropped.Add(uint64(b.n))
-		e.inflight.Store(0)
 	}
 }
 
 // readBatch reads up to BatchSize records the sender has not read.
-func (e *Exporter) readBatch(files *segFiles) *batch {
+// The request is encoded into buf, which it then owns.
+func (e *Exporter) readBatch(files *segFiles, buf []byte) *batch {
 	seg, from, to := e.sp.readable()
 	if seg == nil || from >= to {
 		return nil
@@ -157,8 +249,8 @@ func (e *Exporter) readBatch(files *segFiles) *batch {
 		e.dropped.Add(uint64(bad))
 		e.logf("otlp spool: %d records unreadable; counted as lost (cause export)", bad)
 	}
-	e.req = e.request(e.req[:0], recs)
-	return &batch{seg: seg, end: position{seg.num, r.off}, n: n - bad, req: e.req}
+	req := e.request(buf[:0], recs)
+	return &batch{seg: seg, end: position{seg.num, r.off}, n: n - bad, req: req}
 }
 
 // request wraps encoded log records into an ExportLogsServiceRequest:
