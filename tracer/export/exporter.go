@@ -93,7 +93,7 @@ func New(ctx context.Context, o Options) (*Exporter, error) {
 		return nil, fmt.Errorf("spool size %d below %d bytes: %w", o.SpoolSize, MinSpoolSize, ErrUsage)
 	}
 	if o.BatchSize <= 0 {
-		o.BatchSize = 1024
+		o.BatchSize = 2048
 	}
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 5 * time.Second

@@ -44,7 +44,7 @@ type Options struct {
 	SessionID string
 	Version   string // service.version
 
-	BatchSize  int           // records per export call; zero: 1024
+	BatchSize  int           // records per export call; zero: 2048
 	MaxBackoff time.Duration // longest pause between retries; zero: 5 s
 	// Logf reports, once each, conditions that lose records or stop
 	// sending (rejections, a refused certificate). Nil: standard error.
