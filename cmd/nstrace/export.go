@@ -124,7 +124,7 @@ func (s *exportSink) close(ctx context.Context) error {
 	s.closed = true
 	signal.Stop(s.sigs)
 	close(s.sigs)
-	err := s.Exporter.Close(ctx)
+	err := s.Close(ctx)
 	st := s.Stats()
 	if st.Dropped > 0 || st.Rejected > 0 {
 		fmt.Fprintf(s.stderr, "nstrace: otlp: %d records sent, %d dropped from the full spool, %d rejected by the collector\n",

@@ -45,15 +45,6 @@ const (
 // nstrace.alert, nstrace.lost, nstrace.flood, nstrace.summary.
 const EventNamePrefix = "nstrace."
 
-// eventName is the EventName of a record whose JSON "event" field is ev.
-func eventName(ev string) string {
-	switch ev {
-	case "alert", "lost", "flood", "summary":
-		return EventNamePrefix + ev
-	}
-	return EventNamePrefix + "namespace." + ev
-}
-
 // OpenTelemetry severity numbers (the log data model's SeverityNumber).
 const (
 	sevInfo  = 9

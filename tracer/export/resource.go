@@ -109,5 +109,5 @@ func appendAttrValue(out []byte, v attribute.Value) []byte {
 	}
 	// Slices: written as their string form, which OTEL_RESOURCE_ATTRIBUTES
 	// (strings only) never makes.
-	return appendBytesField(out, fAVString, v.Emit())
+	return appendBytesField(out, fAVString, v.String())
 }
