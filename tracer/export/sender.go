@@ -70,7 +70,9 @@ func (e *Exporter) run(ctx context.Context) {
 			e.finish(window[0])
 			window = window[1:]
 		}
-		if len(window) < maxInFlight {
+		// With a request out, another goes only with a whole batch: under
+		// load, records gather into big requests instead of many small ones.
+		if len(window) == 0 || (len(window) < maxInFlight && e.sp.pending() >= int64(e.opts.BatchSize)) {
 			b := e.nextBatch(&files)
 			if b == nil && len(window) == 0 {
 				e.Flush()
