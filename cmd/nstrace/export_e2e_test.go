@@ -225,9 +225,10 @@ func waitMetric(t *testing.T, et *exportTrace, series string, atLeast float64, b
 
 var summaryLine = regexp.MustCompile(`^nstrace: (\d+) events( \(\d+ filtered out\))?, 0 lost\n$`)
 
-// 2 000 unshares arrive exactly once each, over gRPC and over HTTP, with
-// the attributes and resource the issue lists; the exit summary follows
-// them, and the export metrics count them.
+// 2 000 unshares arrive exactly once each, over gRPC (named by flags) and
+// over HTTP (named by OTEL_EXPORTER_OTLP_ENDPOINT), with the attributes
+// and resource the issue lists; the exit summary follows them, and the
+// export metrics count them.
 func TestExportEveryUnshareArrivesOnce(t *testing.T) {
 	machineID, err := os.ReadFile("/etc/machine-id")
 	if err != nil {
@@ -240,14 +241,15 @@ func TestExportEveryUnshareArrivesOnce(t *testing.T) {
 			s := testenv.StartOTLPSink(t)
 			c := testenv.StartCollector(t, s.URL, nil)
 			args := []string{"-o", "json", "--otlp-spool", t.TempDir()}
+			env := []string{"K8S_NODE_NAME=node-7"}
 			if proto == "grpc" {
 				args = append(args, "--otlp-endpoint", c.GRPCURL(), "--otlp-insecure")
-			} else {
-				args = append(args, "--otlp-endpoint", c.HTTPURL())
+			} else { // by the standard variables alone
+				env = append(env, "OTEL_EXPORTER_OTLP_ENDPOINT="+c.HTTPURL(), "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf")
 			}
 			const n = 2000
 			d := startDriver(t, n)
-			et := startExportTrace(t, []string{"K8S_NODE_NAME=node-7"}, append(args, "--comm", d.comm)...)
+			et := startExportTrace(t, env, append(args, "--comm", d.comm)...)
 			pids := d.next(t)
 			if len(pids) != n {
 				t.Fatalf("driver made %d unshares; want %d", len(pids), n)
