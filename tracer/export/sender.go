@@ -26,6 +26,10 @@ type batch struct {
 // gRPC server takes by default.
 const maxBatchBytes = 2 << 20
 
+// linger is how long a part batch may wait for more records before it is
+// sent: a bound on the delay it adds.
+const linger = 100 * time.Millisecond
+
 // maxInFlight is how many requests may await the collector at once: one
 // round trip's latency (the collector's work, the network) would
 // otherwise bound the rate.
@@ -47,8 +51,9 @@ func (e *Exporter) run(ctx context.Context) {
 	defer close(e.done)
 	var files segFiles
 	defer files.close()
-	var window []*flight // oldest first
-	draining := false    // Close was called
+	var window []*flight      // oldest first
+	draining := false         // Close was called
+	var lingerSince time.Time // a part batch has waited since
 	var sending sync.WaitGroup
 	defer func() {
 		// Stopped: no sender writes anything more; those acknowledged in
@@ -70,8 +75,28 @@ func (e *Exporter) run(ctx context.Context) {
 			e.finish(window[0])
 			window = window[1:]
 		}
-		// With a request out, another goes only with a whole batch: under
-		// load, records gather into big requests instead of many small ones.
+		// With nothing out, a part batch waits up to linger for more;
+		// with a request out, another goes only with a whole batch: so
+		// records gather into big requests instead of many small ones,
+		// each paying a round trip, an fsync and a cursor write.
+		if len(window) == 0 && !draining {
+			if p := e.sp.pending(); p > 0 && p < int64(e.opts.BatchSize) {
+				if lingerSince.IsZero() {
+					lingerSince = time.Now()
+				}
+				if wait := linger - time.Since(lingerSince); wait > 0 {
+					select {
+					case <-ctx.Done():
+						return
+					case <-e.drain:
+						draining = true
+					case <-e.kick:
+					case <-time.After(wait):
+					}
+					continue
+				}
+			}
+		}
 		if len(window) == 0 || (len(window) < maxInFlight && e.sp.pending() >= int64(e.opts.BatchSize)) {
 			b := e.nextBatch(&files)
 			if b == nil && len(window) == 0 {
@@ -79,6 +104,7 @@ func (e *Exporter) run(ctx context.Context) {
 				b = e.nextBatch(&files)
 			}
 			if b != nil {
+				lingerSince = time.Time{}
 				f := &flight{b: b, done: make(chan struct{})}
 				e.inflight.Add(b.n)
 				window = append(window, f)
