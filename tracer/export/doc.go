@@ -5,7 +5,9 @@
 // to a bounded spool on disk; a goroutine reads the spool, encodes the
 // records as an OTLP ExportLogsServiceRequest, sends it over OTLP/gRPC or
 // OTLP/HTTP (binary protobuf, gzip) and advances the spool's cursor only
-// when the collector acknowledges.
+// when the collector acknowledges. Requests carry up to 2048 records; up
+// to four are in flight, the cursor moving in spool order as far as every
+// earlier one is acknowledged; a part batch waits up to 100 ms for more.
 // Failures are retried with exponential backoff; what the spool must drop
 // to stay in bounds, and what the collector rejects, is counted, never
 // silent. A restart with the same spool directory resumes where the last
