@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -247,5 +249,42 @@ func TestExportNeverStallsTheReader(t *testing.T) {
 			}
 		}
 		t.Errorf("outputs differ: %d lines without export, %d with", len(lines1), len(lines2))
+	}
+}
+
+// Bad OTLP flags and variables: one line and exit 2, before anything is
+// loaded (so without root too); a spool that cannot be created: one line
+// and exit 1.
+func TestExportBadOptionsGetOneLine(t *testing.T) {
+	dir := t.TempDir()
+	notDir := filepath.Join(dir, "file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		env  []string
+		args []string
+		code int
+		want string
+	}{
+		{nil, []string{"--otlp-endpoint", "collector:4317"}, 2, `nstrace: otlp: endpoint "collector:4317" is not grpc://, http:// or https://HOST:PORT`},
+		{nil, []string{"--otlp-endpoint", "https://c:4318", "--otlp-insecure"}, 2, "nstrace: otlp: --otlp-insecure with TLS (https or certificate files)"},
+		{nil, []string{"--otlp-endpoint", "grpc://c:4317", "--otlp-ca", filepath.Join(dir, "none.pem")}, 2,
+			"nstrace: otlp: read OTLP CA file: open " + filepath.Join(dir, "none.pem") + ": no such file or directory"},
+		{nil, []string{"--otlp-endpoint", "grpc://c:4317", "--otlp-header", "novalue"}, 2, `nstrace: --otlp-header "novalue": want KEY=VALUE`},
+		{[]string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://c:4318", "OTEL_EXPORTER_OTLP_PROTOCOL=http/json"}, nil, 2,
+			`nstrace: otlp: OTEL_EXPORTER_OTLP_PROTOCOL "http/json" (want grpc or http/protobuf)`},
+		{nil, []string{"--otlp-endpoint", "grpc://c:4317", "--otlp-spool", filepath.Join(notDir, "spool")}, 1,
+			"nstrace: otlp: create spool: mkdir " + notDir + ": not a directory"},
+	} {
+		cmd := exec.Command(binary, append([]string{"trace", "-q"}, tc.args...)...)
+		cmd.Env = append(os.Environ(), tc.env...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != tc.code || stderr.String() != tc.want+"\n" {
+			t.Errorf("%v %v: %v, stderr %q; want exit %d and %q", tc.env, tc.args, err, stderr.String(), tc.code, tc.want)
+		}
 	}
 }
