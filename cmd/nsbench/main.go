@@ -59,6 +59,7 @@ type options struct {
 	hooks     string // the hook set of the floor column
 	json      bool
 	workloads []workload
+	export    exportOptions // export.go
 
 	self string // this program, re-executed for each workload
 	dir  string // scratch files
@@ -81,6 +82,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.DurationVar(&o.memTime, "mem-timeout", 75*time.Second, "longest the memory row may run")
 	fs.BoolVar(&o.costs, "costs", true, "measure each BPF program's kernel run time during each workload")
 	fs.BoolVar(&o.json, "json", false, "print the results as JSON instead of a table")
+	o.export.register(fs)
 	only := fs.String("workloads", "", "comma-separated workloads to run (default all: "+workloadNames()+")")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -140,6 +142,9 @@ func run(args []string) error {
 		return err
 	}
 	defer os.RemoveAll(o.dir)
+	if o.export.only {
+		return runExportOnly(o)
+	}
 
 	tracers, notes, err := chooseTracers(o)
 	if err != nil {
@@ -180,10 +185,20 @@ func run(args []string) error {
 			return fmt.Errorf("memory: %w", err)
 		}
 	}
+	if o.export.collector != "" {
+		if res.Export, err = measureExport(o); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+	} else {
+		res.note("no export row: no OpenTelemetry Collector (go test ./tracer/export builds one; or -otelcol PATH)")
+	}
 	if o.json {
 		return res.writeJSON(os.Stdout)
 	}
 	res.writeTable(os.Stdout)
+	if res.Export != nil {
+		writeExportTable(os.Stdout, res.Export)
+	}
 	return nil
 }
 

@@ -20,6 +20,7 @@ type results struct {
 	Rows    []*row            `json:"workloads"`
 	Ready   map[string]*ready `json:"ready"` // by tracer
 	Memory  *memoryResult     `json:"memory,omitempty"`
+	Export  *exportResult     `json:"export,omitempty"`
 	Costs   []progCost        `json:"bpf_costs,omitempty"`
 	Notes   []string          `json:"notes"`
 }

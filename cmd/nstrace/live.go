@@ -28,6 +28,7 @@ type liveTrace struct {
 	det    *detection       // nil: detection off
 	rec    *sessionSink     // nil: not recording
 	rt     *runtime.Watcher // nil: no runtime asked
+	export *exportSink      // nil: no OTLP export
 	srv    *metrics.Server  // nil: no metrics
 	sigs   chan os.Signal
 	cancel context.CancelFunc
@@ -92,6 +93,13 @@ func openLive(ctx context.Context, cfg *traceConfig) (_ *liveTrace, err error) {
 		}
 		lt.p.AddSink(lt.rec)
 	}
+	if cfg.export != nil {
+		if lt.export, err = startExport(ctx, cfg.export, os.Stderr); err != nil {
+			return nil, err
+		}
+		lt.p.AddSink(lt.export)
+		lt.export.observe(m)
+	}
 	return lt, nil
 }
 
@@ -140,6 +148,9 @@ func (lt *liveTrace) close(runErr error) error {
 	if sum := alertSummary(lt.p, lt.det); sum != "" {
 		fmt.Fprintf(os.Stderr, "nstrace: %s\n", sum)
 	}
+	if lt.export != nil {
+		closeErr = errors.Join(closeErr, lt.export.finish(lt.p, lt.cfg.flags.drainTimeout))
+	}
 	if w := lt.rec; w != nil && closeErr == nil && !w.failed {
 		path := lt.cfg.flags.write
 		fmt.Fprintf(os.Stderr, "nstrace: session saved to %s\n", render.Sanitize(strings.Join(savedFiles(path, w.w), " ")))
@@ -153,6 +164,9 @@ func (lt *liveTrace) close(runErr error) error {
 func (lt *liveTrace) cleanup() {
 	if lt.rec != nil && !lt.stuck && !lt.rec.closed {
 		lt.rec.Close()
+	}
+	if lt.export != nil {
+		lt.export.abandon()
 	}
 	if lt.srv != nil {
 		lt.srv.Close()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/detect"
+	"github.com/nstrace/nstrace/tracer/export"
 	"github.com/nstrace/nstrace/tracer/filter"
 	"github.com/nstrace/nstrace/tracer/render"
 	"github.com/nstrace/nstrace/tracer/runtime"
@@ -45,6 +46,7 @@ type traceFlags struct {
 	seal    sealFlags    // seal_flags.go
 	stop    stopWhen     // stopwhen.go
 	runtime runtimeFlags // runtimeflags.go
+	otlp    otlpFlags    // otlp_flags.go
 }
 
 func newTraceCommand() *cobra.Command {
@@ -85,6 +87,7 @@ func newTraceCommand() *cobra.Command {
 	f.seal.register(fl)
 	f.stop.register(fl)
 	f.runtime.register(fl)
+	f.otlp.register(fl)
 	return cmd
 }
 
@@ -124,6 +127,7 @@ type traceConfig struct {
 	out       *output       // nil: nothing shown (-q, -w -)
 	readyFile string
 	runtimes  []runtime.Endpoint // none: ask no runtime
+	export    *export.Options    // nil: no OTLP export
 }
 
 // config checks the flags.
@@ -159,6 +163,9 @@ func (f *traceFlags) config() (*traceConfig, error) {
 		return nil, err
 	}
 	if err := f.metrics.check(); err != nil {
+		return nil, err
+	}
+	if c.export, err = f.otlp.config(); err != nil {
 		return nil, err
 	}
 	opts, err := f.filter.options()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/export"
+	"github.com/nstrace/nstrace/tracer/testenv"
 )
 
 func cpuTime(b *testing.B) time.Duration {
@@ -24,12 +25,12 @@ func cpuTime(b *testing.B) time.Duration {
 // collector (another process, so its CPU is not counted) and wait for the
 // acknowledgement.
 func BenchmarkExport(b *testing.B) {
-	c := startCollector(b, "", nil)
+	c := testenv.StartCollector(b, "", nil)
 	for _, proto := range []string{"grpc", "http"} {
 		b.Run(proto, func(b *testing.B) {
-			url := c.grpcURL()
+			url := c.GRPCURL()
 			if proto == "http" {
-				url = c.httpURL()
+				url = c.HTTPURL()
 			}
 			e, err := export.New(context.Background(), export.Options{Endpoint: url, Insecure: proto == "grpc",
 				SpoolDir: b.TempDir(), Logf: func(f string, a ...any) { b.Logf(f, a...) }})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/export"
+	"github.com/nstrace/nstrace/tracer/testenv"
 )
 
 var baseTime = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
@@ -60,6 +61,10 @@ func newExporter(t *testing.T, o export.Options) (*export.Exporter, *logLines) {
 	if o.Version == "" {
 		o.Version = "test"
 	}
+	if o.BatchSize == 0 {
+		// Small requests: the receiver decodes JSON, slowly under -race.
+		o.BatchSize = 256
+	}
 	e, err := export.New(context.Background(), o)
 	if err != nil {
 		t.Fatalf("export.New: %v", err)
@@ -92,10 +97,10 @@ func writeUnshares(t *testing.T, e *export.Exporter, from, to int) {
 func recordID(session string, seq int) string { return session + "-" + strconv.Itoa(seq) }
 
 // missing lists the sequence numbers 1..n that never arrived.
-func missing(s *sink, session string, n int) []int {
+func missing(s *testenv.OTLPSink, session string, n int) []int {
 	var out []int
 	for seq := 1; seq <= n; seq++ {
-		if s.count(recordID(session, seq)) == 0 {
+		if s.Count(recordID(session, seq)) == 0 {
 			out = append(out, seq)
 		}
 	}
@@ -106,17 +111,17 @@ func missing(s *sink, session string, n int) []int {
 func TestExactlyOnce(t *testing.T) {
 	for _, proto := range []string{"grpc", "http"} {
 		t.Run(proto, func(t *testing.T) {
-			s := startSink(t)
-			c := startCollector(t, s.url, nil)
-			url, insecure := c.grpcURL(), true
+			s := testenv.StartOTLPSink(t)
+			c := testenv.StartCollector(t, s.URL, nil)
+			url, insecure := c.GRPCURL(), true
 			if proto == "http" {
-				url, insecure = c.httpURL(), false
+				url, insecure = c.HTTPURL(), false
 			}
 			e, logs := newExporter(t, export.Options{Endpoint: url, Insecure: insecure, SpoolDir: t.TempDir()})
 			const n = 2000
 			writeUnshares(t, e, 0, n)
 			closeExporter(t, e, logs)
-			total, distinct := s.stats()
+			total, distinct := s.Stats()
 			if total != n || distinct != n {
 				t.Fatalf("arrived %d records, %d distinct; want %d of each (log %q)", total, distinct, n, logs.get())
 			}
@@ -134,25 +139,25 @@ func TestExactlyOnce(t *testing.T) {
 // TestCollectorRestart: the collector is killed in the middle of 20000
 // records and comes back after a pause; every record arrives.
 func TestCollectorRestart(t *testing.T) {
-	s := startSink(t)
-	s.delay = 5 * time.Millisecond
-	c := startCollector(t, s.url, nil)
-	e, logs := newExporter(t, export.Options{Endpoint: c.grpcURL(), Insecure: true, SpoolDir: t.TempDir(), BatchSize: 100})
+	s := testenv.StartOTLPSink(t)
+	s.Delay = 5 * time.Millisecond
+	c := testenv.StartCollector(t, s.URL, nil)
+	e, logs := newExporter(t, export.Options{Endpoint: c.GRPCURL(), Insecure: true, SpoolDir: t.TempDir(), BatchSize: 100})
 	const n = 20000
 	writeUnshares(t, e, 0, n)
-	waitFor(t, time.Minute, "a quarter arrived", func() bool { _, d := s.stats(); return d >= n/4 })
-	c.kill()
-	_, atKill := s.stats()
+	waitFor(t, time.Minute, "a quarter arrived", func() bool { _, d := s.Stats(); return d >= n/4 })
+	c.Kill()
+	_, atKill := s.Stats()
 	time.Sleep(5 * time.Second) // the outage under test, not a synchronisation
 	if st := e.Stats(); st.Retries == 0 {
 		t.Fatalf("no retries while the collector was down: %+v", st)
 	}
-	c.start()
+	c.Start()
 	closeExporter(t, e, logs)
 	if m := missing(s, e.SessionID(), n); len(m) != 0 {
 		t.Fatalf("%d records missing, first %v (log %q)", len(m), m[:min(len(m), 10)], logs.get())
 	}
-	total, distinct := s.stats()
+	total, distinct := s.Stats()
 	t.Logf("killed at %d of %d; %d arrived, %d distinct; stats %+v", atKill, n, total, distinct, e.Stats())
 	if atKill >= n {
 		t.Fatalf("everything arrived before the kill: the test proves nothing")
@@ -162,21 +167,21 @@ func TestCollectorRestart(t *testing.T) {
 // TestExporterKilled: an nstrace killed with SIGKILL mid-send leaves its
 // spool; a new exporter on the same spool sends the rest.
 func TestExporterKilled(t *testing.T) {
-	s := startSink(t)
-	s.delay = 5 * time.Millisecond
-	c := startCollector(t, s.url, nil)
+	s := testenv.StartOTLPSink(t)
+	s.Delay = 5 * time.Millisecond
+	c := testenv.StartCollector(t, s.URL, nil)
 	dir := t.TempDir()
 	ready := dir + ".ready"
 	const n = 20000
 	child := exec.Command(os.Args[0])
-	child.Env = append(os.Environ(), "NSTRACE_EXPORT_CHILD="+strings.Join([]string{c.grpcURL(), dir, ready, strconv.Itoa(n)}, ","))
+	child.Env = append(os.Environ(), "NSTRACE_EXPORT_CHILD="+strings.Join([]string{c.GRPCURL(), dir, ready, strconv.Itoa(n)}, ","))
 	out := new(strings.Builder)
 	child.Stdout, child.Stderr = out, out
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, time.Minute, "child spooled everything", func() bool { _, err := os.Stat(ready); return err == nil })
-	waitFor(t, time.Minute, "a quarter arrived", func() bool { _, d := s.stats(); return d >= n/4 })
+	waitFor(t, time.Minute, "a quarter arrived", func() bool { _, d := s.Stats(); return d >= n/4 })
 	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -185,16 +190,16 @@ func TestExporterKilled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, atKill := s.stats()
+	_, atKill := s.Stats()
 	if atKill >= n {
 		t.Fatalf("everything arrived before the kill: the test proves nothing")
 	}
-	e, logs := newExporter(t, export.Options{Endpoint: c.grpcURL(), Insecure: true, SpoolDir: dir})
+	e, logs := newExporter(t, export.Options{Endpoint: c.GRPCURL(), Insecure: true, SpoolDir: dir})
 	closeExporter(t, e, logs)
 	if m := missing(s, string(session), n); len(m) != 0 {
 		t.Fatalf("%d records missing, first %v (log %q, child %q)", len(m), m[:min(len(m), 10)], logs.get(), out)
 	}
-	total, distinct := s.stats()
+	total, distinct := s.Stats()
 	t.Logf("killed at %d of %d; the second exporter sent %d; %d arrived, %d distinct", atKill, n, e.Stats().Sent, total, distinct)
 	if e.Stats().Sent == 0 {
 		t.Fatal("the second exporter sent nothing")
@@ -239,10 +244,10 @@ func exporterChild(args []string) {
 // TestSpoolTooSmall: with the collector away, a 1 MiB spool overflows;
 // exactly the records counted as dropped never arrive.
 func TestSpoolTooSmall(t *testing.T) {
-	s := startSink(t)
-	c := startCollector(t, s.url, nil)
-	c.kill()
-	e, logs := newExporter(t, export.Options{Endpoint: c.grpcURL(), Insecure: true, SpoolDir: t.TempDir(),
+	s := testenv.StartOTLPSink(t)
+	c := testenv.StartCollector(t, s.URL, nil)
+	c.Kill()
+	e, logs := newExporter(t, export.Options{Endpoint: c.GRPCURL(), Insecure: true, SpoolDir: t.TempDir(),
 		SpoolSize: export.MinSpoolSize})
 	const n = 20000
 	writeUnshares(t, e, 0, n)
@@ -250,20 +255,20 @@ func TestSpoolTooSmall(t *testing.T) {
 	if st.Dropped == 0 || st.SpoolBytes > export.MinSpoolSize {
 		t.Fatalf("stats %+v: want records dropped and the spool within %d bytes", st, export.MinSpoolSize)
 	}
-	c.start()
+	c.Start()
 	closeExporter(t, e, logs)
 	st = e.Stats()
 	// Loss markers (cause export) are records too: every record spooled
 	// either arrived or was counted as dropped.
 	m := missing(s, e.SessionID(), int(st.Spooled))
-	_, distinct := s.stats()
+	_, distinct := s.Stats()
 	t.Logf("%d written, %d spooled, %d dropped, %d missing, %d arrived; stats %+v", n, st.Spooled, st.Dropped, len(m), distinct, st)
 	if uint64(len(m)) != st.Dropped || uint64(distinct) != st.Spooled-st.Dropped {
 		t.Fatalf("%d missing, %d dropped, %d arrived of %d: want missing == dropped (log %q)", len(m), st.Dropped, distinct, st.Spooled, logs.get())
 	}
 	var markers, markedLost uint64
 	for seq := 1; seq <= int(st.Spooled); seq++ {
-		r, ok := s.record(recordID(e.SessionID(), seq))
+		r, ok := s.Record(recordID(e.SessionID(), seq))
 		if !ok || r.EventName != "nstrace.lost" {
 			continue
 		}
@@ -282,11 +287,11 @@ func TestSpoolTooSmall(t *testing.T) {
 // TestCloseLeavesUnsent: Close with the collector away returns at its
 // deadline with ErrPending; the records wait in the spool for the next run.
 func TestCloseLeavesUnsent(t *testing.T) {
-	s := startSink(t)
-	c := startCollector(t, s.url, nil)
-	c.kill()
+	s := testenv.StartOTLPSink(t)
+	c := testenv.StartCollector(t, s.URL, nil)
+	c.Kill()
 	dir := t.TempDir()
-	e, _ := newExporter(t, export.Options{Endpoint: c.grpcURL(), Insecure: true, SpoolDir: dir})
+	e, _ := newExporter(t, export.Options{Endpoint: c.GRPCURL(), Insecure: true, SpoolDir: dir})
 	writeUnshares(t, e, 0, 300)
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
@@ -298,8 +303,8 @@ func TestCloseLeavesUnsent(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Fatalf("Close took %v past a 500 ms deadline", d)
 	}
-	c.start()
-	e2, logs := newExporter(t, export.Options{Endpoint: c.grpcURL(), Insecure: true, SpoolDir: dir})
+	c.Start()
+	e2, logs := newExporter(t, export.Options{Endpoint: c.GRPCURL(), Insecure: true, SpoolDir: dir})
 	closeExporter(t, e2, logs)
 	if m := missing(s, e.SessionID(), 300); len(m) != 0 {
 		t.Fatalf("missing %v", m)

@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	sdklog "go.opentelemetry.io/otel/sdk/log"
-
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
 )
@@ -42,8 +40,15 @@ type Exporter struct {
 	logf    func(string, ...any)
 	session string
 	sp      *spool
-	sdk     sdklog.Exporter
-	build   *recordBuilder
+	cl      client
+	cfg     *clientConfig
+
+	// The sender's: the encoder, the resource and scope encoded once, and
+	// the buffers a batch is encoded into (one batch at a time).
+	enc             recordEncoder
+	resource, scope []byte
+	recs            []byte
+	bufs            [][]byte // request buffers no batch uses
 
 	wmu   sync.Mutex // guards the writer's fields below
 	buf   []byte
@@ -61,6 +66,7 @@ type Exporter struct {
 
 	spooled, sent, rejected, dropped, retries atomic.Uint64
 	inflight                                  atomic.Int64
+	failing                                   atomic.Bool // exports fail: said once, and when they work again
 }
 
 // Stats are the exporter's counters and gauges, for the metrics package.
@@ -87,7 +93,7 @@ func New(ctx context.Context, o Options) (*Exporter, error) {
 		return nil, fmt.Errorf("spool size %d below %d bytes: %w", o.SpoolSize, MinSpoolSize, ErrUsage)
 	}
 	if o.BatchSize <= 0 {
-		o.BatchSize = 512
+		o.BatchSize = 2048
 	}
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 5 * time.Second
@@ -105,17 +111,18 @@ func New(ctx context.Context, o Options) (*Exporter, error) {
 	if e.logf == nil {
 		e.logf = func(f string, a ...any) { fmt.Fprintf(os.Stderr, "nstrace: "+f+"\n", a...) }
 	}
-	sdk, err := newSDKExporter(ctx, &o)
+	cl, cfg, err := newClient(&o)
 	if err != nil {
 		return nil, fmt.Errorf("otlp exporter: %w", err)
 	}
+	e.cl, e.cfg = cl, cfg
 	res, err := newResource(ctx, o.Version)
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("otlp resource: %w", err), sdk.Shutdown(ctx))
+		return nil, errors.Join(fmt.Errorf("otlp resource: %w", err), cl.close())
 	}
-	e.sdk, e.build = sdk, newRecordBuilder(res)
+	e.resource, e.scope = encodeResource(res), encodeScope()
 	if e.sp, err = openSpool(o.SpoolDir, o.SpoolSize, o.SessionID); err != nil {
-		return nil, errors.Join(err, sdk.Shutdown(ctx))
+		return nil, errors.Join(err, cl.close())
 	}
 	if e.sp.cut > 0 {
 		e.logf("otlp spool %s: cut %d bytes after the last whole record (a write cut short by a crash, or damage)", o.SpoolDir, e.sp.cut)
@@ -275,9 +282,7 @@ func (e *Exporter) Close(ctx context.Context) error {
 		<-e.done
 	}
 	e.abort()
-	shutCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	err := e.sdk.Shutdown(shutCtx)
+	err := e.cl.close()
 	if cerr := e.sp.close(); err == nil {
 		err = cerr
 	}

@@ -8,12 +8,9 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
+	"strings"
 	"time"
-
-	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
-	sdklog "go.opentelemetry.io/otel/sdk/log"
-	"google.golang.org/grpc/credentials"
 )
 
 // DefaultSpoolSize bounds the spool when Options.SpoolSize is zero.
@@ -47,7 +44,7 @@ type Options struct {
 	SessionID string
 	Version   string // service.version
 
-	BatchSize  int           // records per export call; zero: 512
+	BatchSize  int           // records per export call; zero: 2048
 	MaxBackoff time.Duration // longest pause between retries; zero: 5 s
 	// Logf reports, once each, conditions that lose records or stop
 	// sending (rejections, a refused certificate). Nil: standard error.
@@ -82,122 +79,191 @@ func firstEnv(keys ...string) string {
 	return ""
 }
 
-// newSDKExporter builds the SDK's OTLP log exporter with its own retries
-// off: the sender retries, so it knows when a batch was acknowledged.
-func newSDKExporter(ctx context.Context, o *Options) (sdklog.Exporter, error) {
-	tlsCfg, err := o.tlsConfig()
-	if err != nil {
-		return nil, err
-	}
-	gzip := o.Compression == "gzip" || (o.Compression == "" &&
-		firstEnv("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION") == "")
-	if o.Compression != "" && o.Compression != "gzip" && o.Compression != "none" {
-		return nil, fmt.Errorf("compression %q (want gzip or none): %w", o.Compression, ErrUsage)
-	}
-	timeout := o.Timeout
-	if timeout == 0 {
-		timeout = 10 * time.Second
-	}
-
-	scheme, hostport, path := "", "", ""
-	if o.Endpoint != "" {
-		u, err := url.Parse(o.Endpoint)
-		if err != nil || u.Host == "" {
-			return nil, fmt.Errorf("endpoint %q is not grpc://, http:// or https://HOST:PORT: %w", o.Endpoint, ErrUsage)
-		}
-		scheme, hostport, path = u.Scheme, u.Host, u.Path
-	} else {
-		switch p := firstEnv("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"); p {
-		case "grpc":
-			scheme = "env-grpc"
-		case "", "http/protobuf":
-			scheme = "env-http"
-		default:
-			return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_PROTOCOL %q (want grpc or http/protobuf): %w", p, ErrUsage)
-		}
-	}
-	if o.Insecure && (scheme == "https" || tlsCfg != nil) {
-		return nil, fmt.Errorf("--otlp-insecure with TLS (https or certificate files): %w", ErrUsage)
-	}
-
-	switch scheme {
-	case "grpc", "env-grpc":
-		opts := []otlploggrpc.Option{
-			otlploggrpc.WithRetry(otlploggrpc.RetryConfig{Enabled: false}),
-			otlploggrpc.WithTimeout(timeout),
-		}
-		if hostport != "" {
-			opts = append(opts, otlploggrpc.WithEndpoint(hostport))
-		}
-		if o.Insecure {
-			opts = append(opts, otlploggrpc.WithInsecure())
-		}
-		if tlsCfg != nil {
-			opts = append(opts, otlploggrpc.WithTLSCredentials(credentials.NewTLS(tlsCfg)))
-		}
-		if gzip {
-			opts = append(opts, otlploggrpc.WithCompressor("gzip"))
-		}
-		if o.Headers != nil {
-			opts = append(opts, otlploggrpc.WithHeaders(o.Headers))
-		}
-		return otlploggrpc.New(ctx, opts...)
-	case "http", "https", "env-http":
-		opts := []otlploghttp.Option{
-			otlploghttp.WithRetry(otlploghttp.RetryConfig{Enabled: false}),
-			otlploghttp.WithTimeout(timeout),
-		}
-		if hostport != "" {
-			opts = append(opts, otlploghttp.WithEndpoint(hostport))
-			if path == "" || path == "/" {
-				path = "/v1/logs"
-			}
-			opts = append(opts, otlploghttp.WithURLPath(path))
-		}
-		if scheme == "http" {
-			opts = append(opts, otlploghttp.WithInsecure())
-		}
-		if tlsCfg != nil {
-			opts = append(opts, otlploghttp.WithTLSClientConfig(tlsCfg))
-		}
-		if gzip {
-			opts = append(opts, otlploghttp.WithCompression(otlploghttp.GzipCompression))
-		} else if o.Compression == "none" {
-			opts = append(opts, otlploghttp.WithCompression(otlploghttp.NoCompression))
-		}
-		if o.Headers != nil {
-			opts = append(opts, otlploghttp.WithHeaders(o.Headers))
-		}
-		return otlploghttp.New(ctx, opts...)
-	}
-	return nil, fmt.Errorf("endpoint %q: scheme %q is not grpc, http or https: %w", o.Endpoint, scheme, ErrUsage)
+// env reads OTEL_EXPORTER_OTLP_LOGS_<name>, else OTEL_EXPORTER_OTLP_<name>.
+func env(name string) string {
+	return firstEnv("OTEL_EXPORTER_OTLP_LOGS_"+name, "OTEL_EXPORTER_OTLP_"+name)
 }
 
-// tlsConfig reads the CA and client certificate files; nil when none given.
+// clientConfig is where and how to send, the options and the environment
+// resolved.
+type clientConfig struct {
+	grpc     bool
+	hostport string
+	path     string // OTLP/HTTP
+	insecure bool   // gRPC without TLS, or http://
+	tls      *tls.Config
+	headers  map[string]string
+	gzip     bool
+	timeout  time.Duration
+}
+
+// resolve applies the options over the standard OTEL_EXPORTER_OTLP_*
+// variables, as the OpenTelemetry SDKs read them.
+func (o *Options) resolve() (*clientConfig, error) {
+	c := &clientConfig{timeout: o.Timeout, headers: map[string]string{}}
+	if c.timeout == 0 {
+		c.timeout = 10 * time.Second
+		if v := env("TIMEOUT"); v != "" {
+			ms, err := strconv.Atoi(v)
+			if err != nil || ms <= 0 {
+				return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_TIMEOUT %q (want milliseconds): %w", v, ErrUsage)
+			}
+			c.timeout = time.Duration(ms) * time.Millisecond
+		}
+	}
+	comp := o.Compression
+	if comp == "" {
+		comp = env("COMPRESSION")
+	}
+	switch comp {
+	case "", "gzip":
+		c.gzip = true
+	case "none":
+	default:
+		return nil, fmt.Errorf("compression %q (want gzip or none): %w", comp, ErrUsage)
+	}
+	if o.Headers != nil {
+		c.headers = o.Headers
+	} else if h := env("HEADERS"); h != "" {
+		for _, kv := range strings.Split(h, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			k, err1 := url.QueryUnescape(strings.TrimSpace(k))
+			v, err2 := url.QueryUnescape(strings.TrimSpace(v))
+			if !ok || k == "" || err1 != nil || err2 != nil {
+				return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_HEADERS: %q is not KEY=VALUE: %w", kv, ErrUsage)
+			}
+			c.headers[k] = v
+		}
+	}
+	if err := o.resolveEndpoint(c); err != nil {
+		return nil, err
+	}
+	var err error
+	if c.tls, err = o.tlsConfig(); err != nil {
+		return nil, err
+	}
+	if c.insecure && c.tls != nil && !c.grpc {
+		return nil, fmt.Errorf("TLS files with an http:// endpoint: %w", ErrUsage)
+	}
+	if o.Insecure && c.tls != nil {
+		return nil, fmt.Errorf("--otlp-insecure with TLS (https or certificate files): %w", ErrUsage)
+	}
+	if c.tls != nil {
+		c.insecure = false
+	}
+	return c, nil
+}
+
+func (o *Options) resolveEndpoint(c *clientConfig) error {
+	raw, scheme := o.Endpoint, ""
+	if raw == "" {
+		switch p := env("PROTOCOL"); p {
+		case "grpc":
+			scheme = "grpc"
+		case "", "http/protobuf":
+			scheme = "http"
+		default:
+			return fmt.Errorf("OTEL_EXPORTER_OTLP_PROTOCOL %q (want grpc or http/protobuf): %w", p, ErrUsage)
+		}
+		raw = os.Getenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
+		if raw == "" {
+			// The generic endpoint is the collector's root: OTLP/HTTP
+			// appends the signal's path to it.
+			raw = os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+			if scheme == "http" && raw != "" {
+				raw = strings.TrimSuffix(raw, "/") + "/v1/logs"
+			}
+		}
+		if raw == "" {
+			return fmt.Errorf("no endpoint: give --otlp-endpoint or OTEL_EXPORTER_OTLP_ENDPOINT: %w", ErrUsage)
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("endpoint %q is not grpc://, http:// or https://HOST:PORT: %w", raw, ErrUsage)
+	}
+	c.hostport, c.path = u.Host, u.Path
+	switch {
+	case o.Endpoint == "" && scheme == "grpc": // the URL's scheme says whether TLS is used
+		c.grpc = true
+		ins := strings.ToLower(env("INSECURE"))
+		c.insecure = u.Scheme == "http" || ins == "true"
+	case u.Scheme == "grpc":
+		c.grpc, c.insecure = true, o.Insecure
+	case u.Scheme == "http" || u.Scheme == "https":
+		if o.Insecure && u.Scheme == "https" {
+			return fmt.Errorf("--otlp-insecure with TLS (https or certificate files): %w", ErrUsage)
+		}
+		c.insecure = u.Scheme == "http"
+		if c.path == "" || c.path == "/" {
+			c.path = "/v1/logs"
+		}
+	default:
+		return fmt.Errorf("endpoint %q: scheme %q is not grpc, http or https: %w", raw, u.Scheme, ErrUsage)
+	}
+	return nil
+}
+
+// newClient makes the client o describes.
+func newClient(o *Options) (client, *clientConfig, error) {
+	c, err := o.resolve()
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.grpc {
+		g, err := newGRPCClient(c)
+		return g, c, err
+	}
+	return newHTTPClient(c), c, nil
+}
+
+// tlsConfig reads the CA and client certificate files, the options' or
+// else the environment's; nil when none are given.
 func (o *Options) tlsConfig() (*tls.Config, error) {
-	if o.CAFile == "" && o.CertFile == "" && o.KeyFile == "" {
+	ca, cert, key := o.CAFile, o.CertFile, o.KeyFile
+	if ca == "" && cert == "" && key == "" {
+		ca, cert, key = env("CERTIFICATE"), env("CLIENT_CERTIFICATE"), env("CLIENT_KEY")
+	}
+	if ca == "" && cert == "" && key == "" {
 		return nil, nil
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if o.CAFile != "" {
-		pem, err := os.ReadFile(o.CAFile)
+	if ca != "" {
+		pem, err := os.ReadFile(ca)
 		if err != nil {
 			return nil, fmt.Errorf("read OTLP CA file: %w", err)
 		}
 		cfg.RootCAs = x509.NewCertPool()
 		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("OTLP CA file %s holds no PEM certificate: %w", o.CAFile, ErrUsage)
+			return nil, fmt.Errorf("OTLP CA file %s holds no PEM certificate: %w", ca, ErrUsage)
 		}
 	}
-	if (o.CertFile == "") != (o.KeyFile == "") {
+	if (cert == "") != (key == "") {
 		return nil, fmt.Errorf("--otlp-cert and --otlp-key go together: %w", ErrUsage)
 	}
-	if o.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+	if cert != "" {
+		pair, err := tls.LoadX509KeyPair(cert, key)
 		if err != nil {
 			return nil, fmt.Errorf("load OTLP client certificate: %w", err)
 		}
-		cfg.Certificates = []tls.Certificate{cert}
+		cfg.Certificates = []tls.Certificate{pair}
 	}
 	return cfg, nil
+}
+
+// Check refuses options that cannot work (a bad endpoint, compression or
+// spool size, unreadable certificate files) without touching the network
+// or the spool: so that a command can refuse them before it starts.
+func (o *Options) Check(ctx context.Context) error {
+	if o.SpoolDir == "" {
+		return fmt.Errorf("no spool directory: %w", ErrUsage)
+	}
+	if o.SpoolSize != 0 && o.SpoolSize < MinSpoolSize {
+		return fmt.Errorf("spool size %d below %d bytes: %w", o.SpoolSize, MinSpoolSize, ErrUsage)
+	}
+	cl, _, err := newClient(o)
+	if err != nil {
+		return err
+	}
+	return cl.close()
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/export"
+	"github.com/nstrace/nstrace/tracer/testenv"
 )
 
 // plainJSON decodes b the way the sink's records are compared.
@@ -42,9 +43,9 @@ func readFirstLine(t *testing.T, paths ...string) string {
 // and checks every field that arrived: the body is the event's JSON, the
 // attributes and resource are exactly the expected ones.
 func TestRecordContents(t *testing.T) {
-	s := startSink(t)
-	c := startCollector(t, s.url, nil)
-	e, logs := newExporter(t, export.Options{Endpoint: c.grpcURL(), Insecure: true, SpoolDir: t.TempDir(), Version: "1.2.3"})
+	s := testenv.StartOTLPSink(t)
+	c := testenv.StartCollector(t, s.URL, nil)
+	e, logs := newExporter(t, export.Options{Endpoint: c.GRPCURL(), Insecure: true, SpoolDir: t.TempDir(), Version: "1.2.3"})
 
 	ctr := &event.Container{ID: "3f2a9c8e71d04b6f", Runtime: "docker", Name: "web"}
 	withCtr := unshare(7)
@@ -130,11 +131,11 @@ func TestRecordContents(t *testing.T) {
 		{9, []byte(`{"time":"2026-11-29T12:00:06.000000000Z","event":"summary","events":5,"filtered":1,"lost":12,"alerts":1,"export_dropped":0,"export_rejected":0}`),
 			summary.Time, "nstrace.summary", 9, "info", map[string]any{"nstrace.record.id": id(9), "nstrace.event": "summary"}},
 	}
-	if total, distinct := s.stats(); total != len(cases) || distinct != len(cases) {
+	if total, distinct := s.Stats(); total != len(cases) || distinct != len(cases) {
 		t.Fatalf("%d records arrived (%d distinct); want %d", total, distinct, len(cases))
 	}
 	for _, tc := range cases {
-		r, ok := s.record(id(tc.seq))
+		r, ok := s.Record(id(tc.seq))
 		if !ok {
 			t.Fatalf("record %d did not arrive", tc.seq)
 		}

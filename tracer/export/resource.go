@@ -2,6 +2,7 @@ package export
 
 import (
 	"context"
+	"math"
 	"os"
 	"runtime"
 	"strings"
@@ -68,4 +69,45 @@ func firstID(paths ...string) string {
 		}
 	}
 	return ""
+}
+
+// scopeName is the instrumentation scope of every record.
+const scopeName = "github.com/nstrace/nstrace/tracer/export"
+
+// encodeScope is ScopeLogs.scope, the same in every request.
+func encodeScope() []byte {
+	out, m := openField(nil, fSLScope)
+	out = appendBytesField(out, fScopeName, scopeName)
+	return closeField(out, m)
+}
+
+// encodeResource is ResourceLogs.resource, the same in every request.
+func encodeResource(res *resource.Resource) []byte {
+	out, m := openField(nil, fRLResource)
+	for _, kv := range res.Attributes() {
+		var a, v int
+		out, a = openField(out, fResAttrs)
+		out = appendBytesField(out, fKVKey, string(kv.Key))
+		out, v = openField(out, fKVValue)
+		out = appendAttrValue(out, kv.Value)
+		out = closeField(closeField(out, v), a)
+	}
+	return closeField(out, m)
+}
+
+// appendAttrValue writes an attribute's value as AnyValue fields.
+func appendAttrValue(out []byte, v attribute.Value) []byte {
+	switch v.Type() {
+	case attribute.BOOL:
+		return appendVarintField(out, fAVBool, map[bool]uint64{false: 0, true: 1}[v.AsBool()])
+	case attribute.INT64:
+		return appendVarintField(out, fAVInt, uint64(v.AsInt64()))
+	case attribute.FLOAT64:
+		return appendFixed64Field(out, fAVDouble, math.Float64bits(v.AsFloat64()))
+	case attribute.STRING:
+		return appendBytesField(out, fAVString, v.AsString())
+	}
+	// Slices: written as their string form, which OTEL_RESOURCE_ATTRIBUTES
+	// (strings only) never makes.
+	return appendBytesField(out, fAVString, v.String())
 }

@@ -2,142 +2,234 @@ package export
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
-	"reflect"
+	"sync"
 	"time"
-
-	"go.opentelemetry.io/otel/log"
-	sdklog "go.opentelemetry.io/otel/sdk/log"
-	"go.opentelemetry.io/otel/sdk/resource"
 )
 
 // idleWait is how long the sender sleeps when the spool has nothing new:
 // it bounds how long a record waits when events pause without a Flush.
 const idleWait = 200 * time.Millisecond
 
-// batch is records read from one segment and not yet acknowledged.
+// batch is records read from one segment and not yet acknowledged, as
+// the request that carries them.
 type batch struct {
-	seg     *segment
-	end     position
-	records []sdklog.Record
+	seg *segment
+	end position
+	n   int64  // records
+	req []byte // the ExportLogsServiceRequest; the sender's buffer
 }
 
-// recordBuilder turns log records into the SDK's records, which carry the
-// resource and scope: the SDK makes them only through a logger, so a
-// processor of ours catches each one as it is emitted.
-type recordBuilder struct {
-	logger log.Logger
-	caught *[]sdklog.Record
+// maxBatchBytes bounds a request's encoded size, well under the 4 MiB a
+// gRPC server takes by default.
+const maxBatchBytes = 2 << 20
+
+// linger is how long a part batch may wait for more records before it is
+// sent: a bound on the delay it adds.
+const linger = 100 * time.Millisecond
+
+// maxInFlight is how many requests may await the collector at once: one
+// round trip's latency (the collector's work, the network) would
+// otherwise bound the rate.
+const maxInFlight = 4
+
+// flight is a batch being sent by a goroutine of its own.
+type flight struct {
+	b        *batch
+	done     chan struct{} // closed when acknowledged, or at the stop
+	ok       bool          // acknowledged
+	rejected int64         // of its records, refused in a partial success
+	msg      string        // the collector's message about them
 }
 
-type catcher struct{ out *[]sdklog.Record }
-
-// OnEmit keeps a copy of r without Clone: the logger builds a new record,
-// with attribute storage of its own, for every Emit and drops it after.
-func (c catcher) OnEmit(_ context.Context, r *sdklog.Record) error {
-	*c.out = append(*c.out, *r)
-	return nil
-}
-func (catcher) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
-func (catcher) Shutdown(context.Context) error                         { return nil }
-func (catcher) ForceFlush(context.Context) error                       { return nil }
-
-func newRecordBuilder(res *resource.Resource) *recordBuilder {
-	out := new([]sdklog.Record)
-	// Keys are unique by construction (one JSON encoder, fixed attribute
-	// names): the SDK need not look for duplicates in every record.
-	p := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(catcher{out}),
-		sdklog.WithAttributeCountLimit(64), sdklog.WithAllowKeyDuplication())
-	return &recordBuilder{logger: p.Logger(scopeName), caught: out}
-}
-
-// scopeName is the instrumentation scope of every record.
-const scopeName = "github.com/nstrace/nstrace/tracer/export"
-
-// run sends until Close: read a batch, export it, retry with backoff until
-// acknowledged, advance the cursor.
+// run sends until Close: read batches, export up to maxInFlight at once,
+// each retried with backoff until acknowledged, and advance the cursor in
+// the spool's order, as far as every batch before is acknowledged.
 func (e *Exporter) run(ctx context.Context) {
 	defer close(e.done)
 	var files segFiles
 	defer files.close()
-	var b *batch
-	backoff := time.Duration(0)
-	failing := false
+	var window []*flight      // oldest first
+	draining := false         // Close was called
+	var lingerSince time.Time // a part batch has waited since
+	var sending sync.WaitGroup
+	defer func() {
+		// Stopped: no sender writes anything more; those acknowledged in
+		// order still move the cursor, the rest stay in the spool.
+		sending.Wait()
+		for len(window) > 0 && window[0].ok {
+			e.finish(window[0])
+			window = window[1:]
+		}
+		for _, f := range window {
+			e.stopWithBatch(f.b)
+		}
+	}()
 	for {
-		if b == nil {
-			b = e.readBatch(&files)
-			if b == nil {
-				e.Flush()
-				b = e.readBatch(&files)
+		for len(window) > 0 && isDone(window[0]) {
+			if !window[0].ok {
+				return // its sender saw the stop
 			}
-			if b == nil {
-				select {
-				case <-e.drain:
-					return
-				default:
+			e.finish(window[0])
+			window = window[1:]
+		}
+		// With nothing out, a part batch waits up to linger for more;
+		// with a request out, another goes only with a whole batch: so
+		// records gather into big requests instead of many small ones,
+		// each paying a round trip, an fsync and a cursor write.
+		if len(window) == 0 && !draining {
+			if p := e.sp.pending(); p > 0 && p < int64(e.opts.BatchSize) {
+				if lingerSince.IsZero() {
+					lingerSince = time.Now()
 				}
-				select {
-				case <-ctx.Done():
-					return
-				case <-e.kick:
-				case <-time.After(idleWait):
+				if wait := linger - time.Since(lingerSince); wait > 0 {
+					select {
+					case <-ctx.Done():
+						return
+					case <-e.drain:
+						draining = true
+					case <-e.kick:
+					case <-time.After(wait):
+					}
+					continue
 				}
+			}
+		}
+		if len(window) == 0 || (len(window) < maxInFlight && e.sp.pending() >= int64(e.opts.BatchSize)) {
+			b := e.nextBatch(&files)
+			if b == nil && len(window) == 0 {
+				e.Flush()
+				b = e.nextBatch(&files)
+			}
+			if b != nil {
+				lingerSince = time.Time{}
+				f := &flight{b: b, done: make(chan struct{})}
+				e.inflight.Add(b.n)
+				window = append(window, f)
+				sending.Add(1)
+				go func() {
+					defer sending.Done()
+					e.send(ctx, f)
+				}()
 				continue
 			}
-			e.inflight.Store(int64(len(b.records)))
 		}
-		err := e.sdk.Export(ctx, b.records)
-		rejected, ok := partialSuccess(err)
-		if err == nil || ok {
-			if rejected > 0 {
-				if e.rejected.Add(uint64(rejected)) == uint64(rejected) {
-					e.logf("otlp: the collector rejected %d records (%v); rejections are counted as lost (cause %s) and not logged again", rejected, err, LostRejected)
-				}
+		if len(window) == 0 {
+			if draining {
+				return // read once more since Close: nothing left
 			}
-			e.sent.Add(uint64(len(b.records)) - uint64(rejected))
-			if err := e.sp.ack(b.end); err != nil {
-				e.logf("otlp spool: %v", err)
+			select {
+			case <-e.drain:
+				// What Close wrote may have come after the read above.
+				draining = true
+				continue
+			default:
 			}
-			e.inflight.Store(0)
-			b, backoff = nil, 0
-			if failing {
-				failing = false
-				e.logf("otlp: sending to the collector again")
+			select {
+			case <-ctx.Done():
+				return
+			case <-e.kick:
+			case <-time.After(idleWait):
 			}
 			continue
 		}
+		var more <-chan struct{} // new records, when there is room for them
+		if len(window) < maxInFlight {
+			more = e.kick
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-window[0].done:
+		case <-more:
+		}
+	}
+}
+
+func isDone(f *flight) bool {
+	select {
+	case <-f.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// send exports f's batch until the collector acknowledges it or ctx ends.
+func (e *Exporter) send(ctx context.Context, f *flight) {
+	defer close(f.done)
+	backoff := time.Duration(0)
+	for {
+		callCtx, cancel := context.WithTimeout(ctx, e.cfg.timeout)
+		rejected, msg, err := e.cl.export(callCtx, f.b.req)
+		cancel()
+		if err == nil {
+			f.ok, f.rejected, f.msg = true, min(max(rejected, 0), f.b.n), msg
+			if e.failing.CompareAndSwap(true, false) {
+				e.logf("otlp: sending to the collector again")
+			}
+			return
+		}
 		if ctx.Err() != nil {
-			e.stopWithBatch(b)
 			return
 		}
 		e.retries.Add(1)
-		if !failing {
-			failing = true
+		if e.failing.CompareAndSwap(false, true) {
 			e.logf("otlp: export to %s failed, retrying with backoff: %v", e.endpointName(), err)
 		}
 		backoff = min(max(2*backoff, 100*time.Millisecond), e.opts.MaxBackoff)
 		select {
 		case <-ctx.Done():
-			e.stopWithBatch(b)
 			return
 		case <-time.After(backoff):
 		}
 	}
 }
 
+// finish counts an acknowledged batch and moves the cursor past it.
+func (e *Exporter) finish(f *flight) {
+	if f.rejected > 0 && e.rejected.Add(uint64(f.rejected)) == uint64(f.rejected) {
+		e.logf("otlp: the collector rejected %d records (%s); rejections are counted as lost (cause %s) and not logged again",
+			f.rejected, f.msg, LostRejected)
+	}
+	e.sent.Add(uint64(f.b.n - f.rejected))
+	if err := e.sp.ack(f.b.end); err != nil {
+		e.logf("otlp spool: %v", err)
+	}
+	e.inflight.Add(-f.b.n)
+	e.bufs = append(e.bufs, f.b.req[:0])
+}
+
+// nextBatch reads a batch into a request buffer no batch in flight uses.
+func (e *Exporter) nextBatch(files *segFiles) *batch {
+	var buf []byte
+	if n := len(e.bufs); n > 0 {
+		buf = e.bufs[n-1]
+		e.bufs = e.bufs[:n-1]
+	}
+	b := e.readBatch(files, buf)
+	if b == nil && buf != nil {
+		e.bufs = append(e.bufs, buf)
+	}
+	return b
+}
+
 // stopWithBatch leaves an unacknowledged batch for the next start; when
 // its segment was dropped to bound the spool meanwhile, the spool no
 // longer holds it, so its records count as dropped.
+// Those it holds stay counted in flight: unacknowledged, pending.
 func (e *Exporter) stopWithBatch(b *batch) {
 	if !e.sp.holds(b.seg) {
-		e.dropped.Add(uint64(len(b.records)))
-		e.inflight.Store(0)
+		e.inflight.Add(-b.n)
+		e.dropped.Add(uint64(b.n))
 	}
 }
 
 // readBatch reads up to BatchSize records the sender has not read.
-func (e *Exporter) readBatch(files *segFiles) *batch {
+// The request is encoded into buf, which it then owns.
+func (e *Exporter) readBatch(files *segFiles, buf []byte) *batch {
 	seg, from, to := e.sp.readable()
 	if seg == nil || from >= to {
 		return nil
@@ -157,21 +249,20 @@ func (e *Exporter) readBatch(files *segFiles) *batch {
 	}
 	r := newSegmentReader(f, from, to, files.buf)
 	defer func() { files.buf = r.buf }()
-	*e.build.caught = (*e.build.caught)[:0]
+	recs := e.recs[:0]
 	var n, bad int64
-	for n < int64(e.opts.BatchSize) {
+	for n < int64(e.opts.BatchSize) && len(recs) < maxBatchBytes {
 		rec, ok := r.next()
 		if !ok {
 			break
 		}
 		n++
-		lr, err := toLogRecord(rec, seg.session)
-		if err != nil {
+		var err error
+		if recs, err = e.enc.appendRecord(recs, rec, seg.session); err != nil {
 			bad++
-			continue
 		}
-		e.build.logger.Emit(context.Background(), lr)
 	}
+	e.recs = recs
 	if n == 0 {
 		if lost := e.sp.skipRest(seg, from); lost > 0 {
 			e.dropped.Add(lost)
@@ -186,39 +277,20 @@ func (e *Exporter) readBatch(files *segFiles) *batch {
 		e.dropped.Add(uint64(bad))
 		e.logf("otlp spool: %d records unreadable; counted as lost (cause export)", bad)
 	}
-	recs := make([]sdklog.Record, len(*e.build.caught))
-	copy(recs, *e.build.caught)
-	return &batch{seg: seg, end: position{seg.num, r.off}, records: recs}
+	req := e.request(buf[:0], recs)
+	return &batch{seg: seg, end: position{seg.num, r.off}, n: n - bad, req: req}
 }
 
-// partialSuccess reports whether err is only OTLP partial successes (the
-// collector took the rest) and how many records they rejected. The SDK
-// returns them as an internal type; its exported field is read by name.
-func partialSuccess(err error) (rejected int64, ok bool) {
-	if err == nil {
-		return 0, false
-	}
-	ok = true
-	var walk func(error)
-	walk = func(err error) {
-		switch u := err.(type) {
-		case interface{ Unwrap() []error }:
-			for _, e := range u.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		v := reflect.ValueOf(err)
-		if v.Kind() == reflect.Struct && v.Type().Name() == "PartialSuccess" {
-			if f := v.FieldByName("RejectedItems"); f.IsValid() && f.CanInt() {
-				rejected += f.Int()
-				return
-			}
-		}
-		ok = false
-	}
-	walk(err)
-	return rejected, ok
+// request wraps encoded log records into an ExportLogsServiceRequest:
+// one ResourceLogs with this host's resource, one ScopeLogs.
+func (e *Exporter) request(out, recs []byte) []byte {
+	scopeLen := len(e.scope) + len(recs)
+	rlLen := len(e.resource) + 1 + uvarintLen(uint64(scopeLen)) + scopeLen
+	out = binary.AppendUvarint(appendTag(out, fReqResourceLogs, wireBytes), uint64(rlLen))
+	out = append(out, e.resource...)
+	out = binary.AppendUvarint(appendTag(out, fRLScopeLogs, wireBytes), uint64(scopeLen))
+	out = append(out, e.scope...)
+	return append(out, recs...)
 }
 
 // segFiles keeps the sender's segment open between batches.

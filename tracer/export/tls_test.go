@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/export"
+	"github.com/nstrace/nstrace/tracer/testenv"
 )
 
 // testCA is a certificate authority made for one test.
@@ -86,11 +87,11 @@ func TestTLS(t *testing.T) {
 	ca := newCA(t, dir, "ca")
 	srvCert, srvKey := ca.issue(t, dir, "collector", x509.ExtKeyUsageServerAuth)
 	cliCert, cliKey := ca.issue(t, dir, "nstrace", x509.ExtKeyUsageClientAuth)
-	s := startSink(t)
-	c := startCollector(t, s.url, &tlsFiles{cert: srvCert, key: srvKey, clientCA: ca.file})
+	s := testenv.StartOTLPSink(t)
+	c := testenv.StartCollector(t, s.URL, &testenv.TLSFiles{Cert: srvCert, Key: srvKey, ClientCA: ca.file})
 
 	t.Run("mtls", func(t *testing.T) {
-		e, logs := newExporter(t, export.Options{Endpoint: c.grpcURL(), CAFile: ca.file, CertFile: cliCert, KeyFile: cliKey,
+		e, logs := newExporter(t, export.Options{Endpoint: c.GRPCURL(), CAFile: ca.file, CertFile: cliCert, KeyFile: cliKey,
 			SpoolDir: t.TempDir()})
 		writeUnshares(t, e, 0, 100)
 		closeExporter(t, e, logs)
@@ -101,8 +102,8 @@ func TestTLS(t *testing.T) {
 
 	t.Run("wrong-ca", func(t *testing.T) {
 		other := newCA(t, dir, "other")
-		before, _ := s.stats()
-		e, logs := newExporter(t, export.Options{Endpoint: c.grpcURL(), CAFile: other.file, CertFile: cliCert, KeyFile: cliKey,
+		before, _ := s.Stats()
+		e, logs := newExporter(t, export.Options{Endpoint: c.GRPCURL(), CAFile: other.file, CertFile: cliCert, KeyFile: cliKey,
 			SpoolDir: t.TempDir()})
 		writeUnshares(t, e, 0, 10)
 		waitFor(t, 30*time.Second, "three retries", func() bool { return e.Stats().Retries >= 3 })
@@ -116,7 +117,7 @@ func TestTLS(t *testing.T) {
 			t.Fatalf("log %q; want one line saying the certificate is signed by an unknown authority", lines)
 		}
 		t.Logf("the one line: nstrace: %s", lines[0])
-		if after, _ := s.stats(); after != before {
+		if after, _ := s.Stats(); after != before {
 			t.Fatalf("%d records arrived through a collector not trusted", after-before)
 		}
 	})

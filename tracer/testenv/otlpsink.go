@@ -1,4 +1,4 @@
-package export_test
+package testenv
 
 import (
 	"encoding/json"
@@ -59,8 +59,8 @@ func kvPlain(kvs []otlpKV) map[string]any {
 	return m
 }
 
-// received is one log record as the collector forwarded it.
-type received struct {
+// Received is one log record as the collector forwarded it.
+type Received struct {
 	Resource       map[string]any
 	Scope          string
 	Time, Observed string
@@ -71,33 +71,60 @@ type received struct {
 	Attrs          map[string]any
 }
 
-// sink is the HTTP receiver the collector forwards to, counting records
+// OTLPSink is the OTLP/HTTP (JSON) receiver the collector forwards to, counting records
 // by id.
-type sink struct {
+type OTLPSink struct {
 	srv   *http.Server
-	url   string
-	delay time.Duration // per request, to keep a long send going
+	URL   string        // where the collector forwards to
+	Delay time.Duration // per request, to keep a long send going
 
 	mu      sync.Mutex
-	records map[string]received
+	records map[string]Received
 	counts  map[string]int
 	total   int
+	held    bool // refuse every request (503): nothing is acknowledged
 }
 
-func startSink(t *testing.T) *sink {
+// Hold makes the sink refuse what the collector forwards, so the sender
+// never gets an acknowledgement; Release ends that.
+func (s *OTLPSink) Hold() { s.mu.Lock(); s.held = true; s.mu.Unlock() }
+
+// Release lets requests through again.
+func (s *OTLPSink) Release() { s.mu.Lock(); s.held = false; s.mu.Unlock() }
+
+// Counts is how many times each nstrace.record.id arrived.
+func (s *OTLPSink) Counts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.counts))
+	for id, n := range s.counts {
+		out[id] = n
+	}
+	return out
+}
+
+// StartOTLPSink starts an OTLPSink on loopback, stopped at the test's end.
+func StartOTLPSink(t testing.TB) *OTLPSink {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &sink{url: "http://" + l.Addr().String(), records: map[string]received{}, counts: map[string]int{}}
+	s := &OTLPSink{URL: "http://" + l.Addr().String(), records: map[string]Received{}, counts: map[string]int{}}
 	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve)}
 	go func() { _ = s.srv.Serve(l) }() // ends with Close
 	t.Cleanup(func() { s.srv.Close() })
 	return s
 }
 
-func (s *sink) serve(w http.ResponseWriter, r *http.Request) {
+func (s *OTLPSink) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	held := s.held
+	s.mu.Unlock()
+	if held {
+		http.Error(w, "held by the test", http.StatusServiceUnavailable)
+		return
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil || r.URL.Path != "/v1/logs" {
 		http.Error(w, "bad request", http.StatusBadRequest)
@@ -128,15 +155,15 @@ func (s *sink) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if s.delay > 0 {
-		time.Sleep(s.delay)
+	if s.Delay > 0 {
+		time.Sleep(s.Delay)
 	}
 	s.mu.Lock()
 	for _, rl := range req.ResourceLogs {
 		res := kvPlain(rl.Resource.Attributes)
 		for _, sl := range rl.ScopeLogs {
 			for _, lr := range sl.LogRecords {
-				rec := received{Resource: res, Scope: sl.Scope.Name, Time: lr.TimeUnixNano,
+				rec := Received{Resource: res, Scope: sl.Scope.Name, Time: lr.TimeUnixNano,
 					Observed: lr.ObservedTimeUnixNano, Severity: lr.SeverityNumber, SeverityText: lr.SeverityText,
 					EventName: lr.EventName, Body: lr.Body.plain(), Attrs: kvPlain(lr.Attributes)}
 				id, _ := rec.Attrs["nstrace.record.id"].(string)
@@ -151,20 +178,22 @@ func (s *sink) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("{}")) // the client's failure is what the test sees
 }
 
-// stats returns how many records arrived, and how many distinct ids.
-func (s *sink) stats() (total, distinct int) {
+// Stats returns how many records arrived, and how many distinct ids.
+func (s *OTLPSink) Stats() (total, distinct int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.total, len(s.counts)
 }
 
-func (s *sink) count(id string) int {
+// Count is how many times the record with this nstrace.record.id arrived.
+func (s *OTLPSink) Count(id string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.counts[id]
 }
 
-func (s *sink) record(id string) (received, bool) {
+// Record is the record with this id, as it arrived last.
+func (s *OTLPSink) Record(id string) (Received, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.records[id]
