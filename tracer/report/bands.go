@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"slices"
+	"strconv"
 
 	"github.com/nstrace/nstrace/tracer/event"
 )
@@ -90,11 +91,9 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// dataBands lists the bands in lane, time and class order, so the same
+// sortedKeys lists the bands in lane, time and class order, so the same
 // session always makes the same page.
-func (r *Report) dataBands() dataBands {
-	b := &r.bands
-	d := dataBands{Width: b.width, Events: b.events, Marks: make([]int64, 0, 4*len(b.n))}
+func (b *bands) sortedKeys() []bandKey {
 	keys := make([]bandKey, 0, len(b.n))
 	for k := range b.n {
 		keys = append(keys, k)
@@ -102,9 +101,58 @@ func (r *Report) dataBands() dataBands {
 	slices.SortFunc(keys, func(x, y bandKey) int {
 		return cmp.Or(cmp.Compare(x.lane, y.lane), cmp.Compare(x.slot, y.slot), cmp.Compare(x.cls, y.cls))
 	})
+	return keys
+}
+
+// dataBands lists the bands as [lane, dt, class, n] each.
+func (r *Report) dataBands() dataBands {
+	b := &r.bands
+	d := dataBands{Width: b.width, Events: b.events, Marks: make([]int64, 0, 4*len(b.n))}
 	start := r.Start.UnixNano()
-	for _, k := range keys {
+	for _, k := range b.sortedKeys() {
 		d.Marks = append(d.Marks, int64(k.lane), b.origin+k.slot*b.width-start, int64(k.cls), int64(b.n[k]))
 	}
 	return d
+}
+
+// writeBands writes the bands as the page reads them: {"width", "origin"
+// (slot 0's start, ns since Start), "events", "marks"}, where marks holds
+// [lane step, slot step, class, n] for each band in sortedKeys' order. The
+// lane step is from the band before's lane (the first's from 0); the slot
+// step is from the band before's slot when the lane is the same, else the
+// slot itself. Most steps are 0 or a few digits.
+func (r *Report) writeBands(w *dataWriter) {
+	b := &r.bands
+	w.raw(`{"width":`)
+	w.int(b.width)
+	w.raw(`,"origin":`)
+	if b.events > 0 {
+		w.int(b.origin - r.Start.UnixNano())
+	} else {
+		w.raw("0")
+	}
+	w.raw(`,"events":`)
+	w.int(int64(b.events))
+	w.raw(`,"marks":[`)
+	var lane int32
+	var slot int64
+	for i, k := range b.sortedKeys() {
+		if k.lane != lane {
+			slot = 0
+		}
+		buf := w.b[:0]
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = strconv.AppendInt(buf, int64(k.lane-lane), 10)
+		buf = append(buf, ',')
+		buf = strconv.AppendInt(buf, k.slot-slot, 10)
+		buf = append(buf, ',')
+		buf = strconv.AppendInt(buf, int64(k.cls), 10)
+		buf = append(buf, ',')
+		w.b = strconv.AppendInt(buf, int64(b.n[k]), 10)
+		w.flushB()
+		lane, slot = k.lane, k.slot
+	}
+	w.raw("]}")
 }
