@@ -3,9 +3,9 @@ package report
 import (
 	"bytes"
 	"crypto/sha256"
-	"errors"
 	"embed"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
