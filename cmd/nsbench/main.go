@@ -28,6 +28,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -59,6 +60,8 @@ type options struct {
 	hooks     string // the hook set of the floor column
 	json      bool
 	workloads []workload
+	reports   []int // synthetic session sizes for the report rows
+	only      string
 
 	self string // this program, re-executed for each workload
 	dir  string // scratch files
@@ -81,6 +84,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.DurationVar(&o.memTime, "mem-timeout", 75*time.Second, "longest the memory row may run")
 	fs.BoolVar(&o.costs, "costs", true, "measure each BPF program's kernel run time during each workload")
 	fs.BoolVar(&o.json, "json", false, "print the results as JSON instead of a table")
+	reports := fs.String("report-events", "1000000,6000000", "events of the synthetic sessions `nstrace report` is timed on, comma-separated (empty: none)")
+	fs.StringVar(&o.only, "only", "", "run only these sections, comma-separated: table (workloads, costs, memory), report, seal (default: all)")
 	only := fs.String("workloads", "", "comma-separated workloads to run (default all: "+workloadNames()+")")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -93,6 +98,16 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.cpu >= runtime.NumCPU() {
 		return nil, fmt.Errorf("-cpu %d: this machine has %d CPUs", o.cpu, runtime.NumCPU())
+	}
+	for _, f := range strings.Split(*reports, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("-report-events: %q is not a count of events", f)
+		}
+		o.reports = append(o.reports, n)
 	}
 	o.workloads = workloads
 	if *only != "" {
@@ -155,6 +170,40 @@ func run(args []string) error {
 	res.note("load average at start: %s", loadAverage())
 	res.note("delivered counts the workload's own events (pid or ppid); lost is what the tracer reported dropping, for every process on the machine")
 
+	if o.section("table") {
+		if err := runTable(o, tracers, res); err != nil {
+			return err
+		}
+	}
+	if o.section("report") && len(o.reports) > 0 {
+		if res.Reports, err = measureReports(o, o.reports); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+	}
+	if o.json {
+		return res.writeJSON(os.Stdout)
+	}
+	res.writeTable(os.Stdout)
+	return nil
+}
+
+// section reports whether -only names this section, or is unset.
+func (o *options) section(name string) bool {
+	if o.only == "" {
+		return true
+	}
+	for _, s := range strings.Split(o.only, ",") {
+		if strings.TrimSpace(s) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// runTable runs the workloads' table, then the BPF programs' costs and the
+// memory row.
+func runTable(o *options, tracers []tracer, res *results) error {
+	var err error
 	others, busy := otherTracers(), snapshotActivity()
 	if err := bench(o, tracers, res); err != nil {
 		return err
@@ -180,10 +229,6 @@ func run(args []string) error {
 			return fmt.Errorf("memory: %w", err)
 		}
 	}
-	if o.json {
-		return res.writeJSON(os.Stdout)
-	}
-	res.writeTable(os.Stdout)
 	return nil
 }
 

@@ -20,6 +20,7 @@ type results struct {
 	Rows    []*row            `json:"workloads"`
 	Ready   map[string]*ready `json:"ready"` // by tracer
 	Memory  *memoryResult     `json:"memory,omitempty"`
+	Reports []reportRow       `json:"reports,omitempty"`
 	Costs   []progCost        `json:"bpf_costs,omitempty"`
 	Notes   []string          `json:"notes"`
 }
@@ -58,6 +59,20 @@ func (res *results) writeJSON(w io.Writer) error {
 
 // writeTable prints the results as Markdown.
 func (res *results) writeTable(w io.Writer) {
+	if len(res.Rows) > 0 {
+		res.writeWorkloads(w)
+	}
+	res.writeReports(w)
+	if len(res.Notes) > 0 {
+		fmt.Fprintln(w)
+		for _, n := range res.Notes {
+			fmt.Fprintf(w, "- %s\n", n)
+		}
+	}
+}
+
+// writeWorkloads prints the workloads' table and what was measured with it.
+func (res *results) writeWorkloads(w io.Writer) {
 	head := []string{"workload", "goal", "untraced ops/s (± half range)"}
 	for _, name := range res.Tracers {
 		head = append(head, res.Titles[name]+" ops/s", "ratio")
@@ -97,12 +112,6 @@ func (res *results) writeTable(w io.Writer) {
 	res.writeConsumer(w)
 	res.writeMemory(w)
 	res.writeCosts(w)
-	if len(res.Notes) > 0 {
-		fmt.Fprintln(w)
-		for _, n := range res.Notes {
-			fmt.Fprintf(w, "- %s\n", n)
-		}
-	}
 }
 
 // consumerGoal bounds nstrace's CPU time per event it handles.

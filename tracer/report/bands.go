@@ -15,9 +15,10 @@ import (
 const DefaultMaxEvents = 100_000
 
 // maxBands is how many bands there may be before they widen (twice as
-// long each time) and merge. When a widening merges less than a tenth, as
-// with many lanes of a few marks each, the bound grows instead: bands are
-// then few per lane, and lanes are kept anyway.
+// long each time) and merge. When widening merges less than a tenth even
+// with the slots down to minSlots, as with many lanes of a few marks each,
+// the bound grows instead: bands are then few per lane, and lanes are kept
+// anyway.
 const maxBands = 100_000
 
 // markClass is what a mark is, in the page's order (data.js's C_*).
@@ -45,6 +46,7 @@ func actionClass(a event.Action) markClass {
 // per lane, class and stretch of time.
 type bands struct {
 	origin int64 // unix ns of the first event folded: slot 0 starts there
+	last   int64 // unix ns of the latest mark folded
 	width  int64 // ns per slot
 	n      map[bandKey]int
 	limit  int // widen past this many bands
@@ -61,11 +63,23 @@ func newBands() bands {
 	return bands{width: int64(1e6), n: make(map[bandKey]int), limit: maxBands}
 }
 
+// minSlots is how many slots the time folded into bands keeps at least:
+// bands widen no further than that for want of merging.
+const minSlots = 1000
+
 // add counts one mark at t (unix ns).
 func (b *bands) add(lane int32, cls markClass, t int64) {
 	b.n[bandKey{lane, cls, floorDiv(t-b.origin, b.width)}]++
+	b.last = max(b.last, t)
 	if len(b.n) > b.limit {
-		b.widen()
+		// Marks spread thinly over many lanes merge only once bands are
+		// long: widen until a tenth merges, or the slots are few.
+		for {
+			b.widen()
+			if len(b.n) <= b.limit*9/10 || b.width*minSlots >= b.last-b.origin {
+				break
+			}
+		}
 		if len(b.n) > b.limit*9/10 {
 			b.limit = 2 * len(b.n)
 		}

@@ -7,20 +7,25 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/nstrace/nstrace/tracer/report/synth"
 )
 
 // TestReportAtScale measures a report of NSTRACE_REPORT_SCALE synthetic
-// events: building it, the page's size, and drawing it in chromium. The
-// session stays for `nstrace report` to be
-// measured on it too (in the temporary directory).
+// events and a tenth as many namespaces: building it, the page's size,
+// and drawing it in chromium. The session stays in the temporary
+// directory, for `nstrace report` to be measured on it too.
 func TestReportAtScale(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("NSTRACE_REPORT_SCALE"))
 	if n <= 0 {
 		t.Skip("NSTRACE_REPORT_SCALE=EVENTS runs it")
 	}
-	path := filepath.Join(os.TempDir(), "nstrace-scale-"+strconv.Itoa(n)+".jsonl")
+	path := filepath.Join(os.TempDir(), "nstrace-scale-"+strconv.Itoa(n)+"-ns.jsonl")
 	if _, err := os.Stat(path); err != nil {
-		tmp := writeSynthSession(t, n)
+		tmp := filepath.Join(t.TempDir(), "scale.jsonl")
+		if err := synth.WriteSession(tmp, n, n/10); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.Rename(tmp, path); err != nil {
 			t.Fatal(err)
 		}
