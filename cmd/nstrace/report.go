@@ -93,6 +93,7 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	rep := b.Report()
+	rep.Seal = reportSeals(rec.seals, stderr)
 	switch {
 	case rules != nil:
 		rep.Rules = rules.Enabled()

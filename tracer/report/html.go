@@ -46,6 +46,8 @@ type page struct {
 	Files     []string
 	Filter    string
 	Warnings  []string
+	SealText  string
+	SealClass string // the summary's style for the verdict
 	CSP       string
 	CSS       template.CSS
 	JS        template.JS
@@ -59,6 +61,7 @@ type page struct {
 func WriteHTML(w io.Writer, r *Report, version string) error {
 	p := page{Report: r, PageTitle: render.Sanitize(r.Title), Version: render.Sanitize(version),
 		Files: sanitizeAll(r.Files), Filter: render.Sanitize(r.Filter), Warnings: sanitizeAll(r.Warnings),
+		SealText: render.Sanitize(r.Seal.Text), SealClass: sealClasses[r.Seal.State],
 		CSS: template.CSS(pageCSS), JS: template.JS(pageJS), Data: template.JS(dataMarker)}
 	if p.PageTitle == "" {
 		p.PageTitle = r.defaultTitle()
@@ -86,6 +89,8 @@ func WriteHTML(w io.Writer, r *Report, version string) error {
 	}
 	return nil
 }
+
+var sealClasses = [...]string{SealsVerified: "good", SealsUnsealed: "warn", SealsBroken: "bad", SealsAbsent: "warn"}
 
 // dataMarker stands for the data in the executed template: nothing from a
 // session can write it, for every string in the page is escaped and this

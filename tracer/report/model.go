@@ -19,6 +19,7 @@ type Report struct {
 	Filter    string    // the report's own filter, as flags; empty: none
 	Warnings  []string  // what the reader found wrong but read past
 	Rules     []string  // the detection rules that ran; none: no alerts means none looked for
+	Seal      SealStatus
 
 	Sessions []Session
 	Start    time.Time // the first event shown: the left end of the time axis
@@ -35,6 +36,25 @@ type Report struct {
 	changes []changeRec
 	bands   bands // marks of the events past Options.MaxEvents
 }
+
+// SealStatus is what checking the recording's seals found (tracer/seal),
+// as the report's caller set it.
+type SealStatus struct {
+	State SealState
+	Text  string // one line for a person, as nstrace verify words it
+}
+
+// SealState is a seal check's verdict.
+type SealState uint8
+
+// The verdicts, as the summary marks them.
+const (
+	SealsNotChecked SealState = iota // the summary says nothing of seals
+	SealsVerified                    // every record sealed, every seal checks
+	SealsUnsealed                    // sealed records check; records after the last seal are unsealed
+	SealsBroken                      // a seal or the chain does not check: changed, missing or added lines
+	SealsAbsent                      // the recording has no seal records
+)
 
 // Session is what a session header says about a recording.
 type Session struct {
