@@ -61,6 +61,7 @@ type options struct {
 	json      bool
 	workloads []workload
 	reports   []int // synthetic session sizes for the report rows
+	sealTime  time.Duration
 	only      string
 
 	self string // this program, re-executed for each workload
@@ -85,6 +86,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.costs, "costs", true, "measure each BPF program's kernel run time during each workload")
 	fs.BoolVar(&o.json, "json", false, "print the results as JSON instead of a table")
 	reports := fs.String("report-events", "1000000,6000000", "events of the synthetic sessions `nstrace report` is timed on, comma-separated (empty: none)")
+	fs.DurationVar(&o.sealTime, "seal-duration", 2*time.Second, "how long each run of the sealing rows lasts: long, so that starting and stopping weigh little per record")
 	fs.StringVar(&o.only, "only", "", "run only these sections, comma-separated: table (workloads, costs, memory), report, seal (default: all)")
 	only := fs.String("workloads", "", "comma-separated workloads to run (default all: "+workloadNames()+")")
 	if err := fs.Parse(args); err != nil {
@@ -173,6 +175,11 @@ func run(args []string) error {
 	if o.section("table") {
 		if err := runTable(o, tracers, res); err != nil {
 			return err
+		}
+	}
+	if o.section("seal") {
+		if res.Seals, err = measureSealCost(o); err != nil {
+			return fmt.Errorf("sealing: %w", err)
 		}
 	}
 	if o.section("report") && len(o.reports) > 0 {

@@ -21,6 +21,7 @@ type results struct {
 	Ready   map[string]*ready `json:"ready"` // by tracer
 	Memory  *memoryResult     `json:"memory,omitempty"`
 	Reports []reportRow       `json:"reports,omitempty"`
+	Seals   []*sealRow        `json:"sealing,omitempty"`
 	Costs   []progCost        `json:"bpf_costs,omitempty"`
 	Notes   []string          `json:"notes"`
 }
@@ -62,6 +63,7 @@ func (res *results) writeTable(w io.Writer) {
 	if len(res.Rows) > 0 {
 		res.writeWorkloads(w)
 	}
+	res.writeSeals(w)
 	res.writeReports(w)
 	if len(res.Notes) > 0 {
 		fmt.Fprintln(w)

@@ -10,19 +10,20 @@ import (
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
-// BenchmarkWriteEventSealed records setns events with and without seals
-// (every DefaultEvery records), so one run gives the ratio. Both must
-// report 0 allocs/op: a seal's few allocations are per seal, not per record.
+// BenchmarkWriteEventSealed records setns events without seals, with the
+// hash chain alone (no key) and with the chain and MACs (a key), sealing
+// every DefaultEvery records, so one run gives both ratios. All must
+// report 0 allocs/op: a seal's few allocations are per seal, not per
+// record.
 func BenchmarkWriteEventSealed(b *testing.B) {
 	for _, name := range []string{"s.jsonl", "s.jsonl.zst"} {
-		for _, sealed := range []bool{false, true} {
-			label := name + "/unsealed"
-			if sealed {
-				label = name + "/sealed"
-			}
-			b.Run(label, func(b *testing.B) {
+		for _, way := range []string{"unsealed", "chain", "keyed"} {
+			b.Run(name+"/"+way, func(b *testing.B) {
 				opts := session.Options{Header: session.Header{Host: "bench"}}
-				if sealed {
+				switch way {
+				case "chain":
+					opts.Sealer = seal.NewSealer(nil, seal.Options{})
+				case "keyed":
 					keyPath, _ := newKey(b)
 					rk, err := seal.TakeRunKey(keyPath)
 					if err != nil {
