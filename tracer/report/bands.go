@@ -14,6 +14,12 @@ import (
 // recording.
 const DefaultMaxEvents = 100_000
 
+// DefaultMaxLanes is how many namespaces get a lane of their own when a
+// Builder's Options name no limit: past them, each type's namespaces
+// share a folded lane, which keeps the page and the Builder's memory
+// bounded however many namespaces a recording holds.
+const DefaultMaxLanes = 100_000
+
 // maxBands is how many bands there may be before they widen (twice as
 // long each time) and merge. When widening merges less than a tenth even
 // with the slots down to minSlots, as with many lanes of a few marks each,

@@ -77,9 +77,10 @@ const (
 	AlertLane              // the alerts raised
 	FailedLane             // failed attempts that name no namespace
 	LostLane               // where the kernel dropped records
+	FoldedLane             // namespaces of one type past Options.MaxLanes, counted together
 )
 
-var laneKindNames = [...]string{"ns", "alerts", "failed", "lost"}
+var laneKindNames = [...]string{"ns", "alerts", "failed", "lost", "folded"}
 
 func (k LaneKind) String() string { return laneKindNames[k] }
 
@@ -119,6 +120,18 @@ type Marks struct {
 	Create, Join, Destroy, Failed, Lost, Alert int
 }
 
+// count counts one change's mark.
+func (m *Marks) count(a event.Action) {
+	switch a {
+	case event.Create:
+		m.Create++
+	case event.Join:
+		m.Join++
+	case event.ActionDestroy:
+		m.Destroy++
+	}
+}
+
 // Total is the number of marks.
 func (m Marks) Total() int { return m.Create + m.Join + m.Destroy + m.Failed + m.Lost + m.Alert }
 
@@ -141,7 +154,8 @@ type Alert struct {
 type Summary struct {
 	Read       uint64 // events read, before the report's filter; loss markers not counted
 	Events     int    // events shown
-	Namespaces int    // namespace lanes
+	Namespaces int    // namespace lanes, and namespaces created past the lane limit
+	Folded     int    // namespaces created past the lane limit, drawn together in a folded lane per type
 	Created    int    // namespaces created while recording
 	Failed     int    // failed attempts
 	Lost       uint64 // records the kernel dropped
