@@ -13,6 +13,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/inventory"
+	"github.com/nstrace/nstrace/tracer/seal"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
@@ -176,7 +177,8 @@ func (s *synth) lost() {
 }
 
 // WriteSession records n events (with at least about namespaces
-// namespaces, as EventsWith) to a new session file at path.
+// namespaces, as EventsWith) to a new session file at path, sealed as
+// nstrace trace -w seals without a key: with the hash chain.
 func WriteSession(path string, n, namespaces int) error {
 	h := session.Header{Version: "synth", Host: "busy-host", Kernel: "6.18.0", Hooks: []session.Hook{
 		{Name: "unshare", Via: "tracepoint", Required: true, Attached: true},
@@ -184,9 +186,9 @@ func WriteSession(path string, n, namespaces int) error {
 		{Name: "clone", Via: "tracepoint", Attached: true},
 		{Name: "destroy", Via: "fentry", Attached: true},
 	}}
-	w, err := session.Create(path, session.Options{Header: h, Now: func() time.Time {
-		return time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
-	}})
+	now := func() time.Time { return time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC) }
+	w, err := session.Create(path, session.Options{Header: h, Now: now,
+		Sealer: seal.NewSealer(nil, seal.Options{Now: now})})
 	if err != nil {
 		return err
 	}
