@@ -13,7 +13,7 @@
 // per-program cost of the setns churn. Last, it measures the recorder's
 // CPU per record without seals, with the hash chain and with a sealing
 // key, and times `nstrace report` on synthetic sessions of 1 M and 6 M
-// events, drawing the 1 M page in headless chromium (-only picks sections).
+// events, drawing each page in headless chromium (-only picks sections).
 //
 // It needs root. `make bench` builds nstrace and runs it; by hand:
 //
