@@ -45,8 +45,8 @@ func TestReportAtScale(t *testing.T) {
 		r.Summary.Events, len(r.Lanes), len(r.events), made.Round(time.Millisecond), float64(info.Size())/1e6, ms.Sys>>20)
 	dom, log := browse(t, page, "file://"+page+"#selftest", "--dump-dom")
 	st := checkRendered(t, dom, log)
-	t.Logf("in chromium: %s ms from navigation to drawn, the script %s ms (parse %s, prepare %s, draw %s); %s redraws, the slowest %s ms; self-test: %s",
+	t.Logf("in chromium: %s ms from navigation to drawn, the script %s ms (parse %s, prepare %s, draw %s); %s redraws, the slowest %s ms, of zooming and panning %s ms; self-test: %s",
 		st["data-page-ms"], st["data-total-ms"], st["data-parse-ms"], st["data-prep-ms"], st["data-draw-ms"],
-		st["data-redraws"], st["data-redraw-max-ms"], st["data-selftest"])
+		st["data-redraws"], st["data-redraw-max-ms"], st["data-move-max-ms"], st["data-selftest"])
 	screenshot(t, page, "", "scale.png")
 }
