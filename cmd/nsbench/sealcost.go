@@ -124,7 +124,7 @@ func (res *results) writeSeals(w io.Writer) {
 	}
 	none, chain, keyed := res.Seals[0].Median, res.Seals[1].Median, res.Seals[2].Median
 	fmt.Fprintf(w, "\nThe recorder's CPU per record under setns churn, by sealing (CPU time from ready to exit ÷ the records its summary counted, median of the rounds; goal: a key adds ≤ %.0f %%):\n\n", 100*sealGoal)
-	t := [][]string{{"recorder", "records", "CPU ns/record", "vs no chain", "vs chain without key"}}
+	t := [][]string{{"recorder", "records", "CPU ns/record (± half range)", "vs no chain", "vs chain without key"}}
 	for i, r := range res.Seals {
 		vsNone, vsChain := fmt.Sprintf("%+.1f %%", 100*(r.Median/none-1)), ""
 		switch i {
@@ -133,7 +133,8 @@ func (res *results) writeSeals(w io.Writer) {
 		case 2:
 			vsChain = fmt.Sprintf("%+.1f %% %s", 100*(keyed/chain-1), pass(keyed <= chain*(1+sealGoal)))
 		}
-		t = append(t, []string{r.Title, fmtInt(float64(r.Records)), fmt.Sprintf("%.0f", r.Median), vsNone, vsChain})
+		t = append(t, []string{r.Title, fmtInt(float64(r.Records)), fmt.Sprintf("%.0f (±%.0f %%)", r.Median, 100*spread(r.NsPer)),
+			vsNone, vsChain})
 	}
 	writeMarkdown(w, t)
 }
