@@ -58,14 +58,58 @@ func BenchmarkWriteEventSealed(b *testing.B) {
 // BenchmarkSealer is what sealing adds to each record alone, as the
 // Writer drives it: each record's checksum, the hash of a 64 KiB buffer
 // of records at a time, and a share of one seal every DefaultEvery
-// records.
+// records; chain without a key, keyed with one (a MAC and a key
+// derivation more per seal).
 func BenchmarkSealer(b *testing.B) {
-	keyPath, _ := newKey(b)
-	rk, err := seal.TakeRunKey(keyPath)
-	if err != nil {
-		b.Fatal(err)
+	for _, keyed := range []bool{false, true} {
+		name := "chain"
+		if keyed {
+			name = "keyed"
+		}
+		b.Run(name, func(b *testing.B) {
+			var rk *seal.RunKey
+			if keyed {
+				keyPath, _ := newKey(b)
+				k, err := seal.TakeRunKey(keyPath)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rk = &k
+			}
+			benchmarkSealer(b, seal.NewSealer(rk, seal.Options{}))
+		})
 	}
-	s := seal.NewSealer(&rk, seal.Options{})
+}
+
+// BenchmarkSeal is one seal record alone, with and without a key: what a
+// key adds to every DefaultEvery records.
+func BenchmarkSeal(b *testing.B) {
+	for _, keyed := range []bool{false, true} {
+		name := "chain"
+		if keyed {
+			name = "keyed"
+		}
+		b.Run(name, func(b *testing.B) {
+			var rk *seal.RunKey
+			if keyed {
+				keyPath, _ := newKey(b)
+				k, err := seal.TakeRunKey(keyPath)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rk = &k
+			}
+			s := seal.NewSealer(rk, seal.Options{})
+			out := make([]byte, 0, 64<<10)
+			b.ReportAllocs()
+			for b.Loop() {
+				out = s.AppendSeal(out[:0], nil)
+			}
+		})
+	}
+}
+
+func benchmarkSealer(b *testing.B, s *seal.Sealer) {
 	ev := events(1)[0]
 	line := append(ev.AppendJSON(nil), '\n')
 	perBuffer := (64 << 10) / len(line)
