@@ -20,6 +20,11 @@ const DefaultMaxEvents = 100_000
 // bounded however many namespaces a recording holds.
 const DefaultMaxLanes = 100_000
 
+// DefaultMaxAlerts is how many alerts a report lists one by one when its
+// Builder's Options name no limit: past them, a flood of alerts is
+// counted by rule, which keeps the page bounded.
+const DefaultMaxAlerts = 100_000
+
 // maxBands is how many bands there may be before they widen (twice as
 // long each time) and merge. When widening merges less than a tenth even
 // with the slots down to minSlots, as with many lanes of a few marks each,

@@ -156,3 +156,35 @@ func TestNamespacesPastTheLaneLimitAreFolded(t *testing.T) {
 		t.Errorf("the Builder indexes %d entries, want 7: nothing of a folded namespace", maps)
 	}
 }
+
+// Past MaxAlerts, alerts are counted by rule, not listed: the summary's
+// counts hold every one.
+func TestAlertsPastTheLimitAreCountedByRule(t *testing.T) {
+	b := NewBuilder(Options{MaxAlerts: 2})
+	for i, rule := range []string{"a", "b", "a", "a", "b", "c"} {
+		b.Alert(rule, "warning", "message "+strconv.Itoa(i), nil)
+	}
+	r := b.Report()
+	var listed []string
+	for _, a := range r.Alerts {
+		listed = append(listed, a.Rule+":"+a.Message)
+	}
+	if got := strings.Join(listed, " "); got != "a:message 0 b:message 1" || r.Unlisted != 4 {
+		t.Errorf("listed %q and %d more, want a:message 0 b:message 1 and 4 more", got, r.Unlisted)
+	}
+	if got := fmt.Sprint(r.ByRule); got != "[{a warning 3} {b warning 2} {c warning 1}]" {
+		t.Errorf("by rule %s, want a×3 b×2 c×1", got)
+	}
+	if n := r.Lanes[b.special[AlertLane]].Marks.Alert; n != 2 {
+		t.Errorf("the alert lane counts %d marks, want the 2 listed", n)
+	}
+
+	// Enough to be folded into counts as they come.
+	b = NewBuilder(Options{MaxAlerts: 1})
+	for i := range 5000 {
+		b.Alert([]string{"x", "y"}[i%2], []string{"notice", "critical"}[i%2], "m", nil)
+	}
+	if r := b.Report(); fmt.Sprint(r.ByRule) != "[{x notice 2500} {y critical 2500}]" || r.Unlisted != 4999 {
+		t.Errorf("5000 alerts: by rule %v, %d unlisted; want x×2500 y×2500, 4999", r.ByRule, r.Unlisted)
+	}
+}

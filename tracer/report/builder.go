@@ -30,6 +30,10 @@ type Builder struct {
 	banded  eventKey       // the last event folded into bands, for an alert raised on it
 	t0, t1  int64          // the first and last event's time, unix ns
 	pending []pendingAlert // alerts raised before their trigger was written
+	// alerts past Options.MaxAlerts: rule and severity of the latest, and
+	// the counts of the others
+	unlisted  []Alert
+	unlistedN []Counts
 
 	sessions map[string]int // index into r.Sessions by recording id
 	header   *session.Header
@@ -48,6 +52,9 @@ type Options struct {
 	// the namespaces of each type share one folded lane, where their marks
 	// are counted and nothing else of them is kept. 0: DefaultMaxLanes.
 	MaxLanes int
+	// MaxAlerts is how many alerts are listed one by one; past them,
+	// alerts are counted by rule only. 0: DefaultMaxAlerts.
+	MaxAlerts int
 }
 
 type idKey struct {
@@ -67,6 +74,9 @@ func NewBuilder(opts Options) *Builder {
 	}
 	if opts.MaxLanes <= 0 {
 		opts.MaxLanes = DefaultMaxLanes
+	}
+	if opts.MaxAlerts <= 0 {
+		opts.MaxAlerts = DefaultMaxAlerts
 	}
 	b := &Builder{
 		opts: opts, bands: newBands(), byID: make(map[idKey]int32), byInode: make(map[inoKey]int32), lastIno: make(map[uint32]int32),
@@ -306,6 +316,11 @@ func (b *Builder) Report() *Report {
 	r.Groups = groups(r.Lanes)
 	b.tally.folded = b.foldedN
 	r.Summary = b.tally.summarize(r)
-	r.ByRule = alertsByRule(r.Alerts)
+	unlisted := mergeCounts(b.unlistedN, alertsByRule(b.unlisted))
+	for _, c := range unlisted {
+		r.Unlisted += c.N
+	}
+	r.ByRule = mergeCounts(alertsByRule(r.Alerts), unlisted)
+	sortCounts(r.ByRule)
 	return r
 }

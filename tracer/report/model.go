@@ -27,8 +27,9 @@ type Report struct {
 	Summary  Summary
 	Lanes    []Lane   // namespaces and the special lanes, in display order
 	Groups   []Group  // lanes by type, in display order
-	Alerts   []Alert  // in the order raised
-	ByRule   []Counts // alerts by rule, most first
+	Alerts   []Alert  // in the order raised, up to Options.MaxAlerts
+	Unlisted int      // alerts past Options.MaxAlerts: counted in ByRule, not listed
+	ByRule   []Counts // every alert by rule, most first
 
 	strs    []string // comms, flag sets and error names, by index
 	ctrs    []event.Container
