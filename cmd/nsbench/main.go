@@ -10,7 +10,10 @@
 // tracer delivered for the workload's processes against the operations
 // made, and what it said it lost. Then it times start → ready, follows
 // nstrace's memory over millions of events, and reads the kernel's
-// per-program cost of the setns churn.
+// per-program cost of the setns churn. Last, it measures the recorder's
+// CPU per record without seals, with the hash chain and with a sealing
+// key, and times `nstrace report` on synthetic sessions of 1 M and 6 M
+// events, drawing each page in headless chromium (-only picks sections).
 //
 // It needs root. `make bench` builds nstrace and runs it; by hand:
 //
@@ -28,6 +31,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -60,6 +64,9 @@ type options struct {
 	json      bool
 	workloads []workload
 	export    exportOptions // export.go
+	reports   []int         // synthetic session sizes for the report rows
+	sealTime  time.Duration
+	only      string
 
 	self string // this program, re-executed for each workload
 	dir  string // scratch files
@@ -83,6 +90,9 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.costs, "costs", true, "measure each BPF program's kernel run time during each workload")
 	fs.BoolVar(&o.json, "json", false, "print the results as JSON instead of a table")
 	o.export.register(fs)
+	reports := fs.String("report-events", "1000000,6000000", "events of the synthetic sessions `nstrace report` is timed on, comma-separated (empty: none)")
+	fs.DurationVar(&o.sealTime, "seal-duration", 2*time.Second, "how long each run of the sealing rows lasts: long, so that starting and stopping weigh little per record")
+	fs.StringVar(&o.only, "only", "", "run only these sections, comma-separated: table (workloads, costs, memory), export, report, seal (default: all)")
 	only := fs.String("workloads", "", "comma-separated workloads to run (default all: "+workloadNames()+")")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -95,6 +105,16 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.cpu >= runtime.NumCPU() {
 		return nil, fmt.Errorf("-cpu %d: this machine has %d CPUs", o.cpu, runtime.NumCPU())
+	}
+	for _, f := range strings.Split(*reports, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("-report-events: %q is not a count of events", f)
+		}
+		o.reports = append(o.reports, n)
 	}
 	o.workloads = workloads
 	if *only != "" {
@@ -160,6 +180,57 @@ func run(args []string) error {
 	res.note("load average at start: %s", loadAverage())
 	res.note("delivered counts the workload's own events (pid or ppid); lost is what the tracer reported dropping, for every process on the machine")
 
+	if o.section("table") {
+		if err := runTable(o, tracers, res); err != nil {
+			return err
+		}
+	}
+	if o.section("export") {
+		if o.export.collector != "" {
+			if res.Export, err = measureExport(o); err != nil {
+				return fmt.Errorf("export: %w", err)
+			}
+		} else {
+			res.note("no export row: no OpenTelemetry Collector (go test ./tracer/export builds one; or -otelcol PATH)")
+		}
+	}
+	if o.section("seal") {
+		if res.Seals, err = measureSealCost(o); err != nil {
+			return fmt.Errorf("sealing: %w", err)
+		}
+	}
+	if o.section("report") && len(o.reports) > 0 {
+		if res.Reports, err = measureReports(o, o.reports); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+	}
+	if o.json {
+		return res.writeJSON(os.Stdout)
+	}
+	res.writeTable(os.Stdout)
+	if res.Export != nil {
+		writeExportTable(os.Stdout, res.Export)
+	}
+	return nil
+}
+
+// section reports whether -only names this section, or is unset.
+func (o *options) section(name string) bool {
+	if o.only == "" {
+		return true
+	}
+	for _, s := range strings.Split(o.only, ",") {
+		if strings.TrimSpace(s) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// runTable runs the workloads' table, then the BPF programs' costs and the
+// memory row.
+func runTable(o *options, tracers []tracer, res *results) error {
+	var err error
 	others, busy := otherTracers(), snapshotActivity()
 	if err := bench(o, tracers, res); err != nil {
 		return err
@@ -184,20 +255,6 @@ func run(args []string) error {
 		if res.Memory, err = measureMemory(o, o.memEvents, o.memStep, o.memTime); err != nil {
 			return fmt.Errorf("memory: %w", err)
 		}
-	}
-	if o.export.collector != "" {
-		if res.Export, err = measureExport(o); err != nil {
-			return fmt.Errorf("export: %w", err)
-		}
-	} else {
-		res.note("no export row: no OpenTelemetry Collector (go test ./tracer/export builds one; or -otelcol PATH)")
-	}
-	if o.json {
-		return res.writeJSON(os.Stdout)
-	}
-	res.writeTable(os.Stdout)
-	if res.Export != nil {
-		writeExportTable(os.Stdout, res.Export)
 	}
 	return nil
 }

@@ -21,6 +21,8 @@ type results struct {
 	Ready   map[string]*ready `json:"ready"` // by tracer
 	Memory  *memoryResult     `json:"memory,omitempty"`
 	Export  *exportResult     `json:"export,omitempty"`
+	Reports []reportRow       `json:"reports,omitempty"`
+	Seals   []*sealRow        `json:"sealing,omitempty"`
 	Costs   []progCost        `json:"bpf_costs,omitempty"`
 	Notes   []string          `json:"notes"`
 }
@@ -59,6 +61,21 @@ func (res *results) writeJSON(w io.Writer) error {
 
 // writeTable prints the results as Markdown.
 func (res *results) writeTable(w io.Writer) {
+	if len(res.Rows) > 0 {
+		res.writeWorkloads(w)
+	}
+	res.writeSeals(w)
+	res.writeReports(w)
+	if len(res.Notes) > 0 {
+		fmt.Fprintln(w)
+		for _, n := range res.Notes {
+			fmt.Fprintf(w, "- %s\n", n)
+		}
+	}
+}
+
+// writeWorkloads prints the workloads' table and what was measured with it.
+func (res *results) writeWorkloads(w io.Writer) {
 	head := []string{"workload", "goal", "untraced ops/s (± half range)"}
 	for _, name := range res.Tracers {
 		head = append(head, res.Titles[name]+" ops/s", "ratio")
@@ -98,12 +115,6 @@ func (res *results) writeTable(w io.Writer) {
 	res.writeConsumer(w)
 	res.writeMemory(w)
 	res.writeCosts(w)
-	if len(res.Notes) > 0 {
-		fmt.Fprintln(w)
-		for _, n := range res.Notes {
-			fmt.Fprintf(w, "- %s\n", n)
-		}
-	}
 }
 
 // consumerGoal bounds nstrace's CPU time per event it handles.

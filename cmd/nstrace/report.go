@@ -98,6 +98,7 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	rep := b.Report()
+	rep.Seal = reportSeals(rec.seals, stderr)
 	switch {
 	case rules != nil:
 		rep.Rules = rules.Enabled()
@@ -120,7 +121,7 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 	if f.out != "-" {
 		fmt.Fprintf(stderr, "nstrace: %s: %d events, %d namespaces, %d failed, %d lost, %d alerts (%s)\n",
 			render.Sanitize(f.out), rep.Summary.Events, rep.Summary.Namespaces, rep.Summary.Failed,
-			rep.Summary.Lost, len(rep.Alerts), time.Since(start).Round(time.Millisecond))
+			rep.Summary.Lost, len(rep.Alerts)+rep.Unlisted, time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"slices"
+
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/render"
 )
@@ -28,8 +30,36 @@ func (b *Builder) Alert(rule, severity, message string, trigger *event.Event) {
 }
 
 func (b *Builder) addAlert(a Alert) {
+	if len(b.r.Alerts) >= b.opts.MaxAlerts {
+		b.unlisted = append(b.unlisted, Alert{Rule: a.Rule, Severity: a.Severity}) // counted by rule only
+		b.compactUnlisted()
+		return
+	}
 	b.r.Lanes[b.specialLane(AlertLane)].Marks.Alert++
 	b.r.Alerts = append(b.r.Alerts, a)
+}
+
+// compactUnlisted keeps one entry per rule and severity among the alerts
+// past the limit, once they are many: what they are counted by.
+func (b *Builder) compactUnlisted() {
+	if len(b.unlisted) < 1024 {
+		return
+	}
+	b.unlistedN = mergeCounts(b.unlistedN, alertsByRule(b.unlisted))
+	b.unlisted = b.unlisted[:0]
+}
+
+// mergeCounts adds the counts of add to those of to, by name and severity.
+func mergeCounts(to, add []Counts) []Counts {
+	for _, c := range add {
+		i := slices.IndexFunc(to, func(x Counts) bool { return x.Name == c.Name && x.Severity == c.Severity })
+		if i < 0 {
+			to = append(to, c)
+			continue
+		}
+		to[i].N += c.N
+	}
+	return to
 }
 
 // eventKey tells an event among those written close to it.

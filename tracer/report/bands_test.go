@@ -70,13 +70,14 @@ func TestBandsWidenToStayBounded(t *testing.T) {
 	}
 }
 
-// A page whose events mostly come in bands draws, clusters them with
-// their counts, and stays responsive.
+// A page whose events mostly come in bands, and whose namespaces mostly
+// share folded lanes, draws, clusters them with their counts, and stays
+// responsive.
 func TestAPageWithBandsRendersInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	b := NewBuilder(Options{MaxEvents: 5_000})
+	b := NewBuilder(Options{MaxEvents: 5_000, MaxLanes: 2_000})
 	synthEvents(50_000, func(ev *event.Event) {
 		if err := b.WriteEvent(ev); err != nil {
 			t.Fatal(err)
@@ -105,6 +106,12 @@ func TestAPageWithBandsRendersInChromium(t *testing.T) {
 	if drawn == 0 {
 		t.Error("no clusters drawn from the bands")
 	}
+	// They come last in their groups: a search brings them up.
+	dom, log = browse(t, page, "file://"+page+"#search=counted%20together", "--dump-dom")
+	checkRendered(t, dom, log)
+	if n := strings.Count(dom, `data-kind="folded"`); n != 5 {
+		t.Errorf("%d folded lanes drawn, want one for each of the 5 types past the lane limit", n)
+	}
 	t.Logf("50 000 events, 5 000 kept: %s redraws, the slowest %s ms", st["data-redraws"], st["data-redraw-max-ms"])
 }
 
@@ -117,5 +124,67 @@ func TestBandsOfManyLanesGrowTheirBound(t *testing.T) {
 	}
 	if len(b.n) != maxBands+1 || b.width != 2e6 || b.limit != 2*(maxBands+1) {
 		t.Errorf("%d bands of %d ns, bound %d; want %d of 2000000 ns, bound %d", len(b.n), b.width, b.limit, maxBands+1, 2*(maxBands+1))
+	}
+}
+
+// Past MaxLanes, new namespaces get no lane of their own: each type's
+// share one folded lane that counts their marks, the summary still counts
+// them, and the Builder keeps nothing of each.
+func TestNamespacesPastTheLaneLimitAreFolded(t *testing.T) {
+	b := NewBuilder(Options{MaxLanes: 3}) // the host's, where the joins come from, and two
+	at := time.Unix(100, 0)
+	for i := range uint32(5) {
+		ino, id := 4026532300+i, uint64(30+i)
+		write(t, b, &event.Event{Time: at.Add(time.Duration(i) * time.Millisecond), Kind: event.Unshare, Pid: 10 + i, Tid: 10 + i,
+			Comm: "unshare", Changes: []event.Change{{Type: event.Net, Action: event.Create, From: 0xEFFFFFF9, To: ino, NsID: id}}})
+		write(t, b, &event.Event{Time: at.Add(time.Duration(i)*time.Millisecond + 1), Kind: event.Setns, Pid: 20 + i, Tid: 20 + i,
+			Comm: "nsenter", Changes: []event.Change{{Type: event.Net, Action: event.Join, From: 0xEFFFFFF9, To: ino, NsID: id}}})
+	}
+	maps := len(b.byID) + len(b.byInode) + len(b.lastIno)
+	r := b.Report()
+	if got := structure(r); got != "group net\n"+
+		"  lane net 4026531833 host: no marks\n"+
+		"  lane net 4026532300 by unshare[10]: create 1, join 1\n"+
+		"  lane net 4026532301 by unshare[11]: create 1, join 1\n"+
+		"  lane more net namespaces: 3 created past the first 3 namespaces, counted together: create 3, join 3\n" {
+		t.Errorf("lanes:\n%s", got)
+	}
+	if s := r.Summary; s.Namespaces != 6 || s.Created != 5 || s.Folded != 3 || len(s.ByType) != 1 || s.ByType[0].Namespaces != 6 {
+		t.Errorf("summary: %d namespaces, %d created, %d folded, by type %+v; want 6, 5, 3 and net 6", s.Namespaces, s.Created, s.Folded, s.ByType)
+	}
+	if maps != 7 { // the host's by inode; the two created by id, by inode and by inode of any type
+		t.Errorf("the Builder indexes %d entries, want 7: nothing of a folded namespace", maps)
+	}
+}
+
+// Past MaxAlerts, alerts are counted by rule, not listed: the summary's
+// counts hold every one.
+func TestAlertsPastTheLimitAreCountedByRule(t *testing.T) {
+	b := NewBuilder(Options{MaxAlerts: 2})
+	for i, rule := range []string{"a", "b", "a", "a", "b", "c"} {
+		b.Alert(rule, "warning", "message "+strconv.Itoa(i), nil)
+	}
+	r := b.Report()
+	var listed []string
+	for _, a := range r.Alerts {
+		listed = append(listed, a.Rule+":"+a.Message)
+	}
+	if got := strings.Join(listed, " "); got != "a:message 0 b:message 1" || r.Unlisted != 4 {
+		t.Errorf("listed %q and %d more, want a:message 0 b:message 1 and 4 more", got, r.Unlisted)
+	}
+	if got := fmt.Sprint(r.ByRule); got != "[{a warning 3} {b warning 2} {c warning 1}]" {
+		t.Errorf("by rule %s, want a×3 b×2 c×1", got)
+	}
+	if n := r.Lanes[b.special[AlertLane]].Marks.Alert; n != 2 {
+		t.Errorf("the alert lane counts %d marks, want the 2 listed", n)
+	}
+
+	// Enough to be folded into counts as they come.
+	b = NewBuilder(Options{MaxAlerts: 1})
+	for i := range 5000 {
+		b.Alert([]string{"x", "y"}[i%2], []string{"notice", "critical"}[i%2], "m", nil)
+	}
+	if r := b.Report(); fmt.Sprint(r.ByRule) != "[{x notice 2500} {y critical 2500}]" || r.Unlisted != 4999 {
+		t.Errorf("5000 alerts: by rule %v, %d unlisted; want x×2500 y×2500, 4999", r.ByRule, r.Unlisted)
 	}
 }

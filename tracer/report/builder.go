@@ -20,13 +20,20 @@ type Builder struct {
 	lastIno map[uint32]int32 // the latest namespace created with each inode, of any type
 	strIdx  map[string]int32
 	ctrIdx  map[event.Container]int32
-	special [4]int32 // lane of each special kind; -1 until needed
-	laneCtr []int32  // each lane's container index, to spot a new label cheaply
+	special [4]int32                // lane of each special kind; -1 until needed
+	folded  [event.NumNsTypes]int32 // the folded lane of each type; -1 until needed
+	nsLanes int                     // namespace lanes made
+	foldedN [event.NumNsTypes]int   // namespaces created past the lane limit, by type
+	laneCtr []int32                 // each lane's container index, to spot a new label cheaply
 	tally   tally
 	bands   bands
 	banded  eventKey       // the last event folded into bands, for an alert raised on it
 	t0, t1  int64          // the first and last event's time, unix ns
 	pending []pendingAlert // alerts raised before their trigger was written
+	// alerts past Options.MaxAlerts: rule and severity of the latest, and
+	// the counts of the others
+	unlisted  []Alert
+	unlistedN []Counts
 
 	sessions map[string]int // index into r.Sessions by recording id
 	header   *session.Header
@@ -41,6 +48,13 @@ type Options struct {
 	// MaxEvents is how many events are kept one by one, to be hovered and
 	// clicked; past them, marks are counted in bands. 0: DefaultMaxEvents.
 	MaxEvents int
+	// MaxLanes is how many namespaces get a lane of their own; past them,
+	// the namespaces of each type share one folded lane, where their marks
+	// are counted and nothing else of them is kept. 0: DefaultMaxLanes.
+	MaxLanes int
+	// MaxAlerts is how many alerts are listed one by one; past them,
+	// alerts are counted by rule only. 0: DefaultMaxAlerts.
+	MaxAlerts int
 }
 
 type idKey struct {
@@ -58,10 +72,19 @@ func NewBuilder(opts Options) *Builder {
 	if opts.MaxEvents <= 0 {
 		opts.MaxEvents = DefaultMaxEvents
 	}
+	if opts.MaxLanes <= 0 {
+		opts.MaxLanes = DefaultMaxLanes
+	}
+	if opts.MaxAlerts <= 0 {
+		opts.MaxAlerts = DefaultMaxAlerts
+	}
 	b := &Builder{
 		opts: opts, bands: newBands(), byID: make(map[idKey]int32), byInode: make(map[inoKey]int32), lastIno: make(map[uint32]int32),
 		strIdx: map[string]int32{"": 0}, ctrIdx: make(map[event.Container]int32),
 		special: [4]int32{-1, -1, -1, -1}, sessions: make(map[string]int),
+	}
+	for i := range b.folded {
+		b.folded[i] = -1
 	}
 	b.r.strs = []string{""}
 	return b
@@ -193,6 +216,13 @@ func (b *Builder) change(ev *event.Event, c *event.Change) (lane, from int32) {
 	lane = b.laneFor(c)
 	l := &b.r.Lanes[lane]
 	from = -1
+	if l.Kind == FoldedLane {
+		l.Marks.count(c.Action)
+		if c.Action == event.Create {
+			b.foldedN[l.Type]++
+		}
+		return lane, from
+	}
 	switch c.Action {
 	case event.Create:
 		l.Marks.Create++
@@ -282,8 +312,19 @@ func (b *Builder) Report() *Report {
 			r.Alerts[i].Time = r.End
 		}
 	}
+	for t, lane := range b.folded {
+		if lane >= 0 {
+			r.Lanes[lane].Label = foldedLabel(event.NsType(t), b.foldedN[t], b.opts.MaxLanes)
+		}
+	}
 	r.Groups = groups(r.Lanes)
+	b.tally.folded = b.foldedN
 	r.Summary = b.tally.summarize(r)
-	r.ByRule = alertsByRule(r.Alerts)
+	unlisted := mergeCounts(b.unlistedN, alertsByRule(b.unlisted))
+	for _, c := range unlisted {
+		r.Unlisted += c.N
+	}
+	r.ByRule = mergeCounts(alertsByRule(r.Alerts), unlisted)
+	sortCounts(r.ByRule)
 	return r
 }

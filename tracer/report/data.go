@@ -1,9 +1,12 @@
 package report
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"slices"
 	"strconv"
 	"time"
 
@@ -11,11 +14,11 @@ import (
 )
 
 // The page's data is one JSON object: {"meta":{...},"events":[...]}. Meta
-// holds the lanes, groups, alerts and interned strings; each event is an
-// array, to keep 100 000 of them small and quick to parse. meta.columns
-// names the positions of an event row and of a change within its changes
-// array, and the page looks each one up by name, so this file alone decides
-// the layout.
+// holds the lanes, groups, alerts, bands and interned strings. Events,
+// lanes and alerts are arrays rather than objects, to keep a page of
+// 100 000 namespaces small and quick to parse; meta.columns names the
+// positions of each kind of row, and the page looks each one up by name,
+// so this file alone decides the layout.
 //
 // dt is nanoseconds since Start; comm, error and flags index meta.strings
 // (0 is ""); container indexes meta.containers (-1: none); lane is a failed
@@ -23,38 +26,47 @@ import (
 // columns of each change one after another (lane and from_lane: -1 when
 // none); target is [type, inode] for a failed setns, else 0. Type, kind and
 // action are codes into meta.types, meta.kinds and meta.actions.
+//
+// A lane row's strings (label, name, ctr, creator_comm, creator_syscall)
+// index meta.strings too; its kind is a code into meta.lane_kinds; its
+// times are ns since Start, -1 when absent; creator_pid is -1 without a
+// creator; nsid is a number, or a string past 2^53. An alert row's rule and
+// severity index meta.strings.
 
-// eventColumns and changeColumns are the rows' layout, in the order
-// appendEvent writes them.
+// eventColumns, changeColumns, laneColumns and alertColumns are the rows'
+// layouts, in the order they are written.
 var (
 	eventColumns  = []string{"dt", "kind", "pid", "tid", "ppid", "uid", "comm", "error", "flags", "container", "lane", "changes", "target", "lost"}
 	changeColumns = []string{"type", "action", "from", "to", "ns_id", "lane", "from_lane"}
+	laneColumns   = []string{"kind", "type", "ino", "nsid", "label", "name", "host", "ctr", "owner",
+		"creator_pid", "creator_comm", "creator_syscall", "created", "gone", "reused", "n"}
+	alertColumns = []string{"rule", "severity", "message", "t", "ev"}
 )
 
 type dataColumns struct {
 	Event  []string `json:"event"`
 	Change []string `json:"change"`
+	Lane   []string `json:"lane"`
+	Alert  []string `json:"alert"`
 }
 
-type dataMeta struct {
+// dataHead is the part of meta that is small whatever the session.
+type dataHead struct {
 	Start      string          `json:"start"`     // RFC 3339, UTC
 	StartDay   string          `json:"start_day"` // 2006-01-02
 	StartTOD   int64           `json:"start_tod"` // ns since midnight UTC
 	Span       int64           `json:"span"`      // ns from the first event to the last
 	Columns    dataColumns     `json:"columns"`
-	Strings    []string        `json:"strings"`
 	Types      []string        `json:"types"`
 	Kinds      []string        `json:"kinds"`
 	Actions    []string        `json:"actions"`
+	LaneKinds  []string        `json:"lane_kinds"`
 	Containers []dataContainer `json:"containers"`
-	Lanes      []dataLane      `json:"lanes"`
-	Groups     []dataGroup     `json:"groups"`
-	Alerts     []dataAlert     `json:"alerts"`
-	Bands      dataBands       `json:"bands"`
 }
 
 // dataBands are the marks past the events kept: marks holds [lane, dt,
-// class, n] for each band, dt the band's start in ns since Start.
+// class, n] for each band, dt the band's start in ns since Start. The page
+// gets them shorter (writeBands).
 type dataBands struct {
 	Width  int64   `json:"width"`
 	Events int     `json:"events"` // events folded into them
@@ -70,70 +82,74 @@ type dataContainer struct {
 	Pod     string `json:"pod,omitempty"` // NAMESPACE/NAME
 }
 
-type dataLane struct {
-	Kind    string       `json:"k"`
-	Type    string       `json:"type,omitempty"`
-	Inode   uint32       `json:"ino,omitempty"`
-	NsID    uint64       `json:"nsid,omitempty,string"`
-	Label   string       `json:"label"`
-	Name    string       `json:"name,omitempty"`
-	Host    bool         `json:"host,omitempty"`
-	Ctr     string       `json:"ctr,omitempty"`
-	Owner   uint32       `json:"owner,omitempty"`
-	Creator *dataCreator `json:"creator,omitempty"`
-	Created *int64       `json:"created,omitempty"` // ns since Start; absent: existed before
-	Gone    *int64       `json:"gone,omitempty"`
-	Reused  *int64       `json:"reused,omitempty"` // its inode went to another namespace: gone by then
-	Marks   int          `json:"n"`
-}
-
-type dataCreator struct {
-	Pid     uint32 `json:"pid"`
-	Comm    string `json:"comm"`
-	Syscall string `json:"syscall"`
-}
-
-type dataGroup struct {
-	Name  string `json:"name"`
-	Lanes []int  `json:"lanes"`
-}
-
-type dataAlert struct {
-	Rule     string `json:"rule"`
-	Severity string `json:"severity"`
-	Message  string `json:"message"`
-	T        int64  `json:"t"`
-	Event    int    `json:"ev"`
-}
-
-// appendData appends the page's data, escaped so that it can sit inside a
-// <script> element: no <, > or &, and no U+2028 or U+2029, appear raw.
+// appendData appends the page's data, as WriteHTML writes it.
 func (r *Report) appendData(dst []byte) ([]byte, error) {
-	meta, err := json.Marshal(r.meta())
-	if err != nil {
-		return dst, fmt.Errorf("encode report: %w", err)
-	}
-	b := make([]byte, 0, len(meta)+64*len(r.events)+32)
-	b = append(b, `{"meta":`...)
-	b = append(b, meta...)
-	b = append(b, `,"events":[`...)
-	for i := range r.events {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = r.appendEvent(b, &r.events[i])
-	}
-	b = append(b, "]}"...)
-	out := bytes.NewBuffer(dst)
-	out.Grow(len(b) + len(b)/64)
-	json.HTMLEscape(out, b) // meta is escaped already: this is the one guarantee
-	return out.Bytes(), nil
+	buf := bytes.NewBuffer(dst)
+	err := r.writeData(buf)
+	return buf.Bytes(), err
 }
 
-func (r *Report) meta() *dataMeta {
-	m := &dataMeta{Start: r.Start.UTC().Format(time.RFC3339Nano), StartDay: r.Start.UTC().Format(time.DateOnly),
-		Span: r.End.Sub(r.Start).Nanoseconds(), Strings: r.strs,
-		Columns: dataColumns{Event: eventColumns, Change: changeColumns}}
+// writeData writes the page's data as it goes, never whole in memory,
+// escaped so that it can sit inside a <script> element: every string goes
+// through encoding/json, which writes no <, > or &, and no U+2028 or
+// U+2029, raw; the rest is digits and punctuation.
+func (r *Report) writeData(out io.Writer) error {
+	w := &dataWriter{w: bufio.NewWriterSize(out, 64<<10), strs: slices.Clip(r.strs)}
+	head, err := json.Marshal(r.head())
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	w.raw(`{"meta":`)
+	w.raw(string(head[:len(head)-1]))
+	w.raw(`,"groups":[`)
+	for i, g := range r.Groups {
+		w.comma(i)
+		w.raw(`{"name":`)
+		w.str(g.Name)
+		w.raw(`,"lanes":[`)
+		for j, l := range g.Lanes {
+			w.comma(j)
+			w.int(int64(l))
+		}
+		w.raw("]}")
+	}
+	w.raw(`],"lanes":[`)
+	for i := range r.Lanes {
+		w.comma(i)
+		r.writeLane(w, &r.Lanes[i])
+	}
+	w.raw(`],"alerts":[`)
+	for i := range r.Alerts {
+		w.comma(i)
+		r.writeAlert(w, &r.Alerts[i])
+	}
+	w.raw(`],"bands":`)
+	r.writeBands(w)
+	w.raw(`,"strings":[`)
+	for i, s := range w.strs {
+		w.comma(i)
+		w.str(s)
+	}
+	w.raw(`]},"events":[`)
+	for i := range r.events {
+		w.comma(i)
+		w.b = r.appendEvent(w.b[:0], &r.events[i])
+		w.flushB()
+	}
+	w.raw("]}")
+	if w.err == nil {
+		w.err = w.w.Flush()
+	}
+	if w.err != nil {
+		return fmt.Errorf("write report: %w", w.err)
+	}
+	return nil
+}
+
+func (r *Report) head() *dataHead {
+	m := &dataHead{Start: r.Start.UTC().Format(time.RFC3339Nano), StartDay: r.Start.UTC().Format(time.DateOnly),
+		Span: r.End.Sub(r.Start).Nanoseconds(), LaneKinds: laneKindNames[:],
+		Columns: dataColumns{Event: eventColumns, Change: changeColumns, Lane: laneColumns, Alert: alertColumns}}
 	midnight := r.Start.UTC().Truncate(24 * time.Hour)
 	m.StartTOD = r.Start.Sub(midnight).Nanoseconds()
 	for _, t := range event.AllNsTypes() {
@@ -154,45 +170,115 @@ func (r *Report) meta() *dataMeta {
 		}
 		m.Containers = append(m.Containers, dc)
 	}
-	m.Lanes = make([]dataLane, 0, len(r.Lanes))
-	for i := range r.Lanes {
-		m.Lanes = append(m.Lanes, r.dataLane(&r.Lanes[i]))
-	}
-	m.Groups = make([]dataGroup, 0, len(r.Groups))
-	for _, g := range r.Groups {
-		m.Groups = append(m.Groups, dataGroup(g))
-	}
-	m.Bands = r.dataBands()
-	m.Alerts = make([]dataAlert, 0, len(r.Alerts))
-	for _, a := range r.Alerts {
-		m.Alerts = append(m.Alerts, dataAlert{Rule: a.Rule, Severity: a.Severity, Message: a.Message,
-			T: a.Time.Sub(r.Start).Nanoseconds(), Event: a.Event})
-	}
 	return m
 }
 
-func (r *Report) dataLane(l *Lane) dataLane {
-	d := dataLane{Kind: l.Kind.String(), Label: l.Label, Marks: l.Marks.Total()}
-	if l.Kind != NamespaceLane {
-		return d
+// writeLane writes one lane row, its fields in laneColumns' order.
+func (r *Report) writeLane(w *dataWriter, l *Lane) {
+	start := r.Start.UnixNano()
+	since := func(t time.Time) int64 {
+		if t.IsZero() {
+			return -1
+		}
+		return t.UnixNano() - start
 	}
-	d.Type, d.Inode, d.NsID, d.Name, d.Host, d.Ctr, d.Owner = l.Type.String(), l.Inode, l.NsID, l.Name, l.Host, l.Container, l.Owner
+	cpid, ccomm, csys := int64(-1), int32(0), int32(0)
 	if c := l.Creator; c != nil {
-		d.Creator = &dataCreator{Pid: c.Pid, Comm: c.Comm, Syscall: c.Syscall}
+		cpid, ccomm, csys = int64(c.Pid), w.intern(c.Comm), w.intern(c.Syscall)
 	}
-	if !l.Created.IsZero() {
-		t := l.Created.Sub(r.Start).Nanoseconds()
-		d.Created = &t
+	b := append(w.b[:0], '[')
+	b = strconv.AppendInt(b, int64(l.Kind), 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, int64(l.Type), 10)
+	b = append(b, ',')
+	b = strconv.AppendUint(b, uint64(l.Inode), 10)
+	b = append(b, ',')
+	b = appendID(b, l.NsID)
+	for _, v := range [...]int64{int64(w.intern(l.Label)), int64(w.intern(l.Name)), int64(btoi(l.Host)),
+		int64(w.intern(l.Container)), int64(l.Owner), cpid, int64(ccomm), int64(csys),
+		since(l.Created), since(l.Gone), since(l.Reused), int64(l.Marks.Total())} {
+		b = append(b, ',')
+		b = strconv.AppendInt(b, v, 10)
 	}
-	if !l.Gone.IsZero() {
-		t := l.Gone.Sub(r.Start).Nanoseconds()
-		d.Gone = &t
+	w.b = append(b, ']')
+	w.flushB()
+}
+
+// writeAlert writes one alert row, its fields in alertColumns' order.
+func (r *Report) writeAlert(w *dataWriter, a *Alert) {
+	w.raw("[")
+	w.int(int64(w.intern(a.Rule)))
+	w.raw(",")
+	w.int(int64(w.intern(a.Severity)))
+	w.raw(",")
+	w.str(a.Message)
+	w.raw(",")
+	w.int(a.Time.Sub(r.Start).Nanoseconds())
+	w.raw(",")
+	w.int(int64(a.Event))
+	w.raw("]")
+}
+
+// dataWriter writes the page's data through a buffer, keeping the first
+// error, and interns the strings the rows point at.
+type dataWriter struct {
+	w    *bufio.Writer
+	err  error
+	b    []byte
+	strs []string // r.strs, then the strings interned while writing
+	idx  map[string]int32
+}
+
+func (w *dataWriter) raw(s string) {
+	if w.err == nil {
+		_, w.err = w.w.WriteString(s)
 	}
-	if !l.Reused.IsZero() {
-		t := l.Reused.Sub(r.Start).Nanoseconds()
-		d.Reused = &t
+}
+
+func (w *dataWriter) flushB() {
+	if w.err == nil {
+		_, w.err = w.w.Write(w.b)
 	}
-	return d
+}
+
+func (w *dataWriter) int(v int64) {
+	w.b = strconv.AppendInt(w.b[:0], v, 10)
+	w.flushB()
+}
+
+func (w *dataWriter) comma(i int) {
+	if i > 0 {
+		w.raw(",")
+	}
+}
+
+// str writes s as a JSON string, HTML escaped.
+func (w *dataWriter) str(s string) {
+	js, err := json.Marshal(s)
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	w.b = append(w.b[:0], js...)
+	w.flushB()
+}
+
+// intern returns s's index among the strings, adding it the first time.
+func (w *dataWriter) intern(s string) int32 {
+	if w.idx == nil {
+		w.idx = make(map[string]int32, len(w.strs))
+		for i, x := range w.strs {
+			if _, ok := w.idx[x]; !ok {
+				w.idx[x] = int32(i)
+			}
+		}
+	}
+	if i, ok := w.idx[s]; ok {
+		return i
+	}
+	i := int32(len(w.strs))
+	w.strs = append(w.strs, s)
+	w.idx[s] = i
+	return i
 }
 
 // appendEvent appends one event row, its fields in eventColumns' order.

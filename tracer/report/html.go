@@ -1,9 +1,11 @@
 package report
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -44,6 +46,8 @@ type page struct {
 	Files     []string
 	Filter    string
 	Warnings  []string
+	SealText  string
+	SealClass string // the summary's style for the verdict
 	CSP       string
 	CSS       template.CSS
 	JS        template.JS
@@ -55,23 +59,43 @@ type page struct {
 // so even markup that slipped in could neither run nor load anything.
 // version names the nstrace that made it.
 func WriteHTML(w io.Writer, r *Report, version string) error {
-	data, err := r.appendData(nil)
-	if err != nil {
-		return err
-	}
 	p := page{Report: r, PageTitle: render.Sanitize(r.Title), Version: render.Sanitize(version),
 		Files: sanitizeAll(r.Files), Filter: render.Sanitize(r.Filter), Warnings: sanitizeAll(r.Warnings),
-		CSS: template.CSS(pageCSS), JS: template.JS(pageJS), Data: template.JS(data)}
+		SealText: render.Sanitize(r.Seal.Text), SealClass: sealClasses[r.Seal.State],
+		CSS: template.CSS(pageCSS), JS: template.JS(pageJS), Data: template.JS(dataMarker)}
 	if p.PageTitle == "" {
 		p.PageTitle = r.defaultTitle()
 	}
 	p.CSP = "default-src 'none'; script-src " + hashSource(pageJS) + "; style-src " + hashSource(pageCSS) +
 		"; img-src data:; base-uri 'none'; form-action 'none'"
-	if err := pageTemplate.Execute(w, &p); err != nil {
+	var html bytes.Buffer
+	if err := pageTemplate.Execute(&html, &p); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	// The data, tens of megabytes for a large session, is written in the
+	// marker's place as it is encoded rather than held whole.
+	before, after, ok := bytes.Cut(html.Bytes(), []byte(dataMarker))
+	if !ok {
+		return errors.New("write report: the page has no place for its data") // the embedded template: cannot happen
+	}
+	if _, err := w.Write(before); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := r.writeData(w); err != nil {
+		return err
+	}
+	if _, err := w.Write(after); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
 }
+
+var sealClasses = [...]string{SealsVerified: "good", SealsUnsealed: "warn", SealsBroken: "bad", SealsAbsent: "warn"}
+
+// dataMarker stands for the data in the executed template: nothing from a
+// session can write it, for every string in the page is escaped and this
+// one holds characters escaping never leaves raw.
+const dataMarker = "\x00<nstrace-data>\x00"
 
 // joinScripts makes the page's one script from its parts, in order, inside
 // one function: they share its scope, and nothing leaks into the page's.

@@ -29,6 +29,12 @@ func (b *Builder) reuse(ino uint32, lane int32, at time.Time) {
 func (b *Builder) laneFor(c *event.Change) int32 {
 	t := inventory.BaseType(c.Type)
 	ik := inoKey{t, c.To}
+	if b.full() {
+		if i, ok := b.known(t, c); ok {
+			return i
+		}
+		return b.foldedLane(t)
+	}
 	if c.NsID != 0 {
 		if i, ok := b.byID[idKey{t, c.NsID}]; ok {
 			b.byInode[ik] = i
@@ -56,12 +62,16 @@ func (b *Builder) laneAt(t event.NsType, ino uint32) int32 {
 	if i, ok := b.byInode[inoKey{t, ino}]; ok {
 		return i
 	}
+	if b.full() {
+		return b.foldedLane(t)
+	}
 	i := b.newLane(t, ino)
 	b.byInode[inoKey{t, ino}] = i
 	return i
 }
 
 func (b *Builder) newLane(t event.NsType, ino uint32) int32 {
+	b.nsLanes++
 	i := int32(len(b.r.Lanes))
 	b.r.Lanes = append(b.r.Lanes, Lane{Kind: NamespaceLane, Type: t, Inode: ino})
 	b.laneCtr = append(b.laneCtr, -1)
@@ -157,3 +167,42 @@ func (b *Builder) specialLane(k LaneKind) int32 {
 }
 
 var specialLabels = [...]string{AlertLane: "alerts", FailedLane: "failed attempts", LostLane: "records lost"}
+
+// full reports whether every namespace lane allowed is made: a namespace
+// met since then has no lane of its own.
+func (b *Builder) full() bool { return b.nsLanes >= b.opts.MaxLanes }
+
+// known is the lane a change moved into when that namespace has one: by
+// its id, or by its inode unless the change created it anew.
+func (b *Builder) known(t event.NsType, c *event.Change) (int32, bool) {
+	if c.NsID != 0 {
+		if i, ok := b.byID[idKey{t, c.NsID}]; ok {
+			return i, true
+		}
+	}
+	if c.Action == event.Create {
+		return 0, false
+	}
+	i, ok := b.byInode[inoKey{t, c.To}]
+	if ok && c.NsID != 0 && b.r.Lanes[i].NsID != 0 && b.r.Lanes[i].NsID != c.NsID {
+		return 0, false // the inode's earlier namespace, by another id
+	}
+	return i, ok
+}
+
+// foldedLane is the lane the namespaces of type t share past the limit.
+// Nothing is kept of each of them: the lane counts their marks, and its
+// label how many were created.
+func (b *Builder) foldedLane(t event.NsType) int32 {
+	if b.folded[t] < 0 {
+		b.folded[t] = int32(len(b.r.Lanes))
+		b.r.Lanes = append(b.r.Lanes, Lane{Kind: FoldedLane, Type: t})
+		b.laneCtr = append(b.laneCtr, -1)
+	}
+	return b.folded[t]
+}
+
+func foldedLabel(t event.NsType, created, limit int) string {
+	return "more " + t.String() + " namespaces: " + strconv.Itoa(created) + " created past the first " +
+		strconv.Itoa(limit) + " namespaces, counted together"
+}

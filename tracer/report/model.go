@@ -19,6 +19,7 @@ type Report struct {
 	Filter    string    // the report's own filter, as flags; empty: none
 	Warnings  []string  // what the reader found wrong but read past
 	Rules     []string  // the detection rules that ran; none: no alerts means none looked for
+	Seal      SealStatus
 
 	Sessions []Session
 	Start    time.Time // the first event shown: the left end of the time axis
@@ -26,8 +27,9 @@ type Report struct {
 	Summary  Summary
 	Lanes    []Lane   // namespaces and the special lanes, in display order
 	Groups   []Group  // lanes by type, in display order
-	Alerts   []Alert  // in the order raised
-	ByRule   []Counts // alerts by rule, most first
+	Alerts   []Alert  // in the order raised, up to Options.MaxAlerts
+	Unlisted int      // alerts past Options.MaxAlerts: counted in ByRule, not listed
+	ByRule   []Counts // every alert by rule, most first
 
 	strs    []string // comms, flag sets and error names, by index
 	ctrs    []event.Container
@@ -35,6 +37,25 @@ type Report struct {
 	changes []changeRec
 	bands   bands // marks of the events past Options.MaxEvents
 }
+
+// SealStatus is what checking the recording's seals found (tracer/seal),
+// as the report's caller set it.
+type SealStatus struct {
+	State SealState
+	Text  string // one line for a person, as nstrace verify words it
+}
+
+// SealState is a seal check's verdict.
+type SealState uint8
+
+// The verdicts, as the summary marks them.
+const (
+	SealsNotChecked SealState = iota // the summary says nothing of seals
+	SealsVerified                    // every record sealed, every seal checks
+	SealsUnsealed                    // sealed records check; records after the last seal are unsealed
+	SealsBroken                      // a seal or the chain does not check: changed, missing or added lines
+	SealsAbsent                      // the recording has no seal records
+)
 
 // Session is what a session header says about a recording.
 type Session struct {
@@ -57,9 +78,10 @@ const (
 	AlertLane              // the alerts raised
 	FailedLane             // failed attempts that name no namespace
 	LostLane               // where the kernel dropped records
+	FoldedLane             // namespaces of one type past Options.MaxLanes, counted together
 )
 
-var laneKindNames = [...]string{"ns", "alerts", "failed", "lost"}
+var laneKindNames = [...]string{"ns", "alerts", "failed", "lost", "folded"}
 
 func (k LaneKind) String() string { return laneKindNames[k] }
 
@@ -99,6 +121,18 @@ type Marks struct {
 	Create, Join, Destroy, Failed, Lost, Alert int
 }
 
+// count counts one change's mark.
+func (m *Marks) count(a event.Action) {
+	switch a {
+	case event.Create:
+		m.Create++
+	case event.Join:
+		m.Join++
+	case event.ActionDestroy:
+		m.Destroy++
+	}
+}
+
 // Total is the number of marks.
 func (m Marks) Total() int { return m.Create + m.Join + m.Destroy + m.Failed + m.Lost + m.Alert }
 
@@ -121,7 +155,8 @@ type Alert struct {
 type Summary struct {
 	Read       uint64 // events read, before the report's filter; loss markers not counted
 	Events     int    // events shown
-	Namespaces int    // namespace lanes
+	Namespaces int    // namespace lanes, and namespaces created past the lane limit
+	Folded     int    // namespaces created past the lane limit, drawn together in a folded lane per type
 	Created    int    // namespaces created while recording
 	Failed     int    // failed attempts
 	Lost       uint64 // records the kernel dropped

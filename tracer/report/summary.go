@@ -22,6 +22,7 @@ type tally struct {
 	failed  int
 	lost    uint64
 	losses  int
+	folded  [event.NumNsTypes]int // namespaces created past the lane limit, by base type
 }
 
 func (t *tally) add(ev *event.Event) {
@@ -104,6 +105,12 @@ func (t *tally) summarize(r *Report) Summary {
 	}
 	sortCounts(s.ByError)
 	types := t.types
+	for ty, n := range t.folded {
+		s.Namespaces += n
+		s.Created += n
+		s.Folded += n
+		types[ty].Namespaces += n
+	}
 	for i := range r.Lanes {
 		l := &r.Lanes[i]
 		if l.Kind == NamespaceLane {
@@ -148,6 +155,11 @@ func groups(lanes []Lane) []Group {
 		slices.SortStableFunc(g.Lanes, func(a, b int) int {
 			return -cmp.Compare(btoi(lanes[a].Host), btoi(lanes[b].Host))
 		})
+		for i := range lanes {
+			if lanes[i].Kind == FoldedLane && lanes[i].Type == ty {
+				g.Lanes = append(g.Lanes, i) // last: past the lanes of their own
+			}
+		}
 		if len(g.Lanes) > 0 {
 			gs = append(gs, g)
 		}

@@ -10,19 +10,20 @@ import (
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
-// BenchmarkWriteEventSealed records setns events with and without seals
-// (every DefaultEvery records), so one run gives the ratio. Both must
-// report 0 allocs/op: a seal's few allocations are per seal, not per record.
+// BenchmarkWriteEventSealed records setns events without seals, with the
+// hash chain alone (no key) and with the chain and MACs (a key), sealing
+// every DefaultEvery records, so one run gives both ratios. All must
+// report 0 allocs/op: a seal's few allocations are per seal, not per
+// record.
 func BenchmarkWriteEventSealed(b *testing.B) {
 	for _, name := range []string{"s.jsonl", "s.jsonl.zst"} {
-		for _, sealed := range []bool{false, true} {
-			label := name + "/unsealed"
-			if sealed {
-				label = name + "/sealed"
-			}
-			b.Run(label, func(b *testing.B) {
+		for _, way := range []string{"unsealed", "chain", "keyed"} {
+			b.Run(name+"/"+way, func(b *testing.B) {
 				opts := session.Options{Header: session.Header{Host: "bench"}}
-				if sealed {
+				switch way {
+				case "chain":
+					opts.Sealer = seal.NewSealer(nil, seal.Options{})
+				case "keyed":
 					keyPath, _ := newKey(b)
 					rk, err := seal.TakeRunKey(keyPath)
 					if err != nil {
@@ -57,14 +58,59 @@ func BenchmarkWriteEventSealed(b *testing.B) {
 // BenchmarkSealer is what sealing adds to each record alone, as the
 // Writer drives it: each record's checksum, the hash of a 64 KiB buffer
 // of records at a time, and a share of one seal every DefaultEvery
-// records.
+// records; chain without a key, keyed with one (a MAC and a key
+// derivation more per seal).
 func BenchmarkSealer(b *testing.B) {
-	keyPath, _ := newKey(b)
-	rk, err := seal.TakeRunKey(keyPath)
-	if err != nil {
-		b.Fatal(err)
+	for _, keyed := range []bool{false, true} {
+		name := "chain"
+		if keyed {
+			name = "keyed"
+		}
+		b.Run(name, func(b *testing.B) {
+			var rk *seal.RunKey
+			if keyed {
+				keyPath, _ := newKey(b)
+				k, err := seal.TakeRunKey(keyPath)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rk = &k
+			}
+			benchmarkSealer(b, seal.NewSealer(rk, seal.Options{}))
+		})
 	}
-	s := seal.NewSealer(&rk, seal.Options{})
+}
+
+// BenchmarkSeal is one seal record alone, with and without a key: what a
+// key adds to every DefaultEvery records. Its few allocations are the
+// seal's, once per DefaultEvery records, not any record's.
+func BenchmarkSeal(b *testing.B) {
+	for _, keyed := range []bool{false, true} {
+		name := "chain"
+		if keyed {
+			name = "keyed"
+		}
+		b.Run(name, func(b *testing.B) {
+			var rk *seal.RunKey
+			if keyed {
+				keyPath, _ := newKey(b)
+				k, err := seal.TakeRunKey(keyPath)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rk = &k
+			}
+			s := seal.NewSealer(rk, seal.Options{})
+			out := make([]byte, 0, 64<<10)
+			b.ReportAllocs()
+			for b.Loop() {
+				out = s.AppendSeal(out[:0], nil)
+			}
+		})
+	}
+}
+
+func benchmarkSealer(b *testing.B, s *seal.Sealer) {
 	ev := events(1)[0]
 	line := append(ev.AppendJSON(nil), '\n')
 	perBuffer := (64 << 10) / len(line)

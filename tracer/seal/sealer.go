@@ -1,7 +1,6 @@
 package seal
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -35,7 +34,8 @@ type Options struct {
 // Sealer makes the seal records of one run. It implements session.Sealer.
 type Sealer struct {
 	key   [32]byte // signs the next seal, then is replaced by its successor
-	keyed bool     // false: chain only, seals without key or MAC
+	mac   macer
+	keyed bool // false: chain only, seals without key or MAC
 	id    string
 	epoch uint64
 	seq   uint64
@@ -139,13 +139,11 @@ func (s *Sealer) AppendSeal(b, end []byte) []byte {
 	}
 	if s.keyed {
 		var mac [32]byte
-		m := hmac.New(sha256.New, s.key[:])
-		m.Write(b[start:])
-		m.Sum(mac[:0])
+		s.mac.sum(&s.key, b[start:], &mac)
 		b = append(b, `,"mac":"`...)
 		b = hex.AppendEncode(b, mac[:])
 		b = append(b, '"')
-		derive(&s.key, labelNext, &s.key)
+		s.mac.sum(&s.key, []byte(labelNext), &s.key) // as derive does
 	}
 	b = append(b, "}\n"...)
 	s.seq++

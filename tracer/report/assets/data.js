@@ -36,11 +36,10 @@ function el(tag, cls, text, parent) {
 
 var raw = JSON.parse(document.getElementById('nstrace-data').textContent);
 var tParsed = performance.now();
-var M = raw.meta, E = raw.events, S = M.strings, L = M.lanes;
-var nE = E.length, nL = L.length;
+var M = raw.meta, E = raw.events, S = M.strings;
 
-// Event rows and their changes are arrays; meta.columns names their
-// positions (tracer/report/data.go writes both).
+// Event, change, lane and alert rows are arrays; meta.columns names their
+// positions (tracer/report/data.go writes them).
 function columns(names) {
   var at = {};
   names.forEach(function (n, i) { at[n] = i; });
@@ -50,6 +49,34 @@ function columns(names) {
   };
 }
 var col = columns(M.columns.event), chCol = columns(M.columns.change);
+
+// Lanes and alerts become objects once: the rest of the page reads them so.
+var L = (function () {
+  var c = columns(M.columns.lane), K = c('kind'), TY = c('type'), INO = c('ino'), ID = c('nsid'), LB = c('label'),
+    NM = c('name'), HO = c('host'), CT = c('ctr'), OW = c('owner'), CP = c('creator_pid'), CC = c('creator_comm'),
+    CS = c('creator_syscall'), CR = c('created'), GO = c('gone'), RU = c('reused'), N = c('n');
+  return M.lanes.map(function (r) {
+    var l = { k: M.lane_kinds[r[K]], label: S[r[LB]], n: r[N] };
+    if (l.k !== 'ns') return l;
+    l.type = M.types[r[TY]];
+    if (r[INO]) l.ino = r[INO];
+    if (r[ID]) l.nsid = String(r[ID]);
+    if (r[NM]) l.name = S[r[NM]];
+    if (r[HO]) l.host = true;
+    if (r[CT]) l.ctr = S[r[CT]];
+    if (r[OW]) l.owner = r[OW];
+    if (r[CP] >= 0) l.creator = { pid: r[CP], comm: S[r[CC]], syscall: S[r[CS]] };
+    if (r[CR] >= 0) l.created = r[CR];
+    if (r[GO] >= 0) l.gone = r[GO];
+    if (r[RU] >= 0) l.reused = r[RU];
+    return l;
+  });
+})();
+M.alerts = (function () {
+  var c = columns(M.columns.alert), RU = c('rule'), SE = c('severity'), MS = c('message'), T = c('t'), EV = c('ev');
+  return M.alerts.map(function (r) { return { rule: S[r[RU]], severity: S[r[SE]], message: r[MS], t: r[T], ev: r[EV] }; });
+})();
+var nE = E.length, nL = L.length;
 var F_T = col('dt'), F_KIND = col('kind'), F_PID = col('pid'), F_TID = col('tid'), F_PPID = col('ppid'),
   F_UID = col('uid'), F_COMM = col('comm'), F_ERR = col('error'), F_FLAGS = col('flags'), F_CTR = col('container'),
   F_LANE = col('lane'), F_CH = col('changes'), F_TARGET = col('target'), F_LOST = col('lost');
@@ -95,10 +122,15 @@ function eachMark(fn) {
   if (alertLane >= 0) {
     for (var a = 0; a < M.alerts.length; a++) fn(alertLane, M.alerts[a].t, M.alerts[a].ev, a, C_ALERT);
   }
-  // Past the events kept one by one, marks come counted: [lane, dt, class, n]
-  // per band of meta.bands.width ns. A band is a mark with no event, of weight n.
-  var B = M.bands.marks;
-  for (var bi = 0; bi < B.length; bi += 4) fn(B[bi], B[bi + 1], -1, -1, B[bi + 2], B[bi + 3]);
+  // Past the events kept one by one, marks come counted, per band of
+  // meta.bands.width ns: [lane step, slot step, class, n] (data.go's
+  // writeBands). A band is a mark with no event, of weight n.
+  var B = M.bands.marks, W = M.bands.width, O = M.bands.origin, lane = 0, slot = 0;
+  for (var bi = 0; bi < B.length; bi += 4) {
+    if (B[bi] !== 0) { lane += B[bi]; slot = 0; }
+    slot += B[bi + 1];
+    fn(lane, O + slot * W, -1, -1, B[bi + 2], B[bi + 3]);
+  }
 }
 var laneStart = new Int32Array(nL + 1);
 eachMark(function (l) { laneStart[l + 1]++; });

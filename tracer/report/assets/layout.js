@@ -17,26 +17,49 @@ var rows = [], laneRow = new Int32Array(nL), totalH = 0;
 // with marks in view: activeOnly keeps just those (and the host's, and
 // the special lanes), recomputed as the view moves.
 var activeOnly = nL > 300;
+// Each lane's first and last mark, and whether it is always shown, so
+// that most lanes are told in or out of view without a search.
+var laneFirst = new Float64Array(nL), laneLast = new Float64Array(nL), alwaysShown = new Uint8Array(nL);
+for (var lf = 0; lf < nL; lf++) {
+  var lfS = laneStart[lf], lfE = laneStart[lf + 1];
+  laneFirst[lf] = lfS < lfE ? MT[lfS] : Infinity;
+  laneLast[lf] = lfS < lfE ? MT[lfE - 1] : -Infinity;
+  alwaysShown[lf] = L[lf].k !== 'ns' || L[lf].host ? 1 : 0;
+}
 function activeInView(lane) {
-  var l = L[lane];
-  if (l.k !== 'ns' || l.host) return true;
+  if (alwaysShown[lane]) return true;
+  var a = laneFirst[lane], b = laneLast[lane];
+  if (b < v0 || a > v1) return false;
+  if (a >= v0 || b <= v1) return true;
   var s = laneStart[lane], e = laneStart[lane + 1], i = lowerBound(MT, s, e, v0);
   return i < e && MT[i] <= v1;
+}
+// Rows are laid out again at every step of a zoom or pan with thousands
+// of lanes: their objects are kept and reused rather than made anew.
+var rowPool = [];
+function rowAt(n, g, lane, y, h) {
+  var r = rowPool[n] || (rowPool[n] = {});
+  r.g = g; r.lane = lane; r.y = y; r.h = h; r.shown = 0; r.odd = 0;
+  return r;
 }
 function layoutRows() {
   rows = [];
   laneRow.fill(-1);
   var y = 0;
   M.groups.forEach(function (g, gi) {
-    var head = { g: gi, lane: -1, y: y, h: GROUP_H, shown: 0 };
+    var head = rowAt(rows.length, gi, -1, y, GROUP_H);
     rows.push(head);
     y += GROUP_H;
     if (collapsed[g.name]) return;
-    for (var k = 0; k < g.lanes.length; k++) {
-      if (searchHit && !searchHit[g.lanes[k]]) continue;
-      if (activeOnly && !activeInView(g.lanes[k])) continue;
-      laneRow[g.lanes[k]] = rows.length;
-      rows.push({ g: gi, lane: g.lanes[k], y: y, h: LANE_H, odd: head.shown & 1 });
+    var lanes = g.lanes;
+    for (var k = 0; k < lanes.length; k++) {
+      var lane = lanes[k];
+      if (searchHit && !searchHit[lane]) continue;
+      if (activeOnly && !activeInView(lane)) continue;
+      laneRow[lane] = rows.length;
+      var r = rowAt(rows.length, gi, lane, y, LANE_H);
+      r.odd = head.shown & 1;
+      rows.push(r);
       head.shown++;
       y += LANE_H;
     }
