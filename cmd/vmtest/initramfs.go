@@ -20,11 +20,13 @@ import (
 type initramfs struct {
 	init    string   // host path of the guest init
 	busybox string   // host path of a static busybox
+	applets string   // host path of a busybox of the same release that runs here, to list its applets
 	test    string   // host path of the test binary
 	args    []string // the test's arguments
 	env     []string // the test's environment
 	files   []guestFile
-	libs    []string // host shared libraries, copied to the same guest paths
+	libs    []guestFile // shared libraries; the host's go to the same guest paths
+	root    *guestRoot  // a foreign architecture's files, where the libraries come from
 }
 
 // testDir holds the test binary in the guest, apart from /bin so that a
@@ -45,7 +47,13 @@ type item struct {
 // newc archive: the file lives only for one run, and the guest kernel,
 // slow under TCG, then has nothing to decompress.
 func buildInitramfs(dst string, r initramfs) error {
-	applets, err := busyboxApplets(r.busybox)
+	// A foreign busybox cannot run here to list its applets: the host's
+	// busybox-static, of the same Debian release, has the same ones.
+	lister := r.applets
+	if lister == "" {
+		lister = r.busybox
+	}
+	applets, err := busyboxApplets(lister)
 	if err != nil {
 		return err
 	}
@@ -53,7 +61,16 @@ func buildInitramfs(dst string, r initramfs) error {
 	for _, f := range r.files {
 		binaries = append(binaries, f.host)
 	}
-	if r.libs, err = sharedLibraries(binaries); err != nil {
+	if r.root != nil {
+		r.libs, err = r.root.sharedLibraries(binaries)
+	} else {
+		var libs []string
+		libs, err = sharedLibraries(binaries)
+		for _, l := range libs {
+			r.libs = append(r.libs, guestFile{host: l, guest: l})
+		}
+	}
+	if err != nil {
 		return err
 	}
 	items, err := r.layout(applets)
@@ -104,8 +121,8 @@ func (r initramfs) layout(applets []string) (map[string]item, error) {
 		items[f.guest] = item{host: f.host}
 	}
 	for _, l := range r.libs {
-		if _, taken := items[l]; !taken {
-			items[l] = item{host: l}
+		if _, taken := items[l.guest]; !taken {
+			items[l.guest] = item{host: l.host}
 		}
 	}
 	for _, a := range applets {
@@ -187,10 +204,11 @@ func busyboxApplets(busybox string) ([]string, error) {
 	return applets, nil
 }
 
-// buildInit compiles the guest init, static, from this module.
-func buildInit(dst string) error {
+// buildInit compiles the guest init, static, for the guest's architecture,
+// from this module.
+func buildInit(dst string, a arch) error {
 	cmd := exec.Command("go", "build", "-trimpath", "-o", dst, "github.com/nstrace/nstrace/cmd/vmtest/guestinit")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOARCH="+a.name)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("build guest init (run vmtest inside the nstrace module, or pass -init): %w", err)

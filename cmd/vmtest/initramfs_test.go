@@ -20,7 +20,7 @@ func testInitramfs() initramfs {
 		args:    []string{"-test.v"},
 		env:     []string{"NSTRACE_VM=1"},
 		files:   []guestFile{{"/host/nstrace", "/usr/local/bin/nstrace"}, {"/host/ip", "/bin/ip"}},
-		libs:    []string{"/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2"},
+		libs:    []guestFile{{"/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6"}, {"/lib64/ld-linux-x86-64.so.2", "/lib64/ld-linux-x86-64.so.2"}},
 	}
 }
 
