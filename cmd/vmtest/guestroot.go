@@ -18,8 +18,9 @@ import (
 
 // guestPackages are the Debian packages a foreign guest's tools come from:
 // the clients the kernel tests drive (util-linux, iproute2, coreutils'
-// readlink), the runtimes (runc, bubblewrap) and the static busybox.
-var guestPackages = []string{"util-linux", "iproute2", "coreutils", "runc", "bubblewrap", "busybox-static"}
+// readlink), the runtimes (runc, bubblewrap), a shell (dash) and the
+// static busybox.
+var guestPackages = []string{"util-linux", "iproute2", "coreutils", "runc", "bubblewrap", "dash", "busybox-static"}
 
 // guestRoot is a root file system of a foreign architecture, unpacked
 // from Debian packages and their dependencies: the host's tools and

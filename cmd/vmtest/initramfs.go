@@ -25,6 +25,7 @@ type initramfs struct {
 	args    []string // the test's arguments
 	env     []string // the test's environment
 	files   []guestFile
+	trees   []guestFile // directories copied whole, symbolic links as they are
 	libs    []guestFile // shared libraries; the host's go to the same guest paths
 	root    *guestRoot  // a foreign architecture's files, where the libraries come from
 }
@@ -120,6 +121,11 @@ func (r initramfs) layout(applets []string) (map[string]item, error) {
 		}
 		items[f.guest] = item{host: f.host}
 	}
+	for _, tr := range r.trees {
+		if err := addTree(items, tr); err != nil {
+			return nil, err
+		}
+	}
 	for _, l := range r.libs {
 		if _, taken := items[l.guest]; !taken {
 			items[l.guest] = item{host: l.host}
@@ -140,6 +146,40 @@ func (r initramfs) layout(applets []string) (map[string]item, error) {
 		}
 	}
 	return items, nil
+}
+
+// addTree adds a host directory's files, directories and symbolic links
+// (kept as links: test data such as a fake /proc is made of them) under
+// the guest path.
+func addTree(items map[string]item, tr guestFile) error {
+	return filepath.WalkDir(tr.host, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(tr.host, p)
+		if err != nil {
+			return err
+		}
+		guestPath := path.Join(tr.guest, filepath.ToSlash(rel))
+		if _, taken := items[guestPath]; taken && !d.IsDir() {
+			return fmt.Errorf("-dir %s: %s is already in the guest", tr.host, guestPath)
+		}
+		switch {
+		case d.IsDir():
+			items[guestPath] = item{dir: true, mode: 0o755}
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			items[guestPath] = item{link: target}
+		case d.Type().IsRegular():
+			items[guestPath] = item{host: p}
+		default:
+			return fmt.Errorf("-dir %s: %s is neither file, directory nor link", tr.host, p)
+		}
+		return nil
+	})
 }
 
 // writeArchive writes items sorted by path, which puts every directory

@@ -59,6 +59,7 @@ func main() {
 func run() error {
 	var (
 		files    fileFlags
+		trees    fileFlags
 		envs     multiFlag
 		archName = flag.String("arch", runtime.GOARCH, "guest architecture: amd64 or arm64")
 		release  = flag.String("kernel-version", "", "Debian kernel release to boot, e.g. 6.1.0-56-amd64 (default: the one linux-image-ARCH depends on)")
@@ -73,6 +74,7 @@ func run() error {
 		initBin  = flag.String("init", "", "prebuilt guest init (default: build ./cmd/vmtest/guestinit)")
 	)
 	flag.Var(&files, "file", "copy `HOST[:GUEST]` into the guest with the shared libraries it needs; a HOST without / is looked up in PATH (for a foreign -arch, in its Debian packages); GUEST defaults to /bin/BASENAME; repeatable")
+	flag.Var(&trees, "dir", "copy the host directory `HOST:GUEST` into the guest whole, symbolic links as they are; repeatable")
 	flag.Var(&envs, "env", "add `KEY=VALUE` to the test's environment; repeatable")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: vmtest [flags] TEST-BINARY [--] [ARGS...]\n")
@@ -151,6 +153,7 @@ func run() error {
 		args:    args,
 		env:     env,
 		files:   files,
+		trees:   trees,
 		root:    root,
 	}); err != nil {
 		return err

@@ -41,7 +41,7 @@ func (m machine) qemuArgs() []string {
 		cmdline += " " + m.cmdline
 	}
 	return append(args,
-		"-cpu", "max",
+		"-cpu", m.arch.cpu,
 		"-m", m.mem,
 		"-smp", strconv.Itoa(m.cpus),
 		"-serial", "stdio",
