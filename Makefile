@@ -22,10 +22,10 @@ TEST_FILES := /usr/lib/cni/bridge:containernetworking-plugins \
 	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core \
 	/usr/include/stdlib.h:libc6-dev
 
-.PHONY: help generate build image test bench lint vmlinux vmtest deps-generate deps-bench deps-test
+.PHONY: help generate build dist image image-index test bench lint vmlinux vmtest deps-generate deps-bench deps-test
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 deps-generate:
 	@command -v clang >/dev/null && command -v llvm-strip >/dev/null || \
@@ -67,6 +67,44 @@ image: ## container image of the static nstrace FROM scratch: into the local doc
 		rm -f $(IMAGE_ARCHIVE) && buildah push -q $(IMAGE) oci-archive:$(IMAGE_ARCHIVE):$(IMAGE) && \
 		buildah rmi $(IMAGE) >/dev/null && echo "make image: $(IMAGE) in $(IMAGE_ARCHIVE) (OCI archive)"; \
 	fi
+
+# Release builds: static (no cgo), one per architecture, stamped with the
+# version git describes.
+DIST_ARCHES ?= amd64 arm64
+
+dist: ## static release binaries dist/nstrace-linux-{amd64,arm64} and dist/SHA256SUMS
+	@mkdir -p dist && rm -f dist/nstrace-linux-* dist/SHA256SUMS
+	for a in $(DIST_ARCHES); do \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$a $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" \
+			-o dist/nstrace-linux-$$a ./cmd/nstrace || exit 1; \
+	done
+	cd dist && sha256sum nstrace-linux-* > SHA256SUMS && cat SHA256SUMS
+
+# The container image for every DIST_ARCHES as one OCI image index in an OCI
+# archive, which a registry push (skopeo copy --all) or podman load takes
+# as it is: per architecture, the static binary FROM scratch with the CA
+# bundle an https:// collector is verified with. buildah keeps its
+# storage in a temporary directory, so nothing is left in the host's.
+IMAGE_INDEX ?= dist/nstrace-image-index.tar
+
+image-index: dist ## OCI image index of the amd64 and arm64 images, as an OCI archive (dist/nstrace-image-index.tar; needs buildah)
+	@command -v buildah >/dev/null || { [ "$$(id -u)" = 0 ] && $(APT_GET) buildah >/dev/null; } || \
+		{ echo "make image-index: needs buildah (apt-get install buildah)" >&2; exit 1; }
+	@[ -r $(CA_BUNDLE) ] || { echo "make image-index: no CA bundle at $(CA_BUNDLE) (apt-get install ca-certificates)" >&2; exit 1; }
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	b="buildah --root $$tmp/storage --runroot $$tmp/run --storage-driver vfs" && \
+	$$b manifest create nstrace >/dev/null && \
+	for a in $(DIST_ARCHES); do \
+		c=$$($$b from --arch $$a --os linux scratch) && \
+		$$b copy --chmod 0755 $$c dist/nstrace-linux-$$a /nstrace >/dev/null && \
+		$$b copy $$c $(CA_BUNDLE) /etc/ssl/certs/ca-certificates.crt >/dev/null && \
+		$$b config --arch $$a --os linux --entrypoint '["/nstrace"]' --cmd trace \
+			--label org.opencontainers.image.version=$(or $(VERSION),dev) $$c && \
+		$$b commit -q --manifest nstrace $$c nstrace-linux-$$a >/dev/null || exit 1; \
+	done && \
+	rm -f $(IMAGE_INDEX) && \
+	$$b manifest push -q --all --format oci nstrace oci-archive:$(IMAGE_INDEX):nstrace:$(or $(VERSION),dev) && \
+	echo "make image-index: $(IMAGE_INDEX), nstrace:$(or $(VERSION),dev) for $(DIST_ARCHES)"
 
 # Installs, as root, what TEST_TOOLS and TEST_FILES name and this machine
 # lacks; a machine that has them all installs nothing. A busybox that is not
@@ -124,26 +162,64 @@ lint: $(GOLANGCI_LINT) ## go vet, gofmt and golangci-lint (.golangci.yml; instal
 	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt needed: $$out" >&2; exit 1; }
 	$(GOLANGCI_LINT) run ./...
 
-vmlinux: ## regenerate bpf/vmlinux/$(ARCH)/vmlinux.h from this kernel's BTF (needs bpftool)
-	@command -v bpftool >/dev/null || { [ "$$(id -u)" = 0 ] && $(APT_GET) bpftool; }
-	bpftool btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX_H)
+# The architecture this machine runs: its vmlinux.h comes from its own
+# kernel's BTF; another's from Debian's kernel package for that
+# architecture (VMLINUX_KERNEL: a release, e.g. 6.1.0-57-arm64; default
+# the current one), whose BTF cmd/vmtest reads out of the image.
+HOST_ARCH := $(shell $(GO) env GOHOSTARCH)
 
-# Host tools the tracer's kernel tests exec, shipped into the VM with their
-# libraries when installed here (an absent one makes its test skip there).
-# The flood tests' flooder is built here and shipped too: the guest has no Go.
+vmlinux: ## regenerate bpf/vmlinux/$(ARCH)/vmlinux.h: from this kernel's BTF, or Debian's ARCH kernel's (needs bpftool)
+	@command -v bpftool >/dev/null || { [ "$$(id -u)" = 0 ] && $(APT_GET) bpftool; }
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	if [ "$(ARCH)" = "$(HOST_ARCH)" ]; then cp /sys/kernel/btf/vmlinux "$$tmp/btf"; \
+	else $(GO) run ./cmd/vmtest -arch $(ARCH) $(if $(VMLINUX_KERNEL),-kernel-version $(VMLINUX_KERNEL)) -btf "$$tmp/btf"; fi && \
+	mkdir -p $(dir $(VMLINUX_H)) && bpftool btf dump file "$$tmp/btf" format c > "$$tmp/vmlinux.h" && \
+	mv "$$tmp/vmlinux.h" $(VMLINUX_H)
+
+# Tools the kernel tests exec, shipped into the VM with their libraries:
+# on the host's architecture the host's, when installed (an absent one
+# makes its test skip there); on another, from that architecture's Debian
+# packages (cmd/vmtest -arch). dash is the guest's /bin/sh: busybox's sh
+# runs its own applets (ip, nsenter) before the real tools in PATH. The
+# flood tests' flooder is built and shipped too: the guest has no Go.
 VMTEST_TOOLS ?= unshare nsenter readlink ip lsns runc bwrap setpriv taskset
+VMTEST_FILES  = -file dash:/bin/sh \
+	$(if $(filter $(HOST_ARCH),$(ARCH)),$(foreach t,$(VMTEST_TOOLS),$(if $(shell command -v $(t)),-file $(t))),$(foreach t,$(VMTEST_TOOLS),-file $(t)))
+# The packages whose tests run in the guest. Each runs from its source
+# directory's path, and the testdata trees are there, as on the host: some
+# tests find theirs through their source file's path. Only ./tracer's
+# tests follow NSTRACE_HOOKS: the first hook set runs them all, the others
+# ./tracer alone.
+VMTEST_PKGS  ?= ./tracer ./tracer/detect ./tracer/resolve ./tracer/ring ./tracer/runtime
+# arm64 runs the tracepoint set only: Debian's arm64 6.1 cannot attach
+# fentry to kernel functions (no ftrace direct calls), so --hooks auto
+# comes to the same set there.
+VMTEST_HOOKS ?= $(if $(filter arm64,$(ARCH)),tracepoint,fentry tracepoint)
 # One vCPU: under software emulation with two, the cross-CPU text patching
 # that attaching syscall tracepoints does stalled the 6.1 guest for minutes.
 VMTEST_FLAGS ?= -smp 1
+# Caps, not estimates: each test binary gets VMTEST_TEST_TIMEOUT, the whole
+# guest VMTEST_TIMEOUT.
+VMTEST_TEST_TIMEOUT ?= 15m
+VMTEST_TIMEOUT      ?= 40m
 
-vmtest: ## run ./tracer's kernel tests on Debian's 6.1 kernel under QEMU, under each hook set
+vmtest: ## run the kernel tests on Debian's 6.1 kernel for ARCH (amd64, arm64) under QEMU, under each hook set
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	CGO_ENABLED=0 $(GO) test -c -o "$$tmp/tracer.test" ./tracer && \
-	CGO_ENABLED=0 $(GO) build -o "$$tmp/flooder" ./tracer/testenv/flooder && \
+	tests= && for p in $(VMTEST_PKGS); do \
+		name=$$(echo $${p#./} | tr / _) && \
+		GOARCH=$(ARCH) CGO_ENABLED=0 $(GO) test -c -o "$$tmp/$$name.test" $$p || exit 1; \
+		tests="$$tests -file $$tmp/$$name.test:/vmtest/$$name.test"; \
+	done && \
+	trees= && for d in $$(find tracer cmd -type d -name testdata); do trees="$$trees -dir $(CURDIR)/$$d:$(CURDIR)/$$d"; done && \
+	GOARCH=$(ARCH) CGO_ENABLED=0 $(GO) build -o "$$tmp/flooder" ./tracer/testenv/flooder && \
 	$(GO) build -o "$$tmp/vmtest" ./cmd/vmtest && \
-	for hooks in fentry tracepoint; do \
-		echo "=== vmtest: Debian 6.1, --hooks $$hooks" && \
-		"$$tmp/vmtest" $(foreach t,$(VMTEST_TOOLS),$(if $(shell command -v $(t)),-file $(t))) -env NSTRACE_HOOKS=$$hooks \
-			-file "$$tmp/flooder:/bin/nstrace-flooder" -env NSTRACE_FLOODER=/bin/nstrace-flooder $(VMTEST_FLAGS) \
-			"$$tmp/tracer.test" -- -test.v -test.count=1 -test.timeout=7m || exit 1; \
+	first=1 && for hooks in $(VMTEST_HOOKS); do \
+		echo "=== vmtest: Debian 6.1 $(ARCH), --hooks $$hooks" && \
+		[ $$first = 1 ] || tests="-file $$tmp/tracer.test:/vmtest/tracer.test"; first=0; \
+		start=$$(date +%s) && \
+		"$$tmp/vmtest" -arch $(ARCH) $(VMTEST_FILES) -env NSTRACE_HOOKS=$$hooks $$tests $$trees -env VMTEST_SRC=$(CURDIR) \
+			-file "$$tmp/flooder:/bin/nstrace-flooder" -env NSTRACE_FLOODER=/bin/nstrace-flooder \
+			-timeout $(VMTEST_TIMEOUT) $(VMTEST_FLAGS) \
+			cmd/vmtest/runtests.sh -- -test.v -test.count=1 -test.timeout=$(VMTEST_TEST_TIMEOUT) || exit 1; \
+		echo "=== vmtest: $(ARCH) --hooks $$hooks took $$(( $$(date +%s) - start ))s"; \
 	done

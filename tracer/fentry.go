@@ -9,6 +9,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 )
 
@@ -58,8 +59,10 @@ func isFentry(p *ebpf.ProgramSpec) bool {
 		!strings.HasPrefix(p.SectionName, "tp_btf")
 }
 
-// probeFentry loads a do-nothing fentry program on a function every kernel
-// with namespaces has. Some kernels (lockdown, no trampolines) refuse.
+// probeFentry loads and attaches a do-nothing fentry program on a function
+// every kernel with namespaces has. Some kernels (lockdown) refuse the load;
+// some load it but cannot attach it to a kernel function: arm64 kernels
+// without ftrace direct calls, such as Debian 12's 6.1.
 func probeFentry() error {
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
 		Type:         ebpf.Tracing,
@@ -71,5 +74,10 @@ func probeFentry() error {
 	if err != nil {
 		return err
 	}
-	return prog.Close()
+	defer prog.Close()
+	l, err := link.AttachTracing(link.TracingOptions{Program: prog})
+	if err != nil {
+		return fmt.Errorf("attach: %w", err)
+	}
+	return l.Close()
 }

@@ -3,6 +3,7 @@ package tracer_test
 import (
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"syscall"
 	"testing"
@@ -21,9 +22,14 @@ import (
 // floodFor bounds each flood: other tests share the machine's CPUs. In
 // make vmtest's guest (one emulated CPU) the commands run beside a flood at
 // a person's pace start several times slower: the flood lasts long enough
-// for them to run as often as the checks need.
+// for them to run as often as the checks need; twice as long in the arm64
+// guest, emulated instruction by instruction on an amd64 host, whose execs
+// start slower still.
 func floodFor() time.Duration {
-	if testenv.InVM() {
+	switch {
+	case testenv.InVM() && runtime.GOARCH != "amd64":
+		return 20 * time.Second
+	case testenv.InVM():
 		return 10 * time.Second
 	}
 	return 2 * time.Second

@@ -3,6 +3,7 @@ package tracer
 import (
 	"errors"
 	"os"
+	"runtime"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -37,7 +38,9 @@ func TestAutoHooksAreAllFentryOrAllTracepoint(t *testing.T) {
 	if tr.fentryLoaded {
 		want = "fentry"
 	}
-	if os.Getenv("NSTRACE_VM") == "1" && want != "fentry" {
+	// Debian's amd64 6.1 attaches fentry; its arm64 6.1 cannot (see
+	// probeFentry), and the arm64 guest runs the tracepoint set only.
+	if os.Getenv("NSTRACE_VM") == "1" && runtime.GOARCH == "amd64" && want != "fentry" {
 		t.Errorf("the 6.1 test kernel allows fentry, yet: %v", tr.fentryErr)
 	}
 	for _, name := range []string{"unshare", "setns", "clone", "exec"} {

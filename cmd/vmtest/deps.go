@@ -7,14 +7,11 @@ import (
 	"strings"
 )
 
-// qemuBinary is the emulator vmtest runs.
-const qemuBinary = "qemu-system-x86_64"
-
 // ensureHostTools makes sure QEMU and a static busybox are installed,
 // installing them with apt-get when running as root, and returns the
 // path of busybox.
-func ensureHostTools() (busybox string, err error) {
-	busybox, missing := findTools()
+func ensureHostTools(a arch) (busybox string, err error) {
+	busybox, missing := findTools(a)
 	if len(missing) == 0 {
 		return busybox, nil
 	}
@@ -32,7 +29,7 @@ func ensureHostTools() (busybox string, err error) {
 			return "", err
 		}
 	}
-	busybox, missing = findTools()
+	busybox, missing = findTools(a)
 	if len(missing) > 0 {
 		return "", fmt.Errorf("still missing %s after apt-get install", strings.Join(missing, " "))
 	}
@@ -41,9 +38,9 @@ func ensureHostTools() (busybox string, err error) {
 
 // findTools returns the static busybox and the Debian packages still
 // needed. A dynamically linked busybox is no use: the guest has no libc.
-func findTools() (busybox string, missing []string) {
-	if _, err := exec.LookPath(qemuBinary); err != nil {
-		missing = append(missing, "qemu-system-x86")
+func findTools(a arch) (busybox string, missing []string) {
+	if _, err := exec.LookPath(a.qemu); err != nil {
+		missing = append(missing, a.qemuPkg)
 	}
 	for _, p := range []string{"/bin/busybox", "/usr/bin/busybox"} {
 		if static, err := isStatic(p); err == nil && static {

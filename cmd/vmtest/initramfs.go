@@ -20,11 +20,14 @@ import (
 type initramfs struct {
 	init    string   // host path of the guest init
 	busybox string   // host path of a static busybox
+	applets string   // host path of a busybox of the same release that runs here, to list its applets
 	test    string   // host path of the test binary
 	args    []string // the test's arguments
 	env     []string // the test's environment
 	files   []guestFile
-	libs    []string // host shared libraries, copied to the same guest paths
+	trees   []guestFile // directories copied whole, symbolic links as they are
+	libs    []guestFile // shared libraries; the host's go to the same guest paths
+	root    *guestRoot  // a foreign architecture's files, where the libraries come from
 }
 
 // testDir holds the test binary in the guest, apart from /bin so that a
@@ -45,7 +48,13 @@ type item struct {
 // newc archive: the file lives only for one run, and the guest kernel,
 // slow under TCG, then has nothing to decompress.
 func buildInitramfs(dst string, r initramfs) error {
-	applets, err := busyboxApplets(r.busybox)
+	// A foreign busybox cannot run here to list its applets: the host's
+	// busybox-static, of the same Debian release, has the same ones.
+	lister := r.applets
+	if lister == "" {
+		lister = r.busybox
+	}
+	applets, err := busyboxApplets(lister)
 	if err != nil {
 		return err
 	}
@@ -53,7 +62,16 @@ func buildInitramfs(dst string, r initramfs) error {
 	for _, f := range r.files {
 		binaries = append(binaries, f.host)
 	}
-	if r.libs, err = sharedLibraries(binaries); err != nil {
+	if r.root != nil {
+		r.libs, err = r.root.sharedLibraries(binaries)
+	} else {
+		var libs []string
+		libs, err = sharedLibraries(binaries)
+		for _, l := range libs {
+			r.libs = append(r.libs, guestFile{host: l, guest: l})
+		}
+	}
+	if err != nil {
 		return err
 	}
 	items, err := r.layout(applets)
@@ -103,9 +121,14 @@ func (r initramfs) layout(applets []string) (map[string]item, error) {
 		}
 		items[f.guest] = item{host: f.host}
 	}
+	for _, tr := range r.trees {
+		if err := addTree(items, tr); err != nil {
+			return nil, err
+		}
+	}
 	for _, l := range r.libs {
-		if _, taken := items[l]; !taken {
-			items[l] = item{host: l}
+		if _, taken := items[l.guest]; !taken {
+			items[l.guest] = item{host: l.host}
 		}
 	}
 	for _, a := range applets {
@@ -123,6 +146,40 @@ func (r initramfs) layout(applets []string) (map[string]item, error) {
 		}
 	}
 	return items, nil
+}
+
+// addTree adds a host directory's files, directories and symbolic links
+// (kept as links: test data such as a fake /proc is made of them) under
+// the guest path.
+func addTree(items map[string]item, tr guestFile) error {
+	return filepath.WalkDir(tr.host, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(tr.host, p)
+		if err != nil {
+			return err
+		}
+		guestPath := path.Join(tr.guest, filepath.ToSlash(rel))
+		if _, taken := items[guestPath]; taken && !d.IsDir() {
+			return fmt.Errorf("-dir %s: %s is already in the guest", tr.host, guestPath)
+		}
+		switch {
+		case d.IsDir():
+			items[guestPath] = item{dir: true, mode: 0o755}
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			items[guestPath] = item{link: target}
+		case d.Type().IsRegular():
+			items[guestPath] = item{host: p}
+		default:
+			return fmt.Errorf("-dir %s: %s is neither file, directory nor link", tr.host, p)
+		}
+		return nil
+	})
 }
 
 // writeArchive writes items sorted by path, which puts every directory
@@ -187,10 +244,11 @@ func busyboxApplets(busybox string) ([]string, error) {
 	return applets, nil
 }
 
-// buildInit compiles the guest init, static, from this module.
-func buildInit(dst string) error {
+// buildInit compiles the guest init, static, for the guest's architecture,
+// from this module.
+func buildInit(dst string, a arch) error {
 	cmd := exec.Command("go", "build", "-trimpath", "-o", dst, "github.com/nstrace/nstrace/cmd/vmtest/guestinit")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOARCH="+a.name)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("build guest init (run vmtest inside the nstrace module, or pass -init): %w", err)

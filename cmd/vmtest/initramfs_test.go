@@ -20,7 +20,7 @@ func testInitramfs() initramfs {
 		args:    []string{"-test.v"},
 		env:     []string{"NSTRACE_VM=1"},
 		files:   []guestFile{{"/host/nstrace", "/usr/local/bin/nstrace"}, {"/host/ip", "/bin/ip"}},
-		libs:    []string{"/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2"},
+		libs:    []guestFile{{"/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6"}, {"/lib64/ld-linux-x86-64.so.2", "/lib64/ld-linux-x86-64.so.2"}},
 	}
 }
 
@@ -110,5 +110,36 @@ func TestWriteArchivePutsDirectoriesFirst(t *testing.T) {
 	}
 	if !strings.Contains(b, "echo hi") {
 		t.Error("the script's contents are missing")
+	}
+}
+
+// A -dir tree keeps its symbolic links: a fake /proc is made of them.
+func TestAddTreeKeepsLinks(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "proc/1/ns"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "nsfacts"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("net:[4026531833]", filepath.Join(dir, "proc/1/ns/net")); err != nil {
+		t.Fatal(err)
+	}
+	items := map[string]item{}
+	if err := addTree(items, guestFile{host: dir, guest: "/src/testdata"}); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]item{
+		"/src/testdata":               {dir: true, mode: 0o755},
+		"/src/testdata/nsfacts":       {host: filepath.Join(dir, "nsfacts")},
+		"/src/testdata/proc/1/ns":     {dir: true, mode: 0o755},
+		"/src/testdata/proc/1/ns/net": {link: "net:[4026531833]"},
+	} {
+		if got := items[p]; got != want {
+			t.Errorf("%s = %+v, want %+v", p, got, want)
+		}
+	}
+	if len(items) != 6 {
+		t.Errorf("%d items, want 6: %v", len(items), items)
 	}
 }

@@ -15,17 +15,28 @@ import (
 	"strings"
 )
 
-// metaPackage is the Debian package that depends on the current kernel.
-const metaPackage = "linux-image-amd64"
+// metaPackage is the Debian package that depends on an architecture's
+// current kernel.
+func metaPackage(a arch) string { return "linux-image-" + a.name }
 
 // debianKernel returns the path of a bootable image of the Debian kernel
-// release (default: the current one), downloading it into cache once.
-// It prefers the uncompressed vmlinux, which QEMU boots directly through
-// its PVH entry point in a fraction of the bzImage's time under TCG.
-func debianKernel(release, cache string) (string, error) {
+// release (default: the current one) for an architecture, downloading it
+// into cache once: with the host's apt for its own architecture, with a
+// private apt root for another. On amd64 it prefers the uncompressed
+// vmlinux, which QEMU boots directly through its PVH entry point in a
+// fraction of the bzImage's time under TCG; arm64's Image boots as it is.
+func debianKernel(a arch, release, cache string) (string, error) {
+	var root *aptRoot
+	if !a.native() {
+		r, err := newAptRoot(cache, a.name)
+		if err != nil {
+			return "", err
+		}
+		root = &r
+	}
 	if release == "" {
 		var err error
-		if release, err = currentRelease(); err != nil {
+		if release, err = currentRelease(a, root); err != nil {
 			return "", err
 		}
 	}
@@ -33,7 +44,7 @@ func debianKernel(release, cache string) (string, error) {
 	dir := filepath.Join(cache, release)
 	vmlinuz := filepath.Join(dir, "vmlinuz")
 	if _, err := os.Stat(vmlinuz); errors.Is(err, os.ErrNotExist) {
-		if err := downloadKernel(release, dir); err != nil {
+		if err := downloadKernel(root, release, dir); err != nil {
 			return "", err
 		}
 	} else if err != nil {
@@ -42,6 +53,9 @@ func debianKernel(release, cache string) (string, error) {
 		fmt.Printf("vmtest: kernel %s cached in %s\n", release, dir)
 	}
 
+	if a.name != "amd64" {
+		return vmlinuz, nil
+	}
 	vmlinux := filepath.Join(dir, "vmlinux")
 	if _, err := os.Stat(vmlinux); err == nil {
 		return vmlinux, nil
@@ -53,28 +67,46 @@ func debianKernel(release, cache string) (string, error) {
 	return vmlinux, nil
 }
 
-// currentRelease asks apt which kernel linux-image-amd64 depends on,
-// refreshing the package lists once if apt knows none.
-func currentRelease() (string, error) {
-	out, err := exec.Command("apt-cache", "depends", metaPackage).Output()
-	if release, ok := parseDepends(string(out)); err == nil && ok {
+// currentRelease asks apt (the host's, or root for a foreign architecture)
+// which kernel linux-image-ARCH depends on, refreshing the package lists
+// once if apt knows none.
+func currentRelease(a arch, root *aptRoot) (string, error) {
+	meta := metaPackage(a)
+	depends := func() (string, bool) {
+		var out []byte
+		var err error
+		if root != nil {
+			var s string
+			s, err = root.output("apt-cache", "depends", meta)
+			out = []byte(s)
+		} else {
+			out, err = exec.Command("apt-cache", "depends", meta).Output()
+		}
+		release, ok := parseDepends(string(out), a.name)
+		return release, err == nil && ok
+	}
+	if release, ok := depends(); ok {
 		return release, nil
 	}
-	if os.Geteuid() == 0 {
-		if err := aptGet("update"); err != nil {
-			return "", err
-		}
-		out, err = exec.Command("apt-cache", "depends", metaPackage).Output()
-		if release, ok := parseDepends(string(out)); err == nil && ok {
-			return release, nil
-		}
+	var err error
+	switch {
+	case root != nil:
+		err = root.update()
+	case os.Geteuid() == 0:
+		err = aptGet("update")
 	}
-	return "", fmt.Errorf("apt-cache depends %s named no kernel (run apt-get update, or pass -kernel-version)", metaPackage)
+	if err != nil {
+		return "", err
+	}
+	if release, ok := depends(); ok {
+		return release, nil
+	}
+	return "", fmt.Errorf("apt-cache depends %s named no kernel (run apt-get update, or pass -kernel-version)", meta)
 }
 
-// parseDepends finds the kernel release in `apt-cache depends
-// linux-image-amd64` output, e.g. "  Depends: linux-image-6.1.0-56-amd64".
-func parseDepends(out string) (release string, ok bool) {
+// parseDepends finds the kernel release of an architecture in `apt-cache
+// depends linux-image-ARCH` output, e.g. "  Depends: linux-image-6.1.0-56-amd64".
+func parseDepends(out, archName string) (release string, ok bool) {
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		dep, found := strings.CutPrefix(strings.TrimLeft(sc.Text(), " |"), "Depends: ")
@@ -82,16 +114,16 @@ func parseDepends(out string) (release string, ok bool) {
 			continue
 		}
 		release, found := strings.CutPrefix(strings.TrimSpace(dep), "linux-image-")
-		if found && strings.HasSuffix(release, "-amd64") && !strings.ContainsAny(release, "<> ") {
+		if found && strings.HasSuffix(release, "-"+archName) && !strings.ContainsAny(release, "<> ") {
 			return release, true
 		}
 	}
 	return "", false
 }
 
-// downloadKernel fetches linux-image-RELEASE with apt and keeps only its
-// vmlinuz and config in dir.
-func downloadKernel(release, dir string) error {
+// downloadKernel fetches linux-image-RELEASE with apt (root's, if not nil)
+// and keeps only its vmlinuz and config in dir.
+func downloadKernel(root *aptRoot, release, dir string) error {
 	pkg := "linux-image-" + release
 	fmt.Printf("vmtest: downloading %s\n", pkg)
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
@@ -103,15 +135,20 @@ func downloadKernel(release, dir string) error {
 	}
 	defer os.RemoveAll(work)
 
-	args := []string{"download", pkg}
-	if os.Geteuid() == 0 {
-		// apt's _apt user cannot write into root's private cache.
-		args = append([]string{"-o", "APT::Sandbox::User=root"}, args...)
+	if root != nil {
+		err = root.run(work, "apt-get", "download", pkg)
+	} else {
+		args := []string{"download", pkg}
+		if os.Geteuid() == 0 {
+			// apt's _apt user cannot write into root's private cache.
+			args = append([]string{"-o", "APT::Sandbox::User=root"}, args...)
+		}
+		cmd := exec.Command("apt-get", args...)
+		cmd.Dir = work
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		err = cmd.Run()
 	}
-	cmd := exec.Command("apt-get", args...)
-	cmd.Dir = work
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
+	if err != nil {
 		return fmt.Errorf("apt-get download %s: %w", pkg, err)
 	}
 	debs, _ := filepath.Glob(filepath.Join(work, pkg+"_*.deb"))

@@ -23,10 +23,11 @@ func TestParseDepends(t *testing.T) {
 		{"a non-amd64 kernel is skipped", "linux-image-amd64\n  Depends: linux-image-6.1.0-56-cloud-arm64\n", "", false},
 		{"a kernel only recommended is not taken", "linux-image-amd64\n  Recommends: linux-image-6.1.0-56-amd64\n", "", false},
 		{"empty output names no kernel", "", "", false},
+		{"an arm64 kernel is not an amd64 one", "linux-image-arm64\n  Depends: linux-image-6.1.0-57-arm64\n", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			release, ok := parseDepends(tt.out)
+			release, ok := parseDepends(tt.out, "amd64")
 			if release != tt.release || ok != tt.ok {
 				t.Errorf("parseDepends = %q, %v; want %q, %v", release, ok, tt.release, tt.ok)
 			}

@@ -8,6 +8,17 @@
 // the test binary and any host tools named with -file, each with the
 // shared libraries it links. The guest's console streams to stdout, and
 // vmtest exits with the test's exit status.
+//
+// With -arch naming another architecture than the host's (arm64 on an
+// amd64 host), the kernel, busybox and the tools -file names come from
+// that architecture's Debian packages, downloaded with a private apt root
+// into the cache and unpacked there: nothing is installed on the host.
+// The test binary must then be built for that architecture (GOARCH).
+//
+//	vmtest -btf FILE [-arch ARCH]
+//
+// writes the kernel's BTF to FILE instead, for bpftool to turn into the
+// vmlinux.h that the BPF programs of that architecture compile against.
 package main
 
 import (
@@ -19,6 +30,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -46,25 +58,36 @@ func main() {
 
 func run() error {
 	var (
-		files   fileFlags
-		envs    multiFlag
-		release = flag.String("kernel-version", "", "Debian kernel release to boot, e.g. 6.1.0-56-amd64 (default: the one linux-image-amd64 depends on)")
-		kernel  = flag.String("kernel", "", "boot this kernel image instead of a Debian package")
-		cache   = flag.String("cache", defaultCacheDir(), "directory caching downloaded kernels")
-		timeout = flag.Duration("timeout", 8*time.Minute, "kill the guest after this long")
-		mem     = flag.String("mem", "1G", "guest memory (QEMU -m)")
-		cpus    = flag.Int("smp", 2, "guest CPUs")
-		accel   = flag.String("accel", "tcg", "QEMU accelerator: tcg, or kvm where KVM really works (a /dev/kvm that fails emulation hangs the guest)")
-		cmdline = flag.String("append", "", "extra kernel command line")
-		initBin = flag.String("init", "", "prebuilt guest init (default: build ./cmd/vmtest/guestinit)")
+		files    fileFlags
+		trees    fileFlags
+		envs     multiFlag
+		archName = flag.String("arch", runtime.GOARCH, "guest architecture: amd64 or arm64")
+		release  = flag.String("kernel-version", "", "Debian kernel release to boot, e.g. 6.1.0-56-amd64 (default: the one linux-image-ARCH depends on)")
+		btfOut   = flag.String("btf", "", "write the kernel's BTF to `FILE` and exit, booting nothing")
+		kernel   = flag.String("kernel", "", "boot this kernel image instead of a Debian package")
+		cache    = flag.String("cache", defaultCacheDir(), "directory caching downloaded kernels")
+		timeout  = flag.Duration("timeout", 8*time.Minute, "kill the guest after this long")
+		mem      = flag.String("mem", "1G", "guest memory (QEMU -m)")
+		cpus     = flag.Int("smp", 2, "guest CPUs")
+		accel    = flag.String("accel", "tcg", "QEMU accelerator: tcg, or kvm where KVM really works (a /dev/kvm that fails emulation hangs the guest)")
+		cmdline  = flag.String("append", "", "extra kernel command line")
+		initBin  = flag.String("init", "", "prebuilt guest init (default: build ./cmd/vmtest/guestinit)")
 	)
-	flag.Var(&files, "file", "copy `HOST[:GUEST]` into the guest with the shared libraries it needs; a HOST without / is looked up in PATH; GUEST defaults to /bin/BASENAME; repeatable")
+	flag.Var(&files, "file", "copy `HOST[:GUEST]` into the guest with the shared libraries it needs; a HOST without / is looked up in PATH (for a foreign -arch, in its Debian packages); GUEST defaults to /bin/BASENAME; repeatable")
+	flag.Var(&trees, "dir", "copy the host directory `HOST:GUEST` into the guest whole, symbolic links as they are; repeatable")
 	flag.Var(&envs, "env", "add `KEY=VALUE` to the test's environment; repeatable")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: vmtest [flags] TEST-BINARY [--] [ARGS...]\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	a, err := lookupArch(*archName)
+	if err != nil {
+		return err
+	}
+	if *btfOut != "" {
+		return writeKernelBTF(a, *kernel, *release, *cache, *btfOut)
+	}
 	test, args, err := splitArgs(flag.Args())
 	if err != nil {
 		flag.Usage()
@@ -74,12 +97,30 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	busybox, err := ensureHostTools()
+	hostBusybox, err := ensureHostTools(a)
 	if err != nil {
 		return err
 	}
+	busybox := hostBusybox
+	var root *guestRoot
+	lookTool := lookHostTool
+	if !a.native() {
+		r, err := makeGuestRoot(a, *cache, guestPackages)
+		if err != nil {
+			return err
+		}
+		root, lookTool = &r, r.lookTool
+		bb, err := r.lookTool("busybox")
+		if err != nil {
+			return err
+		}
+		busybox = bb.host
+	}
+	if err := files.resolve(lookTool); err != nil {
+		return err
+	}
 	if *kernel == "" {
-		if *kernel, err = debianKernel(*release, *cache); err != nil {
+		if *kernel, err = debianKernel(a, *release, *cache); err != nil {
 			return err
 		}
 	}
@@ -91,7 +132,7 @@ func run() error {
 	defer os.RemoveAll(tmp)
 	if *initBin == "" {
 		*initBin = filepath.Join(tmp, "init")
-		if err := buildInit(*initBin); err != nil {
+		if err := buildInit(*initBin, a); err != nil {
 			return err
 		}
 	}
@@ -107,16 +148,20 @@ func run() error {
 	if err := buildInitramfs(initrd, initramfs{
 		init:    *initBin,
 		busybox: busybox,
+		applets: hostBusybox,
 		test:    test,
 		args:    args,
 		env:     env,
 		files:   files,
+		trees:   trees,
+		root:    root,
 	}); err != nil {
 		return err
 	}
 	fmt.Printf("vmtest: initramfs built in %v\n", time.Since(start).Round(time.Millisecond))
 
 	return boot(ctx, machine{
+		arch:    a,
 		kernel:  *kernel,
 		initrd:  initrd,
 		mem:     *mem,
@@ -157,7 +202,8 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 // guestFile is a host file copied into the guest.
 type guestFile struct{ host, guest string }
 
-// fileFlags collects -file HOST[:GUEST].
+// fileFlags collects -file HOST[:GUEST]. A bare HOST name is a command,
+// found by resolve once the guest's architecture is known.
 type fileFlags []guestFile
 
 func (f *fileFlags) String() string { return fmt.Sprint(*f) }
@@ -167,15 +213,6 @@ func (f *fileFlags) Set(v string) error {
 	if host == "" {
 		return errors.New("empty host path")
 	}
-	if !strings.Contains(host, "/") {
-		// A bare name is a host command, so callers need not know where
-		// each distribution keeps it.
-		path, err := exec.LookPath(host)
-		if err != nil {
-			return err
-		}
-		host = path
-	}
 	if guest == "" {
 		guest = "/bin/" + filepath.Base(host)
 	}
@@ -183,5 +220,27 @@ func (f *fileFlags) Set(v string) error {
 		return fmt.Errorf("guest path %q is not absolute", guest)
 	}
 	*f = append(*f, guestFile{host: host, guest: filepath.Clean(guest)})
+	return nil
+}
+
+// lookHostTool finds a command in the host's PATH.
+func lookHostTool(name string) (guestFile, error) {
+	host, err := exec.LookPath(name)
+	return guestFile{host: host}, err
+}
+
+// resolve replaces each bare command name with the file look finds for it,
+// so callers need not know where each distribution keeps a command.
+func (f fileFlags) resolve(look func(name string) (guestFile, error)) error {
+	for i, g := range f {
+		if strings.Contains(g.host, "/") {
+			continue
+		}
+		found, err := look(g.host)
+		if err != nil {
+			return fmt.Errorf("-file %s: %w", g.host, err)
+		}
+		f[i].host = found.host
+	}
 	return nil
 }

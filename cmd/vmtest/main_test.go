@@ -59,6 +59,9 @@ func TestFileFlags(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var f fileFlags
 			err := f.Set(tt.value)
+			if err == nil {
+				err = f.resolve(lookHostTool)
+			}
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("Set(%q) = %v, want error containing %q", tt.value, err, tt.err)

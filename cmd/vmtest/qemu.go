@@ -17,6 +17,7 @@ import (
 
 // machine is how the guest is booted.
 type machine struct {
+	arch           arch
 	kernel, initrd string
 	mem            string
 	cpus           int
@@ -29,17 +30,18 @@ type machine struct {
 // test ends; panic=-1 with -no-reboot turns a crash into QEMU exiting too.
 func (m machine) qemuArgs() []string {
 	args := []string{"-nodefaults", "-display", "none", "-no-reboot"}
+	args = append(args, m.arch.machine...)
 	args = append(args, "-accel", m.accel)
 	// Software emulation on a busy host starves vCPUs for seconds (seen:
 	// the text patching of a tracepoint attach waiting on the other vCPU),
 	// which the soft-lockup and RCU-stall detectors take for hangs. They
 	// are off; a real hang ends at the timeout instead.
-	cmdline := "console=ttyS0 panic=-1 quiet nowatchdog rcupdate.rcu_cpu_stall_suppress=1"
+	cmdline := "console=" + m.arch.console + " panic=-1 quiet nowatchdog rcupdate.rcu_cpu_stall_suppress=1"
 	if m.cmdline != "" {
 		cmdline += " " + m.cmdline
 	}
 	return append(args,
-		"-cpu", "max",
+		"-cpu", m.arch.cpu,
 		"-m", m.mem,
 		"-smp", strconv.Itoa(m.cpus),
 		"-serial", "stdio",
@@ -54,7 +56,7 @@ func (m machine) qemuArgs() []string {
 func boot(ctx context.Context, m machine) error {
 	ctx, cancel := context.WithTimeout(ctx, m.timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, qemuBinary, m.qemuArgs()...)
+	cmd := exec.CommandContext(ctx, m.arch.qemu, m.qemuArgs()...)
 	cmd.Stderr = os.Stderr
 	cmd.WaitDelay = 5 * time.Second
 	console, err := cmd.StdoutPipe()
@@ -64,7 +66,7 @@ func boot(ctx context.Context, m machine) error {
 	fmt.Printf("vmtest: booting %s (%s, %d CPUs, accel %s, timeout %v)\n", m.kernel, m.mem, m.cpus, m.accel, m.timeout)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", qemuBinary, err)
+		return fmt.Errorf("start %s: %w", m.arch.qemu, err)
 	}
 	status, reported := stream(console, os.Stdout)
 	err = cmd.Wait()
@@ -76,7 +78,7 @@ func boot(ctx context.Context, m machine) error {
 	case ctx.Err() != nil:
 		return fmt.Errorf("guest stopped: %w", ctx.Err())
 	case err != nil:
-		return fmt.Errorf("%s: %w", qemuBinary, err)
+		return fmt.Errorf("%s: %w", m.arch.qemu, err)
 	case !reported:
 		return fmt.Errorf("guest stopped after %v without reporting the test's status (crashed?)", took)
 	}
