@@ -31,7 +31,7 @@ func TestLanesAndContainersCarryRuntimeNames(t *testing.T) {
 	if got := structure(r); got != want {
 		t.Errorf("got\n%swant\n%s", got, want)
 	}
-	m := r.meta()
+	m := r.head()
 	var labels []string
 	for _, c := range m.Containers {
 		labels = append(labels, c.Label+" "+c.Image+" "+c.Pod)

@@ -36,7 +36,7 @@ func TestMakeImageIntoDocker(t *testing.T) {
 		t.Errorf("entrypoint and cmd %s", got)
 	}
 	// No shell, no libc: only a static binary runs in it.
-	if got := d.CLI(t, "run", "--rm", "--network", "none", "nstrace:docker-test", "--version"); !strings.HasPrefix(got, "nstrace version ") {
+	if got := d.CLI(t, "run", "--rm", "--network", "none", "nstrace:docker-test", "--version"); !strings.HasPrefix(got, "nstrace ") || !strings.Contains(got, " (go") {
 		t.Errorf("nstrace --version in the image: %q", got)
 	}
 }
