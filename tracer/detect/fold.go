@@ -186,6 +186,12 @@ func (fw *foldWindow) closing() Alert {
 // clock: the last event's time, plus, live, the wall time since it. The
 // slice is reused by the next call. For the pipeline, when events pause.
 func (d *Detector) Due() []Alert {
+	if len(d.running) > 0 {
+		// Raised at start-up, on no event (rules_shares.go).
+		d.alerts = append(d.alerts[:0], d.running...)
+		d.running = nil
+		return d.alerts
+	}
 	if d.f.nextClose.IsZero() && len(d.f.early) == 0 {
 		return nil
 	}
@@ -202,7 +208,8 @@ func (d *Detector) Due() []Alert {
 
 // Close returns the closing alerts of every open window: the stream ended.
 func (d *Detector) Close() []Alert {
-	d.alerts = d.closeInto(d.alerts[:0], time.Time{}, true)
+	d.alerts = d.closeInto(append(d.alerts[:0], d.running...), time.Time{}, true)
+	d.running = nil
 	return d.alerts
 }
 

@@ -266,9 +266,10 @@ func (p *Pipeline) writeAlert(a *detect.Alert) error {
 
 // RecordedAlert passes on an alert read from a session, which follows the
 // event that raised it: when the filter kept that event. A window's
-// closing alert (Count) follows no event of its own (folded.go).
+// closing alert (Count) follows no event of its own (folded.go), nor does
+// one raised at start-up (no Trigger).
 func (p *Pipeline) RecordedAlert(a *detect.Alert) error {
-	if a.Count == 0 && !p.lastKept || a.Count != 0 && !p.keepClosing(a) {
+	if a.Count == 0 && a.Trigger != nil && !p.lastKept || (a.Count != 0 || a.Trigger == nil) && !p.keepClosing(a) {
 		return nil
 	}
 	p.mu.Lock()

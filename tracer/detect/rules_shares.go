@@ -1,0 +1,204 @@
+package detect
+
+import (
+	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/inventory"
+	"github.com/nstrace/nstrace/tracer/procfs"
+)
+
+// RuleContainerSharesHostNamespace names the rule on containers that run in
+// one of the host's namespaces (`docker run --network host`, a pod with
+// hostNetwork or hostPID).
+const RuleContainerSharesHostNamespace = "container-shares-host-namespace"
+
+// sharedTypes are the namespaces a container is expected to have of its
+// own; sharing one of the host's hands the container the host's network
+// stack, processes, System V IPC or host name.
+var sharedTypes = [...]event.NsType{event.Net, event.Pid, event.IPC, event.UTS}
+
+// maxJudged bounds the containers remembered as judged; past it the memory
+// starts over, and a container judged before may be judged again, once, on
+// its next mount namespace.
+const maxJudged = 4096
+
+// containerKey names a container in the judged set.
+func containerKey(c *event.Container) string { return c.Runtime + "/" + c.ID }
+
+// judge marks a container as judged, telling whether it was already.
+func (d *Detector) judge(c *event.Container) bool {
+	k := containerKey(c)
+	if _, ok := d.judged[k]; ok {
+		return true
+	}
+	if d.judged == nil || len(d.judged) >= maxJudged {
+		d.judged = make(map[string]struct{})
+	}
+	d.judged[k] = struct{}{}
+	return false
+}
+
+// checkSharesHost: a container starts, which shows as its runtime giving
+// its first process a mount namespace of its own (runc and crun always
+// do, after joining what the container shares with others), and that
+// process is left in a host namespace of sharedTypes. t is the task after
+// the event. Each container is judged once, on its first such event.
+func (d *Detector) checkSharesHost(ev *event.Event, t *task) {
+	if !d.rules.builtin[bShares].enabled || ev.Kind != event.Unshare && ev.Kind != event.Clone {
+		return
+	}
+	var mnt *event.Change
+	for i := range ev.Changes {
+		if c := &ev.Changes[i]; c.Type == event.Mnt && c.Action == event.Create {
+			mnt = c
+		}
+	}
+	if mnt == nil {
+		return
+	}
+	ctr := ev.Container
+	if !isContainer(ctr) {
+		ctr = mnt.Container
+	}
+	if !isContainer(ctr) || d.judge(ctr) {
+		return
+	}
+	var shared uint16
+	for _, ty := range sharedTypes {
+		if ino := d.nsOf(ev, t, ty); ino != 0 && d.isHost(ty, ino) == yes {
+			shared |= 1 << ty
+		}
+	}
+	if shared == 0 {
+		return
+	}
+	b := make([]byte, 0, 200)
+	b = append(b, ctr.Label()...)
+	b = append(b, " started in the host's "...)
+	b = appendSharedTypes(b, shared)
+	b = append(b, "; set up by "...)
+	b = appendWho(b, ev)
+	d.raise(bShares, ev, string(b), ctr, func(a *Alert) { a.Shared = typeList(shared) })
+}
+
+// nsOf is the namespace of type ty that t's processes live in after the
+// event: for pid, the one its children get. What no event showed is read
+// from /proc when allowed; 0 when unknown.
+func (d *Detector) nsOf(ev *event.Event, t *task, ty event.NsType) uint32 {
+	if ty == event.Pid && t.has(event.PidForChildren) {
+		return t.ns[event.PidForChildren]
+	}
+	if t.has(ty) {
+		return t.ns[ty]
+	}
+	if d.o.proc == "" || ev.Tid == 0 {
+		return 0
+	}
+	if ty == event.Pid {
+		ty = event.PidForChildren
+	}
+	ino := procfs.NsInode(d.o.proc, ev.Tid, ty)
+	if ino != 0 {
+		t.set(ty, ino, nil)
+	}
+	return ino
+}
+
+// judgeRunning raises, at start-up, the alerts for the containers already
+// running in a host namespace: for each container the inventory labels a
+// namespace with, its lowest process (its init, as the scan counts) is
+// looked up in /proc. They are kept for Due: no event carries them.
+func (d *Detector) judgeRunning(inv *inventory.Inventory) {
+	if !d.rules.builtin[bShares].enabled || d.o.proc == "" {
+		return
+	}
+	type running struct {
+		ctr  *event.Container
+		pid  uint32
+		comm string
+	}
+	var order []string
+	byKey := make(map[string]*running)
+	for i := range inv.Namespaces {
+		n := &inv.Namespaces[i]
+		ctr := n.Container
+		if d.o.ns != nil {
+			if l, ok := d.o.ns.Lookup(n.Type, n.Inode); ok && l.Container != nil {
+				ctr = l.Container // named by the runtimes, where they answer
+			}
+		}
+		if n.Host || n.PID == 0 || !isContainer(ctr) {
+			continue
+		}
+		k := containerKey(ctr)
+		r := byKey[k]
+		if r == nil {
+			r = &running{ctr: ctr, pid: n.PID, comm: n.Comm}
+			byKey[k] = r
+			order = append(order, k)
+		} else if n.PID < r.pid {
+			r.pid, r.comm = n.PID, n.Comm
+		}
+	}
+	for _, k := range order {
+		r := byKey[k]
+		d.judge(r.ctr)
+		var shared uint16
+		for _, ty := range sharedTypes {
+			if ino := procfs.NsInode(d.o.proc, r.pid, ty); ino != 0 && d.isHost(ty, ino) == yes {
+				shared |= 1 << ty
+			}
+		}
+		if shared == 0 {
+			continue
+		}
+		d.raiseRunning(inv, r.ctr, r.pid, r.comm, shared)
+	}
+}
+
+// raiseRunning queues the start-up alert of a running container, unless
+// the rule's exception holds for its first process.
+func (d *Detector) raiseRunning(inv *inventory.Inventory, ctr *event.Container, pid uint32, comm string, shared uint16) {
+	ev := event.Event{Time: inv.Time, Pid: pid, Tid: pid, Comm: comm, Container: ctr}
+	r := &d.rules.builtin[bShares]
+	d.act.reset(&ev)
+	if r.unless != nil && d.holds(bShares, r.unless) {
+		return
+	}
+	b := make([]byte, 0, 200)
+	b = append(b, ctr.Label()...)
+	b = append(b, ", running when tracing started, is in the host's "...)
+	b = appendSharedTypes(b, shared)
+	b = append(b, "; its first process is "...)
+	b = appendWho(b, &ev)
+	a := Alert{Time: ev.Time, Rule: RuleContainerSharesHostNamespace, Severity: r.severity, Message: string(b),
+		Pid: pid, Tid: pid, Comm: comm, Container: ctr, Shared: typeList(shared),
+		Mitre: RuleInfo[RuleContainerSharesHostNamespace].Mitre}
+	if !d.foldOne(&a) {
+		d.running = append(d.running, a)
+	}
+}
+
+// appendSharedTypes appends "net namespace" or "net and uts namespaces".
+func appendSharedTypes(b []byte, shared uint16) []byte {
+	b = appendTypes(b, shared, " and ")
+	b = append(b, " namespace"...)
+	if shared&(shared-1) != 0 {
+		b = append(b, 's')
+	}
+	return b
+}
+
+// appendShared appends an alert's "host_namespaces" field.
+func (a *Alert) appendShared(b []byte) []byte {
+	if len(a.Shared) == 0 {
+		return b
+	}
+	b = append(b, `,"host_namespaces":[`...)
+	for i, t := range a.Shared {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = event.AppendJSONString(b, t.String())
+	}
+	return append(b, ']')
+}
