@@ -9,6 +9,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/testenv"
 )
 
 // sharing edits a runc bundle so that the container has no namespace of
@@ -125,5 +126,32 @@ func TestKernelContainerSharesHostNamespaceAtStart(t *testing.T) {
 	}
 	if line := string(a.AppendJSON(nil)); !strings.Contains(line, `"host_namespaces":["net","uts"]`) {
 		t.Errorf("JSON %s lacks the namespaces", line)
+	}
+}
+
+// With docker: `docker run --network host` raises one alert naming the
+// docker container and "net"; a container on docker's bridge, none.
+func TestKernelDockerContainerSharesHostNetwork(t *testing.T) {
+	d := testenv.StartDocker(t)
+	image := "nstrace/busybox:shares"
+	d.ImportBusybox(t, image, "/bin/sleep", "100000")
+	w := startWatch(t)
+	host := d.CLI(t, "run", "-d", "--network", "host", image)
+	own := d.CLI(t, "run", "-d", image)
+	alerts := w.stop(t)
+	if a := ofContainer(alerts, own); len(a) != 0 {
+		t.Errorf("container on docker's bridge raised:\n%s", describe(a))
+	}
+	got := ofContainer(alerts, host)
+	if len(got) != 1 {
+		t.Fatalf("want one alert for %s; got:\n%s", host, describe(ofRule(alerts, detect.RuleContainerSharesHostNamespace)))
+	}
+	a := got[0]
+	if a.Container.Runtime != "docker" || !slices.Equal(a.Shared, []event.NsType{event.Net}) ||
+		a.Trigger == nil || a.Trigger.Kind != event.Unshare {
+		t.Errorf("alert: container %+v shared %v trigger %+v", a.Container, a.Shared, a.Trigger)
+	}
+	if !strings.Contains(a.Message, " started in the host's net namespace; set up by ") {
+		t.Errorf("message %q", a.Message)
 	}
 }
