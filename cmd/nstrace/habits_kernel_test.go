@@ -130,7 +130,7 @@ func TestDurationStopsAndTheVersionIsStamped(t *testing.T) {
 	stderr := bufio.NewReader(errp)
 	line, _ := stderr.ReadString('\n')
 	started := time.Now()
-	want := "nstrace: tracing started; unshare setns clone exec (tracepoint), fork (tp_btf); note: no destroy events, as --hooks tracepoint leaves out fentry\n"
+	want := "nstrace: tracing started; unshare setns clone exec (tracepoint), fork procexec (tp_btf); note: no destroy events, as --hooks tracepoint leaves out fentry\n"
 	if line != want {
 		t.Errorf("start line\n%q\nwant\n%q", line, want)
 	}
