@@ -92,3 +92,30 @@ func TestFinishWritesTheClosingAlerts(t *testing.T) {
 		t.Errorf("summary %q, want %q", got, want)
 	}
 }
+
+// A recorded alert raised at start-up (no trigger) replays though no kept
+// event comes before it; an ordinary one after a filtered event does not.
+func TestARecordedStartupAlertReplays(t *testing.T) {
+	f, err := filter.New(filter.Options{Comms: []string{"unshare"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &alertSink{}
+	p := New(Options{Filter: f, Sinks: []Sink{s}})
+	startup := detect.Alert{Time: foldT0, Rule: detect.RuleContainerSharesHostNamespace, Severity: detect.Warning,
+		Pid: 42, Comm: "sleep", Shared: []event.NsType{event.Net}}
+	if err := p.RecordedAlert(&startup); err != nil {
+		t.Fatal(err)
+	}
+	other := unshareAt(7, "other", time.Second, false)
+	if err := p.Event(other); err != nil {
+		t.Fatal(err)
+	}
+	ordinary := detect.Alert{Time: other.Time, Rule: "r", Severity: detect.Notice, Pid: 7, Trigger: other}
+	if err := p.RecordedAlert(&ordinary); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.alerts) != 1 || s.alerts[0].Pid != 42 {
+		t.Fatalf("alerts %+v, want the start-up one only", s.alerts)
+	}
+}
