@@ -67,7 +67,7 @@ type Detector struct {
 	f      folds // fold.go
 	// rules_shares.go: the containers judged, and the start-up alerts
 	// that Due has yet to hand out
-	judged  map[string]struct{}
+	judged  map[containerKey]struct{}
 	running []Alert
 
 	act    activation

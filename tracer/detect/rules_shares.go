@@ -21,17 +21,20 @@ var sharedTypes = [...]event.NsType{event.Net, event.Pid, event.IPC, event.UTS}
 // its next mount namespace.
 const maxJudged = 4096
 
-// containerKey names a container in the judged set.
-func containerKey(c *event.Container) string { return c.Runtime + "/" + c.ID }
+// containerKey names a container in the judged set, without building a
+// string: a container's processes may create mount namespaces often.
+type containerKey struct{ runtime, id string }
+
+func keyOf(c *event.Container) containerKey { return containerKey{c.Runtime, c.ID} }
 
 // judge marks a container as judged, telling whether it was already.
 func (d *Detector) judge(c *event.Container) bool {
-	k := containerKey(c)
+	k := keyOf(c)
 	if _, ok := d.judged[k]; ok {
 		return true
 	}
 	if d.judged == nil || len(d.judged) >= maxJudged {
-		d.judged = make(map[string]struct{})
+		d.judged = make(map[containerKey]struct{})
 	}
 	d.judged[k] = struct{}{}
 	return false
@@ -81,26 +84,31 @@ func (d *Detector) checkSharesHost(ev *event.Event, t *task) {
 }
 
 // nsOf is the namespace of type ty that t's processes live in after the
-// event: for pid, the one its children get. What no event showed is read
-// from /proc when allowed; 0 when unknown.
+// event (for pid, the one its children get): what the event moved it to;
+// else, live, what /proc says now, as the task table may hold a stale
+// entry for a reused pid in a type no event changed; else the task table.
+// 0 when unknown.
 func (d *Detector) nsOf(ev *event.Event, t *task, ty event.NsType) uint32 {
-	if ty == event.Pid && t.has(event.PidForChildren) {
-		return t.ns[event.PidForChildren]
+	for i := range ev.Changes {
+		c := &ev.Changes[i]
+		if (c.Type == ty || ty == event.Pid && c.Type == event.PidForChildren) && c.To != 0 &&
+			(c.Action == event.Create || c.Action == event.Join) {
+			return c.To
+		}
 	}
-	if t.has(ty) {
-		return t.ns[ty]
-	}
-	if d.o.proc == "" || ev.Tid == 0 {
-		return 0
-	}
+	lt := ty
 	if ty == event.Pid {
-		ty = event.PidForChildren
+		lt = event.PidForChildren
 	}
-	ino := procfs.NsInode(d.o.proc, ev.Tid, ty)
-	if ino != 0 {
-		t.set(ty, ino, nil)
+	if d.o.proc != "" && ev.Tid != 0 {
+		if ino := procfs.NsInode(d.o.proc, ev.Tid, lt); ino != 0 {
+			return ino
+		}
 	}
-	return ino
+	if t.has(lt) {
+		return t.ns[lt]
+	}
+	return 0
 }
 
 // judgeRunning raises, at start-up, the alerts for the containers already
@@ -116,8 +124,8 @@ func (d *Detector) judgeRunning(inv *inventory.Inventory) {
 		pid  uint32
 		comm string
 	}
-	var order []string
-	byKey := make(map[string]*running)
+	var order []containerKey
+	byKey := make(map[containerKey]*running)
 	for i := range inv.Namespaces {
 		n := &inv.Namespaces[i]
 		ctr := n.Container
@@ -129,7 +137,7 @@ func (d *Detector) judgeRunning(inv *inventory.Inventory) {
 		if n.Host || n.PID == 0 || !isContainer(ctr) {
 			continue
 		}
-		k := containerKey(ctr)
+		k := keyOf(ctr)
 		r := byKey[k]
 		if r == nil {
 			r = &running{ctr: ctr, pid: n.PID, comm: n.Comm}
