@@ -67,7 +67,7 @@ type Detector struct {
 	f      folds // fold.go
 	// rules_shares.go: the containers judged, and the start-up alerts
 	// that Due has yet to hand out
-	judged  map[containerKey]struct{}
+	judged  map[containerKey]bool // true: judged; false: waiting for a clone
 	running []Alert
 
 	act    activation

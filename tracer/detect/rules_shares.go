@@ -30,21 +30,30 @@ func keyOf(c *event.Container) containerKey { return containerKey{c.Runtime, c.I
 // judge marks a container as judged, telling whether it was already.
 func (d *Detector) judge(c *event.Container) bool {
 	k := keyOf(c)
-	if _, ok := d.judged[k]; ok {
+	if d.judged[k] {
 		return true
 	}
-	if d.judged == nil || len(d.judged) >= maxJudged {
-		d.judged = make(map[containerKey]struct{})
-	}
-	d.judged[k] = struct{}{}
+	d.remember(k, true)
 	return false
+}
+
+// remember notes a container as judged (true) or waiting for its next
+// clone to be (false).
+func (d *Detector) remember(k containerKey, judged bool) {
+	if _, ok := d.judged[k]; !ok && (d.judged == nil || len(d.judged) >= maxJudged) {
+		d.judged = make(map[containerKey]bool)
+	}
+	d.judged[k] = judged
 }
 
 // checkSharesHost: a container starts, which shows as its runtime giving
 // its first process a mount namespace of its own (runc and crun always
 // do, after joining what the container shares with others), and that
 // process is left in a host namespace of sharedTypes. t is the task after
-// the event. Each container is judged once, on its first such event.
+// the event. Each container is judged once. When the namespaces of that
+// process cannot be told (runc's intermediate process is gone by the
+// time its event is read), the judgement waits for the container's next
+// clone: the process that becomes its init.
 func (d *Detector) checkSharesHost(ev *event.Event, t *task) {
 	if !d.rules.builtin[bShares].enabled || ev.Kind != event.Unshare && ev.Kind != event.Clone {
 		return
@@ -55,22 +64,31 @@ func (d *Detector) checkSharesHost(ev *event.Event, t *task) {
 			mnt = c
 		}
 	}
-	if mnt == nil {
-		return
-	}
 	ctr := ev.Container
-	if !isContainer(ctr) {
+	if !isContainer(ctr) && mnt != nil {
 		ctr = mnt.Container
 	}
-	if !isContainer(ctr) || d.judge(ctr) {
+	if !isContainer(ctr) {
 		return
 	}
-	var shared uint16
+	judged, seen := d.judged[keyOf(ctr)]
+	if judged || mnt == nil && (!seen || ev.Kind != event.Clone) {
+		return // judged, or not a start, nor the clone a start waits for
+	}
+	var shared, unknown uint16
 	for _, ty := range sharedTypes {
-		if ino := d.nsOf(ev, t, ty); ino != 0 && d.isHost(ty, ino) == yes {
+		switch ino := d.nsOf(ev, t, ty); {
+		case ino == 0:
+			unknown |= 1 << ty
+		case d.isHost(ty, ino) == yes:
 			shared |= 1 << ty
 		}
 	}
+	if unknown != 0 && !seen {
+		d.remember(keyOf(ctr), false)
+		return
+	}
+	d.remember(keyOf(ctr), true)
 	if shared == 0 {
 		return
 	}
