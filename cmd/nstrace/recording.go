@@ -159,6 +159,6 @@ func alertOf(a *session.Alert) detect.Alert {
 	sev, _ := detect.ParseSeverity(a.Severity) // unknown: shown as "unknown"
 	return detect.Alert{Time: a.Time, Rule: a.Rule, Severity: sev, Message: a.Message, Pid: a.Pid, Tid: a.Tid,
 		Comm: a.Comm, Container: a.Container, Trigger: a.Trigger, Joined: a.Joined, Userns: a.Userns,
-		Created: a.Created, Suppressed: a.Suppressed, Count: a.Count, Last: a.Last,
+		Created: a.Created, Suppressed: a.Suppressed, Shared: a.Shared, Count: a.Count, Last: a.Last,
 		Mitre: a.Mitre, Also: a.Also}
 }

@@ -49,7 +49,7 @@ rules:
 		names = append(names, l.Name)
 	}
 	want := []string{"host-namespace-entry", "cross-container-join", "host-process-enters-container",
-		"userns-in-container", "unshare-without-cap-sys-admin", "unprivileged-userns",
+		"container-shares-host-namespace", "userns-in-container", "unshare-without-cap-sys-admin", "unprivileged-userns",
 		"denied-namespace-change", "flood", "shell-joins-netns"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("rules %v, want %v", names, want)
@@ -63,9 +63,10 @@ rules:
 		condHave string
 	}{
 		{2, "warning", true, true, []string{"T1609"}, "never by comm"},
-		{3, "warning", false, true, []string{"T1611"}, "creates a user namespace"},
-		{5, "notice", true, true, []string{"T1068"}, "non-root uid"},
-		{8, "info", true, false, nil, `event == "setns" && comm == "sh"`},
+		{3, "warning", true, true, []string{"T1611"}, "host's net, pid, ipc or uts namespace"},
+		{4, "warning", false, true, []string{"T1611"}, "creates a user namespace"},
+		{6, "notice", true, true, []string{"T1068"}, "non-root uid"},
+		{9, "info", true, false, nil, `event == "setns" && comm == "sh"`},
 	} {
 		l := got[c.i]
 		if l.Severity != c.sev || l.Enabled != c.enabled || l.Builtin != c.builtin ||

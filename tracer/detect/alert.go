@@ -55,6 +55,7 @@ type Alert struct {
 	Userns     uint32           // unprivileged-userns: the user namespace in question
 	Created    []event.NsType   // unprivileged-userns: namespaces created in it by the trigger
 	Suppressed uint64           // flood: flood records left out since the last alert for this source
+	Shared     []event.NsType   // container-shares-host-namespace: the host's namespaces the container is in
 
 	// A window's closing alert (fold.go): how many times the rule fired in
 	// this container in the window, the first included (0: an alert
@@ -111,6 +112,7 @@ func (a *Alert) AppendJSON(b []byte) []byte {
 		b = append(b, `,"suppressed":`...)
 		b = strconv.AppendUint(b, a.Suppressed, 10)
 	}
+	b = a.appendShared(b)
 	b = a.appendMitreAlso(b)
 	if a.Trigger != nil {
 		b = append(b, `,"trigger":`...)

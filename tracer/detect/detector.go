@@ -65,6 +65,10 @@ type Detector struct {
 	unpriv map[uint32]uint32 // user namespaces created by non-root: inode → uid
 	floods map[floodSource]*floodSeen
 	f      folds // fold.go
+	// rules_shares.go: the containers judged, and the start-up alerts
+	// that Due has yet to hand out
+	judged  map[containerKey]bool // true: judged; false: waiting for a clone
+	running []Alert
 
 	act    activation
 	alerts []Alert
@@ -97,6 +101,7 @@ func New(rules *Rules, opts ...Option) *Detector {
 				d.host[n.Type] = n.Inode
 			}
 		}
+		d.judgeRunning(o.inv)
 	}
 	return d
 }
@@ -139,6 +144,7 @@ func (d *Detector) Check(ev *event.Event) []Alert {
 		d.checkContainerCreates(ev, t)
 		d.checkUserns(ev, t)
 		d.apply(ev, t)
+		d.checkSharesHost(ev, t)
 	}
 	d.finishBuiltins(0)
 	d.checkCustom(ev)

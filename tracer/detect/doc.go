@@ -35,6 +35,11 @@
 //     started the process), userns-in-container (warning) and
 //     unshare-without-cap-sys-admin (warning): see rules_process.go and
 //     RuleInfo, which documents every built-in and its MITRE ATT&CK ids.
+//   - container-shares-host-namespace (warning): a container runs in the
+//     host's net, pid, ipc or uts namespace ("host_namespaces"); judged once
+//     per container, when its runtime gives it a mount namespace, and for
+//     those already running from the inventory, whose alerts Due hands out
+//     with no trigger (rules_shares.go).
 //
 // When one event raises several built-ins, the most specific (Precedence)
 // is kept, with the highest of their severities, and names the others in

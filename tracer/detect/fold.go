@@ -52,6 +52,7 @@ type folds struct {
 	lastEvent, lastWall time.Time
 	out                 []Alert // the other of fold's two buffers
 	early               []Alert // closing alerts of windows closed before their time
+	folding             int     // open windows that folded a trigger: each owes a closing alert
 }
 
 // WithWallClock tells the detector that events come live, stamped with the
@@ -116,6 +117,9 @@ func (d *Detector) foldOne(a *Alert) bool {
 	}
 	if fw := d.f.open[k]; fw != nil && a.Time.Before(fw.end) {
 		fw.count++
+		if fw.count == 2 {
+			d.f.folding++ // it will close with an alert of its own
+		}
 		fw.last = a.Trigger
 		return true
 	}
@@ -125,9 +129,10 @@ func (d *Detector) foldOne(a *Alert) bool {
 	if fw := d.f.open[k]; fw != nil && fw.count > 1 {
 		// Over but not closed yet (events out of order): close it first.
 		d.f.early = append(d.f.early, fw.closing())
+		d.f.folding--
 	}
 	if len(d.f.open) >= maxWindows {
-		d.f.early = d.closeInto(d.f.early, time.Time{}, true)
+		d.f.early = d.closeInto(nil, time.Time{}, true) // not into early: closeInto appends early itself
 	}
 	fw := &foldWindow{first: *a, end: a.Time.Add(w), count: 1}
 	d.f.open[k] = fw
@@ -155,6 +160,7 @@ func (d *Detector) closeInto(dst []Alert, now time.Time, every bool) []Alert {
 		delete(d.f.open, k)
 		if fw.count > 1 {
 			dst = append(dst, fw.closing())
+			d.f.folding--
 		}
 	}
 	// In the order the windows opened, not the map's.
@@ -186,6 +192,12 @@ func (fw *foldWindow) closing() Alert {
 // clock: the last event's time, plus, live, the wall time since it. The
 // slice is reused by the next call. For the pipeline, when events pause.
 func (d *Detector) Due() []Alert {
+	if len(d.running) > 0 {
+		// Raised at start-up, on no event (rules_shares.go).
+		d.alerts = append(d.alerts[:0], d.running...)
+		d.running = nil
+		return d.alerts
+	}
 	if d.f.nextClose.IsZero() && len(d.f.early) == 0 {
 		return nil
 	}
@@ -200,9 +212,16 @@ func (d *Detector) Due() []Alert {
 	return d.alerts
 }
 
+// Held is how many alerts the detector holds for later: the closing
+// alerts that open windows owe, and those closed early or raised at
+// start-up that were not handed out yet. A stop that cannot wait for the
+// stream to end counts them as not written.
+func (d *Detector) Held() int { return d.f.folding + len(d.f.early) + len(d.running) }
+
 // Close returns the closing alerts of every open window: the stream ended.
 func (d *Detector) Close() []Alert {
-	d.alerts = d.closeInto(d.alerts[:0], time.Time{}, true)
+	d.alerts = d.closeInto(append(d.alerts[:0], d.running...), time.Time{}, true)
+	d.running = nil
 	return d.alerts
 }
 

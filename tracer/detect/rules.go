@@ -34,6 +34,7 @@ var Builtins = []struct {
 	{RuleHostProcessEntersContainer, Warning},
 	{RuleUsernsInContainer, Warning},
 	{RuleUnshareWithoutCapSysAdmin, Warning},
+	{RuleContainerSharesHostNamespace, Warning},
 }
 
 // builtinIndex are the positions in Builtins, for Rules.builtin.
@@ -45,6 +46,7 @@ const (
 	bEnter     // rules_process.go
 	bCtrUserns // rules_process.go
 	bNoCap     // rules_process.go
+	bShares    // rules_shares.go
 	numBuiltins
 )
 

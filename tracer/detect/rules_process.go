@@ -32,6 +32,9 @@ var RuleInfo = map[string]BuiltinInfo{
 		"container's namespace, and neither it nor an ancestor runs a container runtime (runc, crun, youki, " +
 		"runsc, containerd, containerd-shim*, conmon, dockerd, podman) from a system directory, matched by " +
 		"executable path, never by comm; notice when a login session started it (auid set), else its severity"},
+	RuleContainerSharesHostNamespace: {[]string{"T1611"}, "a container or pod runs in the host's net, pid, ipc " +
+		"or uts namespace: when its runtime gives its first process a mount namespace of its own and leaves " +
+		"that process in a host namespace, and at start-up for those already running (live tracing only)"},
 	RuleUsernsInContainer: {[]string{"T1611"}, "a process inside a container creates a user namespace"},
 	RuleUnshareWithoutCapSysAdmin: {[]string{"T1611"}, "a non-root process inside a container creates " +
 		"namespaces (unshare or clone) without CAP_SYS_ADMIN in its effective set before the call"},
@@ -52,6 +55,7 @@ var Precedence = []string{
 	RuleHostNamespaceEntry,
 	RuleCrossContainerJoin,
 	RuleHostProcessEntersContainer,
+	RuleContainerSharesHostNamespace,
 	RuleUsernsInContainer,
 	RuleUnshareWithoutCapSysAdmin,
 	RuleUnprivilegedUserns,

@@ -27,7 +27,7 @@ builtin:
   unprivileged-userns:
     enabled: false
 `, []string{RuleHostNamespaceEntry, RuleCrossContainerJoin, RuleHostProcessEntersContainer, RuleUsernsInContainer,
-			RuleUnshareWithoutCapSysAdmin}},
+			RuleUnshareWithoutCapSysAdmin, RuleContainerSharesHostNamespace}},
 		{"rules are added after the built-ins; disabled ones are left out", `
 rules:
   - name: shell-joins-netns
@@ -213,5 +213,6 @@ rules:
 
 func allBuiltins() []string {
 	return []string{RuleHostNamespaceEntry, RuleCrossContainerJoin, RuleUnprivilegedUserns, RuleDeniedChange,
-		RuleHostProcessEntersContainer, RuleUsernsInContainer, RuleUnshareWithoutCapSysAdmin}
+		RuleHostProcessEntersContainer, RuleUsernsInContainer, RuleUnshareWithoutCapSysAdmin,
+		RuleContainerSharesHostNamespace}
 }

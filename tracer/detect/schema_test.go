@@ -240,6 +240,7 @@ func TestAlertFieldsUseTheEventSchemasNames(t *testing.T) {
 	ctr := &event.Container{ID: "4f2a9c1b7d3e", Runtime: "docker", Name: "web"}
 	a := Alert{Time: time.Unix(1, 0), Rule: "r", Severity: Warning, Message: "m", Pid: 1, Tid: 2, Comm: "sh",
 		Container: ctr, Joined: ctr, Userns: 4026531837, Created: []event.NsType{event.Net}, Suppressed: 3,
+		Shared:  []event.NsType{event.Net, event.UTS},
 		Trigger: &event.Event{Time: time.Unix(1, 0), Kind: event.Unshare},
 		Count:   5, Last: &event.Event{Time: time.Unix(2, 0), Kind: event.Unshare}}
 	var obj map[string]any
@@ -247,7 +248,7 @@ func TestAlertFieldsUseTheEventSchemasNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	own := map[string]string{"rule": "string", "severity": "string", "message": "string", "joined_container": "container",
-		"created": "strings", "suppressed": "number", "trigger": "event",
+		"created": "strings", "suppressed": "number", "host_namespaces": "strings", "trigger": "event",
 		"count": "number", "last_trigger": "event"}
 	shapes := map[event.FieldType]string{event.StringField: "string", event.TimeField: "string", event.UintField: "number",
 		event.ObjectField: "container"}
@@ -272,8 +273,8 @@ func TestAlertFieldsUseTheEventSchemasNames(t *testing.T) {
 			}
 		}
 	}
-	if len(obj) != 16 {
-		t.Errorf("alert has %d fields, want all 16 set: %v", len(obj), obj)
+	if len(obj) != 17 {
+		t.Errorf("alert has %d fields, want all 17 set: %v", len(obj), obj)
 	}
 }
 

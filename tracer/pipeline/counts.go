@@ -69,10 +69,18 @@ func (p *Pipeline) AlertSummary() string {
 			parts = append(parts, fmt.Sprintf("%d %s", n, s))
 		}
 	}
-	if total == 0 {
-		return ""
+	s := ""
+	if total != 0 {
+		s = fmt.Sprintf("%d alerts (%s)", total, strings.Join(parts, ", "))
 	}
-	return fmt.Sprintf("%d alerts (%s)", total, strings.Join(parts, ", "))
+	if p.closed && p.held > 0 {
+		// Taken over: the detector's goroutine writes nothing more.
+		if s != "" {
+			s += ", "
+		}
+		s += fmt.Sprintf("%d held by alert folding not written (stopped before they closed)", p.held)
+	}
+	return s
 }
 
 // Counts are what a pipeline counted.

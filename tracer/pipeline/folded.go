@@ -41,8 +41,26 @@ func (p *Pipeline) writeClosing(end bool) error {
 			return err
 		}
 	}
+	p.noteHeld()
 	return nil
 }
+
+// carried tells an alert that no event of its own goes with: a window's
+// closing alert, or one raised at start-up.
+func (p *Pipeline) carried(a *detect.Alert) bool { return a.Count != 0 || a.Trigger == nil }
+
+// noteHeld records, after a write, how many alerts the detector still
+// holds: what a stop that takes over reports as not written. p.mu is
+// held, by the goroutine that runs the detector.
+func (p *Pipeline) noteHeld() {
+	if p.det != nil {
+		p.held = p.det.Held()
+	}
+}
+
+// Held is how many alerts the detector held at the last write: after
+// TakeOver, those that will never be written.
+func (p *Pipeline) Held() int { return p.held }
 
 // keepClosing tells whether the filter keeps a closing alert's first
 // trigger: on a copy, as the filter may trim an event's changes.

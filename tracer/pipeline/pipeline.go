@@ -73,6 +73,7 @@ type Pipeline struct {
 	// alerts written, by severity: those of events the filter dropped
 	// are not (the metrics count every alert).
 	alerts [detect.Critical + 1]uint64
+	held   int // alerts the detector held after the last write (folded.go)
 
 	// For a stop that takes over: how many events from the ring left the
 	// pipeline (written, filtered out or dropped), and the loss markers
@@ -211,18 +212,27 @@ func (p *Pipeline) pass(ev *event.Event) error {
 		p.finished++
 		p.seen++
 	}
-	if p.lastKept = p.filter.Keep(ev) && p.underLimit(record); !p.lastKept {
-		return nil
-	}
-	if err := p.write(ev); err != nil {
-		return err
-	}
-	for i := range p.pending {
-		if err := p.writeAlert(&p.pending[i]); err != nil {
+	p.lastKept = p.filter.Keep(ev) && p.underLimit(record)
+	if p.lastKept {
+		if err := p.write(ev); err != nil {
 			return err
 		}
 	}
-	p.checkLimit()
+	// An alert goes with the event that raised it; a window's closing
+	// alert or a start-up one rides on whichever event came (folded.go).
+	for i := range p.pending {
+		a := &p.pending[i]
+		if !p.lastKept && !p.carried(a) || p.carried(a) && !p.keepClosing(a) {
+			continue
+		}
+		if err := p.writeAlert(a); err != nil {
+			return err
+		}
+	}
+	p.noteHeld()
+	if p.lastKept {
+		p.checkLimit()
+	}
 	return nil
 }
 
@@ -266,9 +276,10 @@ func (p *Pipeline) writeAlert(a *detect.Alert) error {
 
 // RecordedAlert passes on an alert read from a session, which follows the
 // event that raised it: when the filter kept that event. A window's
-// closing alert (Count) follows no event of its own (folded.go).
+// closing alert (Count) follows no event of its own (folded.go), nor does
+// one raised at start-up (no Trigger).
 func (p *Pipeline) RecordedAlert(a *detect.Alert) error {
-	if a.Count == 0 && !p.lastKept || a.Count != 0 && !p.keepClosing(a) {
+	if a.Count == 0 && a.Trigger != nil && !p.lastKept || (a.Count != 0 || a.Trigger == nil) && !p.keepClosing(a) {
 		return nil
 	}
 	p.mu.Lock()

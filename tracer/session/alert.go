@@ -24,8 +24,9 @@ type Alert struct {
 	Userns     uint32
 	Created    []event.NsType
 	Suppressed uint64
-	Mitre      []string // MITRE ATT&CK technique ids
-	Also       []string // less specific built-ins the trigger raised too
+	Shared     []event.NsType // the host's namespaces a container is in
+	Mitre      []string       // MITRE ATT&CK technique ids
+	Also       []string       // less specific built-ins the trigger raised too
 	Trigger    *event.Event
 	Count      uint64       // a window's closing alert: how many times the rule fired
 	Last       *event.Event // and its last trigger
@@ -59,6 +60,7 @@ type alertWire struct {
 	Userns     uint32           `json:"userns"`
 	Created    []string         `json:"created"`
 	Suppressed uint64           `json:"suppressed"`
+	Shared     []string         `json:"host_namespaces"`
 	Mitre      []string         `json:"mitre"`
 	Also       []string         `json:"also"`
 	Trigger    json.RawMessage  `json:"trigger"`
@@ -81,12 +83,11 @@ func parseAlert(line []byte) (*Alert, error) {
 	if a.Time, err = parseTime("time", w.Time); err != nil {
 		return nil, err
 	}
-	for _, s := range w.Created {
-		t, ok := event.ParseNsType(s)
-		if !ok {
-			return nil, fmt.Errorf("alert: unknown namespace type %q", s)
-		}
-		a.Created = append(a.Created, t)
+	if a.Created, err = nsTypes(w.Created); err != nil {
+		return nil, err
+	}
+	if a.Shared, err = nsTypes(w.Shared); err != nil {
+		return nil, err
 	}
 	if len(w.Trigger) > 0 && string(w.Trigger) != "null" {
 		a.Trigger = new(event.Event)
@@ -101,4 +102,17 @@ func parseAlert(line []byte) (*Alert, error) {
 		}
 	}
 	return a, nil
+}
+
+// nsTypes parses a list of namespace type names.
+func nsTypes(names []string) ([]event.NsType, error) {
+	var ts []event.NsType
+	for _, s := range names {
+		t, ok := event.ParseNsType(s)
+		if !ok {
+			return nil, fmt.Errorf("alert: unknown namespace type %q", s)
+		}
+		ts = append(ts, t)
+	}
+	return ts, nil
 }

@@ -46,7 +46,8 @@ func sampleAlert(trigger *event.Event) detect.Alert {
 	return detect.Alert{Time: trigger.Time, Rule: "host-namespace-entry", Severity: detect.Critical,
 		Message: "nsenter joined the host's net namespace", Pid: trigger.Pid, Tid: trigger.Tid, Comm: trigger.Comm,
 		Container: &event.Container{ID: "0123456789abcdef0123", Runtime: "runc", Name: "web"},
-		Created:   []event.NsType{event.Net, event.UTS}, Suppressed: 2, Trigger: trigger.Clone()}
+		Created:   []event.NsType{event.Net, event.UTS}, Suppressed: 2, Trigger: trigger.Clone(),
+		Shared: []event.NsType{event.Pid}}
 }
 
 // Alert records follow their events and read back field for field, as
@@ -107,7 +108,7 @@ func TestAlertsFollowTheirEventsAndReadBack(t *testing.T) {
 				n++
 				if a.Rule != want.Rule || a.Severity != "critical" || a.Message != want.Message || a.Pid != want.Pid ||
 					a.Comm != want.Comm || *a.Container != *want.Container || len(a.Created) != 2 || a.Created[1] != event.UTS ||
-					a.Suppressed != 2 || !a.Time.Equal(want.Time) {
+					a.Suppressed != 2 || len(a.Shared) != 1 || a.Shared[0] != event.Pid || !a.Time.Equal(want.Time) {
 					t.Errorf("alert %d = %+v, want %+v", n, a, want)
 				}
 				if g, w := string(a.Trigger.AppendJSON(nil)), string(want.Trigger.AppendJSON(nil)); g != w {
