@@ -139,13 +139,17 @@ static __always_inline void send(struct event *e)
 		return;
 	/* Only what is sent pays for its process's identity. */
 	if (e->kind != EVENT_DESTROY) {
-		__u64 with_proc = attach_proc(e);
+		__u32 with_proc = attach_proc(e); /* zero-extended: 6.1 needs size >= 0 */
 
 		if (with_proc)
 			size = with_proc;
 	}
-	if (size > sizeof(*e))
-		size = sizeof(*e);
+	/* A 64-bit bound on the very register passed, in asm: clang may
+	 * otherwise clamp a copy or a 32-bit half, and 6.1's verifier then
+	 * sees an unbounded size. */
+	asm volatile("if %[size] <= %[max] goto +1; %[size] = %[max]"
+		     : [size] "+r"(size)
+		     : [max] "i"(sizeof(*e)));
 	/* The record's own timestamp serves as "now": no second clock read. */
 	if (bpf_ringbuf_output(&events, e, size, wakeup_flag(size, e->boot_ns)))
 		count_drop(DROP_RING_FULL);

@@ -52,11 +52,12 @@ func TestAutoHooksAreAllFentryOrAllTracepoint(t *testing.T) {
 		if via["destroy"] != "fentry" {
 			t.Errorf("destroy via %q, want fentry", via["destroy"])
 		}
-		// fentry, fexit: tracing links; tp_btf fork: a tracing or (6.1) raw
-		// tracepoint link; and no perf-event link: no syscall tracepoint.
+		// fentry, fexit: tracing links; tp_btf fork and exec: tracing or
+		// (6.1) raw tracepoint links; and no perf-event link: no syscall
+		// tracepoint.
 		counts := linkTypesOf(t, tr.coll)
-		if counts[link.TracingType]+counts[link.RawTracepointType] != 10 || counts[link.PerfEventType] != 0 {
-			t.Errorf("links by type %v, want 10 tracing or raw tracepoint links and no perf event link", counts)
+		if counts[link.TracingType]+counts[link.RawTracepointType] != 11 || counts[link.PerfEventType] != 0 {
+			t.Errorf("links by type %v, want 11 tracing or raw tracepoint links and no perf event link", counts)
 		}
 	} else if via["destroy"] != "" {
 		t.Errorf("destroy via %q without fentry", via["destroy"])
