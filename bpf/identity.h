@@ -3,13 +3,15 @@
  * runs, not from the name it was started by), arguments and ancestry, read
  * in the kernel while the process runs the call, so that a process that
  * execs, calls setns and exits within a millisecond still has them. Computed
- * once per exec, at the process's first admitted event, and kept in the
- * task storage of its group leader (`ident_ts`): no other process can evict
- * it, and it goes with the task. Ordinary execs only record when and by
- * which path they happened (`exec_ts`).
+ * at a process image's first admitted event, straight into the record,
+ * and again at most once per PROC_RESEND_NS; the events between name it
+ * only. Execs record when and by which path they happened, and the first
+ * record when the identity went whole, in the task storage of the group
+ * leader (`exec_ts`): no other process can evict it, and it goes with the
+ * task.
  *
  * Code, not declarations: nstrace.bpf.c includes it after its maps
- * (exec_ts, ident_ts, proc_scratch, path_scratch) and cfg; record.h before it. */
+ * (exec_ts, path_scratch, exe_cache, exe_scratch) and cfg; record.h before it. */
 #ifndef NSTRACE_IDENTITY_H
 #define NSTRACE_IDENTITY_H
 
@@ -42,6 +44,9 @@ static __always_inline int note_exec(const char *filename)
 	if (!x)
 		return 0;
 	x->exec_id = bpf_ktime_get_boot_ns();
+	x->sent_ns = 0;
+	x->tgid = t->tgid;
+	x->no_exec = 0;
 	if (bpf_probe_read_kernel_str(x->exe_arg, sizeof(x->exe_arg), filename) < 0)
 		x->exe_arg[0] = 0;
 	return 0;
@@ -49,15 +54,25 @@ static __always_inline int note_exec(const char *filename)
 
 /* ---- paths ---- */
 
-/* resolve_path builds the path of dentry on vfsmnt, as seen from the root
- * (root_dentry, root_mnt), into path_scratch, crossing mount points, like
+/* resolve_path builds the path of k's dentry on its mount, as seen from its
+ * root, into path_scratch, crossing mount points, like
  * the kernel's d_path. It returns where the path starts in buf (it ends at
  * PATH_WIN), with PATH_CUT set when the walk stopped short of the root, or
  * -1. A file on no mounted tree (memfd, a deleted root) reads as its own
  * name under "/". Global: the verifier checks the walk once, not once per
- * caller. Pointers come as numbers and are read with probe reads. */
-__noinline int resolve_path(__u64 dentry, __u64 vfsmnt, __u64 root_dentry, __u64 root_mnt)
+ * caller. The pointers come as numbers, read from k's memory (the caller
+ * stored BTF pointers there, which a global function may not take), and
+ * are read with probe reads. */
+__noinline int resolve_path(struct exe_key *k)
 {
+	__u64 dentry, vfsmnt, root_dentry, root_mnt;
+
+	if (!k)
+		return -1;
+	dentry = k->dentry;
+	vfsmnt = k->mnt;
+	root_dentry = k->root;
+	root_mnt = k->root_mnt;
 	__u64 mnt_off = bpf_core_field_offset(struct mount, mnt);
 	struct dentry *d = (struct dentry *)dentry, *parent, *mnt_root;
 	struct vfsmount *vm = (struct vfsmount *)vfsmnt;
@@ -158,35 +173,39 @@ static __always_inline bool copy_path(char *dst, int size, int r)
  * the next call. */
 static __always_inline struct exe_val *exe_path(struct task_struct *t)
 {
-	struct mm_struct *mm = BPF_CORE_READ(t, mm);
+	struct mm_struct *mm = t->mm;
 	struct exe_key k = {};
 	struct fs_struct *fs;
+	struct dentry *d;
 	struct exe_val *v;
 	struct file *f;
 	__u32 zero = 0;
 	int r, pos;
 
+	/* Plain loads through BTF pointers: a probe read each would cost
+	 * more than the rest of a cache hit. */
 	if (!mm)
 		return 0;
-	f = BPF_CORE_READ(mm, exe_file);
+	f = mm->exe_file;
 	if (!f)
 		return 0;
-	fs = BPF_CORE_READ(t, fs);
+	fs = t->fs;
 	if (fs) {
-		k.root = (__u64)BPF_CORE_READ(fs, root.dentry);
-		k.root_mnt = (__u64)BPF_CORE_READ(fs, root.mnt);
+		k.root = (__u64)fs->root.dentry;
+		k.root_mnt = (__u64)fs->root.mnt;
 	}
-	k.dentry = (__u64)BPF_CORE_READ(f, f_path.dentry);
-	k.mnt = (__u64)BPF_CORE_READ(f, f_path.mnt);
-	k.ino = BPF_CORE_READ(f, f_inode, i_ino);
-	k.hash = BPF_CORE_READ(f, f_path.dentry, d_name.hash);
+	d = f->f_path.dentry;
+	k.dentry = (__u64)d;
+	k.mnt = (__u64)f->f_path.mnt;
+	k.ino = f->f_inode->i_ino;
+	k.hash = d->d_name.hash;
 	v = bpf_map_lookup_elem(&exe_cache, &k);
 	if (v)
 		return v;
 	v = bpf_map_lookup_elem(&exe_scratch, &zero);
 	if (!v)
 		return 0;
-	r = resolve_path(k.dentry, k.mnt, k.root, k.root_mnt);
+	r = resolve_path(&k);
 	if (r < 0)
 		return 0;
 	v->cut = copy_path(v->path, EXE_LEN, r);
@@ -214,8 +233,8 @@ static __always_inline bool ancestor_exe(char *dst, struct exe_val *v)
 /* A task's pid in its own pid namespace, and that namespace. */
 static __always_inline struct upid own_upid(struct task_struct *t)
 {
-	struct pid *p = BPF_CORE_READ(t, thread_pid);
-	unsigned int level = BPF_CORE_READ(p, level);
+	struct pid *p = BPF_CORE_READ(t, thread_pid); /* a number: indexed below */
+	unsigned int level = t->thread_pid->level;
 	struct upid up = {};
 
 	bpf_core_read(&up, sizeof(up), &p->numbers[level]);
@@ -254,8 +273,8 @@ __noinline int fill_proc(struct proc *p)
 	}
 	mm = t->mm;
 	if (mm) {
-		start = BPF_CORE_READ(mm, arg_start);
-		end = BPF_CORE_READ(mm, arg_end);
+		start = mm->arg_start;
+		end = mm->arg_end;
 		len = end > start ? end - start : 0;
 		if (len > ARGS_LEN - 1) {
 			len = ARGS_LEN - 1;
@@ -267,20 +286,20 @@ __noinline int fill_proc(struct proc *p)
 			p->args_len = len;
 	}
 	self = own_upid(t);
-	level = BPF_CORE_READ(t, thread_pid, level);
+	level = t->thread_pid->level;
 	if (level > 0 && self.nr == 1) {
 		p->flags |= PROC_NS_INIT;
 		outside_known = true;
 	}
 	/* real_parent is the thread that forked; its process is its leader. */
-	a = BPF_CORE_READ(t, group_leader, real_parent, group_leader);
+	a = t->group_leader->real_parent->group_leader;
 	for (int i = 0; i < MAX_ANCESTORS; i++) {
 		struct ancestor *an = &p->ancestors[i & (MAX_ANCESTORS - 1)];
 
-		if (!a || BPF_CORE_READ(a, tgid) == 0)
+		if (!a || a->tgid == 0)
 			break;
-		an->pid = BPF_CORE_READ(a, tgid);
-		BPF_CORE_READ_STR_INTO(&an->comm, a, comm);
+		an->pid = a->tgid;
+		__builtin_memcpy(an->comm, a->comm, sizeof(an->comm));
 		v = exe_path(a);
 		an->exe[0] = 0;
 		if (v)
@@ -294,65 +313,74 @@ __noinline int fill_proc(struct proc *p)
 		}
 		if (up.nr == 1) /* an init: the host's or a container's */
 			break;
-		a = BPF_CORE_READ(a, real_parent, group_leader);
-		if (i == MAX_ANCESTORS - 1 && a && BPF_CORE_READ(a, tgid) != 0)
+		a = a->real_parent->group_leader;
+		if (i == MAX_ANCESTORS - 1 && a && a->tgid != 0)
 			p->flags |= PROC_ANCESTORS_CUT;
 	}
 	p->nr_ancestors = n;
 	return 0;
 }
 
-/* attach_proc fills e->proc with the current process's identity, from its
- * leader's task storage when that still describes the running image, else
- * computed now (and kept); or, when a record carried it whole less than
- * PROC_RESEND_NS ago, only names it (Go keeps what it was sent). Returns
- * how many bytes of e to send. Global, like admit. */
+/* attach_proc fills e->proc with the current process's identity, computed
+ * now into the record itself; or, when a record carried it whole less than
+ * PROC_RESEND_NS ago, only names it (Go keeps what it was sent): that check
+ * is one lookup of the small exec_ts. Nothing bigger is kept per process:
+ * an image is computed at its first event and at most once per
+ * PROC_RESEND_NS after. Returns how many bytes of e to send. Global, like
+ * admit. */
 __noinline int attach_proc(struct event *e)
 {
 	struct task_struct *t = bpf_get_current_task_btf(), *leader;
 	struct exec_info *x = 0;
-	struct proc *p = 0;
 	__u64 exec_id;
-	__u32 zero = 0;
+	__u32 tgid;
 	__u8 n;
 
 	if (!e)
 		return 0;
 	leader = t->group_leader;
+	tgid = t->tgid;
 	if (cfg.use_task_storage) {
 		x = bpf_task_storage_get(&exec_ts, leader, 0, 0);
-		p = bpf_task_storage_get(&ident_ts, leader, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	}
-	exec_id = x ? x->exec_id : BPF_CORE_READ(leader, start_time);
-	if (p && p->exec_id == exec_id && p->tgid == t->tgid && exec_id &&
-	    e->boot_ns - p->sent_ns < PROC_RESEND_NS) {
-		e->proc.exec_id = exec_id;
-		e->proc.tgid = p->tgid;
-		e->has_proc = PROC_REF;
-		return EVENT_PROC_REF_SIZE;
-	}
-	if (!p) {
-		p = bpf_map_lookup_elem(&proc_scratch, &zero);
-		if (!p)
-			return 0;
-		p->exec_id = 0;
-	}
-	if (p->exec_id != exec_id || p->tgid != t->tgid || !exec_id) {
-		p->exec_id = exec_id;
-		p->flags = 0;
-		if (x) {
-			__builtin_memcpy(p->exe_arg, x->exe_arg, sizeof(p->exe_arg));
-		} else {
-			p->exe_arg[0] = 0;
-			p->flags = PROC_NO_EXEC;
+		if (x && x->tgid == tgid && x->sent_ns && e->boot_ns - x->sent_ns < PROC_RESEND_NS) {
+			e->proc.exec_id = x->exec_id;
+			e->proc.tgid = tgid;
+			e->has_proc = PROC_REF;
+			return EVENT_PROC_REF_SIZE;
 		}
-		fill_proc(p);
-		p->sent_ns = 0;
+		if (!x || x->tgid != tgid) {
+			/* No exec seen: the image is the one the process started
+			 * with. Kept, for when it went whole. */
+			x = bpf_task_storage_get(&exec_ts, leader, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+			if (x) {
+				x->exec_id = leader->start_time;
+				x->sent_ns = 0;
+				x->tgid = tgid;
+				x->no_exec = 1;
+				x->exe_arg[0] = 0;
+			}
+		}
 	}
-	n = p->nr_ancestors;
+	/* Two loads, not one through either pointer, which clang would make
+	 * and the verifier refuses ("same insn cannot be used with different
+	 * pointers"). */
+	exec_id = leader->start_time;
+	opaque(exec_id);
+	if (x)
+		exec_id = x->exec_id;
+	e->proc.exec_id = exec_id;
+	e->proc.flags = 0;
+	if (x && !x->no_exec) {
+		__builtin_memcpy(e->proc.exe_arg, x->exe_arg, sizeof(e->proc.exe_arg));
+	} else {
+		e->proc.exe_arg[0] = 0;
+		e->proc.flags = PROC_NO_EXEC;
+	}
+	fill_proc(&e->proc);
+	e->proc.sent_ns = 0;
+	n = e->proc.nr_ancestors;
 	if (n > MAX_ANCESTORS)
 		n = MAX_ANCESTORS;
-	bpf_probe_read_kernel(&e->proc, PROC_HEADER_SIZE + n * sizeof(struct ancestor), p);
 	e->has_proc = PROC_WHOLE;
 	return EVENT_PROC_SIZE(n);
 }
@@ -362,13 +390,13 @@ __noinline int attach_proc(struct event *e)
 __noinline int proc_sent(struct event *e)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct proc *p;
+	struct exec_info *x;
 
 	if (!e || !cfg.use_task_storage)
 		return 0;
-	p = bpf_task_storage_get(&ident_ts, t->group_leader, 0, 0);
-	if (p && p->exec_id == e->proc.exec_id)
-		p->sent_ns = e->boot_ns;
+	x = bpf_task_storage_get(&exec_ts, t->group_leader, 0, 0);
+	if (x && x->exec_id == e->proc.exec_id && x->tgid == e->proc.tgid)
+		x->sent_ns = e->boot_ns;
 	return 0;
 }
 
