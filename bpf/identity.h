@@ -3,13 +3,15 @@
  * runs, not from the name it was started by), arguments and ancestry, read
  * in the kernel while the process runs the call, so that a process that
  * execs, calls setns and exits within a millisecond still has them. Computed
- * once per exec, at the process's first admitted event, and kept in the
- * task storage of its group leader (`ident_ts`): no other process can evict
- * it, and it goes with the task. Ordinary execs only record when and by
- * which path they happened (`exec_ts`).
+ * at a process image's first admitted event, straight into the record,
+ * and again at most once per PROC_RESEND_NS; the events between name it
+ * only. Execs record when and by which path they happened, and the first
+ * record when the identity went whole, in the task storage of the group
+ * leader (`exec_ts`): no other process can evict it, and it goes with the
+ * task.
  *
  * Code, not declarations: nstrace.bpf.c includes it after its maps
- * (exec_ts, ident_ts, proc_scratch, path_scratch) and cfg; record.h before it. */
+ * (exec_ts, path_scratch, exe_cache, exe_scratch) and cfg; record.h before it. */
 #ifndef NSTRACE_IDENTITY_H
 #define NSTRACE_IDENTITY_H
 
@@ -42,6 +44,9 @@ static __always_inline int note_exec(const char *filename)
 	if (!x)
 		return 0;
 	x->exec_id = bpf_ktime_get_boot_ns();
+	x->sent_ns = 0;
+	x->tgid = t->tgid;
+	x->no_exec = 0;
 	if (bpf_probe_read_kernel_str(x->exe_arg, sizeof(x->exe_arg), filename) < 0)
 		x->exe_arg[0] = 0;
 	return 0;
@@ -302,57 +307,66 @@ __noinline int fill_proc(struct proc *p)
 	return 0;
 }
 
-/* attach_proc fills e->proc with the current process's identity, from its
- * leader's task storage when that still describes the running image, else
- * computed now (and kept); or, when a record carried it whole less than
- * PROC_RESEND_NS ago, only names it (Go keeps what it was sent). Returns
- * how many bytes of e to send. Global, like admit. */
+/* attach_proc fills e->proc with the current process's identity, computed
+ * now into the record itself; or, when a record carried it whole less than
+ * PROC_RESEND_NS ago, only names it (Go keeps what it was sent): that check
+ * is one lookup of the small exec_ts. Nothing bigger is kept per process:
+ * an image is computed at its first event and at most once per
+ * PROC_RESEND_NS after. Returns how many bytes of e to send. Global, like
+ * admit. */
 __noinline int attach_proc(struct event *e)
 {
 	struct task_struct *t = bpf_get_current_task_btf(), *leader;
 	struct exec_info *x = 0;
-	struct proc *p = 0;
 	__u64 exec_id;
-	__u32 zero = 0;
+	__u32 tgid;
 	__u8 n;
 
 	if (!e)
 		return 0;
 	leader = t->group_leader;
+	tgid = t->tgid;
 	if (cfg.use_task_storage) {
 		x = bpf_task_storage_get(&exec_ts, leader, 0, 0);
-		p = bpf_task_storage_get(&ident_ts, leader, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	}
-	exec_id = x ? x->exec_id : BPF_CORE_READ(leader, start_time);
-	if (p && p->exec_id == exec_id && p->tgid == t->tgid && exec_id &&
-	    e->boot_ns - p->sent_ns < PROC_RESEND_NS) {
-		e->proc.exec_id = exec_id;
-		e->proc.tgid = p->tgid;
-		e->has_proc = PROC_REF;
-		return EVENT_PROC_REF_SIZE;
-	}
-	if (!p) {
-		p = bpf_map_lookup_elem(&proc_scratch, &zero);
-		if (!p)
-			return 0;
-		p->exec_id = 0;
-	}
-	if (p->exec_id != exec_id || p->tgid != t->tgid || !exec_id) {
-		p->exec_id = exec_id;
-		p->flags = 0;
-		if (x) {
-			__builtin_memcpy(p->exe_arg, x->exe_arg, sizeof(p->exe_arg));
-		} else {
-			p->exe_arg[0] = 0;
-			p->flags = PROC_NO_EXEC;
+		if (x && x->tgid == tgid && x->sent_ns && e->boot_ns - x->sent_ns < PROC_RESEND_NS) {
+			e->proc.exec_id = x->exec_id;
+			e->proc.tgid = tgid;
+			e->has_proc = PROC_REF;
+			return EVENT_PROC_REF_SIZE;
 		}
-		fill_proc(p);
-		p->sent_ns = 0;
+		if (!x || x->tgid != tgid) {
+			/* No exec seen: the image is the one the process started
+			 * with. Kept, for when it went whole. */
+			x = bpf_task_storage_get(&exec_ts, leader, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+			if (x) {
+				x->exec_id = leader->start_time;
+				x->sent_ns = 0;
+				x->tgid = tgid;
+				x->no_exec = 1;
+				x->exe_arg[0] = 0;
+			}
+		}
 	}
-	n = p->nr_ancestors;
+	/* Two loads, not one through either pointer, which clang would make
+	 * and the verifier refuses ("same insn cannot be used with different
+	 * pointers"). */
+	exec_id = leader->start_time;
+	opaque(exec_id);
+	if (x)
+		exec_id = x->exec_id;
+	e->proc.exec_id = exec_id;
+	e->proc.flags = 0;
+	if (x && !x->no_exec) {
+		__builtin_memcpy(e->proc.exe_arg, x->exe_arg, sizeof(e->proc.exe_arg));
+	} else {
+		e->proc.exe_arg[0] = 0;
+		e->proc.flags = PROC_NO_EXEC;
+	}
+	fill_proc(&e->proc);
+	e->proc.sent_ns = 0;
+	n = e->proc.nr_ancestors;
 	if (n > MAX_ANCESTORS)
 		n = MAX_ANCESTORS;
-	bpf_probe_read_kernel(&e->proc, PROC_HEADER_SIZE + n * sizeof(struct ancestor), p);
 	e->has_proc = PROC_WHOLE;
 	return EVENT_PROC_SIZE(n);
 }
@@ -362,13 +376,13 @@ __noinline int attach_proc(struct event *e)
 __noinline int proc_sent(struct event *e)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct proc *p;
+	struct exec_info *x;
 
 	if (!e || !cfg.use_task_storage)
 		return 0;
-	p = bpf_task_storage_get(&ident_ts, t->group_leader, 0, 0);
-	if (p && p->exec_id == e->proc.exec_id)
-		p->sent_ns = e->boot_ns;
+	x = bpf_task_storage_get(&exec_ts, t->group_leader, 0, 0);
+	if (x && x->exec_id == e->proc.exec_id && x->tgid == e->proc.tgid)
+		x->sent_ns = e->boot_ns;
 	return 0;
 }
 

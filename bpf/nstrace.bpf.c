@@ -150,28 +150,14 @@ struct {
 __u32 flood_side = 0;
 
 /* Process identity (identity.h): when and by which path each process last
- * exec'd, and what its events carry, both in its group leader's task
- * storage; per-CPU scratch where the kernel has none, and for paths. */
+ * exec'd, and when its identity last went whole, in its group leader's
+ * task storage; per-CPU scratch for paths; resolved executables. */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, struct exec_info);
 } exec_ts SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct proc);
-} ident_ts SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct proc);
-} proc_scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -38,16 +38,23 @@ struct proc {
 	__u16 args_len; /* bytes of args used: NUL-separated argv */
 	__u8 nr_ancestors;
 	__u8 flags;      /* enum proc_flag */
-	__u64 sent_ns;   /* in ident_ts: when a record last carried it whole */
+	__u64 sent_ns;   /* unused: exec_info.sent_ns says when it went whole */
 	char exe[EXE_LEN];
 	char exe_arg[EXE_ARG_LEN];
 	char args[ARGS_LEN];
 	struct ancestor ancestors[MAX_ANCESTORS]; /* parent first; sent trimmed */
 };
 
-/* Kept per process from its exec (task storage of the group leader). */
+/* Kept per process from its exec (task storage of the group leader), or
+ * from its first admitted event when no exec was seen (no_exec). It also
+ * says when a record last carried this image's identity whole, so that
+ * most events check their process with this one small lookup. */
 struct exec_info {
 	__u64 exec_id;
+	__u64 sent_ns; /* 0: not sent whole since the exec */
+	__u32 tgid;
+	__u8 no_exec;
+	__u8 pad[3];
 	char exe_arg[EXE_ARG_LEN];
 };
 

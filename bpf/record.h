@@ -55,14 +55,17 @@ static __always_inline __u64 wakeup_flag(__u64 size, __u64 now)
 	return BPF_RB_NO_WAKEUP;
 }
 
-/* The caller's login uid and effective capabilities, for new_event. */
-static __always_inline void read_creds(struct event *e, struct task_struct *t)
+/* The caller's login uid and effective capabilities, for new_event. hot
+ * (see new_event): a plain load, and no capabilities, which the calls that
+ * churn take from their entry (before the call changed them). */
+static __always_inline void read_creds(struct event *e, struct task_struct *t, bool hot)
 {
 	e->auid = (__u32)-1;
 	if (bpf_core_field_exists(t->loginuid))
-		e->auid = BPF_CORE_READ(t, loginuid.val);
+		e->auid = hot ? t->loginuid.val : BPF_CORE_READ(t, loginuid.val);
 	e->caps = 0;
-	bpf_core_read(&e->caps, sizeof(e->caps), &t->cred->cap_effective);
+	if (!hot)
+		bpf_core_read(&e->caps, sizeof(e->caps), &t->cred->cap_effective);
 }
 
 /* new_event starts a record about the current task. hot: the current task,
@@ -106,7 +109,7 @@ static __always_inline struct event *new_event(__u8 kind, struct task_struct *ho
 	e->target_type = 0;
 	e->user_ns = task->real_cred->user_ns->ns.inum;
 	e->has_proc = 0;
-	read_creds(e, task);
+	read_creds(e, task, hot);
 	return e;
 }
 

@@ -126,6 +126,10 @@ type NstraceExeVal struct {
 type NstraceExecInfo struct {
 	_      structs.HostLayout
 	ExecId uint64
+	SentNs uint64
+	Tgid   uint32
+	NoExec uint8
+	Pad    [3]uint8
 	ExeArg [256]int8
 }
 
@@ -244,12 +248,10 @@ const (
 	NstraceMapFlood1             = "flood1"
 	NstraceMapFloodMemo          = "flood_memo"
 	NstraceMapFloods             = "floods"
-	NstraceMapIdentTs            = "ident_ts"
 	NstraceMapNsOwners           = "ns_owners"
 	NstraceMapPathScratch        = "path_scratch"
 	NstraceMapPending            = "pending"
 	NstraceMapPendingTs          = "pending_ts"
-	NstraceMapProcScratch        = "proc_scratch"
 	NstraceMapScratch            = "scratch"
 	NstraceMapUidBucket          = "uid_bucket"
 	NstraceProgClone3Enter       = "clone3_enter"
@@ -375,12 +377,10 @@ type NstraceMapSpecs struct {
 	Flood1       *ebpf.MapSpec `ebpf:"flood1"`
 	FloodMemo    *ebpf.MapSpec `ebpf:"flood_memo"`
 	Floods       *ebpf.MapSpec `ebpf:"floods"`
-	IdentTs      *ebpf.MapSpec `ebpf:"ident_ts"`
 	NsOwners     *ebpf.MapSpec `ebpf:"ns_owners"`
 	PathScratch  *ebpf.MapSpec `ebpf:"path_scratch"`
 	Pending      *ebpf.MapSpec `ebpf:"pending"`
 	PendingTs    *ebpf.MapSpec `ebpf:"pending_ts"`
-	ProcScratch  *ebpf.MapSpec `ebpf:"proc_scratch"`
 	Scratch      *ebpf.MapSpec `ebpf:"scratch"`
 	UidBucket    *ebpf.MapSpec `ebpf:"uid_bucket"`
 }
@@ -436,12 +436,10 @@ type NstraceMaps struct {
 	Flood1       *ebpf.Map `ebpf:"flood1"`
 	FloodMemo    *ebpf.Map `ebpf:"flood_memo"`
 	Floods       *ebpf.Map `ebpf:"floods"`
-	IdentTs      *ebpf.Map `ebpf:"ident_ts"`
 	NsOwners     *ebpf.Map `ebpf:"ns_owners"`
 	PathScratch  *ebpf.Map `ebpf:"path_scratch"`
 	Pending      *ebpf.Map `ebpf:"pending"`
 	PendingTs    *ebpf.Map `ebpf:"pending_ts"`
-	ProcScratch  *ebpf.Map `ebpf:"proc_scratch"`
 	Scratch      *ebpf.Map `ebpf:"scratch"`
 	UidBucket    *ebpf.Map `ebpf:"uid_bucket"`
 }
@@ -460,12 +458,10 @@ func (m *NstraceMaps) Close() error {
 		m.Flood1,
 		m.FloodMemo,
 		m.Floods,
-		m.IdentTs,
 		m.NsOwners,
 		m.PathScratch,
 		m.Pending,
 		m.PendingTs,
-		m.ProcScratch,
 		m.Scratch,
 		m.UidBucket,
 	)

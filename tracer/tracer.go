@@ -236,7 +236,7 @@ func newCollection(spec *ebpf.CollectionSpec) (*ebpf.Collection, error) {
 		return nil, err
 	}
 	// Still referenced, never used: any map the kernel has will do.
-	for _, name := range []string{gen.NstraceMapPendingTs, gen.NstraceMapExecTs, gen.NstraceMapIdentTs} {
+	for _, name := range []string{gen.NstraceMapPendingTs, gen.NstraceMapExecTs} {
 		ts := fallback.Maps[name]
 		ts.Type, ts.MaxEntries, ts.Flags = ebpf.Hash, 1, 0
 	}
