@@ -41,7 +41,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 OUT     ?= nstrace
 
 build: ## build ./nstrace, its version stamped from git describe
-	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(OUT) ./cmd/nstrace
+	$(GO) build -ldflags "-X github.com/nstrace/nstrace/tracer/internal/cli.version=$(VERSION)" -o $(OUT) ./cmd/nstrace
 
 # The container image (cmd/nstrace/deploy/Containerfile): the static binary
 # and the CA certificates an https collector is verified with, FROM scratch.
@@ -75,7 +75,7 @@ DIST_ARCHES ?= amd64 arm64
 dist: ## static release binaries dist/nstrace-linux-{amd64,arm64} and dist/SHA256SUMS
 	@mkdir -p dist && rm -f dist/nstrace-linux-* dist/SHA256SUMS
 	for a in $(DIST_ARCHES); do \
-		CGO_ENABLED=0 GOOS=linux GOARCH=$$a $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$a $(GO) build -trimpath -ldflags "-s -w -X github.com/nstrace/nstrace/tracer/internal/cli.version=$(VERSION)" \
 			-o dist/nstrace-linux-$$a ./cmd/nstrace || exit 1; \
 	done
 	cd dist && sha256sum nstrace-linux-* > SHA256SUMS && cat SHA256SUMS
@@ -128,15 +128,15 @@ deps-test:
 # run first (a failing run prints its seed: go test -shuffle=SEED reruns it).
 # TESTFLAGS go to both runs, e.g. make test TESTFLAGS=-v. The timeout
 # leaves room for the first run's build of a real OpenTelemetry Collector
-# (tracer/export; cached after it).
+# (tracer/internal/export; cached after it).
 # The tracer packages, where the goroutines are, run under the race
 # detector, which needs cgo; NSTRACE_KERNEL_TESTS=1 forbids going without.
 test: deps-test ## as root, install what the tests run if missing; then every test, shuffled, one package at a time, ./tracer/... under -race
-	$(GO) test -p 1 -shuffle=on -timeout 30m $(TESTFLAGS) $$($(GO) list ./... | grep -v '/tracer')
+	$(GO) test -p 1 -shuffle=on -timeout 30m $(TESTFLAGS) $$($(GO) list ./... | grep -v '/tracer') ./tracer/internal/cli/... ./tracer/internal/nsbench/...
 	@[ "$$($(GO) env CGO_ENABLED)" = 1 ] || { \
 		echo "make test: the race detector needs cgo (apt-get install gcc libc6-dev)" >&2; \
 		[ "$$NSTRACE_KERNEL_TESTS" != 1 ] || exit 1; }
-	$(GO) test -p 1 -shuffle=on -timeout 30m $(TESTFLAGS) $$([ "$$($(GO) env CGO_ENABLED)" = 1 ] && echo -race) ./tracer/...
+	$(GO) test -p 1 -shuffle=on -timeout 30m $(TESTFLAGS) $$([ "$$($(GO) env CGO_ENABLED)" = 1 ] && echo -race) $$($(GO) list ./tracer/... | grep -v -e /tracer/internal/cli -e /tracer/internal/nsbench)
 
 deps-bench:
 	@command -v bpftrace >/dev/null || \
@@ -144,7 +144,7 @@ deps-bench:
 		echo "bpftrace is not installed: nsbench leaves its column out" >&2
 
 bench: build deps-bench ## Go benchmarks (0 allocs/op), then nsbench: untraced vs nstrace vs bpftrace, as root (~5 min; NSBENCH_FLAGS=-json or -baseline OLD)
-	$(GO) test -run '^$$' -bench . -benchmem ./tracer/... ./cmd/nstrace/
+	$(GO) test -run '^$$' -bench . -benchmem ./tracer/...
 	$(GO) run ./cmd/nsbench -nstrace ./nstrace $(NSBENCH_FLAGS)
 
 # golangci-lint at the version .golangci.yml is written for, built from the
@@ -190,7 +190,7 @@ VMTEST_FILES  = -file dash:/bin/sh \
 # tests find theirs through their source file's path. Only ./tracer's
 # tests follow NSTRACE_HOOKS: the first hook set runs them all, the others
 # ./tracer alone.
-VMTEST_PKGS  ?= ./tracer ./tracer/detect ./tracer/resolve ./tracer/ring ./tracer/runtime
+VMTEST_PKGS  ?= ./tracer ./tracer/internal/detect ./tracer/internal/resolve ./tracer/internal/ring ./tracer/internal/runtime
 # arm64 runs the tracepoint set only: Debian's arm64 6.1 cannot attach
 # fentry to kernel functions (no ftrace direct calls), so --hooks auto
 # comes to the same set there.
@@ -211,7 +211,7 @@ vmtest: ## run the kernel tests on Debian's 6.1 kernel for ARCH (amd64, arm64) u
 		tests="$$tests -file $$tmp/$$name.test:/vmtest/$$name.test"; \
 	done && \
 	trees= && for d in $$(find tracer cmd -type d -name testdata); do trees="$$trees -dir $(CURDIR)/$$d:$(CURDIR)/$$d"; done && \
-	GOARCH=$(ARCH) CGO_ENABLED=0 $(GO) build -o "$$tmp/flooder" ./tracer/testenv/flooder && \
+	GOARCH=$(ARCH) CGO_ENABLED=0 $(GO) build -o "$$tmp/flooder" ./tracer/internal/testenv/flooder && \
 	$(GO) build -o "$$tmp/vmtest" ./cmd/vmtest && \
 	first=1 && for hooks in $(VMTEST_HOOKS); do \
 		echo "=== vmtest: Debian 6.1 $(ARCH), --hooks $$hooks" && \

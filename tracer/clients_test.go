@@ -13,7 +13,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/event"
-	"github.com/nstrace/nstrace/tracer/testenv"
+	"github.com/nstrace/nstrace/tracer/internal/testenv"
 )
 
 // Real clients of these syscalls — util-linux, iproute2, bubblewrap — must

@@ -8,7 +8,7 @@ import (
 
 	"github.com/nstrace/nstrace/gen"
 	"github.com/nstrace/nstrace/tracer/event"
-	"github.com/nstrace/nstrace/tracer/proccache"
+	"github.com/nstrace/nstrace/tracer/internal/proccache"
 )
 
 // headerSize is the part of gen.NstraceEvent before the changes: the BPF side

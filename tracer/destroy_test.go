@@ -8,7 +8,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/event"
-	"github.com/nstrace/nstrace/tracer/resolve"
+	"github.com/nstrace/nstrace/tracer/internal/resolve"
 )
 
 // A UTS namespace made and dropped on a throwaway thread: where the destroy

@@ -8,7 +8,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/event"
-	"github.com/nstrace/nstrace/tracer/testenv"
+	"github.com/nstrace/nstrace/tracer/internal/testenv"
 )
 
 // generatedBy is how many records unshareBurst(n) makes: the unshares, the

@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/nstrace/nstrace/tracer/caps"
+	"github.com/nstrace/nstrace/tracer/internal/caps"
 )
 
 // Typed errors for environments nstrace cannot trace in. Check them with

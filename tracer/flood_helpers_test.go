@@ -15,13 +15,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nstrace/nstrace/tracer/event"
-	"github.com/nstrace/nstrace/tracer/testenv"
+	"github.com/nstrace/nstrace/tracer/internal/testenv"
 )
 
 // What the flood tests share: running flooders, root's pace of events,
 // counting a flood, bundles and cgroup keys.
 
-// flooderReport is what tracer/testenv/flooder prints.
+// flooderReport is what tracer/internal/testenv/flooder prints.
 type flooderReport struct {
 	Pid    int    `json:"pid"`
 	Calls  uint64 `json:"calls"`

@@ -10,7 +10,7 @@ import (
 	"github.com/cilium/ebpf/link"
 
 	"github.com/nstrace/nstrace/gen"
-	"github.com/nstrace/nstrace/tracer/testenv"
+	"github.com/nstrace/nstrace/tracer/internal/testenv"
 )
 
 // With --hooks auto, either every hook that has an fentry form uses it

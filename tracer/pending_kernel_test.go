@@ -11,7 +11,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/nstrace/nstrace/gen"
-	"github.com/nstrace/nstrace/tracer/testenv"
+	"github.com/nstrace/nstrace/tracer/internal/testenv"
 )
 
 // With the per-call state in the hash map (the fallback for kernels without

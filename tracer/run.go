@@ -10,7 +10,7 @@ import (
 	"github.com/nstrace/nstrace/gen"
 
 	"github.com/nstrace/nstrace/tracer/event"
-	"github.com/nstrace/nstrace/tracer/ring"
+	"github.com/nstrace/nstrace/tracer/internal/ring"
 )
 
 // Run delivers events to onEvent until ctx is done, then detaches every hook,

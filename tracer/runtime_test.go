@@ -11,7 +11,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/event"
-	"github.com/nstrace/nstrace/tracer/testenv"
+	"github.com/nstrace/nstrace/tracer/internal/testenv"
 )
 
 // An OCI container started and exec'd into by runc: every namespace the

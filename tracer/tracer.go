@@ -13,9 +13,9 @@ import (
 	"github.com/cilium/ebpf/rlimit"
 
 	"github.com/nstrace/nstrace/gen"
-	"github.com/nstrace/nstrace/tracer/caps"
 	"github.com/nstrace/nstrace/tracer/event"
-	"github.com/nstrace/nstrace/tracer/ring"
+	"github.com/nstrace/nstrace/tracer/internal/caps"
+	"github.com/nstrace/nstrace/tracer/internal/ring"
 )
 
 // DefaultRingSize holds about 160 000 single-change records: 0.15 s of the

@@ -2,7 +2,7 @@ package event
 
 // The JSON form of events is written by hand (AppendJSON allocates
 // nothing) and read through a struct (UnmarshalJSON); rule expressions
-// (tracer/detect) see the same fields by the same names. The tables below
+// (tracer/internal/detect) see the same fields by the same names. The tables below
 // are the one list of those fields: the encoder's tests check what it
 // writes against them, the decoder's struct tags and the rules'
 // declarations are checked against them, and the rules' variables are
@@ -107,7 +107,7 @@ var ObjectFields = map[string][]Field{
 		{Name: "id", Type: StringField},
 		{Name: "runtime", Type: StringField},
 		{Name: "name", Type: StringField},
-		// The runtime's identity (tracer/runtime).
+		// The runtime's identity (tracer/internal/runtime).
 		{Name: "image", Type: StringField},
 		{Name: "pod", Type: ObjectField, Object: "pod"},
 	},

@@ -3,7 +3,7 @@ package session
 import (
 	"strconv"
 
-	"github.com/nstrace/nstrace/tracer/render"
+	"github.com/nstrace/nstrace/tracer/internal/render"
 )
 
 // Position is where in a session file something was found.

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nstrace/nstrace/tracer/detect"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/detect"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 

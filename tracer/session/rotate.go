@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nstrace/nstrace/tracer/render"
+	"github.com/nstrace/nstrace/tracer/internal/render"
 )
 
 // maxSkips bounds the part names rotation passes over in a row.

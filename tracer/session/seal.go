@@ -6,7 +6,7 @@ import (
 	"os"
 )
 
-// Sealer authenticates a recording as the Writer writes it (tracer/seal
+// Sealer authenticates a recording as the Writer writes it (tracer/internal/seal
 // implements it). The Writer hands it every line in the order a reader
 // meets them, and writes the seal records it makes where it asks for them.
 // Seal lines are not handed back: a seal covers the lines before it.
@@ -76,7 +76,7 @@ func (w *Writer) sealEnd(b, t []byte) []byte {
 
 // LineWatcher sees the lines of a recording as a Reader reads them, seals,
 // headers and trailers included, each with where it starts: what checks
-// seals while replaying (tracer/seal's Verifier is one).
+// seals while replaying (tracer/internal/seal's Verifier is one).
 type LineWatcher interface {
 	Line(pos Position, line []byte, complete bool) // complete: the line had its newline
 	EndFile(cut bool)                              // cut: a compressed stream ended short

@@ -1,0 +1,186 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nstrace/nstrace/tracer"
+	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/detect"
+	"github.com/nstrace/nstrace/tracer/internal/metrics"
+	"github.com/nstrace/nstrace/tracer/internal/pipeline"
+	"github.com/nstrace/nstrace/tracer/internal/render"
+	"github.com/nstrace/nstrace/tracer/internal/runtime"
+)
+
+// liveTrace is a trace under way: the tracer, the pipeline it feeds and
+// what the pipeline writes to.
+type liveTrace struct {
+	cfg    *traceConfig
+	t      *tracer.Tracer
+	p      *pipeline.Pipeline
+	det    *detection       // nil: detection off
+	rec    *sessionSink     // nil: not recording
+	rt     *runtime.Watcher // nil: no runtime asked
+	export *exportSink      // nil: no OTLP export
+	srv    *metrics.Server  // nil: no metrics
+	sigs   chan os.Signal
+	cancel context.CancelFunc
+	// stuck: the stop gave up on the pipeline, which is still running:
+	// leave its sinks alone.
+	stuck bool
+}
+
+// openLive loads and attaches the probes and builds the pipeline behind
+// them; cleanup undoes it, whatever went wrong.
+func openLive(ctx context.Context, cfg *traceConfig) (_ *liveTrace, err error) {
+	lt := &liveTrace{cfg: cfg}
+	defer func() {
+		if err != nil {
+			lt.cleanup()
+		}
+	}()
+	f := cfg.flags
+	if lt.t, err = tracer.Open(cfg.tracer); err != nil {
+		return nil, err
+	}
+	for _, note := range lt.t.Notes() {
+		fmt.Fprintf(os.Stderr, "nstrace: %s\n", note)
+	}
+	// The first stop signal starts a bounded drain, a second ends it (stop.go).
+	lt.sigs = make(chan os.Signal, 2)
+	signal.Notify(lt.sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	ctx, lt.cancel = context.WithCancel(ctx)
+	res, inv, err := liveResolver(ctx)
+	if err != nil {
+		return nil, err
+	}
+	warnUnreadable(os.Stderr, inv)
+	m := f.metrics.new()
+	var waiters []pipeline.Waiter
+	var namespaces detect.Namespaces = res
+	if lt.rt = startRuntimes(cfg.runtimes, os.Stderr); lt.rt != nil {
+		// The containers running now are named from the first event: the
+		// runtimes whose socket exists list them first, within a bound.
+		lt.rt.WaitListed(time.Now().Add(runtimeListWait))
+		waiters = append(waiters, lt.rt.Enricher())
+		namespaces = labelledNamespaces{res, lt.rt.Enricher()}
+	}
+	lt.det = newDetection(cfg.rules, m, os.Stderr,
+		detect.WithNamespaces(namespaces), detect.WithInventory(inv), detect.WithProc("/"), detect.WithWallClock())
+	o := pipeline.Options{Resolver: res, HoldBack: true, Waiters: waiters, Detector: lt.det.detector(), Filter: cfg.filter,
+		Observer: observer(m), Warn: os.Stderr}
+	if f.eventDelay > 0 {
+		o.Enrich = append(o.Enrich, func(*event.Event) { time.Sleep(f.eventDelay) })
+	}
+	if cfg.out != nil {
+		o.Sinks = append(o.Sinks, cfg.out)
+	}
+	lt.p = pipeline.New(o)
+	if lt.srv, err = f.metrics.serve(m, lt.t, res, lt.p.Unwritten); err != nil {
+		return nil, err
+	}
+	if f.write != "" {
+		h := recordHeader(lt.t, cfg.filter)
+		if lt.rec, err = startRecording(f.write, cfg.record, h, labelledInventory(res, lt.rt), cfg.rules, os.Stderr); err != nil {
+			return nil, err
+		}
+		lt.p.AddSink(lt.rec)
+	}
+	if cfg.export != nil {
+		if lt.export, err = startExport(ctx, cfg.export, os.Stderr); err != nil {
+			return nil, err
+		}
+		lt.p.AddSink(lt.export)
+		lt.export.observe(m)
+	}
+	return lt, nil
+}
+
+// run traces until a stop signal and a bounded drain (stop.go).
+func (lt *liveTrace) run(ctx context.Context) error {
+	if lt.cfg.readyFile != "" {
+		if err := writeReadyFile(lt.cfg.readyFile); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(os.Stderr, "nstrace: %s\n", startLine(lt.t.Hooks()))
+	if lt.srv != nil {
+		fmt.Fprintf(os.Stderr, "nstrace: metrics at http://%s/metrics\n", lt.srv.Addr())
+	}
+	if out := lt.cfg.out; out != nil {
+		if err := out.start(); err != nil {
+			return err
+		}
+	}
+	// A reader that goes away (| head) ends tracing like Ctrl-C, with the
+	// session closed properly, instead of SIGPIPE killing us mid-record.
+	signal.Ignore(syscall.SIGPIPE)
+	err := runTracer(ctx, lt.t, lt.p, lt.sigs, lt.cfg.flags.drainTimeout)
+	if errors.Is(err, errSinkBlocked) {
+		lt.stuck = true // the pipeline is still running: touch none of it
+	}
+	if errors.Is(err, syscall.EPIPE) {
+		err = nil
+	}
+	return err
+}
+
+// close ends the recording and says what the trace saw.
+func (lt *liveTrace) close(runErr error) error {
+	if lt.stuck {
+		return runErr
+	}
+	var closeErr error
+	if lt.rec != nil {
+		closeErr = lt.rec.Close()
+	}
+	fmt.Fprintf(os.Stderr, "nstrace: %s\n", lt.p.Summary())
+	if note := runtimeSummary(lt.rt); note != "" {
+		fmt.Fprintf(os.Stderr, "nstrace: %s\n", note)
+	}
+	if sum := alertSummary(lt.p, lt.det); sum != "" {
+		fmt.Fprintf(os.Stderr, "nstrace: %s\n", sum)
+	}
+	if lt.export != nil {
+		closeErr = errors.Join(closeErr, lt.export.finish(lt.p, lt.cfg.flags.drainTimeout))
+	}
+	if w := lt.rec; w != nil && closeErr == nil && !w.failed {
+		path := lt.cfg.flags.write
+		fmt.Fprintf(os.Stderr, "nstrace: session saved to %s\n", render.Sanitize(strings.Join(savedFiles(path, w.w), " ")))
+	}
+	return errors.Join(runErr, closeErr)
+}
+
+// cleanup releases what openLive took: the recording (unless the stop
+// left the pipeline running, or close ended it), the metrics endpoint, the
+// signals and the tracer.
+func (lt *liveTrace) cleanup() {
+	if lt.rec != nil && !lt.stuck && !lt.rec.closed {
+		lt.rec.Close()
+	}
+	if lt.export != nil {
+		lt.export.abandon()
+	}
+	if lt.srv != nil {
+		lt.srv.Close()
+	}
+	if lt.cancel != nil {
+		lt.cancel()
+	}
+	if lt.sigs != nil {
+		signal.Stop(lt.sigs)
+	}
+	if lt.t != nil {
+		lt.t.Close()
+	}
+	if lt.rt != nil {
+		lt.rt.Close()
+	}
+}

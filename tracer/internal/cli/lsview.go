@@ -1,0 +1,255 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/inventory"
+	"github.com/nstrace/nstrace/tracer/internal/procfs"
+	"github.com/nstrace/nstrace/tracer/internal/render"
+)
+
+// lsRow is one line of `nstrace ls`: a namespace, and in a tree, the
+// branches drawn before it.
+type lsRow struct {
+	ns     *inventory.Namespace
+	branch string
+}
+
+// writeLsTable writes rows in the manner of lsns: the COMMAND column is the
+// member process's command line as lsns shows it (its comm when it has
+// none, as kernel threads), and for a namespace no process is in, what
+// holds it: a bind mount, or the process holding it open.
+func writeLsTable(w io.Writer, rows []lsRow, proc string) error {
+	var fdHolders map[inventory.Key]uint32
+	header := []string{"NS", "TYPE", "NPROCS", "PID", "USER", "NSID", "OWNER", "LABEL", "POD/CONTAINER", "COMMAND"}
+	cells := [][]string{header}
+	users := map[uint32]string{}
+	for _, r := range rows {
+		n := r.ns
+		row := []string{r.branch + num(uint64(n.Inode)), n.Type.String(), strconv.Itoa(n.Processes), "-", "-",
+			num(n.NsID), num(uint64(n.Owner)), render.NamespaceLabel(n), render.ContainerText(n.Container), "-"}
+		switch {
+		case n.PID != 0:
+			row[3], row[4] = num(uint64(n.PID)), userName(users, n.UID)
+			row[9] = commandLine(proc, n.PID, n.Comm)
+		case len(n.Mounts) > 0:
+			row[9] = "(mount " + render.Sanitize(n.Mounts[0]) + ")"
+		case n.FDs > 0:
+			if fdHolders == nil {
+				fdHolders = openedBy(proc)
+			}
+			row[9] = "(open fd)"
+			if pid := fdHolders[inventory.KeyOf(n.Type, n.Inode)]; pid != 0 {
+				row[9] = "(open fd of " + strconv.FormatUint(uint64(pid), 10) + " " + commandLine(proc, pid, "") + ")"
+			}
+		}
+		cells = append(cells, row)
+	}
+	width := make([]int, len(header))
+	for _, row := range cells {
+		for i, c := range row {
+			width[i] = max(width[i], utf8.RuneCountInString(c))
+		}
+	}
+	// NS is right-aligned as lsns does, but left in a tree.
+	right := map[int]bool{0: !hasBranches(rows), 2: true, 3: true, 5: true, 6: true}
+	bw := bufio.NewWriter(w)
+	for _, row := range cells {
+		var b strings.Builder
+		for i, c := range row {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
+			if right[i] {
+				b.WriteString(pad)
+			}
+			b.WriteString(c)
+			if !right[i] && i < len(row)-1 {
+				b.WriteString(pad)
+			}
+		}
+		_, _ = bw.WriteString(b.String()) // an error is kept and returned by Flush
+		_ = bw.WriteByte('\n')
+	}
+	return bw.Flush()
+}
+
+func hasBranches(rows []lsRow) bool {
+	for _, r := range rows {
+		if r.branch != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// commandLine is /proc/PID/cmdline with its arguments joined by spaces, as
+// lsns prints it, sanitized; comm when it is empty.
+func commandLine(proc string, pid uint32, comm string) string {
+	b, err := os.ReadFile(filepath.Join(proc, strconv.FormatUint(uint64(pid), 10), "cmdline"))
+	b = bytes.TrimRight(b, "\x00")
+	if err != nil || len(b) == 0 {
+		if comm == "" {
+			return "-"
+		}
+		return render.Sanitize(comm)
+	}
+	return render.Sanitize(string(bytes.ReplaceAll(b, []byte{0}, []byte{' '})))
+}
+
+// openedBy finds, for each namespace some process holds open, the lowest
+// such pid.
+func openedBy(proc string) map[inventory.Key]uint32 {
+	holders := map[inventory.Key]uint32{}
+	dirs, _ := os.ReadDir(proc)
+	for _, d := range dirs {
+		pid, err := strconv.ParseUint(d.Name(), 10, 32)
+		if err != nil {
+			continue
+		}
+		fdDir := filepath.Join(proc, d.Name(), "fd")
+		fds, _ := os.ReadDir(fdDir)
+		for _, fd := range fds {
+			target, err := os.Readlink(filepath.Join(fdDir, fd.Name()))
+			if err != nil {
+				continue
+			}
+			if t, ino, ok := procfs.ParseNsLink(target); ok {
+				k := inventory.KeyOf(t, ino)
+				if h := holders[k]; h == 0 || uint32(pid) < h {
+					holders[k] = uint32(pid)
+				}
+			}
+		}
+	}
+	return holders
+}
+
+// treeRows orders ns as lsns -T does: under each user namespace, the
+// namespaces it owns (by=owner), or under each pid and user namespace its
+// children (by=parent), inode order at each level. Namespaces outside
+// want are drawn only as the ancestors of those in it.
+func treeRows(all []inventory.Namespace, want func(*inventory.Namespace) bool, by string) []lsRow {
+	byKey := map[inventory.Key]*inventory.Namespace{}
+	for i := range all {
+		byKey[inventory.KeyOf(all[i].Type, all[i].Inode)] = &all[i]
+	}
+	up := func(n *inventory.Namespace) *inventory.Namespace {
+		if by == "parent" {
+			if n.Parent == 0 || n.Type != event.Pid && n.Type != event.User {
+				return nil
+			}
+			return byKey[inventory.KeyOf(n.Type, n.Parent)]
+		}
+		if n.Owner == 0 {
+			return nil
+		}
+		return byKey[inventory.KeyOf(event.User, n.Owner)]
+	}
+	children := map[*inventory.Namespace][]*inventory.Namespace{}
+	shown := map[*inventory.Namespace]bool{}
+	var roots []*inventory.Namespace
+	for i := range all {
+		n := &all[i]
+		if by == "parent" && n.Type != event.Pid && n.Type != event.User || !want(n) {
+			continue
+		}
+		// n and every ancestor not shown yet
+		for c := n; c != nil && !shown[c]; c = up(c) {
+			shown[c] = true
+			if p := up(c); p != nil && p != c {
+				children[p] = append(children[p], c)
+			} else {
+				roots = append(roots, c)
+			}
+		}
+	}
+	order := func(s []*inventory.Namespace) {
+		slices.SortFunc(s, func(a, b *inventory.Namespace) int {
+			if a.Inode != b.Inode {
+				return int(a.Inode) - int(b.Inode)
+			}
+			return int(a.Type) - int(b.Type)
+		})
+	}
+	var rows []lsRow
+	var walk func(n *inventory.Namespace, indent, branch string)
+	walk = func(n *inventory.Namespace, indent, branch string) {
+		rows = append(rows, lsRow{ns: n, branch: indent + branch})
+		kids := children[n]
+		order(kids)
+		next := indent
+		switch branch {
+		case "├─":
+			next += "│ "
+		case "└─":
+			next += "  "
+		}
+		for i, k := range kids {
+			b := "├─"
+			if i == len(kids)-1 {
+				b = "└─"
+			}
+			walk(k, next, b)
+		}
+	}
+	order(roots)
+	for _, r := range roots {
+		walk(r, "", "")
+	}
+	return rows
+}
+
+// pidNamespaces are the namespaces /proc/PID/ns names (lsns -p).
+func pidNamespaces(proc string, pid uint32) (map[inventory.Key]bool, error) {
+	dir := filepath.Join(proc, strconv.FormatUint(uint64(pid), 10), "ns")
+	links, err := os.ReadDir(dir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, fmt.Errorf("ls -p %d: no such process", pid)
+		}
+		return nil, fmt.Errorf("ls -p %d: %w", pid, err)
+	}
+	keys := map[inventory.Key]bool{}
+	for _, l := range links {
+		target, err := os.Readlink(filepath.Join(dir, l.Name()))
+		if err != nil {
+			continue
+		}
+		if t, ino, ok := procfs.ParseNsLink(target); ok {
+			keys[inventory.KeyOf(t, ino)] = true
+		}
+	}
+	return keys, nil
+}
+
+func num(v uint64) string {
+	if v == 0 {
+		return "-"
+	}
+	return strconv.FormatUint(v, 10)
+}
+
+func userName(cache map[uint32]string, uid uint32) string {
+	if name, ok := cache[uid]; ok {
+		return name
+	}
+	name := strconv.FormatUint(uint64(uid), 10)
+	if u, err := user.LookupId(name); err == nil {
+		name = u.Username
+	}
+	cache[uid] = name
+	return name
+}

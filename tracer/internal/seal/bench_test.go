@@ -1,0 +1,131 @@
+package seal_test
+
+import (
+	"bytes"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nstrace/nstrace/tracer/internal/seal"
+	"github.com/nstrace/nstrace/tracer/session"
+)
+
+// BenchmarkWriteEventSealed records setns events without seals, with the
+// hash chain alone (no key) and with the chain and MACs (a key), sealing
+// every DefaultEvery records, so one run gives both ratios. All must
+// report 0 allocs/op: a seal's few allocations are per seal, not per
+// record.
+func BenchmarkWriteEventSealed(b *testing.B) {
+	for _, name := range []string{"s.jsonl", "s.jsonl.zst"} {
+		for _, way := range []string{"unsealed", "chain", "keyed"} {
+			b.Run(name+"/"+way, func(b *testing.B) {
+				opts := session.Options{Header: session.Header{Host: "bench"}}
+				switch way {
+				case "chain":
+					opts.Sealer = seal.NewSealer(nil, seal.Options{})
+				case "keyed":
+					keyPath, _ := newKey(b)
+					rk, err := seal.TakeRunKey(keyPath)
+					if err != nil {
+						b.Fatal(err)
+					}
+					opts.Sealer = seal.NewSealer(&rk, seal.Options{})
+				}
+				w, err := session.Create(filepath.Join(b.TempDir(), name), opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ev := events(1)[0]
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := range b.N {
+					ev.Pid = uint32(i)
+					ev.Time = ev.Time.Add(time.Microsecond)
+					if err := w.WriteEvent(&ev); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := w.Flush(); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				w.Close()
+			})
+		}
+	}
+}
+
+// BenchmarkSealer is what sealing adds to each record alone, as the
+// Writer drives it: each record's checksum, the hash of a 64 KiB buffer
+// of records at a time, and a share of one seal every DefaultEvery
+// records; chain without a key, keyed with one (a MAC and a key
+// derivation more per seal).
+func BenchmarkSealer(b *testing.B) {
+	for _, keyed := range []bool{false, true} {
+		name := "chain"
+		if keyed {
+			name = "keyed"
+		}
+		b.Run(name, func(b *testing.B) {
+			var rk *seal.RunKey
+			if keyed {
+				keyPath, _ := newKey(b)
+				k, err := seal.TakeRunKey(keyPath)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rk = &k
+			}
+			benchmarkSealer(b, seal.NewSealer(rk, seal.Options{}))
+		})
+	}
+}
+
+// BenchmarkSeal is one seal record alone, with and without a key: what a
+// key adds to every DefaultEvery records. Its few allocations are the
+// seal's, once per DefaultEvery records, not any record's.
+func BenchmarkSeal(b *testing.B) {
+	for _, keyed := range []bool{false, true} {
+		name := "chain"
+		if keyed {
+			name = "keyed"
+		}
+		b.Run(name, func(b *testing.B) {
+			var rk *seal.RunKey
+			if keyed {
+				keyPath, _ := newKey(b)
+				k, err := seal.TakeRunKey(keyPath)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rk = &k
+			}
+			s := seal.NewSealer(rk, seal.Options{})
+			out := make([]byte, 0, 64<<10)
+			b.ReportAllocs()
+			for b.Loop() {
+				out = s.AppendSeal(out[:0], nil)
+			}
+		})
+	}
+}
+
+func benchmarkSealer(b *testing.B, s *seal.Sealer) {
+	ev := events(1)[0]
+	line := append(ev.AppendJSON(nil), '\n')
+	perBuffer := (64 << 10) / len(line)
+	buf := bytes.Repeat(line, perBuffer)
+	out := make([]byte, 0, 64<<10)
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		due := s.Count(line)
+		if i%perBuffer == perBuffer-1 {
+			s.Hash(buf) // the bytes hashed, not which: a benchmark
+		}
+		if due {
+			out = s.AppendSeal(out[:0], nil)
+		}
+	}
+}
