@@ -11,8 +11,8 @@ import (
 // TimeLayout is RFC 3339 in UTC with fixed nanoseconds, so lines align.
 const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
-// AppendJSON appends e as one JSON object (no newline) with the fields
-// EventFields lists, as README.md ("JSON schema") describes them. It is
+// AppendJSON appends e as one JSON object (no newline) with the fields that
+// README.md ("JSON schema") describes, some left out when empty. It is
 // written by hand so that it allocates nothing: the hot path calls it for
 // every event.
 func (e *Event) AppendJSON(b []byte) []byte { return e.AppendJSONWith(b, nil) }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nstrace/nstrace/tracer/internal/schema"
 )
 
 // FullEvents has every field of the schema set at least once, on the
@@ -39,10 +41,21 @@ func fullEvents() []Event {
 	}
 }
 
+// recordOf is the record an event of kind k is written as.
+func recordOf(k Kind) schema.Record {
+	switch k {
+	case Lost:
+		return schema.LostRecord
+	case Flood:
+		return schema.FloodRecord
+	}
+	return schema.SyscallRecord
+}
+
 // The encoder writes every field the schema lists for a record, with the
 // shape it gives, and no other; syscall records in the schema's order.
 func TestTheEncoderWritesTheSchemasFields(t *testing.T) {
-	seen := map[Record]map[string]bool{}
+	seen := map[schema.Record]map[string]bool{}
 	nested := map[string]map[string]bool{}
 	for _, ev := range fullEvents() {
 		line := ev.AppendJSON(nil)
@@ -50,12 +63,12 @@ func TestTheEncoderWritesTheSchemasFields(t *testing.T) {
 		if err := json.Unmarshal(line, &obj); err != nil {
 			t.Fatalf("%s: %v", line, err)
 		}
-		rec := RecordOf(ev.Kind)
+		rec := recordOf(ev.Kind)
 		if seen[rec] == nil {
 			seen[rec] = map[string]bool{}
 		}
 		for name, v := range obj {
-			f, ok := field(EventFields, name)
+			f, ok := field(schema.EventFields, name)
 			if !ok || f.In&rec == 0 {
 				t.Errorf("%s record has %q, which the schema does not give it", ev.Kind, name)
 				continue
@@ -63,9 +76,9 @@ func TestTheEncoderWritesTheSchemasFields(t *testing.T) {
 			seen[rec][name] = true
 			checkShape(t, f, v, nested)
 		}
-		if rec == SyscallRecord {
+		if rec == schema.SyscallRecord {
 			var want []string
-			for _, f := range EventFields {
+			for _, f := range schema.EventFields {
 				if obj[f.Name] != nil {
 					want = append(want, f.Name)
 				}
@@ -75,14 +88,14 @@ func TestTheEncoderWritesTheSchemasFields(t *testing.T) {
 			}
 		}
 	}
-	for _, f := range EventFields {
-		for _, rec := range []Record{SyscallRecord, LostRecord, FloodRecord} {
+	for _, f := range schema.EventFields {
+		for _, rec := range []schema.Record{schema.SyscallRecord, schema.LostRecord, schema.FloodRecord} {
 			if f.In&rec != 0 && !seen[rec][f.Name] {
 				t.Errorf("no %b record written has %q", rec, f.Name)
 			}
 		}
 	}
-	for obj, fields := range ObjectFields {
+	for obj, fields := range schema.ObjectFields {
 		for _, f := range fields {
 			if !nested[obj][f.Name] {
 				t.Errorf("no %s written has %q", obj, f.Name)
@@ -93,37 +106,37 @@ func TestTheEncoderWritesTheSchemasFields(t *testing.T) {
 
 // checkShape fails unless v, decoded from JSON, has f's shape; it notes the
 // fields of nested objects in nested.
-func checkShape(t *testing.T, f Field, v any, nested map[string]map[string]bool) {
+func checkShape(t *testing.T, f schema.Field, v any, nested map[string]map[string]bool) {
 	t.Helper()
 	ok := false
 	switch f.Type {
-	case StringField:
+	case schema.StringField:
 		_, ok = v.(string)
-	case TimeField:
+	case schema.TimeField:
 		s, _ := v.(string)
 		_, err := time.Parse(TimeLayout, s)
 		ok = err == nil
-	case UintField:
+	case schema.UintField:
 		_, ok = v.(float64)
-	case BoolField:
+	case schema.BoolField:
 		_, ok = v.(bool)
-	case StringsField:
+	case schema.StringsField:
 		list, isList := v.([]any)
 		ok = isList && len(list) > 0
 		for _, s := range list {
 			_, isString := s.(string)
 			ok = ok && isString
 		}
-	case StringMapField:
+	case schema.StringMapField:
 		m, isObj := v.(map[string]any)
 		ok = isObj && len(m) > 0
 		for _, s := range m {
 			_, isString := s.(string)
 			ok = ok && isString
 		}
-	case ObjectField, ObjectsField:
+	case schema.ObjectField, schema.ObjectsField:
 		objs := []any{v}
-		if f.Type == ObjectsField {
+		if f.Type == schema.ObjectsField {
 			objs, ok = v.([]any)
 			ok = ok && len(objs) > 0
 		}
@@ -134,7 +147,7 @@ func checkShape(t *testing.T, f Field, v any, nested map[string]map[string]bool)
 				nested[f.Object] = map[string]bool{}
 			}
 			for name, v := range m {
-				nf, known := field(ObjectFields[f.Object], name)
+				nf, known := field(schema.ObjectFields[f.Object], name)
 				if !known {
 					t.Errorf("%s has %q, which the schema does not list", f.Object, name)
 					continue
@@ -149,13 +162,13 @@ func checkShape(t *testing.T, f Field, v any, nested map[string]map[string]bool)
 	}
 }
 
-func field(fields []Field, name string) (Field, bool) {
+func field(fields []schema.Field, name string) (schema.Field, bool) {
 	for _, f := range fields {
 		if f.Name == name {
 			return f, true
 		}
 	}
-	return Field{}, false
+	return schema.Field{}, false
 }
 
 // keyOrder lists the top-level keys of one JSON object as written.
@@ -189,12 +202,12 @@ func keyOrder(t *testing.T, line []byte) []string {
 // The decoder's struct reads exactly the schema's fields, nested ones too.
 func TestTheDecoderReadsTheSchemasFields(t *testing.T) {
 	w := reflect.TypeFor[wire]()
-	checkTags(t, "event", w, EventFields)
-	checkTags(t, "change", w.Field(fieldIndex(w, "Changes")).Type.Elem(), ObjectFields["change"])
-	checkTags(t, "target", w.Field(fieldIndex(w, "Target")).Type.Elem(), ObjectFields["target"])
-	checkTags(t, "container", reflect.TypeFor[Container](), ObjectFields["container"])
-	checkTags(t, "pod", reflect.TypeFor[Pod](), ObjectFields["pod"])
-	checkTags(t, "ancestor", w.Field(fieldIndex(w, "Ancestors")).Type.Elem(), ObjectFields["ancestor"])
+	checkTags(t, "event", w, schema.EventFields)
+	checkTags(t, "change", w.Field(fieldIndex(w, "Changes")).Type.Elem(), schema.ObjectFields["change"])
+	checkTags(t, "target", w.Field(fieldIndex(w, "Target")).Type.Elem(), schema.ObjectFields["target"])
+	checkTags(t, "container", reflect.TypeFor[Container](), schema.ObjectFields["container"])
+	checkTags(t, "pod", reflect.TypeFor[Pod](), schema.ObjectFields["pod"])
+	checkTags(t, "ancestor", w.Field(fieldIndex(w, "Ancestors")).Type.Elem(), schema.ObjectFields["ancestor"])
 }
 
 func fieldIndex(t reflect.Type, name string) int {
@@ -203,7 +216,7 @@ func fieldIndex(t reflect.Type, name string) int {
 }
 
 // checkTags compares the json tags of st's fields with the schema's names.
-func checkTags(t *testing.T, what string, st reflect.Type, fields []Field) {
+func checkTags(t *testing.T, what string, st reflect.Type, fields []schema.Field) {
 	t.Helper()
 	var tags, names []string
 	for i := range st.NumField() {
@@ -243,12 +256,12 @@ func TestTheReadmeShowsEveryField(t *testing.T) {
 	shown := func(name string) bool {
 		return bytes.Contains(readme, []byte(`"`+name+`"`)) || bytes.Contains(readme, []byte("`"+name+"`"))
 	}
-	for _, f := range EventFields {
+	for _, f := range schema.EventFields {
 		if !shown(f.Name) {
 			t.Errorf("README.md does not show the field %q", f.Name)
 		}
 	}
-	for obj, fields := range ObjectFields {
+	for obj, fields := range schema.ObjectFields {
 		for _, f := range fields {
 			if !shown(f.Name) {
 				t.Errorf("README.md does not show the %s field %q", obj, f.Name)

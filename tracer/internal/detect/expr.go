@@ -8,6 +8,7 @@ import (
 	"github.com/google/cel-go/interpreter"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/schema"
 )
 
 // Rule expressions are CEL (github.com/google/cel-go) over the event's
@@ -63,8 +64,8 @@ func newEnv() (*cel.Env, error) {
 			reflect.TypeFor[ruleTarget](), reflect.TypeFor[rulePod](), reflect.TypeFor[ruleAncestor](), ext.ParseStructTags(true)),
 		ext.Strings(),
 	}
-	for _, f := range event.EventFields {
-		if f.In&event.SyscallRecord != 0 {
+	for _, f := range schema.EventFields {
+		if f.In&schema.SyscallRecord != 0 {
 			opts = append(opts, cel.Variable(f.Name, celType(f)))
 		}
 	}
@@ -73,23 +74,23 @@ func newEnv() (*cel.Env, error) {
 
 // celType is the CEL type of a schema field: numbers are CEL ints (the
 // values fit, and rules compare them with int literals).
-func celType(f event.Field) *cel.Type {
+func celType(f schema.Field) *cel.Type {
 	switch f.Type {
-	case event.StringField:
+	case schema.StringField:
 		return cel.StringType
-	case event.UintField:
+	case schema.UintField:
 		return cel.IntType
-	case event.BoolField:
+	case schema.BoolField:
 		return cel.BoolType
-	case event.TimeField:
+	case schema.TimeField:
 		return cel.TimestampType
-	case event.StringsField:
+	case schema.StringsField:
 		return cel.ListType(cel.StringType)
-	case event.ObjectField:
+	case schema.ObjectField:
 		return cel.ObjectType(celTypeName(ruleObjects[f.Object]))
-	case event.ObjectsField:
+	case schema.ObjectsField:
 		return cel.ListType(cel.ObjectType(celTypeName(ruleObjects[f.Object])))
-	case event.StringMapField:
+	case schema.StringMapField:
 		return cel.MapType(cel.StringType, cel.StringType)
 	}
 	return cel.DynType

@@ -15,15 +15,16 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/schema"
 )
 
 // The Go shapes rules see carry exactly the schema's nested fields, each
 // of the schema's type.
 func TestRuleObjectsMatchTheSchema(t *testing.T) {
-	if len(ruleObjects) != len(event.ObjectFields) {
-		t.Errorf("rules know %d nested objects, the schema %d", len(ruleObjects), len(event.ObjectFields))
+	if len(ruleObjects) != len(schema.ObjectFields) {
+		t.Errorf("rules know %d nested objects, the schema %d", len(ruleObjects), len(schema.ObjectFields))
 	}
-	for name, fields := range event.ObjectFields {
+	for name, fields := range schema.ObjectFields {
 		st, ok := ruleObjects[name]
 		if !ok {
 			t.Errorf("rules have no shape for %s", name)
@@ -57,17 +58,17 @@ func fieldByTag(st reflect.Type, tag string) (reflect.StructField, bool) {
 	return reflect.StructField{}, false
 }
 
-func goKind(f event.Field) reflect.Kind {
+func goKind(f schema.Field) reflect.Kind {
 	switch f.Type {
-	case event.StringField:
+	case schema.StringField:
 		return reflect.String
-	case event.UintField:
+	case schema.UintField:
 		return reflect.Int64
-	case event.BoolField:
+	case schema.BoolField:
 		return reflect.Bool
-	case event.ObjectField:
+	case schema.ObjectField:
 		return reflect.Struct
-	case event.StringMapField:
+	case schema.StringMapField:
 		return reflect.Map
 	}
 	return reflect.Invalid
@@ -137,19 +138,19 @@ func TestEveryFieldSurvivesEncodeDecodeAndReachesRules(t *testing.T) {
 		}
 	}
 	var missed []string
-	for _, f := range event.EventFields {
-		if f.In&event.SyscallRecord != 0 && !met[f.Name] {
+	for _, f := range schema.EventFields {
+		if f.In&schema.SyscallRecord != 0 && !met[f.Name] {
 			missed = append(missed, f.Name)
 		}
 	}
 	for _, obj := range []string{"changes", "target", "container", "changes.container", "container.pod", "changes.container.pod", "ancestors"} {
-		f, _ := fieldNamed(event.EventFields, strings.Split(obj, ".")[0])
-		fields := event.ObjectFields[f.Object]
+		f, _ := fieldNamed(schema.EventFields, strings.Split(obj, ".")[0])
+		fields := schema.ObjectFields[f.Object]
 		switch {
 		case strings.HasSuffix(obj, ".pod"):
-			fields = event.ObjectFields["pod"]
+			fields = schema.ObjectFields["pod"]
 		case obj == "changes.container":
-			fields = event.ObjectFields["container"]
+			fields = schema.ObjectFields["container"]
 		}
 		for _, nf := range fields {
 			if !met[obj+"."+nf.Name] {
@@ -162,13 +163,13 @@ func TestEveryFieldSurvivesEncodeDecodeAndReachesRules(t *testing.T) {
 	}
 }
 
-func fieldNamed(fields []event.Field, name string) (event.Field, bool) {
+func fieldNamed(fields []schema.Field, name string) (schema.Field, bool) {
 	for _, f := range fields {
 		if f.Name == name {
 			return f, true
 		}
 	}
-	return event.Field{}, false
+	return schema.Field{}, false
 }
 
 // conditions turns a decoded JSON object into CEL conditions that hold
@@ -250,12 +251,12 @@ func TestAlertFieldsUseTheEventSchemasNames(t *testing.T) {
 	own := map[string]string{"rule": "string", "severity": "string", "message": "string", "joined_container": "container",
 		"created": "strings", "suppressed": "number", "host_namespaces": "strings", "trigger": "event",
 		"count": "number", "last_trigger": "event"}
-	shapes := map[event.FieldType]string{event.StringField: "string", event.TimeField: "string", event.UintField: "number",
-		event.ObjectField: "container"}
+	shapes := map[schema.FieldType]string{schema.StringField: "string", schema.TimeField: "string", schema.UintField: "number",
+		schema.ObjectField: "container"}
 	for k, v := range obj {
 		want, ok := own[k]
 		if !ok {
-			f, inSchema := fieldNamed(event.EventFields, k)
+			f, inSchema := fieldNamed(schema.EventFields, k)
 			if !inSchema {
 				t.Errorf("alert field %q is neither the alert's own nor in the event schema", k)
 				continue
@@ -267,7 +268,7 @@ func TestAlertFieldsUseTheEventSchemasNames(t *testing.T) {
 		}
 		if want == "container" {
 			for ck := range v.(map[string]any) {
-				if _, ok := fieldNamed(event.ObjectFields["container"], ck); !ok {
+				if _, ok := fieldNamed(schema.ObjectFields["container"], ck); !ok {
 					t.Errorf("alert field %s has %q, not a container field", k, ck)
 				}
 			}

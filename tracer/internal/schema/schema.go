@@ -1,13 +1,12 @@
-package event
-
-// The JSON form of events is written by hand (AppendJSON allocates
+// Package schema lists the fields of the JSON form of events, the one list
+// of them. The form is written by hand (event.Event.AppendJSON allocates
 // nothing) and read through a struct (UnmarshalJSON); rule expressions
-// (tracer/internal/detect) see the same fields by the same names. The tables below
-// are the one list of those fields: the encoder's tests check what it
-// writes against them, the decoder's struct tags and the rules'
-// declarations are checked against them, and the rules' variables are
-// declared from them. A field added in one place and not in the table
-// fails a test.
+// (tracer/internal/detect) see the same fields by the same names. The encoder's
+// tests check what it writes against these tables, the decoder's struct
+// tags and the rules' declarations are checked against them, and the
+// rules' variables are declared from them. A field added in one place and
+// not in the tables fails a test.
+package schema
 
 // FieldType is the JSON shape of a field's value.
 type FieldType uint8
@@ -19,7 +18,7 @@ const (
 	StringField FieldType = iota + 1
 	UintField
 	BoolField
-	TimeField    // RFC 3339 text, TimeLayout
+	TimeField    // RFC 3339 text, event.TimeLayout
 	StringsField // a list of strings
 	ObjectField
 	ObjectsField
@@ -37,17 +36,6 @@ const (
 	FloodRecord
 	AllRecords = SyscallRecord | LostRecord | FloodRecord
 )
-
-// RecordOf is the record an event of kind k is written as.
-func RecordOf(k Kind) Record {
-	switch k {
-	case Lost:
-		return LostRecord
-	case Flood:
-		return FloodRecord
-	}
-	return SyscallRecord
-}
 
 // Field is one field of the JSON form. The encoder leaves out some when
 // they are empty (cgroup_id, userns, error, target, container, a change's
