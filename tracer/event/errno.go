@@ -15,8 +15,8 @@ func ErrnoName(e syscall.Errno) string {
 	return "E" + itoa(uint64(e))
 }
 
-// ParseErrno is the inverse of ErrnoName.
-func ParseErrno(s string) (syscall.Errno, bool) {
+// parseErrno is the inverse of ErrnoName.
+func parseErrno(s string) (syscall.Errno, bool) {
 	for e := syscall.Errno(1); e < 4096; e++ {
 		if unix.ErrnoName(e) == s {
 			return e, true

@@ -50,8 +50,8 @@ func EachFlagName(flags uint64, fn func(string)) {
 	}
 }
 
-// ParseFlagName returns the bit for a flag name.
-func ParseFlagName(name string) (uint64, bool) {
+// parseFlagName returns the bit for a flag name.
+func parseFlagName(name string) (uint64, bool) {
 	for _, f := range cloneFlagNames {
 		if f.name == name {
 			return f.bit, true

@@ -41,7 +41,7 @@ func (e *Event) floodFromWire(w *wire) error {
 	e.Counted, e.Count, e.Lost = counted, w.Count, 0
 	e.Errno = syscall.Errno(0)
 	if w.Error != "" {
-		errno, ok := ParseErrno(w.Error)
+		errno, ok := parseErrno(w.Error)
 		if !ok {
 			return fmt.Errorf("unknown error %q", w.Error)
 		}

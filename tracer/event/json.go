@@ -287,14 +287,14 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 		return e.floodFromWire(&w)
 	}
 	for _, f := range w.Flags {
-		bit, ok := ParseFlagName(f)
+		bit, ok := parseFlagName(f)
 		if !ok {
 			return fmt.Errorf("unknown flag %q", f)
 		}
 		e.Flags |= bit
 	}
 	if w.Error != "" {
-		errno, ok := ParseErrno(w.Error)
+		errno, ok := parseErrno(w.Error)
 		if !ok {
 			return fmt.Errorf("unknown error %q", w.Error)
 		}
