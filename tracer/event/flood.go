@@ -3,6 +3,8 @@ package event
 import (
 	"fmt"
 	"syscall"
+
+	"github.com/nstrace/nstrace/tracer/internal/encode"
 )
 
 // appendFloodJSON writes a flood record:
@@ -15,7 +17,7 @@ func (e *Event) appendFloodJSON(b []byte, nums *Numbers) []byte {
 		b = appendUintField(b, nums, "cgroup_id", e.CgroupID)
 	}
 	b = append(b, `,"comm":`...)
-	b = AppendJSONString(b, e.Comm)
+	b = encode.AppendJSONString(b, e.Comm)
 	b = append(b, `,"kind":"`...)
 	b = append(b, e.Counted.String()...)
 	b = append(b, '"')

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"syscall"
 	"time"
-	"unicode/utf8"
+
+	"github.com/nstrace/nstrace/tracer/internal/encode"
 )
 
-// TimeLayout is RFC 3339 in UTC with fixed nanoseconds, so lines align.
-const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+// TimeLayout is the time format of the JSON form: RFC 3339 in UTC with
+// fixed nanoseconds, so lines align.
+const TimeLayout = encode.TimeLayout
 
 // AppendJSON appends e as one JSON object (no newline) with the fields that
 // README.md ("JSON schema") describes, some left out when empty. It is
@@ -21,7 +23,7 @@ func (e *Event) AppendJSON(b []byte) []byte { return e.AppendJSONWith(b, nil) }
 // before from nums: an encoder writing many events keeps one.
 func (e *Event) AppendJSONWith(b []byte, nums *Numbers) []byte {
 	b = append(b, `{"time":"`...)
-	b = AppendTime(b, e.Time)
+	b = encode.AppendTime(b, e.Time)
 	b = append(b, `","event":"`...)
 	b = append(b, e.Kind.String()...)
 	b = append(b, '"')
@@ -30,7 +32,7 @@ func (e *Event) AppendJSONWith(b []byte, nums *Numbers) []byte {
 		b = nums.Append(b, e.Lost)
 		if e.Cause != "" {
 			b = append(b, `,"cause":`...)
-			b = AppendJSONString(b, e.Cause)
+			b = encode.AppendJSONString(b, e.Cause)
 		}
 		return append(b, '}')
 	}
@@ -41,7 +43,7 @@ func (e *Event) AppendJSONWith(b []byte, nums *Numbers) []byte {
 	b = appendUintField(b, nums, "tid", uint64(e.Tid))
 	b = appendUintField(b, nums, "ppid", uint64(e.Ppid))
 	b = append(b, `,"comm":`...)
-	b = AppendJSONString(b, e.Comm)
+	b = encode.AppendJSONString(b, e.Comm)
 	b = appendUintField(b, nums, "uid", uint64(e.UID))
 	if e.CgroupID != 0 {
 		b = appendUintField(b, nums, "cgroup_id", e.CgroupID)
@@ -111,7 +113,7 @@ func (c *Change) appendJSON(b []byte, nums *Numbers) []byte {
 	}
 	if c.Name != "" {
 		b = append(b, `,"name":`...)
-		b = AppendJSONString(b, c.Name)
+		b = encode.AppendJSONString(b, c.Name)
 	}
 	if c.Host {
 		b = append(b, `,"host":true`...)
@@ -142,7 +144,7 @@ func (c *Container) AppendJSON(b []byte) []byte {
 		b = append(b, '"')
 		b = append(b, kv.k...)
 		b = append(b, `":`...)
-		b = AppendJSONString(b, kv.v)
+		b = encode.AppendJSONString(b, kv.v)
 	}
 	if c.Pod != nil {
 		if sep {
@@ -159,64 +161,6 @@ func appendUintField(b []byte, nums *Numbers, name string, v uint64) []byte {
 	b = append(b, name...)
 	b = append(b, '"', ':')
 	return nums.Append(b, v)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// AppendJSONString appends s as a JSON string. Control characters (DEL and
-// C1 included), the bidirectional controls that reorder what a terminal
-// shows, the line and paragraph separators, quotes, backslashes and invalid
-// UTF-8 are escaped, so nothing a process chose reaches a reader raw.
-func AppendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < 0x7f {
-			b = append(b, c)
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\r':
-				b = append(b, '\\', 'r')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, `\ufffd`...)
-		case (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' || isBidiControl(r):
-			b = append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
-}
-
-// isBidiControl reports whether r is one of Unicode's explicit directional
-// formatting characters: shown raw, they reorder the text around them, so
-// that "\u202etxt.exe" displays as "exe.txt".
-func isBidiControl(r rune) bool {
-	switch {
-	case r == '\u061c', r == '\u200e', r == '\u200f':
-		return true
-	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
-		return true
-	}
-	return false
 }
 
 // wire is the JSON shape of an Event, for decoding.

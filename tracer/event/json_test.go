@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/nstrace/nstrace/tracer/internal/encode"
 )
 
 // Every bidirectional control and DEL leaves the encoder as a \u escape, and
@@ -13,8 +15,8 @@ func TestJSONEscapesBidiControlsAndDel(t *testing.T) {
 	for _, r := range runes {
 		in := "a" + string(r) + "b"
 		want := fmt.Sprintf(`"a\u%04xb"`, r)
-		if got := string(AppendJSONString(nil, in)); got != want {
-			t.Errorf("AppendJSONString(%q) = %s, want %s", in, got, want)
+		if got := string(encode.AppendJSONString(nil, in)); got != want {
+			t.Errorf("encode.AppendJSONString(%q) = %s, want %s", in, got, want)
 		}
 		ev := Event{Time: time.Unix(1, 0).UTC(), Kind: Unshare, Comm: in}
 		var back Event
@@ -27,8 +29,8 @@ func TestJSONEscapesBidiControlsAndDel(t *testing.T) {
 	}
 	// Their neighbours are ordinary text and stay as they are.
 	for _, s := range []string{"~", "\u061b", "\u200d", "\u2070", "\u2065", "é"} {
-		if got, want := string(AppendJSONString(nil, s)), `"`+s+`"`; got != want {
-			t.Errorf("AppendJSONString(%q) = %s, want %s", s, got, want)
+		if got, want := string(encode.AppendJSONString(nil, s)), `"`+s+`"`; got != want {
+			t.Errorf("encode.AppendJSONString(%q) = %s, want %s", s, got, want)
 		}
 	}
 }
@@ -36,7 +38,7 @@ func TestJSONEscapesBidiControlsAndDel(t *testing.T) {
 func TestJSONStringAllocatesNothing(t *testing.T) {
 	b := make([]byte, 0, 256)
 	s := "x\u202ey\x7fz\u2066"
-	if n := testing.AllocsPerRun(100, func() { b = AppendJSONString(b[:0], s) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { b = encode.AppendJSONString(b[:0], s) }); n != 0 {
 		t.Errorf("AppendJSONString allocates %.0f times a call, want 0", n)
 	}
 }

@@ -1,6 +1,10 @@
 package event
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/nstrace/nstrace/tracer/internal/encode"
+)
 
 // Pod is the Kubernetes pod a container belongs to, as its runtime's CRI
 // describes the pod's sandbox. Values are shared between events; treat
@@ -54,7 +58,7 @@ func (p *Pod) appendJSON(b []byte) []byte {
 		b = append(b, '"')
 		b = append(b, kv.k...)
 		b = append(b, `":`...)
-		b = AppendJSONString(b, kv.v)
+		b = encode.AppendJSONString(b, kv.v)
 	}
 	if len(p.Labels) > 0 {
 		if sep {
@@ -71,9 +75,9 @@ func (p *Pod) appendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = AppendJSONString(b, k)
+			b = encode.AppendJSONString(b, k)
 			b = append(b, ':')
-			b = AppendJSONString(b, p.Labels[k])
+			b = encode.AppendJSONString(b, p.Labels[k])
 		}
 		b = append(b, '}')
 	}

@@ -1,5 +1,7 @@
 package event
 
+import "github.com/nstrace/nstrace/tracer/internal/encode"
+
 // Process is the process behind an event: for clone, the caller (the
 // child's parent, whose image the child shares). The kernel reads it while
 // the process runs the call, so a process that is gone a moment later still
@@ -119,10 +121,10 @@ func (e *Event) appendProcessJSON(b []byte, nums *Numbers) []byte {
 		return b
 	}
 	b = append(b, `,"exe":`...)
-	b = AppendJSONString(b, p.Exe)
+	b = encode.AppendJSONString(b, p.Exe)
 	if p.ExeArg != "" {
 		b = append(b, `,"exe_arg":`...)
-		b = AppendJSONString(b, p.ExeArg)
+		b = encode.AppendJSONString(b, p.ExeArg)
 	}
 	b = append(b, `,"args":`...)
 	b = appendStrings(b, p.Args)
@@ -135,10 +137,10 @@ func (e *Event) appendProcessJSON(b []byte, nums *Numbers) []byte {
 		b = append(b, `{"pid":`...)
 		b = nums.Append(b, uint64(a.Pid))
 		b = append(b, `,"comm":`...)
-		b = AppendJSONString(b, a.Comm)
+		b = encode.AppendJSONString(b, a.Comm)
 		if a.Exe != "" {
 			b = append(b, `,"exe":`...)
-			b = AppendJSONString(b, a.Exe)
+			b = encode.AppendJSONString(b, a.Exe)
 		}
 		b = append(b, '}')
 	}
@@ -161,7 +163,7 @@ func appendStrings(b []byte, ss []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = AppendJSONString(b, s)
+		b = encode.AppendJSONString(b, s)
 	}
 	return append(b, ']')
 }

@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/internal/detect"
+	"github.com/nstrace/nstrace/tracer/internal/encode"
 )
 
 // newRulesCommand is `nstrace rules`: the detection rules, as a rule file
@@ -84,7 +84,7 @@ func appendRuleText(b []byte, l *detect.Listing) []byte {
 
 func appendRuleJSON(b []byte, l *detect.Listing) []byte {
 	b = append(b, `{"name":`...)
-	b = event.AppendJSONString(b, l.Name)
+	b = encode.AppendJSONString(b, l.Name)
 	b = append(b, `,"severity":"`...)
 	b = append(b, l.Severity.String()...)
 	b = fmt.Appendf(b, `","enabled":%t,"builtin":%t,"mitre":[`, l.Enabled, l.Builtin)
@@ -92,10 +92,10 @@ func appendRuleJSON(b []byte, l *detect.Listing) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = event.AppendJSONString(b, m)
+		b = encode.AppendJSONString(b, m)
 	}
 	b = append(b, `],"condition":`...)
-	b = event.AppendJSONString(b, l.Condition)
+	b = encode.AppendJSONString(b, l.Condition)
 	if l.Unless {
 		b = append(b, `,"unless":true`...)
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/encode"
 	"github.com/nstrace/nstrace/tracer/internal/render"
 )
 
@@ -71,19 +72,19 @@ type Alert struct {
 // the JSON Lines stream, with the triggering event nested whole.
 func (a *Alert) AppendJSON(b []byte) []byte {
 	b = append(b, `{"time":"`...)
-	b = event.AppendTime(b, a.Time)
+	b = encode.AppendTime(b, a.Time)
 	b = append(b, `","event":"alert","rule":`...)
-	b = event.AppendJSONString(b, a.Rule)
+	b = encode.AppendJSONString(b, a.Rule)
 	b = append(b, `,"severity":"`...)
 	b = append(b, a.Severity.String()...)
 	b = append(b, `","message":`...)
-	b = event.AppendJSONString(b, a.Message)
+	b = encode.AppendJSONString(b, a.Message)
 	b = append(b, `,"pid":`...)
 	b = strconv.AppendUint(b, uint64(a.Pid), 10)
 	b = append(b, `,"tid":`...)
 	b = strconv.AppendUint(b, uint64(a.Tid), 10)
 	b = append(b, `,"comm":`...)
-	b = event.AppendJSONString(b, a.Comm)
+	b = encode.AppendJSONString(b, a.Comm)
 	if a.Container != nil {
 		b = append(b, `,"container":`...)
 		b = a.Container.AppendJSON(b)
@@ -147,7 +148,7 @@ func (a *Alert) AppendText(b []byte, color bool) []byte {
 	if color && int(a.Severity) < len(severityColors) {
 		b = append(b, severityColors[a.Severity]...)
 	}
-	b = event.AppendTimeOfDay(b, a.Time)
+	b = encode.AppendTimeOfDay(b, a.Time)
 	b = append(b, "  ALERT "...)
 	b = append(b, a.Severity.String()...)
 	b = append(b, ' ')

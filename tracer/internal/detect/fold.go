@@ -8,6 +8,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/encode"
 )
 
 // Folding: the alerts of one rule in one container (or on the host, out of
@@ -182,7 +183,7 @@ func (fw *foldWindow) closing() Alert {
 		b = append(b, ", the last by "...)
 		b = appendWho(b, l)
 		b = append(b, " at "...)
-		b = event.AppendTimeOfDay(b, l.Time)
+		b = encode.AppendTimeOfDay(b, l.Time)
 	}
 	a.Message = string(b)
 	return a

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/encode"
 )
 
 // Names of the built-in rules that look at the process behind an event.
@@ -285,7 +286,7 @@ func (a *Alert) appendMitreAlso(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = event.AppendJSONString(b, s)
+			b = encode.AppendJSONString(b, s)
 		}
 		b = append(b, ']')
 	}

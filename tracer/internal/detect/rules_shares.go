@@ -2,6 +2,7 @@ package detect
 
 import (
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/encode"
 	"github.com/nstrace/nstrace/tracer/internal/inventory"
 	"github.com/nstrace/nstrace/tracer/internal/procfs"
 )
@@ -224,7 +225,7 @@ func (a *Alert) appendShared(b []byte) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = event.AppendJSONString(b, t.String())
+		b = encode.AppendJSONString(b, t.String())
 	}
 	return append(b, ']')
 }

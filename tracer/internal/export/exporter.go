@@ -14,6 +14,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/internal/detect"
+	"github.com/nstrace/nstrace/tracer/internal/encode"
 )
 
 // flushAt is how much the writer buffers before it writes to the spool.
@@ -176,7 +177,7 @@ func (e *Exporter) WriteSummary(s Summary) error {
 	e.seq++
 	b, start := beginRecord(e.buf)
 	b = append(b, `{"time":"`...)
-	b = event.AppendTime(b, s.Time)
+	b = encode.AppendTime(b, s.Time)
 	b = append(b, `","event":"summary","events":`...)
 	b = strconv.AppendUint(b, s.Events, 10)
 	b = append(b, `,"filtered":`...)

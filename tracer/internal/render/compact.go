@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/encode"
 )
 
 // TextFormat is how much a text line says.
@@ -101,7 +102,7 @@ func (t *Text) compactLine(b []byte, ev *event.Event, limit, keep int) []byte {
 
 // appendWide appends ev's wide line: everything the event holds.
 func (t *Text) appendWide(b []byte, ev *event.Event) []byte {
-	b = event.AppendTimeOfDay(b, ev.Time)
+	b = encode.AppendTimeOfDay(b, ev.Time)
 	if ev.Kind == event.Lost || ev.Kind == event.Flood {
 		return appendLostOrFlood(b, ev)
 	}
@@ -139,7 +140,7 @@ func (t *Text) appendWide(b []byte, ev *event.Event) []byte {
 
 func appendLostOrFlood(b []byte, ev *event.Event) []byte {
 	line := AppendText(nil, ev)
-	return append(b, line[len(event.AppendTimeOfDay(nil, ev.Time)):]...)
+	return append(b, line[len(encode.AppendTimeOfDay(nil, ev.Time)):]...)
 }
 
 // appendFailure writes what failed; without flags, the target alone says

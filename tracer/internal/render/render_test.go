@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/encode"
 )
 
 var t0 = time.Date(2026, 11, 29, 3, 38, 18, 123456789, time.UTC)
@@ -97,7 +98,7 @@ func TestHostileTextNeverReachesTheTerminalRaw(t *testing.T) {
 		if got := Sanitize(c.in); got != c.text {
 			t.Errorf("Sanitize(%q) = %q, want %q", c.in, got, c.text)
 		}
-		if got := string(event.AppendJSONString(nil, c.in)); got != c.json {
+		if got := string(encode.AppendJSONString(nil, c.in)); got != c.json {
 			t.Errorf("AppendJSONString(%q) = %s, want %s", c.in, got, c.json)
 		}
 	}

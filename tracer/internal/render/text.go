@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/encode"
 )
 
 // TextHeader names the columns of Text's lines.
@@ -60,7 +61,7 @@ func (t *Text) Flush() error { return t.w.Flush() }
 
 // AppendText appends the text line for ev, without a newline.
 func AppendText(b []byte, ev *event.Event) []byte {
-	b = event.AppendTimeOfDay(b, ev.Time)
+	b = encode.AppendTimeOfDay(b, ev.Time)
 	if ev.Kind == event.Lost {
 		b = append(b, "  LOST "...)
 		b = strconv.AppendUint(b, ev.Lost, 10)

@@ -1,4 +1,4 @@
-package event
+package encode
 
 import (
 	"testing"

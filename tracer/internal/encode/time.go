@@ -1,6 +1,9 @@
-package event
+package encode
 
 import "time"
+
+// TimeLayout is RFC 3339 in UTC with fixed nanoseconds, so lines align.
+const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 // AppendTime appends t in UTC as TimeLayout does ("2006-01-02T15:04:05.000000000Z").
 // It writes the one layout by hand because time.AppendFormat, being general,
