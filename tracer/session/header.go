@@ -133,8 +133,8 @@ func appendHeader(b []byte, h *Header) ([]byte, error) {
 	if err != nil {
 		return b, fmt.Errorf("encode session header: %w", err)
 	}
-	if len(enc) >= MaxHeader {
-		return b, fmt.Errorf("session header of %d bytes is over the %s readers accept", len(enc), sizeString(MaxHeader))
+	if len(enc) >= maxHeader {
+		return b, fmt.Errorf("session header of %d bytes is over the %s readers accept", len(enc), sizeString(maxHeader))
 	}
 	b = append(b, enc...)
 	return append(b, '\n'), nil

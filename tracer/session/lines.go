@@ -11,8 +11,8 @@ import (
 // Limits on one line, so that no file can make the reader hold more. An
 // event takes well under a kilobyte; a header carries the inventory.
 const (
-	MaxRecord = 1 << 20  // any line but a header
-	MaxHeader = 16 << 20 // a session header: tens of thousands of namespaces
+	maxRecord = 1 << 20  // any line but a header
+	maxHeader = 16 << 20 // a session header: tens of thousands of namespaces
 )
 
 var headerPrefix = []byte(`{"event":"session"`)
@@ -88,9 +88,9 @@ func (l *lineReader) buffered() bool { return l.br.Buffered() > 0 }
 
 func lineLimit(start []byte) int {
 	if bytes.HasPrefix(start, headerPrefix) {
-		return MaxHeader
+		return maxHeader
 	}
-	return MaxRecord
+	return maxRecord
 }
 
 func sizeString(n int) string {

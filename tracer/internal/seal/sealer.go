@@ -17,7 +17,7 @@ import (
 const (
 	DefaultEvery    = 1000
 	DefaultInterval = time.Second
-	maxEvery        = 100000 // keeps a seal record well under session.MaxRecord
+	maxEvery        = 100000 // keeps a seal record well under the 1 MiB a session line may take
 )
 
 // Options configure a Sealer.

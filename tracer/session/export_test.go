@@ -1,0 +1,5 @@
+package session
+
+// MaxHeader is the reader's limit on a header line, for the tests outside
+// the package.
+const MaxHeader = maxHeader
