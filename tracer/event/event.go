@@ -1,6 +1,3 @@
-// Package event is nstrace's data model: one Event per namespace-changing
-// syscall, with the Changes it made. Every other package speaks it: the
-// tracer produces events, the resolver enriches them, sinks write them.
 package event
 
 import (

@@ -11,7 +11,7 @@ import (
 
 // TimeLayout is the time format of the JSON form: RFC 3339 in UTC with
 // fixed nanoseconds, so lines align.
-const TimeLayout = encode.TimeLayout
+const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 // AppendJSON appends e as one JSON object (no newline) with the fields that
 // README.md ("JSON schema") describes, some left out when empty. It is

@@ -35,6 +35,14 @@ func TestJSONEscapesBidiControlsAndDel(t *testing.T) {
 	}
 }
 
+// The encoder writes times with encode.AppendTime, which must follow the
+// layout documented here.
+func TestTimeLayoutIsTheEncoders(t *testing.T) {
+	if TimeLayout != encode.TimeLayout {
+		t.Errorf("event.TimeLayout %q, the encoder writes %q", TimeLayout, encode.TimeLayout)
+	}
+}
+
 func TestJSONStringAllocatesNothing(t *testing.T) {
 	b := make([]byte, 0, 256)
 	s := "x\u202ey\x7fz\u2066"
