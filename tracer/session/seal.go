@@ -152,11 +152,3 @@ func ParseHeaderLine(line []byte) (*Header, error) { return parseHeader(line) }
 
 // ParseTrailerLine decodes a trailer line ({"event":"end",...}).
 func ParseTrailerLine(line []byte) (*Trailer, error) { return parseTrailer(line) }
-
-// Line kinds by their start, as the Writer writes them: verify tells
-// headers, trailers and seals apart without decoding every record.
-var (
-	HeaderPrefix  = []byte(`{"event":"session"`)
-	TrailerPrefix = []byte(`{"event":"end"`)
-	SealPrefix    = []byte(`{"event":"seal"`)
-)

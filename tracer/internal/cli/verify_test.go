@@ -160,7 +160,7 @@ func TestARealSealedRecordingVerifies(t *testing.T) {
 			switch {
 			case bytes.HasPrefix(l, []byte(`{"event":"seal"`)):
 				seals++
-			case len(l) > 0 && !bytes.HasPrefix(l, session.HeaderPrefix) && !bytes.HasPrefix(l, session.TrailerPrefix):
+			case len(l) > 0 && !bytes.HasPrefix(l, []byte(`{"event":"session"`)) && !bytes.HasPrefix(l, []byte(`{"event":"end"`)):
 				records++
 			}
 		}
@@ -185,7 +185,7 @@ func TestARealSealedRecordingVerifies(t *testing.T) {
 		b, _ := os.ReadFile(files[i])
 		lines = bytes.SplitAfter(b, []byte("\n"))
 		for j, l := range lines {
-			if bytes.Contains(l, []byte(`"comm":"unshare"`)) && !bytes.HasPrefix(l, session.HeaderPrefix) {
+			if bytes.Contains(l, []byte(`"comm":"unshare"`)) && !bytes.HasPrefix(l, []byte(`{"event":"session"`)) {
 				part, n, off = i+1, j, len(bytes.Join(lines[:j], nil))
 			}
 		}

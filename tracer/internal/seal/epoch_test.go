@@ -91,7 +91,7 @@ func TestMissingEpochsAreCountedUpToNow(t *testing.T) {
 	ls := lines(t, path)
 	seals := 0
 	for _, l := range ls {
-		if bytes.HasPrefix(l, session.SealPrefix) {
+		if bytes.HasPrefix(l, seal.SealPrefix) {
 			seals++
 			if !bytes.Contains(l, []byte(`"interval_ms":1000,`)) {
 				t.Errorf("seal without its epoch: %s", l)

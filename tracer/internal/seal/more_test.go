@@ -49,7 +49,7 @@ func TestAChangedSealIsFound(t *testing.T) {
 	ls := lines(t, files[0])
 	// Move seal 1's time: its MAC no longer matches, the lines still do.
 	n := 21
-	if !bytes.HasPrefix(ls[n], session.SealPrefix) {
+	if !bytes.HasPrefix(ls[n], seal.SealPrefix) {
 		t.Fatalf("line %d: %s", n+1, ls[n])
 	}
 	ls[n] = bytes.Replace(ls[n], []byte(`"time":"2026-11-29T03:38:18.`), []byte(`"time":"2026-11-29T03:38:19.`), 1)
