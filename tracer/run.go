@@ -11,6 +11,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/internal/ring"
+	"github.com/nstrace/nstrace/tracer/internal/saturate"
 )
 
 // Run delivers events to onEvent until ctx is done, then detaches every hook,
@@ -173,7 +174,7 @@ func (t *Tracer) reportLost(onEvent func(*event.Event) error) error {
 			return err
 		}
 		if old := t.lost[cause].Swap(sum); sum > old {
-			grew, _ = event.AddCount(grew, sum-old)
+			grew, _ = saturate.AddCount(grew, sum-old)
 		}
 	}
 	if grew == 0 {
@@ -195,7 +196,7 @@ func (t *Tracer) readDrops(cause int) (uint64, error) {
 func sumCount(counts []uint64) uint64 {
 	var sum uint64
 	for _, n := range counts {
-		sum, _ = event.AddCount(sum, n)
+		sum, _ = saturate.AddCount(sum, n)
 	}
 	return sum
 }

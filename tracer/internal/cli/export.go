@@ -18,6 +18,7 @@ import (
 	"github.com/nstrace/nstrace/tracer/internal/metrics"
 	"github.com/nstrace/nstrace/tracer/internal/pipeline"
 	"github.com/nstrace/nstrace/tracer/internal/render"
+	"github.com/nstrace/nstrace/tracer/internal/saturate"
 )
 
 // config checks the OTLP flags and environment before anything is
@@ -88,7 +89,7 @@ func (s *exportSink) watch() {
 
 func (s *exportSink) WriteEvent(ev *event.Event) error {
 	if ev.Kind == event.Lost {
-		s.lost, _ = event.AddCount(s.lost, ev.Lost)
+		s.lost, _ = saturate.AddCount(s.lost, ev.Lost)
 	}
 	return s.Exporter.WriteEvent(ev)
 }
@@ -101,7 +102,7 @@ func (s *exportSink) finish(p *pipeline.Pipeline, drain time.Duration) error {
 		return nil
 	}
 	c := p.Counts()
-	lost, _ := event.AddCount(s.lost, p.Unwritten())
+	lost, _ := saturate.AddCount(s.lost, p.Unwritten())
 	_ = s.WriteSummary(export.Summary{Time: time.Now(), Events: c.Kept, Filtered: c.Seen - c.Kept,
 		Lost: lost, Alerts: c.Alerts}) // it only appends to the spool: never fails
 	deadline := time.Now().Add(max(drain, 0))

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer"
-	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/internal/pipeline"
+	"github.com/nstrace/nstrace/tracer/internal/saturate"
 )
 
 // How a stop is bounded. After a stop signal the tracer drains for the
@@ -81,6 +81,6 @@ func takeOver(t *tracer.Tracer, p *pipeline.Pipeline, by time.Time) error {
 		return errSinkBlocked
 	}
 	s := t.Stats()
-	kernel, _ := event.AddCount(s.RingFull, s.PendingFull)
+	kernel, _ := saturate.AddCount(s.RingFull, s.PendingFull)
 	return p.Settle(handed, kernel, s.Shutdown, time.Now())
 }

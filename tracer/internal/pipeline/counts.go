@@ -4,15 +4,15 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/internal/detect"
+	"github.com/nstrace/nstrace/tracer/internal/saturate"
 )
 
 // addLost counts n more records lost, saturating, with one warning the
 // first time the count saturates.
 func (p *Pipeline) addLost(n uint64) {
 	var sat bool
-	p.lost, sat = event.AddCount(p.lost, n)
+	p.lost, sat = saturate.AddCount(p.lost, n)
 	if sat && !p.lostSaturated {
 		p.lostSaturated = true
 		if p.warn != nil {
@@ -28,7 +28,7 @@ func (p *Pipeline) Summary() string {
 	n := p.Unwritten()
 	if n > 0 {
 		var s bool
-		total, s = event.AddCount(total, n)
+		total, s = saturate.AddCount(total, n)
 		sat = sat || s
 	}
 	lost := fmt.Sprintf("%d lost", total)

@@ -38,6 +38,7 @@ import (
 	"github.com/nstrace/nstrace/tracer/internal/detect"
 	"github.com/nstrace/nstrace/tracer/internal/filter"
 	"github.com/nstrace/nstrace/tracer/internal/resolve"
+	"github.com/nstrace/nstrace/tracer/internal/saturate"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
@@ -243,12 +244,12 @@ func (p *Pipeline) write(ev *event.Event) error {
 		p.addLost(ev.Lost)
 		switch ev.Cause {
 		case "":
-			p.kernelLost, _ = event.AddCount(p.kernelLost, ev.Lost)
+			p.kernelLost, _ = saturate.AddCount(p.kernelLost, ev.Lost)
 		case event.LostShutdown:
-			p.atShutdown, _ = event.AddCount(p.atShutdown, ev.Lost)
+			p.atShutdown, _ = saturate.AddCount(p.atShutdown, ev.Lost)
 		}
 	case event.Flood:
-		p.flooded, _ = event.AddCount(p.flooded, ev.Count)
+		p.flooded, _ = saturate.AddCount(p.flooded, ev.Count)
 	default:
 		p.kept++
 	}
@@ -377,7 +378,7 @@ func (p *Pipeline) TakeOver(by time.Time) bool {
 func (p *Pipeline) Settle(handed, kernel, shutdown uint64, now time.Time) error {
 	// Each record handed over finishes once, under the lock (tracer.FromRing
 	// tells the pipeline which events are records).
-	shutdown, _ = event.AddCount(shutdown, unreported(handed, p.finished))
+	shutdown, _ = saturate.AddCount(shutdown, unreported(handed, p.finished))
 	for _, m := range []event.Event{
 		{Time: now, Kind: event.Lost, Lost: unreported(kernel, p.kernelLost)},
 		{Time: now, Kind: event.Lost, Lost: unreported(shutdown, p.atShutdown), Cause: event.LostShutdown},

@@ -1,4 +1,5 @@
-package event
+// Package saturate adds counts that must never wrap.
+package saturate
 
 import (
 	"math"
