@@ -14,7 +14,7 @@ import (
 	"github.com/nstrace/nstrace/tracer/internal/render"
 )
 
-// ErrReadyFileInTheWay: something other than a ready file of ours is at the
+// ErrReadyFileInTheWay means something other than a ready file of ours is at the
 // --ready-file path, and nstrace, often root, will not replace it.
 var ErrReadyFileInTheWay = errors.New("refusing to replace it")
 
