@@ -9,6 +9,7 @@ import (
 
 	"github.com/nstrace/nstrace/gen"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/caps"
 )
 
 // rawRecord builds the bytes the BPF side sends: header plus used changes.
@@ -27,7 +28,7 @@ func commOf(s string) (c [16]int8) {
 func TestDecodeTurnsARecordIntoAnEvent(t *testing.T) {
 	r := gen.NstraceEvent{BootNs: 5_000_000_123, Flags: syscall.CLONE_NEWNET, CgroupId: 77,
 		Pid: 10, Tid: 11, Ppid: 9, Uid: 1000, Kind: uint8(event.Unshare), NrChanges: 1, Comm: commOf("ip"), UserNs: 4026531837,
-		Auid: 1000, Caps: event.CapSysAdmin}
+		Auid: 1000, Caps: caps.SysAdminMask}
 	r.Changes[0] = gen.NstraceChange{ToId: 42, From: 4026531833, To: 4026532178, Type: uint8(event.Net), Action: uint8(event.Create)}
 	clock := bootClock{offset: 1_000_000_000_000_000_000}
 	var d decoder
@@ -37,7 +38,7 @@ func TestDecodeTurnsARecordIntoAnEvent(t *testing.T) {
 	}
 	want := event.Event{Time: time.Unix(0, 1_000_000_005_000_000_123), Kind: event.Unshare, Pid: 10, Tid: 11, Ppid: 9,
 		UID: 1000, Comm: "ip", Flags: syscall.CLONE_NEWNET, CgroupID: 77, UserNS: 4026531837,
-		Auid: 1000, Caps: event.CapSysAdmin, HasCreds: true,
+		Auid: 1000, Caps: caps.SysAdminMask, HasCreds: true,
 		Changes: []event.Change{{Type: event.Net, Action: event.Create, From: 4026531833, To: 4026532178, NsID: 42}}}
 	if got, w := string(ev.AppendJSON(nil)), string(want.AppendJSON(nil)); got != w {
 		t.Errorf("decoded\n %s\nwant\n %s", got, w)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/proccache"
 	"github.com/nstrace/nstrace/tracer/internal/testenv"
 )
 
@@ -45,7 +46,7 @@ func ancestorsOf(t *testing.T, pid int) (chain []event.Ancestor, cut bool) {
 	for {
 		status := procFile(t, pid, "status")
 		ppid, nspid := statusField(status, "PPid:"), statusField(status, "NSpid:")
-		if len(chain) == event.MaxAncestors {
+		if len(chain) == proccache.MaxAncestors {
 			return chain, pid != 0
 		}
 		exe := procExe(pid)

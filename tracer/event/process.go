@@ -1,6 +1,9 @@
 package event
 
-import "github.com/nstrace/nstrace/tracer/internal/encode"
+import (
+	"github.com/nstrace/nstrace/tracer/internal/caps"
+	"github.com/nstrace/nstrace/tracer/internal/encode"
+)
 
 // Process is the process behind an event: for clone, the caller (the
 // child's parent, whose image the child shares). The kernel reads it while
@@ -32,64 +35,6 @@ type Ancestor struct {
 // NoAuid is the login uid of a process no login session started.
 const NoAuid = ^uint32(0)
 
-// Bounds of what the kernel sends of a process (bpf/proc.h).
-const (
-	MaxArgs      = 16   // more are cut, and "args" is marked in Truncated
-	MaxArgsBytes = 1023 // argv bytes read
-	MaxAncestors = 8
-)
-
-// capNames are the capabilities by bit number (linux/capability.h).
-var capNames = [...]string{
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-	"CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-	"CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-	"CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-	"CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-	"CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-	"CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
-	"CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-	"CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
-}
-
-// CapSysAdmin is CAP_SYS_ADMIN's bit in Event.Caps.
-const CapSysAdmin = uint64(1) << 21
-
-// AppendCapNames appends the names of the capabilities set in caps; a bit
-// without a name reads "CAP_<n>".
-func AppendCapNames(dst []string, caps uint64) []string {
-	for i := range 64 {
-		if caps&(1<<i) == 0 {
-			continue
-		}
-		if i < len(capNames) {
-			dst = append(dst, capNames[i])
-		} else {
-			dst = append(dst, capName(i))
-		}
-	}
-	return dst
-}
-
-func capName(i int) string {
-	return "CAP_" + string(rune('0'+i/10)) + string(rune('0'+i%10))
-}
-
-// ParseCapName is the inverse of AppendCapNames for one name.
-func ParseCapName(s string) (uint64, bool) {
-	for i, n := range capNames {
-		if n == s {
-			return 1 << i, true
-		}
-	}
-	for i := len(capNames); i < 64; i++ {
-		if capName(i) == s {
-			return 1 << i, true
-		}
-	}
-	return 0, false
-}
-
 // appendProcessJSON writes the process fields of a syscall record.
 func (e *Event) appendProcessJSON(b []byte, nums *Numbers) []byte {
 	if e.HasCreds {
@@ -107,11 +52,7 @@ func (e *Event) appendProcessJSON(b []byte, nums *Numbers) []byte {
 			}
 			first = false
 			b = append(b, '"')
-			if i < len(capNames) {
-				b = append(b, capNames[i]...)
-			} else {
-				b = append(b, capName(i)...)
-			}
+			b = append(b, caps.Name(i)...)
 			b = append(b, '"')
 		}
 		b = append(b, ']')
@@ -176,7 +117,7 @@ func (e *Event) processFromWire(w *wire) error {
 			e.Auid = *w.Auid
 		}
 		for _, name := range w.Caps {
-			bit, ok := ParseCapName(name)
+			bit, ok := caps.ParseName(name)
 			if !ok {
 				return errUnknownCap(name)
 			}

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nstrace/nstrace/tracer/internal/caps"
 	"github.com/nstrace/nstrace/tracer/internal/schema"
 )
 
@@ -30,7 +31,7 @@ func fullEvents() []Event {
 			CgroupID: 77, UserNS: 4026531837, Container: ctr, Changes: []Change{
 				{Type: Net, Action: Create, From: 4026531840, To: 4026532200, NsID: 9, Name: "blue", Owner: 4026531837, Container: ctr},
 				{Type: UTS, Action: Join, From: 4026531838, To: 4026531838, NsID: 1, Host: true}},
-			Auid: 1000, Caps: CapSysAdmin | 1<<45, HasCreds: true, Process: &Process{
+			Auid: 1000, Caps: caps.SysAdminMask | 1<<45, HasCreds: true, Process: &Process{
 				Exe: "/usr/bin/unshare", ExeArg: "/bin/unshare", Args: []string{"unshare", "-n", "-u"},
 				Ancestors: []Ancestor{{Pid: 1, Comm: "systemd", Exe: "/usr/lib/systemd/systemd"}},
 				Truncated: []string{"ancestors"}, Role: RoleExec}},

@@ -1,7 +1,8 @@
 // Package caps names the Linux capabilities nstrace needs for each of its
 // parts, and finds which of them the running process lacks, so that a
 // refusal can say what to grant. The sets were measured as a non-root user
-// (setpriv with exactly these capabilities); root has them all.
+// (setpriv with exactly these capabilities); root has them all. It also
+// names capability bits, for the events' "caps".
 package caps
 
 import (

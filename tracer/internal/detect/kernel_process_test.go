@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/caps"
 	"github.com/nstrace/nstrace/tracer/internal/detect"
 	"github.com/nstrace/nstrace/tracer/internal/testenv"
 )
@@ -163,7 +163,7 @@ func TestKernelUnshareWithoutCapSysAdmin(t *testing.T) {
 				t.Fatalf("want one %s alert also naming %v; got:\n%s", want, also, describe(ours))
 			}
 			a := ours[0]
-			if a.Container.ID != id || a.Trigger.UID != 1000 || a.Trigger.Caps&event.CapSysAdmin != 0 || a.Severity != detect.Warning {
+			if a.Container.ID != id || a.Trigger.UID != 1000 || a.Trigger.Caps&caps.SysAdminMask != 0 || a.Severity != detect.Warning {
 				t.Errorf("alert: container %s uid %d caps %#x severity %s", a.Container.ID, a.Trigger.UID, a.Trigger.Caps, a.Severity)
 			}
 			if off && !strings.Contains(a.Message, "as uid 1000 without CAP_SYS_ADMIN, created user, uts namespaces") {

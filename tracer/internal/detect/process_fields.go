@@ -4,6 +4,8 @@ import (
 	"reflect"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/caps"
+	"github.com/nstrace/nstrace/tracer/internal/proccache"
 )
 
 // ruleAncestor is the CEL shape of one of an event's ancestors.
@@ -18,7 +20,7 @@ func init() { ruleObjects["ancestor"] = reflect.TypeFor[ruleAncestor]() }
 // Bounds of the process fields (bpf/proc.h), for the cost estimates.
 const (
 	maxPath     = 255
-	maxArg      = event.MaxArgsBytes
+	maxArg      = proccache.MaxArgsBytes
 	numCapNames = 64
 	maxCapName  = len("CAP_CHECKPOINT_RESTORE")
 )
@@ -29,7 +31,7 @@ func processSize(path []string) int {
 	last := path[len(path)-1]
 	switch {
 	case len(path) == 1 && last == "args":
-		return event.MaxArgs
+		return proccache.MaxArgs
 	case path[0] == "args" && last == "@items":
 		return maxArg
 	case len(path) == 1 && last == "caps":
@@ -37,7 +39,7 @@ func processSize(path []string) int {
 	case path[0] == "caps" && last == "@items":
 		return maxCapName
 	case len(path) == 1 && last == "ancestors":
-		return event.MaxAncestors
+		return proccache.MaxAncestors
 	case len(path) == 1 && last == "truncated":
 		return 4
 	case path[0] == "truncated" && last == "@items":
@@ -55,8 +57,8 @@ func processFits(p *event.Process) bool {
 	if p == nil {
 		return true
 	}
-	if len(p.Exe) > maxPath || len(p.ExeArg) > maxPath || len(p.Args) > event.MaxArgs ||
-		len(p.Ancestors) > event.MaxAncestors || len(p.Truncated) > 4 || len(p.Role) > len(event.RoleInit) {
+	if len(p.Exe) > maxPath || len(p.ExeArg) > maxPath || len(p.Args) > proccache.MaxArgs ||
+		len(p.Ancestors) > proccache.MaxAncestors || len(p.Truncated) > 4 || len(p.Role) > len(event.RoleInit) {
 		return false
 	}
 	for _, a := range p.Args {
@@ -92,7 +94,7 @@ func (a *activation) resolveProcess(name string) (any, bool) {
 		}
 		return int64(ev.Auid), true
 	case "caps":
-		a.caps = event.AppendCapNames(a.caps[:0], ev.Caps)
+		a.caps = caps.AppendNames(a.caps[:0], ev.Caps)
 		return a.caps, true
 	case "exe":
 		return p.Exe, true

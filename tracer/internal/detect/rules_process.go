@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/caps"
 	"github.com/nstrace/nstrace/tracer/internal/encode"
 )
 
@@ -188,7 +189,7 @@ func (d *Detector) checkContainerCreates(ev *event.Event, t *task) {
 		}
 		d.raise(bCtrUserns, ev, string(b), ctr, func(a *Alert) { a.Created = typeList(created) })
 	}
-	if ev.UID != 0 && ev.HasCreds && ev.Caps&event.CapSysAdmin == 0 && d.rules.builtin[bNoCap].enabled {
+	if ev.UID != 0 && ev.HasCreds && ev.Caps&caps.SysAdminMask == 0 && d.rules.builtin[bNoCap].enabled {
 		b := make([]byte, 0, 200)
 		b = appendWho(b, ev)
 		b = append(b, ", inside "...)

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/caps"
 	"github.com/nstrace/nstrace/tracer/internal/schema"
 )
 
@@ -94,7 +95,7 @@ func TestEveryFieldSurvivesEncodeDecodeAndReachesRules(t *testing.T) {
 				{Type: event.Net, Action: event.Create, From: 4026531840, To: 4026532200, NsID: 9, Name: "blue",
 					Owner: 4026531837, Container: ctr},
 				{Type: event.UTS, Action: event.Join, From: 4026531838, To: 4026531838, NsID: 1, Host: true}},
-			Auid: 1000, Caps: event.CapSysAdmin, HasCreds: true, Process: &event.Process{
+			Auid: 1000, Caps: caps.SysAdminMask, HasCreds: true, Process: &event.Process{
 				Exe: "/usr/bin/unshare", ExeArg: "/bin/unshare", Args: []string{"unshare", "-n"},
 				Ancestors: []event.Ancestor{{Pid: 1, Comm: "systemd", Exe: "/usr/lib/systemd/systemd"}},
 				Truncated: []string{"args"}, Role: event.RoleInit}},

@@ -85,7 +85,7 @@ func Decode(raw *gen.NstraceProc) *event.Process {
 	cutArgs := flags&uint8(gen.NstraceProcFlagPROC_ARGS_CUT) != 0
 	if len(args) > 0 {
 		for a := range bytes.SplitSeq(args, []byte{0}) {
-			if len(p.Args) == event.MaxArgs {
+			if len(p.Args) == MaxArgs {
 				cutArgs = true
 				break
 			}

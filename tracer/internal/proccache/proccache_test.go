@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/nstrace/nstrace/gen"
-	"github.com/nstrace/nstrace/tracer/event"
 )
 
 func raw(tgid uint32, execID uint64, exe string) *gen.NstraceProc {
@@ -44,7 +43,7 @@ func TestTheCacheIsBoundedAndKeyedByImage(t *testing.T) {
 func TestDecodeBoundsArgs(t *testing.T) {
 	r := raw(1, 1, "/bin/a")
 	var argv []byte
-	for range event.MaxArgs + 2 {
+	for range MaxArgs + 2 {
 		argv = append(argv, 'a', 0)
 	}
 	for i, b := range argv {
@@ -52,7 +51,7 @@ func TestDecodeBoundsArgs(t *testing.T) {
 	}
 	r.ArgsLen = uint16(len(argv))
 	p := Decode(r)
-	if len(p.Args) != event.MaxArgs || len(p.Truncated) != 1 || p.Truncated[0] != "args" {
-		t.Errorf("%d args, truncated %v; want %d and [args]", len(p.Args), p.Truncated, event.MaxArgs)
+	if len(p.Args) != MaxArgs || len(p.Truncated) != 1 || p.Truncated[0] != "args" {
+		t.Errorf("%d args, truncated %v; want %d and [args]", len(p.Args), p.Truncated, MaxArgs)
 	}
 }
