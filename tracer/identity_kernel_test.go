@@ -205,8 +205,11 @@ func TestShortLivedProcessKeepsItsIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := event.Process{Exe: exe, ExeArg: "./x", Args: []string{"./x", target, "second arg"}}
-	parent, _ := ancestorsOf(t, os.Getpid())
+	parent, cut := ancestorsOf(t, os.Getpid())
 	want.Ancestors = p.Ancestors
+	if cut { // a deep process tree (make under a CI script): the chain is cut
+		want.Truncated = []string{"ancestors"}
+	}
 	if !reflect.DeepEqual(*p, want) {
 		t.Errorf("process\n %+v\nwant\n %+v", *p, want)
 	}
