@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -10,8 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/internal/inventory"
@@ -56,34 +53,8 @@ func writeLsTable(w io.Writer, rows []lsRow, proc string) error {
 		}
 		cells = append(cells, row)
 	}
-	width := make([]int, len(header))
-	for _, row := range cells {
-		for i, c := range row {
-			width[i] = max(width[i], utf8.RuneCountInString(c))
-		}
-	}
 	// NS is right-aligned as lsns does, but left in a tree.
-	right := map[int]bool{0: !hasBranches(rows), 2: true, 3: true, 5: true, 6: true}
-	bw := bufio.NewWriter(w)
-	for _, row := range cells {
-		var b strings.Builder
-		for i, c := range row {
-			if i > 0 {
-				b.WriteByte(' ')
-			}
-			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
-			if right[i] {
-				b.WriteString(pad)
-			}
-			b.WriteString(c)
-			if !right[i] && i < len(row)-1 {
-				b.WriteString(pad)
-			}
-		}
-		_, _ = bw.WriteString(b.String()) // an error is kept and returned by Flush
-		_ = bw.WriteByte('\n')
-	}
-	return bw.Flush()
+	return render.WriteColumns(w, cells, map[int]bool{0: !hasBranches(rows), 2: true, 3: true, 5: true, 6: true})
 }
 
 func hasBranches(rows []lsRow) bool {

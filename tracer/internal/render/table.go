@@ -41,13 +41,21 @@ func WriteNamespaceTable(w io.Writer, ns []inventory.Namespace) error {
 		}
 		rows = append(rows, row)
 	}
-	width := make([]int, len(header))
+	return WriteColumns(w, rows, map[int]bool{0: true, 2: true, 3: true, 5: true, 6: true})
+}
+
+// WriteColumns writes rows as space-separated columns padded to their
+// widest cell, right-aligned where right says, as lsns lays out its table.
+func WriteColumns(w io.Writer, rows [][]string, right map[int]bool) error {
+	var width []int
 	for _, row := range rows {
 		for i, cell := range row {
+			if i == len(width) {
+				width = append(width, 0)
+			}
 			width[i] = max(width[i], utf8.RuneCountInString(cell))
 		}
 	}
-	right := map[int]bool{0: true, 2: true, 3: true, 5: true, 6: true}
 	bw := bufio.NewWriter(w)
 	for _, row := range rows {
 		var b strings.Builder
