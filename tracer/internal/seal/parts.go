@@ -89,7 +89,10 @@ func (v *Verifier) finishPart(torn *session.Position, why string) {
 			Msg: fmt.Sprintf("%d records after %s are unsealed, not verified: the recorder stopped before sealing them (killed?)%s", unsealed, after, v.missing(false))}
 		v.add1(p)
 	case v.part > 0 && !v.trailer && len(v.pend) == 0:
-		v.problemPart(v.lastSeal, v.part, "no trailer after the last seal: the recorder stopped uncleanly, or what followed that seal was removed"+v.missing(true))
+		// A recorder killed right after a seal: like an unsealed tail, no
+		// sign of tampering on its own; the missing epochs say how long.
+		v.add1(Problem{Pos: v.lastSeal, Part: v.part, Unsealed: true,
+			Msg: "no trailer after the last seal: the recorder stopped uncleanly, or what followed that seal was removed" + v.missing(true)})
 	}
 	v.reset()
 	v.ended = true
