@@ -1,7 +1,6 @@
 package detect_test
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,34 +13,6 @@ import (
 	"github.com/nstrace/nstrace/tracer/internal/detect"
 	"github.com/nstrace/nstrace/tracer/internal/testenv"
 )
-
-// containerWith runs a runc container (busybox sleep) whose bundle edit
-// changes, until the test ends, and returns its init's pid.
-func containerWith(t *testing.T, id string, edit func(cfg map[string]any)) int {
-	t.Helper()
-	testenv.RequireTool(t, "runc")
-	bundle := testenv.Bundle(t, "/bin/sleep", "1000")
-	if edit != nil {
-		testenv.EditBundle(t, bundle, edit)
-	}
-	errFile, err := os.Create(filepath.Join(t.TempDir(), "runc.err"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer errFile.Close()
-	rc := exec.Command("runc", "run", "-d", "-b", bundle, id)
-	rc.Stderr = errFile
-	if err := rc.Run(); err != nil {
-		msg, _ := os.ReadFile(errFile.Name())
-		t.Fatalf("runc run: %v: %s", err, msg)
-	}
-	t.Cleanup(func() { _ = exec.Command("runc", "delete", "-f", id).Run() })
-	var state struct{ Pid int }
-	if err := json.Unmarshal([]byte(run(t, "runc", "state", id)), &state); err != nil || state.Pid == 0 {
-		t.Fatalf("runc state %s: %v", id, err)
-	}
-	return state.Pid
-}
 
 // withLogin runs argv under login uid 1000, as a process of a login
 // session is.

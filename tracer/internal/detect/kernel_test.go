@@ -146,8 +146,18 @@ func run(t *testing.T, name string, args ...string) string {
 // ends and returns its init's pid.
 func container(t *testing.T, id string) int {
 	t.Helper()
+	return containerWith(t, id, nil)
+}
+
+// containerWith is container with its config.json edited first (nil: as
+// runc spec makes it).
+func containerWith(t *testing.T, id string, edit func(cfg map[string]any)) int {
+	t.Helper()
 	testenv.RequireTool(t, "runc")
 	bundle := testenv.Bundle(t, "/bin/sleep", "1000")
+	if edit != nil {
+		testenv.EditBundle(t, bundle, edit)
+	}
 	// Detached, the container keeps the stdio it is given: a pipe would
 	// never close. Its errors go to a file.
 	errFile, err := os.Create(filepath.Join(t.TempDir(), "runc.err"))
