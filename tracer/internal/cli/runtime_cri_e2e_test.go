@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -151,24 +150,12 @@ func TestKernelCRIPodsAreNamedLiveAndInReplay(t *testing.T) {
 	if err := c.Pause(); err != nil {
 		t.Fatal(err)
 	}
-	bundle := testenv.Bundle(t, "sh", "-c", "nsenter --uts=/proc/1/ns/uts true; read x")
-	runc := exec.Command(testenv.RequireTool(t, "runc"), "run", "--bundle", bundle, "nstrace-rt-e2e-hung")
-	hold, _ := runc.StdinPipe()
-	if err := runc.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { hold.Close(); _ = runc.Wait() }() // it exits on EOF
-	orphan := log.await(t, "of a container while containerd hangs", func(ev *rtEvent) bool {
-		return ev.Comm == "nsenter" && ev.Container != nil && ev.Container.ID == "nstrace-rt-e2e-hung"
-	})
-	if c := orphan[0].Container; c.Name != "" || c.Image != "" || c.Pod != nil {
-		t.Errorf("a container no runtime knows: %s", orphan[0].line)
-	}
+	orphan := unknownContainer(t, log, "nstrace-rt-e2e-hung", "while containerd hangs")
 	// Asked of the hung containerd, it is held no longer than the
 	// hold-back's 100 ms, never for the request's 2 s timeout (which a
 	// loaded machine's lag must not be mistaken for: the bound is that
 	// timeout, not the hold).
-	late := orphan[0].got.Sub(orphan[0].Time)
+	late := orphan.got.Sub(orphan.Time)
 	if late >= 2*time.Second {
 		t.Errorf("an event came %v after it happened while containerd hung: held for its timeout", late)
 	}

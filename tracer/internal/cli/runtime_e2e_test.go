@@ -63,21 +63,7 @@ func TestKernelDockerContainersAreNamedLiveAndInReplay(t *testing.T) {
 	// keeps its id (a runc container of its own).
 	d.CLI(t, "rm", "-f", "webfront")
 	d.Kill()
-	// The container lives until the test has seen its event, so that its
-	// state names it a runc container.
-	bundle := testenv.Bundle(t, "sh", "-c", "nsenter --uts=/proc/1/ns/uts true; read x")
-	runc := exec.Command(testenv.RequireTool(t, "runc"), "run", "--bundle", bundle, "nstrace-rt-e2e-orphan")
-	hold, _ := runc.StdinPipe()
-	if err := runc.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { hold.Close(); _ = runc.Wait() }() // it exits on EOF
-	orphan := log.await(t, "of a container after dockerd was killed", func(ev *rtEvent) bool {
-		return ev.Comm == "nsenter" && ev.Container != nil && ev.Container.ID == "nstrace-rt-e2e-orphan"
-	})
-	if c := orphan[0].Container; c.Name != "" || c.Image != "" || c.Pod != nil {
-		t.Errorf("a container no runtime knows: %s", orphan[0].line)
-	}
+	unknownContainer(t, log, "nstrace-rt-e2e-orphan", "after dockerd was killed")
 	code, stderr := stopCollected(t, tr, log)
 	if code != 0 {
 		t.Fatalf("trace exited %d: %s", code, stderr)

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nstrace/nstrace/tracer/internal/testenv"
 )
 
 // What the runtime identity tests (runtime_e2e_test.go,
@@ -280,4 +282,27 @@ func startNamed(t *testing.T, evs, execd []rtEvent, w podWant) {
 	if bare > 0 {
 		t.Logf("%d events of the container's start came before the runtime's answer", bare)
 	}
+}
+
+// unknownContainer runs a runc container (id) that no runtime knows, until
+// the test ends, and returns its nsenter into the host's uts namespace once
+// trace has shown it: with the container's id and no name, image or pod.
+// The container lives on after its event, so that its state still names it
+// a runc container when trace looks.
+func unknownContainer(t *testing.T, log *eventLog, id, when string) rtEvent {
+	t.Helper()
+	bundle := testenv.Bundle(t, "sh", "-c", "nsenter --uts=/proc/1/ns/uts true; read x")
+	runc := exec.Command(testenv.RequireTool(t, "runc"), "run", "--bundle", bundle, id)
+	hold, _ := runc.StdinPipe()
+	if err := runc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hold.Close(); _ = runc.Wait() }) // it exits on EOF
+	orphan := log.await(t, "of a container "+when, func(ev *rtEvent) bool {
+		return ev.Comm == "nsenter" && ev.Container != nil && ev.Container.ID == id
+	})
+	if c := orphan[0].Container; c.Name != "" || c.Image != "" || c.Pod != nil {
+		t.Errorf("a container no runtime knows: %s", orphan[0].line)
+	}
+	return orphan[0]
 }
