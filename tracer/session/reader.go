@@ -126,7 +126,7 @@ func (r *Reader) step() (kind, error) {
 	line, complete, err := r.src.lines.next()
 	switch {
 	case err == io.EOF:
-		r.endOfFile()
+		r.endOfFile(false)
 		return kindNone, nil
 	case err != nil:
 		return kindNone, r.errorAt(err)
@@ -147,12 +147,12 @@ func (r *Reader) step() (kind, error) {
 // recorder that was killed.
 func (r *Reader) lastLine(line []byte) (kind, error) {
 	if got, err := r.parse(line); err == nil {
-		r.endOfFile()
+		r.endOfFile(false)
 		return got, nil
 	}
 	r.warn(fmt.Sprintf("torn final record (%d bytes) ignored: the recording was cut short", len(line)))
 	r.ended = true // the tear says it all; no second warning for the missing trailer
-	r.endOfFile()
+	r.endOfFile(true)
 	return kindNone, nil
 }
 
@@ -271,11 +271,19 @@ func (r *Reader) finishSession() {
 	r.ended = true
 }
 
-func (r *Reader) endOfFile() {
+// endOfFile closes the current file; torn says a torn final record was
+// already reported, which explains a cut compressed stream too.
+func (r *Reader) endOfFile(torn bool) {
 	if r.watcher != nil {
 		r.watcher.EndFile(r.src.lines.cut)
 	}
-	if r.src.lines.cut && !r.ended {
+	switch {
+	case torn || !r.src.lines.cut:
+	case r.ended:
+		// Every record arrived but the stream's own end (its checksum) did
+		// not: the file was still cut, after the trailer.
+		r.warn("compressed stream cut short after the trailer: the file's end is missing")
+	default:
 		r.warn("compressed stream cut short: the recording was interrupted")
 		r.ended = true
 	}
