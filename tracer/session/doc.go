@@ -7,7 +7,7 @@
 //	{"time":...,"event":"unshare",...}   events, exactly as `nstrace trace -o json` prints them
 //	{"time":...,"event":"alert",...}     an alert, right after the event that raised it
 //	{"time":...,"event":"lost","count":3} where the kernel dropped records
-//	{"event":"seal","seq":...,"mac":...}  with a Sealer (tracer/internal/seal): authenticates the lines before it
+//	{"event":"seal","seq":...,"mac":...}  authenticates the lines before it (trace -w seals unless --seal=false)
 //	{"event":"end","time":...,"events":N,"lost":M}   trailer, written on a clean stop
 //
 // Compatibility: records may gain fields, and new record kinds (new

@@ -29,7 +29,7 @@ type lineReader struct {
 	pos  int64  // where the next one starts
 	// cut is set when a compressed stream ended before its end marker.
 	cut bool
-	// watch, when set, sees every line next returns (see LineWatcher).
+	// watch, when set, sees every line next returns (see sessionhook.LineWatcher).
 	watch func(line []byte, complete bool)
 }
 

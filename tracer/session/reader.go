@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/sessionhook"
 )
 
 // Reader reads the events of one or more session files in order, as one
@@ -31,7 +32,7 @@ type Reader struct {
 	warnings []Warning
 	dropped  int   // warnings beyond maxWarnings
 	err      error // sticky
-	watcher  LineWatcher
+	watcher  sessionhook.LineWatcher
 }
 
 type source struct {
@@ -325,7 +326,7 @@ func (r *Reader) openNext() error {
 	if r.watcher != nil {
 		w, zipped := r.watcher, src.zipped
 		lines.watch = func(line []byte, complete bool) {
-			w.Line(Position{File: src.name, Line: lines.line, Offset: lines.off, Compressed: zipped}, line, complete)
+			w.Line(sessionhook.Position{File: src.name, Line: lines.line, Offset: lines.off, Compressed: zipped}, line, complete)
 		}
 	}
 	r.src = src

@@ -4,43 +4,50 @@ import (
 	"errors"
 	"io"
 	"os"
+
+	"github.com/nstrace/nstrace/tracer/internal/sessionhook"
 )
 
-// Sealer authenticates a recording as the Writer writes it (tracer/internal/seal
-// implements it). The Writer hands it every line in the order a reader
-// meets them, and writes the seal records it makes where it asks for them.
-// Seal lines are not handed back: a seal covers the lines before it.
-type Sealer interface {
-	// Add takes one line as written, newline included, and reports
-	// whether a seal is due now.
-	Add(line []byte) bool
-	// Count takes a record line as Add does, but its bytes come later,
-	// through Hash: the Writer hands over its buffered records in one
-	// call, before it writes them and before a seal.
-	Count(line []byte) bool
-	// Hash takes the bytes of the lines given to Count, in order.
-	Hash(b []byte)
-	// Idle reports, when the Writer flushes, whether a seal is due for
-	// the time that has passed (an epoch), lines or none.
-	Idle() bool
-	// AppendSeal appends a seal record covering every line added since
-	// the last seal. With end set (a part's trailer), end is covered too:
-	// it is the line that follows the seal.
-	AppendSeal(b, end []byte) []byte
+// The sealing hooks are tracer/internal/seal's, through sessionhook: no
+// public API.
+func init() {
+	sessionhook.SetSealer = func(o any, s sessionhook.Sealer) { o.(*Options).sealer = s }
+	sessionhook.OpenWatched = func(w sessionhook.LineWatcher, paths ...string) (any, error) {
+		r, err := openWatched(w, paths...)
+		if err != nil {
+			return nil, err
+		}
+		return r, nil
+	}
+	sessionhook.ScanLines = scanLines
+	sessionhook.ParseHeader = func(line []byte) (string, int, error) {
+		h, err := parseHeader(line)
+		if err != nil {
+			return "", 0, err
+		}
+		return h.Session, h.Part, nil
+	}
+	sessionhook.ParseTrailer = func(line []byte) (string, error) {
+		t, err := parseTrailer(line)
+		if err != nil {
+			return "", err
+		}
+		return t.Next, nil
+	}
 }
 
 // sealRecord counts the record appended to w.buf at start, and seals
 // when a seal is due.
 func (w *Writer) sealRecord(start int) {
-	if w.opts.Sealer.Count(w.buf[start:]) {
+	if w.opts.sealer.Count(w.buf[start:]) {
 		w.appendSeal()
 	}
 }
 
 // hashBuffered hands the sealer the buffered records it has not hashed.
 func (w *Writer) hashBuffered() {
-	if w.opts.Sealer != nil && w.hashed < len(w.buf) {
-		w.opts.Sealer.Hash(w.buf[w.hashed:])
+	if w.opts.sealer != nil && w.hashed < len(w.buf) {
+		w.opts.sealer.Hash(w.buf[w.hashed:])
 	}
 	w.hashed = len(w.buf)
 }
@@ -48,7 +55,7 @@ func (w *Writer) hashBuffered() {
 // appendSeal appends a seal covering every line so far.
 func (w *Writer) appendSeal() {
 	w.hashBuffered()
-	w.buf = w.opts.Sealer.AppendSeal(w.buf, nil)
+	w.buf = w.opts.sealer.AppendSeal(w.buf, nil)
 	w.hashed = len(w.buf) // a seal covers the lines before it, not itself
 }
 
@@ -57,7 +64,7 @@ func (w *Writer) appendSeal() {
 // end, for rotation writes the new header before the old trailer.
 func (w *Writer) sealHeader(line []byte) {
 	if w.cur == nil {
-		w.opts.Sealer.Add(line)
+		w.opts.sealer.Add(line)
 		return
 	}
 	w.nextHeader = line
@@ -66,25 +73,17 @@ func (w *Writer) sealHeader(line []byte) {
 // sealEnd appends the final seal of a part, which covers its trailer t, and
 // then hands the next part's header to the sealer.
 func (w *Writer) sealEnd(b, t []byte) []byte {
-	b = w.opts.Sealer.AppendSeal(b, t)
+	b = w.opts.sealer.AppendSeal(b, t)
 	if w.nextHeader != nil {
-		w.opts.Sealer.Add(w.nextHeader)
+		w.opts.sealer.Add(w.nextHeader)
 		w.nextHeader = nil
 	}
 	return b
 }
 
-// LineWatcher sees the lines of a recording as a Reader reads them, seals,
-// headers and trailers included, each with where it starts: what checks
-// seals while replaying (tracer/internal/seal's Verifier is one).
-type LineWatcher interface {
-	Line(pos Position, line []byte, complete bool) // complete: the line had its newline
-	EndFile(cut bool)                              // cut: a compressed stream ended short
-}
-
-// OpenWatched is Open with w shown every line read, from the first
+// openWatched is Open with w shown every line read, from the first
 // header on, and the end of every file.
-func OpenWatched(w LineWatcher, paths ...string) (*Reader, error) {
+func openWatched(w sessionhook.LineWatcher, paths ...string) (*Reader, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no session file given")
 	}
@@ -99,13 +98,13 @@ func OpenWatched(w LineWatcher, paths ...string) (*Reader, error) {
 // sealEvent is the "event" of a seal record.
 const sealEvent = "seal"
 
-// ScanLines reads the session file at path ("-": stdin), decompressed,
+// scanLines reads the session file at path ("-": stdin), decompressed,
 // and calls fn with every line, its newline removed, and where it starts:
 // what verify needs to check seals without decoding records. complete is
 // false for a last line without a newline. cut reports a compressed stream
 // that ends before its end marker. An error from fn stops the scan and is
 // returned.
-func ScanLines(path string, fn func(pos Position, line []byte, complete bool) error) (cut bool, err error) {
+func scanLines(path string, fn func(pos sessionhook.Position, line []byte, complete bool) error) (cut bool, err error) {
 	f, err := openFile(path)
 	if err != nil {
 		return false, err
@@ -138,7 +137,7 @@ func ScanLines(path string, fn func(pos Position, line []byte, complete bool) er
 		case err != nil:
 			return lines.cut, &Error{Pos: pos, Err: err}
 		}
-		if err := fn(pos, line, complete); err != nil {
+		if err := fn(sessionhook.Position(pos), line, complete); err != nil {
 			return lines.cut, err
 		}
 		if !complete {
@@ -146,9 +145,3 @@ func ScanLines(path string, fn func(pos Position, line []byte, complete bool) er
 		}
 	}
 }
-
-// ParseHeaderLine decodes a session header line.
-func ParseHeaderLine(line []byte) (*Header, error) { return parseHeader(line) }
-
-// ParseTrailerLine decodes a trailer line ({"event":"end",...}).
-func ParseTrailerLine(line []byte) (*Trailer, error) { return parseTrailer(line) }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/sessionhook"
 )
 
 // Options configure a Writer.
@@ -46,8 +47,9 @@ type Options struct {
 
 	Now func() time.Time // the clock; nil means time.Now
 
-	// Sealer, when set, seals what is written (see Sealer). Nil: unsealed.
-	Sealer Sealer
+	// sealer, when set, seals what is written (see sessionhook.Sealer).
+	// Nil: unsealed.
+	sealer sessionhook.Sealer
 }
 
 // Writer records events to a session file, or to a series of them when
@@ -169,7 +171,7 @@ func (w *Writer) WriteEvent(ev *event.Event) error {
 	start := len(w.buf)
 	w.buf = ev.AppendJSONWith(w.buf, &w.nums)
 	w.buf = append(w.buf, '\n')
-	if w.opts.Sealer != nil {
+	if w.opts.sealer != nil {
 		w.sealRecord(start)
 	}
 	if ev.Kind == event.Lost {
@@ -190,7 +192,7 @@ func (w *Writer) WriteAlert(a AlertEncoder) error {
 	start := len(w.buf)
 	w.buf = a.AppendJSON(w.buf)
 	w.buf = append(w.buf, '\n')
-	if w.opts.Sealer != nil {
+	if w.opts.sealer != nil {
 		w.sealRecord(start)
 	}
 	w.cur.alerts++
@@ -247,7 +249,7 @@ func (w *Writer) Flush() error {
 	if w.err != nil || w.closed {
 		return w.err
 	}
-	if w.opts.Sealer != nil && w.opts.Sealer.Idle() {
+	if w.opts.sealer != nil && w.opts.sealer.Idle() {
 		w.appendSeal()
 	}
 	if err := w.writeBuffer(); err != nil {
@@ -353,7 +355,7 @@ func (w *Writer) startPart(p *part, torn bool) error {
 	if err != nil {
 		return err
 	}
-	if w.opts.Sealer != nil {
+	if w.opts.sealer != nil {
 		line := b
 		if torn {
 			line = b[1:] // the end of another session's torn line
@@ -374,7 +376,7 @@ func (w *Writer) endPart(p *part, next string) error {
 	var errs []error
 	if !w.torn {
 		t := appendTrailer(nil, &Trailer{Time: w.opts.Now(), Events: p.events, Lost: p.lost, Alerts: p.alerts, Next: next})
-		if w.opts.Sealer != nil {
+		if w.opts.sealer != nil {
 			t = append(w.sealEnd(nil, t), t...)
 		}
 		_, err := p.out.Write(t)

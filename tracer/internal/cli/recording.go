@@ -15,6 +15,7 @@ import (
 	"github.com/nstrace/nstrace/tracer/internal/render"
 	"github.com/nstrace/nstrace/tracer/internal/resolve"
 	"github.com/nstrace/nstrace/tracer/internal/seal"
+	"github.com/nstrace/nstrace/tracer/internal/sessionhook"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
@@ -40,7 +41,7 @@ type sealedLines struct {
 
 var sealPrefix = []byte(`{"event":"seal",`)
 
-func (s *sealedLines) Line(pos session.Position, line []byte, complete bool) {
+func (s *sealedLines) Line(pos sessionhook.Position, line []byte, complete bool) {
 	if !s.seen && bytes.HasPrefix(line, sealPrefix) {
 		s.seen = true
 	}
@@ -73,7 +74,7 @@ func openRecording(verb string, args []string, opts filter.Options, since, until
 		}
 	}
 	seals := &sealedLines{Verifier: seal.NewVerifier(nil, nil)}
-	r, err := session.OpenWatched(seals, paths...)
+	r, err := seal.OpenWatched(seals, paths...)
 	if err != nil {
 		return nil, fmt.Errorf("%s %w", verb, err)
 	}

@@ -42,8 +42,8 @@ func makeChainedSession(t *testing.T, evs []event.Event) string {
 	t.Helper()
 	now := func() time.Time { return start }
 	path := filepath.Join(t.TempDir(), "chained.jsonl")
-	w, err := session.Create(path, session.Options{Header: session.Header{Host: "elsewhere", Kernel: "6.18.0"},
-		Now: now, Sealer: seal.NewSealer(nil, seal.Options{Every: 2, Now: now})})
+	w, err := session.Create(path, seal.Sealed(session.Options{Header: session.Header{Host: "elsewhere", Kernel: "6.18.0"},
+		Now: now}, seal.NewSealer(nil, seal.Options{Every: 2, Now: now})))
 	if err != nil {
 		t.Fatal(err)
 	}

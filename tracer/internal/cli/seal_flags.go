@@ -42,13 +42,13 @@ func (f *sealFlags) apply(write string, o *session.Options) error {
 	case write == "" || !f.on:
 		return nil
 	case f.keyFile == "":
-		o.Sealer = seal.NewSealer(nil, seal.Options{Every: f.every, Interval: f.interval, Now: o.Now})
+		*o = seal.Sealed(*o, seal.NewSealer(nil, seal.Options{Every: f.every, Interval: f.interval, Now: o.Now}))
 		return nil
 	}
 	rk, err := seal.TakeRunKey(f.keyFile)
 	if err != nil {
 		return fmt.Errorf("%w (make one with: nstrace verify --new-key %s)", err, render.Sanitize(f.keyFile))
 	}
-	o.Sealer = seal.NewSealer(&rk, seal.Options{Every: f.every, Interval: f.interval, Now: o.Now})
+	*o = seal.Sealed(*o, seal.NewSealer(&rk, seal.Options{Every: f.every, Interval: f.interval, Now: o.Now}))
 	return nil
 }

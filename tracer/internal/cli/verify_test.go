@@ -46,8 +46,8 @@ func makeSealedSession(t *testing.T, name, keyPath string, evs []event.Event) st
 	}
 	now := func() time.Time { return start }
 	path := filepath.Join(t.TempDir(), name)
-	w, err := session.Create(path, session.Options{Header: session.Header{Host: "elsewhere", Kernel: "6.18.0"},
-		Now: now, Sealer: seal.NewSealer(&rk, seal.Options{Every: 2, Now: now})})
+	w, err := session.Create(path, seal.Sealed(session.Options{Header: session.Header{Host: "elsewhere", Kernel: "6.18.0"},
+		Now: now}, seal.NewSealer(&rk, seal.Options{Every: 2, Now: now})))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,14 +22,14 @@ func BenchmarkWriteEventSealed(b *testing.B) {
 				opts := session.Options{Header: session.Header{Host: "bench"}}
 				switch way {
 				case "chain":
-					opts.Sealer = seal.NewSealer(nil, seal.Options{})
+					opts = seal.Sealed(opts, seal.NewSealer(nil, seal.Options{}))
 				case "keyed":
 					keyPath, _ := newKey(b)
 					rk, err := seal.TakeRunKey(keyPath)
 					if err != nil {
 						b.Fatal(err)
 					}
-					opts.Sealer = seal.NewSealer(&rk, seal.Options{})
+					opts = seal.Sealed(opts, seal.NewSealer(&rk, seal.Options{}))
 				}
 				w, err := session.Create(filepath.Join(b.TempDir(), name), opts)
 				if err != nil {

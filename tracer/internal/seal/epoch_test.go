@@ -20,8 +20,8 @@ func (c *manualClock) now() time.Time { return c.t }
 func chainOnly(t *testing.T, name string, n int, c *manualClock) (*session.Writer, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
-	w, err := session.Create(path, session.Options{Header: session.Header{Host: "h"}, Now: c.now,
-		Sealer: seal.NewSealer(nil, seal.Options{Now: c.now})})
+	w, err := session.Create(path, seal.Sealed(session.Options{Header: session.Header{Host: "h"}, Now: c.now},
+		seal.NewSealer(nil, seal.Options{Now: c.now})))
 	if err != nil {
 		t.Fatal(err)
 	}

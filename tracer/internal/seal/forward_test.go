@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nstrace/nstrace/tracer/session"
+	"github.com/nstrace/nstrace/tracer/internal/sessionhook"
 )
 
 // Forward security: an attacker who takes the recorder when it has sealed
@@ -54,7 +54,7 @@ func TestSealsForgedWithALaterKeyFail(t *testing.T) {
 	for name, data := range map[string][]byte{"honest": honest, "forged": forged} {
 		v := NewVerifier(&vk, nil)
 		for i, l := range bytes.SplitAfter(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {
-			v.Line(session.Position{File: name, Line: i + 1}, bytes.TrimSuffix(l, []byte("\n")), true)
+			v.Line(sessionhook.Position{File: name, Line: i + 1}, bytes.TrimSuffix(l, []byte("\n")), true)
 		}
 		v.EndFile(false)
 		var got []string

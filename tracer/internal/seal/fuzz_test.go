@@ -25,8 +25,8 @@ func FuzzVerifier(f *testing.F) {
 	}
 	var buf bytes.Buffer
 	now := clock()
-	w, err := session.NewWriter(&buf, session.Options{Header: session.Header{Host: "h"}, Now: now,
-		Sealer: seal.NewSealer(&rk, seal.Options{Every: 3, Now: now})})
+	w, err := session.NewWriter(&buf, seal.Sealed(session.Options{Header: session.Header{Host: "h"}, Now: now},
+		seal.NewSealer(&rk, seal.Options{Every: 3, Now: now})))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -64,8 +64,8 @@ func record(t *testing.T, rc recording) ([]string, seal.VerificationKey) {
 		t.Fatal(err)
 	}
 	now := clock()
-	opts := session.Options{Header: session.Header{Version: "test", Host: "host-a"}, RotateSize: rc.rotateSize, Now: now,
-		Sealer: seal.NewSealer(&rk, seal.Options{Every: rc.every, Now: now})}
+	opts := seal.Sealed(session.Options{Header: session.Header{Version: "test", Host: "host-a"}, RotateSize: rc.rotateSize, Now: now},
+		seal.NewSealer(&rk, seal.Options{Every: rc.every, Now: now}))
 	w, err := session.Create(filepath.Join(t.TempDir(), rc.name), opts)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/nstrace/nstrace/tracer/internal/seal"
+	"github.com/nstrace/nstrace/tracer/internal/sessionhook"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
@@ -23,8 +24,8 @@ func TestAnUnsealedTailIsReportedAsSuch(t *testing.T) {
 	}
 	now := clock()
 	path := filepath.Join(t.TempDir(), "killed.jsonl")
-	w, err := session.Create(path, session.Options{Header: session.Header{Host: "h"}, Now: now,
-		Sealer: seal.NewSealer(&rk, seal.Options{Every: 10, Now: now})})
+	w, err := session.Create(path, seal.Sealed(session.Options{Header: session.Header{Host: "h"}, Now: now},
+		seal.NewSealer(&rk, seal.Options{Every: 10, Now: now})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +96,7 @@ func TestTamperingInACompressedPart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = session.ScanLines(files[0], func(_ session.Position, line []byte, _ bool) error {
+	_, err = sessionhook.ScanLines(files[0], func(_ sessionhook.Position, line []byte, _ bool) error {
 		if bytes.Contains(line, []byte(`"pid":7005`)) {
 			line = bytes.Replace(line, []byte(`"pid":7005`), []byte(`"pid":7006`), 1)
 		}
@@ -124,8 +125,8 @@ func TestAppendedSessionsVerify(t *testing.T) {
 			t.Fatalf("run %d took epoch %d", run, rk.Epoch)
 		}
 		now := clock()
-		w, err := session.Create(path, session.Options{Header: session.Header{Host: "h"}, Now: now, Append: true,
-			Sealer: seal.NewSealer(&rk, seal.Options{Every: 7, Now: now})})
+		w, err := session.Create(path, seal.Sealed(session.Options{Header: session.Header{Host: "h"}, Now: now, Append: true},
+			seal.NewSealer(&rk, seal.Options{Every: 7, Now: now})))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,8 +223,8 @@ func TestAStreamedRecordingVerifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := clock()
-	w, err := session.NewWriter(f, session.Options{Header: session.Header{Host: "h"}, Now: now,
-		Sealer: seal.NewSealer(&rk, seal.Options{Every: 4, Now: now})})
+	w, err := session.NewWriter(f, seal.Sealed(session.Options{Header: session.Header{Host: "h"}, Now: now},
+		seal.NewSealer(&rk, seal.Options{Every: 4, Now: now})))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nstrace/nstrace/tracer/internal/sessionhook"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
 // How the parts of a recording follow one another, and how each ends.
 
 func (v *Verifier) headerLine(pos session.Position, line []byte) {
-	h, err := session.ParseHeaderLine(line)
+	id, part, err := sessionhook.ParseHeader(line)
 	if err != nil {
 		v.problemPart(pos, v.part, "session header unreadable: "+err.Error())
 		v.add(pos, line, false)
@@ -18,29 +19,29 @@ func (v *Verifier) headerLine(pos session.Position, line []byte) {
 	}
 	v.finishPart(nil, "")
 	switch {
-	case h.Session != v.session && v.next != "":
-		v.problemPart(pos, h.Part, fmt.Sprintf("part %d of another recording (%s) where %s of recording %s should follow",
-			h.Part, h.Session, v.next, v.session))
-	case h.Session == v.session && h.Part <= v.part:
-		v.problemPart(pos, h.Part, fmt.Sprintf("part %d comes after part %d: parts out of order", h.Part, v.part))
+	case id != v.session && v.next != "":
+		v.problemPart(pos, part, fmt.Sprintf("part %d of another recording (%s) where %s of recording %s should follow",
+			part, id, v.next, v.session))
+	case id == v.session && part <= v.part:
+		v.problemPart(pos, part, fmt.Sprintf("part %d comes after part %d: parts out of order", part, v.part))
 		v.noChain = true
-	case h.Session == v.session && h.Part > v.maxPart+1:
-		v.problemPart(pos, h.Part, fmt.Sprintf("part %d follows part %d: %s missing or out of order", h.Part, v.maxPart, partRange(v.maxPart+1, h.Part-1)))
+	case id == v.session && part > v.maxPart+1:
+		v.problemPart(pos, part, fmt.Sprintf("part %d follows part %d: %s missing or out of order", part, v.maxPart, partRange(v.maxPart+1, part-1)))
 		v.noChain = true
-	case h.Session == v.session && h.Part != v.part+1:
+	case id == v.session && part != v.part+1:
 		v.noChain = true // back in order after parts out of order
-	case h.Session != v.session && h.Part > 1:
-		v.problemPart(pos, h.Part, fmt.Sprintf("the recording starts at part %d: %s not given", h.Part, partRange(1, h.Part-1)))
+	case id != v.session && part > 1:
+		v.problemPart(pos, part, fmt.Sprintf("the recording starts at part %d: %s not given", part, partRange(1, part-1)))
 		v.noChain = true
 	}
-	if h.Session != v.session {
+	if id != v.session {
 		v.havePrev, v.nextSeq, v.maxPart = false, 0, 0
 	}
-	v.maxPart = max(v.maxPart, h.Part)
-	if h.Session != v.session {
+	v.maxPart = max(v.maxPart, part)
+	if id != v.session {
 		v.sealed = false
 	}
-	v.session, v.part, v.trailer, v.ended, v.next = h.Session, h.Part, false, false, ""
+	v.session, v.part, v.trailer, v.ended, v.next = id, part, false, false, ""
 	v.res.Parts++
 	v.add(pos, line, false)
 }
@@ -55,8 +56,8 @@ func partRange(from, to int) string {
 func (v *Verifier) trailerLine(pos session.Position, line []byte) {
 	v.add(pos, line, false)
 	v.trailer = true
-	if t, err := session.ParseTrailerLine(line); err == nil {
-		v.next, v.nextPos = t.Next, pos
+	if next, err := sessionhook.ParseTrailer(line); err == nil {
+		v.next, v.nextPos = next, pos
 	}
 }
 

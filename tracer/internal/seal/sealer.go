@@ -31,7 +31,8 @@ type Options struct {
 	Now      func() time.Time
 }
 
-// Sealer makes the seal records of one run. It implements session.Sealer.
+// Sealer makes the seal records of one run. It implements
+// sessionhook.Sealer; Sealed sets it on a Writer's options.
 type Sealer struct {
 	key   [32]byte // signs the next seal, then is replaced by its successor
 	mac   macer

@@ -3,7 +3,7 @@ package seal
 import "fmt"
 
 // What replay and report show: the Verifier watches the lines a
-// session.Reader reads (session.OpenWatched), and they ask it, as they go,
+// session.Reader reads (OpenWatched), and they ask it, as they go,
 // whether a seal broke, and at the end for a one-line status.
 
 // Broken returns the first problem found so far that is not an unsealed

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/internal/seal"
-	"github.com/nstrace/nstrace/tracer/session"
 )
 
 // replayVerified reads paths as replay does, with a Verifier watching the
@@ -18,7 +17,7 @@ import (
 func replayVerified(t *testing.T, paths []string, vk *seal.VerificationKey) (events int, broken string, at int, status string) {
 	t.Helper()
 	v := seal.NewVerifier(vk, func() time.Time { return verifiedAt })
-	r, err := session.OpenWatched(v, paths...)
+	r, err := seal.OpenWatched(v, paths...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"hash/crc32"
 	"time"
 
+	"github.com/nstrace/nstrace/tracer/internal/sessionhook"
 	"github.com/nstrace/nstrace/tracer/session"
 )
 
@@ -136,7 +137,7 @@ func NewVerifier(key *VerificationKey, now func() time.Time) *Verifier {
 func VerifyFiles(paths []string, key *VerificationKey, now func() time.Time) (*Result, error) {
 	v := NewVerifier(key, now)
 	for _, p := range paths {
-		cut, err := session.ScanLines(p, func(pos session.Position, line []byte, complete bool) error {
+		cut, err := sessionhook.ScanLines(p, func(pos sessionhook.Position, line []byte, complete bool) error {
 			v.Line(pos, line, complete)
 			return nil
 		})
@@ -160,7 +161,8 @@ var (
 )
 
 // Line takes the next line of the recording, without its newline.
-func (v *Verifier) Line(pos session.Position, line []byte, complete bool) {
+func (v *Verifier) Line(at sessionhook.Position, line []byte, complete bool) {
+	pos := session.Position(at)
 	v.lastPos = pos
 	if !complete {
 		v.finishPart(&pos, "truncated: the file ends mid-line")

@@ -187,8 +187,8 @@ func WriteSession(path string, n, namespaces int) error {
 		{Name: "destroy", Via: "fentry", Attached: true},
 	}}
 	now := func() time.Time { return time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC) }
-	w, err := session.Create(path, session.Options{Header: h, Now: now,
-		Sealer: seal.NewSealer(nil, seal.Options{Now: now})})
+	w, err := session.Create(path, seal.Sealed(session.Options{Header: h, Now: now},
+		seal.NewSealer(nil, seal.Options{Now: now})))
 	if err != nil {
 		return err
 	}
