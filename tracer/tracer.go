@@ -34,7 +34,7 @@ const DefaultDrainTimeout = 2 * time.Second
 
 // Options configure a Tracer. The zero value traces everything.
 type Options struct {
-	RingSize     int            // ring buffer bytes: a power of two, at least a page
+	RingSize     int            // ring buffer bytes: a power of two from a page to 2 GiB
 	Pid          uint32         // trace only this process (tgid); 0: all
 	Types        []event.NsType // report only these namespace types; nil: all
 	Hooks        string         // "auto" or "tracepoint"
@@ -111,7 +111,7 @@ func Open(opts Options) (*Tracer, error) {
 	default:
 		return nil, fmt.Errorf("unknown hook set %q (want auto, tracepoint or fentry)", opts.Hooks)
 	}
-	if err := CheckRingSize(int64(opts.RingSize)); err != nil {
+	if err := ring.CheckSize(int64(opts.RingSize)); err != nil {
 		return nil, err
 	}
 	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
@@ -142,28 +142,6 @@ func Open(opts Options) (*Tracer, error) {
 	}
 	t.reader = rd
 	return t, nil
-}
-
-// MaxRingSize is the largest ring the kernel makes: a ring's size is its
-// map's max_entries, a u32 that must be a power of two.
-const MaxRingSize = 1 << 31
-
-// ErrRingSize is returned for a ring size the kernel would refuse.
-var ErrRingSize = errors.New("bad ring size")
-
-// CheckRingSize refuses a ring size the kernel would: it must be a power of
-// two (so a whole number of pages), at least a page and at most MaxRingSize.
-func CheckRingSize(n int64) error {
-	page := int64(os.Getpagesize())
-	switch {
-	case n < page:
-		return fmt.Errorf("%w: %d bytes is less than a page (%d)", ErrRingSize, n, page)
-	case n > MaxRingSize:
-		return fmt.Errorf("%w: %d bytes is more than the kernel's largest ring (%d, 2G)", ErrRingSize, n, int64(MaxRingSize))
-	case n&(n-1) != 0:
-		return fmt.Errorf("%w: %d bytes is not a power of two (e.g. 8M, 16M)", ErrRingSize, n)
-	}
-	return nil
 }
 
 func (t *Tracer) load() error {

@@ -17,6 +17,7 @@ import (
 	"github.com/nstrace/nstrace/tracer/internal/export"
 	"github.com/nstrace/nstrace/tracer/internal/filter"
 	"github.com/nstrace/nstrace/tracer/internal/render"
+	"github.com/nstrace/nstrace/tracer/internal/ring"
 	"github.com/nstrace/nstrace/tracer/internal/runtime"
 	"github.com/nstrace/nstrace/tracer/session"
 )
@@ -267,7 +268,7 @@ func parseBytes(s string) (int64, error) {
 func parseRingSize(s string) (int, error) {
 	n, err := parseBytes(s)
 	if err == nil {
-		err = tracer.CheckRingSize(n)
+		err = ring.CheckSize(n)
 	}
 	if err != nil {
 		return 0, usageError{fmt.Errorf("--ring-size: %w", err)}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nstrace/nstrace/tracer"
+	"github.com/nstrace/nstrace/tracer/internal/ring"
 )
 
 func TestRingSizeParsingAndValidation(t *testing.T) {
@@ -49,7 +49,7 @@ func TestRingSizeParsingAndValidation(t *testing.T) {
 			t.Errorf("--ring-size %q: %v is not a usage error (exit 2)", tc.in, err)
 		}
 	}
-	if err := tracer.CheckRingSize(tracer.MaxRingSize); err != nil {
+	if err := ring.CheckSize(ring.MaxSize); err != nil {
 		t.Errorf("the largest ring is refused: %v", err)
 	}
 }
