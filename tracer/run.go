@@ -159,11 +159,6 @@ func (t *Tracer) waitDetached() {
 	t.detach()
 }
 
-// FromRing reports whether ev came from the ring, one record each, rather
-// than being made by the tracer (a loss marker): what Abandon's count of
-// records handed over counts.
-func FromRing(ev *event.Event) bool { return ev.Kind != event.Lost && ev.Kind != event.Flood }
-
 // reportLost reads the per-CPU drop counters and, when they grew, emits one
 // Lost event with the number of records dropped since the last report.
 func (t *Tracer) reportLost(onEvent func(*event.Event) error) error {

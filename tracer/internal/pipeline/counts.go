@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/internal/detect"
 	"github.com/nstrace/nstrace/tracer/internal/saturate"
 )
@@ -99,3 +100,8 @@ func (p *Pipeline) Counts() Counts {
 	}
 	return c
 }
+
+// fromRing reports whether ev came from the ring, one record each, rather
+// than being made by the tracer (a loss marker): what the count of records
+// handed over that tracer.Tracer.Abandon returns counts.
+func fromRing(ev *event.Event) bool { return ev.Kind != event.Lost && ev.Kind != event.Flood }

@@ -33,7 +33,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/internal/detect"
 	"github.com/nstrace/nstrace/tracer/internal/filter"
@@ -208,7 +207,7 @@ func (p *Pipeline) pass(ev *event.Event) error {
 	if p.closed {
 		return ErrTakenOver
 	}
-	record := tracer.FromRing(ev) // an event, not a loss marker or flood count
+	record := fromRing(ev) // an event, not a loss marker or flood count
 	if record {
 		p.finished++
 		p.seen++
@@ -376,7 +375,7 @@ func (p *Pipeline) TakeOver(by time.Time) bool {
 // Whatever markers that went through already reported is not counted
 // again.
 func (p *Pipeline) Settle(handed, kernel, shutdown uint64, now time.Time) error {
-	// Each record handed over finishes once, under the lock (tracer.FromRing
+	// Each record handed over finishes once, under the lock (fromRing
 	// tells the pipeline which events are records).
 	shutdown, _ = saturate.AddCount(shutdown, unreported(handed, p.finished))
 	for _, m := range []event.Event{
