@@ -182,34 +182,3 @@ func (t *Tracer) detach() {
 	wg.Wait()
 	t.links = nil
 }
-
-// HookSummary is a one-line report of how each hook is attached, and which
-// are unavailable and why.
-func HookSummary(hooks []Hook) string {
-	by := map[string][]string{}
-	var order []string
-	var missing []string
-	for _, h := range hooks {
-		if !h.Attached {
-			why := "unavailable"
-			if h.Err != nil {
-				why = h.Err.Error()
-			}
-			missing = append(missing, h.Name+" ("+why+")")
-			continue
-		}
-		if _, ok := by[h.Via]; !ok {
-			order = append(order, h.Via)
-		}
-		by[h.Via] = append(by[h.Via], h.Name)
-	}
-	var parts []string
-	for _, via := range order {
-		parts = append(parts, via+": "+strings.Join(by[via], " "))
-	}
-	s := "hooks " + strings.Join(parts, "; ")
-	if len(missing) > 0 {
-		s += "; unavailable: " + strings.Join(missing, ", ")
-	}
-	return s
-}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -72,7 +73,7 @@ func TestTracepointHooksAreForced(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	got := HookSummary(tr.Hooks())
+	got := hookSummary(tr.Hooks())
 	want := "hooks tracepoint: unshare setns clone exec; tp_btf: fork procexec; unavailable: destroy (not requested (--hooks tracepoint))"
 	if got != want {
 		t.Errorf("summary\n %s\nwant\n %s", got, want)
@@ -122,4 +123,35 @@ func TestPerCallStateUsesTaskStorage(t *testing.T) {
 	if typ := tr.coll.Maps[gen.NstraceMapPendingTs].Type(); typ != ebpf.TaskStorage {
 		t.Errorf("pending_ts is a %s map: the task-storage load failed and fell back", typ)
 	}
+}
+
+// hookSummary is a one-line report of how each hook is attached, and which
+// are unavailable and why.
+func hookSummary(hooks []Hook) string {
+	by := map[string][]string{}
+	var order []string
+	var missing []string
+	for _, h := range hooks {
+		if !h.Attached {
+			why := "unavailable"
+			if h.Err != nil {
+				why = h.Err.Error()
+			}
+			missing = append(missing, h.Name+" ("+why+")")
+			continue
+		}
+		if _, ok := by[h.Via]; !ok {
+			order = append(order, h.Via)
+		}
+		by[h.Via] = append(by[h.Via], h.Name)
+	}
+	var parts []string
+	for _, via := range order {
+		parts = append(parts, via+": "+strings.Join(by[via], " "))
+	}
+	s := "hooks " + strings.Join(parts, "; ")
+	if len(missing) > 0 {
+		s += "; unavailable: " + strings.Join(missing, ", ")
+	}
+	return s
 }
