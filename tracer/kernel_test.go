@@ -11,6 +11,7 @@ import (
 
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/cloneflags"
 	"github.com/nstrace/nstrace/tracer/internal/testenv"
 )
 
@@ -84,8 +85,8 @@ func TestCloneWithNamespaceFlagsIsAttributedToTheChild(t *testing.T) {
 	if ev.Kind != event.Clone || ev.Ppid != uint32(os.Getpid()) || ev.Tid != ev.Pid {
 		t.Errorf("got %s pid %d tid %d ppid %d, want clone of pid %d by %d", ev.Kind, ev.Pid, ev.Tid, ev.Ppid, pid, os.Getpid())
 	}
-	if ev.Flags&event.NamespaceFlags != uint64(flags) {
-		t.Errorf("flags %v, want %v", event.AppendFlagNames(nil, ev.Flags), event.AppendFlagNames(nil, uint64(flags)))
+	if ev.Flags&cloneflags.Namespaces != uint64(flags) {
+		t.Errorf("flags %v, want %v", cloneflags.Append(nil, ev.Flags), cloneflags.Append(nil, uint64(flags)))
 	}
 	wantChanges(t, ev,
 		event.Change{Type: event.UTS, Action: event.Create, From: before[event.UTS], To: after[event.UTS]},
@@ -107,7 +108,7 @@ func TestForkedChildJoinsPidAndTimeForChildren(t *testing.T) {
 		event.Change{Type: event.TimeForChildren, Action: event.Create, From: before[event.TimeForChildren], To: r.ns(event.TimeForChildren)},
 	)
 	ev := one(t, where(evs, byParent(cmd.Process.Pid)), "clone events of the helper")
-	if ev.Pid != uint32(r.Child) || ev.Flags&event.NamespaceFlags != 0 {
+	if ev.Pid != uint32(r.Child) || ev.Flags&cloneflags.Namespaces != 0 {
 		t.Errorf("clone event pid %d flags %#x, want pid %d and no CLONE_NEW* flag", ev.Pid, ev.Flags, r.Child)
 	}
 	wantChanges(t, ev,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/cloneflags"
 	"github.com/nstrace/nstrace/tracer/internal/container"
 )
 
@@ -226,7 +227,7 @@ func (d *Detector) checkDenied(ev *event.Event) {
 	b = append(b, " was denied "...)
 	b = append(b, ev.Kind.String()...)
 	first := true
-	event.EachFlagName(ev.Flags&event.NamespaceFlags, func(name string) {
+	cloneflags.Each(ev.Flags&cloneflags.Namespaces, func(name string) {
 		if first {
 			b = append(b, ' ')
 		} else {

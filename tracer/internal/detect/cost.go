@@ -8,6 +8,7 @@ import (
 	"github.com/google/cel-go/checker"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/cloneflags"
 )
 
 // Rule cost is counted in CEL's cost units (github.com/google/cel-go's
@@ -38,8 +39,8 @@ const (
 )
 
 var (
-	numFlagNames = len(event.AppendFlagNames(nil, ^uint64(0)))
-	maxFlagName  = maxLen(event.AppendFlagNames(nil, ^uint64(0)))
+	numFlagNames = len(cloneflags.Append(nil, ^uint64(0)))
+	maxFlagName  = maxLen(cloneflags.Append(nil, ^uint64(0)))
 	maxTypeName  = maxLen(append(typeNames(), "unknown"))
 	maxKindName  = len("destroy")
 )

@@ -8,6 +8,7 @@ import (
 	"github.com/google/cel-go/interpreter"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/cloneflags"
 	"github.com/nstrace/nstrace/tracer/internal/schema"
 )
 
@@ -185,7 +186,7 @@ func (a *activation) build() {
 		return
 	}
 	a.built = true
-	a.flags = event.AppendFlagNames(a.flags[:0], a.ev.Flags)
+	a.flags = cloneflags.Append(a.flags[:0], a.ev.Flags)
 	a.changes = a.changes[:0]
 	for i := range a.ev.Changes {
 		c := &a.ev.Changes[i]

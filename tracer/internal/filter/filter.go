@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/cloneflags"
 )
 
 // Options say what to keep. Within one option any value matches; across
@@ -196,7 +197,7 @@ func CallTypes(ev *event.Event) uint32 {
 	var m uint32
 	for t := range event.NumNsTypes {
 		ty := event.NsType(t)
-		if ev.Flags&event.FlagForType(ty) != 0 {
+		if ev.Flags&ty.CloneFlag() != 0 {
 			m |= 1 << ty
 		}
 	}
@@ -207,7 +208,7 @@ func CallTypes(ev *event.Event) uint32 {
 		m &^= 1<<event.Pid | 1<<event.Time
 	case event.Setns:
 		m &^= 1 << event.Pid // setns into a pid namespace sets pid_for_children
-		if ev.Flags&event.NamespaceFlags == 0 {
+		if ev.Flags&cloneflags.Namespaces == 0 {
 			m = 1<<event.NumNsTypes - 1 // nstype 0: any namespace
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/cloneflags"
 	"github.com/nstrace/nstrace/tracer/internal/encode"
 )
 
@@ -164,7 +165,7 @@ func appendFailure(b []byte, ev *event.Event, flags bool) []byte {
 }
 
 func appendFlags(b []byte, ev *event.Event) []byte {
-	event.EachFlagName(ev.Flags&event.NamespaceFlags, func(name string) {
+	cloneflags.Each(ev.Flags&cloneflags.Namespaces, func(name string) {
 		b = append(b, ' ')
 		b = append(b, name...)
 	})

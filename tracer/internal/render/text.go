@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/cloneflags"
 	"github.com/nstrace/nstrace/tracer/internal/encode"
 )
 
@@ -83,7 +84,7 @@ func AppendText(b []byte, ev *event.Event) []byte {
 	if ev.Failed() {
 		b = append(b, " ✗ "...)
 		b = append(b, event.ErrnoName(ev.Errno)...)
-		event.EachFlagName(ev.Flags&event.NamespaceFlags, func(name string) {
+		cloneflags.Each(ev.Flags&cloneflags.Namespaces, func(name string) {
 			b = append(b, ' ')
 			b = append(b, name...)
 		})

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/cloneflags"
 	"github.com/nstrace/nstrace/tracer/internal/inventory"
 	"github.com/nstrace/nstrace/tracer/internal/render"
 	"github.com/nstrace/nstrace/tracer/session"
@@ -131,7 +132,7 @@ func (b *Builder) WriteEvent(ev *event.Event) error {
 	rec.comm = b.str(ev.Comm)
 	if ev.Errno != 0 {
 		rec.err = b.str(event.ErrnoName(ev.Errno))
-		rec.flags = b.flagSet(ev.Flags & event.NamespaceFlags)
+		rec.flags = b.flagSet(ev.Flags & cloneflags.Namespaces)
 	} else {
 		rec.flags = b.flagSet(ev.Flags)
 	}
@@ -273,7 +274,7 @@ func (b *Builder) str(s string) int32 {
 // flagSet interns the names of the set flags, space separated.
 func (b *Builder) flagSet(flags uint64) int32 {
 	b.flags = b.flags[:0]
-	event.EachFlagName(flags, func(name string) {
+	cloneflags.Each(flags, func(name string) {
 		b.flags = appendWord(b.flags, name)
 	})
 	if i, ok := b.strIdx[string(b.flags)]; ok {

@@ -130,7 +130,7 @@ func (s *synth) start() {
 func (s *synth) exec(c *container) {
 	s.pid++
 	for _, t := range ctrTypes {
-		ev := s.beginAs(s.pid, event.Setns, "runc:[1:CHILD]", event.FlagForType(t))
+		ev := s.beginAs(s.pid, event.Setns, "runc:[1:CHILD]", t.CloneFlag())
 		ev.Changes = append(ev.Changes, event.Change{Type: t, Action: event.Join, From: hostNs[inventory.BaseType(t)], To: c.ns[t], NsID: c.id[t], Container: c.c})
 		s.done()
 	}
