@@ -67,7 +67,7 @@ func runHelper(mode string) error {
 		return err
 	}
 	r.Ns = map[string]uint32{}
-	for _, ty := range event.AllNsTypes() {
+	for ty := range event.NsType(event.NumNsTypes) {
 		task := fmt.Sprintf("/proc/self/task/%d/ns/%s", r.Tid, ty)
 		if r.Ns[ty.String()], err = nsInode(task); err != nil {
 			return err

@@ -46,7 +46,8 @@ func ParseKind(s string) (Kind, bool) {
 // NsType is one of the entries of /proc/PID/ns, in that directory's order.
 type NsType uint8
 
-// The namespace types; NumNsTypes counts them.
+// The namespace types; NumNsTypes counts them, so that
+// range NsType(NumNsTypes) lists them in /proc order.
 const (
 	Cgroup NsType = iota
 	IPC
@@ -78,15 +79,6 @@ func ParseNsType(s string) (NsType, bool) {
 		}
 	}
 	return 0, false
-}
-
-// AllNsTypes lists every type, in /proc order.
-func AllNsTypes() []NsType {
-	t := make([]NsType, NumNsTypes)
-	for i := range t {
-		t[i] = NsType(i)
-	}
-	return t
 }
 
 // Action says whether a change made a new namespace or entered an existing one.

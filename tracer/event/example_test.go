@@ -46,7 +46,7 @@ func ExampleEvent_UnmarshalJSON() {
 // The enumerations print as the JSON form spells them and parse back.
 func ExampleParseNsType() {
 	var names []string
-	for _, t := range event.AllNsTypes() {
+	for t := range event.NsType(event.NumNsTypes) {
 		names = append(names, t.String())
 	}
 	fmt.Println(strings.Join(names, " "))

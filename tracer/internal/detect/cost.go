@@ -47,7 +47,7 @@ var (
 
 func typeNames() []string {
 	var names []string
-	for _, t := range event.AllNsTypes() {
+	for t := range event.NsType(event.NumNsTypes) {
 		names = append(names, t.String())
 	}
 	return names

@@ -152,7 +152,7 @@ func (r *Report) head() *dataHead {
 		Columns: dataColumns{Event: eventColumns, Change: changeColumns, Lane: laneColumns, Alert: alertColumns}}
 	midnight := r.Start.UTC().Truncate(24 * time.Hour)
 	m.StartTOD = r.Start.Sub(midnight).Nanoseconds()
-	for _, t := range event.AllNsTypes() {
+	for t := range event.NsType(event.NumNsTypes) {
 		m.Types = append(m.Types, t.String())
 	}
 	for k := event.KindUnknown; k <= event.Flood; k++ {
