@@ -177,8 +177,8 @@ func parseHeader(line []byte) (*Header, error) {
 	return h, nil
 }
 
-// Trailer closes a file on a clean stop or a rotation.
-type Trailer struct {
+// trailer closes a file on a clean stop or a rotation.
+type trailer struct {
 	Time   time.Time
 	Events uint64 // events in this file, loss markers not counted
 	Lost   uint64 // records the kernel dropped: the sum of this file's loss markers
@@ -195,18 +195,18 @@ type trailerWire struct {
 	Next   string `json:"next,omitempty"`
 }
 
-func appendTrailer(b []byte, t *Trailer) []byte {
+func appendTrailer(b []byte, t *trailer) []byte {
 	enc, _ := json.Marshal(&trailerWire{Event: trailerEvent, Time: formatTime(t.Time), Events: t.Events, Lost: t.Lost, Alerts: t.Alerts, Next: t.Next})
 	b = append(b, enc...)
 	return append(b, '\n')
 }
 
-func parseTrailer(line []byte) (*Trailer, error) {
+func parseTrailer(line []byte) (*trailer, error) {
 	var w trailerWire
 	if err := json.Unmarshal(line, &w); err != nil {
 		return nil, describeJSONError(err)
 	}
-	t := &Trailer{Events: w.Events, Lost: w.Lost, Alerts: w.Alerts, Next: w.Next}
+	t := &trailer{Events: w.Events, Lost: w.Lost, Alerts: w.Alerts, Next: w.Next}
 	var err error
 	if t.Time, err = parseTime("time", w.Time); err != nil {
 		return nil, err

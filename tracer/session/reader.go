@@ -22,8 +22,8 @@ type Reader struct {
 	hdr     *Header // the header of the session being read
 	first   *Header
 	ended   bool     // the current session's trailer was read
-	prev    *Trailer // the trailer of the previous session, if it had one
-	counted Trailer  // what the current session has held so far
+	prev    *trailer // the trailer of the previous session, if it had one
+	counted trailer  // what the current session has held so far
 
 	ev       event.Event
 	alert    *Alert
@@ -240,7 +240,7 @@ func (r *Reader) header(line []byte) error {
 	if r.hdr != nil && h.Session == r.hdr.Session && h.Part != r.hdr.Part+1 {
 		r.warn(fmt.Sprintf("part %d of the recording follows part %d: files missing or out of order", h.Part, r.hdr.Part))
 	}
-	r.hdr, r.ended, r.counted = h, false, Trailer{}
+	r.hdr, r.ended, r.counted = h, false, trailer{}
 	if r.first == nil {
 		r.first = h
 	}

@@ -375,7 +375,7 @@ func (w *Writer) startPart(p *part, torn bool) error {
 func (w *Writer) endPart(p *part, next string) error {
 	var errs []error
 	if !w.torn {
-		t := appendTrailer(nil, &Trailer{Time: w.opts.Now(), Events: p.events, Lost: p.lost, Alerts: p.alerts, Next: next})
+		t := appendTrailer(nil, &trailer{Time: w.opts.Now(), Events: p.events, Lost: p.lost, Alerts: p.alerts, Next: next})
 		if w.opts.sealer != nil {
 			t = append(w.sealEnd(nil, t), t...)
 		}
