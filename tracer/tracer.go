@@ -18,15 +18,14 @@ import (
 	"github.com/nstrace/nstrace/tracer/internal/ring"
 )
 
-// DefaultRingSize holds about 160 000 single-change records: 0.15 s of the
+// defaultRingSize holds about 160 000 single-change records: 0.15 s of the
 // worst setns churn (a million calls a second, traced), enough to ride out a
-// reader slowed for a moment. The ring is mapped once: it costs its size in
-// resident memory.
-const DefaultRingSize = 16 << 20
+// reader slowed for a moment.
+const defaultRingSize = 16 << 20
 
-// DefaultPollInterval bounds how long an isolated event waits in the ring:
+// defaultPollInterval bounds how long an isolated event waits in the ring:
 // the programs do not wake the reader for every record.
-const DefaultPollInterval = 50 * time.Millisecond
+const defaultPollInterval = 50 * time.Millisecond
 
 // DefaultDrainTimeout bounds how long Run goes on delivering what the ring
 // holds once its context ends.
@@ -34,11 +33,17 @@ const DefaultDrainTimeout = 2 * time.Second
 
 // Options configure a Tracer. The zero value traces everything.
 type Options struct {
-	RingSize     int            // ring buffer bytes: a power of two from a page to 2 GiB
-	Pid          uint32         // trace only this process (tgid); 0: all
-	Types        []event.NsType // report only these namespace types; nil: all
-	Hooks        string         // "auto" or "tracepoint"
-	PollInterval time.Duration  // the longest an event waits before delivery
+	// RingSize is the ring buffer's size in bytes: a power of two from a
+	// page to 2 GiB. 0: 16 MiB, about 160 000 records. The ring is mapped
+	// once: it costs its size in resident memory.
+	RingSize int
+	Pid      uint32         // trace only this process (tgid); 0: all
+	Types    []event.NsType // report only these namespace types; nil: all
+	Hooks    string         // HooksAuto (also ""), HooksTracepoint or HooksFentry
+	// PollInterval is the longest an event waits in the ring before it is
+	// delivered: the programs do not wake the reader for every record.
+	// 0 or less: 50 ms.
+	PollInterval time.Duration
 	// DrainTimeout bounds the drain once Run's context ends: past it, what
 	// the ring still holds is counted as lost (Stats.Shutdown). 0 means
 	// DefaultDrainTimeout; negative, no drain at all.
@@ -90,10 +95,10 @@ type Stats struct {
 // Open checks the environment, loads the programs and attaches them.
 func Open(opts Options) (*Tracer, error) {
 	if opts.RingSize == 0 {
-		opts.RingSize = DefaultRingSize
+		opts.RingSize = defaultRingSize
 	}
 	if opts.PollInterval <= 0 {
-		opts.PollInterval = DefaultPollInterval
+		opts.PollInterval = defaultPollInterval
 	}
 	if opts.DrainTimeout == 0 {
 		opts.DrainTimeout = DefaultDrainTimeout
