@@ -27,7 +27,7 @@ const commandDir = "command"
 // maxPublicNames bounds the exported top-level names of the public
 // packages (each constant and variable counts, methods do not). A name
 // added must replace one, or raise this on purpose in review.
-const maxPublicNames = 97
+const maxPublicNames = 78
 
 // commonMethods implement well-known interfaces and say nothing new in a
 // comment, as golint and revive also judge.
