@@ -93,7 +93,7 @@
 // chain or does not authenticate, a wrong key (told apart from forgery by
 // the key ID every seal carries). Lines after the last seal of a part that
 // has no trailer (a recorder killed with kill -9) are reported as
-// unsealed, not as tampering; a torn last line as truncation after the
-// last seal, with that seal's time. Without a key the chain is checked,
+// unsealed, not as tampering; so is a torn last line, as truncation after
+// the last seal, with that seal's time. Without a key the chain is checked,
 // which shows edits but not a forger who rebuilt the chain.
 package seal

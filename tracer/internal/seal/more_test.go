@@ -2,6 +2,7 @@ package seal_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,39 @@ func TestAnUnsealedTailIsReportedAsSuch(t *testing.T) {
 	wantOnly(t, res, "killed.jsonl:23: part 1: 6 records after the last seal (line 22, 2026-11-29T03:38:18.129456789Z) are unsealed, not verified: the recorder stopped before sealing them (killed?); nothing sealed after it: 3599 epochs of 1s missing up to now (2026-11-29T04:38:18Z)")
 	if !res.Problems[0].Unsealed || res.Records != 19 || res.Seals != 2 {
 		t.Errorf("unsealed %v, records %d, seals %d; want true, 19, 2", res.Problems[0].Unsealed, res.Records, res.Seals)
+	}
+}
+
+// A kill -9 mid-write leaves a torn last line: that tail is unsealed too,
+// not a broken seal, and what the seals cover still checks.
+func TestATornTailIsUnsealedNotBroken(t *testing.T) {
+	files, vk := record(t, recording{name: "r.jsonl", events: 25, every: 10})
+	ls := lines(t, files[0])
+	n := recordLines(ls)[22] - 1
+	writeLines(t, files[0], append(ls[:n:n], ls[n][:40]))
+	res := verify(t, files, &vk)
+	if len(res.Problems) != 1 || !res.Problems[0].Unsealed {
+		t.Fatalf("problems %v, want one unsealed tail", res.Problems)
+	}
+	// What the seals cover still checks: every record before the last seal;
+	// after counts those behind it.
+	after, seals := 0, 0
+	for _, l := range ls[1:n] {
+		if bytes.HasPrefix(l, []byte(`{"event":"seal"`)) {
+			seals++
+			after = 0
+			continue
+		}
+		after++
+	}
+	if seals != 2 {
+		t.Fatalf("%d seals before the tear, want 2", seals)
+	}
+	if want := fmt.Sprintf("truncated: the file ends mid-line, %d whole records after the last seal", after); !strings.Contains(res.Problems[0].Msg, want) {
+		t.Errorf("problem %q, want %q", res.Problems[0].Msg, want)
+	}
+	if want := n - 1 - seals - after; res.Records != want || res.Seals != seals {
+		t.Errorf("records %d, seals %d verified; want %d, %d", res.Records, res.Seals, want, seals)
 	}
 }
 

@@ -80,7 +80,11 @@ func (v *Verifier) finishPart(torn *session.Position, why string) {
 	}
 	switch {
 	case torn != nil:
-		v.problemPart(*torn, v.part, fmt.Sprintf("%s, %d whole records after %s: they and what followed are not verified%s", why, unsealed, after, v.missing(false)))
+		// A torn last line is what kill -9 mid-write leaves. A cut at a
+		// line boundary is as easy to make, so neither is a sign of
+		// tampering on its own: both are an unsealed tail.
+		v.add1(Problem{Pos: *torn, Part: v.part, Unsealed: true,
+			Msg: fmt.Sprintf("%s, %d whole records after %s: they and what followed are not verified%s", why, unsealed, after, v.missing(false))})
 	case why != "" && v.part > 0:
 		v.problemPart(v.lastPos, v.part, fmt.Sprintf("%s, %d whole records after %s: they and what followed are not verified", why, unsealed, after))
 	case unsealed > 0 && v.trailer && !v.sealed:
