@@ -15,6 +15,7 @@ const (
 	kindEvent recordKind = iota + 1
 	kindAlert
 	kindSummary
+	kindBlock // records packed together: a spool frame, never sent as such
 )
 
 // Attribute keys. OpenTelemetry semantic conventions where one exists,

@@ -15,10 +15,16 @@ import (
 )
 
 // The spool is a directory of segment files plus a cursor file. A segment
-// holds the records of one session in the order they were written:
+// holds the records of one session in the order they were written, each
+// write of several records packed as one block:
 //
 //	header: "NSTSPOOL" | u8 version | u8 len | session id
 //	record: u32 len | u32 crc32c(rest) | u64 seq | i64 observed ns | u8 kind | JSON
+//	block:  u32 len | u32 crc32c(rest) | u64 records | i64 unpacked len | u8 kindBlock | S2 block of records
+//
+// A position is always a frame's (a record or a block), so batches end at
+// block ends. Version 1 segments (before blocks) hold records only and are
+// read as they are; a version this nstrace does not know is refused.
 //
 // The cursor names the first record the collector has not acknowledged
 // (segment number and byte offset); it is replaced by rename, so it is
@@ -29,13 +35,16 @@ import (
 // full, and a checksum per record to find where a killed writer stopped;
 // a session file is the user's recording, compressed and rotated by name.
 const (
-	segMagic      = "NSTSPOOL"
-	segVersion    = 1
-	recHeaderSize = 4 + 4 + 8 + 8 + 1
-	maxRecordSize = 1 << 20
-	segSuffix     = ".seg"
-	cursorName    = "cursor"
-	lockName      = "lock"
+	segMagic        = "NSTSPOOL"
+	segVersion      = 2
+	segVersionPlain = 1 // records only
+	recHeaderSize   = 4 + 4 + 8 + 8 + 1
+	maxRecordSize   = 1 << 20
+	maxBlockSize    = 4 << 20 // unpacked; a larger write is spooled as plain records
+	maxFrameSize    = maxBlockSize + maxBlockSize/4
+	segSuffix       = ".seg"
+	cursorName      = "cursor"
+	lockName        = "lock"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -75,6 +84,7 @@ func (p position) before(q position) bool {
 type spool struct {
 	dir     string
 	lock    *os.File // flocked while open: one exporter per spool
+	packed  []byte   // the writer's: its last block
 	limit   int64    // bytes on disk the segments may take
 	segSize int64    // a segment is closed past this size
 
@@ -232,6 +242,10 @@ func (s *spool) startSegment(num uint64, session string) error {
 // segment, first dropping the oldest segments as needed to stay under the
 // limit. It returns how many unsent records that dropped.
 func (s *spool) appendRecords(buf []byte, n int64) (dropped uint64, err error) {
+	if len(buf) <= maxBlockSize {
+		s.packed = packBlock(s.packed, buf, n)
+		buf = s.packed
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cur := s.segs[len(s.segs)-1]
