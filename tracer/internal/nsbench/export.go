@@ -281,6 +281,9 @@ func exportOnce(o *options, col *collectorProc, rate float64, d time.Duration) (
 		return nil, fmt.Errorf("nstrace printed no summary: %q", s.stderr.String())
 	}
 	run.Events, run.Lost = sum.Events, sum.Lost+dropped+rejected
+	if run.Lost > 0 {
+		fmt.Fprintf(os.Stderr, "nsbench: export: lost %d (kernel %d, export dropped %d, rejected %d); nstrace said:\n%s", run.Lost, sum.Lost, dropped, rejected, s.stderr.String())
+	}
 	if ops > 0 {
 		run.CPUNs = float64(s.cpuSinceReady().Nanoseconds()) / float64(ops)
 	}
