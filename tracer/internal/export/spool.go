@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -95,8 +96,11 @@ type spool struct {
 	read    position // the sender's next record
 	readIdx int64    // records before read in its segment
 	acked   position // the cursor
-	dropped uint64   // records removed unsent to stay under limit
-	cut     int64    // bytes of part records found on opening
+	unsaved bool     // acked has moved since the cursor file was written
+	gone    []string // segments wholly before acked, deleted once it is written
+	savedAt time.Time
+	dropped uint64 // records removed unsent to stay under limit
+	cut     int64  // bytes of part records found on opening
 }
 
 // openSpool opens dir (creating it), checks every segment, truncates a torn
@@ -345,7 +349,13 @@ func (s *spool) skipRest(seg *segment, from int64) uint64 {
 	return uint64(max(lost, 0))
 }
 
-// ack moves the cursor to p, deleting the segments wholly sent.
+// cursorEvery bounds how often ack writes the cursor (a file written and
+// renamed each time). A crash resends what was acknowledged since the last
+// write: duplicates, with the same record ids, never a loss.
+const cursorEvery = 250 * time.Millisecond
+
+// ack moves the cursor to p; the segments wholly sent are deleted once
+// the cursor past them is written.
 func (s *spool) ack(p position) error {
 	s.mu.Lock()
 	if !s.acked.before(p) {
@@ -353,7 +363,7 @@ func (s *spool) ack(p position) error {
 		return nil
 	}
 	s.acked = p
-	var gone []string
+	s.unsaved = true
 	// The active segment, sent whole and grown past a quarter segment,
 	// makes way for a new one, so sent records leave the disk.
 	if last := s.segs[len(s.segs)-1]; p.seg == last.num && p.off >= last.size && last.size >= s.segSize/4 {
@@ -363,11 +373,28 @@ func (s *spool) ack(p position) error {
 		}
 	}
 	for len(s.segs) > 1 && (s.segs[0].num < p.seg || (s.segs[0].num == p.seg && p.off >= s.segs[0].size)) {
-		gone = append(gone, s.segs[0].name(s.dir))
+		s.gone = append(s.gone, s.segs[0].name(s.dir))
 		s.total -= s.segs[0].size
 		s.segs = s.segs[1:]
 	}
 	s.mu.Unlock()
+	if time.Since(s.savedAt) < cursorEvery {
+		return nil
+	}
+	return s.saveCursor()
+}
+
+// saveCursor writes the cursor as acknowledged, then deletes the segments
+// wholly before it.
+func (s *spool) saveCursor() error {
+	s.mu.Lock()
+	p, gone, unsaved := s.acked, s.gone, s.unsaved
+	s.gone, s.unsaved = nil, false
+	s.mu.Unlock()
+	if !unsaved {
+		return nil
+	}
+	s.savedAt = time.Now()
 	if err := s.writeCursor(p); err != nil {
 		return err
 	}
@@ -414,12 +441,13 @@ func (s *spool) pending() int64 {
 }
 
 func (s *spool) close() error {
+	serr := s.saveCursor()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.active == nil {
-		return nil
+		return serr
 	}
-	err := s.active.Close()
+	err := errors.Join(serr, s.active.Close())
 	s.active = nil
 	if s.lock != nil {
 		s.lock.Close()
