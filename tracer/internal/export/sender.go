@@ -130,6 +130,8 @@ func (e *Exporter) run(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 				return
+			case <-e.drain:
+				draining = true
 			case <-e.kick:
 			case <-time.After(idleWait):
 			}
