@@ -43,6 +43,7 @@ func exportTracer(o *options) tracer {
 		cmd := exec.Command(o.nstrace, "trace", "--ready-file", ready, "-o", "json",
 			"--otlp-endpoint", col.url, "--otlp-insecure", "--otlp-spool", spool, "--drain-timeout", "60s")
 		cmd.Stdout = f
+		cmd.Env = o.export.env()
 		return startSession(cmd, events, fileExists(ready))
 	}
 	t.lost = func(s *session) (summary, error) {

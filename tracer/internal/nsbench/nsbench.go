@@ -284,7 +284,7 @@ func chooseTracers(o *options) ([]tracer, []string, error) {
 	}
 	if o.export.collector != "" {
 		tracers = append(tracers, exportTracer(o))
-		notes = append(notes, "nstrace -o json --otlp-endpoint column: -o json plus OTLP/gRPC (gzip) export to a local collector, a fresh spool each run, waiting at exit for every acknowledgement")
+		notes = append(notes, fmt.Sprintf("nstrace -o json --otlp-endpoint column: -o json plus OTLP/gRPC (compression %s) export to a local collector, a fresh spool each run, waiting at exit for every acknowledgement", o.export.compression))
 	}
 	if o.bpftrace == "" {
 		return tracers, append(notes, "bpftrace column left out (-bpftrace \"\")"), nil
