@@ -3,6 +3,7 @@ package export_test
 import (
 	"context"
 	"net"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -26,20 +27,27 @@ func cpuTime(b *testing.B) time.Duration {
 // acknowledgement.
 func BenchmarkExport(b *testing.B) {
 	c := testenv.StartCollector(b, "", nil)
-	for _, proto := range []string{"grpc", "http"} {
+	for _, proto := range []string{"grpc", "http", "grpc-full", "grpc-full-nogzip"} {
 		b.Run(proto, func(b *testing.B) {
 			url := c.GRPCURL()
 			if proto == "http" {
 				url = c.HTTPURL()
 			}
-			e, err := export.New(context.Background(), export.Options{Endpoint: url, Insecure: proto == "grpc",
-				SpoolDir: b.TempDir(), Logf: func(f string, a ...any) { b.Logf(f, a...) }})
+			comp := ""
+			if strings.HasSuffix(proto, "-nogzip") {
+				comp = "none"
+			}
+			e, err := export.New(context.Background(), export.Options{Endpoint: url, Insecure: proto != "http",
+				Compression: comp, SpoolDir: b.TempDir(), Logf: func(f string, a ...any) { b.Logf(f, a...) }})
 			if err != nil {
 				b.Fatal(err)
 			}
 			events := make([]*event.Event, 1024)
 			for i := range events {
 				events[i] = unshare(i)
+				if strings.Contains(proto, "-full") {
+					events[i] = fullSetns(i)
+				}
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -69,6 +77,21 @@ func BenchmarkExport(b *testing.B) {
 	}
 }
 
+// fullSetns is a setns record as a root process's writes it: every
+// capability, the executable, its arguments and five ancestors (about
+// 1.3 KB of JSON, as the bench's churn makes).
+func fullSetns(i int) *event.Event {
+	ev := unshare(i)
+	ev.Kind, ev.Comm = event.Setns, "nsbench"
+	ev.HasCreds, ev.Auid, ev.Caps = true, event.NoAuid, 1<<41-1
+	ev.Changes[0].Action = event.Join
+	ev.Process = &event.Process{Exe: "/usr/local/bin/nsbench",
+		Args: []string{"nsbench", "-nstrace", "./nstrace", "-only", "export", "-export-rates", "100000"},
+		Ancestors: []event.Ancestor{{Pid: 900, Comm: "bash", Exe: "/usr/bin/bash"}, {Pid: 800, Comm: "bash", Exe: "/usr/bin/bash"},
+			{Pid: 700, Comm: "sshd", Exe: "/usr/sbin/sshd"}, {Pid: 600, Comm: "sshd", Exe: "/usr/sbin/sshd"}, {Pid: 1, Comm: "systemd", Exe: "/usr/lib/systemd/systemd"}}}
+	return ev
+}
+
 // BenchmarkWriteEvent is the ring reader's share: encode and append to the
 // spool. It allocates nothing. The collector here accepts connections and
 // never answers, so the sender waits in its first export and the counts
@@ -92,22 +115,36 @@ func BenchmarkWriteEvent(b *testing.B) {
 			held = append(held, c)
 		}
 	}()
-	e, err := export.New(context.Background(), export.Options{Endpoint: "http://" + l.Addr().String(),
-		SpoolDir: b.TempDir(), Timeout: time.Minute, Logf: func(string, ...any) {}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		defer cancel()
-		e.Close(ctx)
-	}()
-	ev := unshare(1)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := e.WriteEvent(ev); err != nil {
-			b.Fatal(err)
-		}
+	for _, name := range []string{"unshare", "setns-full"} {
+		b.Run(name, func(b *testing.B) {
+			e, err := export.New(context.Background(), export.Options{Endpoint: "http://" + l.Addr().String(),
+				SpoolDir: b.TempDir(), Timeout: time.Minute, Logf: func(string, ...any) {}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+				defer cancel()
+				e.Close(ctx)
+			}()
+			ev := unshare(1)
+			if name == "setns-full" {
+				ev = fullSetns(1)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				ev.Time = ev.Time.Add(time.Microsecond)
+				if err := e.WriteEvent(ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			e.Flush()
+			// The spool's size per record: how many records its bound holds.
+			if st := e.Stats(); st.Dropped == 0 {
+				b.ReportMetric(float64(st.SpoolBytes)/float64(b.N), "spool-B/record")
+			}
+		})
 	}
 }

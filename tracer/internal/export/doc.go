@@ -2,7 +2,10 @@
 // OTLP logs, at least once.
 //
 // Every record (event, loss marker, alert, exit summary) is first appended
-// to a bounded spool on disk; a goroutine reads the spool, encodes the
+// to a bounded spool on disk, each write of records packed as one S2
+// block, so the bound holds many times the records of their JSON (a
+// process's capabilities, arguments and ancestors repeat from record to
+// record); a goroutine reads the spool, encodes the
 // records as an OTLP ExportLogsServiceRequest, sends it over OTLP/gRPC or
 // OTLP/HTTP (binary protobuf, gzip) and advances the spool's cursor only
 // when the collector acknowledges. Requests carry up to 2048 records; up
@@ -16,7 +19,8 @@
 // last Flush).
 //
 // The request is encoded straight from the spooled JSON to the protobuf
-// wire format (wire.go, record.go), to the messages of
+// wire format (wire.go, record.go), reusing the last encoding of a
+// top-level array or object whose JSON repeats, to the messages of
 // go.opentelemetry.io/proto/otlp, and sent with grpc-go or net/http; the
 // standard OTEL_EXPORTER_OTLP_* variables are read as the SDKs read them
 // (options.go). The OpenTelemetry SDK's log exporters are not used: on

@@ -249,7 +249,7 @@ func TestSpoolTooSmall(t *testing.T) {
 	c.Kill()
 	e, logs := newExporter(t, export.Options{Endpoint: c.GRPCURL(), Insecure: true, SpoolDir: t.TempDir(),
 		SpoolSize: export.MinSpoolSize})
-	const n = 20000
+	const n = 80000 // packed in blocks, well past the 1 MiB spool
 	writeUnshares(t, e, 0, n)
 	st := e.Stats()
 	if st.Dropped == 0 || st.SpoolBytes > export.MinSpoolSize {

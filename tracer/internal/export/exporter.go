@@ -220,6 +220,11 @@ func (e *Exporter) endRecord(b []byte, start int, kind recordKind) {
 }
 
 func (e *Exporter) flushLocked() {
+	if e.bufN == 0 {
+		// Nothing new for the sender: waking it would only have it read
+		// an empty spool, flush again and wake itself, round and round.
+		return
+	}
 	// Dropping records to make room is itself recorded: a loss marker
 	// (cause export) follows, so the backend sees the gap. The marker is
 	// small, so this ends after a round or two.

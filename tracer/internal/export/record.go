@@ -15,6 +15,7 @@ const (
 	kindEvent recordKind = iota + 1
 	kindAlert
 	kindSummary
+	kindBlock // records packed together: a spool frame, never sent as such
 )
 
 // Attribute keys. OpenTelemetry semantic conventions where one exists,
@@ -77,6 +78,7 @@ var errBadBody = errors.New("spooled record is not a JSON object")
 type recordEncoder struct {
 	w, sub, pod jsonWire // the record, its container, the container's pod
 	scratch     []byte   // where the container's fields are parsed to
+	memo        valueMemo
 }
 
 // appendRecord appends rec as one ScopeLogs.log_records field to out; on
@@ -87,7 +89,7 @@ func (c *recordEncoder) appendRecord(out []byte, rec spoolRecord, session string
 	// The body first, so its fields are known for the attributes: a
 	// protobuf reader takes fields in any order.
 	out, bm := openField(out, fLRBody)
-	c.w = jsonWire{b: rec.json, top: c.w.top[:0]}
+	c.w = jsonWire{b: rec.json, top: c.w.top[:0], memo: &c.memo}
 	out, ok := c.w.value(out, 0)
 	c.w.space()
 	if !ok || c.w.i != len(rec.json) || rec.json[0] != '{' {

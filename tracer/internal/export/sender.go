@@ -130,6 +130,8 @@ func (e *Exporter) run(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 				return
+			case <-e.drain:
+				draining = true
 			case <-e.kick:
 			case <-time.After(idleWait):
 			}
@@ -248,10 +250,12 @@ func (e *Exporter) readBatch(files *segFiles, buf []byte) *batch {
 		e.logf("otlp spool: sync: %v", err)
 	}
 	r := newSegmentReader(f, from, to, files.buf)
-	defer func() { files.buf = r.buf }()
+	r.block = files.block
+	defer func() { files.buf, files.block = r.buf, r.block[:0] }()
 	recs := e.recs[:0]
 	var n, bad int64
-	for n < int64(e.opts.BatchSize) && len(recs) < maxBatchBytes {
+	// A batch ends at a block's end: the cursor names frames.
+	for r.inBlock() || (n < int64(e.opts.BatchSize) && len(recs) < maxBatchBytes) {
 		rec, ok := r.next()
 		if !ok {
 			break
@@ -263,6 +267,11 @@ func (e *Exporter) readBatch(files *segFiles, buf []byte) *batch {
 		}
 	}
 	e.recs = recs
+	if n > 0 {
+		// Past the cursor with the rest: counted as those that did not read.
+		n += r.damaged
+		bad += r.damaged
+	}
 	if n == 0 {
 		if lost := e.sp.skipRest(seg, from); lost > 0 {
 			e.dropped.Add(lost)
@@ -295,9 +304,10 @@ func (e *Exporter) request(out, recs []byte) []byte {
 
 // segFiles keeps the sender's segment open between batches.
 type segFiles struct {
-	num uint64
-	f   *os.File
-	buf []byte // the segment reader's, kept between batches
+	num   uint64
+	f     *os.File
+	buf   []byte // the segment reader's, kept between batches
+	block []byte // its unpacked block, likewise
 }
 
 func (s *segFiles) open(seg *segment, dir string) (*os.File, error) {

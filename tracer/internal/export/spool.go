@@ -10,15 +10,22 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // The spool is a directory of segment files plus a cursor file. A segment
-// holds the records of one session in the order they were written:
+// holds the records of one session in the order they were written, each
+// write of several records packed as one block:
 //
 //	header: "NSTSPOOL" | u8 version | u8 len | session id
 //	record: u32 len | u32 crc32c(rest) | u64 seq | i64 observed ns | u8 kind | JSON
+//	block:  u32 len | u32 crc32c(rest) | u64 records | i64 unpacked len | u8 kindBlock | S2 block of records
+//
+// A position is always a frame's (a record or a block), so batches end at
+// block ends. Version 1 segments (before blocks) hold records only and are
+// read as they are; a version this nstrace does not know is refused.
 //
 // The cursor names the first record the collector has not acknowledged
 // (segment number and byte offset); it is replaced by rename, so it is
@@ -29,13 +36,16 @@ import (
 // full, and a checksum per record to find where a killed writer stopped;
 // a session file is the user's recording, compressed and rotated by name.
 const (
-	segMagic      = "NSTSPOOL"
-	segVersion    = 1
-	recHeaderSize = 4 + 4 + 8 + 8 + 1
-	maxRecordSize = 1 << 20
-	segSuffix     = ".seg"
-	cursorName    = "cursor"
-	lockName      = "lock"
+	segMagic        = "NSTSPOOL"
+	segVersion      = 2
+	segVersionPlain = 1 // records only
+	recHeaderSize   = 4 + 4 + 8 + 8 + 1
+	maxRecordSize   = 1 << 20
+	maxBlockSize    = 4 << 20 // unpacked; a larger write is spooled as plain records
+	maxFrameSize    = maxBlockSize + maxBlockSize/4
+	segSuffix       = ".seg"
+	cursorName      = "cursor"
+	lockName        = "lock"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -75,6 +85,7 @@ func (p position) before(q position) bool {
 type spool struct {
 	dir     string
 	lock    *os.File // flocked while open: one exporter per spool
+	packed  []byte   // the writer's: its last block
 	limit   int64    // bytes on disk the segments may take
 	segSize int64    // a segment is closed past this size
 
@@ -85,8 +96,11 @@ type spool struct {
 	read    position // the sender's next record
 	readIdx int64    // records before read in its segment
 	acked   position // the cursor
-	dropped uint64   // records removed unsent to stay under limit
-	cut     int64    // bytes of part records found on opening
+	unsaved bool     // acked has moved since the cursor file was written
+	gone    []string // segments wholly before acked, deleted once it is written
+	savedAt time.Time
+	dropped uint64 // records removed unsent to stay under limit
+	cut     int64  // bytes of part records found on opening
 }
 
 // openSpool opens dir (creating it), checks every segment, truncates a torn
@@ -172,32 +186,6 @@ func loadSpool(dir string, limit int64, session string) (*spool, error) {
 	return s, nil
 }
 
-func readCursor(dir string) (position, error) {
-	b, err := os.ReadFile(filepath.Join(dir, cursorName))
-	if errors.Is(err, os.ErrNotExist) {
-		return position{}, nil
-	}
-	if err != nil {
-		return position{}, fmt.Errorf("read spool cursor: %w", err)
-	}
-	var p position
-	if _, err := fmt.Sscanf(string(b), "%d %d", &p.seg, &p.off); err != nil {
-		return position{}, fmt.Errorf("spool cursor %q: %w", b, ErrSpoolCorrupt)
-	}
-	return p, nil
-}
-
-func (s *spool) writeCursor(p position) error {
-	tmp := filepath.Join(s.dir, cursorName+".tmp")
-	if err := os.WriteFile(tmp, fmt.Appendf(nil, "%d %d\n", p.seg, p.off), 0o600); err != nil {
-		return fmt.Errorf("write spool cursor: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(s.dir, cursorName)); err != nil {
-		return fmt.Errorf("write spool cursor: %w", err)
-	}
-	return nil
-}
-
 // startSegment closes the active segment and opens a new one. Called with
 // mu held (or before the spool is shared).
 func (s *spool) startSegment(num uint64, session string) error {
@@ -232,6 +220,10 @@ func (s *spool) startSegment(num uint64, session string) error {
 // segment, first dropping the oldest segments as needed to stay under the
 // limit. It returns how many unsent records that dropped.
 func (s *spool) appendRecords(buf []byte, n int64) (dropped uint64, err error) {
+	if len(buf) <= maxBlockSize {
+		s.packed = packBlock(s.packed, buf, n)
+		buf = s.packed
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cur := s.segs[len(s.segs)-1]
@@ -331,40 +323,6 @@ func (s *spool) skipRest(seg *segment, from int64) uint64 {
 	return uint64(max(lost, 0))
 }
 
-// ack moves the cursor to p, deleting the segments wholly sent.
-func (s *spool) ack(p position) error {
-	s.mu.Lock()
-	if !s.acked.before(p) {
-		s.mu.Unlock()
-		return nil
-	}
-	s.acked = p
-	var gone []string
-	// The active segment, sent whole and grown past a quarter segment,
-	// makes way for a new one, so sent records leave the disk.
-	if last := s.segs[len(s.segs)-1]; p.seg == last.num && p.off >= last.size && last.size >= s.segSize/4 {
-		if err := s.startSegment(last.num+1, last.session); err != nil {
-			s.mu.Unlock()
-			return err
-		}
-	}
-	for len(s.segs) > 1 && (s.segs[0].num < p.seg || (s.segs[0].num == p.seg && p.off >= s.segs[0].size)) {
-		gone = append(gone, s.segs[0].name(s.dir))
-		s.total -= s.segs[0].size
-		s.segs = s.segs[1:]
-	}
-	s.mu.Unlock()
-	if err := s.writeCursor(p); err != nil {
-		return err
-	}
-	for _, name := range gone {
-		if err := os.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("remove sent segment: %w", err)
-		}
-	}
-	return nil
-}
-
 // holds says whether seg is still in the spool.
 func (s *spool) holds(seg *segment) bool {
 	s.mu.Lock()
@@ -400,12 +358,13 @@ func (s *spool) pending() int64 {
 }
 
 func (s *spool) close() error {
+	serr := s.saveCursor()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.active == nil {
-		return nil
+		return serr
 	}
-	err := s.active.Close()
+	err := errors.Join(serr, s.active.Close())
 	s.active = nil
 	if s.lock != nil {
 		s.lock.Close()

@@ -14,7 +14,9 @@ func records(from, to int) ([]byte, int64) {
 	for seq := from; seq < to; seq++ {
 		var start int
 		b, start = beginRecord(b)
-		b = fmt.Appendf(b, `{"time":"2026-11-29T12:00:00.000000000Z","event":"unshare","pid":%d}`, seq)
+		// A field that does not pack, as a real event's inode numbers
+		// and times, so that blocks do not pack to nothing.
+		b = fmt.Appendf(b, `{"time":"2026-11-29T12:00:00.000000000Z","event":"unshare","pid":%d,"h":"%016x"}`, seq, uint64(seq)*0x9e3779b97f4a7c15)
 		b = finishRecord(b, start, uint64(seq), int64(seq), kindEvent)
 	}
 	return b, int64(to - from)
@@ -191,10 +193,13 @@ func TestSpoolSkipsDamage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, n := records(1, 11)
-	one := len(b) / 10
-	if _, err := s.appendRecords(b, n); err != nil {
-		t.Fatal(err)
+	var one int
+	for seq := 1; seq <= 10; seq++ { // one a write: plain records
+		b, n := records(seq, seq+1)
+		one = len(b)
+		if _, err := s.appendRecords(b, n); err != nil {
+			t.Fatal(err)
+		}
 	}
 	f, err := os.OpenFile(s.segs[0].name(s.dir), os.O_RDWR, 0)
 	if err != nil {
@@ -213,5 +218,88 @@ func TestSpoolSkipsDamage(t *testing.T) {
 	}
 	if p := s.pending(); p != 0 {
 		t.Fatalf("pending %d after skipping; want 0", p)
+	}
+}
+
+// TestSpoolReadsVersion1: a spool left by an nstrace from before blocks
+// (plain records, version 1) is read as it is, then written in blocks.
+func TestSpoolReadsVersion1(t *testing.T) {
+	dir := t.TempDir()
+	old := append([]byte(segMagic), segVersionPlain, 3)
+	old = append(old, "old"...)
+	b, _ := records(1, 6)
+	if err := os.WriteFile(filepath.Join(dir, "00000000000000000001.seg"), append(old, b...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := openSpool(dir, MinSpoolSize, "new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	if p := s.pending(); p != 5 {
+		t.Fatalf("pending %d in the version 1 segment; want 5", p)
+	}
+	b, n := records(6, 9)
+	if _, err := s.appendRecords(b, n); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, s); fmt.Sprint(got) != "[1 2 3 4 5 6 7 8]" {
+		t.Fatalf("read %v; want 1..5 from the old segment, 6..8 from the new", got)
+	}
+}
+
+// TestSpoolRefusesUnknownVersion: a segment of a later format is refused,
+// in one line that says so, rather than read wrong.
+func TestSpoolRefusesUnknownVersion(t *testing.T) {
+	dir := t.TempDir()
+	seg := append([]byte(segMagic), 9, 3)
+	seg = append(seg, "new"...)
+	name := filepath.Join(dir, "00000000000000000001.seg")
+	if err := os.WriteFile(name, seg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := openSpool(dir, MinSpoolSize, "one")
+	want := name + ": format version 9, not one this nstrace reads (1, 2): spool segment corrupt"
+	if !errors.Is(err, ErrSpoolCorrupt) || err.Error() != want {
+		t.Fatalf("openSpool: %v; want %q", err, want)
+	}
+}
+
+// TestSpoolBlockDamage: a block damaged on disk is given up whole, and
+// its records counted, the blocks before it read.
+func TestSpoolBlockDamage(t *testing.T) {
+	s, err := openSpool(t.TempDir(), MinSpoolSize, "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	var damageAt int64
+	for from := 1; from <= 30; from += 10 {
+		if from == 21 {
+			damageAt = s.segs[0].size + recHeaderSize + 5
+		}
+		b, n := records(from, from+10)
+		if _, err := s.appendRecords(b, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.segs[0].records; got != 30 {
+		t.Fatalf("segment counts %d records; want 30", got)
+	}
+	f, err := os.OpenFile(s.segs[0].name(s.dir), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{0xff}, damageAt); err != nil { // inside the third block
+		t.Fatal(err)
+	}
+	f.Close()
+	got := readAll(t, s)
+	if len(got) != 20 || got[0] != 1 || got[19] != 20 {
+		t.Fatalf("read %v; want the two blocks before the damage, 1..20", got)
+	}
+	seg, from, _ := s.readable()
+	if lost := s.skipRest(seg, from); lost != 10 {
+		t.Fatalf("skipRest lost %d; want the damaged block's 10", lost)
 	}
 }

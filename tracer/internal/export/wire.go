@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bytes"
 	"math"
 	"strconv"
 	"time"
@@ -18,9 +19,61 @@ const maxDepth = 32
 // their digits, null as an empty value), and the top-level fields the
 // attributes are read from. It allocates nothing once its buffers grew.
 type jsonWire struct {
-	b   []byte // the JSON
-	i   int
-	top []jsonField // the top-level fields, for the attributes
+	b    []byte // the JSON
+	i    int
+	top  []jsonField // the top-level fields, for the attributes
+	memo *valueMemo  // nil: none
+}
+
+// valueMemo keeps the last encoding of each top-level array or object
+// field. Records of one process repeat the same capabilities, arguments
+// and ancestors; comparing their JSON with the last costs a fraction of
+// transcoding it. JSON arrays and objects end themselves, so a value
+// that starts with the remembered bytes is that value.
+type valueMemo struct {
+	entries []memoEntry
+}
+
+type memoEntry struct {
+	key []byte
+	raw []byte // the value's JSON
+	enc []byte // its AnyValue fields
+}
+
+// maxMemo bounds the fields remembered: nstrace's records have fewer.
+const maxMemo = 32
+
+func (m *valueMemo) entry(key []byte) *memoEntry {
+	for i := range m.entries {
+		if string(m.entries[i].key) == string(key) {
+			return &m.entries[i]
+		}
+	}
+	if len(m.entries) >= maxMemo {
+		return nil
+	}
+	m.entries = append(m.entries, memoEntry{key: append([]byte(nil), key...)})
+	return &m.entries[len(m.entries)-1]
+}
+
+// memoValue appends the top-level field key's array or object value at
+// w.i: the remembered encoding when its JSON is the same as last time.
+func (w *jsonWire) memoValue(out, key []byte) ([]byte, bool) {
+	e := w.memo.entry(key)
+	if e == nil {
+		return w.value(out, 1)
+	}
+	if len(e.raw) > 0 && bytes.HasPrefix(w.b[w.i:], e.raw) {
+		w.i += len(e.raw)
+		return append(out, e.enc...), true
+	}
+	start, from := w.i, len(out)
+	out, ok := w.value(out, 1)
+	if ok {
+		e.raw = append(e.raw[:0], w.b[start:w.i]...)
+		e.enc = append(e.enc[:0], out[from:]...)
+	}
+	return out, ok
 }
 
 // jsonField is one top-level field: its key and its value's JSON.
@@ -185,7 +238,12 @@ func (w *jsonWire) object(out []byte, depth int) ([]byte, bool) {
 		w.space()
 		valStart := w.i
 		out, m = openField(out, fKVValue)
-		if out, ok = w.value(out, depth+1); !ok {
+		if depth == 0 && w.memo != nil && w.i < len(w.b) && (w.b[w.i] == '[' || w.b[w.i] == '{') {
+			out, ok = w.memoValue(out, key)
+		} else {
+			out, ok = w.value(out, depth+1)
+		}
+		if !ok {
 			return out, false
 		}
 		out = closeField(out, m)

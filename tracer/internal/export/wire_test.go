@@ -139,3 +139,40 @@ func sameJSON(a, b any) bool {
 	}
 	return reflect.DeepEqual(a, b)
 }
+
+// TestMemoSameBytes: with the memo, a run of records transcodes to the
+// same bytes as each record on its own, as values repeat, change, come
+// back and grow.
+func TestMemoSameBytes(t *testing.T) {
+	recs := []string{
+		`{"event":"setns","pid":1,"caps":["CAP_CHOWN","CAP_KILL"],"args":["a","b"],"ancestors":[{"pid":2,"comm":"sh"}]}`,
+		`{"event":"setns","pid":2,"caps":["CAP_CHOWN","CAP_KILL"],"args":["a","b"],"ancestors":[{"pid":2,"comm":"sh"}]}`,
+		`{"event":"setns","pid":3,"caps":["CAP_CHOWN"],"args":["a","b"],"ancestors":[{"pid":3,"comm":"sh"}]}`,
+		`{"event":"setns","pid":4,"caps":["CAP_CHOWN","CAP_KILL"],"args":["a","b","c"],"ancestors":[{"pid":2,"comm":"sh"}]}`,
+		`{"event":"setns","pid":5,"caps":["CAP_CHOWN","CAP_KILL","CAP_BPF"],"args":[],"ancestors":[{"pid":2,"comm":"sh"},{"pid":1,"comm":"init"}]}`,
+		`{"event":"setns","pid":6,"caps":["CAP_CHOWN","CAP_KILL"],"args":["a","b"],"ancestors":[{"pid":2,"comm":"sh"}]}`,
+		`{"event":"setns","pid":7,"caps":["CAP_CHOWN","CAP_KILL"] ,"args":"x","ancestors":null}`,
+	}
+	var memo valueMemo
+	for i, r := range recs {
+		w := jsonWire{b: []byte(r), memo: &memo}
+		got, ok := w.value(nil, 0)
+		if !ok || w.i != len(r) {
+			t.Fatalf("record %d: not transcoded with the memo", i)
+		}
+		alone := jsonWire{b: []byte(r)}
+		want, ok := alone.value(nil, 0)
+		if !ok {
+			t.Fatalf("record %d: not transcoded", i)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("record %d: %x with the memo; want %x", i, got, want)
+		}
+		if fmt.Sprint(w.top) != fmt.Sprint(alone.top) {
+			t.Fatalf("record %d: top fields %q with the memo; want %q", i, w.top, alone.top)
+		}
+	}
+	if n := len(memo.entries); n != 3 {
+		t.Fatalf("memo holds %d fields; want caps, args, ancestors", n)
+	}
+}

@@ -23,7 +23,11 @@ type exportOptions struct {
 	duration       time.Duration // each sustained run
 	search         string        // rates tried for the highest with nothing lost
 	searchDuration time.Duration
-	only           bool // the export row alone
+	only           bool   // the export row alone
+	compression    string // gzip or none, on the wire
+	collectorGOGC  string // the collector's GOGC; "" for Go's default
+
+	tableCol *collectorProc // the table's export column's, once started
 }
 
 func (e *exportOptions) register(fs *flag.FlagSet) {
@@ -33,6 +37,8 @@ func (e *exportOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&e.search, "export-search", "25000,50000,75000,100000,150000,200000,250000,300000", "rates tried, in order until one fails, for the highest with 0 lost, every record acknowledged and the acknowledgements keeping up")
 	fs.DurationVar(&e.searchDuration, "export-search-duration", 10*time.Second, "how long each search run lasts")
 	fs.BoolVar(&e.only, "export-only", false, "run the export row alone")
+	fs.StringVar(&e.compression, "export-compression", "gzip", "OTLP compression for the export row and column: gzip (nstrace's default) or none")
+	fs.StringVar(&e.collectorGOGC, "otelcol-gogc", "", "GOGC for the collector (its receiver allocates for every value of every record); empty: Go's default")
 }
 
 // defaultCollector is the collector the export tests build, when cached.
@@ -52,8 +58,10 @@ func defaultCollector() string {
 // rates, traced by `nstrace trace -q --pid` with and without export to a
 // local collector over OTLP/gRPC.
 type exportResult struct {
-	Collector string      `json:"collector"`
-	Runs      []exportRun `json:"runs"`
+	Collector     string      `json:"collector"`
+	CollectorGOGC string      `json:"collector_gogc,omitempty"`
+	Compression   string      `json:"compression"`
+	Runs          []exportRun `json:"runs"`
 	// HighestRate is the highest rate run with 0 lost, every record
 	// acknowledged and the rate reached; 0 when none.
 	HighestRate float64 `json:"highest_rate_zero_lost"`
@@ -74,6 +82,11 @@ type exportRun struct {
 	// CollectorNs is the collector's CPU per event meanwhile: what bounds
 	// the rate when it has less CPU than nstrace's sender.
 	CollectorNs float64 `json:"collector_ns"`
+}
+
+// env is nstrace's environment for the export runs: the compression asked.
+func (e *exportOptions) env() []string {
+	return append(os.Environ(), "OTEL_EXPORTER_OTLP_COMPRESSION="+e.compression)
 }
 
 func parseRates(s string) ([]float64, error) {
@@ -107,7 +120,10 @@ func measureExport(o *options) (*exportResult, error) {
 		return nil, err
 	}
 	defer col.kill()
-	res := &exportResult{Collector: e.collector}
+	if e.compression != "gzip" && e.compression != "none" {
+		return nil, fmt.Errorf("-export-compression %q: want gzip or none", e.compression)
+	}
+	res := &exportResult{Collector: e.collector, CollectorGOGC: e.collectorGOGC, Compression: e.compression}
 	for _, rate := range sustained {
 		plain, err := exportOnce(o, nil, rate, e.duration)
 		if err != nil {
@@ -197,6 +213,9 @@ service:
 		return nil, err
 	}
 	cmd := exec.Command(bin, "--config", cfg)
+	if g := o.export.collectorGOGC; g != "" {
+		cmd.Env = append(os.Environ(), "GOGC="+g)
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start collector: %w", err)
 	}
@@ -242,7 +261,9 @@ func exportOnce(o *options, col *collectorProc, rate float64, d time.Duration) (
 		args = append(args, "--otlp-endpoint", url, "--otlp-insecure", "--otlp-spool", filepath.Join(dir, "spool"),
 			"--drain-timeout", "30s")
 	}
-	s, err := startSession(exec.Command(o.nstrace, args...), "", fileExists(ready))
+	cmd := exec.Command(o.nstrace, args...)
+	cmd.Env = o.export.env()
+	s, err := startSession(cmd, "", fileExists(ready))
 	if err != nil {
 		return nil, err
 	}
@@ -281,6 +302,9 @@ func exportOnce(o *options, col *collectorProc, rate float64, d time.Duration) (
 		return nil, fmt.Errorf("nstrace printed no summary: %q", s.stderr.String())
 	}
 	run.Events, run.Lost = sum.Events, sum.Lost+dropped+rejected
+	if run.Lost > 0 {
+		fmt.Fprintf(os.Stderr, "nsbench: export: lost %d (kernel %d, export dropped %d, rejected %d); nstrace said:\n%s", run.Lost, sum.Lost, dropped, rejected, s.stderr.String())
+	}
 	if ops > 0 {
 		run.CPUNs = float64(s.cpuSinceReady().Nanoseconds()) / float64(ops)
 	}

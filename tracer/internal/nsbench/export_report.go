@@ -10,7 +10,11 @@ import (
 
 // writeExportTable prints the export row.
 func writeExportTable(w io.Writer, r *exportResult) {
-	fmt.Fprintf(w, "\nExport: setns churn traced by `nstrace trace -q --pid`, with and without --otlp-endpoint to a local OpenTelemetry Collector (OTLP/gRPC, gzip)\n")
+	gogc := r.CollectorGOGC
+	if gogc == "" {
+		gogc = "default"
+	}
+	fmt.Fprintf(w, "\nExport: setns churn traced by `nstrace trace -q --pid`, with and without --otlp-endpoint to a local OpenTelemetry Collector (OTLP/gRPC, compression %s; collector: otlp receiver -> debug exporter, basic verbosity, GOGC %s)\n", r.Compression, gogc)
 	fmt.Fprintf(w, "%-10s %-7s %10s %7s %10s %10s %8s %8s %8s %10s %12s %12s\n",
 		"rate/s", "export", "achieved", "secs", "events", "acked", "lost", "drain s", "cpu ns", "export ns", "per core/s", "collector ns")
 	for _, run := range r.Runs {

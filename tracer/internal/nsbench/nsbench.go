@@ -152,6 +152,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	defer o.export.stopTableCollector()
 	res := newResults(tracers)
 	res.Notes = append(res.Notes, notes...)
 	if err := pinHarness(o.cpu); err != nil {
@@ -280,6 +281,10 @@ func chooseTracers(o *options) ([]tracer, []string, error) {
 	if o.baseline != "" {
 		tracers = append(tracers, nstraceTracer(o.baseline, false, true), nstraceTracer(o.baseline, true, true))
 		notes = append(notes, fmt.Sprintf("baseline columns: %s, another build of nstrace, run the same ways", o.baseline))
+	}
+	if o.export.collector != "" {
+		tracers = append(tracers, exportTracer(o))
+		notes = append(notes, fmt.Sprintf("nstrace -o json --otlp-endpoint column: -o json plus OTLP/gRPC (compression %s) export to a local collector, a fresh spool each run, waiting at exit for every acknowledgement", o.export.compression))
 	}
 	if o.bpftrace == "" {
 		return tracers, append(notes, "bpftrace column left out (-bpftrace \"\")"), nil
