@@ -89,22 +89,8 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	initBin, err := guestInit(o.initBin, tmp, a)
+	initrd, err := o.buildGuest(tmp, a, tools, test, args)
 	if err != nil {
-		return err
-	}
-	initrd := filepath.Join(tmp, "initramfs.cpio")
-	if err := timedInitramfs(initrd, initramfs{
-		init:    initBin,
-		busybox: tools.busybox,
-		applets: tools.applets,
-		test:    test,
-		args:    args,
-		env:     o.guestEnv(),
-		files:   o.files,
-		trees:   o.trees,
-		root:    tools.root,
-	}); err != nil {
 		return err
 	}
 	return boot(ctx, o.machine(a, initrd))
@@ -212,6 +198,30 @@ func findGuestTools(a arch, cache string, files fileFlags) (guestTools, error) {
 		return guestTools{}, err
 	}
 	return t, nil
+}
+
+// buildGuest builds the guest's initramfs in tmp, with its init, tools
+// and the test, and gives its path.
+func (o *options) buildGuest(tmp string, a arch, tools guestTools, test string, args []string) (string, error) {
+	initBin, err := guestInit(o.initBin, tmp, a)
+	if err != nil {
+		return "", err
+	}
+	initrd := filepath.Join(tmp, "initramfs.cpio")
+	if err := timedInitramfs(initrd, initramfs{
+		init:    initBin,
+		busybox: tools.busybox,
+		applets: tools.applets,
+		test:    test,
+		args:    args,
+		env:     o.guestEnv(),
+		files:   o.files,
+		trees:   o.trees,
+		root:    tools.root,
+	}); err != nil {
+		return "", err
+	}
+	return initrd, nil
 }
 
 // guestInit is the prebuilt init given with -init, or one built into tmp.
