@@ -57,35 +57,57 @@ func makeGuestRoot(a arch, cache string, pkgs []string) (guestRoot, error) {
 		return r, err
 	}
 	defer os.RemoveAll(work)
-	archives := filepath.Join(work, "archives")
-	if err := os.MkdirAll(filepath.Join(archives, "partial"), 0o755); err != nil {
+	debs, err := downloadPackages(apt, a, sorted, filepath.Join(work, "archives"))
+	if err != nil {
 		return r, err
 	}
-	fmt.Printf("vmtest: downloading %s for %s\n", strings.Join(sorted, " "), a.name)
-	args := append([]string{"-o", "Dir::Cache::archives=" + archives,
-		"install", "-y", "--download-only", "--no-install-recommends"}, sorted...)
-	if err := apt.run("", "apt-get", args...); err != nil {
+	tree := filepath.Join(work, "root")
+	if err := unpackDebs(debs, tree); err != nil {
 		return r, err
+	}
+	return r, cacheRoot(tree, r)
+}
+
+// downloadPackages downloads pkgs and everything they depend on into
+// archives, and gives the .deb files.
+func downloadPackages(apt aptRoot, a arch, pkgs []string, archives string) ([]string, error) {
+	if err := os.MkdirAll(filepath.Join(archives, "partial"), 0o755); err != nil {
+		return nil, err
+	}
+	fmt.Printf("vmtest: downloading %s for %s\n", strings.Join(pkgs, " "), a.name)
+	args := append([]string{"-o", "Dir::Cache::archives=" + archives,
+		"install", "-y", "--download-only", "--no-install-recommends"}, pkgs...)
+	if err := apt.run("", "apt-get", args...); err != nil {
+		return nil, err
 	}
 	debs, _ := filepath.Glob(filepath.Join(archives, "*.deb"))
 	if len(debs) == 0 {
-		return r, fmt.Errorf("apt-get downloaded no %s packages", a.name)
+		return nil, fmt.Errorf("apt-get downloaded no %s packages", a.name)
 	}
-	tree := filepath.Join(work, "root")
+	return debs, nil
+}
+
+// unpackDebs unpacks each of debs into tree.
+func unpackDebs(debs []string, tree string) error {
 	for _, deb := range debs {
 		// -x unpacks the files alone: no maintainer script runs.
 		if out, err := exec.Command("dpkg-deb", "-x", deb, tree).CombinedOutput(); err != nil {
-			return r, fmt.Errorf("dpkg-deb -x %s: %w: %s", filepath.Base(deb), err, out)
+			return fmt.Errorf("dpkg-deb -x %s: %w: %s", filepath.Base(deb), err, out)
 		}
 	}
-	// Renaming the finished tree makes a half-done one invisible.
+	return nil
+}
+
+// cacheRoot moves the unpacked tree to r's place in the cache. Renaming
+// the finished tree makes a half-done one invisible.
+func cacheRoot(tree string, r guestRoot) error {
 	if err := os.Rename(tree, r.dir); err != nil {
 		if _, serr := os.Stat(r.dir); serr == nil {
-			return r, nil // another vmtest made it first
+			return nil // another vmtest made it first
 		}
-		return r, fmt.Errorf("cache %s root: %w", a.name, err)
+		return fmt.Errorf("cache %s root: %w", r.arch.name, err)
 	}
-	return r, nil
+	return nil
 }
 
 // errEscapes is a symbolic link leading out of the guest root, or round in

@@ -93,7 +93,33 @@ func buildInitramfs(dst string, r initramfs) error {
 }
 
 // layout maps every guest path to its item, parent directories included.
+// What is named explicitly (the init, the test, -file, -dir) must not
+// clash; libraries and busybox applets go only where nothing else is.
 func (r initramfs) layout(applets []string) (map[string]item, error) {
+	items, err := r.baseItems()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.addFiles(items); err != nil {
+		return nil, err
+	}
+	for _, l := range r.libs {
+		addIfFree(items, l.guest, item{host: l.host})
+	}
+	for _, a := range applets {
+		addIfFree(items, "/bin/"+a, item{link: "busybox"})
+	}
+	if err := addParents(items); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// baseItems are what every guest has: the init and its configuration
+// (the test's command line and environment), a console, a root user,
+// busybox, the test and the directories the guest init mounts on or
+// the tests expect.
+func (r initramfs) baseItems() (map[string]item, error) {
 	testPath := path.Join(testDir, filepath.Base(r.test))
 	cfg, err := json.Marshal(guest.Config{
 		Args: append([]string{testPath}, r.args...),
@@ -115,37 +141,45 @@ func (r initramfs) layout(applets []string) (map[string]item, error) {
 	for _, d := range []string{"/proc", "/sys", "/tmp", "/run", "/root", "/sbin", "/usr/bin", "/usr/sbin"} {
 		items[d] = item{dir: true, mode: 0o755}
 	}
+	return items, nil
+}
+
+// addFiles adds the -file files, each refused where something already
+// is, and the -dir trees.
+func (r initramfs) addFiles(items map[string]item) error {
 	for _, f := range r.files {
 		if _, taken := items[f.guest]; taken {
-			return nil, fmt.Errorf("-file %s: %s is already in the guest", f.host, f.guest)
+			return fmt.Errorf("-file %s: %s is already in the guest", f.host, f.guest)
 		}
 		items[f.guest] = item{host: f.host}
 	}
 	for _, tr := range r.trees {
 		if err := addTree(items, tr); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	for _, l := range r.libs {
-		if _, taken := items[l.guest]; !taken {
-			items[l.guest] = item{host: l.host}
-		}
+	return nil
+}
+
+// addIfFree adds it at guest path p unless something is there already.
+func addIfFree(items map[string]item, p string, it item) {
+	if _, taken := items[p]; !taken {
+		items[p] = it
 	}
-	for _, a := range applets {
-		p := "/bin/" + a
-		if _, taken := items[p]; !taken {
-			items[p] = item{link: "busybox"}
-		}
-	}
+}
+
+// addParents adds the directories above every item, refusing an item
+// that would need a file as its directory.
+func addParents(items map[string]item) error {
 	for p := range items {
 		for d := path.Dir(p); d != "/"; d = path.Dir(d) {
 			if it, ok := items[d]; ok && !it.dir {
-				return nil, fmt.Errorf("%s is a file but %s needs it as a directory", d, p)
+				return fmt.Errorf("%s is a file but %s needs it as a directory", d, p)
 			}
 			items[d] = item{dir: true, mode: 0o755}
 		}
 	}
-	return items, nil
+	return nil
 }
 
 // addTree adds a host directory's files, directories and symbolic links

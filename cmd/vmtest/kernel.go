@@ -134,9 +134,23 @@ func downloadKernel(root *aptRoot, release, dir string) error {
 		return err
 	}
 	defer os.RemoveAll(work)
+	deb, err := aptDownload(root, pkg, work)
+	if err != nil {
+		return err
+	}
+	out := filepath.Join(work, "kernel")
+	if err := extractKernel(deb, release, out); err != nil {
+		return err
+	}
+	return cacheKernel(out, dir)
+}
 
+// aptDownload downloads the package pkg into dir with apt (root's, if not
+// nil) and gives its .deb file.
+func aptDownload(root *aptRoot, pkg, dir string) (string, error) {
+	var err error
 	if root != nil {
-		err = root.run(work, "apt-get", "download", pkg)
+		err = root.run(dir, "apt-get", "download", pkg)
 	} else {
 		args := []string{"download", pkg}
 		if os.Geteuid() == 0 {
@@ -144,30 +158,35 @@ func downloadKernel(root *aptRoot, release, dir string) error {
 			args = append([]string{"-o", "APT::Sandbox::User=root"}, args...)
 		}
 		cmd := exec.Command("apt-get", args...)
-		cmd.Dir = work
+		cmd.Dir = dir
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		err = cmd.Run()
 	}
 	if err != nil {
-		return fmt.Errorf("apt-get download %s: %w", pkg, err)
+		return "", fmt.Errorf("apt-get download %s: %w", pkg, err)
 	}
-	debs, _ := filepath.Glob(filepath.Join(work, pkg+"_*.deb"))
+	debs, _ := filepath.Glob(filepath.Join(dir, pkg+"_*.deb"))
 	if len(debs) != 1 {
-		return fmt.Errorf("apt-get download %s left %d .deb files", pkg, len(debs))
+		return "", fmt.Errorf("apt-get download %s left %d .deb files", pkg, len(debs))
 	}
+	return debs[0], nil
+}
 
-	out := filepath.Join(work, "kernel")
+// extractKernel copies the vmlinuz and config of the kernel package deb
+// into the new directory out.
+func extractKernel(deb, release, out string) error {
 	if err := os.Mkdir(out, 0o755); err != nil {
 		return err
 	}
-	want := map[string]string{
+	return extractDeb(deb, map[string]string{
 		"./boot/vmlinuz-" + release: filepath.Join(out, "vmlinuz"),
 		"./boot/config-" + release:  filepath.Join(out, "config"),
-	}
-	if err := extractDeb(debs[0], want); err != nil {
-		return err
-	}
-	// Renaming the finished directory makes a half-done download invisible.
+	})
+}
+
+// cacheKernel moves the extracted kernel directory to dir in the cache.
+// Renaming the finished directory makes a half-done download invisible.
+func cacheKernel(out, dir string) error {
 	if err := os.Rename(out, dir); err != nil {
 		if _, serr := os.Stat(filepath.Join(dir, "vmlinuz")); serr == nil {
 			return nil // another vmtest cached it first

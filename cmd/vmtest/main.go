@@ -57,36 +57,13 @@ func main() {
 }
 
 func run() error {
-	var (
-		files    fileFlags
-		trees    fileFlags
-		envs     multiFlag
-		archName = flag.String("arch", runtime.GOARCH, "guest architecture: amd64 or arm64")
-		release  = flag.String("kernel-version", "", "Debian kernel release to boot, e.g. 6.1.0-56-amd64 (default: the one linux-image-ARCH depends on)")
-		btfOut   = flag.String("btf", "", "write the kernel's BTF to `FILE` and exit, booting nothing")
-		kernel   = flag.String("kernel", "", "boot this kernel image instead of a Debian package")
-		cache    = flag.String("cache", defaultCacheDir(), "directory caching downloaded kernels")
-		timeout  = flag.Duration("timeout", 8*time.Minute, "kill the guest after this long")
-		mem      = flag.String("mem", "1G", "guest memory (QEMU -m)")
-		cpus     = flag.Int("smp", 2, "guest CPUs")
-		accel    = flag.String("accel", "tcg", "QEMU accelerator: tcg, or kvm where KVM really works (a /dev/kvm that fails emulation hangs the guest)")
-		cmdline  = flag.String("append", "", "extra kernel command line")
-		initBin  = flag.String("init", "", "prebuilt guest init (default: build ./cmd/vmtest/guestinit)")
-	)
-	flag.Var(&files, "file", "copy `HOST[:GUEST]` into the guest with the shared libraries it needs; a HOST without / is looked up in PATH (for a foreign -arch, in its Debian packages); GUEST defaults to /bin/BASENAME; repeatable")
-	flag.Var(&trees, "dir", "copy the host directory `HOST:GUEST` into the guest whole, symbolic links as they are; repeatable")
-	flag.Var(&envs, "env", "add `KEY=VALUE` to the test's environment; repeatable")
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: vmtest [flags] TEST-BINARY [--] [ARGS...]\n")
-		flag.PrintDefaults()
-	}
-	flag.Parse()
-	a, err := lookupArch(*archName)
+	o := parseOptions()
+	a, err := lookupArch(o.arch)
 	if err != nil {
 		return err
 	}
-	if *btfOut != "" {
-		return writeKernelBTF(a, *kernel, *release, *cache, *btfOut)
+	if o.btfOut != "" {
+		return writeKernelBTF(a, o.kernel, o.release, o.cache, o.btfOut)
 	}
 	test, args, err := splitArgs(flag.Args())
 	if err != nil {
@@ -97,30 +74,12 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	hostBusybox, err := ensureHostTools(a)
+	tools, err := findGuestTools(a, o.cache, o.files)
 	if err != nil {
 		return err
 	}
-	busybox := hostBusybox
-	var root *guestRoot
-	lookTool := lookHostTool
-	if !a.native() {
-		r, err := makeGuestRoot(a, *cache, guestPackages)
-		if err != nil {
-			return err
-		}
-		root, lookTool = &r, r.lookTool
-		bb, err := r.lookTool("busybox")
-		if err != nil {
-			return err
-		}
-		busybox = bb.host
-	}
-	if err := files.resolve(lookTool); err != nil {
-		return err
-	}
-	if *kernel == "" {
-		if *kernel, err = debianKernel(a, *release, *cache); err != nil {
+	if o.kernel == "" {
+		if o.kernel, err = debianKernel(a, o.release, o.cache); err != nil {
 			return err
 		}
 	}
@@ -130,46 +89,162 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if *initBin == "" {
-		*initBin = filepath.Join(tmp, "init")
-		if err := buildInit(*initBin, a); err != nil {
-			return err
-		}
+	initrd, err := o.buildGuest(tmp, a, tools, test, args)
+	if err != nil {
+		return err
 	}
+	return boot(ctx, o.machine(a, initrd))
+}
 
-	env := append([]string{
+// options are vmtest's command-line settings.
+type options struct {
+	files   fileFlags
+	trees   fileFlags
+	envs    multiFlag
+	arch    string
+	release string
+	btfOut  string
+	kernel  string
+	cache   string
+	timeout time.Duration
+	mem     string
+	cpus    int
+	accel   string
+	cmdline string
+	initBin string
+}
+
+// parseOptions registers vmtest's flags on the command line and parses it.
+func parseOptions() *options {
+	o := &options{}
+	flag.StringVar(&o.arch, "arch", runtime.GOARCH, "guest architecture: amd64 or arm64")
+	flag.StringVar(&o.release, "kernel-version", "", "Debian kernel release to boot, e.g. 6.1.0-56-amd64 (default: the one linux-image-ARCH depends on)")
+	flag.StringVar(&o.btfOut, "btf", "", "write the kernel's BTF to `FILE` and exit, booting nothing")
+	flag.StringVar(&o.kernel, "kernel", "", "boot this kernel image instead of a Debian package")
+	flag.StringVar(&o.cache, "cache", defaultCacheDir(), "directory caching downloaded kernels")
+	flag.DurationVar(&o.timeout, "timeout", 8*time.Minute, "kill the guest after this long")
+	flag.StringVar(&o.mem, "mem", "1G", "guest memory (QEMU -m)")
+	flag.IntVar(&o.cpus, "smp", 2, "guest CPUs")
+	flag.StringVar(&o.accel, "accel", "tcg", "QEMU accelerator: tcg, or kvm where KVM really works (a /dev/kvm that fails emulation hangs the guest)")
+	flag.StringVar(&o.cmdline, "append", "", "extra kernel command line")
+	flag.StringVar(&o.initBin, "init", "", "prebuilt guest init (default: build ./cmd/vmtest/guestinit)")
+	flag.Var(&o.files, "file", "copy `HOST[:GUEST]` into the guest with the shared libraries it needs; a HOST without / is looked up in PATH (for a foreign -arch, in its Debian packages); GUEST defaults to /bin/BASENAME; repeatable")
+	flag.Var(&o.trees, "dir", "copy the host directory `HOST:GUEST` into the guest whole, symbolic links as they are; repeatable")
+	flag.Var(&o.envs, "env", "add `KEY=VALUE` to the test's environment; repeatable")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: vmtest [flags] TEST-BINARY [--] [ARGS...]\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	return o
+}
+
+// guestEnv is the test's environment: what every kernel test in the guest
+// needs, then the -env settings.
+func (o *options) guestEnv() []string {
+	return append([]string{
 		"NSTRACE_KERNEL_TESTS=1",
 		"NSTRACE_VM=1",
 		"PATH=/bin:/usr/bin:/sbin:/usr/sbin",
 		"HOME=/tmp",
-	}, envs...)
+	}, o.envs...)
+}
+
+// machine is the QEMU guest the options describe, booting initrd.
+func (o *options) machine(a arch, initrd string) machine {
+	return machine{
+		arch:    a,
+		kernel:  o.kernel,
+		initrd:  initrd,
+		mem:     o.mem,
+		cpus:    o.cpus,
+		accel:   o.accel,
+		cmdline: o.cmdline,
+		timeout: o.timeout,
+	}
+}
+
+// guestTools are where the guest's busybox and other tools come from.
+type guestTools struct {
+	busybox string     // the busybox copied into the guest
+	applets string     // a host-runnable busybox to list the applets with
+	root    *guestRoot // the foreign architecture's packages; nil when native
+}
+
+// findGuestTools finds the busybox for the guest and resolves each bare
+// -file command name. A native guest takes them from the host; a foreign
+// one from its architecture's Debian packages, while the applet list still
+// comes from the host's busybox, which can run here.
+func findGuestTools(a arch, cache string, files fileFlags) (guestTools, error) {
+	hostBusybox, err := ensureHostTools(a)
+	if err != nil {
+		return guestTools{}, err
+	}
+	t := guestTools{busybox: hostBusybox, applets: hostBusybox}
+	lookTool := lookHostTool
+	if !a.native() {
+		r, err := makeGuestRoot(a, cache, guestPackages)
+		if err != nil {
+			return guestTools{}, err
+		}
+		t.root, lookTool = &r, r.lookTool
+		bb, err := r.lookTool("busybox")
+		if err != nil {
+			return guestTools{}, err
+		}
+		t.busybox = bb.host
+	}
+	if err := files.resolve(lookTool); err != nil {
+		return guestTools{}, err
+	}
+	return t, nil
+}
+
+// buildGuest builds the guest's initramfs in tmp, with its init, tools
+// and the test, and gives its path.
+func (o *options) buildGuest(tmp string, a arch, tools guestTools, test string, args []string) (string, error) {
+	initBin, err := guestInit(o.initBin, tmp, a)
+	if err != nil {
+		return "", err
+	}
 	initrd := filepath.Join(tmp, "initramfs.cpio")
-	start := time.Now()
-	if err := buildInitramfs(initrd, initramfs{
-		init:    *initBin,
-		busybox: busybox,
-		applets: hostBusybox,
+	if err := timedInitramfs(initrd, initramfs{
+		init:    initBin,
+		busybox: tools.busybox,
+		applets: tools.applets,
 		test:    test,
 		args:    args,
-		env:     env,
-		files:   files,
-		trees:   trees,
-		root:    root,
+		env:     o.guestEnv(),
+		files:   o.files,
+		trees:   o.trees,
+		root:    tools.root,
 	}); err != nil {
+		return "", err
+	}
+	return initrd, nil
+}
+
+// guestInit is the prebuilt init given with -init, or one built into tmp.
+func guestInit(prebuilt, tmp string, a arch) (string, error) {
+	if prebuilt != "" {
+		return prebuilt, nil
+	}
+	bin := filepath.Join(tmp, "init")
+	if err := buildInit(bin, a); err != nil {
+		return "", err
+	}
+	return bin, nil
+}
+
+// timedInitramfs builds the initramfs and prints how long that took, the
+// host-side share of a run's time before the guest boots.
+func timedInitramfs(dst string, r initramfs) error {
+	start := time.Now()
+	if err := buildInitramfs(dst, r); err != nil {
 		return err
 	}
 	fmt.Printf("vmtest: initramfs built in %v\n", time.Since(start).Round(time.Millisecond))
-
-	return boot(ctx, machine{
-		arch:    a,
-		kernel:  *kernel,
-		initrd:  initrd,
-		mem:     *mem,
-		cpus:    *cpus,
-		accel:   *accel,
-		cmdline: *cmdline,
-		timeout: *timeout,
-	})
+	return nil
 }
 
 // splitArgs takes the test binary and its arguments from the positional

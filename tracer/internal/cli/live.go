@@ -13,9 +13,11 @@ import (
 	"github.com/nstrace/nstrace/tracer"
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/internal/detect"
+	"github.com/nstrace/nstrace/tracer/internal/inventory"
 	"github.com/nstrace/nstrace/tracer/internal/metrics"
 	"github.com/nstrace/nstrace/tracer/internal/pipeline"
 	"github.com/nstrace/nstrace/tracer/internal/render"
+	"github.com/nstrace/nstrace/tracer/internal/resolve"
 	"github.com/nstrace/nstrace/tracer/internal/runtime"
 )
 
@@ -46,12 +48,8 @@ func openLive(ctx context.Context, cfg *traceConfig) (_ *liveTrace, err error) {
 			lt.cleanup()
 		}
 	}()
-	f := cfg.flags
-	if lt.t, err = tracer.Open(cfg.tracer); err != nil {
+	if err := lt.openTracer(); err != nil {
 		return nil, err
-	}
-	for _, note := range lt.t.Notes() {
-		fmt.Fprintf(os.Stderr, "nstrace: %s\n", note)
 	}
 	// The first stop signal starts a bounded drain, a second ends it (stop.go).
 	lt.sigs = make(chan os.Signal, 2)
@@ -62,45 +60,90 @@ func openLive(ctx context.Context, cfg *traceConfig) (_ *liveTrace, err error) {
 		return nil, err
 	}
 	warnUnreadable(os.Stderr, inv)
-	m := f.metrics.new()
-	var waiters []pipeline.Waiter
-	var namespaces detect.Namespaces = res
-	if lt.rt = startRuntimes(cfg.runtimes, os.Stderr); lt.rt != nil {
+	m := cfg.flags.metrics.new()
+	lt.p = pipeline.New(lt.pipelineOptions(res, inv, m))
+	if lt.srv, err = cfg.flags.metrics.serve(m, lt.t, res, lt.p.Unwritten); err != nil {
+		return nil, err
+	}
+	if err := lt.addRecording(res); err != nil {
+		return nil, err
+	}
+	if err := lt.addExport(ctx, m); err != nil {
+		return nil, err
+	}
+	return lt, nil
+}
+
+// openTracer loads and attaches the probes, and says what that changed on
+// the system (a tracefs mounted, say).
+func (lt *liveTrace) openTracer() (err error) {
+	if lt.t, err = tracer.Open(lt.cfg.tracer); err != nil {
+		return err
+	}
+	for _, note := range lt.t.Notes() {
+		fmt.Fprintf(os.Stderr, "nstrace: %s\n", note)
+	}
+	return nil
+}
+
+// pipelineOptions starts what the pipeline enriches and detects with (the
+// runtime watcher, the detector) and gives the options it is built from.
+func (lt *liveTrace) pipelineOptions(res *resolve.Resolver, inv *inventory.Inventory, m *metrics.Metrics) pipeline.Options {
+	f := lt.cfg.flags
+	waiters, namespaces := lt.startRuntimes(res)
+	lt.det = newDetection(lt.cfg.rules, m, os.Stderr,
+		detect.WithNamespaces(namespaces), detect.WithInventory(inv), detect.WithProc("/"), detect.WithWallClock())
+	o := pipeline.Options{Resolver: res, HoldBack: true, Waiters: waiters, Detector: lt.det.detector(), Filter: lt.cfg.filter,
+		Observer: observer(m), Warn: os.Stderr}
+	if f.eventDelay > 0 {
+		o.Enrich = append(o.Enrich, func(*event.Event) { time.Sleep(f.eventDelay) })
+	}
+	if lt.cfg.out != nil {
+		o.Sinks = append(o.Sinks, lt.cfg.out)
+	}
+	return o
+}
+
+// startRuntimes watches the container runtimes asked for, if any: the
+// pipeline then waits for their names, and detection sees namespaces
+// labelled with them.
+func (lt *liveTrace) startRuntimes(res *resolve.Resolver) (waiters []pipeline.Waiter, namespaces detect.Namespaces) {
+	namespaces = res
+	if lt.rt = startRuntimes(lt.cfg.runtimes, os.Stderr); lt.rt != nil {
 		// The containers running now are named from the first event: the
 		// runtimes whose socket exists list them first, within a bound.
 		lt.rt.WaitListed(time.Now().Add(runtimeListWait))
 		waiters = append(waiters, lt.rt.Enricher())
 		namespaces = labelledNamespaces{res, lt.rt.Enricher()}
 	}
-	lt.det = newDetection(cfg.rules, m, os.Stderr,
-		detect.WithNamespaces(namespaces), detect.WithInventory(inv), detect.WithProc("/"), detect.WithWallClock())
-	o := pipeline.Options{Resolver: res, HoldBack: true, Waiters: waiters, Detector: lt.det.detector(), Filter: cfg.filter,
-		Observer: observer(m), Warn: os.Stderr}
-	if f.eventDelay > 0 {
-		o.Enrich = append(o.Enrich, func(*event.Event) { time.Sleep(f.eventDelay) })
+	return waiters, namespaces
+}
+
+// addRecording records the session with -w.
+func (lt *liveTrace) addRecording(res *resolve.Resolver) (err error) {
+	if lt.cfg.flags.write == "" {
+		return nil
 	}
-	if cfg.out != nil {
-		o.Sinks = append(o.Sinks, cfg.out)
+	h := recordHeader(lt.t, lt.cfg.filter)
+	if lt.rec, err = startRecording(lt.cfg.flags.write, lt.cfg.record, h, labelledInventory(res, lt.rt), lt.cfg.rules, os.Stderr); err != nil {
+		return err
 	}
-	lt.p = pipeline.New(o)
-	if lt.srv, err = f.metrics.serve(m, lt.t, res, lt.p.Unwritten); err != nil {
-		return nil, err
+	lt.p.AddSink(lt.rec)
+	return nil
+}
+
+// addExport exports the events over OTLP when asked, observed by the
+// metrics.
+func (lt *liveTrace) addExport(ctx context.Context, m *metrics.Metrics) (err error) {
+	if lt.cfg.export == nil {
+		return nil
 	}
-	if f.write != "" {
-		h := recordHeader(lt.t, cfg.filter)
-		if lt.rec, err = startRecording(f.write, cfg.record, h, labelledInventory(res, lt.rt), cfg.rules, os.Stderr); err != nil {
-			return nil, err
-		}
-		lt.p.AddSink(lt.rec)
+	if lt.export, err = startExport(ctx, lt.cfg.export, os.Stderr); err != nil {
+		return err
 	}
-	if cfg.export != nil {
-		if lt.export, err = startExport(ctx, cfg.export, os.Stderr); err != nil {
-			return nil, err
-		}
-		lt.p.AddSink(lt.export)
-		lt.export.observe(m)
-	}
-	return lt, nil
+	lt.p.AddSink(lt.export)
+	lt.export.observe(m)
+	return nil
 }
 
 // run traces until a stop signal and a bounded drain (stop.go).

@@ -7,10 +7,8 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"slices"
 	"strconv"
 
-	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/internal/inventory"
 	"github.com/nstrace/nstrace/tracer/internal/procfs"
 	"github.com/nstrace/nstrace/tracer/internal/render"
@@ -106,81 +104,6 @@ func openedBy(proc string) map[inventory.Key]uint32 {
 		}
 	}
 	return holders
-}
-
-// treeRows orders ns as lsns -T does: under each user namespace, the
-// namespaces it owns (by=owner), or under each pid and user namespace its
-// children (by=parent), inode order at each level. Namespaces outside
-// want are drawn only as the ancestors of those in it.
-func treeRows(all []inventory.Namespace, want func(*inventory.Namespace) bool, by string) []lsRow {
-	byKey := map[inventory.Key]*inventory.Namespace{}
-	for i := range all {
-		byKey[inventory.KeyOf(all[i].Type, all[i].Inode)] = &all[i]
-	}
-	up := func(n *inventory.Namespace) *inventory.Namespace {
-		if by == "parent" {
-			if n.Parent == 0 || n.Type != event.Pid && n.Type != event.User {
-				return nil
-			}
-			return byKey[inventory.KeyOf(n.Type, n.Parent)]
-		}
-		if n.Owner == 0 {
-			return nil
-		}
-		return byKey[inventory.KeyOf(event.User, n.Owner)]
-	}
-	children := map[*inventory.Namespace][]*inventory.Namespace{}
-	shown := map[*inventory.Namespace]bool{}
-	var roots []*inventory.Namespace
-	for i := range all {
-		n := &all[i]
-		if by == "parent" && n.Type != event.Pid && n.Type != event.User || !want(n) {
-			continue
-		}
-		// n and every ancestor not shown yet
-		for c := n; c != nil && !shown[c]; c = up(c) {
-			shown[c] = true
-			if p := up(c); p != nil && p != c {
-				children[p] = append(children[p], c)
-			} else {
-				roots = append(roots, c)
-			}
-		}
-	}
-	order := func(s []*inventory.Namespace) {
-		slices.SortFunc(s, func(a, b *inventory.Namespace) int {
-			if a.Inode != b.Inode {
-				return int(a.Inode) - int(b.Inode)
-			}
-			return int(a.Type) - int(b.Type)
-		})
-	}
-	var rows []lsRow
-	var walk func(n *inventory.Namespace, indent, branch string)
-	walk = func(n *inventory.Namespace, indent, branch string) {
-		rows = append(rows, lsRow{ns: n, branch: indent + branch})
-		kids := children[n]
-		order(kids)
-		next := indent
-		switch branch {
-		case "├─":
-			next += "│ "
-		case "└─":
-			next += "  "
-		}
-		for i, k := range kids {
-			b := "├─"
-			if i == len(kids)-1 {
-				b = "└─"
-			}
-			walk(k, next, b)
-		}
-	}
-	order(roots)
-	for _, r := range roots {
-		walk(r, "", "")
-	}
-	return rows
 }
 
 // pidNamespaces are the namespaces /proc/PID/ns names (lsns -p).

@@ -84,15 +84,32 @@ func runReplay(f *replayFlags, args []string, stdout, stderr io.Writer) error {
 	det := newDetection(rules, nil, stderr, detect.WithNamespaces(rec.res))
 	p := pipeline.New(pipeline.Options{Resolver: rec.res, Detector: det.detector(), Filter: filt,
 		Sinks: []pipeline.Sink{out}, Warn: stderr})
+	announceRecording(stderr, first, recorded)
+	if err := out.start(); err != nil {
+		return err
+	}
+	if err := replayVerified(rec, p, recorded, f.verify, stderr); err != nil {
+		return err
+	}
+	printReplaySummary(stderr, p, det)
+	return nil
+}
+
+// announceRecording says on stderr what is replayed, as live tracing says
+// what it traces, and with the recorded alerts shown, what made them.
+func announceRecording(stderr io.Writer, first *session.Header, recorded bool) {
 	fmt.Fprintf(stderr, "nstrace: %s\n", describeRecording(first))
 	if recorded {
 		fmt.Fprintf(stderr, "nstrace: %s\n", describeDetection(first))
 	}
-	if err := out.start(); err != nil {
-		return err
-	}
+}
 
-	sealed := sealWatch{v: rec.seals, fatal: f.verify, stderr: stderr}
+// replayVerified replays the recording through p, checking its seals on
+// the way (a broken one ends it with verify), and says the reader's
+// warnings whatever the outcome. The first error is the one returned:
+// reading, then the pipeline's, then a broken seal only the end shows.
+func replayVerified(rec *recording, p *pipeline.Pipeline, recorded, verify bool, stderr io.Writer) error {
+	sealed := sealWatch{v: rec.seals, fatal: verify, stderr: stderr}
 	readErr := replaySession(rec.r, p, "replay", recorded, sealed.check)
 	if err := p.Finish(); err != nil && readErr == nil {
 		readErr = err
@@ -103,14 +120,16 @@ func runReplay(f *replayFlags, args []string, stdout, stderr io.Writer) error {
 	for _, w := range rec.r.Warnings() {
 		fmt.Fprintf(stderr, "nstrace: replay %s: warning: %s\n", w.Pos, w.Msg)
 	}
-	if readErr != nil {
-		return readErr
-	}
+	return readErr
+}
+
+// printReplaySummary closes a replay as live tracing closes: what was
+// seen and, with detection, the alerts.
+func printReplaySummary(stderr io.Writer, p *pipeline.Pipeline, det *detection) {
 	fmt.Fprintf(stderr, "nstrace: %s\n", p.Summary())
 	if sum := alertSummary(p, det); sum != "" {
 		fmt.Fprintf(stderr, "nstrace: %s\n", sum)
 	}
-	return nil
 }
 
 // describeRecording is the line replay starts with on stderr, in place of

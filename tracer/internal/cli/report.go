@@ -11,9 +11,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nstrace/nstrace/tracer/internal/detect"
+	"github.com/nstrace/nstrace/tracer/internal/filter"
 	"github.com/nstrace/nstrace/tracer/internal/pipeline"
 	"github.com/nstrace/nstrace/tracer/internal/render"
 	"github.com/nstrace/nstrace/tracer/internal/report"
+	"github.com/nstrace/nstrace/tracer/session"
 )
 
 type reportFlags struct {
@@ -75,55 +77,97 @@ func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r, res := rec.r, rec.res
-	defer r.Close()
-	rules, recorded := f.alerts.forRecording(r.First(), rules)
+	defer rec.r.Close()
+	rules, recorded := f.alerts.forRecording(rec.r.First(), rules)
 	filt, err := newFilter(rec.opts)
 	if err != nil {
 		return err
 	}
-	b := report.NewBuilder(report.Options{Lookup: res.Lookup})
-	det := newDetection(rules, nil, stderr, detect.WithNamespaces(res))
-	defer func() {
-		for _, l := range det.lines() {
-			fmt.Fprintf(stderr, "nstrace: %s\n", l)
-		}
-	}()
-	p := pipeline.New(pipeline.Options{Resolver: res, Detector: det.detector(), Filter: filt,
-		Sinks: []pipeline.Sink{reportSink{b}}, Warn: stderr})
-	if err := replaySession(r, p, "report", recorded, nil); err != nil {
+	det := newDetection(rules, nil, stderr, detect.WithNamespaces(rec.res))
+	defer printDetectionLines(stderr, det)
+	rep, read, err := drawRecording(rec, filt, det, recorded, stderr)
+	if err != nil {
 		return err
 	}
-	if err := p.Finish(); err != nil {
-		return err
-	}
-	rep := b.Report()
 	rep.Seal = reportSeals(rec.seals, stderr)
-	switch {
-	case rules != nil:
-		rep.Rules = rules.Enabled()
-	case recorded:
-		for _, name := range r.First().Detection.Rules {
-			rep.Rules = append(rep.Rules, render.Sanitize(name))
-		}
-	}
-	rep.Title, rep.Generated, rep.Filter, rep.Summary.Read = f.title, start.UTC(), filt.String(), p.Counts().Seen
-	for _, path := range rec.paths {
-		rep.Files = append(rep.Files, filepath.Base(path))
-	}
-	for _, w := range r.Warnings() {
-		rep.Warnings = append(rep.Warnings, w.String())
-		fmt.Fprintf(stderr, "nstrace: report %s: warning: %s\n", w.Pos, w.Msg)
-	}
+	rep.Rules = reportRules(rules, recorded, rec.r.First())
+	rep.Title, rep.Generated, rep.Filter, rep.Summary.Read = f.title, start.UTC(), filt.String(), read
+	rep.Files = baseNames(rec.paths)
+	rep.Warnings = readerWarnings(rec.r, stderr)
 	if err := writeReport(f.out, rep, stdout); err != nil {
 		return err
 	}
 	if f.out != "-" {
-		fmt.Fprintf(stderr, "nstrace: %s: %d events, %d namespaces, %d failed, %d lost, %d alerts (%s)\n",
-			render.Sanitize(f.out), rep.Summary.Events, rep.Summary.Namespaces, rep.Summary.Failed,
-			rep.Summary.Lost, len(rep.Alerts)+rep.Unlisted, time.Since(start).Round(time.Millisecond))
+		printReportWritten(stderr, f.out, rep, start)
 	}
 	return nil
+}
+
+// drawRecording replays the recording through the pipeline into a report
+// Builder, and gives the report with the count of events read.
+func drawRecording(rec *recording, filt *filter.Filter, det *detection, recorded bool, stderr io.Writer) (*report.Report, uint64, error) {
+	b := report.NewBuilder(report.Options{Lookup: rec.res.Lookup})
+	p := pipeline.New(pipeline.Options{Resolver: rec.res, Detector: det.detector(), Filter: filt,
+		Sinks: []pipeline.Sink{reportSink{b}}, Warn: stderr})
+	if err := replaySession(rec.r, p, "report", recorded, nil); err != nil {
+		return nil, 0, err
+	}
+	if err := p.Finish(); err != nil {
+		return nil, 0, err
+	}
+	return b.Report(), p.Counts().Seen, nil
+}
+
+// printDetectionLines closes the run with the lines on failing and skipped
+// rules.
+func printDetectionLines(stderr io.Writer, det *detection) {
+	for _, l := range det.lines() {
+		fmt.Fprintf(stderr, "nstrace: %s\n", l)
+	}
+}
+
+// reportRules are the rules the page says ran: this run's, or when the
+// recorded alerts are shown, those in force when it was recorded
+// (sanitized, as they come from the file).
+func reportRules(rules *detect.Rules, recorded bool, first *session.Header) []string {
+	switch {
+	case rules != nil:
+		return rules.Enabled()
+	case recorded:
+		var names []string
+		for _, name := range first.Detection.Rules {
+			names = append(names, render.Sanitize(name))
+		}
+		return names
+	}
+	return nil
+}
+
+// baseNames are the file names of paths, without their directories.
+func baseNames(paths []string) []string {
+	var names []string
+	for _, path := range paths {
+		names = append(names, filepath.Base(path))
+	}
+	return names
+}
+
+// readerWarnings are what the reader found wrong but read past: listed on
+// the page, and each said on stderr too.
+func readerWarnings(r *session.Reader, stderr io.Writer) []string {
+	var warnings []string
+	for _, w := range r.Warnings() {
+		warnings = append(warnings, w.String())
+		fmt.Fprintf(stderr, "nstrace: report %s: warning: %s\n", w.Pos, w.Msg)
+	}
+	return warnings
+}
+
+// printReportWritten is the closing line of a page written to a file.
+func printReportWritten(stderr io.Writer, out string, rep *report.Report, start time.Time) {
+	fmt.Fprintf(stderr, "nstrace: %s: %d events, %d namespaces, %d failed, %d lost, %d alerts (%s)\n",
+		render.Sanitize(out), rep.Summary.Events, rep.Summary.Namespaces, rep.Summary.Failed,
+		rep.Summary.Lost, len(rep.Alerts)+rep.Unlisted, time.Since(start).Round(time.Millisecond))
 }
 
 // outputFlags reads -o as every command does, a format, and keeps the

@@ -135,18 +135,8 @@ type traceConfig struct {
 func (f *traceFlags) config() (*traceConfig, error) {
 	c := &traceConfig{flags: f, readyFile: f.readyFile}
 	var err error
-	if c.record, err = f.recordOptions(); err != nil {
+	if err := f.outputConfig(c); err != nil {
 		return nil, err
-	}
-	if err := f.seal.apply(f.write, &c.record); err != nil {
-		return nil, err
-	}
-	if c.out, err = newOutput(f.output, os.Stdout); err != nil {
-		return nil, err
-	}
-	c.out.alertsOnly = f.alerts.alertsOnly
-	if f.quiet || f.write == "-" {
-		c.out = nil
 	}
 	if f.readyFile != "" {
 		// Before anything is loaded; checked again when written.
@@ -176,26 +166,54 @@ func (f *traceFlags) config() (*traceConfig, error) {
 	if c.filter, err = newFilter(opts); err != nil {
 		return nil, err
 	}
-	// The kernel drops what it can cheaply: one process, some types. The
-	// pipeline's filter repeats that, so replaying agrees with live.
-	ringSize, err := parseRingSize(f.ringSize)
-	if err != nil {
+	if c.tracer, err = f.tracerOptions(opts); err != nil {
 		return nil, err
-	}
-	if f.drainTimeout < 0 {
-		return nil, usageError{fmt.Errorf("--drain-timeout %v: want a duration of 0 or more", f.drainTimeout)}
-	}
-	c.tracer = tracer.Options{RingSize: ringSize, Types: opts.Types, Hooks: f.hooks, DrainTimeout: f.drainTimeout}
-	if f.drainTimeout == 0 {
-		c.tracer.DrainTimeout = -1 // none at all
-	}
-	if err := f.flood.apply(&c.tracer); err != nil {
-		return nil, err
-	}
-	if len(opts.Pids) == 1 {
-		c.tracer.Pid = opts.Pids[0]
 	}
 	return c, nil
+}
+
+// outputConfig checks where the trace goes: the recording (-w, sealed or
+// not) and what is shown, none with -q or when the recording takes
+// standard output.
+func (f *traceFlags) outputConfig(c *traceConfig) (err error) {
+	if c.record, err = f.recordOptions(); err != nil {
+		return err
+	}
+	if err := f.seal.apply(f.write, &c.record); err != nil {
+		return err
+	}
+	if c.out, err = newOutput(f.output, os.Stdout); err != nil {
+		return err
+	}
+	c.out.alertsOnly = f.alerts.alertsOnly
+	if f.quiet || f.write == "-" {
+		c.out = nil
+	}
+	return nil
+}
+
+// tracerOptions checks the flags the probes are loaded with. The kernel
+// drops what it can cheaply: one process, some types. The pipeline's
+// filter repeats that, so replaying agrees with live.
+func (f *traceFlags) tracerOptions(opts filter.Options) (tracer.Options, error) {
+	ringSize, err := parseRingSize(f.ringSize)
+	if err != nil {
+		return tracer.Options{}, err
+	}
+	if f.drainTimeout < 0 {
+		return tracer.Options{}, usageError{fmt.Errorf("--drain-timeout %v: want a duration of 0 or more", f.drainTimeout)}
+	}
+	o := tracer.Options{RingSize: ringSize, Types: opts.Types, Hooks: f.hooks, DrainTimeout: f.drainTimeout}
+	if f.drainTimeout == 0 {
+		o.DrainTimeout = -1 // none at all
+	}
+	if err := f.flood.apply(&o); err != nil {
+		return tracer.Options{}, err
+	}
+	if len(opts.Pids) == 1 {
+		o.Pid = opts.Pids[0]
+	}
+	return o, nil
 }
 
 // recordOptions checks the recording flags before anything is loaded.

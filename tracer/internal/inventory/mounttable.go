@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/internal/procfs"
 )
 
@@ -139,36 +140,67 @@ func (t *MountTable) reread(now time.Time) {
 		return
 	}
 	t.read, t.reads = true, t.reads+1
-	seen := make(map[int]MountRec, len(t.current))
-	var added []MountRec
+	seen, added := t.nsfsMounts(data)
+	t.gone, t.current = t.unmounted(seen, now), seen
+	t.publish(indexByKey(t.current, t.gone), added)
+}
+
+// nsfsMounts parses the nsfs lines of a mountinfo file: every nsfs mount
+// there now by mount id, and those not in the table before. Only a new
+// mount costs an nsfs probe; one already known keeps its record.
+func (t *MountTable) nsfsMounts(data []byte) (seen map[int]MountRec, added []MountRec) {
+	seen = make(map[int]MountRec, len(t.current))
 	for len(data) > 0 {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
-		if !bytes.Contains(line, []byte(" - nsfs ")) {
-			continue
-		}
-		m, ok := procfs.ParseMountLine(string(line))
-		if !ok {
-			continue
-		}
-		typ, ino, ok := procfs.ParseNsLink(m.Root)
+		var line []byte
+		line, data, _ = bytes.Cut(data, []byte{'\n'})
+		m, typ, ino, ok := parseNsfsLine(line)
 		if !ok {
 			continue
 		}
 		rec, had := t.current[m.ID]
-		if !had || rec.root != m.Root || rec.Point != m.Point {
-			rec = MountRec{Key: KeyOf(typ, ino), id: m.ID, root: m.Root, Point: m.Point}
-			if fs := t.probe(filepath.Join(t.root, m.Point), typ, ino, func(Key) bool { return true }); len(fs) > 0 {
-				rec.nsID, rec.found = fs[0].NsID, true
-			}
+		if !had || !rec.sameMount(m.Root, m.Point) {
+			rec = t.newMountRec(m, typ, ino)
 			added = append(added, rec)
 		}
 		seen[m.ID] = rec
 	}
+	return seen, added
+}
+
+// parseNsfsLine parses a mountinfo line if it is an nsfs mount, telling
+// which namespace it holds. Other lines are skipped before any parsing.
+func parseNsfsLine(line []byte) (m procfs.Mount, typ event.NsType, ino uint32, ok bool) {
+	if !bytes.Contains(line, []byte(" - nsfs ")) {
+		return m, 0, 0, false
+	}
+	if m, ok = procfs.ParseMountLine(string(line)); !ok {
+		return m, 0, 0, false
+	}
+	typ, ino, ok = procfs.ParseNsLink(m.Root)
+	return m, typ, ino, ok
+}
+
+// newMountRec records a mount first seen, asking nsfs for the 64-bit id
+// of the namespace it holds.
+func (t *MountTable) newMountRec(m procfs.Mount, typ event.NsType, ino uint32) MountRec {
+	rec := MountRec{Key: KeyOf(typ, ino), id: m.ID, root: m.Root, Point: m.Point}
+	if fs := t.probe(filepath.Join(t.root, m.Point), typ, ino, func(Key) bool { return true }); len(fs) > 0 {
+		rec.nsID, rec.found = fs[0].NsID, true
+	}
+	return rec
+}
+
+// sameMount tells whether the mount still shows the same namespace at the
+// same point; a mount id can be reused for another.
+func (m *MountRec) sameMount(root, point string) bool {
+	return m.root == root && m.Point == point
+}
+
+// unmounted is the new list of gone mounts: those remembered within the
+// grace period, then those of the table no longer in seen. Only a mount
+// whose namespace id nsfs gave is remembered, since without one a later
+// namespace with the same inode could not be told apart from it.
+func (t *MountTable) unmounted(seen map[int]MountRec, now time.Time) []MountRec {
 	kept := t.gone[:0]
 	for _, g := range t.gone {
 		if now.Sub(g.gone) <= t.grace {
@@ -176,7 +208,7 @@ func (t *MountTable) reread(now time.Time) {
 		}
 	}
 	for id, rec := range t.current {
-		if n, ok := seen[id]; (!ok || n.root != rec.root || n.Point != rec.Point) && rec.nsID != 0 {
+		if n, ok := seen[id]; (!ok || !n.sameMount(rec.root, rec.Point)) && rec.nsID != 0 {
 			rec.gone = now
 			kept = append(kept, rec)
 		}
@@ -184,18 +216,28 @@ func (t *MountTable) reread(now time.Time) {
 	if over := len(kept) - maxGone; over > 0 {
 		kept = append(kept[:0], kept[over:]...) // the oldest go first
 	}
-	t.gone, t.current = kept, seen
-	byKey := make(map[Key][]MountRec, len(t.current)+len(t.gone))
-	for _, rec := range t.current {
+	return kept
+}
+
+// indexByKey indexes the current and gone mounts by the namespace they
+// hold, each namespace's in mount id order.
+func indexByKey(current map[int]MountRec, gone []MountRec) map[Key][]MountRec {
+	byKey := make(map[Key][]MountRec, len(current)+len(gone))
+	for _, rec := range current {
 		byKey[rec.Key] = append(byKey[rec.Key], rec)
 	}
-	for _, rec := range t.gone {
+	for _, rec := range gone {
 		byKey[rec.Key] = append(byKey[rec.Key], rec)
 	}
 	for _, recs := range byKey {
 		slices.SortFunc(recs, func(a, b MountRec) int { return cmp.Compare(a.id, b.id) })
 	}
+	return byKey
+}
 
+// publish swaps in what lookups use after a read, under mu alone, so a
+// lookup never waits for a read.
+func (t *MountTable) publish(byKey map[Key][]MountRec, added []MountRec) {
 	t.mu.Lock()
 	t.byKey = byKey
 	t.fresh = append(t.fresh, added...)

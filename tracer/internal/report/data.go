@@ -102,17 +102,7 @@ func (r *Report) writeData(out io.Writer) error {
 	w.raw(`{"meta":`)
 	w.raw(string(head[:len(head)-1]))
 	w.raw(`,"groups":[`)
-	for i, g := range r.Groups {
-		w.comma(i)
-		w.raw(`{"name":`)
-		w.str(g.Name)
-		w.raw(`,"lanes":[`)
-		for j, l := range g.Lanes {
-			w.comma(j)
-			w.int(int64(l))
-		}
-		w.raw("]}")
-	}
+	r.writeGroups(w)
 	w.raw(`],"lanes":[`)
 	for i := range r.Lanes {
 		w.comma(i)
@@ -125,17 +115,11 @@ func (r *Report) writeData(out io.Writer) error {
 	}
 	w.raw(`],"bands":`)
 	r.writeBands(w)
+	// The strings come after the lanes and alerts, which intern theirs.
 	w.raw(`,"strings":[`)
-	for i, s := range w.strs {
-		w.comma(i)
-		w.str(s)
-	}
+	w.writeStrings()
 	w.raw(`]},"events":[`)
-	for i := range r.events {
-		w.comma(i)
-		w.b = r.appendEvent(w.b[:0], &r.events[i])
-		w.flushB()
-	}
+	r.writeEvents(w)
 	w.raw("]}")
 	if w.err == nil {
 		w.err = w.w.Flush()
@@ -144,6 +128,38 @@ func (r *Report) writeData(out io.Writer) error {
 		return fmt.Errorf("write report: %w", w.err)
 	}
 	return nil
+}
+
+// writeGroups writes each group of lanes: its name and its lanes' indexes.
+func (r *Report) writeGroups(w *dataWriter) {
+	for i, g := range r.Groups {
+		w.comma(i)
+		w.raw(`{"name":`)
+		w.str(g.Name)
+		w.raw(`,"lanes":[`)
+		for j, l := range g.Lanes {
+			w.comma(j)
+			w.int(int64(l))
+		}
+		w.raw("]}")
+	}
+}
+
+// writeStrings writes the strings the rows point at, in index order.
+func (w *dataWriter) writeStrings() {
+	for i, s := range w.strs {
+		w.comma(i)
+		w.str(s)
+	}
+}
+
+// writeEvents writes the event rows kept, one at a time.
+func (r *Report) writeEvents(w *dataWriter) {
+	for i := range r.events {
+		w.comma(i)
+		w.b = r.appendEvent(w.b[:0], &r.events[i])
+		w.flushB()
+	}
 }
 
 func (r *Report) head() *dataHead {
