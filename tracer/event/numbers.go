@@ -2,13 +2,16 @@ package event
 
 import "strconv"
 
-// Numbers remembers the decimal forms of numbers recently written. A stream
-// of events repeats the same pids, inodes and ids over and over, and copying
-// ten digits costs a fraction of computing them, and under setns churn
-// number formatting is much of what the JSON encoder does. An encoder owns one; the
-// zero value is ready, and a nil *Numbers formats every time.
+// Numbers remembers the decimal forms of numbers recently written, and the
+// process fields of the processes last written (processcache.go). A stream
+// of events repeats the same pids, inodes, ids and processes over and over,
+// and copying what was formatted costs a fraction of formatting it again:
+// under setns churn the process fields (capabilities, argv, ancestors) are
+// most of each line. An encoder owns one; the zero value is ready, and a
+// nil *Numbers formats every time.
 type Numbers struct {
 	slots [512]numberSlot
+	procs processCache
 }
 
 type numberSlot struct {
