@@ -23,7 +23,7 @@ func (e *Event) AppendJSON(b []byte) []byte { return e.AppendJSONWith(b, nil) }
 // before from nums: an encoder writing many events keeps one.
 func (e *Event) AppendJSONWith(b []byte, nums *Numbers) []byte {
 	b = append(b, `{"time":"`...)
-	b = encode.AppendTime(b, e.Time)
+	b = nums.appendTime(b, e.Time)
 	b = append(b, `","event":"`...)
 	b = append(b, e.Kind.String()...)
 	b = append(b, '"')

@@ -1,14 +1,24 @@
 package event
 
-import "strconv"
+import (
+	"strconv"
+	"time"
 
-// Numbers remembers the decimal forms of numbers recently written. A stream
-// of events repeats the same pids, inodes and ids over and over, and copying
-// ten digits costs a fraction of computing them, and under setns churn
-// number formatting is much of what the JSON encoder does. An encoder owns one; the
-// zero value is ready, and a nil *Numbers formats every time.
+	"github.com/nstrace/nstrace/tracer/internal/encode"
+)
+
+// Numbers remembers the decimal forms of numbers recently written, the
+// second of the last time written, and the process fields of the processes
+// last written (processcache.go). A stream of events repeats the same pids,
+// inodes, ids, seconds and processes over and over, and copying what was
+// formatted costs a fraction of formatting it again: under setns churn the
+// process fields (capabilities, argv, ancestors) are most of each line. An
+// encoder owns one; the zero value is ready, and a nil *Numbers formats
+// every time.
 type Numbers struct {
 	slots [512]numberSlot
+	times encode.Times
+	procs processCache
 }
 
 type numberSlot struct {
@@ -28,4 +38,12 @@ func (c *Numbers) Append(b []byte, v uint64) []byte {
 		s.n = uint8(len(strconv.AppendUint(s.digits[:0], v, 10)))
 	}
 	return append(b, s.digits[:s.n]...)
+}
+
+// appendTime appends t as encode.AppendTime does.
+func (c *Numbers) appendTime(b []byte, t time.Time) []byte {
+	if c == nil {
+		return encode.AppendTime(b, t)
+	}
+	return c.times.Append(b, t)
 }

@@ -35,8 +35,20 @@ type Ancestor struct {
 // NoAuid is the login uid of a process no login session started.
 const NoAuid = ^uint32(0)
 
-// appendProcessJSON writes the process fields of a syscall record.
+// appendProcessJSON writes the process fields of a syscall record: from
+// nums' memory of the processes it wrote last, where it has them.
 func (e *Event) appendProcessJSON(b []byte, nums *Numbers) []byte {
+	if !e.HasCreds && e.Process == nil {
+		return b
+	}
+	if nums == nil {
+		return e.encodeProcessJSON(b, nil)
+	}
+	return nums.procs.append(b, e, nums)
+}
+
+// encodeProcessJSON formats the process fields.
+func (e *Event) encodeProcessJSON(b []byte, nums *Numbers) []byte {
 	if e.HasCreds {
 		if e.Auid != NoAuid {
 			b = appendUintField(b, nums, "auid", uint64(e.Auid))

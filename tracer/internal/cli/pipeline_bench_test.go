@@ -161,3 +161,28 @@ func BenchmarkPipelineFailure(b *testing.B) {
 		return &ev
 	})
 }
+
+// BenchmarkPipelineChurn: what nstrace sees of nsbench's setns churn with
+// flood accounting on: only the joins back into the host's uts namespace,
+// each from a namespace the previous one did not leave (the joins away
+// were counted, not sent), by a live thread (this one, so /proc answers),
+// with the process fields a root process's records carry.
+func BenchmarkPipelineChurn(b *testing.B) {
+	p, f := benchPipeline(b)
+	tid := uint32(unix.Gettid())
+	const away = 0xF7200000
+	proc := &event.Process{Exe: "/usr/local/bin/nsbench",
+		Args: []string{"/usr/local/bin/nsbench", "workload", "-name", "setns", "-duration", "400ms", "-cpu", "0"},
+		Ancestors: []event.Ancestor{{Pid: 4102, Comm: "nsbench", Exe: "/usr/local/bin/nsbench"},
+			{Pid: 3823, Comm: "bash", Exe: "/usr/bin/bash"}, {Pid: 3801, Comm: "sshd", Exe: "/usr/sbin/sshd"},
+			{Pid: 1, Comm: "systemd", Exe: "/usr/lib/systemd/systemd"}}}
+	ev := event.Event{Kind: event.Setns, Pid: uint32(os.Getpid()), Tid: tid, Ppid: 4102, Comm: "nsbench",
+		CgroupID: 1, UserNS: 0xEFFFFFFD, Flags: unix.CLONE_NEWUTS, Auid: event.NoAuid, Caps: 1<<41 - 1, HasCreds: true,
+		Process: proc, Changes: make([]event.Change, 1)}
+	runPipelineBench(b, p, f, func(_ int, at time.Time) *event.Event {
+		ev.Time, ev.Container = at, nil
+		ev.Changes = append(ev.Changes[:0], event.Change{Type: event.UTS, Action: event.Join,
+			From: away, To: 0xEFFFFFFE, NsID: 1})
+		return &ev
+	})
+}

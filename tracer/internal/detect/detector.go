@@ -5,7 +5,6 @@ import (
 
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/internal/inventory"
-	"github.com/nstrace/nstrace/tracer/internal/procfs"
 )
 
 // Namespaces answers what the event stream did not say about a namespace:
@@ -241,12 +240,12 @@ func isIdentity(t event.NsType) bool {
 // none is labelled). Namespaces no event showed are read from /proc when
 // allowed; still unknown ones count as the host's.
 func (d *Detector) identity(ev *event.Event, t *task) (away uint16, ctr *event.Container) {
-	for _, ty := range identityTypes {
+	for i, ty := range identityTypes {
 		if !t.has(ty) {
 			if d.o.proc == "" || ev.Tid == 0 {
 				continue // not allowed to look, or no task to look at
 			}
-			ino := procfs.NsInode(d.o.proc, ev.Tid, ty)
+			ino := d.probeNs(ev, t, i)
 			if ino == 0 {
 				continue
 			}

@@ -23,6 +23,7 @@ type task struct {
 	leftGen [event.NumNsTypes]uint32
 	gen     uint32 // bumped whenever an identity namespace changes
 
+	probe probe // what /proc last said of its identity namespaces (probe.go)
 }
 
 // has reports whether the task's namespace of type t is known.
@@ -46,10 +47,11 @@ func (t *task) inherit(parent *task) {
 	t.left, t.leftGen = [event.NumNsTypes]uint32{}, [event.NumNsTypes]uint32{}
 }
 
-// reset forgets everything about t but its tid and place in the table.
+// reset forgets everything about t but its tid, place in the table and
+// last /proc reading, which says when it was taken (probe.go).
 func (t *task) reset() {
-	tid, prev, next := t.tid, t.prev, t.next
-	*t = task{tid: tid, prev: prev, next: next}
+	tid, prev, next, pr := t.tid, t.prev, t.next, t.probe
+	*t = task{tid: tid, prev: prev, next: next, probe: pr}
 }
 
 // taskTable holds at most max tasks, in a slice indexed by a map, with an

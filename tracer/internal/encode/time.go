@@ -53,3 +53,30 @@ func AppendTimeOfDay(b []byte, t time.Time) []byte {
 	b = append(b, '.')
 	return appendDigits(b, t.Nanosecond()/1000, 6)
 }
+
+// Times appends times as AppendTime does, remembering the second it wrote
+// last: a stream of events mostly shares its second with the one before,
+// and then only the nanoseconds are formatted. The zero value is ready.
+type Times struct {
+	sec    int64    // Unix second of prefix
+	prefix [20]byte // "2006-01-02T15:04:05."
+	ok     bool
+}
+
+// Append appends t in UTC in TimeLayout.
+func (c *Times) Append(b []byte, t time.Time) []byte {
+	if sec := t.Unix(); !c.ok || sec != c.sec {
+		var tmp [len(TimeLayout)]byte
+		full := AppendTime(tmp[:0], t)
+		// "2006-01-02T15:04:05.000000000Z": else a year past 9999, or
+		// before 0, written in full every time.
+		if c.ok = len(full) == len(c.prefix)+len("000000000Z"); c.ok {
+			c.sec = sec
+			copy(c.prefix[:], full)
+		}
+		return append(b, full...)
+	}
+	b = append(b, c.prefix[:]...)
+	b = appendDigits(b, t.Nanosecond(), 9)
+	return append(b, 'Z')
+}

@@ -25,3 +25,41 @@ func TestAppendTimeOfDayMatchesTheTextLayout(t *testing.T) {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
+
+// Times writes what AppendTime writes, within a second, across seconds, and
+// for years AppendTime writes in full.
+func TestTimesMatchAppendTime(t *testing.T) {
+	var c Times
+	base := time.Date(2026, 11, 29, 23, 59, 58, 999999990, time.UTC)
+	var times []time.Time
+	for i := range 40 {
+		times = append(times, base.Add(time.Duration(i)*time.Nanosecond*3))
+	}
+	times = append(times, base.Add(time.Second), base, base.Add(-time.Hour),
+		time.Date(12026, 1, 1, 0, 0, 0, 5, time.UTC), time.Date(12026, 1, 1, 0, 0, 0, 6, time.UTC),
+		time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("x", 3600)), time.Unix(0, 0), time.Unix(0, 1))
+	for _, tm := range times {
+		if got, want := string(c.Append([]byte("x"), tm)), "x"+string(AppendTime(nil, tm)); got != want {
+			t.Fatalf("Append(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
+
+func BenchmarkTimes(b *testing.B) {
+	var c Times
+	buf := make([]byte, 0, 64)
+	at := time.Date(2026, 11, 29, 3, 38, 18, 0, time.UTC)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		buf = c.Append(buf[:0], at.Add(time.Duration(i)*time.Microsecond))
+	}
+}
+
+func BenchmarkAppendTime(b *testing.B) {
+	buf := make([]byte, 0, 64)
+	at := time.Date(2026, 11, 29, 3, 38, 18, 0, time.UTC)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		buf = AppendTime(buf[:0], at.Add(time.Duration(i)*time.Microsecond))
+	}
+}

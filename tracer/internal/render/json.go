@@ -1,40 +1,71 @@
 package render
 
 import (
-	"bufio"
 	"io"
 
 	"github.com/nstrace/nstrace/tracer/event"
 )
 
+// jsonBuffer is how many bytes of lines JSON gathers before it writes them:
+// one write a few dozen events under churn.
+const jsonBuffer = 64 << 10
+
 // JSON writes one JSON object per line, in the schema README.md documents
-// under "JSON schema".
+// under "JSON schema". Lines are encoded straight into the buffer that is
+// written, not copied into another.
 type JSON struct {
-	w    *bufio.Writer
-	buf  []byte
+	w    io.Writer
+	buf  []byte // lines not yet written
 	nums event.Numbers
+	err  error // sticky: the first write error; nothing is written after it
 }
 
 // NewJSON returns a JSON Lines writer on w.
 func NewJSON(w io.Writer) *JSON {
-	return &JSON{w: bufio.NewWriterSize(w, 64<<10), buf: make([]byte, 0, 1024)}
+	return &JSON{w: w, buf: make([]byte, 0, jsonBuffer+16<<10)}
 }
 
 // Event writes ev as one line.
 func (j *JSON) Event(ev *event.Event) error {
-	j.buf = ev.AppendJSONWith(j.buf[:0], &j.nums)
+	if j.err != nil {
+		return j.err
+	}
+	j.buf = ev.AppendJSONWith(j.buf, &j.nums)
 	j.buf = append(j.buf, '\n')
-	_, err := j.w.Write(j.buf)
-	return err
+	return j.written()
 }
 
 // Line writes a preformatted JSON object (e.g. an alert) as one line.
 func (j *JSON) Line(obj []byte) error {
-	if _, err := j.w.Write(obj); err != nil {
-		return err
+	if j.err != nil {
+		return j.err
 	}
-	return j.w.WriteByte('\n')
+	j.buf = append(j.buf, obj...)
+	j.buf = append(j.buf, '\n')
+	return j.written()
+}
+
+// written writes the buffer out once it is full.
+func (j *JSON) written() error {
+	if len(j.buf) < jsonBuffer {
+		return nil
+	}
+	return j.Flush()
 }
 
 // Flush writes out what is buffered.
-func (j *JSON) Flush() error { return j.w.Flush() }
+func (j *JSON) Flush() error {
+	if j.err != nil || len(j.buf) == 0 {
+		return j.err
+	}
+	n, err := j.w.Write(j.buf)
+	if err == nil && n < len(j.buf) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		j.err = err
+		return err
+	}
+	j.buf = j.buf[:0]
+	return nil
+}
