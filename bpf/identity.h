@@ -61,20 +61,30 @@ static __always_inline int note_exec(const char *filename)
  * -1. A file on no mounted tree (memfd, a deleted root) reads as its own
  * name under "/". Global: the verifier checks the walk once, not once per
  * caller. Pointers come as numbers and are read with probe reads. */
-__noinline int resolve_path(__u64 dentry, __u64 vfsmnt, __u64 root_dentry, __u64 root_mnt)
+__noinline int resolve_path(const struct exe_key *k)
 {
 	__u64 mnt_off = bpf_core_field_offset(struct mount, mnt);
-	struct dentry *d = (struct dentry *)dentry, *parent, *mnt_root;
-	struct vfsmount *vm = (struct vfsmount *)vfsmnt;
-	struct mount *m = (struct mount *)(vfsmnt - mnt_off), *mp;
+	__u64 dentry, vfsmnt, root_dentry, root_mnt;
+	struct dentry *d, *parent, *mnt_root;
+	struct vfsmount *vm;
+	struct mount *m, *mp;
 	struct path_scratch *s;
 	__u32 zero = 0, len;
 	int pos = PATH_WIN, cut = PATH_CUT, at;
 	const unsigned char *name;
 
 	s = bpf_map_lookup_elem(&path_scratch, &zero);
-	if (!s || !dentry || !vfsmnt)
+	if (!s || !k)
 		return -1;
+	dentry = k->dentry;
+	vfsmnt = k->mnt;
+	root_dentry = k->root;
+	root_mnt = k->root_mnt;
+	if (!dentry || !vfsmnt)
+		return -1;
+	d = (struct dentry *)dentry;
+	vm = (struct vfsmount *)vfsmnt;
+	m = (struct mount *)(vfsmnt - mnt_off);
 	for (int i = 0; i < PATH_COMPONENTS; i++) {
 		if ((__u64)d == root_dentry && (__u64)vm == root_mnt) {
 			cut = 0;
@@ -163,9 +173,10 @@ static __always_inline bool copy_path(char *dst, int size, int r)
  * the next call. */
 static __always_inline struct exe_val *exe_path(struct task_struct *t)
 {
-	struct mm_struct *mm = BPF_CORE_READ(t, mm);
+	struct mm_struct *mm = t->mm;
 	struct exe_key k = {};
 	struct fs_struct *fs;
+	struct dentry *d;
 	struct exe_val *v;
 	struct file *f;
 	__u32 zero = 0;
@@ -173,25 +184,26 @@ static __always_inline struct exe_val *exe_path(struct task_struct *t)
 
 	if (!mm)
 		return 0;
-	f = BPF_CORE_READ(mm, exe_file);
+	f = mm->exe_file;
 	if (!f)
 		return 0;
-	fs = BPF_CORE_READ(t, fs);
+	fs = t->fs;
 	if (fs) {
-		k.root = (__u64)BPF_CORE_READ(fs, root.dentry);
-		k.root_mnt = (__u64)BPF_CORE_READ(fs, root.mnt);
+		k.root = (__u64)fs->root.dentry;
+		k.root_mnt = (__u64)fs->root.mnt;
 	}
-	k.dentry = (__u64)BPF_CORE_READ(f, f_path.dentry);
-	k.mnt = (__u64)BPF_CORE_READ(f, f_path.mnt);
-	k.ino = BPF_CORE_READ(f, f_inode, i_ino);
-	k.hash = BPF_CORE_READ(f, f_path.dentry, d_name.hash);
+	d = f->f_path.dentry;
+	k.dentry = (__u64)d;
+	k.mnt = (__u64)f->f_path.mnt;
+	k.ino = f->f_inode->i_ino;
+	k.hash = d->d_name.hash;
 	v = bpf_map_lookup_elem(&exe_cache, &k);
 	if (v)
 		return v;
 	v = bpf_map_lookup_elem(&exe_scratch, &zero);
 	if (!v)
 		return 0;
-	r = resolve_path(k.dentry, k.mnt, k.root, k.root_mnt);
+	r = resolve_path(&k);
 	if (r < 0)
 		return 0;
 	v->cut = copy_path(v->path, EXE_LEN, r);
@@ -219,8 +231,8 @@ static __always_inline bool ancestor_exe(char *dst, struct exe_val *v)
 /* A task's pid in its own pid namespace, and that namespace. */
 static __always_inline struct upid own_upid(struct task_struct *t)
 {
-	struct pid *p = BPF_CORE_READ(t, thread_pid);
-	unsigned int level = BPF_CORE_READ(p, level);
+	struct pid *p = t->thread_pid;
+	unsigned int level = p->level;
 	struct upid up = {};
 
 	bpf_core_read(&up, sizeof(up), &p->numbers[level]);
@@ -259,8 +271,8 @@ __noinline int fill_proc(struct proc *p)
 	}
 	mm = t->mm;
 	if (mm) {
-		start = BPF_CORE_READ(mm, arg_start);
-		end = BPF_CORE_READ(mm, arg_end);
+		start = mm->arg_start;
+		end = mm->arg_end;
 		len = end > start ? end - start : 0;
 		if (len > ARGS_LEN - 1) {
 			len = ARGS_LEN - 1;
@@ -272,20 +284,21 @@ __noinline int fill_proc(struct proc *p)
 			p->args_len = len;
 	}
 	self = own_upid(t);
-	level = BPF_CORE_READ(t, thread_pid, level);
+	level = t->thread_pid->level;
 	if (level > 0 && self.nr == 1) {
 		p->flags |= PROC_NS_INIT;
 		outside_known = true;
 	}
 	/* real_parent is the thread that forked; its process is its leader. */
-	a = BPF_CORE_READ(t, group_leader, real_parent, group_leader);
+	a = t->group_leader->real_parent->group_leader;
 	for (int i = 0; i < MAX_ANCESTORS; i++) {
 		struct ancestor *an = &p->ancestors[i & (MAX_ANCESTORS - 1)];
+		__u32 tgid = a ? a->tgid : 0;
 
-		if (!a || BPF_CORE_READ(a, tgid) == 0)
+		if (!tgid)
 			break;
-		an->pid = BPF_CORE_READ(a, tgid);
-		BPF_CORE_READ_STR_INTO(&an->comm, a, comm);
+		an->pid = tgid;
+		__builtin_memcpy(an->comm, a->comm, sizeof(an->comm));
 		v = exe_path(a);
 		an->exe[0] = 0;
 		if (v)
@@ -299,8 +312,8 @@ __noinline int fill_proc(struct proc *p)
 		}
 		if (up.nr == 1) /* an init: the host's or a container's */
 			break;
-		a = BPF_CORE_READ(a, real_parent, group_leader);
-		if (i == MAX_ANCESTORS - 1 && a && BPF_CORE_READ(a, tgid) != 0)
+		a = a->real_parent->group_leader;
+		if (i == MAX_ANCESTORS - 1 && a && a->tgid != 0)
 			p->flags |= PROC_ANCESTORS_CUT;
 	}
 	p->nr_ancestors = n;
