@@ -46,7 +46,6 @@ static __always_inline int note_exec(const char *filename)
 	x->exec_id = bpf_ktime_get_boot_ns();
 	x->sent_ns = 0;
 	x->tgid = t->tgid;
-	x->no_exec = 0;
 	if (bpf_probe_read_kernel_str(x->exe_arg, sizeof(x->exe_arg), filename) < 0)
 		x->exe_arg[0] = 0;
 	return 0;
@@ -320,18 +319,26 @@ __noinline int fill_proc(struct proc *p)
 	return 0;
 }
 
+static __always_inline struct proc_sent *proc_sent_slot(__u32 tgid)
+{
+	__u32 slot = tgid & (PROC_SENT_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&proc_sent_slots, &slot);
+}
+
 /* attach_proc fills e->proc with the current process's identity, computed
  * now into the record itself; or, when a record carried it whole less than
  * PROC_RESEND_NS ago, only names it (Go keeps what it was sent): that check
- * is one lookup of the small exec_ts. Nothing bigger is kept per process:
- * an image is computed at its first event and at most once per
- * PROC_RESEND_NS after. Returns how many bytes of e to send. Global, like
- * admit. */
+ * is one lookup of the small exec_ts, or of proc_sent_slots for a process
+ * with no exec seen. Nothing bigger is kept per process: an image is
+ * computed at its first event and at most once per PROC_RESEND_NS after.
+ * Returns how many bytes of e to send. Global, like admit. */
 __noinline int attach_proc(struct event *e)
 {
 	struct task_struct *t = bpf_get_current_task_btf(), *leader;
 	struct exec_info *x = 0;
-	__u64 exec_id;
+	struct proc_sent *ps;
+	__u64 exec_id, sent_ns = 0;
 	__u32 tgid;
 	__u8 n;
 
@@ -339,37 +346,33 @@ __noinline int attach_proc(struct event *e)
 		return 0;
 	leader = t->group_leader;
 	tgid = t->tgid;
-	if (cfg.use_task_storage) {
-		x = bpf_task_storage_get(&exec_ts, leader, 0, 0);
-		if (x && x->tgid == tgid && x->sent_ns && e->boot_ns - x->sent_ns < PROC_RESEND_NS) {
-			e->proc.exec_id = x->exec_id;
-			e->proc.tgid = tgid;
-			e->has_proc = PROC_REF;
-			return EVENT_PROC_REF_SIZE;
-		}
-		if (!x || x->tgid != tgid) {
-			/* No exec seen: the image is the one the process started
-			 * with. Kept, for when it went whole. */
-			x = bpf_task_storage_get(&exec_ts, leader, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-			if (x) {
-				x->exec_id = leader->start_time;
-				x->sent_ns = 0;
-				x->tgid = tgid;
-				x->no_exec = 1;
-				x->exe_arg[0] = 0;
-			}
-		}
-	}
 	/* Two loads, not one through either pointer, which clang would make
 	 * and the verifier refuses ("same insn cannot be used with different
 	 * pointers"). */
 	exec_id = leader->start_time;
 	opaque(exec_id);
-	if (x)
+	if (cfg.use_task_storage) {
+		x = bpf_task_storage_get(&exec_ts, leader, 0, 0);
+		if (x && x->tgid != tgid)
+			x = 0;
+	}
+	if (x) {
 		exec_id = x->exec_id;
+		sent_ns = x->sent_ns;
+	} else {
+		/* No exec seen: the image is the one the process started with. */
+		ps = proc_sent_slot(tgid);
+		if (ps && ps->tgid == tgid && ps->exec_id == exec_id)
+			sent_ns = ps->sent_ns;
+	}
 	e->proc.exec_id = exec_id;
+	if (sent_ns && e->boot_ns - sent_ns < PROC_RESEND_NS) {
+		e->proc.tgid = tgid;
+		e->has_proc = PROC_REF;
+		return EVENT_PROC_REF_SIZE;
+	}
 	e->proc.flags = 0;
-	if (x && !x->no_exec) {
+	if (x) {
 		__builtin_memcpy(e->proc.exe_arg, x->exe_arg, sizeof(e->proc.exe_arg));
 	} else {
 		e->proc.exe_arg[0] = 0;
@@ -390,8 +393,20 @@ __noinline int proc_sent(struct event *e)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct exec_info *x;
+	struct proc_sent *ps;
 
-	if (!e || !cfg.use_task_storage)
+	if (!e)
+		return 0;
+	if (e->proc.flags & PROC_NO_EXEC) {
+		ps = proc_sent_slot(e->proc.tgid);
+		if (ps) {
+			ps->tgid = e->proc.tgid;
+			ps->exec_id = e->proc.exec_id;
+			ps->sent_ns = e->boot_ns;
+		}
+		return 0;
+	}
+	if (!cfg.use_task_storage)
 		return 0;
 	x = bpf_task_storage_get(&exec_ts, t->group_leader, 0, 0);
 	if (x && x->exec_id == e->proc.exec_id && x->tgid == e->proc.tgid)

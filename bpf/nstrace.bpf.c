@@ -151,13 +151,21 @@ __u32 flood_side = 0;
 
 /* Process identity (identity.h): when and by which path each process last
  * exec'd, and when its identity last went whole, in its group leader's
- * task storage; per-CPU scratch for paths; resolved executables. */
+ * task storage (or, with no exec seen, in proc_sent_slots); per-CPU
+ * scratch for paths; resolved executables. */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, struct exec_info);
 } exec_ts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PROC_SENT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct proc_sent);
+} proc_sent_slots SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -45,17 +45,29 @@ struct proc {
 	struct ancestor ancestors[MAX_ANCESTORS]; /* parent first; sent trimmed */
 };
 
-/* Kept per process from its exec (task storage of the group leader), or
- * from its first admitted event when no exec was seen (no_exec). It also
- * says when a record last carried this image's identity whole, so that
- * most events check their process with this one small lookup. */
+/* Kept per process from its exec (task storage of the group leader). It
+ * also says when a record last carried this image's identity whole, so
+ * that most events check their process with this one small lookup. */
 struct exec_info {
 	__u64 exec_id;
 	__u64 sent_ns; /* 0: not sent whole since the exec */
 	__u32 tgid;
-	__u8 no_exec;
-	__u8 pad[3];
+	__u32 pad;
 	char exe_arg[EXE_ARG_LEN];
+};
+
+/* When a process with no exec seen (its image is the one it started with,
+ * exec_id its start time) last went whole in a record: a slot picked by
+ * tgid in a plain array, not task storage, whose first use per process
+ * allocates and costs more than the rest of the identity. A collision or a
+ * torn write only sends an identity whole again: a slot names the process
+ * only if both its tgid and its start time match. */
+#define PROC_SENT_SLOTS 16384
+struct proc_sent {
+	__u64 exec_id;
+	__u64 sent_ns;
+	__u32 tgid;
+	__u32 pad;
 };
 
 #define PROC_HEADER_SIZE ((unsigned long)&((struct proc *)0)->ancestors)
