@@ -242,7 +242,8 @@ int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 	ptid = current_tid();
 	if (clones_pending && (p = recall(ptid)) && p->kind == EVENT_CLONE)
 		flags = p->flags;
-	e = new_event(EVENT_CLONE, 0);
+	/* The parent is the current task: its fields by plain loads. */
+	e = new_event(EVENT_CLONE, parent, true);
 	if (!e)
 		return 0;
 	e->pid = child->tgid;
@@ -441,7 +442,7 @@ int BPF_PROG(destroy_fentry, unsigned int inum)
 	/* The task dropping the last reference: with --pid, only that process. */
 	if (!wanted_tgid(current_tgid()))
 		return 0;
-	e = new_event(EVENT_DESTROY, 0);
+	e = new_event(EVENT_DESTROY, 0, true);
 	if (!e)
 		return 0;
 	e->changes[0].type = NS_TYPES;
