@@ -165,50 +165,84 @@ static __always_inline bool copy_path(char *dst, int size, int r)
 	return cut;
 }
 
-/* exe_path is a task's executable as its root sees it, from exe_cache
- * (keyed by what the path is a function of: a shell, sshd or a runtime is
- * in most chains; a file renamed since keeps its old path until evicted)
- * or resolved now and cached; 0 when it has none (a kernel thread). The value may be per-CPU scratch: copy it before
- * the next call. */
-static __always_inline struct exe_val *exe_path(struct task_struct *t)
+/* exe_key_read fills k with what a task's executable path is a function
+ * of; false when it has none (a kernel thread). Probe reads: the verifier
+ * checks a plain load through a task's BTF pointer by looking its type up,
+ * which in the ancestors' loop would take it seconds at startup. */
+static __always_inline bool exe_key_read(struct task_struct *t, struct exe_key *k)
+{
+	struct mm_struct *mm = BPF_CORE_READ(t, mm);
+	struct fs_struct *fs;
+	struct file *f;
+
+	if (!mm)
+		return false;
+	f = BPF_CORE_READ(mm, exe_file);
+	if (!f)
+		return false;
+	fs = BPF_CORE_READ(t, fs);
+	if (fs) {
+		k->root = (__u64)BPF_CORE_READ(fs, root.dentry);
+		k->root_mnt = (__u64)BPF_CORE_READ(fs, root.mnt);
+	}
+	k->dentry = (__u64)BPF_CORE_READ(f, f_path.dentry);
+	k->mnt = (__u64)BPF_CORE_READ(f, f_path.mnt);
+	k->ino = BPF_CORE_READ(f, f_inode, i_ino);
+	k->hash = BPF_CORE_READ(f, f_path.dentry, d_name.hash);
+	return true;
+}
+
+/* exe_key_load is exe_key_read with plain loads, for the current task
+ * outside any loop: once per program, the verifier's lookups are cheap. */
+static __always_inline bool exe_key_load(struct task_struct *t, struct exe_key *k)
 {
 	struct mm_struct *mm = t->mm;
-	struct exe_key k = {};
 	struct fs_struct *fs;
 	struct dentry *d;
-	struct exe_val *v;
 	struct file *f;
+
+	if (!mm)
+		return false;
+	f = mm->exe_file;
+	if (!f)
+		return false;
+	fs = t->fs;
+	if (fs) {
+		k->root = (__u64)fs->root.dentry;
+		k->root_mnt = (__u64)fs->root.mnt;
+	}
+	d = f->f_path.dentry;
+	k->dentry = (__u64)d;
+	k->mnt = (__u64)f->f_path.mnt;
+	k->ino = f->f_inode->i_ino;
+	k->hash = d->d_name.hash;
+	return true;
+}
+
+/* exe_path is the executable path k describes, as its task's root sees
+ * it, from exe_cache (keyed by what the path is a function of: a shell,
+ * sshd or a runtime is in most chains; a file renamed since keeps its old
+ * path until evicted) or resolved now and cached. The value may be per-CPU
+ * scratch: copy it before the next call. */
+static __always_inline struct exe_val *exe_path(struct exe_key *k)
+{
+	struct exe_val *v;
 	__u32 zero = 0;
 	int r, pos;
 
-	if (!mm)
-		return 0;
-	f = mm->exe_file;
-	if (!f)
-		return 0;
-	fs = t->fs;
-	if (fs) {
-		k.root = (__u64)fs->root.dentry;
-		k.root_mnt = (__u64)fs->root.mnt;
-	}
-	d = f->f_path.dentry;
-	k.dentry = (__u64)d;
-	k.mnt = (__u64)f->f_path.mnt;
-	k.ino = f->f_inode->i_ino;
-	k.hash = d->d_name.hash;
-	v = bpf_map_lookup_elem(&exe_cache, &k);
+	v = bpf_map_lookup_elem(&exe_cache, k);
 	if (v)
 		return v;
 	v = bpf_map_lookup_elem(&exe_scratch, &zero);
 	if (!v)
 		return 0;
-	r = resolve_path(&k);
+	r = resolve_path(k);
 	if (r < 0)
 		return 0;
 	v->cut = copy_path(v->path, EXE_LEN, r);
 	pos = r & (PATH_WIN - 1);
 	v->len = PATH_WIN - pos > EXE_LEN - 1 ? EXE_LEN - 1 : PATH_WIN - pos;
-	bpf_map_update_elem(&exe_cache, &k, v, BPF_ANY);
+	bpf_map_update_elem(&exe_cache, k, v, BPF_ANY);
 	return v;
 }
 
@@ -230,12 +264,126 @@ static __always_inline bool ancestor_exe(char *dst, struct exe_val *v)
 /* A task's pid in its own pid namespace, and that namespace. */
 static __always_inline struct upid own_upid(struct task_struct *t)
 {
-	struct pid *p = t->thread_pid;
-	unsigned int level = p->level;
+	struct pid *p = BPF_CORE_READ(t, thread_pid);
+	unsigned int level = BPF_CORE_READ(p, level);
 	struct upid up = {};
 
 	bpf_core_read(&up, sizeof(up), &p->numbers[level]);
 	return up;
+}
+
+/* ---- ancestors ---- */
+
+/* The memo of the ancestry that starts at a process (its children's
+ * ancestors), from this CPU's slot for its tgid. */
+static __always_inline struct anc_memo *anc_memo_of(struct task_struct *a)
+{
+	__u32 slot = BPF_CORE_READ(a, tgid) & (ANC_MEMO_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&anc_memo, &slot);
+}
+
+/* The root a task's paths are seen from. */
+static __always_inline __u64 task_root(struct task_struct *a)
+{
+	return (__u64)BPF_CORE_READ(a, fs, root.dentry);
+}
+
+static __always_inline __u64 task_exe_file(struct mm_struct *mm)
+{
+	return (__u64)BPF_CORE_READ(mm, exe_file);
+}
+
+/* memo_holds tells whether m still describes the chain that starts at a:
+ * the same tasks, each with the same comm, address space, executable file
+ * and root, which are what its fields are read from (a path is cached by
+ * exe_cache on those). A few loads per ancestor, against the cache lookup,
+ * copies and probe reads of walk_ancestors. */
+static __always_inline bool memo_holds(struct anc_memo *m, struct task_struct *a)
+{
+	__u8 n = m->n;
+
+	if (!n || n > MAX_ANCESTORS)
+		return false;
+	for (int i = 0; i < MAX_ANCESTORS; i++) {
+		struct anc_check *c = &m->chk[i & (MAX_ANCESTORS - 1)];
+		struct mm_struct *mm;
+		__u64 comm[2];
+
+		if (i >= n)
+			break;
+		if (!a || (__u64)a != c->task || BPF_CORE_READ(a, tgid) != c->tgid)
+			return false;
+		bpf_core_read(comm, sizeof(comm), &a->comm);
+		if (comm[0] != c->comm[0] || comm[1] != c->comm[1])
+			return false;
+		mm = BPF_CORE_READ(a, mm);
+		if ((__u64)mm != c->mm || task_exe_file(mm) != c->exe_file || task_root(a) != c->root)
+			return false;
+		a = BPF_CORE_READ(a, real_parent, group_leader);
+	}
+	return true;
+}
+
+/* walk_ancestors reads the chain that starts at a into m: up to the init of
+ * a pid namespace (the host's, or a container's), MAX_ANCESTORS at most. */
+static __always_inline void walk_ancestors(struct anc_memo *m, struct task_struct *a)
+{
+	struct exe_val *v;
+	struct upid up;
+	__u8 n = 0;
+
+	m->flags = 0;
+	for (int i = 0; i < MAX_ANCESTORS; i++) {
+		struct anc_check *c = &m->chk[i & (MAX_ANCESTORS - 1)];
+		struct ancestor *an = &m->anc[i & (MAX_ANCESTORS - 1)];
+		__u32 tgid = a ? BPF_CORE_READ(a, tgid) : 0;
+		struct exe_key k = {};
+		struct mm_struct *mm;
+
+		if (!tgid)
+			break;
+		an->pid = tgid;
+		an->pad = 0;
+		c->comm[0] = c->comm[1] = 0;
+		bpf_core_read_str(c->comm, sizeof(c->comm), &a->comm);
+		__builtin_memcpy(an->comm, c->comm, sizeof(an->comm));
+		v = exe_key_read(a, &k) ? exe_path(&k) : 0;
+		an->exe[0] = 0;
+		if (v)
+			ancestor_exe(an->exe, v);
+		mm = BPF_CORE_READ(a, mm);
+		c->task = (__u64)a;
+		c->tgid = tgid;
+		c->mm = (__u64)mm;
+		c->exe_file = task_exe_file(mm);
+		c->root = task_root(a);
+		up = own_upid(a);
+		c->pid_ns = (__u64)up.ns;
+		c->init = up.nr == 1;
+		n = i + 1;
+		if (up.nr == 1) /* an init: the host's or a container's */
+			break;
+		a = BPF_CORE_READ(a, real_parent, group_leader);
+		if (i == MAX_ANCESTORS - 1 && a && BPF_CORE_READ(a, tgid) != 0)
+			m->flags = PROC_ANCESTORS_CUT;
+	}
+	m->n = n;
+}
+
+/* ancestors makes m describe the chain of the current process's ancestors.
+ * Global, like resolve_path: the verifier checks its loops once, apart
+ * from the paths of its caller. */
+__noinline int ancestors(struct anc_memo *m)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_struct *a = BPF_CORE_READ(t, group_leader, real_parent, group_leader);
+
+	if (!m)
+		return 0;
+	if (!memo_holds(m, a))
+		walk_ancestors(m, a);
+	return 0;
 }
 
 /* ---- the identity ---- */
@@ -247,8 +395,10 @@ static __always_inline struct upid own_upid(struct task_struct *t)
 __noinline int fill_proc(struct proc *p)
 {
 	struct task_struct *t = bpf_get_current_task_btf(), *a;
+	struct exe_key k = {};
+	struct anc_memo *m;
 	struct exe_val *v;
-	struct upid self, up;
+	struct upid self;
 	unsigned long start, end;
 	struct mm_struct *mm;
 	unsigned int level;
@@ -261,7 +411,7 @@ __noinline int fill_proc(struct proc *p)
 	p->tgid = t->tgid;
 	p->flags &= PROC_NO_EXEC | PROC_EXE_ARG_CUT;
 	p->args_len = 0;
-	v = exe_path(t);
+	v = exe_key_load(t, &k) ? exe_path(&k) : 0;
 	p->exe[0] = 0;
 	if (v) {
 		bpf_probe_read_kernel(p->exe, EXE_LEN, v->path);
@@ -289,31 +439,24 @@ __noinline int fill_proc(struct proc *p)
 		outside_known = true;
 	}
 	/* real_parent is the thread that forked; its process is its leader. */
-	a = t->group_leader->real_parent->group_leader;
+	a = BPF_CORE_READ(t, group_leader, real_parent, group_leader);
+	m = anc_memo_of(a);
+	if (!m)
+		return 0;
+	ancestors(m);
+	bpf_probe_read_kernel(p->ancestors, sizeof(p->ancestors), m->anc);
+	n = m->n;
+	if (n > MAX_ANCESTORS)
+		n = MAX_ANCESTORS;
+	p->flags |= m->flags;
 	for (int i = 0; i < MAX_ANCESTORS; i++) {
-		struct ancestor *an = &p->ancestors[i & (MAX_ANCESTORS - 1)];
-		__u32 tgid = a ? a->tgid : 0;
+		struct anc_check *c = &m->chk[i & (MAX_ANCESTORS - 1)];
 
-		if (!tgid)
+		if (i >= n || level == 0 || outside_known)
 			break;
-		an->pid = tgid;
-		__builtin_memcpy(an->comm, a->comm, sizeof(an->comm));
-		v = exe_path(a);
-		an->exe[0] = 0;
-		if (v)
-			ancestor_exe(an->exe, v);
-		n = i + 1;
-		up = own_upid(a);
-		if (level > 0 && !outside_known) {
-			if (up.ns != self.ns)
-				p->flags |= PROC_FROM_OUTSIDE;
-			outside_known = up.ns != self.ns || up.nr == 1;
-		}
-		if (up.nr == 1) /* an init: the host's or a container's */
-			break;
-		a = a->real_parent->group_leader;
-		if (i == MAX_ANCESTORS - 1 && a && a->tgid != 0)
-			p->flags |= PROC_ANCESTORS_CUT;
+		if (c->pid_ns != (__u64)self.ns)
+			p->flags |= PROC_FROM_OUTSIDE;
+		outside_known = c->pid_ns != (__u64)self.ns || c->init;
 	}
 	p->nr_ancestors = n;
 	return 0;

@@ -175,6 +175,13 @@ struct {
 } path_scratch SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ANC_MEMO_SLOTS);
+	__type(key, __u32);
+	__type(value, struct anc_memo);
+} anc_memo SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, EXE_CACHE_SLOTS);
 	__type(key, struct exe_key);

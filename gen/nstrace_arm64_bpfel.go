@@ -13,6 +13,26 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type NstraceAncMemo struct {
+	_     structs.HostLayout
+	N     uint8
+	Flags uint8
+	Pad   [6]uint8
+	Chk   [8]struct {
+		_       structs.HostLayout
+		Task    uint64
+		Mm      uint64
+		ExeFile uint64
+		Root    uint64
+		PidNs   uint64
+		Comm    [2]uint64
+		Tgid    uint32
+		Init    uint16
+		Pad     uint16
+	}
+	Anc [8]NstraceAncestor
+}
+
 type NstraceAncestor struct {
 	_    structs.HostLayout
 	Pid  uint32
@@ -243,6 +263,7 @@ type NstraceProcSent struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	NstraceMapAncMemo            = "anc_memo"
 	NstraceMapCallSlots          = "call_slots"
 	NstraceMapCgroupBucket       = "cgroup_bucket"
 	NstraceMapDrops              = "drops"
@@ -373,6 +394,7 @@ type NstraceProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type NstraceMapSpecs struct {
+	AncMemo       *ebpf.MapSpec `ebpf:"anc_memo"`
 	CallSlots     *ebpf.MapSpec `ebpf:"call_slots"`
 	CgroupBucket  *ebpf.MapSpec `ebpf:"cgroup_bucket"`
 	Drops         *ebpf.MapSpec `ebpf:"drops"`
@@ -433,6 +455,7 @@ func (o *NstraceObjects) Close() error {
 //
 // It can be passed to LoadNstraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type NstraceMaps struct {
+	AncMemo       *ebpf.Map `ebpf:"anc_memo"`
 	CallSlots     *ebpf.Map `ebpf:"call_slots"`
 	CgroupBucket  *ebpf.Map `ebpf:"cgroup_bucket"`
 	Drops         *ebpf.Map `ebpf:"drops"`
@@ -456,6 +479,7 @@ type NstraceMaps struct {
 
 func (m *NstraceMaps) Close() error {
 	return _NstraceClose(
+		m.AncMemo,
 		m.CallSlots,
 		m.CgroupBucket,
 		m.Drops,
