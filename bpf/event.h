@@ -93,9 +93,9 @@ struct flood_key {
 /* Only the header and the used changes are sent. */
 #define EVENT_HEADER_SIZE ((unsigned long)&((struct event *)0)->changes)
 /* With its process: every change slot, then the proc, trimmed at its
- * ancestors. */
-#define EVENT_PROC_SIZE(n) \
-	((unsigned long)&((struct event *)0)->proc.ancestors + (n) * sizeof(struct ancestor))
+ * args (most are much shorter than ARGS_LEN). */
+#define EVENT_PROC_SIZE(args_len) \
+	((unsigned long)&((struct event *)0)->proc.args + (args_len))
 #define EVENT_PROC_REF_SIZE ((unsigned long)&((struct event *)0)->proc + PROC_REF_SIZE)
 
 #endif

@@ -482,8 +482,7 @@ __noinline int attach_proc(struct event *e)
 	struct exec_info *x = 0;
 	struct proc_sent *ps;
 	__u64 exec_id, sent_ns = 0;
-	__u32 tgid;
-	__u8 n;
+	__u32 tgid, args_len;
 
 	if (!e)
 		return 0;
@@ -523,11 +522,11 @@ __noinline int attach_proc(struct event *e)
 	}
 	fill_proc(&e->proc);
 	e->proc.sent_ns = 0;
-	n = e->proc.nr_ancestors;
-	if (n > MAX_ANCESTORS)
-		n = MAX_ANCESTORS;
+	args_len = e->proc.args_len;
+	if (args_len > ARGS_LEN)
+		args_len = ARGS_LEN;
 	e->has_proc = PROC_WHOLE;
-	return EVENT_PROC_SIZE(n);
+	return EVENT_PROC_SIZE(args_len);
 }
 
 /* proc_sent notes that e carried its process whole into the ring: the

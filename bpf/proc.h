@@ -41,8 +41,8 @@ struct proc {
 	__u64 sent_ns;   /* unused: exec_info.sent_ns says when it went whole */
 	char exe[EXE_LEN];
 	char exe_arg[EXE_ARG_LEN];
-	char args[ARGS_LEN];
-	struct ancestor ancestors[MAX_ANCESTORS]; /* parent first; sent trimmed */
+	struct ancestor ancestors[MAX_ANCESTORS]; /* parent first; nr_ancestors used */
+	char args[ARGS_LEN];                      /* last: sent trimmed to args_len */
 };
 
 /* Kept per process from its exec (task storage of the group leader). It
@@ -70,7 +70,6 @@ struct proc_sent {
 	__u32 pad;
 };
 
-#define PROC_HEADER_SIZE ((unsigned long)&((struct proc *)0)->ancestors)
 /* A record whose process went whole in an earlier one names it only. */
 #define PROC_REF_SIZE ((unsigned long)&((struct proc *)0)->sent_ns)
 /* How long the records of one process image name it only: a reader that

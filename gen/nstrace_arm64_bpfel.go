@@ -227,8 +227,8 @@ type NstraceProc struct {
 	SentNs      uint64
 	Exe         [256]int8
 	ExeArg      [256]int8
-	Args        [1024]int8
 	Ancestors   [8]NstraceAncestor
+	Args        [1024]int8
 }
 
 type NstraceProcFlag uint32

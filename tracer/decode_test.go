@@ -79,10 +79,10 @@ func cBytes[T ~[]int8](dst T, s string) {
 }
 
 // procRecord is a record with a process: every change slot, then the
-// process trimmed to its ancestors.
+// process trimmed to its args.
 func procRecord(r gen.NstraceEvent) []byte {
 	all := unsafe.Slice((*byte)(unsafe.Pointer(&r)), unsafe.Sizeof(r))
-	return append([]byte(nil), all[:procOffset+procHeaderSize+int(r.Proc.NrAncestors)*ancestorSize]...)
+	return append([]byte(nil), all[:procOffset+procArgsOffset+int(r.Proc.ArgsLen)]...)
 }
 
 func TestDecodeReadsTheProcess(t *testing.T) {
@@ -122,7 +122,7 @@ func TestDecodeReadsTheProcess(t *testing.T) {
 	}
 	raw := procRecord(r)
 	if err := d.decode(raw[:len(raw)-1], &bootClock{}, &ev); err == nil {
-		t.Error("a record cut inside its ancestors: no error")
+		t.Error("a record cut inside its args: no error")
 	}
 	// Later records of the image name it only.
 	ref := r
