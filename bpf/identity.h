@@ -471,11 +471,13 @@ static __always_inline struct proc_sent *proc_sent_slot(__u32 tgid)
 
 /* attach_proc fills e->proc with the current process's identity, computed
  * now into the record itself; or, when a record carried it whole less than
- * PROC_RESEND_NS ago, only names it (Go keeps what it was sent): that check
+ * PROC_RESEND_NS ago, only names it in the header (Go keeps what it was
+ * sent): that check
  * is one lookup of the small exec_ts, or of proc_sent_slots for a process
  * with no exec seen. Nothing bigger is kept per process: an image is
  * computed at its first event and at most once per PROC_RESEND_NS after.
- * Returns how many bytes of e to send. Global, like admit. */
+ * Returns how many bytes of e to send, 0 for the header and changes only.
+ * Global, like admit. */
 __noinline int attach_proc(struct event *e)
 {
 	struct task_struct *t = bpf_get_current_task_btf(), *leader;
@@ -509,9 +511,11 @@ __noinline int attach_proc(struct event *e)
 	}
 	e->proc.exec_id = exec_id;
 	if (sent_ns && e->boot_ns - sent_ns < PROC_RESEND_NS) {
-		e->proc.tgid = tgid;
+		/* Named in the header: the record stays header and changes. */
+		e->proc_tgid = tgid;
+		e->proc_exec_id = exec_id;
 		e->has_proc = PROC_REF;
-		return EVENT_PROC_REF_SIZE;
+		return 0;
 	}
 	e->proc.flags = 0;
 	if (x) {

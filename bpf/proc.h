@@ -70,8 +70,6 @@ struct proc_sent {
 	__u32 pad;
 };
 
-/* A record whose process went whole in an earlier one names it only. */
-#define PROC_REF_SIZE ((unsigned long)&((struct proc *)0)->sent_ns)
 /* How long the records of one process image name it only: a reader that
  * lost the whole one (or forgot it) has it again within this. */
 #define PROC_RESEND_NS 1000000000ULL
@@ -80,7 +78,7 @@ struct proc_sent {
 enum proc_form {
 	PROC_NONE = 0,
 	PROC_WHOLE = 1,
-	PROC_REF = 2, /* only exec_id and tgid: as sent whole before */
+	PROC_REF = 2, /* only event.proc_exec_id and proc_tgid: as sent whole before */
 };
 
 #endif

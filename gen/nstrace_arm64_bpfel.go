@@ -109,8 +109,9 @@ type NstraceEvent struct {
 	Comm       [16]int8
 	UserNs     uint32
 	Auid       uint32
-	Pad        uint32
+	ProcTgid   uint32
 	Caps       uint64
+	ProcExecId uint64
 	Changes    [10]NstraceChange
 	Proc       NstraceProc
 }

@@ -31,7 +31,6 @@ var procOffset = int(unsafe.Offsetof(gen.NstraceEvent{}.Proc))
 
 const (
 	procArgsOffset = int(unsafe.Offsetof(gen.NstraceProc{}.Args))
-	procRefSize    = int(unsafe.Offsetof(gen.NstraceProc{}.SentNs))
 )
 
 // maxInterned bounds the comm cache; past it the cache starts over.
@@ -72,10 +71,7 @@ func (d *decoder) decode(sample []byte, clock *bootClock, ev *event.Event) error
 	}
 	switch r.HasProc {
 	case uint8(gen.NstraceProcFormPROC_REF):
-		if len(sample) < procOffset+procRefSize {
-			return fmt.Errorf("decode record: process reference in %d bytes", len(sample))
-		}
-		ev.Process = d.procs.Find(r.Proc.Tgid, r.Proc.ExecId)
+		ev.Process = d.procs.Find(r.ProcTgid, r.ProcExecId)
 	case uint8(gen.NstraceProcFormPROC_WHOLE):
 		na, nargs := int(r.Proc.NrAncestors), int(r.Proc.ArgsLen)
 		if na > len(r.Proc.Ancestors) || nargs > len(r.Proc.Args) || len(sample) < procOffset+procArgsOffset+nargs {

@@ -127,12 +127,14 @@ func TestDecodeReadsTheProcess(t *testing.T) {
 	// Later records of the image name it only.
 	ref := r
 	ref.HasProc = uint8(gen.NstraceProcFormPROC_REF)
-	refRaw := procRecord(ref)[:procOffset+procRefSize]
+	ref.ProcTgid, ref.ProcExecId = r.Proc.Tgid, r.Proc.ExecId
+	ref.Proc = gen.NstraceProc{}
+	refRaw := procRecord(ref)[:headerSize]
 	if err := d.decode(refRaw, &bootClock{}, &ev); err != nil || ev.Process != first {
 		t.Errorf("a reference decoded to %p (%v), want %p", ev.Process, err, first)
 	}
-	ref.Proc.ExecId++
-	if err := d.decode(procRecord(ref)[:procOffset+procRefSize], &bootClock{}, &ev); err != nil || ev.Process != nil {
+	ref.ProcExecId++
+	if err := d.decode(procRecord(ref)[:headerSize], &bootClock{}, &ev); err != nil || ev.Process != nil {
 		t.Errorf("a reference to an unknown image decoded to %+v (%v)", ev.Process, err)
 	}
 	if d.procs.Misses() != 1 {
