@@ -215,7 +215,9 @@ static __always_inline bool exe_key_load(struct task_struct *t, struct exe_key *
 	k->dentry = (__u64)d;
 	k->mnt = (__u64)f->f_path.mnt;
 	k->ino = f->f_inode->i_ino;
-	k->hash = d->d_name.hash;
+	/* A probe read: a BTF load would have the verifier walk d_name's
+	 * anonymous union. */
+	k->hash = BPF_CORE_READ(d, d_name.hash);
 	return true;
 }
 
