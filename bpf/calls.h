@@ -47,8 +47,7 @@ static __always_inline int enter_ns_call(__u8 kind, __u64 flags, __u32 mask, __s
 	p->flags = flags;
 	p->mask = mask;
 	p->fd = fd;
-	p->caps = 0;
-	bpf_core_read(&p->caps, sizeof(p->caps), &task->cred->cap_effective);
+	p->caps = task_caps(task);
 	snapshot(task, p);
 	if (!s)
 		remember(tid, p);
@@ -125,7 +124,7 @@ static __always_inline int exit_ns_call(long ret)
 		return 0;
 	if (restarting(ret))
 		goto out;
-	e = new_event(p->kind, task);
+	e = new_event(p->kind, task, false);
 	if (!e)
 		goto out;
 	e->flags = p->flags;
@@ -186,7 +185,7 @@ static __always_inline int exit_clone(long ret)
 	if (!p || p->kind != EVENT_CLONE)
 		return 0;
 	/* Success is reported by the fork hook, attributed to the child. */
-	if (ret < 0 && !restarting(ret) && (e = new_event(EVENT_CLONE, 0))) {
+	if (ret < 0 && !restarting(ret) && (e = new_event(EVENT_CLONE, 0, true))) {
 		e->flags = p->flags;
 		e->error = -ret;
 		send(e);
@@ -232,7 +231,7 @@ static __always_inline int exit_exec(long ret)
 		return 0;
 	n = nsp_of(bpf_get_current_task_btf());
 	to = task_inum(&n, NS_TIME);
-	if (ret == 0 && to != p->from[NS_TIME] && (e = new_event(EVENT_EXEC, 0))) {
+	if (ret == 0 && to != p->from[NS_TIME] && (e = new_event(EVENT_EXEC, 0, true))) {
 		add_change(e, NS_TIME, ACTION_JOIN, p->from[NS_TIME], to, task_ns_id(&n, NS_TIME));
 		send(e);
 	}

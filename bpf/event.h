@@ -71,10 +71,11 @@ struct event {
 	__u8 target_type; /* enum ns_type of target_ino */
 	__u8 has_proc;    /* enum proc_form: proc is sent after all the changes */
 	char comm[16];
-	__u32 user_ns; /* inode of the caller's user namespace: owner of what it creates */
-	__u32 auid;    /* the caller's login uid; (u32)-1 when unset */
-	__u32 pad;
-	__u64 caps;    /* the caller's effective capabilities before the call */
+	__u32 user_ns;   /* inode of the caller's user namespace: owner of what it creates */
+	__u32 auid;      /* the caller's login uid; (u32)-1 when unset */
+	__u32 proc_tgid; /* has_proc PROC_REF: the process named, as proc.tgid */
+	__u64 caps;      /* the caller's effective capabilities before the call */
+	__u64 proc_exec_id; /* has_proc PROC_REF: its image, as proc.exec_id */
 	struct change changes[NS_TYPES];
 	struct proc proc; /* the caller: proc.h */
 };
@@ -93,9 +94,8 @@ struct flood_key {
 /* Only the header and the used changes are sent. */
 #define EVENT_HEADER_SIZE ((unsigned long)&((struct event *)0)->changes)
 /* With its process: every change slot, then the proc, trimmed at its
- * ancestors. */
-#define EVENT_PROC_SIZE(n) \
-	((unsigned long)&((struct event *)0)->proc.ancestors + (n) * sizeof(struct ancestor))
-#define EVENT_PROC_REF_SIZE ((unsigned long)&((struct event *)0)->proc + PROC_REF_SIZE)
+ * args (most are much shorter than ARGS_LEN). */
+#define EVENT_PROC_SIZE(args_len) \
+	((unsigned long)&((struct event *)0)->proc.args + (args_len))
 
 #endif

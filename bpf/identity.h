@@ -46,7 +46,6 @@ static __always_inline int note_exec(const char *filename)
 	x->exec_id = bpf_ktime_get_boot_ns();
 	x->sent_ns = 0;
 	x->tgid = t->tgid;
-	x->no_exec = 0;
 	if (bpf_probe_read_kernel_str(x->exe_arg, sizeof(x->exe_arg), filename) < 0)
 		x->exe_arg[0] = 0;
 	return 0;
@@ -61,20 +60,30 @@ static __always_inline int note_exec(const char *filename)
  * -1. A file on no mounted tree (memfd, a deleted root) reads as its own
  * name under "/". Global: the verifier checks the walk once, not once per
  * caller. Pointers come as numbers and are read with probe reads. */
-__noinline int resolve_path(__u64 dentry, __u64 vfsmnt, __u64 root_dentry, __u64 root_mnt)
+__noinline int resolve_path(const struct exe_key *k)
 {
 	__u64 mnt_off = bpf_core_field_offset(struct mount, mnt);
-	struct dentry *d = (struct dentry *)dentry, *parent, *mnt_root;
-	struct vfsmount *vm = (struct vfsmount *)vfsmnt;
-	struct mount *m = (struct mount *)(vfsmnt - mnt_off), *mp;
+	__u64 dentry, vfsmnt, root_dentry, root_mnt;
+	struct dentry *d, *parent, *mnt_root;
+	struct vfsmount *vm;
+	struct mount *m, *mp;
 	struct path_scratch *s;
 	__u32 zero = 0, len;
 	int pos = PATH_WIN, cut = PATH_CUT, at;
 	const unsigned char *name;
 
 	s = bpf_map_lookup_elem(&path_scratch, &zero);
-	if (!s || !dentry || !vfsmnt)
+	if (!s || !k)
 		return -1;
+	dentry = k->dentry;
+	vfsmnt = k->mnt;
+	root_dentry = k->root;
+	root_mnt = k->root_mnt;
+	if (!dentry || !vfsmnt)
+		return -1;
+	d = (struct dentry *)dentry;
+	vm = (struct vfsmount *)vfsmnt;
+	m = (struct mount *)(vfsmnt - mnt_off);
 	for (int i = 0; i < PATH_COMPONENTS; i++) {
 		if ((__u64)d == root_dentry && (__u64)vm == root_mnt) {
 			cut = 0;
@@ -156,48 +165,86 @@ static __always_inline bool copy_path(char *dst, int size, int r)
 	return cut;
 }
 
-/* exe_path is a task's executable as its root sees it, from exe_cache
- * (keyed by what the path is a function of: a shell, sshd or a runtime is
- * in most chains; a file renamed since keeps its old path until evicted)
- * or resolved now and cached; 0 when it has none (a kernel thread). The value may be per-CPU scratch: copy it before
- * the next call. */
-static __always_inline struct exe_val *exe_path(struct task_struct *t)
+/* exe_key_read fills k with what a task's executable path is a function
+ * of; false when it has none (a kernel thread). Probe reads: the verifier
+ * checks a plain load through a task's BTF pointer by looking its type up,
+ * which in the ancestors' loop would take it seconds at startup. */
+static __always_inline bool exe_key_read(struct task_struct *t, struct exe_key *k)
 {
 	struct mm_struct *mm = BPF_CORE_READ(t, mm);
-	struct exe_key k = {};
 	struct fs_struct *fs;
-	struct exe_val *v;
 	struct file *f;
+
+	if (!mm)
+		return false;
+	f = BPF_CORE_READ(mm, exe_file);
+	if (!f)
+		return false;
+	fs = BPF_CORE_READ(t, fs);
+	if (fs) {
+		k->root = (__u64)BPF_CORE_READ(fs, root.dentry);
+		k->root_mnt = (__u64)BPF_CORE_READ(fs, root.mnt);
+	}
+	k->dentry = (__u64)BPF_CORE_READ(f, f_path.dentry);
+	k->mnt = (__u64)BPF_CORE_READ(f, f_path.mnt);
+	k->ino = BPF_CORE_READ(f, f_inode, i_ino);
+	k->hash = BPF_CORE_READ(f, f_path.dentry, d_name.hash);
+	return true;
+}
+
+/* exe_key_load is exe_key_read with plain loads, for the current task
+ * outside any loop: once per program, the verifier's lookups are cheap. */
+static __always_inline bool exe_key_load(struct task_struct *t, struct exe_key *k)
+{
+	struct mm_struct *mm = t->mm;
+	struct fs_struct *fs;
+	struct dentry *d;
+	struct file *f;
+
+	if (!mm)
+		return false;
+	f = mm->exe_file;
+	if (!f)
+		return false;
+	fs = t->fs;
+	if (fs) {
+		k->root = (__u64)fs->root.dentry;
+		k->root_mnt = (__u64)fs->root.mnt;
+	}
+	d = f->f_path.dentry;
+	k->dentry = (__u64)d;
+	k->mnt = (__u64)f->f_path.mnt;
+	k->ino = f->f_inode->i_ino;
+	/* A probe read: a BTF load would have the verifier walk d_name's
+	 * anonymous union. */
+	k->hash = BPF_CORE_READ(d, d_name.hash);
+	return true;
+}
+
+/* exe_path is the executable path k describes, as its task's root sees
+ * it, from exe_cache (keyed by what the path is a function of: a shell,
+ * sshd or a runtime is in most chains; a file renamed since keeps its old
+ * path until evicted) or resolved now and cached. The value may be per-CPU
+ * scratch: copy it before the next call. */
+static __always_inline struct exe_val *exe_path(struct exe_key *k)
+{
+	struct exe_val *v;
 	__u32 zero = 0;
 	int r, pos;
 
-	if (!mm)
-		return 0;
-	f = BPF_CORE_READ(mm, exe_file);
-	if (!f)
-		return 0;
-	fs = BPF_CORE_READ(t, fs);
-	if (fs) {
-		k.root = (__u64)BPF_CORE_READ(fs, root.dentry);
-		k.root_mnt = (__u64)BPF_CORE_READ(fs, root.mnt);
-	}
-	k.dentry = (__u64)BPF_CORE_READ(f, f_path.dentry);
-	k.mnt = (__u64)BPF_CORE_READ(f, f_path.mnt);
-	k.ino = BPF_CORE_READ(f, f_inode, i_ino);
-	k.hash = BPF_CORE_READ(f, f_path.dentry, d_name.hash);
-	v = bpf_map_lookup_elem(&exe_cache, &k);
+	v = bpf_map_lookup_elem(&exe_cache, k);
 	if (v)
 		return v;
 	v = bpf_map_lookup_elem(&exe_scratch, &zero);
 	if (!v)
 		return 0;
-	r = resolve_path(k.dentry, k.mnt, k.root, k.root_mnt);
+	r = resolve_path(k);
 	if (r < 0)
 		return 0;
 	v->cut = copy_path(v->path, EXE_LEN, r);
 	pos = r & (PATH_WIN - 1);
 	v->len = PATH_WIN - pos > EXE_LEN - 1 ? EXE_LEN - 1 : PATH_WIN - pos;
-	bpf_map_update_elem(&exe_cache, &k, v, BPF_ANY);
+	bpf_map_update_elem(&exe_cache, k, v, BPF_ANY);
 	return v;
 }
 
@@ -227,6 +274,120 @@ static __always_inline struct upid own_upid(struct task_struct *t)
 	return up;
 }
 
+/* ---- ancestors ---- */
+
+/* The memo of the ancestry that starts at a process (its children's
+ * ancestors), from this CPU's slot for its tgid. */
+static __always_inline struct anc_memo *anc_memo_of(struct task_struct *a)
+{
+	__u32 slot = BPF_CORE_READ(a, tgid) & (ANC_MEMO_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&anc_memo, &slot);
+}
+
+/* The root a task's paths are seen from. */
+static __always_inline __u64 task_root(struct task_struct *a)
+{
+	return (__u64)BPF_CORE_READ(a, fs, root.dentry);
+}
+
+static __always_inline __u64 task_exe_file(struct mm_struct *mm)
+{
+	return (__u64)BPF_CORE_READ(mm, exe_file);
+}
+
+/* memo_holds tells whether m still describes the chain that starts at a:
+ * the same tasks, each with the same comm, address space, executable file
+ * and root, which are what its fields are read from (a path is cached by
+ * exe_cache on those). A few loads per ancestor, against the cache lookup,
+ * copies and probe reads of walk_ancestors. */
+static __always_inline bool memo_holds(struct anc_memo *m, struct task_struct *a)
+{
+	__u8 n = m->n;
+
+	if (!n || n > MAX_ANCESTORS)
+		return false;
+	for (int i = 0; i < MAX_ANCESTORS; i++) {
+		struct anc_check *c = &m->chk[i & (MAX_ANCESTORS - 1)];
+		struct mm_struct *mm;
+		__u64 comm[2];
+
+		if (i >= n)
+			break;
+		if (!a || (__u64)a != c->task || BPF_CORE_READ(a, tgid) != c->tgid)
+			return false;
+		bpf_core_read(comm, sizeof(comm), &a->comm);
+		if (comm[0] != c->comm[0] || comm[1] != c->comm[1])
+			return false;
+		mm = BPF_CORE_READ(a, mm);
+		if ((__u64)mm != c->mm || task_exe_file(mm) != c->exe_file || task_root(a) != c->root)
+			return false;
+		a = BPF_CORE_READ(a, real_parent, group_leader);
+	}
+	return true;
+}
+
+/* walk_ancestors reads the chain that starts at a into m: up to the init of
+ * a pid namespace (the host's, or a container's), MAX_ANCESTORS at most. */
+static __always_inline void walk_ancestors(struct anc_memo *m, struct task_struct *a)
+{
+	struct exe_val *v;
+	struct upid up;
+	__u8 n = 0;
+
+	m->flags = 0;
+	for (int i = 0; i < MAX_ANCESTORS; i++) {
+		struct anc_check *c = &m->chk[i & (MAX_ANCESTORS - 1)];
+		struct ancestor *an = &m->anc[i & (MAX_ANCESTORS - 1)];
+		__u32 tgid = a ? BPF_CORE_READ(a, tgid) : 0;
+		struct exe_key k = {};
+		struct mm_struct *mm;
+
+		if (!tgid)
+			break;
+		an->pid = tgid;
+		an->pad = 0;
+		c->comm[0] = c->comm[1] = 0;
+		bpf_core_read_str(c->comm, sizeof(c->comm), &a->comm);
+		__builtin_memcpy(an->comm, c->comm, sizeof(an->comm));
+		v = exe_key_read(a, &k) ? exe_path(&k) : 0;
+		an->exe[0] = 0;
+		if (v)
+			ancestor_exe(an->exe, v);
+		mm = BPF_CORE_READ(a, mm);
+		c->task = (__u64)a;
+		c->tgid = tgid;
+		c->mm = (__u64)mm;
+		c->exe_file = task_exe_file(mm);
+		c->root = task_root(a);
+		up = own_upid(a);
+		c->pid_ns = (__u64)up.ns;
+		c->init = up.nr == 1;
+		n = i + 1;
+		if (up.nr == 1) /* an init: the host's or a container's */
+			break;
+		a = BPF_CORE_READ(a, real_parent, group_leader);
+		if (i == MAX_ANCESTORS - 1 && a && BPF_CORE_READ(a, tgid) != 0)
+			m->flags = PROC_ANCESTORS_CUT;
+	}
+	m->n = n;
+}
+
+/* ancestors makes m describe the chain of the current process's ancestors.
+ * Global, like resolve_path: the verifier checks its loops once, apart
+ * from the paths of its caller. */
+__noinline int ancestors(struct anc_memo *m)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_struct *a = BPF_CORE_READ(t, group_leader, real_parent, group_leader);
+
+	if (!m)
+		return 0;
+	if (!memo_holds(m, a))
+		walk_ancestors(m, a);
+	return 0;
+}
+
 /* ---- the identity ---- */
 
 /* fill_proc computes the current process's identity into p: exe, argv (as
@@ -236,8 +397,10 @@ static __always_inline struct upid own_upid(struct task_struct *t)
 __noinline int fill_proc(struct proc *p)
 {
 	struct task_struct *t = bpf_get_current_task_btf(), *a;
+	struct exe_key k = {};
+	struct anc_memo *m;
 	struct exe_val *v;
-	struct upid self, up;
+	struct upid self;
 	unsigned long start, end;
 	struct mm_struct *mm;
 	unsigned int level;
@@ -250,7 +413,7 @@ __noinline int fill_proc(struct proc *p)
 	p->tgid = t->tgid;
 	p->flags &= PROC_NO_EXEC | PROC_EXE_ARG_CUT;
 	p->args_len = 0;
-	v = exe_path(t);
+	v = exe_key_load(t, &k) ? exe_path(&k) : 0;
 	p->exe[0] = 0;
 	if (v) {
 		bpf_probe_read_kernel(p->exe, EXE_LEN, v->path);
@@ -259,8 +422,8 @@ __noinline int fill_proc(struct proc *p)
 	}
 	mm = t->mm;
 	if (mm) {
-		start = BPF_CORE_READ(mm, arg_start);
-		end = BPF_CORE_READ(mm, arg_end);
+		start = mm->arg_start;
+		end = mm->arg_end;
 		len = end > start ? end - start : 0;
 		if (len > ARGS_LEN - 1) {
 			len = ARGS_LEN - 1;
@@ -272,91 +435,92 @@ __noinline int fill_proc(struct proc *p)
 			p->args_len = len;
 	}
 	self = own_upid(t);
-	level = BPF_CORE_READ(t, thread_pid, level);
+	level = t->thread_pid->level;
 	if (level > 0 && self.nr == 1) {
 		p->flags |= PROC_NS_INIT;
 		outside_known = true;
 	}
 	/* real_parent is the thread that forked; its process is its leader. */
 	a = BPF_CORE_READ(t, group_leader, real_parent, group_leader);
+	m = anc_memo_of(a);
+	if (!m)
+		return 0;
+	ancestors(m);
+	bpf_probe_read_kernel(p->ancestors, sizeof(p->ancestors), m->anc);
+	n = m->n;
+	if (n > MAX_ANCESTORS)
+		n = MAX_ANCESTORS;
+	p->flags |= m->flags;
 	for (int i = 0; i < MAX_ANCESTORS; i++) {
-		struct ancestor *an = &p->ancestors[i & (MAX_ANCESTORS - 1)];
+		struct anc_check *c = &m->chk[i & (MAX_ANCESTORS - 1)];
 
-		if (!a || BPF_CORE_READ(a, tgid) == 0)
+		if (i >= n || level == 0 || outside_known)
 			break;
-		an->pid = BPF_CORE_READ(a, tgid);
-		BPF_CORE_READ_STR_INTO(&an->comm, a, comm);
-		v = exe_path(a);
-		an->exe[0] = 0;
-		if (v)
-			ancestor_exe(an->exe, v);
-		n = i + 1;
-		up = own_upid(a);
-		if (level > 0 && !outside_known) {
-			if (up.ns != self.ns)
-				p->flags |= PROC_FROM_OUTSIDE;
-			outside_known = up.ns != self.ns || up.nr == 1;
-		}
-		if (up.nr == 1) /* an init: the host's or a container's */
-			break;
-		a = BPF_CORE_READ(a, real_parent, group_leader);
-		if (i == MAX_ANCESTORS - 1 && a && BPF_CORE_READ(a, tgid) != 0)
-			p->flags |= PROC_ANCESTORS_CUT;
+		if (c->pid_ns != (__u64)self.ns)
+			p->flags |= PROC_FROM_OUTSIDE;
+		outside_known = c->pid_ns != (__u64)self.ns || c->init;
 	}
 	p->nr_ancestors = n;
 	return 0;
 }
 
+static __always_inline struct proc_sent *proc_sent_slot(__u32 tgid)
+{
+	__u32 slot = tgid & (PROC_SENT_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&proc_sent_slots, &slot);
+}
+
 /* attach_proc fills e->proc with the current process's identity, computed
  * now into the record itself; or, when a record carried it whole less than
- * PROC_RESEND_NS ago, only names it (Go keeps what it was sent): that check
- * is one lookup of the small exec_ts. Nothing bigger is kept per process:
- * an image is computed at its first event and at most once per
- * PROC_RESEND_NS after. Returns how many bytes of e to send. Global, like
- * admit. */
+ * PROC_RESEND_NS ago, only names it in the header (Go keeps what it was
+ * sent): that check
+ * is one lookup of the small exec_ts, or of proc_sent_slots for a process
+ * with no exec seen. Nothing bigger is kept per process: an image is
+ * computed at its first event and at most once per PROC_RESEND_NS after.
+ * Returns how many bytes of e to send, 0 for the header and changes only.
+ * Global, like admit. */
 __noinline int attach_proc(struct event *e)
 {
 	struct task_struct *t = bpf_get_current_task_btf(), *leader;
 	struct exec_info *x = 0;
-	__u64 exec_id;
-	__u32 tgid;
-	__u8 n;
+	struct proc_sent *ps;
+	__u64 exec_id, sent_ns = 0;
+	__u32 tgid, args_len;
 
 	if (!e)
 		return 0;
 	leader = t->group_leader;
 	tgid = t->tgid;
-	if (cfg.use_task_storage) {
-		x = bpf_task_storage_get(&exec_ts, leader, 0, 0);
-		if (x && x->tgid == tgid && x->sent_ns && e->boot_ns - x->sent_ns < PROC_RESEND_NS) {
-			e->proc.exec_id = x->exec_id;
-			e->proc.tgid = tgid;
-			e->has_proc = PROC_REF;
-			return EVENT_PROC_REF_SIZE;
-		}
-		if (!x || x->tgid != tgid) {
-			/* No exec seen: the image is the one the process started
-			 * with. Kept, for when it went whole. */
-			x = bpf_task_storage_get(&exec_ts, leader, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-			if (x) {
-				x->exec_id = leader->start_time;
-				x->sent_ns = 0;
-				x->tgid = tgid;
-				x->no_exec = 1;
-				x->exe_arg[0] = 0;
-			}
-		}
-	}
 	/* Two loads, not one through either pointer, which clang would make
 	 * and the verifier refuses ("same insn cannot be used with different
 	 * pointers"). */
 	exec_id = leader->start_time;
 	opaque(exec_id);
-	if (x)
+	if (cfg.use_task_storage) {
+		x = bpf_task_storage_get(&exec_ts, leader, 0, 0);
+		if (x && x->tgid != tgid)
+			x = 0;
+	}
+	if (x) {
 		exec_id = x->exec_id;
+		sent_ns = x->sent_ns;
+	} else {
+		/* No exec seen: the image is the one the process started with. */
+		ps = proc_sent_slot(tgid);
+		if (ps && ps->tgid == tgid && ps->exec_id == exec_id)
+			sent_ns = ps->sent_ns;
+	}
 	e->proc.exec_id = exec_id;
+	if (sent_ns && e->boot_ns - sent_ns < PROC_RESEND_NS) {
+		/* Named in the header: the record stays header and changes. */
+		e->proc_tgid = tgid;
+		e->proc_exec_id = exec_id;
+		e->has_proc = PROC_REF;
+		return 0;
+	}
 	e->proc.flags = 0;
-	if (x && !x->no_exec) {
+	if (x) {
 		__builtin_memcpy(e->proc.exe_arg, x->exe_arg, sizeof(e->proc.exe_arg));
 	} else {
 		e->proc.exe_arg[0] = 0;
@@ -364,11 +528,11 @@ __noinline int attach_proc(struct event *e)
 	}
 	fill_proc(&e->proc);
 	e->proc.sent_ns = 0;
-	n = e->proc.nr_ancestors;
-	if (n > MAX_ANCESTORS)
-		n = MAX_ANCESTORS;
+	args_len = e->proc.args_len;
+	if (args_len > ARGS_LEN)
+		args_len = ARGS_LEN;
 	e->has_proc = PROC_WHOLE;
-	return EVENT_PROC_SIZE(n);
+	return EVENT_PROC_SIZE(args_len);
 }
 
 /* proc_sent notes that e carried its process whole into the ring: the
@@ -377,8 +541,20 @@ __noinline int proc_sent(struct event *e)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct exec_info *x;
+	struct proc_sent *ps;
 
-	if (!e || !cfg.use_task_storage)
+	if (!e)
+		return 0;
+	if (e->proc.flags & PROC_NO_EXEC) {
+		ps = proc_sent_slot(e->proc.tgid);
+		if (ps) {
+			ps->tgid = e->proc.tgid;
+			ps->exec_id = e->proc.exec_id;
+			ps->sent_ns = e->boot_ns;
+		}
+		return 0;
+	}
+	if (!cfg.use_task_storage)
 		return 0;
 	x = bpf_task_storage_get(&exec_ts, t->group_leader, 0, 0);
 	if (x && x->exec_id == e->proc.exec_id && x->tgid == e->proc.tgid)

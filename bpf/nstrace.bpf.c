@@ -151,7 +151,8 @@ __u32 flood_side = 0;
 
 /* Process identity (identity.h): when and by which path each process last
  * exec'd, and when its identity last went whole, in its group leader's
- * task storage; per-CPU scratch for paths; resolved executables. */
+ * task storage (or, with no exec seen, in proc_sent_slots); per-CPU
+ * scratch for paths; resolved executables. */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -160,11 +161,25 @@ struct {
 } exec_ts SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PROC_SENT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct proc_sent);
+} proc_sent_slots SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct path_scratch);
 } path_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ANC_MEMO_SLOTS);
+	__type(key, __u32);
+	__type(value, struct anc_memo);
+} anc_memo SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -234,7 +249,8 @@ int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 	ptid = current_tid();
 	if (clones_pending && (p = recall(ptid)) && p->kind == EVENT_CLONE)
 		flags = p->flags;
-	e = new_event(EVENT_CLONE, 0);
+	/* The parent is the current task: its fields by plain loads. */
+	e = new_event(EVENT_CLONE, parent, true);
 	if (!e)
 		return 0;
 	e->pid = child->tgid;
@@ -433,7 +449,7 @@ int BPF_PROG(destroy_fentry, unsigned int inum)
 	/* The task dropping the last reference: with --pid, only that process. */
 	if (!wanted_tgid(current_tgid()))
 		return 0;
-	e = new_event(EVENT_DESTROY, 0);
+	e = new_event(EVENT_DESTROY, 0, true);
 	if (!e)
 		return 0;
 	e->changes[0].type = NS_TYPES;

@@ -41,26 +41,35 @@ struct proc {
 	__u64 sent_ns;   /* unused: exec_info.sent_ns says when it went whole */
 	char exe[EXE_LEN];
 	char exe_arg[EXE_ARG_LEN];
-	char args[ARGS_LEN];
-	struct ancestor ancestors[MAX_ANCESTORS]; /* parent first; sent trimmed */
+	struct ancestor ancestors[MAX_ANCESTORS]; /* parent first; nr_ancestors used */
+	char args[ARGS_LEN];                      /* last: sent trimmed to args_len */
 };
 
-/* Kept per process from its exec (task storage of the group leader), or
- * from its first admitted event when no exec was seen (no_exec). It also
- * says when a record last carried this image's identity whole, so that
- * most events check their process with this one small lookup. */
+/* Kept per process from its exec (task storage of the group leader). It
+ * also says when a record last carried this image's identity whole, so
+ * that most events check their process with this one small lookup. */
 struct exec_info {
 	__u64 exec_id;
 	__u64 sent_ns; /* 0: not sent whole since the exec */
 	__u32 tgid;
-	__u8 no_exec;
-	__u8 pad[3];
+	__u32 pad;
 	char exe_arg[EXE_ARG_LEN];
 };
 
-#define PROC_HEADER_SIZE ((unsigned long)&((struct proc *)0)->ancestors)
-/* A record whose process went whole in an earlier one names it only. */
-#define PROC_REF_SIZE ((unsigned long)&((struct proc *)0)->sent_ns)
+/* When a process with no exec seen (its image is the one it started with,
+ * exec_id its start time) last went whole in a record: a slot picked by
+ * tgid in a plain array, not task storage, whose first use per process
+ * allocates and costs more than the rest of the identity. A collision or a
+ * torn write only sends an identity whole again: a slot names the process
+ * only if both its tgid and its start time match. */
+#define PROC_SENT_SLOTS 16384
+struct proc_sent {
+	__u64 exec_id;
+	__u64 sent_ns;
+	__u32 tgid;
+	__u32 pad;
+};
+
 /* How long the records of one process image name it only: a reader that
  * lost the whole one (or forgot it) has it again within this. */
 #define PROC_RESEND_NS 1000000000ULL
@@ -69,7 +78,7 @@ struct exec_info {
 enum proc_form {
 	PROC_NONE = 0,
 	PROC_WHOLE = 1,
-	PROC_REF = 2, /* only exec_id and tgid: as sent whole before */
+	PROC_REF = 2, /* only event.proc_exec_id and proc_tgid: as sent whole before */
 };
 
 #endif

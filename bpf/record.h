@@ -55,26 +55,38 @@ static __always_inline __u64 wakeup_flag(__u64 size, __u64 now)
 	return BPF_RB_NO_WAKEUP;
 }
 
+/* A task's effective capabilities, with a plain load through its BTF
+ * pointer: kernel_cap_t is 64 bits (u32[2] before 6.3, u64 since). */
+static __always_inline __u64 task_caps(struct task_struct *t)
+{
+	return *(__u64 *)&t->cred->cap_effective;
+}
+
 /* The caller's login uid and effective capabilities, for new_event. hot
- * (see new_event): a plain load, and no capabilities, which the calls that
- * churn take from their entry (before the call changed them). */
-static __always_inline void read_creds(struct event *e, struct task_struct *t, bool hot)
+ * (see new_event): a plain load; caps: read them, which the calls that
+ * churn do not: they take them from their entry (before the call changed
+ * them). */
+static __always_inline void read_creds(struct event *e, struct task_struct *t, bool hot, bool caps)
 {
 	e->auid = (__u32)-1;
 	if (bpf_core_field_exists(t->loginuid))
 		e->auid = hot ? t->loginuid.val : BPF_CORE_READ(t, loginuid.val);
 	e->caps = 0;
-	if (!hot)
+	if (caps && hot)
+		e->caps = task_caps(t);
+	else if (caps)
 		bpf_core_read(&e->caps, sizeof(e->caps), &t->cred->cap_effective);
 }
 
 /* new_event starts a record about the current task. hot: the current task,
- * for the exits of calls that churn (setns, unshare), whose fields are then
- * read with plain loads through its BTF pointer; they run several times
- * faster than the helpers (bpf_get_current_pid_tgid, _comm, _uid_gid,
- * _cgroup_id) but cost the verifier a walk of task_struct's BTF per load at
- * startup. Other callers pass 0, use the helpers and keep the start fast. */
-static __always_inline struct event *new_event(__u8 kind, struct task_struct *hot)
+ * for the programs that run often (setns, unshare, the fork hook), whose
+ * fields are then read with plain loads through its BTF pointer; they run
+ * several times faster than the helpers (bpf_get_current_pid_tgid, _comm,
+ * _uid_gid, _cgroup_id) but cost the verifier a walk of task_struct's BTF
+ * per load at startup. Other callers pass 0, use the helpers and keep the
+ * start fast. caps: read the current capabilities (the exits of unshare
+ * and setns take them from the entry instead). */
+static __always_inline struct event *new_event(__u8 kind, struct task_struct *hot, bool caps)
 {
 	__u32 zero = 0;
 	struct event *e = bpf_map_lookup_elem(&scratch, &zero);
@@ -109,7 +121,7 @@ static __always_inline struct event *new_event(__u8 kind, struct task_struct *ho
 	e->target_type = 0;
 	e->user_ns = task->real_cred->user_ns->ns.inum;
 	e->has_proc = 0;
-	read_creds(e, task, hot);
+	read_creds(e, task, hot, caps);
 	return e;
 }
 

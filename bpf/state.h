@@ -115,4 +115,30 @@ struct exe_val {
 	char path[EXE_LEN + ANC_EXE_LEN]; /* room past EXE_LEN for a bounded tail copy */
 };
 
+/* The ancestry that starts at a process, as its children's identities
+ * show it (identity.h), with what tells whether it still holds: most
+ * processes with namespace events are children of a few (a shell, a
+ * runtime). Per CPU, a slot picked by tgid: a collision only walks the
+ * chain again. */
+#define ANC_MEMO_SLOTS 128
+struct anc_check {
+	__u64 task;     /* the ancestor's task_struct */
+	__u64 mm;       /* its mm_struct: exec replaces it */
+	__u64 exe_file; /* its mm's exe_file */
+	__u64 root;     /* its root dentry */
+	__u64 pid_ns;   /* the pid namespace of its own pid */
+	__u64 comm[2];
+	__u32 tgid;
+	__u16 init;     /* pid 1 there */
+	__u16 pad;
+};
+
+struct anc_memo {
+	__u8 n;     /* ancestors in anc; 0: empty */
+	__u8 flags; /* PROC_ANCESTORS_CUT */
+	__u8 pad[6];
+	struct anc_check chk[MAX_ANCESTORS];
+	struct ancestor anc[MAX_ANCESTORS];
+};
+
 #endif

@@ -13,6 +13,26 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type NstraceAncMemo struct {
+	_     structs.HostLayout
+	N     uint8
+	Flags uint8
+	Pad   [6]uint8
+	Chk   [8]struct {
+		_       structs.HostLayout
+		Task    uint64
+		Mm      uint64
+		ExeFile uint64
+		Root    uint64
+		PidNs   uint64
+		Comm    [2]uint64
+		Tgid    uint32
+		Init    uint16
+		Pad     uint16
+	}
+	Anc [8]NstraceAncestor
+}
+
 type NstraceAncestor struct {
 	_    structs.HostLayout
 	Pid  uint32
@@ -89,8 +109,9 @@ type NstraceEvent struct {
 	Comm       [16]int8
 	UserNs     uint32
 	Auid       uint32
-	Pad        uint32
+	ProcTgid   uint32
 	Caps       uint64
+	ProcExecId uint64
 	Changes    [10]NstraceChange
 	Proc       NstraceProc
 }
@@ -128,8 +149,7 @@ type NstraceExecInfo struct {
 	ExecId uint64
 	SentNs uint64
 	Tgid   uint32
-	NoExec uint8
-	Pad    [3]uint8
+	Pad    uint32
 	ExeArg [256]int8
 }
 
@@ -208,8 +228,8 @@ type NstraceProc struct {
 	SentNs      uint64
 	Exe         [256]int8
 	ExeArg      [256]int8
-	Args        [1024]int8
 	Ancestors   [8]NstraceAncestor
+	Args        [1024]int8
 }
 
 type NstraceProcFlag uint32
@@ -232,10 +252,19 @@ const (
 	NstraceProcFormPROC_REF   NstraceProcForm = 2
 )
 
+type NstraceProcSent struct {
+	_      structs.HostLayout
+	ExecId uint64
+	SentNs uint64
+	Tgid   uint32
+	Pad    uint32
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	NstraceMapAncMemo            = "anc_memo"
 	NstraceMapCallSlots          = "call_slots"
 	NstraceMapCgroupBucket       = "cgroup_bucket"
 	NstraceMapDrops              = "drops"
@@ -252,6 +281,7 @@ const (
 	NstraceMapPathScratch        = "path_scratch"
 	NstraceMapPending            = "pending"
 	NstraceMapPendingTs          = "pending_ts"
+	NstraceMapProcSentSlots      = "proc_sent_slots"
 	NstraceMapScratch            = "scratch"
 	NstraceMapUidBucket          = "uid_bucket"
 	NstraceProgClone3Enter       = "clone3_enter"
@@ -365,24 +395,26 @@ type NstraceProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type NstraceMapSpecs struct {
-	CallSlots    *ebpf.MapSpec `ebpf:"call_slots"`
-	CgroupBucket *ebpf.MapSpec `ebpf:"cgroup_bucket"`
-	Drops        *ebpf.MapSpec `ebpf:"drops"`
-	Events       *ebpf.MapSpec `ebpf:"events"`
-	ExeCache     *ebpf.MapSpec `ebpf:"exe_cache"`
-	ExeScratch   *ebpf.MapSpec `ebpf:"exe_scratch"`
-	ExecTs       *ebpf.MapSpec `ebpf:"exec_ts"`
-	Failures     *ebpf.MapSpec `ebpf:"failures"`
-	Flood0       *ebpf.MapSpec `ebpf:"flood0"`
-	Flood1       *ebpf.MapSpec `ebpf:"flood1"`
-	FloodMemo    *ebpf.MapSpec `ebpf:"flood_memo"`
-	Floods       *ebpf.MapSpec `ebpf:"floods"`
-	NsOwners     *ebpf.MapSpec `ebpf:"ns_owners"`
-	PathScratch  *ebpf.MapSpec `ebpf:"path_scratch"`
-	Pending      *ebpf.MapSpec `ebpf:"pending"`
-	PendingTs    *ebpf.MapSpec `ebpf:"pending_ts"`
-	Scratch      *ebpf.MapSpec `ebpf:"scratch"`
-	UidBucket    *ebpf.MapSpec `ebpf:"uid_bucket"`
+	AncMemo       *ebpf.MapSpec `ebpf:"anc_memo"`
+	CallSlots     *ebpf.MapSpec `ebpf:"call_slots"`
+	CgroupBucket  *ebpf.MapSpec `ebpf:"cgroup_bucket"`
+	Drops         *ebpf.MapSpec `ebpf:"drops"`
+	Events        *ebpf.MapSpec `ebpf:"events"`
+	ExeCache      *ebpf.MapSpec `ebpf:"exe_cache"`
+	ExeScratch    *ebpf.MapSpec `ebpf:"exe_scratch"`
+	ExecTs        *ebpf.MapSpec `ebpf:"exec_ts"`
+	Failures      *ebpf.MapSpec `ebpf:"failures"`
+	Flood0        *ebpf.MapSpec `ebpf:"flood0"`
+	Flood1        *ebpf.MapSpec `ebpf:"flood1"`
+	FloodMemo     *ebpf.MapSpec `ebpf:"flood_memo"`
+	Floods        *ebpf.MapSpec `ebpf:"floods"`
+	NsOwners      *ebpf.MapSpec `ebpf:"ns_owners"`
+	PathScratch   *ebpf.MapSpec `ebpf:"path_scratch"`
+	Pending       *ebpf.MapSpec `ebpf:"pending"`
+	PendingTs     *ebpf.MapSpec `ebpf:"pending_ts"`
+	ProcSentSlots *ebpf.MapSpec `ebpf:"proc_sent_slots"`
+	Scratch       *ebpf.MapSpec `ebpf:"scratch"`
+	UidBucket     *ebpf.MapSpec `ebpf:"uid_bucket"`
 }
 
 // NstraceVariableSpecs contains global variables before they are loaded into the kernel.
@@ -424,28 +456,31 @@ func (o *NstraceObjects) Close() error {
 //
 // It can be passed to LoadNstraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type NstraceMaps struct {
-	CallSlots    *ebpf.Map `ebpf:"call_slots"`
-	CgroupBucket *ebpf.Map `ebpf:"cgroup_bucket"`
-	Drops        *ebpf.Map `ebpf:"drops"`
-	Events       *ebpf.Map `ebpf:"events"`
-	ExeCache     *ebpf.Map `ebpf:"exe_cache"`
-	ExeScratch   *ebpf.Map `ebpf:"exe_scratch"`
-	ExecTs       *ebpf.Map `ebpf:"exec_ts"`
-	Failures     *ebpf.Map `ebpf:"failures"`
-	Flood0       *ebpf.Map `ebpf:"flood0"`
-	Flood1       *ebpf.Map `ebpf:"flood1"`
-	FloodMemo    *ebpf.Map `ebpf:"flood_memo"`
-	Floods       *ebpf.Map `ebpf:"floods"`
-	NsOwners     *ebpf.Map `ebpf:"ns_owners"`
-	PathScratch  *ebpf.Map `ebpf:"path_scratch"`
-	Pending      *ebpf.Map `ebpf:"pending"`
-	PendingTs    *ebpf.Map `ebpf:"pending_ts"`
-	Scratch      *ebpf.Map `ebpf:"scratch"`
-	UidBucket    *ebpf.Map `ebpf:"uid_bucket"`
+	AncMemo       *ebpf.Map `ebpf:"anc_memo"`
+	CallSlots     *ebpf.Map `ebpf:"call_slots"`
+	CgroupBucket  *ebpf.Map `ebpf:"cgroup_bucket"`
+	Drops         *ebpf.Map `ebpf:"drops"`
+	Events        *ebpf.Map `ebpf:"events"`
+	ExeCache      *ebpf.Map `ebpf:"exe_cache"`
+	ExeScratch    *ebpf.Map `ebpf:"exe_scratch"`
+	ExecTs        *ebpf.Map `ebpf:"exec_ts"`
+	Failures      *ebpf.Map `ebpf:"failures"`
+	Flood0        *ebpf.Map `ebpf:"flood0"`
+	Flood1        *ebpf.Map `ebpf:"flood1"`
+	FloodMemo     *ebpf.Map `ebpf:"flood_memo"`
+	Floods        *ebpf.Map `ebpf:"floods"`
+	NsOwners      *ebpf.Map `ebpf:"ns_owners"`
+	PathScratch   *ebpf.Map `ebpf:"path_scratch"`
+	Pending       *ebpf.Map `ebpf:"pending"`
+	PendingTs     *ebpf.Map `ebpf:"pending_ts"`
+	ProcSentSlots *ebpf.Map `ebpf:"proc_sent_slots"`
+	Scratch       *ebpf.Map `ebpf:"scratch"`
+	UidBucket     *ebpf.Map `ebpf:"uid_bucket"`
 }
 
 func (m *NstraceMaps) Close() error {
 	return _NstraceClose(
+		m.AncMemo,
 		m.CallSlots,
 		m.CgroupBucket,
 		m.Drops,
@@ -462,6 +497,7 @@ func (m *NstraceMaps) Close() error {
 		m.PathScratch,
 		m.Pending,
 		m.PendingTs,
+		m.ProcSentSlots,
 		m.Scratch,
 		m.UidBucket,
 	)

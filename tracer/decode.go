@@ -30,9 +30,7 @@ type decoder struct {
 var procOffset = int(unsafe.Offsetof(gen.NstraceEvent{}.Proc))
 
 const (
-	procHeaderSize = int(unsafe.Offsetof(gen.NstraceProc{}.Ancestors))
-	procRefSize    = int(unsafe.Offsetof(gen.NstraceProc{}.SentNs))
-	ancestorSize   = int(unsafe.Sizeof(gen.NstraceAncestor{}))
+	procArgsOffset = int(unsafe.Offsetof(gen.NstraceProc{}.Args))
 )
 
 // maxInterned bounds the comm cache; past it the cache starts over.
@@ -73,14 +71,11 @@ func (d *decoder) decode(sample []byte, clock *bootClock, ev *event.Event) error
 	}
 	switch r.HasProc {
 	case uint8(gen.NstraceProcFormPROC_REF):
-		if len(sample) < procOffset+procRefSize {
-			return fmt.Errorf("decode record: process reference in %d bytes", len(sample))
-		}
-		ev.Process = d.procs.Find(r.Proc.Tgid, r.Proc.ExecId)
+		ev.Process = d.procs.Find(r.ProcTgid, r.ProcExecId)
 	case uint8(gen.NstraceProcFormPROC_WHOLE):
-		na := int(r.Proc.NrAncestors)
-		if na > len(r.Proc.Ancestors) || len(sample) < procOffset+procHeaderSize+na*ancestorSize {
-			return fmt.Errorf("decode record: process with %d ancestors in %d bytes", na, len(sample))
+		na, nargs := int(r.Proc.NrAncestors), int(r.Proc.ArgsLen)
+		if na > len(r.Proc.Ancestors) || nargs > len(r.Proc.Args) || len(sample) < procOffset+procArgsOffset+nargs {
+			return fmt.Errorf("decode record: process with %d ancestors and %d bytes of args in %d bytes", na, nargs, len(sample))
 		}
 		ev.Process = d.procs.Get(&r.Proc)
 	}

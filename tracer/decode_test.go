@@ -79,10 +79,10 @@ func cBytes[T ~[]int8](dst T, s string) {
 }
 
 // procRecord is a record with a process: every change slot, then the
-// process trimmed to its ancestors.
+// process trimmed to its args.
 func procRecord(r gen.NstraceEvent) []byte {
 	all := unsafe.Slice((*byte)(unsafe.Pointer(&r)), unsafe.Sizeof(r))
-	return append([]byte(nil), all[:procOffset+procHeaderSize+int(r.Proc.NrAncestors)*ancestorSize]...)
+	return append([]byte(nil), all[:procOffset+procArgsOffset+int(r.Proc.ArgsLen)]...)
 }
 
 func TestDecodeReadsTheProcess(t *testing.T) {
@@ -122,17 +122,19 @@ func TestDecodeReadsTheProcess(t *testing.T) {
 	}
 	raw := procRecord(r)
 	if err := d.decode(raw[:len(raw)-1], &bootClock{}, &ev); err == nil {
-		t.Error("a record cut inside its ancestors: no error")
+		t.Error("a record cut inside its args: no error")
 	}
 	// Later records of the image name it only.
 	ref := r
 	ref.HasProc = uint8(gen.NstraceProcFormPROC_REF)
-	refRaw := procRecord(ref)[:procOffset+procRefSize]
+	ref.ProcTgid, ref.ProcExecId = r.Proc.Tgid, r.Proc.ExecId
+	ref.Proc = gen.NstraceProc{}
+	refRaw := procRecord(ref)[:headerSize]
 	if err := d.decode(refRaw, &bootClock{}, &ev); err != nil || ev.Process != first {
 		t.Errorf("a reference decoded to %p (%v), want %p", ev.Process, err, first)
 	}
-	ref.Proc.ExecId++
-	if err := d.decode(procRecord(ref)[:procOffset+procRefSize], &bootClock{}, &ev); err != nil || ev.Process != nil {
+	ref.ProcExecId++
+	if err := d.decode(procRecord(ref)[:headerSize], &bootClock{}, &ev); err != nil || ev.Process != nil {
 		t.Errorf("a reference to an unknown image decoded to %+v (%v)", ev.Process, err)
 	}
 	if d.procs.Misses() != 1 {
