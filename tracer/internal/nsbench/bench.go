@@ -42,9 +42,13 @@ func bench(o *options, tracers []tracer, res *results) error {
 		for _, t := range tracers {
 			r.Traced[t.Name] = &cell{}
 		}
-		// Each nstrace column also runs idle, as a column of its own: its
-		// fixed cost from ready to exit, taken out of its CPU per event.
-		idle := idleColumns(tracers)
+		// Where the workload makes events, each nstrace column also runs
+		// idle, as a column of its own: its fixed cost from ready to exit,
+		// taken out of its CPU per event.
+		var idle []int
+		if w.Kind != "" {
+			idle = idleColumns(tracers)
+		}
 		for round := range o.rounds {
 			var progress []string
 			for _, col := range order(len(tracers)+1+len(idle), round) {
