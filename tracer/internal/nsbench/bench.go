@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 )
 
 // cell is one workload under one column, over every round.
@@ -19,8 +20,9 @@ type cell struct {
 	Lost      int64     `json:"lost"`           // what the tracer said it dropped, all processes
 	// The tracer's CPU time from ready to exit and the events it said it
 	// handled meanwhile (nstrace only): its cost per event as a consumer.
-	ConsumerCPUNs  int64 `json:"consumer_cpu_ns,omitempty"`
-	ConsumerEvents int64 `json:"consumer_events,omitempty"`
+	ConsumerCPUNs  int64         `json:"consumer_cpu_ns,omitempty"`
+	ConsumerEvents int64         `json:"consumer_events,omitempty"`
+	Consumer       *consumerRuns `json:"consumer_runs,omitempty"` // consumer.go
 }
 
 // row is one workload: its untraced runs and its runs under each tracer.
@@ -40,23 +42,21 @@ func bench(o *options, tracers []tracer, res *results) error {
 		for _, t := range tracers {
 			r.Traced[t.Name] = &cell{}
 		}
+		// Where the workload makes events, each nstrace column also runs
+		// idle, as a column of its own: its fixed cost from ready to exit,
+		// taken out of its CPU per event.
+		var idle []int
+		if w.Kind != "" {
+			idle = idleColumns(tracers)
+		}
 		for round := range o.rounds {
 			var progress []string
-			for _, col := range order(len(tracers)+1, round) {
-				var c *cell
-				var err error
-				if col == 0 {
-					c = &r.Untraced
-					err = runUntraced(o, w, c)
-				} else {
-					t := tracers[col-1]
-					c = r.Traced[t.Name]
-					err = runTraced(o, w, t, c, res)
-				}
+			for _, col := range order(len(tracers)+1+len(idle), round) {
+				done, err := runColumn(o, w, r, tracers, idle, col, res)
 				if err != nil {
 					return fmt.Errorf("%s, round %d: %w", w.Name, round+1, err)
 				}
-				progress = append(progress, fmt.Sprintf("%s %s/s", columnTitle(tracers, col), fmtInt(c.OpsPerSec[len(c.OpsPerSec)-1])))
+				progress = append(progress, done)
 			}
 			fmt.Fprintf(os.Stderr, "nsbench: %s %d/%d: %s\n", w.Name, round+1, o.rounds, strings.Join(progress, ", "))
 		}
@@ -66,6 +66,7 @@ func bench(o *options, tracers []tracer, res *results) error {
 			c.Median = median(c.OpsPerSec)
 			c.Spread = spread(c.OpsPerSec)
 			c.Ratio = slowdown(r.Untraced.Median, c.Median)
+			c.Consumer.settle()
 		}
 		if f, ok := r.Traced["floor"]; ok && w.FloorMargin > 0 && f.Ratio > 0 {
 			r.Goal = f.Ratio + w.FloorMargin
@@ -76,11 +77,34 @@ func bench(o *options, tracers []tracer, res *results) error {
 	return nil
 }
 
-func columnTitle(tracers []tracer, col int) string {
-	if col == 0 {
-		return "untraced"
+// runColumn runs column col once: untraced (0), a tracer (1 to
+// len(tracers)), or an nstrace column idle (after those, in idle's order).
+// It says how the run went, for the progress line.
+func runColumn(o *options, w workload, r *row, tracers []tracer, idle []int, col int, res *results) (string, error) {
+	switch {
+	case col == 0:
+		err := runUntraced(o, w, &r.Untraced)
+		return rateProgress("untraced", &r.Untraced), err
+	case col <= len(tracers):
+		t := tracers[col-1]
+		c := r.Traced[t.Name]
+		err := runTraced(o, w, t, c, res)
+		return rateProgress(t.Title, c), err
+	default:
+		t := tracers[idle[col-1-len(tracers)]]
+		c := r.Traced[t.Name]
+		if err := runIdle(o, t, c); err != nil {
+			return "", err
+		}
+		return c.Consumer.idleProgress(t.Title), nil
 	}
-	return tracers[col-1].Title
+}
+
+func rateProgress(title string, c *cell) string {
+	if len(c.OpsPerSec) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s %s/s", title, fmtInt(c.OpsPerSec[len(c.OpsPerSec)-1]))
 }
 
 func runUntraced(o *options, w workload, c *cell) error {
@@ -103,6 +127,7 @@ func runTraced(o *options, w workload, t tracer, c *cell, res *results) error {
 	if err != nil {
 		return err
 	}
+	readyAt := time.Now()
 	defer os.Remove(s.events)
 	res.addReady(t.Name, s.ready)
 	ch, err := startChild(o.self, w, o.duration, o.cpu)
@@ -111,6 +136,7 @@ func runTraced(o *options, w workload, t tracer, c *cell, res *results) error {
 		return err
 	}
 	rep, werr := ch.wait()
+	length := time.Since(readyAt)
 	if err := errors.Join(werr, s.stop()); err != nil {
 		return err
 	}
@@ -137,6 +163,7 @@ func runTraced(o *options, w workload, t tracer, c *cell, res *results) error {
 	if t.nstrace {
 		c.ConsumerCPUNs += s.cpuSinceReady().Nanoseconds()
 		c.ConsumerEvents += sum.Events
+		c.consumerRuns().addLoaded(s.cpuSinceReady(), sum.Events, length)
 	}
 	return nil
 }

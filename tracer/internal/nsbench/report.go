@@ -117,35 +117,6 @@ func (res *results) writeWorkloads(w io.Writer) {
 	res.writeCosts(w)
 }
 
-// consumerGoal bounds nstrace's CPU time per event it handles.
-const consumerGoal = 400
-
-// writeConsumer lists nstrace's CPU per event: its CPU time from ready to
-// exit over the events its summary counted, all rounds together.
-func (res *results) writeConsumer(w io.Writer) {
-	t := [][]string{{"workload", "tracer", "events", "CPU ns/event (goal ≤ 400)"}}
-	for _, r := range res.Rows {
-		for _, name := range res.Tracers {
-			c := r.Traced[name]
-			if c == nil || c.ConsumerEvents == 0 {
-				continue
-			}
-			per := float64(c.ConsumerCPUNs) / float64(c.ConsumerEvents)
-			mark := "✓"
-			if per > consumerGoal {
-				mark = "✗"
-			}
-			t = append(t, []string{r.Workload, res.Titles[name], strconv.FormatInt(c.ConsumerEvents, 10),
-				fmt.Sprintf("%.0f %s", per, mark)})
-		}
-	}
-	if len(t) == 1 {
-		return
-	}
-	fmt.Fprintf(w, "\nnstrace's CPU per event it handled (CPU time from ready to exit, every thread, ÷ the events its summary counted):\n\n")
-	writeMarkdown(w, t)
-}
-
 func (res *results) writeMemory(w io.Writer) {
 	if m := res.Memory; m != nil {
 		fmt.Fprintf(w, "\nnstrace resident memory under setns churn (-o json), goal ≤ 64 MiB and flat:\n\n")
