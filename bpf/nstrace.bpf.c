@@ -160,6 +160,17 @@ struct {
 	__type(value, struct exec_info);
 } exec_ts SEC(".maps");
 
+/* How many times note_exec wrote exec_ts: an exec_memo taken before the
+ * last one is stale. */
+__u64 exec_gen = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exec_memo);
+} exec_memo SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, PROC_SENT_SLOTS);
