@@ -79,9 +79,9 @@ struct {
 __u64 clones_pending = 0;
 __u64 execs_pending = 0;
 
-/* When a record last woke the reader (boot-time ns), and the bytes sent
- * since. Racy updates only cost a wakeup. */
-__u64 last_wakeup_ns = 0;
+/* When the last record was sent (boot-time ns), and the bytes sent since
+ * the last wakeup. Racy updates only cost or save a wakeup. */
+__u64 last_record_ns = 0;
 __u64 sent_since_wakeup = 0;
 
 /* A scratch record per CPU: too big for the stack, sent trimmed. */

@@ -324,7 +324,7 @@ const (
 	NstraceVarExecGen            = "exec_gen"
 	NstraceVarExecsPending       = "execs_pending"
 	NstraceVarFloodSide          = "flood_side"
-	NstraceVarLastWakeupNs       = "last_wakeup_ns"
+	NstraceVarLastRecordNs       = "last_record_ns"
 	NstraceVarSentSinceWakeup    = "sent_since_wakeup"
 	NstraceVarUnusedChangeAction = "unused_change_action"
 	NstraceVarUnusedDropCause    = "unused_drop_cause"
@@ -439,7 +439,7 @@ type NstraceVariableSpecs struct {
 	ExecGen            *ebpf.VariableSpec `ebpf:"exec_gen"`
 	ExecsPending       *ebpf.VariableSpec `ebpf:"execs_pending"`
 	FloodSide          *ebpf.VariableSpec `ebpf:"flood_side"`
-	LastWakeupNs       *ebpf.VariableSpec `ebpf:"last_wakeup_ns"`
+	LastRecordNs       *ebpf.VariableSpec `ebpf:"last_record_ns"`
 	SentSinceWakeup    *ebpf.VariableSpec `ebpf:"sent_since_wakeup"`
 	UnusedChangeAction *ebpf.VariableSpec `ebpf:"unused_change_action"`
 	UnusedDropCause    *ebpf.VariableSpec `ebpf:"unused_drop_cause"`
@@ -528,7 +528,7 @@ type NstraceVariables struct {
 	ExecGen            *ebpf.Variable `ebpf:"exec_gen"`
 	ExecsPending       *ebpf.Variable `ebpf:"execs_pending"`
 	FloodSide          *ebpf.Variable `ebpf:"flood_side"`
-	LastWakeupNs       *ebpf.Variable `ebpf:"last_wakeup_ns"`
+	LastRecordNs       *ebpf.Variable `ebpf:"last_record_ns"`
 	SentSinceWakeup    *ebpf.Variable `ebpf:"sent_since_wakeup"`
 	UnusedChangeAction *ebpf.Variable `ebpf:"unused_change_action"`
 	UnusedDropCause    *ebpf.Variable `ebpf:"unused_drop_cause"`
