@@ -243,6 +243,7 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct task_nsp pn, cn;
+	struct call_slot *s;
 	struct pending *p;
 	struct event *e;
 	__u64 flags = 0;
@@ -258,8 +259,12 @@ int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 
 	ptid = current_tid();
-	if (clones_pending && (p = recall(ptid)) && p->kind == EVENT_CLONE)
-		flags = p->flags;
+	if (clones_pending) {
+		s = clone_slot(ptid);
+		p = s ? &s->p : recall(ptid);
+		if (p && p->kind == EVENT_CLONE)
+			flags = p->flags;
+	}
 	/* The parent is the current task: its fields by plain loads. */
 	e = new_event(EVENT_CLONE, parent, true);
 	if (!e)

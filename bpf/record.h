@@ -235,12 +235,14 @@ static __always_inline struct call_slot *call_slot_of(__u32 tid)
 }
 
 /* claim_slot takes tid's slot for a call: free, or left by tid's own call
- * whose exit never ran. 0 when another thread holds it. */
-static __always_inline struct call_slot *claim_slot(__u32 tid)
+ * whose exit never ran (*stale: its entry is still there, kind and all; a
+ * free slot's kind may be a past call's). 0 when another thread holds it. */
+static __always_inline struct call_slot *claim_slot(__u32 tid, bool *stale)
 {
 	struct call_slot *s = call_slot_of(tid);
 
-	if (s && (s->tid == tid || __sync_val_compare_and_swap(&s->tid, 0, tid) == 0))
+	*stale = s && s->tid == tid;
+	if (s && (*stale || __sync_val_compare_and_swap(&s->tid, 0, tid) == 0))
 		return s;
 	return 0;
 }
