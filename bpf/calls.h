@@ -31,6 +31,7 @@ static __always_inline int enter_ns_call(__u8 kind, __u64 flags, __u32 mask, __s
 	struct task_struct *task;
 	struct pending local = {}, *p = &local;
 	struct call_slot *s;
+	bool stale;
 	__u32 tid;
 
 	if (!(mask & cfg.type_mask))
@@ -40,9 +41,13 @@ static __always_inline int enter_ns_call(__u8 kind, __u64 flags, __u32 mask, __s
 		return 0;
 	tid = task->pid;
 	/* Filled in place: the slot is this thread's until its exit. */
-	s = claim_slot(tid);
-	if (s)
+	s = claim_slot(tid, &stale);
+	if (s) {
 		p = &s->p;
+		/* Left by this thread's clone whose exit never ran. */
+		if (stale && p->kind == EVENT_CLONE)
+			count_pending(EVENT_CLONE, -1);
+	}
 	p->kind = kind;
 	p->flags = flags;
 	p->mask = mask;
@@ -160,28 +165,56 @@ out:
 
 /* ---- clone: flags for the fork hook, and failures ---- */
 
+/* A clone's entry goes in its thread's call slot, as unshare's and
+ * setns's do, where task storage is used (the default); else, or when
+ * another thread holds the slot, in pending_ts or pending. A slot holds a
+ * clone while its kind is EVENT_CLONE: released, its kind is cleared, and
+ * clones_pending counts it like an entry of the map. */
 static __always_inline int enter_clone(__u64 flags)
 {
 	struct pending p = {};
+	struct call_slot *s;
+	bool stale;
+	__u32 tid;
 
 	if (!(flags & CLONE_NS_FLAGS) || !wanted_tgid(current_tgid()))
 		return 0;
 	p.kind = EVENT_CLONE;
 	p.flags = flags;
-	remember(current_tid(), &p);
+	tid = current_tid();
+	if (cfg.use_task_storage && (s = claim_slot(tid, &stale))) {
+		/* Left by this thread's clone whose exit never ran: replaced. */
+		if (!stale || s->p.kind != EVENT_CLONE)
+			count_pending(EVENT_CLONE, 1);
+		s->p = p;
+		return 0;
+	}
+	remember(tid, &p);
+	return 0;
+}
+
+/* The clone entry tid holds in its call slot, or 0. */
+static __always_inline struct call_slot *clone_slot(__u32 tid)
+{
+	struct call_slot *s = held_slot(tid);
+
+	if (s && s->p.kind == EVENT_CLONE)
+		return s;
 	return 0;
 }
 
 static __always_inline int exit_clone(long ret)
 {
-	__u32 tid;
+	struct call_slot *s;
 	struct pending *p;
 	struct event *e;
+	__u32 tid;
 
 	if (!clones_pending)
 		return 0;
 	tid = current_tid();
-	p = recall(tid);
+	s = clone_slot(tid);
+	p = s ? &s->p : recall(tid);
 	if (!p || p->kind != EVENT_CLONE)
 		return 0;
 	/* Success is reported by the fork hook, attributed to the child. */
@@ -190,7 +223,13 @@ static __always_inline int exit_clone(long ret)
 		e->error = -ret;
 		send(e);
 	}
-	forget(tid, p);
+	if (s) {
+		count_pending(EVENT_CLONE, -1);
+		s->p.kind = 0;
+		s->tid = 0;
+	} else {
+		forget(tid, p);
+	}
 	return 0;
 }
 

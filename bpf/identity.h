@@ -48,6 +48,8 @@ static __always_inline int note_exec(const char *filename)
 	x->tgid = t->tgid;
 	if (bpf_probe_read_kernel_str(x->exe_arg, sizeof(x->exe_arg), filename) < 0)
 		x->exe_arg[0] = 0;
+	/* After exec_ts: an exec_memo read before this is stale. */
+	__sync_fetch_and_add(&exec_gen, 1);
 	return 0;
 }
 
@@ -484,9 +486,10 @@ __noinline int attach_proc(struct event *e)
 {
 	struct task_struct *t = bpf_get_current_task_btf(), *leader;
 	struct exec_info *x = 0;
+	struct exec_memo *m = 0;
 	struct proc_sent *ps;
-	__u64 exec_id, sent_ns = 0;
-	__u32 tgid, args_len;
+	__u64 exec_id, sent_ns = 0, gen = 0;
+	__u32 tgid, args_len, zero = 0;
 
 	if (!e)
 		return 0;
@@ -498,11 +501,28 @@ __noinline int attach_proc(struct event *e)
 	exec_id = leader->start_time;
 	opaque(exec_id);
 	if (cfg.use_task_storage) {
+		m = bpf_map_lookup_elem(&exec_memo, &zero);
+		gen = exec_gen;
+		if (m && m->tgid == tgid && m->start_time == exec_id && m->gen == gen &&
+		    e->boot_ns - m->sent_ns < PROC_RESEND_NS) {
+			e->proc_tgid = tgid;
+			e->proc_exec_id = m->exec_id;
+			e->proc.exec_id = m->exec_id;
+			e->has_proc = PROC_REF;
+			return 0;
+		}
 		x = bpf_task_storage_get(&exec_ts, leader, 0, 0);
 		if (x && x->tgid != tgid)
 			x = 0;
 	}
 	if (x) {
+		if (m && x->sent_ns && e->boot_ns - x->sent_ns < PROC_RESEND_NS) {
+			m->gen = gen;
+			m->start_time = exec_id;
+			m->exec_id = x->exec_id;
+			m->sent_ns = x->sent_ns;
+			m->tgid = tgid;
+		}
 		exec_id = x->exec_id;
 		sent_ns = x->sent_ns;
 	} else {

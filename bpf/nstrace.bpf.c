@@ -79,9 +79,9 @@ struct {
 __u64 clones_pending = 0;
 __u64 execs_pending = 0;
 
-/* When a record last woke the reader (boot-time ns), and the bytes sent
- * since. Racy updates only cost a wakeup. */
-__u64 last_wakeup_ns = 0;
+/* When the last record was sent (boot-time ns), and the bytes sent since
+ * the last wakeup. Racy updates only cost or save a wakeup. */
+__u64 last_record_ns = 0;
 __u64 sent_since_wakeup = 0;
 
 /* A scratch record per CPU: too big for the stack, sent trimmed. */
@@ -160,6 +160,17 @@ struct {
 	__type(value, struct exec_info);
 } exec_ts SEC(".maps");
 
+/* How many times note_exec wrote exec_ts: an exec_memo taken before the
+ * last one is stale. */
+__u64 exec_gen = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exec_memo);
+} exec_memo SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, PROC_SENT_SLOTS);
@@ -232,6 +243,7 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct task_nsp pn, cn;
+	struct call_slot *s;
 	struct pending *p;
 	struct event *e;
 	__u64 flags = 0;
@@ -247,8 +259,12 @@ int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 
 	ptid = current_tid();
-	if (clones_pending && (p = recall(ptid)) && p->kind == EVENT_CLONE)
-		flags = p->flags;
+	if (clones_pending) {
+		s = clone_slot(ptid);
+		p = s ? &s->p : recall(ptid);
+		if (p && p->kind == EVENT_CLONE)
+			flags = p->flags;
+	}
 	/* The parent is the current task: its fields by plain loads. */
 	e = new_event(EVENT_CLONE, parent, true);
 	if (!e)

@@ -70,6 +70,20 @@ struct proc_sent {
 	__u32 pad;
 };
 
+/* The last process image this CPU named by reference, with exec_ts's word
+ * then: a churning process's next record names it again without the task
+ * storage lookup. Valid while no exec was noted since (exec_gen) and the
+ * leader is the same (tgid and start time); sent_ns may lag exec_ts's,
+ * which only sends an identity whole sooner. */
+struct exec_memo {
+	__u64 gen; /* exec_gen when exec_ts was read */
+	__u64 start_time; /* the group leader's */
+	__u64 exec_id;
+	__u64 sent_ns;
+	__u32 tgid;
+	__u32 pad;
+};
+
 /* How long the records of one process image name it only: a reader that
  * lost the whole one (or forgot it) has it again within this. */
 #define PROC_RESEND_NS 1000000000ULL

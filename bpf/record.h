@@ -34,21 +34,25 @@ static __always_inline bool wanted_tgid(__u32 tgid)
 }
 
 /* Batch wakeups, with bounded latency: a record wakes the reader once
- * cfg.wakeup_bytes were sent since the last wakeup, or when none has woken it
- * for cfg.wakeup_gap_ns (so a lone event is seen at once). Records in between
- * wait for the next wakeup or for Go's poll, which comes as often as
- * cfg.wakeup_gap_ns: no record waits longer than without the wakeup. A wakeup
- * costs the program that asks for it microseconds (an irq_work, a
- * self-interrupt on a virtual machine), so they stay rare. Counting bytes sent instead of asking the ring
- * what is queued (bpf_ringbuf_query) keeps the programs off the cache line
- * the reader writes. */
+ * cfg.wakeup_bytes were sent since the last wakeup, or when it is the first
+ * for cfg.wakeup_gap_ns (a lone event, or the first of a burst, is seen at
+ * once). Records in a stream wait for the next wakeup or for Go's poll,
+ * which comes every cfg.wakeup_gap_ns however many records came: no record
+ * waits longer than without the wakeup. A wakeup costs the program that
+ * asks for it microseconds (an irq_work, a self-interrupt: on a virtual
+ * machine an exit to the hypervisor), so a steady stream slower than the
+ * byte threshold asks for none. Counting bytes sent instead of asking the
+ * ring what is queued (bpf_ringbuf_query) keeps the programs off the cache
+ * line the reader writes. Signed: a record stamped on another CPU may be
+ * a little older than the last. */
 static __always_inline __u64 wakeup_flag(__u64 size, __u64 now)
 {
 	__u64 sent = sent_since_wakeup + size;
+	bool quiet = (__s64)(now - last_record_ns) >= (__s64)cfg.wakeup_gap_ns;
 
-	if (sent >= cfg.wakeup_bytes || now - last_wakeup_ns >= cfg.wakeup_gap_ns) {
+	last_record_ns = now;
+	if (sent >= cfg.wakeup_bytes || quiet) {
 		sent_since_wakeup = 0;
-		last_wakeup_ns = now;
 		return BPF_RB_FORCE_WAKEUP;
 	}
 	sent_since_wakeup = sent;
@@ -231,12 +235,14 @@ static __always_inline struct call_slot *call_slot_of(__u32 tid)
 }
 
 /* claim_slot takes tid's slot for a call: free, or left by tid's own call
- * whose exit never ran. 0 when another thread holds it. */
-static __always_inline struct call_slot *claim_slot(__u32 tid)
+ * whose exit never ran (*stale: its entry is still there, kind and all; a
+ * free slot's kind may be a past call's). 0 when another thread holds it. */
+static __always_inline struct call_slot *claim_slot(__u32 tid, bool *stale)
 {
 	struct call_slot *s = call_slot_of(tid);
 
-	if (s && (s->tid == tid || __sync_val_compare_and_swap(&s->tid, 0, tid) == 0))
+	*stale = s && s->tid == tid;
+	if (s && (*stale || __sync_val_compare_and_swap(&s->tid, 0, tid) == 0))
 		return s;
 	return 0;
 }

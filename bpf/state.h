@@ -37,7 +37,8 @@ struct pending {
 	__u8 pad;
 };
 
-/* unshare and setns, the calls that churn, keep their entry state in a slot
+/* unshare and setns, the calls that churn, and clone with a CLONE_NEW* flag
+ * where task storage is used, keep their entry state in a slot
  * picked by tid in a plain array: its lookup is inlined (no helper call, no
  * lock), a task that moves to another CPU between entry and exit still finds
  * it (the array is shared, not per-CPU), and a slot is claimed with one

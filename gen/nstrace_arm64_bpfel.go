@@ -153,6 +153,16 @@ type NstraceExecInfo struct {
 	ExeArg [256]int8
 }
 
+type NstraceExecMemo struct {
+	_         structs.HostLayout
+	Gen       uint64
+	StartTime uint64
+	ExecId    uint64
+	SentNs    uint64
+	Tgid      uint32
+	Pad       uint32
+}
+
 type NstraceFloodKey struct {
 	_      structs.HostLayout
 	Cgroup uint64
@@ -271,6 +281,7 @@ const (
 	NstraceMapEvents             = "events"
 	NstraceMapExeCache           = "exe_cache"
 	NstraceMapExeScratch         = "exe_scratch"
+	NstraceMapExecMemo           = "exec_memo"
 	NstraceMapExecTs             = "exec_ts"
 	NstraceMapFailures           = "failures"
 	NstraceMapFlood0             = "flood0"
@@ -310,9 +321,10 @@ const (
 	NstraceProgUnshareFexit      = "unshare_fexit"
 	NstraceVarCfg                = "cfg"
 	NstraceVarClonesPending      = "clones_pending"
+	NstraceVarExecGen            = "exec_gen"
 	NstraceVarExecsPending       = "execs_pending"
 	NstraceVarFloodSide          = "flood_side"
-	NstraceVarLastWakeupNs       = "last_wakeup_ns"
+	NstraceVarLastRecordNs       = "last_record_ns"
 	NstraceVarSentSinceWakeup    = "sent_since_wakeup"
 	NstraceVarUnusedChangeAction = "unused_change_action"
 	NstraceVarUnusedDropCause    = "unused_drop_cause"
@@ -402,6 +414,7 @@ type NstraceMapSpecs struct {
 	Events        *ebpf.MapSpec `ebpf:"events"`
 	ExeCache      *ebpf.MapSpec `ebpf:"exe_cache"`
 	ExeScratch    *ebpf.MapSpec `ebpf:"exe_scratch"`
+	ExecMemo      *ebpf.MapSpec `ebpf:"exec_memo"`
 	ExecTs        *ebpf.MapSpec `ebpf:"exec_ts"`
 	Failures      *ebpf.MapSpec `ebpf:"failures"`
 	Flood0        *ebpf.MapSpec `ebpf:"flood0"`
@@ -423,9 +436,10 @@ type NstraceMapSpecs struct {
 type NstraceVariableSpecs struct {
 	Cfg                *ebpf.VariableSpec `ebpf:"cfg"`
 	ClonesPending      *ebpf.VariableSpec `ebpf:"clones_pending"`
+	ExecGen            *ebpf.VariableSpec `ebpf:"exec_gen"`
 	ExecsPending       *ebpf.VariableSpec `ebpf:"execs_pending"`
 	FloodSide          *ebpf.VariableSpec `ebpf:"flood_side"`
-	LastWakeupNs       *ebpf.VariableSpec `ebpf:"last_wakeup_ns"`
+	LastRecordNs       *ebpf.VariableSpec `ebpf:"last_record_ns"`
 	SentSinceWakeup    *ebpf.VariableSpec `ebpf:"sent_since_wakeup"`
 	UnusedChangeAction *ebpf.VariableSpec `ebpf:"unused_change_action"`
 	UnusedDropCause    *ebpf.VariableSpec `ebpf:"unused_drop_cause"`
@@ -463,6 +477,7 @@ type NstraceMaps struct {
 	Events        *ebpf.Map `ebpf:"events"`
 	ExeCache      *ebpf.Map `ebpf:"exe_cache"`
 	ExeScratch    *ebpf.Map `ebpf:"exe_scratch"`
+	ExecMemo      *ebpf.Map `ebpf:"exec_memo"`
 	ExecTs        *ebpf.Map `ebpf:"exec_ts"`
 	Failures      *ebpf.Map `ebpf:"failures"`
 	Flood0        *ebpf.Map `ebpf:"flood0"`
@@ -487,6 +502,7 @@ func (m *NstraceMaps) Close() error {
 		m.Events,
 		m.ExeCache,
 		m.ExeScratch,
+		m.ExecMemo,
 		m.ExecTs,
 		m.Failures,
 		m.Flood0,
@@ -509,9 +525,10 @@ func (m *NstraceMaps) Close() error {
 type NstraceVariables struct {
 	Cfg                *ebpf.Variable `ebpf:"cfg"`
 	ClonesPending      *ebpf.Variable `ebpf:"clones_pending"`
+	ExecGen            *ebpf.Variable `ebpf:"exec_gen"`
 	ExecsPending       *ebpf.Variable `ebpf:"execs_pending"`
 	FloodSide          *ebpf.Variable `ebpf:"flood_side"`
-	LastWakeupNs       *ebpf.Variable `ebpf:"last_wakeup_ns"`
+	LastRecordNs       *ebpf.Variable `ebpf:"last_record_ns"`
 	SentSinceWakeup    *ebpf.Variable `ebpf:"sent_since_wakeup"`
 	UnusedChangeAction *ebpf.Variable `ebpf:"unused_change_action"`
 	UnusedDropCause    *ebpf.Variable `ebpf:"unused_drop_cause"`
