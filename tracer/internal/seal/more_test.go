@@ -77,6 +77,28 @@ func TestATornTailIsUnsealedNotBroken(t *testing.T) {
 	}
 }
 
+// A compressed recording cut short (what kill -9 of a gzip recorder
+// leaves), mid-stream or only in its footer after the trailer, is an
+// unsealed tail too, not a broken seal.
+func TestACutCompressedTailIsUnsealedNotBroken(t *testing.T) {
+	files, vk := record(t, recording{name: "r.jsonl.gz", events: 25, every: 10})
+	full, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Mid-stream the decompressed text ends mid-line; in the footer every
+	// line arrived and only the stream's end is missing.
+	for cut, why := range map[int]string{len(full) / 2: "truncated: the file ends mid-line", len(full) - 4: "compressed stream cut short, 0 whole records after"} {
+		if err := os.WriteFile(files[0], full[:cut], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		res := verify(t, files, &vk)
+		if len(res.Problems) != 1 || !res.Problems[0].Unsealed || !strings.Contains(res.Problems[0].Msg, why) {
+			t.Errorf("cut at %d of %d: problems %v, want one unsealed tail: %s", cut, len(full), res.Problems, why)
+		}
+	}
+}
+
 // Without a key the chain still shows an edit; with one, so does a seal
 // whose fields were changed.
 func TestAChangedSealIsFound(t *testing.T) {

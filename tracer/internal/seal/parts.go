@@ -79,14 +79,17 @@ func (v *Verifier) finishPart(torn *session.Position, why string) {
 		after = fmt.Sprintf("the last seal (%s, %s)", v.where(v.lastSeal), v.res.LastSeal.UTC().Format(time.RFC3339Nano))
 	}
 	switch {
-	case torn != nil:
-		// A torn last line is what kill -9 mid-write leaves. A cut at a
-		// line boundary is as easy to make, so neither is a sign of
-		// tampering on its own: both are an unsealed tail.
-		v.add1(Problem{Pos: *torn, Part: v.part, Unsealed: true,
-			Msg: fmt.Sprintf("%s, %d whole records after %s: they and what followed are not verified%s", why, unsealed, after, v.missing(false))})
-	case why != "" && v.part > 0:
-		v.problemPart(v.lastPos, v.part, fmt.Sprintf("%s, %d whole records after %s: they and what followed are not verified", why, unsealed, after))
+	case torn != nil || (why != "" && v.part > 0):
+		// A torn last line, or a compressed stream cut short, is what
+		// kill -9 mid-write leaves. A cut at a line boundary is as easy to
+		// make, so none is a sign of tampering on its own: all are an
+		// unsealed tail.
+		pos, missing := v.lastPos, ""
+		if torn != nil {
+			pos, missing = *torn, v.missing(false)
+		}
+		v.add1(Problem{Pos: pos, Part: v.part, Unsealed: true,
+			Msg: fmt.Sprintf("%s, %d whole records after %s: they and what followed are not verified%s", why, unsealed, after, missing)})
 	case unsealed > 0 && v.trailer && !v.sealed:
 		v.problemPart(v.pend[0].pos, v.part, fmt.Sprintf("not sealed (recorded with --seal=false, or by an older nstrace): its %d records are not verified", unsealed))
 	case unsealed > 0:
