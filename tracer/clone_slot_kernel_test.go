@@ -1,11 +1,7 @@
 package tracer
 
 import (
-	"bufio"
-	"io"
 	"os"
-	"os/exec"
-	"strconv"
 	"testing"
 
 	"github.com/nstrace/nstrace/gen"
@@ -20,35 +16,14 @@ func TestHeldClonesAreCountedInCallSlots(t *testing.T) {
 	testenv.RequireKernel(t)
 	const callers = 5
 
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "NSTRACE_TEST_HELPER=vfork-hold", "NSTRACE_HOLD_CALLERS="+strconv.Itoa(callers))
-	cmd.Stderr = os.Stderr
-	hold, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Wait() }()
-	defer hold.Close()
-
-	tr, err := Open(Options{Pid: uint32(cmd.Process.Pid), Hooks: os.Getenv("NSTRACE_HOOKS")})
+	h := startVforkHold(t, callers)
+	tr, err := Open(Options{Pid: h.pid(), Hooks: os.Getenv("NSTRACE_HOOKS")})
 	if err != nil {
 		t.Fatalf("open tracer: %v", err)
 	}
 	defer tr.Close()
 
-	if _, err := io.WriteString(hold, "go\n"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.ReadFull(bufio.NewReader(out), make([]byte, callers)); err != nil {
-		t.Fatalf("wait for the held clones: %v", err)
-	}
+	h.start(t, callers)
 	if got := readCounter(t, tr, gen.NstraceVarClonesPending); got != callers {
 		t.Errorf("clones_pending with %d clones held: %d", callers, got)
 	}
@@ -58,10 +33,7 @@ func TestHeldClonesAreCountedInCallSlots(t *testing.T) {
 		t.Errorf("%d clones held: %d in call slots", callers, got)
 	}
 
-	hold.Close()
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("helper: %v", err)
-	}
+	h.release(t)
 	if got := readCounter(t, tr, gen.NstraceVarClonesPending); got != 0 {
 		t.Errorf("clones_pending after every clone returned: %d, want 0", got)
 	}

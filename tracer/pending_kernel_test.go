@@ -1,11 +1,7 @@
 package tracer
 
 import (
-	"bufio"
-	"io"
 	"os"
-	"os/exec"
-	"strconv"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -26,24 +22,9 @@ func TestPendingCountersStayExactWhenTheHashIsFull(t *testing.T) {
 	// The helper waits for a line on stdin before it starts its calls, so
 	// the tracer can be opened for its pid alone: other tests' clones on
 	// the machine must not take the two slots.
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "NSTRACE_TEST_HELPER=vfork-hold", "NSTRACE_HOLD_CALLERS="+strconv.Itoa(callers))
-	cmd.Stderr = os.Stderr
-	hold, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Wait() }() // reaps only; the holder exits on EOF
-	defer hold.Close()
+	h := startVforkHold(t, callers)
 
-	tr, err := Open(Options{Pid: uint32(cmd.Process.Pid), Hooks: os.Getenv("NSTRACE_HOOKS"),
+	tr, err := Open(Options{Pid: h.pid(), Hooks: os.Getenv("NSTRACE_HOOKS"),
 		tune: func(spec *ebpf.CollectionSpec) {
 			if err := setConfig(spec, func(c *gen.NstraceConfig) { c.UseTaskStorage = 0 }); err != nil {
 				t.Fatal(err)
@@ -55,15 +36,7 @@ func TestPendingCountersStayExactWhenTheHashIsFull(t *testing.T) {
 	}
 	defer tr.Close()
 
-	if _, err := io.WriteString(hold, "go\n"); err != nil {
-		t.Fatal(err)
-	}
-	// Each vfork child writes one byte once it runs, while its parent
-	// thread is still inside clone: every entry hook has run by then.
-	stdout := bufio.NewReader(out)
-	if _, err := io.ReadFull(stdout, make([]byte, callers)); err != nil {
-		t.Fatalf("wait for the held clones: %v", err)
-	}
+	h.start(t, callers)
 	// Each call is either in the map or counted lost (a call that a
 	// signal restarts enters twice, and may be counted lost the second
 	// time); the counter counts what the map holds.
@@ -76,10 +49,7 @@ func TestPendingCountersStayExactWhenTheHashIsFull(t *testing.T) {
 		t.Errorf("clones_pending with %d entries in the map: %d", held, got)
 	}
 
-	hold.Close() // the children read EOF and exit; their parents' clones return
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("helper: %v", err)
-	}
+	h.release(t)
 	for _, name := range []string{gen.NstraceVarClonesPending, gen.NstraceVarExecsPending} {
 		if got := readCounter(t, tr, name); got != 0 {
 			t.Errorf("%s after every call returned: %d, want 0", name, got)
