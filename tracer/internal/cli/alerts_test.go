@@ -57,20 +57,7 @@ func alertSession(t *testing.T) string {
 	if err := h.SetInventory(inv); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "scenario.jsonl")
-	w, err := session.Create(path, session.Options{Header: h})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range evs {
-		if err := w.WriteEvent(&evs[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeSession(t, "scenario.jsonl", session.Options{Header: h}, evs)
 }
 
 type record struct {

@@ -45,9 +45,16 @@ func replayEventsFixture() []event.Event {
 // makeSession records evs as `trace -w` would and returns the file.
 func makeSession(t *testing.T, name string, evs []event.Event) string {
 	t.Helper()
+	return writeSession(t, name, session.Options{Header: session.Header{Host: "elsewhere", Kernel: "6.18.0"},
+		Now: func() time.Time { return start }}, evs)
+}
+
+// writeSession records evs to a new file name in a temporary directory,
+// with opts, and returns its path.
+func writeSession(t *testing.T, name string, opts session.Options, evs []event.Event) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
-	w, err := session.Create(path, session.Options{Header: session.Header{Host: "elsewhere", Kernel: "6.18.0"},
-		Now: func() time.Time { return start }})
+	w, err := session.Create(path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,21 +41,8 @@ func reportSealStatus(t *testing.T, path string) (class, text, stderr string) {
 func makeChainedSession(t *testing.T, evs []event.Event) string {
 	t.Helper()
 	now := func() time.Time { return start }
-	path := filepath.Join(t.TempDir(), "chained.jsonl")
-	w, err := session.Create(path, seal.Sealed(session.Options{Header: session.Header{Host: "elsewhere", Kernel: "6.18.0"},
-		Now: now}, seal.NewSealer(nil, seal.Options{Every: 2, Now: now})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range evs {
-		if err := w.WriteEvent(&evs[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeSession(t, "chained.jsonl", seal.Sealed(session.Options{Header: session.Header{Host: "elsewhere", Kernel: "6.18.0"},
+		Now: now}, seal.NewSealer(nil, seal.Options{Every: 2, Now: now})), evs)
 }
 
 // The report's summary says what verify would of the recording's seals:

@@ -45,21 +45,8 @@ func makeSealedSession(t *testing.T, name, keyPath string, evs []event.Event) st
 		t.Fatal(err)
 	}
 	now := func() time.Time { return start }
-	path := filepath.Join(t.TempDir(), name)
-	w, err := session.Create(path, seal.Sealed(session.Options{Header: session.Header{Host: "elsewhere", Kernel: "6.18.0"},
-		Now: now}, seal.NewSealer(&rk, seal.Options{Every: 2, Now: now})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range evs {
-		if err := w.WriteEvent(&evs[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeSession(t, name, seal.Sealed(session.Options{Header: session.Header{Host: "elsewhere", Kernel: "6.18.0"},
+		Now: now}, seal.NewSealer(&rk, seal.Options{Every: 2, Now: now})), evs)
 }
 
 func TestVerifySaysWhetherARecordingHolds(t *testing.T) {
