@@ -61,53 +61,37 @@ func BenchmarkWriteEventSealed(b *testing.B) {
 // records; chain without a key, keyed with one (a MAC and a key
 // derivation more per seal).
 func BenchmarkSealer(b *testing.B) {
-	for _, keyed := range []bool{false, true} {
-		name := "chain"
-		if keyed {
-			name = "keyed"
+	eachKeying(b, func(b *testing.B, rk *seal.RunKey) {
+		benchmarkSealer(b, seal.NewSealer(rk, seal.Options{}))
+	})
+}
+
+// eachKeying runs fn as sub-benchmark "chain" without a run key and
+// "keyed" with one.
+func eachKeying(b *testing.B, fn func(b *testing.B, rk *seal.RunKey)) {
+	b.Run("chain", func(b *testing.B) { fn(b, nil) })
+	b.Run("keyed", func(b *testing.B) {
+		keyPath, _ := newKey(b)
+		k, err := seal.TakeRunKey(keyPath)
+		if err != nil {
+			b.Fatal(err)
 		}
-		b.Run(name, func(b *testing.B) {
-			var rk *seal.RunKey
-			if keyed {
-				keyPath, _ := newKey(b)
-				k, err := seal.TakeRunKey(keyPath)
-				if err != nil {
-					b.Fatal(err)
-				}
-				rk = &k
-			}
-			benchmarkSealer(b, seal.NewSealer(rk, seal.Options{}))
-		})
-	}
+		fn(b, &k)
+	})
 }
 
 // BenchmarkSeal is one seal record alone, with and without a key: what a
 // key adds to every DefaultEvery records. Its few allocations are the
 // seal's, once per DefaultEvery records, not any record's.
 func BenchmarkSeal(b *testing.B) {
-	for _, keyed := range []bool{false, true} {
-		name := "chain"
-		if keyed {
-			name = "keyed"
+	eachKeying(b, func(b *testing.B, rk *seal.RunKey) {
+		s := seal.NewSealer(rk, seal.Options{})
+		out := make([]byte, 0, 64<<10)
+		b.ReportAllocs()
+		for b.Loop() {
+			out = s.AppendSeal(out[:0], nil)
 		}
-		b.Run(name, func(b *testing.B) {
-			var rk *seal.RunKey
-			if keyed {
-				keyPath, _ := newKey(b)
-				k, err := seal.TakeRunKey(keyPath)
-				if err != nil {
-					b.Fatal(err)
-				}
-				rk = &k
-			}
-			s := seal.NewSealer(rk, seal.Options{})
-			out := make([]byte, 0, 64<<10)
-			b.ReportAllocs()
-			for b.Loop() {
-				out = s.AppendSeal(out[:0], nil)
-			}
-		})
-	}
+	})
 }
 
 func benchmarkSealer(b *testing.B, s *seal.Sealer) {
