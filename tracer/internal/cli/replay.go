@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/nstrace/nstrace/tracer/internal/detect"
 	"github.com/nstrace/nstrace/tracer/internal/pipeline"
 	"github.com/nstrace/nstrace/tracer/internal/render"
 	"github.com/nstrace/nstrace/tracer/internal/seal"
@@ -62,26 +61,13 @@ func runReplay(f *replayFlags, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	out.alertsOnly = f.alerts.alertsOnly
-	opts, err := f.filter.options()
+	run, err := openRecordedRun("replay", args, &f.filter, &f.alerts, f.since, f.until, stderr)
 	if err != nil {
 		return err
 	}
-	rules, err := f.alerts.load()
-	if err != nil {
-		return err
-	}
-	rec, err := openRecording("replay", args, opts, f.since, f.until)
-	if err != nil {
-		return err
-	}
+	rec, filt, det, recorded := run.rec, run.filt, run.det, run.recorded
 	defer rec.r.Close()
 	first := rec.r.First()
-	rules, recorded := f.alerts.forRecording(first, rules)
-	filt, err := newFilter(rec.opts)
-	if err != nil {
-		return err
-	}
-	det := newDetection(rules, nil, stderr, detect.WithNamespaces(rec.res))
 	p := pipeline.New(pipeline.Options{Resolver: rec.res, Detector: det.detector(), Filter: filt,
 		Sinks: []pipeline.Sink{out}, Warn: stderr})
 	announceRecording(stderr, first, recorded)

@@ -65,32 +65,19 @@ func newReportCommand() *cobra.Command {
 
 func runReport(f *reportFlags, args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
-	opts, err := f.filter.options()
+	run, err := openRecordedRun("report", args, &f.filter, &f.alerts, f.since, f.until, stderr)
 	if err != nil {
 		return err
 	}
-	rules, err := f.alerts.load()
-	if err != nil {
-		return err
-	}
-	rec, err := openRecording("report", args, opts, f.since, f.until)
-	if err != nil {
-		return err
-	}
+	rec, filt, det, recorded := run.rec, run.filt, run.det, run.recorded
 	defer rec.r.Close()
-	rules, recorded := f.alerts.forRecording(rec.r.First(), rules)
-	filt, err := newFilter(rec.opts)
-	if err != nil {
-		return err
-	}
-	det := newDetection(rules, nil, stderr, detect.WithNamespaces(rec.res))
 	defer printDetectionLines(stderr, det)
 	rep, read, err := drawRecording(rec, filt, det, recorded, stderr)
 	if err != nil {
 		return err
 	}
 	rep.Seal = reportSeals(rec.seals, stderr)
-	rep.Rules = reportRules(rules, recorded, rec.r.First())
+	rep.Rules = reportRules(run.rules, recorded, rec.r.First())
 	rep.Title, rep.Generated, rep.Filter, rep.Summary.Read = f.title, start.UTC(), filt.String(), read
 	rep.Files = baseNames(rec.paths)
 	rep.Warnings = readerWarnings(rec.r, stderr)
