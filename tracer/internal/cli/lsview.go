@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 
@@ -32,11 +31,11 @@ func writeLsTable(w io.Writer, rows []lsRow, proc string) error {
 	users := map[uint32]string{}
 	for _, r := range rows {
 		n := r.ns
-		row := []string{r.branch + num(uint64(n.Inode)), n.Type.String(), strconv.Itoa(n.Processes), "-", "-",
-			num(n.NsID), num(uint64(n.Owner)), render.NamespaceLabel(n), render.ContainerText(n.Container), "-"}
+		row := []string{r.branch + render.Num(uint64(n.Inode)), n.Type.String(), strconv.Itoa(n.Processes), "-", "-",
+			render.Num(n.NsID), render.Num(uint64(n.Owner)), render.NamespaceLabel(n), render.ContainerText(n.Container), "-"}
 		switch {
 		case n.PID != 0:
-			row[3], row[4] = num(uint64(n.PID)), userName(users, n.UID)
+			row[3], row[4] = render.Num(uint64(n.PID)), render.UserName(users, n.UID)
 			row[9] = commandLine(proc, n.PID, n.Comm)
 		case len(n.Mounts) > 0:
 			row[9] = "(mount " + render.Sanitize(n.Mounts[0]) + ")"
@@ -127,23 +126,4 @@ func pidNamespaces(proc string, pid uint32) (map[inventory.Key]bool, error) {
 		}
 	}
 	return keys, nil
-}
-
-func num(v uint64) string {
-	if v == 0 {
-		return "-"
-	}
-	return strconv.FormatUint(v, 10)
-}
-
-func userName(cache map[uint32]string, uid uint32) string {
-	if name, ok := cache[uid]; ok {
-		return name
-	}
-	name := strconv.FormatUint(uint64(uid), 10)
-	if u, err := user.LookupId(name); err == nil {
-		name = u.Username
-	}
-	cache[uid] = name
-	return name
 }

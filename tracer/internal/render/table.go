@@ -30,11 +30,11 @@ func WriteNamespaceTable(w io.Writer, ns []inventory.Namespace) error {
 	users := map[uint32]string{}
 	for i := range ns {
 		n := &ns[i]
-		row := []string{num(uint64(n.Inode)), n.Type.String(), strconv.Itoa(n.Processes), "-", "-",
-			num(n.NsID), num(uint64(n.Owner)), NamespaceLabel(n), ContainerText(n.Container), holder(n)}
+		row := []string{Num(uint64(n.Inode)), n.Type.String(), strconv.Itoa(n.Processes), "-", "-",
+			Num(n.NsID), Num(uint64(n.Owner)), NamespaceLabel(n), ContainerText(n.Container), holder(n)}
 		if n.PID != 0 {
-			row[3] = num(uint64(n.PID))
-			row[4] = userName(users, n.UID)
+			row[3] = Num(uint64(n.PID))
+			row[4] = UserName(users, n.UID)
 		}
 		if creators {
 			row = append(row, creatorText(n.Creator))
@@ -141,14 +141,18 @@ func creatorText(c *inventory.Creator) string {
 		c.Time.UTC().Format("15:04:05.000000")
 }
 
-func num(v uint64) string {
+// Num is v in decimal, or "-" for 0 (unknown), as the namespace tables
+// show numbers.
+func Num(v uint64) string {
 	if v == 0 {
 		return "-"
 	}
 	return strconv.FormatUint(v, 10)
 }
 
-func userName(cache map[uint32]string, uid uint32) string {
+// UserName is uid's user name, sanitized, or the number when it has none;
+// cache keeps the lookups of one table.
+func UserName(cache map[uint32]string, uid uint32) string {
 	if name, ok := cache[uid]; ok {
 		return name
 	}
