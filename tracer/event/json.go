@@ -131,21 +131,7 @@ func (c *Change) appendJSON(b []byte, nums *Numbers) []byte {
 // AppendJSON appends c as one JSON object, leaving out empty fields, as
 // events and alerts carry it. It allocates nothing.
 func (c *Container) AppendJSON(b []byte) []byte {
-	b = append(b, '{')
-	sep := false
-	for _, kv := range [...]struct{ k, v string }{{"id", c.ID}, {"runtime", c.Runtime}, {"name", c.Name}, {"image", c.Image}} {
-		if kv.v == "" {
-			continue
-		}
-		if sep {
-			b = append(b, ',')
-		}
-		sep = true
-		b = append(b, '"')
-		b = append(b, kv.k...)
-		b = append(b, `":`...)
-		b = encode.AppendJSONString(b, kv.v)
-	}
+	b, sep := appendStringFields(append(b, '{'), []stringField{{"id", c.ID}, {"runtime", c.Runtime}, {"name", c.Name}, {"image", c.Image}})
 	if c.Pod != nil {
 		if sep {
 			b = append(b, ',')
@@ -154,6 +140,28 @@ func (c *Container) AppendJSON(b []byte) []byte {
 		b = c.Pod.appendJSON(b)
 	}
 	return append(b, '}')
+}
+
+// stringField is one string member of a JSON object.
+type stringField struct{ k, v string }
+
+// appendStringFields appends the fields whose value is not empty as
+// comma-separated "k":"v" members, and reports whether it wrote any.
+func appendStringFields(b []byte, fields []stringField) (_ []byte, wrote bool) {
+	for _, f := range fields {
+		if f.v == "" {
+			continue
+		}
+		if wrote {
+			b = append(b, ',')
+		}
+		wrote = true
+		b = append(b, '"')
+		b = append(b, f.k...)
+		b = append(b, `":`...)
+		b = encode.AppendJSONString(b, f.v)
+	}
+	return b, wrote
 }
 
 func appendUintField(b []byte, nums *Numbers, name string, v uint64) []byte {

@@ -45,21 +45,7 @@ func (p *Pod) Equal(q *Pod) bool {
 // its labels in key order so that equal pods read alike. It allocates
 // nothing for up to 16 labels.
 func (p *Pod) appendJSON(b []byte) []byte {
-	b = append(b, '{')
-	sep := false
-	for _, kv := range [...]struct{ k, v string }{{"name", p.Name}, {"namespace", p.Namespace}, {"uid", p.UID}} {
-		if kv.v == "" {
-			continue
-		}
-		if sep {
-			b = append(b, ',')
-		}
-		sep = true
-		b = append(b, '"')
-		b = append(b, kv.k...)
-		b = append(b, `":`...)
-		b = encode.AppendJSONString(b, kv.v)
-	}
+	b, sep := appendStringFields(append(b, '{'), []stringField{{"name", p.Name}, {"namespace", p.Namespace}, {"uid", p.UID}})
 	if len(p.Labels) > 0 {
 		if sep {
 			b = append(b, ',')
