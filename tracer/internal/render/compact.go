@@ -76,14 +76,7 @@ func (t *Text) compactLine(b []byte, ev *event.Event, limit, keep int) []byte {
 		return appendLostOrFlood(b, ev)
 	}
 	b = appendRight(b, uint64(ev.Pid), 8)
-	b = append(b, ' ')
-	s := len(b)
-	b = AppendSanitized(b, ev.Comm)
-	b = pad(b, s, 15)
-	b = append(b, ' ')
-	s = len(b)
-	b = append(b, ev.Kind.String()...)
-	b = pad(b, s, 7)
+	b = appendCommKind(append(b, ' '), ev, 15)
 	b = appendFailure(b, ev, limit == 0 || ev.Target == nil)
 	for i := range ev.Changes[:keep] {
 		b = append(b, ' ')

@@ -141,18 +141,23 @@ func pad(b []byte, start, width int) []byte {
 	return b
 }
 
+// appendCommKind appends the command padded to width, a space, and the
+// event kind padded to 7.
+func appendCommKind(b []byte, ev *event.Event, width int) []byte {
+	start := len(b)
+	b = AppendSanitized(b, ev.Comm)
+	b = pad(b, start, width)
+	b = append(b, ' ')
+	start = len(b)
+	b = append(b, ev.Kind.String()...)
+	return pad(b, start, 7)
+}
+
 // appendCommKindTid appends the columns the text and wide lines share: the
 // command padded to 16, the event kind padded to 7, and the thread when it
 // is not the process's main one.
 func appendCommKindTid(b []byte, ev *event.Event) []byte {
-	b = append(b, ' ')
-	start := len(b)
-	b = AppendSanitized(b, ev.Comm)
-	b = pad(b, start, 16)
-	b = append(b, ' ')
-	start = len(b)
-	b = append(b, ev.Kind.String()...)
-	b = pad(b, start, 7)
+	b = appendCommKind(append(b, ' '), ev, 16)
 	if ev.Tid != ev.Pid {
 		b = append(b, " tid="...)
 		b = strconv.AppendUint(b, uint64(ev.Tid), 10)
