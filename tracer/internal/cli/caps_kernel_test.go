@@ -63,20 +63,6 @@ func nobodyDir(t *testing.T) string {
 	return dir
 }
 
-// nsInode reads the inode of a /proc/PID/ns link.
-func nsInode(t *testing.T, link string) uint32 {
-	t.Helper()
-	target, err := os.Readlink(link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, ino, ok := procfs.ParseNsLink(target)
-	if !ok {
-		t.Fatalf("%s: %q is no namespace link", link, target)
-	}
-	return ino
-}
-
 // capsChange is what these tests read of an event's JSON line.
 type capsChange struct {
 	Event   string `json:"event"`
@@ -109,7 +95,7 @@ func traceScenarioAs(t *testing.T, cs []caps.Cap) capsRun {
 	}
 	defer in.Close()
 	var run capsRun
-	run.joined = nsInode(t, fmt.Sprintf("/proc/%d/ns/uts", held.Process.Pid))
+	run.joined = testenv.NsInode(t, fmt.Sprintf("/proc/%d/ns/uts", held.Process.Pid))
 
 	ready := filepath.Join(nobodyDir(t), "ready")
 	cmd := asNobody(t, cs, binary, "trace", "--hooks", "tracepoint", "-o", "json",
@@ -188,11 +174,11 @@ func (r capsRun) change(t *testing.T, kind string, ino uint32) (action string, o
 // made before the start is known from the inventory (/proc/PID/ns).
 func TestDeployCapabilitiesTraceAndName(t *testing.T) {
 	run := traceScenarioAs(t, caps.Deploy)
-	hostUser := nsInode(t, "/proc/self/ns/user") // the test runs as root on the host
+	hostUser := testenv.NsInode(t, "/proc/self/ns/user") // the test runs as root on the host
 	if len(run.stderr) != 0 {
 		t.Errorf("stderr has more than the start and the summary: %q", run.stderr)
 	}
-	if run.created == 0 || run.created == nsInode(t, "/proc/self/ns/uts") {
+	if run.created == 0 || run.created == testenv.NsInode(t, "/proc/self/ns/uts") {
 		t.Fatalf("unshare -u made no new namespace: %d", run.created)
 	}
 	if action, owner := run.change(t, "unshare", run.created); action != "create" || owner != hostUser {
@@ -298,7 +284,7 @@ func TestLsNeedsTheNamesCapabilities(t *testing.T) {
 	if _, err := heldOut.ReadString('\n'); err != nil {
 		t.Fatal(err)
 	}
-	ino := nsInode(t, fmt.Sprintf("/proc/%d/ns/uts", held.Process.Pid))
+	ino := testenv.NsInode(t, fmt.Sprintf("/proc/%d/ns/uts", held.Process.Pid))
 	if procs, stderr := lsAs(t, caps.Names, ino); procs != 1 || stderr != "" {
 		t.Errorf("with %s: uts %d has %d processes, want 1; stderr %q", caps.List(caps.Names), ino, procs, stderr)
 	}

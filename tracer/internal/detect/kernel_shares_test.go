@@ -52,11 +52,11 @@ func TestKernelContainerSharesHostNamespace(t *testing.T) {
 	own := "nstrace-detect-ownnet-" + suffix
 	pid := containerWith(t, shares, sharing("network"))
 	ownPid := containerWith(t, own, nil)
-	hostNet := nsInode(t, "/proc/self/ns/net")
-	if got := nsInode(t, "/proc/"+strconv.Itoa(pid)+"/ns/net"); got != hostNet {
+	hostNet := testenv.NsInode(t, "/proc/self/ns/net")
+	if got := testenv.NsInode(t, "/proc/"+strconv.Itoa(pid)+"/ns/net"); got != hostNet {
 		t.Fatalf("container %s is in net %d, want the host's %d", shares, got, hostNet)
 	}
-	if got := nsInode(t, "/proc/"+strconv.Itoa(ownPid)+"/ns/net"); got == hostNet {
+	if got := testenv.NsInode(t, "/proc/"+strconv.Itoa(ownPid)+"/ns/net"); got == hostNet {
 		t.Fatalf("container %s is in the host's net", own)
 	}
 	alerts := w.stop(t)
@@ -83,8 +83,8 @@ func TestKernelContainerSharesHostNamespace(t *testing.T) {
 	if tr == nil || tr.UID != 0 || !strings.HasPrefix(tr.Comm, "runc:") || tr.Container == nil || tr.Container.ID != shares {
 		t.Fatalf("trigger %+v, want runc's in the container", tr)
 	}
-	mnt := nsInode(t, "/proc/"+strconv.Itoa(pid)+"/ns/mnt")
-	pidNs := nsInode(t, "/proc/"+strconv.Itoa(pid)+"/ns/pid")
+	mnt := testenv.NsInode(t, "/proc/"+strconv.Itoa(pid)+"/ns/mnt")
+	pidNs := testenv.NsInode(t, "/proc/"+strconv.Itoa(pid)+"/ns/pid")
 	switch tr.Kind {
 	case event.Unshare:
 		if !slices.ContainsFunc(tr.Changes, func(c event.Change) bool {

@@ -180,15 +180,6 @@ func containerWith(t *testing.T, id string, edit func(cfg map[string]any)) int {
 	return state.Pid
 }
 
-func nsInode(t *testing.T, path string) uint32 {
-	t.Helper()
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		t.Fatal(err)
-	}
-	return uint32(st.Ino)
-}
-
 func ofRule(alerts []detect.Alert, rule string) []detect.Alert {
 	var out []detect.Alert
 	for _, a := range alerts {
@@ -281,7 +272,7 @@ func TestKernelHostNamespaceEntry(t *testing.T) {
 	ordinaryWork(t, id, pid)
 	// fd 3 of util-linux nsenter is the host's net namespace; busybox
 	// nsenter, inside the container's namespaces, joins it.
-	hostNet := nsInode(t, "/proc/self/ns/net")
+	hostNet := testenv.NsInode(t, "/proc/self/ns/net")
 	cmd := exec.Command("nsenter", "-t", strconv.Itoa(pid), "-a", "--", "/bin/nsenter", "--net=/proc/self/fd/3",
 		"/bin/readlink", "/proc/self/ns/net")
 	f, err := os.Open("/proc/self/ns/net")
@@ -340,7 +331,7 @@ func TestKernelCrossContainerJoin(t *testing.T) {
 	if a.Severity != detect.Warning || a.Container == nil || a.Container.ID != idA || a.Joined == nil || a.Joined.ID != idB {
 		t.Errorf("alert: severity %s from %+v joined %+v", a.Severity, a.Container, a.Joined)
 	}
-	if netB := nsInode(t, fmt.Sprintf("/proc/%d/ns/net", pidB)); a.Trigger.Changes[0].To != netB {
+	if netB := testenv.NsInode(t, fmt.Sprintf("/proc/%d/ns/net", pidB)); a.Trigger.Changes[0].To != netB {
 		t.Errorf("trigger joined %d, want B's net %d", a.Trigger.Changes[0].To, netB)
 	}
 }

@@ -5,6 +5,5 @@ var (
 	RequireRoot = requireRoot
 	Run         = run
 	MustFind    = mustFind
-	NsInode     = nsInode
 	KernelNsID  = kernelNsID
 )

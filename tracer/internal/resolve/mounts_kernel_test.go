@@ -11,6 +11,7 @@ import (
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/internal/inventory"
 	"github.com/nstrace/nstrace/tracer/internal/procfs"
+	"github.com/nstrace/nstrace/tracer/internal/testenv"
 )
 
 // heldNetns starts `unshare --net` holding a new net namespace until the
@@ -27,7 +28,7 @@ func heldNetns(t *testing.T) int {
 	}
 	t.Cleanup(func() { in.Close(); _ = cmd.Wait() }) // reaps only; exits on EOF
 	pid := cmd.Process.Pid
-	self := nsInode(t, "/proc/self/ns/net")
+	self := testenv.NsInode(t, "/proc/self/ns/net")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		// unshare execs sh in the new namespace under the same pid.
@@ -55,8 +56,8 @@ func TestKernelANetnsAttachedLateIsNamedInTheInventoryAndAtItsNextEvent(t *testi
 	r := New(inv)
 	pid := heldNetns(t)
 	link := "/proc/" + strconv.Itoa(pid) + "/ns/net"
-	ino, id := nsInode(t, link), kernelNsID(t, link)
-	hostNet := nsInode(t, "/proc/self/ns/net")
+	ino, id := testenv.NsInode(t, link), kernelNsID(t, link)
+	hostNet := testenv.NsInode(t, "/proc/self/ns/net")
 	create := &event.Event{Time: time.Now(), Kind: event.Unshare, Pid: uint32(pid), Tid: uint32(pid), Comm: "unshare",
 		Changes: []event.Change{{Type: event.Net, Action: event.Create, From: hostNet, To: ino, NsID: id}}}
 	r.Resolve(create)
@@ -96,7 +97,7 @@ func TestKernelTheMountWatcherLearnsANameThatIsGoneByTheNextEvent(t *testing.T) 
 	})
 	pid := heldNetns(t)
 	link := "/proc/" + strconv.Itoa(pid) + "/ns/net"
-	ino, id := nsInode(t, link), kernelNsID(t, link)
+	ino, id := testenv.NsInode(t, link), kernelNsID(t, link)
 	if id == 0 {
 		t.Skip("no NS_GET_ID (Linux < 6.18): a name is kept past its unmount only with 64-bit ids")
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/nstrace/nstrace/tracer/internal/container"
 	"github.com/nstrace/nstrace/tracer/internal/inventory"
 	"github.com/nstrace/nstrace/tracer/internal/inventory/inventorytest"
-	"github.com/nstrace/nstrace/tracer/internal/procfs"
 	"github.com/nstrace/nstrace/tracer/internal/testenv"
 )
 
@@ -33,20 +32,6 @@ func requireRoot(t *testing.T, tools ...string) {
 	for _, tool := range tools {
 		testenv.RequireTool(t, tool)
 	}
-}
-
-// nsInode reads a namespace link, e.g. /proc/self/ns/net.
-func nsInode(t *testing.T, link string) uint32 {
-	t.Helper()
-	target, err := os.Readlink(link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, ino, ok := procfs.ParseNsLink(target)
-	if !ok {
-		t.Fatalf("%s -> %q", link, target)
-	}
-	return ino
 }
 
 // kernelNsID asks the kernel for the 64-bit id of the namespace at path;
@@ -178,7 +163,7 @@ func TestKernelHostNamespacesAreMarkedHost(t *testing.T) {
 		t.Fatalf("kernel release %q: %v", unix.ByteSliceToString(uts.Release[:]), err)
 	}
 	for _, typ := range inventory.Types {
-		ino := nsInode(t, "/proc/2/ns/"+typ.String())
+		ino := testenv.NsInode(t, "/proc/2/ns/"+typ.String())
 		n := mustFind(t, inv, typ, ino)
 		if !n.Host || n.Container != nil {
 			t.Errorf("kthreadd's %s %d: host %v container %+v", typ, ino, n.Host, n.Container)
@@ -196,7 +181,7 @@ func TestKernelHostNamespacesAreMarkedHost(t *testing.T) {
 		}
 	}
 	for _, n := range inv.Namespaces {
-		if n.Host && n.Inode != nsInode(t, "/proc/2/ns/"+n.Type.String()) {
+		if n.Host && n.Inode != testenv.NsInode(t, "/proc/2/ns/"+n.Type.String()) {
 			t.Errorf("%s %d marked host but is not kthreadd's", n.Type, n.Inode)
 		}
 	}
@@ -280,7 +265,7 @@ func TestKernelARuncContainersNamespacesCarryItsID(t *testing.T) {
 	}
 	for _, typ := range inventory.Types {
 		link := fmt.Sprintf("/proc/%d/ns/%s", pid, typ)
-		n := mustFind(t, inv, typ, nsInode(t, link))
+		n := mustFind(t, inv, typ, testenv.NsInode(t, link))
 		switch {
 		case !own[typ]:
 			if !n.Host || n.Container != nil {
@@ -299,13 +284,13 @@ func TestKernelARuncContainersNamespacesCarryItsID(t *testing.T) {
 	netLink := fmt.Sprintf("/proc/%d/ns/net", pid)
 	for _, r := range []*Resolver{New(inv), New(nil)} {
 		ev := &event.Event{Kind: event.Setns, Pid: uint32(pid), Tid: uint32(pid), CgroupID: cgroupID,
-			Changes: []event.Change{{Type: event.Net, Action: event.Join, From: nsInode(t, "/proc/self/ns/net"),
-				To: nsInode(t, netLink)}}}
+			Changes: []event.Change{{Type: event.Net, Action: event.Join, From: testenv.NsInode(t, "/proc/self/ns/net"),
+				To: testenv.NsInode(t, netLink)}}}
 		r.Resolve(ev)
 		if ev.Container == nil || *ev.Container != *want {
 			t.Errorf("process container %+v, want %+v", ev.Container, want)
 		}
-		if c := ev.Changes[0]; c.NsID != kernelNsID(t, netLink) || c.Owner != nsInode(t, "/proc/self/ns/user") {
+		if c := ev.Changes[0]; c.NsID != kernelNsID(t, netLink) || c.Owner != testenv.NsInode(t, "/proc/self/ns/user") {
 			t.Errorf("net change %+v, want ns_id %d and the host's user namespace as owner", c, kernelNsID(t, netLink))
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/nstrace/nstrace/tracer/internal/inventory/inventorytest"
 	"github.com/nstrace/nstrace/tracer/internal/render"
 	"github.com/nstrace/nstrace/tracer/internal/resolve"
+	"github.com/nstrace/nstrace/tracer/internal/testenv"
 )
 
 func TestLsTableShowsLabelsAndNoControlCharacters(t *testing.T) {
@@ -115,7 +116,7 @@ func TestKernelLsListsABindMountOnlyNetnsWithItsName(t *testing.T) {
 		if n.Name() != name || n.Processes != 0 || n.Host || n.Mounts[0] != mount {
 			t.Errorf("%q: got %+v", name, n)
 		}
-		if want := resolve.NsInode(t, "/proc/self/ns/user"); n.Owner != want {
+		if want := testenv.NsInode(t, "/proc/self/ns/user"); n.Owner != want {
 			t.Errorf("%q: owner %d, want %d", name, n.Owner, want)
 		}
 		if want := resolve.KernelNsID(t, mount); n.NsID != want {

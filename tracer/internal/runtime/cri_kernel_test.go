@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
 	cri "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/nstrace/nstrace/tracer/internal/container"
@@ -69,16 +68,6 @@ func containerPid(t *testing.T, c *testenv.Containerd, id string) string {
 		t.Fatalf("container %s: no pid in %q: %v", id, st.Info["info"], err)
 	}
 	return strconv.Itoa(info.Pid)
-}
-
-// nsInode is the inode of a namespace file or of an nsfs mount of one.
-func nsInode(t *testing.T, path string) uint64 {
-	t.Helper()
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Ino
 }
 
 func TestCRIPod(t *testing.T) {
@@ -143,11 +132,11 @@ func TestCRIPod(t *testing.T) {
 	if key := cgroupContainerID(t, pause); key != podID {
 		t.Errorf("pause pid %s is in container %s's cgroup, want the sandbox %s", pause, key, podID)
 	}
-	if mnt, proc := nsInode(t, pod.NetNS), nsInode(t, "/proc/"+pause+"/ns/net"); mnt != proc {
+	if mnt, proc := testenv.NsInode(t, pod.NetNS), testenv.NsInode(t, "/proc/"+pause+"/ns/net"); mnt != proc {
 		t.Errorf("netns mount %s is inode %d, pause pid %s's net ns %d", pod.NetNS, mnt, pause, proc)
 	}
-	if ctrNet := nsInode(t, "/proc/"+pid+"/ns/net"); ctrNet != nsInode(t, pod.NetNS) {
-		t.Errorf("nginx's net ns %d is not the pod's %d", ctrNet, nsInode(t, pod.NetNS))
+	if ctrNet := testenv.NsInode(t, "/proc/"+pid+"/ns/net"); ctrNet != testenv.NsInode(t, pod.NetNS) {
+		t.Errorf("nginx's net ns %d is not the pod's %d", ctrNet, testenv.NsInode(t, pod.NetNS))
 	}
 	sandbox := waitLookup(t, w, podID)
 	if !sandbox.Sandbox || sandbox.Name != "" || sandbox.Runtime != "containerd" || sandbox.Pod == nil || sandbox.Pod.SandboxID != podID || sandbox.Pod.Name != "web-7d9f" {
@@ -237,7 +226,7 @@ func TestCRIPod(t *testing.T) {
 	}
 	exporter := startContainer(t, c, hostRun.PodSandboxId, hostCfg, "node-exporter", "/bin/sleep", "100000")
 	exporterPid := containerPid(t, c, exporter)
-	if ns, host := nsInode(t, "/proc/"+exporterPid+"/ns/net"), nsInode(t, "/proc/self/ns/net"); ns != host {
+	if ns, host := testenv.NsInode(t, "/proc/"+exporterPid+"/ns/net"), testenv.NsInode(t, "/proc/self/ns/net"); ns != host {
 		t.Fatalf("hostNetwork container's net ns %d is not containerd's (the host's) %d", ns, host)
 	}
 	got = waitLookup(t, w, cgroupContainerID(t, exporterPid))

@@ -144,19 +144,6 @@ func find(t *testing.T, evs map[string]dsEvent, kind, typ string, ino uint32) ds
 	return dsChange{}
 }
 
-func nsInode(t *testing.T, link string) uint32 {
-	t.Helper()
-	target, err := os.Readlink(link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, ino, ok := procfs.ParseNsLink(target)
-	if !ok {
-		t.Fatalf("%s: %q", link, target)
-	}
-	return ino
-}
-
 // hostTrace is nstrace run on the host as root, for comparison.
 func hostTrace(t *testing.T, args ...string) (stop func() string) {
 	t.Helper()
@@ -272,8 +259,8 @@ func TestImageRunsAsTheDaemonSetAndNamesAsTheHost(t *testing.T) {
 		return string(out)
 	}
 	_, created, _ := procfs.ParseNsLink(strings.TrimSpace(runScenario(unshare, "-u", "readlink", "/proc/self/ns/uts")))
-	heldUts := nsInode(t, fmt.Sprintf("/proc/%d/ns/uts", held.Process.Pid))
-	ctrUts := nsInode(t, "/proc/"+ctrPid+"/ns/uts")
+	heldUts := testenv.NsInode(t, fmt.Sprintf("/proc/%d/ns/uts", held.Process.Pid))
+	ctrUts := testenv.NsInode(t, "/proc/"+ctrPid+"/ns/uts")
 	runScenario(nsenter, "-t", strconv.Itoa(held.Process.Pid), "-u", "true")
 	runScenario(nsenter, "-t", ctrPid, "-u", "true")
 	runScenario(ip, "netns", "add", post)
@@ -295,7 +282,7 @@ func TestImageRunsAsTheDaemonSetAndNamesAsTheHost(t *testing.T) {
 		t.Errorf("%d events in the pod, want 7: %q", len(inPod), slices.Sorted(maps.Keys(inPod)))
 	}
 
-	hostUser := nsInode(t, "/proc/self/ns/user")
+	hostUser := testenv.NsInode(t, "/proc/self/ns/user")
 	if c := find(t, inPod, "unshare", "uts", created); c.Action != "create" || c.Owner != hostUser {
 		t.Errorf("unshare -u: %+v, want a create owned by %d", c, hostUser)
 	}
