@@ -2,14 +2,13 @@ package pipeline
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/inventory/inventorytest"
 	"github.com/nstrace/nstrace/tracer/internal/resolve"
 )
 
@@ -66,7 +65,7 @@ func ipNetnsAdd(pid, ino uint32, at time.Time) (create, back *event.Event) {
 // create go before its name is mounted: it waits for the name, up to
 // maxHold of wall time.
 func TestAnIdleFlushWaitsForTheNameOfAHeldCreate(t *testing.T) {
-	root := ipNetnsRoot(t)
+	root := inventorytest.MountRoot(t)
 	s := newHeldStream(resolve.New(nil, resolve.WithRoot(root)))
 	create, _ := ipNetnsAdd(10, 4026532950, t0)
 	s.event(t, create)
@@ -75,7 +74,7 @@ func TestAnIdleFlushWaitsForTheNameOfAHeldCreate(t *testing.T) {
 	if len(s.out) != 0 {
 		t.Fatalf("released before the name was mounted or maxHold passed: %+v", s.out[0])
 	}
-	writeMountinfo(t, root, netnsMount(43, 4026532950, "blue"))
+	inventorytest.WriteMountinfo(t, root, netnsMount(43, 4026532950, "blue"))
 	s.flush(t)
 	if len(s.out) != 1 || s.out[0].Changes[0].Name != "blue" {
 		t.Fatalf("after the mount: %d events out, want the create named blue", len(s.out))
@@ -108,7 +107,7 @@ func TestAnIdleFlushWaitsForTheNameOfAHeldCreate(t *testing.T) {
 // everything after. They must name every event alike: every create and
 // the later joins carry the name.
 func TestTwoTracersNameTheSameIPNetnsAddsAlike(t *testing.T) {
-	root := ipNetnsRoot(t)
+	root := inventorytest.MountRoot(t)
 	early := newHeldStream(resolve.New(nil, resolve.WithRoot(root)))
 	late := newHeldStream(resolve.New(nil, resolve.WithRoot(root)))
 	var stream []*event.Event
@@ -119,7 +118,7 @@ func TestTwoTracersNameTheSameIPNetnsAddsAlike(t *testing.T) {
 		early.event(t, create)
 		early.flush(t) // the idle tick between unshare and mount
 		mounts.WriteString(netnsMount(50+int(i), ino, fmt.Sprintf("ns%d", i)))
-		writeMountinfo(t, root, mounts.String())
+		inventorytest.WriteMountinfo(t, root, mounts.String())
 		early.event(t, back)
 		early.flush(t)
 		exec := &event.Event{Time: back.Time.Add(time.Millisecond), Kind: event.Setns, Pid: 200 + i, Tid: 200 + i,
@@ -162,21 +161,3 @@ var t0 = time.Date(2026, 11, 29, 3, 38, 18, 0, time.UTC)
 
 // hostNet is the host's net namespace in the tests' events.
 const hostNet = 4026531833
-
-// ipNetnsRoot is a filesystem root holding only our mount table, which
-// writeMountinfo rewrites: nsfs has nothing to say about its namespaces.
-func ipNetnsRoot(t *testing.T) string {
-	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, "proc/self"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	writeMountinfo(t, root, "")
-	return root
-}
-
-func writeMountinfo(t *testing.T, root, lines string) {
-	p := filepath.Join(root, "proc/self/mountinfo")
-	if err := os.WriteFile(p, []byte("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"+lines), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/inventory/inventorytest"
 	"github.com/nstrace/nstrace/tracer/internal/resolve"
 )
 
@@ -26,7 +27,7 @@ func (f *fakeWaiter) Enrich(ev *event.Event) {
 // it go, nor does an event of another process.
 func TestAWaiterHoldsAnEventForItsAnswerWithinMaxHold(t *testing.T) {
 	w := &fakeWaiter{}
-	s := newHeldStream(resolve.New(nil, resolve.WithRoot(ipNetnsRoot(t))))
+	s := newHeldStream(resolve.New(nil, resolve.WithRoot(inventorytest.MountRoot(t))))
 	s.h.waiters = []Waiter{w}
 	in := func(pid uint32, at time.Time) *event.Event {
 		return &event.Event{Time: at, Kind: event.Unshare, Pid: pid, Tid: pid, Comm: "sh",

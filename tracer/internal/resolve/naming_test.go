@@ -21,15 +21,15 @@ func netnsMount(id int, ino uint32, name string) string {
 // time the create is read, yet the name seen while it was mounted is
 // given, to the namespace with the mount's 64-bit id only.
 func TestANameStaysWithItsNamespaceAfterTheUnmount(t *testing.T) {
-	root := ipNetnsRoot(t)
+	root := inventorytest.MountRoot(t)
 	const ino, id = 4026532960, 7001
 	probe := func(string, event.NsType, uint32, func(inventory.Key) bool) []inventory.Facts {
 		return []inventory.Facts{{Type: event.Net, Inode: ino, NsID: id}}
 	}
 	r := New(nil, WithRoot(root), withProbe(probe))
-	writeMountinfo(t, root, netnsMount(43, ino, "brief"))
+	inventorytest.WriteMountinfo(t, root, netnsMount(43, ino, "brief"))
 	r.Inventory() // reads the table, as the mount watcher would
-	writeMountinfo(t, root, "")
+	inventorytest.WriteMountinfo(t, root, "")
 	r.Inventory()
 	for _, tt := range []struct {
 		nsid uint64
@@ -47,7 +47,7 @@ func TestANameStaysWithItsNamespaceAfterTheUnmount(t *testing.T) {
 // Creates and joins read no mount table while it does not change: one
 // read at start, one after each change.
 func TestEventsReadTheMountTableOnlyAfterItChanged(t *testing.T) {
-	root := ipNetnsRoot(t)
+	root := inventorytest.MountRoot(t)
 	r := New(nil, WithRoot(root), withProbe(noFacts))
 	reads := func() int { return r.self.Reads() }
 	if n := reads(); n != 1 {
@@ -68,7 +68,7 @@ func TestEventsReadTheMountTableOnlyAfterItChanged(t *testing.T) {
 	if n := reads(); n != 1 {
 		t.Errorf("%d reads after 2000 events and no mount change, want 1", n)
 	}
-	writeMountinfo(t, root, netnsMount(43, 4026540000, "blue"))
+	inventorytest.WriteMountinfo(t, root, netnsMount(43, 4026540000, "blue"))
 	join := &event.Event{Time: at.Add(time.Second), Kind: event.Setns, Pid: 11, Tid: 11, Comm: "ip",
 		Changes: []event.Change{{Type: event.Net, Action: event.Join, From: inventorytest.HostNet, To: 4026540000}}}
 	r.Resolve(join)

@@ -1,7 +1,6 @@
 package resolve
 
 import (
-	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -100,26 +99,8 @@ func TestCreateRecordsTheCreatorAndOwnership(t *testing.T) {
 	}
 }
 
-// ipNetnsRoot is a root whose own mount table names a netns: what `ip
-// netns add` leaves behind once it has mounted the namespace it created.
-func ipNetnsRoot(t *testing.T) string {
-	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, "proc/self"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	writeMountinfo(t, root, "")
-	return root
-}
-
-func writeMountinfo(t *testing.T, root, lines string) {
-	p := filepath.Join(root, "proc/self/mountinfo")
-	if err := os.WriteFile(p, []byte("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"+lines), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestANameMountedAfterTheCreateIsFoundAtTheFirstJoin(t *testing.T) {
-	root := ipNetnsRoot(t)
+	root := inventorytest.MountRoot(t)
 	r := New(nil, WithRoot(root), withProbe(func(string, event.NsType, uint32, func(inventory.Key) bool) []inventory.Facts { return nil }))
 	create := &event.Event{Time: t0, Kind: event.Unshare, Pid: 10, Tid: 10, Comm: "ip",
 		Changes: []event.Change{{Type: event.Net, Action: event.Create, From: inventorytest.HostNet, To: 4026532950}}}
@@ -127,7 +108,7 @@ func TestANameMountedAfterTheCreateIsFoundAtTheFirstJoin(t *testing.T) {
 	if create.Changes[0].Name != "" {
 		t.Fatalf("named before the mount exists: %q", create.Changes[0].Name)
 	}
-	writeMountinfo(t, root, "43 22 0:4 net:[4026532950] /run/netns/blue rw - nsfs nsfs rw\n")
+	inventorytest.WriteMountinfo(t, root, "43 22 0:4 net:[4026532950] /run/netns/blue rw - nsfs nsfs rw\n")
 	join := &event.Event{Time: t0.Add(time.Millisecond), Kind: event.Setns, Pid: 11, Tid: 11, Comm: "ip",
 		Changes: []event.Change{{Type: event.Net, Action: event.Join, From: inventorytest.HostNet, To: 4026532950}}}
 	r.Resolve(join)
