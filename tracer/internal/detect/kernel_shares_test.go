@@ -60,14 +60,7 @@ func TestKernelContainerSharesHostNamespace(t *testing.T) {
 		t.Fatalf("container %s is in the host's net", own)
 	}
 	alerts := w.stop(t)
-	if a := ofContainer(alerts, own); len(a) != 0 {
-		t.Errorf("container with its own namespaces raised:\n%s", describe(a))
-	}
-	got := ofContainer(alerts, shares)
-	if len(got) != 1 {
-		t.Fatalf("want one alert for %s; got:\n%s", shares, describe(ofRule(alerts, detect.RuleContainerSharesHostNamespace)))
-	}
-	a := got[0]
+	a := sharesAlert(t, alerts, shares, own)
 	if a.Severity != detect.Warning || a.Container.Runtime != "runc" || !slices.Equal(a.Shared, []event.NsType{event.Net}) ||
 		!slices.Equal(a.Mitre, []string{"T1611"}) {
 		t.Errorf("alert: severity %s container %+v shared %v mitre %v", a.Severity, a.Container, a.Shared, a.Mitre)
@@ -121,14 +114,7 @@ func TestKernelContainerSharesHostNamespaceAtStart(t *testing.T) {
 	containerWith(t, own, nil)
 	w := startWatch(t)
 	alerts := w.stop(t)
-	if a := ofContainer(alerts, own); len(a) != 0 {
-		t.Errorf("container with its own namespaces raised:\n%s", describe(a))
-	}
-	got := ofContainer(alerts, shares)
-	if len(got) != 1 {
-		t.Fatalf("want one alert for %s; got:\n%s", shares, describe(ofRule(alerts, detect.RuleContainerSharesHostNamespace)))
-	}
-	a := got[0]
+	a := sharesAlert(t, alerts, shares, own)
 	if int(a.Pid) != pid || a.Comm != "sleep" || a.Trigger != nil || a.Severity != detect.Warning ||
 		!slices.Equal(a.Shared, []event.NsType{event.Net, event.UTS}) {
 		t.Errorf("alert: pid %d comm %q (want %d sleep) trigger %v severity %s shared %v",
@@ -154,14 +140,7 @@ func TestKernelDockerContainerSharesHostNetwork(t *testing.T) {
 	host := d.CLI(t, "run", "-d", "--network", "host", image)
 	own := d.CLI(t, "run", "-d", image)
 	alerts := w.stop(t)
-	if a := ofContainer(alerts, own); len(a) != 0 {
-		t.Errorf("container on docker's bridge raised:\n%s", describe(a))
-	}
-	got := ofContainer(alerts, host)
-	if len(got) != 1 {
-		t.Fatalf("want one alert for %s; got:\n%s", host, describe(ofRule(alerts, detect.RuleContainerSharesHostNamespace)))
-	}
-	a := got[0]
+	a := sharesAlert(t, alerts, host, own) // own: on docker's bridge
 	if a.Container.Runtime != "docker" || !slices.Equal(a.Shared, []event.NsType{event.Net}) ||
 		a.Trigger == nil || a.Trigger.Kind != event.Unshare && a.Trigger.Kind != event.Clone || a.Trigger.Container == nil ||
 		a.Trigger.Container.ID != host {
@@ -170,4 +149,18 @@ func TestKernelDockerContainerSharesHostNetwork(t *testing.T) {
 	if !strings.Contains(a.Message, " started in the host's net namespace; set up by ") {
 		t.Errorf("message %q", a.Message)
 	}
+}
+
+// sharesAlert is the one alert raised for container shares, none being
+// raised for own, which has namespaces of its own.
+func sharesAlert(t *testing.T, alerts []detect.Alert, shares, own string) detect.Alert {
+	t.Helper()
+	if a := ofContainer(alerts, own); len(a) != 0 {
+		t.Errorf("container with its own namespaces raised:\n%s", describe(a))
+	}
+	got := ofContainer(alerts, shares)
+	if len(got) != 1 {
+		t.Fatalf("want one alert for %s; got:\n%s", shares, describe(ofRule(alerts, detect.RuleContainerSharesHostNamespace)))
+	}
+	return got[0]
 }
