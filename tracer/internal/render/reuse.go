@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/inventory"
 )
 
 // reuse remembers which namespace each inode last stood for. The kernel
@@ -29,7 +30,7 @@ func (r *reuse) appendMark(b []byte, c *event.Change) []byte {
 	if r == nil || c.To == 0 {
 		return b
 	}
-	now := identity{typ: baseType(c.Type), nsid: c.NsID, gone: c.Action == event.ActionDestroy}
+	now := identity{typ: inventory.BaseType(c.Type), nsid: c.NsID, gone: c.Action == event.ActionDestroy}
 	was, ok := r.seen[c.To]
 	if ok {
 		now.reused = was.reused || was.gone && c.Action != event.ActionDestroy || was.typ != now.typ ||
@@ -47,14 +48,4 @@ func (r *reuse) appendMark(b []byte, c *event.Change) []byte {
 	}
 	b = append(b, '#')
 	return strconv.AppendUint(b, now.nsid, 10)
-}
-
-func baseType(t event.NsType) event.NsType {
-	switch t {
-	case event.PidForChildren:
-		return event.Pid
-	case event.TimeForChildren:
-		return event.Time
-	}
-	return t
 }
