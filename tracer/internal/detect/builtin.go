@@ -108,13 +108,7 @@ func (d *Detector) checkCrossContainer(ev *event.Event, t *task) {
 	b = append(b, ", inside "...)
 	b = append(b, from.Label()...)
 	b = append(b, "'s namespaces, joined "...)
-	b = append(b, joined.Label()...)
-	b = append(b, "'s "...)
-	b = appendTypes(b, types, " and ")
-	b = append(b, " namespace"...)
-	if types&(types-1) != 0 {
-		b = append(b, 's')
-	}
+	b = appendNamespacesOf(b, joined.Label(), types)
 	d.raise(bCross, ev, string(b), from, func(a *Alert) { a.Joined = joined })
 }
 
@@ -285,6 +279,19 @@ func appendWho(b []byte, ev *event.Event) []byte {
 	}
 	b = appendProcess(b, ev)
 	return append(b, ')')
+}
+
+// appendNamespacesOf appends "LABEL's net and uts namespaces": the types
+// in mask, of the container or pod that label names.
+func appendNamespacesOf(b []byte, label string, mask uint16) []byte {
+	b = append(b, label...)
+	b = append(b, "'s "...)
+	b = appendTypes(b, mask, " and ")
+	b = append(b, " namespace"...)
+	if mask&(mask-1) != 0 {
+		b = append(b, 's')
+	}
+	return b
 }
 
 // appendTypes appends the names of the types in mask, joined by sep.

@@ -137,13 +137,7 @@ func (d *Detector) checkHostProcessEntry(ev *event.Event, t *task) {
 	b := make([]byte, 0, 200)
 	b = appendWho(b, ev)
 	b = append(b, " from the host joined "...)
-	b = append(b, joined.Label()...)
-	b = append(b, "'s "...)
-	b = appendTypes(b, types, " and ")
-	b = append(b, " namespace"...)
-	if types&(types-1) != 0 {
-		b = append(b, 's')
-	}
+	b = appendNamespacesOf(b, joined.Label(), types)
 	person := ev.HasCreds && ev.Auid != event.NoAuid
 	if person {
 		b = append(b, ", in a login session"...)
