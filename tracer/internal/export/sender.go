@@ -85,14 +85,11 @@ func (e *Exporter) run(ctx context.Context) {
 					lingerSince = time.Now()
 				}
 				if wait := linger - time.Since(lingerSince); wait > 0 {
-					select {
-					case <-ctx.Done():
+					stop, closed := e.pause(ctx, wait)
+					if stop {
 						return
-					case <-e.drain:
-						draining = true
-					case <-e.kick:
-					case <-time.After(wait):
 					}
+					draining = draining || closed
 					continue
 				}
 			}
@@ -127,14 +124,11 @@ func (e *Exporter) run(ctx context.Context) {
 				continue
 			default:
 			}
-			select {
-			case <-ctx.Done():
+			stop, closed := e.pause(ctx, idleWait)
+			if stop {
 				return
-			case <-e.drain:
-				draining = true
-			case <-e.kick:
-			case <-time.After(idleWait):
 			}
+			draining = closed
 			continue
 		}
 		var more <-chan struct{} // new records, when there is room for them
@@ -148,6 +142,20 @@ func (e *Exporter) run(ctx context.Context) {
 		case <-more:
 		}
 	}
+}
+
+// pause waits up to d for new records in the spool, Close or the stop. It
+// reports whether to stop, and whether Close was called.
+func (e *Exporter) pause(ctx context.Context, d time.Duration) (stop, closed bool) {
+	select {
+	case <-ctx.Done():
+		return true, false
+	case <-e.drain:
+		return false, true
+	case <-e.kick:
+	case <-time.After(d):
+	}
+	return false, false
 }
 
 func isDone(f *flight) bool {
