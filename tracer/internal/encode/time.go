@@ -20,15 +20,19 @@ func AppendTime(b []byte, t time.Time) []byte {
 	b = appendDigits(b, int(month), 2)
 	b = append(b, '-')
 	b = appendDigits(b, day, 2)
-	b = append(b, 'T')
+	b = appendClock(append(b, 'T'), hour, min, sec)
+	b = appendDigits(b, t.Nanosecond(), 9)
+	return append(b, 'Z')
+}
+
+// appendClock appends "15:04:05.", the fraction's digits left to the caller.
+func appendClock(b []byte, hour, min, sec int) []byte {
 	b = appendDigits(b, hour, 2)
 	b = append(b, ':')
 	b = appendDigits(b, min, 2)
 	b = append(b, ':')
 	b = appendDigits(b, sec, 2)
-	b = append(b, '.')
-	b = appendDigits(b, t.Nanosecond(), 9)
-	return append(b, 'Z')
+	return append(b, '.')
 }
 
 // appendDigits appends v zero-padded to width digits.
@@ -45,13 +49,7 @@ func appendDigits(b []byte, v, width int) []byte {
 // ("15:04:05.000000"), the time column of the text output.
 func AppendTimeOfDay(b []byte, t time.Time) []byte {
 	hour, min, sec := t.UTC().Clock()
-	b = appendDigits(b, hour, 2)
-	b = append(b, ':')
-	b = appendDigits(b, min, 2)
-	b = append(b, ':')
-	b = appendDigits(b, sec, 2)
-	b = append(b, '.')
-	return appendDigits(b, t.Nanosecond()/1000, 6)
+	return appendDigits(appendClock(b, hour, min, sec), t.Nanosecond()/1000, 6)
 }
 
 // Times appends times as AppendTime does, remembering the second it wrote
