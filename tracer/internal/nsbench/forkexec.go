@@ -33,12 +33,8 @@ func forkExecOp() (func(int) error, error) {
 			if errno != 0 {
 				return fmt.Errorf("clone: %w", errno)
 			}
-			var ws unix.WaitStatus
-			if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
-				return fmt.Errorf("wait4: %w", err)
-			}
-			if !ws.Exited() || ws.ExitStatus() != 0 {
-				return fmt.Errorf("child %d: exec %s failed (wait status %#x)", pid, prog, ws)
+			if err := reapChild(pid, "exec "+prog); err != nil {
+				return err
 			}
 		}
 		return nil

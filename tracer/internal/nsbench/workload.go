@@ -59,12 +59,8 @@ func forkOp(cloneFlags, childUnshare uintptr) func() (func(int) error, error) {
 				if errno != 0 {
 					return fmt.Errorf("clone: %w", errno)
 				}
-				var ws unix.WaitStatus
-				if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
-					return fmt.Errorf("wait4: %w", err)
-				}
-				if !ws.Exited() || ws.ExitStatus() != 0 {
-					return fmt.Errorf("child %d: unshare failed (wait status %#x)", pid, ws)
+				if err := reapChild(pid, "unshare"); err != nil {
+					return err
 				}
 			}
 			return nil
@@ -131,4 +127,17 @@ func getppidOp() (func(int) error, error) {
 		}
 		return nil
 	}, nil
+}
+
+// reapChild waits for the workload's child pid, which did what, and makes
+// anything but a clean exit an error.
+func reapChild(pid int, what string) error {
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
+		return fmt.Errorf("wait4: %w", err)
+	}
+	if !ws.Exited() || ws.ExitStatus() != 0 {
+		return fmt.Errorf("child %d: %s failed (wait status %#x)", pid, what, ws)
+	}
+	return nil
 }
