@@ -85,6 +85,33 @@ func closeField(b []byte, mark int) []byte {
 	return b
 }
 
+// openWide is openField for a field whose contents are likely past 127
+// bytes (a log record, its body): two bytes are kept for the length, so
+// closeWide moves the contents only when they are under 128 bytes or
+// past 16 KiB. What is written is the same as with openField.
+func openWide(b []byte, field int) ([]byte, int) {
+	b = appendTag(b, field, wireBytes)
+	return append(b, 0, 0), len(b)
+}
+
+func closeWide(b []byte, mark int) []byte {
+	n := len(b) - mark - 2
+	switch {
+	case n < 0x80:
+		b[mark] = byte(n)
+		copy(b[mark+1:], b[mark+2:])
+		return b[:len(b)-1]
+	case n < 0x4000:
+		b[mark], b[mark+1] = byte(n)|0x80, byte(n>>7)
+		return b
+	}
+	k := uvarintLen(uint64(n))
+	b = append(b, make([]byte, k-2)...)
+	copy(b[mark+k:], b[mark+2:mark+2+n])
+	binary.PutUvarint(b[mark:], uint64(n))
+	return b
+}
+
 func uvarintLen(v uint64) int {
 	n := 1
 	for v >= 0x80 {

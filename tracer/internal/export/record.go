@@ -79,25 +79,43 @@ type recordEncoder struct {
 	w, sub, pod jsonWire // the record, its container, the container's pod
 	scratch     []byte   // where the container's fields are parsed to
 	memo        valueMemo
+
+	// The last record's event name and what follows its id (attributes,
+	// severity), for a record whose attribute fields are the same.
+	name, tail []byte
+	tailKind   recordKind
+	tailOK     bool
+}
+
+// attrSource says whether appendRecord reads the top-level field key for
+// the event name, the attributes or the severity: a record whose fields of
+// these are all as in the last record has the last record's.
+func attrSource(key []byte) bool {
+	switch string(key) {
+	case "event", "pid", "ppid", "tid", "comm", "uid", "cgroup_id", "error", "container",
+		"rule", "severity", "count", "cause", "kind":
+		return true
+	}
+	return false
 }
 
 // appendRecord appends rec as one ScopeLogs.log_records field to out; on
 // a record that does not decode, out is returned as it was.
 func (c *recordEncoder) appendRecord(out []byte, rec spoolRecord, session string) ([]byte, error) {
 	was := len(out)
-	out, lr := openField(out, fSLRecords)
+	out, lr := openWide(out, fSLRecords)
 	// The body first, so its fields are known for the attributes: a
 	// protobuf reader takes fields in any order.
-	out, bm := openField(out, fLRBody)
+	out, bm := openWide(out, fLRBody)
 	c.w = jsonWire{b: rec.json, top: c.w.top[:0], memo: &c.memo}
 	out, ok := c.w.value(out, 0)
 	c.w.space()
 	if !ok || c.w.i != len(rec.json) || rec.json[0] != '{' {
+		c.tailOK = false
 		return out[:was], fmt.Errorf("record %d: %w", rec.seq, errBadBody)
 	}
-	out = closeField(out, bm)
+	out = closeWide(out, bm)
 	w := &c.w
-	ev := unquote(w.field("event"))
 
 	if t := w.field("time"); len(t) > 2 && t[0] == '"' {
 		if ts, ok := parseTime(unquote(t)); ok {
@@ -105,6 +123,14 @@ func (c *recordEncoder) appendRecord(out []byte, rec spoolRecord, session string
 		}
 	}
 	out = appendFixed64Field(out, fLRObserved, uint64(rec.observed))
+	if c.tailOK && w.sameAttrs && rec.kind == c.tailKind {
+		out = append(out, c.name...)
+		out = c.stringAttr(out, AttrRecordID, nil, session, rec.seq)
+		out = append(out, c.tail...)
+		return closeWide(out, lr), nil
+	}
+	ev := unquote(w.field("event"))
+	nameStart := len(out)
 	out, m := openField(out, fLREventName)
 	out = append(out, EventNamePrefix...)
 	switch string(ev) {
@@ -116,7 +142,9 @@ func (c *recordEncoder) appendRecord(out []byte, rec spoolRecord, session string
 	out = closeField(out, m)
 	sev, sevText := uint64(sevInfo), []byte("info")
 
+	c.name = append(c.name[:0], out[nameStart:]...)
 	out = c.stringAttr(out, AttrRecordID, nil, session, rec.seq)
+	tailStart := len(out)
 	out = c.rawStringAttr(out, AttrEvent, w.field("event"))
 	// A destroyed namespace has no process (pid 0): no process attributes.
 	if pid := w.field("pid"); pid != nil && string(pid) != "0" {
@@ -156,7 +184,9 @@ func (c *recordEncoder) appendRecord(out []byte, rec spoolRecord, session string
 		out = appendVarintField(out, fLRSeverity, sev)
 	}
 	out = c.stringField(out, fLRSeverityText, sevText)
-	return closeField(out, lr), nil
+	c.tail = append(c.tail[:0], out[tailStart:]...)
+	c.tailKind, c.tailOK = rec.kind, true
+	return closeWide(out, lr), nil
 }
 
 // unquote returns the contents of a JSON string with no escapes (event

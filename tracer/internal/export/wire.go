@@ -1,7 +1,6 @@
 package export
 
 import (
-	"bytes"
 	"math"
 	"strconv"
 	"time"
@@ -21,72 +20,23 @@ const maxDepth = 32
 type jsonWire struct {
 	b    []byte // the JSON
 	i    int
-	top  []jsonField // the top-level fields, for the attributes
+	top  []fieldSpan // the top-level fields, for the attributes
 	memo *valueMemo  // nil: none
-}
 
-// valueMemo keeps the last encoding of each top-level array or object
-// field. Records of one process repeat the same capabilities, arguments
-// and ancestors; comparing their JSON with the last costs a fraction of
-// transcoding it. JSON arrays and objects end themselves, so a value
-// that starts with the remembered bytes is that value.
-type valueMemo struct {
-	entries []memoEntry
-}
-
-type memoEntry struct {
-	key []byte
-	raw []byte // the value's JSON
-	enc []byte // its AnyValue fields
-}
-
-// maxMemo bounds the fields remembered: nstrace's records have fewer.
-const maxMemo = 32
-
-func (m *valueMemo) entry(key []byte) *memoEntry {
-	for i := range m.entries {
-		if string(m.entries[i].key) == string(key) {
-			return &m.entries[i]
-		}
-	}
-	if len(m.entries) >= maxMemo {
-		return nil
-	}
-	m.entries = append(m.entries, memoEntry{key: append([]byte(nil), key...)})
-	return &m.entries[len(m.entries)-1]
-}
-
-// memoValue appends the top-level field key's array or object value at
-// w.i: the remembered encoding when its JSON is the same as last time.
-func (w *jsonWire) memoValue(out, key []byte) ([]byte, bool) {
-	e := w.memo.entry(key)
-	if e == nil {
-		return w.value(out, 1)
-	}
-	if len(e.raw) > 0 && bytes.HasPrefix(w.b[w.i:], e.raw) {
-		w.i += len(e.raw)
-		return append(out, e.enc...), true
-	}
-	start, from := w.i, len(out)
-	out, ok := w.value(out, 1)
-	if ok {
-		e.raw = append(e.raw[:0], w.b[start:w.i]...)
-		e.enc = append(e.enc[:0], out[from:]...)
-	}
-	return out, ok
-}
-
-// jsonField is one top-level field: its key and its value's JSON.
-type jsonField struct {
-	key []byte // raw: nstrace's keys have no escapes
-	val []byte
+	// With the memo: how many top-level fields are ones the attributes
+	// are read from (attrSource), whether one of them was not copied from
+	// the last record, and so whether they are all the same as its.
+	sources     int
+	freshSource bool
+	sameAttrs   bool
 }
 
 // field returns the raw JSON of the top-level field k; nil when absent.
+// Keys are compared raw: nstrace's have no escapes.
 func (w *jsonWire) field(k string) []byte {
 	for i := range w.top {
-		if string(w.top[i].key) == k {
-			return w.top[i].val
+		if f := &w.top[i]; string(w.b[f.start+1:f.keyEnd]) == k {
+			return w.b[f.val:f.valEnd]
 		}
 	}
 	return nil
@@ -212,6 +162,9 @@ func parseInt(b []byte) (int64, bool) {
 // also notes the fields in w.top.
 func (w *jsonWire) object(out []byte, depth int) ([]byte, bool) {
 	w.i++
+	if depth == 0 && w.memo != nil {
+		return w.recordObject(out)
+	}
 	out, mark := openField(out, fAVKvlist)
 	w.space()
 	if w.i < len(w.b) && w.b[w.i] == '}' {
@@ -238,18 +191,14 @@ func (w *jsonWire) object(out []byte, depth int) ([]byte, bool) {
 		w.space()
 		valStart := w.i
 		out, m = openField(out, fKVValue)
-		if depth == 0 && w.memo != nil && w.i < len(w.b) && (w.b[w.i] == '[' || w.b[w.i] == '{') {
-			out, ok = w.memoValue(out, key)
-		} else {
-			out, ok = w.value(out, depth+1)
-		}
-		if !ok {
+		if out, ok = w.value(out, depth+1); !ok {
 			return out, false
 		}
 		out = closeField(out, m)
 		out = closeField(out, kv)
 		if depth == 0 {
-			w.top = append(w.top, jsonField{key: key, val: w.b[valStart:w.i]})
+			w.top = append(w.top, fieldSpan{start: int32(keyStart), keyEnd: int32(keyStart + 1 + len(key)),
+				val: int32(valStart), valEnd: int32(w.i)})
 		}
 		if !w.next('}') {
 			return out, false
