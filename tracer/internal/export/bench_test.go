@@ -27,7 +27,7 @@ func cpuTime(b *testing.B) time.Duration {
 // acknowledgement.
 func BenchmarkExport(b *testing.B) {
 	c := testenv.StartCollector(b, "", nil)
-	for _, proto := range []string{"grpc", "http", "grpc-full", "grpc-full-nogzip"} {
+	for _, proto := range []string{"grpc", "http", "grpc-full", "grpc-full-nogzip", "grpc-thread"} {
 		b.Run(proto, func(b *testing.B) {
 			url := c.GRPCURL()
 			if proto == "http" {
@@ -45,8 +45,11 @@ func BenchmarkExport(b *testing.B) {
 			events := make([]*event.Event, 1024)
 			for i := range events {
 				events[i] = unshare(i)
-				if strings.Contains(proto, "-full") {
+				switch {
+				case strings.Contains(proto, "-full"):
 					events[i] = fullSetns(i)
+				case strings.Contains(proto, "-thread"):
+					events[i] = threadSetns(i)
 				}
 			}
 			b.ReportAllocs()
@@ -89,6 +92,18 @@ func fullSetns(i int) *event.Event {
 		Args: []string{"nsbench", "-nstrace", "./nstrace", "-only", "export", "-export-rates", "100000"},
 		Ancestors: []event.Ancestor{{Pid: 900, Comm: "bash", Exe: "/usr/bin/bash"}, {Pid: 800, Comm: "bash", Exe: "/usr/bin/bash"},
 			{Pid: 700, Comm: "sshd", Exe: "/usr/sbin/sshd"}, {Pid: 600, Comm: "sshd", Exe: "/usr/sbin/sshd"}, {Pid: 1, Comm: "systemd", Exe: "/usr/lib/systemd/systemd"}}}
+	return ev
+}
+
+// threadSetns is a setns record of one thread moving back and forth
+// between two namespaces, as the bench's churn makes them.
+func threadSetns(i int) *event.Event {
+	ev := fullSetns(i)
+	ev.Pid, ev.Tid = 1000, 1000
+	ev.Changes[0].From, ev.Changes[0].To = 4026531838, 4026532177
+	if i%2 == 1 {
+		ev.Changes[0].From, ev.Changes[0].To = ev.Changes[0].To, ev.Changes[0].From
+	}
 	return ev
 }
 

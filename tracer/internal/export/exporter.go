@@ -45,10 +45,9 @@ type Exporter struct {
 	cfg     *clientConfig
 
 	// The sender's: the encoder, the resource and scope encoded once, and
-	// the buffers a batch is encoded into (one batch at a time).
+	// the buffers requests are encoded into.
 	enc             recordEncoder
 	resource, scope []byte
-	recs            []byte
 	bufs            [][]byte // request buffers no batch uses
 
 	wmu   sync.Mutex // guards the writer's fields below

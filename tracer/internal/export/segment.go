@@ -222,7 +222,9 @@ func (r *segmentReader) fill(n int) bool {
 // saves little and it is framed as it is. out is reused.
 func packBlock(out, buf []byte, n int64) []byte {
 	if n <= 1 {
-		return append(out[:0], buf...)
+		out = append(out[:0], buf...)
+		sealRecords(out)
+		return out
 	}
 	need := recHeaderSize + s2.MaxEncodedLen(len(buf))
 	if cap(out) < need {
@@ -245,13 +247,23 @@ func beginRecord(b []byte) ([]byte, int) {
 	return append(b, make([]byte, recHeaderSize)...), len(b)
 }
 
-// finishRecord fills in the header of the record that starts at start.
+// finishRecord fills in the header of the record that starts at start,
+// all but its checksum: records packed in a block are checked by the
+// block's, and sealRecords writes the checksums of those framed alone.
 func finishRecord(b []byte, start int, seq uint64, observed int64, kind recordKind) []byte {
 	h := b[start:]
 	binary.LittleEndian.PutUint32(h, uint32(len(h)-8))
 	binary.LittleEndian.PutUint64(h[8:], seq)
 	binary.LittleEndian.PutUint64(h[16:], uint64(observed))
 	h[24] = byte(kind)
-	binary.LittleEndian.PutUint32(h[4:], crc32.Checksum(h[8:], castagnoli))
 	return b
+}
+
+// sealRecords writes the checksum of each of b's whole records.
+func sealRecords(b []byte) {
+	for len(b) >= recHeaderSize {
+		n := 8 + int(binary.LittleEndian.Uint32(b))
+		binary.LittleEndian.PutUint32(b[4:], crc32.Checksum(b[8:n], castagnoli))
+		b = b[n:]
+	}
 }

@@ -19,7 +19,8 @@ type batch struct {
 	seg *segment
 	end position
 	n   int64  // records
-	req []byte // the ExportLogsServiceRequest; the sender's buffer
+	req []byte // the ExportLogsServiceRequest, in buf
+	buf []byte // the sender's buffer
 }
 
 // maxBatchBytes bounds a request's encoded size, well under the 4 MiB a
@@ -209,7 +210,7 @@ func (e *Exporter) finish(f *flight) {
 		e.logf("otlp spool: %v", err)
 	}
 	e.inflight.Add(-f.b.n)
-	e.bufs = append(e.bufs, f.b.req[:0])
+	e.bufs = append(e.bufs, f.b.buf[:0])
 }
 
 // nextBatch reads a batch into a request buffer no batch in flight uses.
@@ -260,10 +261,13 @@ func (e *Exporter) readBatch(files *segFiles, buf []byte) *batch {
 	r := newSegmentReader(f, from, to, files.buf)
 	r.block = files.block
 	defer func() { files.buf, files.block = r.buf, r.block[:0] }()
-	recs := e.recs[:0]
+	// The records are encoded where the request has them, after room for
+	// its header.
+	room := e.headerRoom()
+	recs := append(buf[:0], make([]byte, room)...)
 	var n, bad int64
 	// A batch ends at a block's end: the cursor names frames.
-	for r.inBlock() || (n < int64(e.opts.BatchSize) && len(recs) < maxBatchBytes) {
+	for r.inBlock() || (n < int64(e.opts.BatchSize) && len(recs)-room < maxBatchBytes) {
 		rec, ok := r.next()
 		if !ok {
 			break
@@ -274,7 +278,6 @@ func (e *Exporter) readBatch(files *segFiles, buf []byte) *batch {
 			bad++
 		}
 	}
-	e.recs = recs
 	if n > 0 {
 		// Past the cursor with the rest: counted as those that did not read.
 		n += r.damaged
@@ -294,20 +297,28 @@ func (e *Exporter) readBatch(files *segFiles, buf []byte) *batch {
 		e.dropped.Add(uint64(bad))
 		e.logf("otlp spool: %d records unreadable; counted as lost (cause export)", bad)
 	}
-	req := e.request(buf[:0], recs)
-	return &batch{seg: seg, end: position{seg.num, r.off}, n: n - bad, req: req}
+	return &batch{seg: seg, end: position{seg.num, r.off}, n: n - bad, req: e.request(recs, room), buf: recs}
 }
 
-// request wraps encoded log records into an ExportLogsServiceRequest:
-// one ResourceLogs with this host's resource, one ScopeLogs.
-func (e *Exporter) request(out, recs []byte) []byte {
-	scopeLen := len(e.scope) + len(recs)
+// headerRoom is the most bytes request writes before the records.
+func (e *Exporter) headerRoom() int {
+	return 2*(1+binary.MaxVarintLen64) + len(e.resource) + len(e.scope)
+}
+
+// request wraps the encoded log records in buf[room:] into an
+// ExportLogsServiceRequest, writing its header just before them: one
+// ResourceLogs with this host's resource, one ScopeLogs.
+func (e *Exporter) request(buf []byte, room int) []byte {
+	recs := len(buf) - room
+	scopeLen := len(e.scope) + recs
 	rlLen := len(e.resource) + 1 + uvarintLen(uint64(scopeLen)) + scopeLen
-	out = binary.AppendUvarint(appendTag(out, fReqResourceLogs, wireBytes), uint64(rlLen))
-	out = append(out, e.resource...)
-	out = binary.AppendUvarint(appendTag(out, fRLScopeLogs, wireBytes), uint64(scopeLen))
-	out = append(out, e.scope...)
-	return append(out, recs...)
+	hdr := binary.AppendUvarint(appendTag(buf[:0:room], fReqResourceLogs, wireBytes), uint64(rlLen))
+	hdr = append(hdr, e.resource...)
+	hdr = binary.AppendUvarint(appendTag(hdr, fRLScopeLogs, wireBytes), uint64(scopeLen))
+	hdr = append(hdr, e.scope...)
+	start := room - len(hdr)
+	copy(buf[start:room], hdr)
+	return buf[start:]
 }
 
 // segFiles keeps the sender's segment open between batches.

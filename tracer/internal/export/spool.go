@@ -223,6 +223,8 @@ func (s *spool) appendRecords(buf []byte, n int64) (dropped uint64, err error) {
 	if len(buf) <= maxBlockSize {
 		s.packed = packBlock(s.packed, buf, n)
 		buf = s.packed
+	} else {
+		sealRecords(buf)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

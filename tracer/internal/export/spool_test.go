@@ -228,6 +228,7 @@ func TestSpoolReadsVersion1(t *testing.T) {
 	old := append([]byte(segMagic), segVersionPlain, 3)
 	old = append(old, "old"...)
 	b, _ := records(1, 6)
+	sealRecords(b)
 	if err := os.WriteFile(filepath.Join(dir, "00000000000000000001.seg"), append(old, b...), 0o600); err != nil {
 		t.Fatal(err)
 	}
