@@ -227,8 +227,10 @@ func (e *Exporter) flushLocked() {
 	// Dropping records to make room is itself recorded: a loss marker
 	// (cause export) follows, so the backend sees the gap. The marker is
 	// small, so this ends after a round or two.
+	var written int64
 	for e.bufN > 0 {
 		n := e.bufN
+		written += n
 		dropped, err := e.sp.appendRecords(e.buf, n)
 		if err != nil {
 			dropped += uint64(n)
@@ -251,9 +253,16 @@ func (e *Exporter) flushLocked() {
 		e.buf = finishRecord(b, start, e.seq, time.Now().UnixNano(), kindEvent)
 		e.bufN = 1
 	}
-	select {
-	case e.kick <- struct{}{}:
-	default:
+	// Wake the sender when it has something new to do: records after
+	// none (it waits for any), or a whole batch (lingering over a part
+	// batch, or with requests out, it waits for one). A wake for less
+	// would only have it look and wait again, a thousand times a second
+	// at high rates.
+	if p := e.sp.pending(); p <= written || p >= int64(e.opts.BatchSize) {
+		select {
+		case e.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
