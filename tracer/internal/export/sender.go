@@ -264,6 +264,9 @@ func (e *Exporter) readBatch(files *segFiles, buf []byte) *batch {
 	// The records are encoded where the request has them, after room for
 	// its header.
 	room := e.headerRoom()
+	if buf == nil {
+		buf = make([]byte, 0, room+maxBatchBytes+maxBatchBytes/8) // most batches fit
+	}
 	recs := append(buf[:0], make([]byte, room)...)
 	var n, bad int64
 	// A batch ends at a block's end: the cursor names frames.
