@@ -105,7 +105,7 @@ func (w *jsonWire) recordObject(out []byte) ([]byte, bool) {
 	w.space()
 	if w.i < len(w.b) && w.b[w.i] == '}' {
 		w.i++
-		return closeWide(out, mark), true
+		return w.endRecordObject(out, base, mark), true
 	}
 	k := 0 // the last record's field expected next
 	for {

@@ -88,7 +88,8 @@ func memoRecords() []spoolRecord {
 		`{"time":"2026-11-29T12:00:11Z","event":"setns","pid":5,"comm":"a","caps":["X","Y"],"uid":0}`,
 		`{"time":"2026-11-29T12:00:11Z","event":"setns","pid":5,"comm":"a","caps":["X","Y"],"uid":0}`,
 		`{"time":"2026-11-29T12:00:11Z","event":"setns","pid":5,"comm":"a"}`,
-		`{}`, `{}`, `[1]`,
+		`{}`, `{"time":"2026-11-29T12:00:11Z","event":"setns","pid":5,"comm":"a"}`,
+		`{}`, `{}`, `{"time":"2026-11-29T12:00:12Z"}`, `{"time":"2026-11-29T12:00:13Z"}`, `[1]`,
 		`{"time":"2026-11-29T12:00:11Z","event":"setns","pid":5,"comm":"a"}`,
 	} {
 		add(kindEvent, []byte(s))
