@@ -11,9 +11,10 @@ import (
 )
 
 // memoRecords is a run of records as a sender reads them: one thread
-// moving back and forth, then fields that change, come and go, other
-// kinds of records, spacing the encoder never writes, and records that do
-// not decode.
+// moving back and forth, then each field the attributes are read from
+// changing alone (so a field missing from attrSource shows), fields that
+// come and go, other kinds of records, spacing the encoder never writes,
+// and records that do not decode.
 func memoRecords() []spoolRecord {
 	t0 := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	ctr := &event.Container{ID: "3f2a9c8e71d04b6f", Runtime: "docker", Name: "web"}
@@ -41,24 +42,31 @@ func memoRecords() []spoolRecord {
 	for range 6 {
 		ev(nil)
 	}
-	ev(func(e *event.Event) { e.Tid = 1001 })
-	ev(func(e *event.Event) { e.Tid = 1001 })
-	ev(func(e *event.Event) { e.Comm = "nsbench2" })
-	ev(func(e *event.Event) { e.Errno = syscall.EPERM })
-	ev(func(e *event.Event) { e.Errno = syscall.EPERM })
-	ev(nil)
-	ev(func(e *event.Event) { e.Container = ctr })
+	// Each change alone after the unchanged record, then again.
+	for _, change := range []func(e *event.Event){
+		func(e *event.Event) { e.Tid = 1001 },
+		func(e *event.Event) { e.Ppid = 2 },
+		func(e *event.Event) { e.Comm = "nsbench2" },
+		func(e *event.Event) { e.UID = 1000 },
+		func(e *event.Event) { e.CgroupID = 1 },
+		func(e *event.Event) { e.Errno = syscall.EPERM },
+		func(e *event.Event) { e.Container = ctr },
+		func(e *event.Event) { e.Caps = 1 << 21 },
+		func(e *event.Event) { e.Process = nil },
+		func(e *event.Event) { e.Pid = 0 },
+		func(e *event.Event) { e.Kind = event.Unshare },
+	} {
+		ev(nil)
+		ev(change)
+		ev(change)
+	}
 	ev(func(e *event.Event) { e.Container = ctr })
 	ev(func(e *event.Event) { e.Container = &event.Container{ID: ctr.ID, Runtime: "docker", Name: "api"} })
-	ev(func(e *event.Event) { e.Caps = 1 << 21 })
-	ev(func(e *event.Event) { e.Process = nil })
-	ev(func(e *event.Event) { e.UID = 1000 })
-	ev(nil)
-	ev(func(e *event.Event) { e.Pid = 0 })
-	ev(func(e *event.Event) { e.Pid = 0 })
 	add(kindEvent, (&event.Event{Time: t0, Kind: event.Lost, Lost: 12}).AppendJSON(nil))
 	add(kindEvent, (&event.Event{Time: t0, Kind: event.Lost, Lost: 12}).AppendJSON(nil))
+	add(kindEvent, (&event.Event{Time: t0, Kind: event.Lost, Lost: 3}).AppendJSON(nil))
 	add(kindEvent, (&event.Event{Time: t0, Kind: event.Lost, Lost: 3, Cause: event.LostShutdown}).AppendJSON(nil))
+	add(kindEvent, (&event.Event{Time: t0, Kind: event.Lost, Lost: 3, Cause: LostExport}).AppendJSON(nil))
 	flood := &event.Event{Time: t0, Kind: event.Flood, UID: 1000, CgroupID: 4242, Comm: "fork-bomb",
 		Counted: event.Unshare, Container: ctr, Count: 90000}
 	add(kindEvent, flood.AppendJSON(nil))
@@ -69,6 +77,8 @@ func memoRecords() []spoolRecord {
 	add(kindAlert, alert.AppendJSON(nil))
 	add(kindAlert, alert.AppendJSON(nil))
 	alert.Severity = detect.Notice
+	add(kindAlert, alert.AppendJSON(nil))
+	alert.Rule = "host-namespace-join"
 	add(kindAlert, alert.AppendJSON(nil))
 	// The same JSON as an event and as an alert: the kind decides.
 	add(kindEvent, alert.AppendJSON(nil))
