@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bytes"
 	"syscall"
 	"testing"
 	"time"
@@ -56,4 +57,50 @@ func BenchmarkEncodeRecord(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkRequestGzip is the gzip of a request of one thread's setns
+// records (as BenchmarkEncodeRecord's "thread"), as the gRPC client
+// compresses it: CPU per record, and the compression ratio.
+func BenchmarkRequestGzip(b *testing.B) {
+	ev := &event.Event{Time: time.Unix(1_800_000_000, 0), Kind: event.Setns, Pid: 1000, Tid: 1000, Ppid: 1,
+		Comm: "nsbench", Flags: syscall.CLONE_NEWUTS, CgroupID: 4242, UserNS: 4026531837,
+		HasCreds: true, Auid: event.NoAuid, Caps: 1<<41 - 1,
+		Changes: []event.Change{{Type: event.UTS, Action: event.Join, From: 4026531838, To: 4026532177}},
+		Process: &event.Process{Exe: "/usr/local/bin/nsbench",
+			Args: []string{"nsbench", "-nstrace", "./nstrace", "-only", "export", "-export-rates", "100000"},
+			Ancestors: []event.Ancestor{{Pid: 900, Comm: "bash", Exe: "/usr/bin/bash"}, {Pid: 800, Comm: "bash", Exe: "/usr/bin/bash"},
+				{Pid: 700, Comm: "sshd", Exe: "/usr/sbin/sshd"}, {Pid: 600, Comm: "sshd", Exe: "/usr/sbin/sshd"}, {Pid: 1, Comm: "systemd", Exe: "/usr/lib/systemd/systemd"}}}}
+	var c recordEncoder
+	var req []byte
+	const records = 1024
+	observed := time.Now().UnixNano()
+	for i := range records {
+		ev.Time = ev.Time.Add(time.Duration(9000+i%7*1000) * time.Nanosecond)
+		ev.Changes[0].From, ev.Changes[0].To = ev.Changes[0].To, ev.Changes[0].From
+		var err error
+		rec := spoolRecord{seq: uint64(1_000_000 + i), observed: observed + int64(i*9731), kind: kindEvent, json: ev.AppendJSON(nil)}
+		if req, err = c.appendRecord(req, rec, "8c3f0a5e2b7d4e19"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var gz gzipCompressor
+	var out bytes.Buffer
+	b.ResetTimer()
+	for range b.N {
+		out.Reset()
+		w, err := gz.Compress(&out)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := w.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*records), "ns/record")
+	b.ReportMetric(float64(len(req))/float64(out.Len()), "ratio")
+	b.ReportMetric(float64(out.Len())/records, "gzip-B/record")
 }
