@@ -20,8 +20,8 @@
 //
 // The request is encoded straight from the spooled JSON to the protobuf
 // wire format (wire.go, record.go), copying what repeats from the last
-// record's encoding (memo.go: runs of the same top-level fields, the
-// last two values of each array or object, the attributes), to the messages of
+// record's encoding (memo.go: runs of the same top-level fields, the last
+// two values of each array or object, the attributes), to the messages of
 // go.opentelemetry.io/proto/otlp, and sent with grpc-go or net/http; the
 // standard OTEL_EXPORTER_OTLP_* variables are read as the SDKs read them
 // (options.go). The OpenTelemetry SDK's log exporters are not used: on

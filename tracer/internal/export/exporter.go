@@ -256,8 +256,8 @@ func (e *Exporter) flushLocked() {
 	// Wake the sender when it has something new to do: records after
 	// none (it waits for any), or a whole batch (lingering over a part
 	// batch, or with requests out, it waits for one). A wake for less
-	// would only have it look and wait again, a thousand times a second
-	// at high rates.
+	// would only have it look and wait again, on every spool write at
+	// high rates.
 	if p := e.sp.pending(); p <= written || p >= int64(e.opts.BatchSize) {
 		select {
 		case e.kick <- struct{}{}:
