@@ -210,7 +210,7 @@ func (t *Tracer) load() error {
 // the kernel allows it, else in the hash map: the programs choose by the
 // use_task_storage constant, and the verifier drops the branch not taken.
 func newCollection(spec *ebpf.CollectionSpec) (*ebpf.Collection, error) {
-	coll, err := ebpf.NewCollection(spec)
+	coll, err := loadCollection(spec)
 	if err == nil {
 		return coll, nil
 	}
@@ -223,7 +223,7 @@ func newCollection(spec *ebpf.CollectionSpec) (*ebpf.Collection, error) {
 		ts := fallback.Maps[name]
 		ts.Type, ts.MaxEntries, ts.Flags = ebpf.Hash, 1, 0
 	}
-	if coll, err2 := ebpf.NewCollection(fallback); err2 == nil {
+	if coll, err2 := loadCollection(fallback); err2 == nil {
 		return coll, nil
 	}
 	return nil, err
