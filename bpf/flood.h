@@ -66,7 +66,7 @@ static __always_inline __u64 source_cgroup(__u64 cgroup_id)
 	memory = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
 	if (memory < 0 || memory >= 12)
 		return cgroup_id;
-	t = bpf_get_current_task_btf();
+	t = current_readable();
 	css = t->cgroups->subsys[memory];
 	if (!css)
 		return cgroup_id;

@@ -444,7 +444,7 @@ __noinline int ancestors(struct anc_memo *m)
  * container's). Global, like resolve_path. */
 __noinline int fill_proc(struct proc *p)
 {
-	struct task_struct *t = bpf_get_current_task_btf(), *a;
+	struct task_struct *t = current_readable(), *a;
 	struct exe_key k = {};
 	struct anc_memo *m;
 	struct exe_val *v;

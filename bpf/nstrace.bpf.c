@@ -242,6 +242,8 @@ int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 	__u64 flags = 0;
 	__u32 ptid;
 
+	parent = readable(parent);
+	child = readable(child);
 	/* The fast path: same nsproxy, same user namespace, and a pid at the same
 	 * depth (a child's pid namespace is its creator's or a descendant). */
 	if (child->nsproxy == parent->nsproxy &&

@@ -23,7 +23,8 @@ struct config {
 	__u32 host_net_inum;     /* the host's net and mnt namespace inodes where they are */
 	__u32 host_mnt_inum;     /* not the fixed initial ones (< 6.18); 0: unknown */
 	__u8 use_task_storage;   /* Go clears it where the kernel lacks task storage */
-	__u8 pad[7];
+	__u8 rdonly_cast;        /* Go sets it where the kernel has bpf_rdonly_cast (6.2+) */
+	__u8 pad[6];
 };
 
 /* What a namespace-changing call looked like at entry, until its exit. */

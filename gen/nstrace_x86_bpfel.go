@@ -80,7 +80,8 @@ type NstraceConfig struct {
 	HostNetInum     uint32
 	HostMntInum     uint32
 	UseTaskStorage  uint8
-	Pad             [7]uint8
+	RdonlyCast      uint8
+	Pad             [6]uint8
 }
 
 type NstraceDropCause uint32

@@ -18,7 +18,7 @@ import (
 // a do-nothing probe), and those whose target function is missing from the
 // kernel's BTF (inlined, static, or renamed like .isra clones). It returns
 // nil if at least one remains.
-func dropUnusableFentry(spec *ebpf.CollectionSpec) error {
+func dropUnusableFentry(spec *ebpf.CollectionSpec, cache *btf.Cache) error {
 	if err := probeFentry(); err != nil {
 		dropFentry(spec, nil)
 		if errors.Is(err, os.ErrPermission) {
@@ -27,7 +27,7 @@ func dropUnusableFentry(spec *ebpf.CollectionSpec) error {
 		}
 		return fmt.Errorf("kernel refuses fentry: %w", err)
 	}
-	kernel, err := btf.LoadKernelSpec()
+	kernel, err := cache.Kernel()
 	if err != nil {
 		dropFentry(spec, nil)
 		return fmt.Errorf("kernel BTF: %w", err)

@@ -14,14 +14,13 @@ import (
 // loadCollection is ebpf.NewCollection, with the programs loaded
 // concurrently: the maps are created first, then each program is loaded
 // on its own with its map references resolved, as many at once as there
-// are CPUs. Most of the start is the verifier, which checks one program
-// at a time per load call; most programs share the same global functions,
-// checked again in each, and loaded in parallel they take the CPUs there
-// are instead of one.
-func loadCollection(spec *ebpf.CollectionSpec) (*ebpf.Collection, error) {
+// are CPUs, all with the kernel's types from cache. Most of the start is
+// the verifier, which checks one program at a time per load call; loaded
+// in parallel they take the CPUs there are instead of one.
+func loadCollection(spec *ebpf.CollectionSpec, cache *btf.Cache) (*ebpf.Collection, error) {
 	mapsOnly := spec.Copy()
 	mapsOnly.Programs = nil
-	coll, err := ebpf.NewCollection(mapsOnly)
+	coll, err := ebpf.NewCollectionWithOptions(mapsOnly, ebpf.CollectionOptions{Cache: cache})
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +46,6 @@ func loadCollection(spec *ebpf.CollectionSpec) (*ebpf.Collection, error) {
 		errs  = make([]error, len(names))
 		next  = make(chan int)
 		wg    sync.WaitGroup
-		cache = btf.NewCache() // the kernel's types, decoded once
 		procs = min(runtime.NumCPU(), len(names))
 	)
 	for range procs {
