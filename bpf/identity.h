@@ -317,19 +317,34 @@ static __always_inline __u64 task_exe_file(struct mm_struct *mm)
  * root, which are what its fields are read from (a path is cached by
  * exe_cache on those); and moves m->at to that task's parent process. A
  * few loads per ancestor, against the cache lookup, copies and probe reads
- * of anc_read. Global, called once an ancestor, like path_step. */
+ * of anc_read: plain loads through the task cast (see readable), where the
+ * kernel has bpf_rdonly_cast; else probe reads, several times slower.
+ * Global, called once an ancestor, like path_step. */
 __noinline int anc_holds(struct anc_memo *m, int i)
 {
 	struct anc_check *c;
 	struct task_struct *a;
 	struct mm_struct *mm;
-	__u64 comm[2];
+	__u64 comm[2], at;
 
 	if (!m)
 		return 0;
 	c = &m->chk[i & (MAX_ANCESTORS - 1)];
-	a = (struct task_struct *)m->at;
-	if (!a || (__u64)a != c->task || BPF_CORE_READ(a, tgid) != c->tgid)
+	at = m->at;
+	if (!at || at != c->task)
+		return 0;
+	if (cfg.rdonly_cast) {
+		a = bpf_rdonly_cast((void *)at, bpf_core_type_id_kernel(struct task_struct));
+		mm = a->mm;
+		if (a->tgid != c->tgid || *(__u64 *)&a->comm[0] != c->comm[0] ||
+		    *(__u64 *)&a->comm[8] != c->comm[1] || (__u64)mm != c->mm ||
+		    (__u64)mm->exe_file != c->exe_file || (__u64)a->fs->root.dentry != c->root)
+			return 0;
+		m->at = (__u64)a->real_parent->group_leader;
+		return 1;
+	}
+	a = (struct task_struct *)at;
+	if (BPF_CORE_READ(a, tgid) != c->tgid)
 		return 0;
 	bpf_core_read(comm, sizeof(comm), &a->comm);
 	if (comm[0] != c->comm[0] || comm[1] != c->comm[1])
