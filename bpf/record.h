@@ -16,12 +16,12 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 /* readable turns a task pointer the verifier trusts (the current task, a
  * tp_btf argument) into one it does not, for plain loads only: from 6.3 on
  * it checks every pointer loaded through a trusted one against lists of
- * fields that pass the trust on, looking each list up by name in the
- * kernel's whole BTF, about a millisecond at every such load in every
- * verified state, which made most of the start; loads through a pointer it
- * does not trust are checked against nothing. Where the kernel lacks
- * bpf_rdonly_cast (before 6.2, hence without those checks), t itself.
- * Helpers that take a task (task storage) still need the trusted one. */
+ * fields that pass the trust on, looking each list up by name across the
+ * kernel's whole BTF, at every such load in every verified state: the bulk
+ * of loading the programs. Loads through a pointer it does not trust are
+ * checked against nothing. Where the kernel lacks bpf_rdonly_cast (before
+ * 6.2, hence without those checks), t itself. Helpers that take a task
+ * (task storage) still need the trusted one. */
 static __always_inline struct task_struct *readable(struct task_struct *t)
 {
 	if (cfg.rdonly_cast)
