@@ -211,15 +211,27 @@ func (t *Tracer) load() error {
 	return nil
 }
 
-// newCollection loads spec, keeping per-call state in task storage where
-// the kernel allows it, else in the hash map: the programs choose by the
-// use_task_storage constant, and the verifier drops the branch not taken.
+// newCollection loads spec. Where the kernel refuses it, it tries again
+// without bpf_rdonly_cast (a kernel may list the kfunc yet not let these
+// programs call it), then also without task storage, keeping per-call
+// state in the hash map: the programs choose by the rdonly_cast and
+// use_task_storage constants, and the verifier drops the branches not
+// taken. The error is the first load's.
 func newCollection(spec *ebpf.CollectionSpec, cache *btf.Cache) (*ebpf.Collection, error) {
 	coll, err := loadCollection(spec, cache)
 	if err == nil {
 		return coll, nil
 	}
 	fallback := spec.Copy()
+	cast := false
+	if err := setConfig(fallback, func(c *gen.NstraceConfig) { cast, c.RdonlyCast = c.RdonlyCast != 0, 0 }); err != nil {
+		return nil, err
+	}
+	if cast {
+		if coll, err2 := loadCollection(fallback, cache); err2 == nil {
+			return coll, nil
+		}
+	}
 	if err := setConfig(fallback, func(c *gen.NstraceConfig) { c.UseTaskStorage = 0 }); err != nil {
 		return nil, err
 	}
