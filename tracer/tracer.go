@@ -151,6 +151,12 @@ func Open(opts Options) (*Tracer, error) {
 }
 
 func (t *Tracer) load() error {
+	// The kernel's types, decoded once: for fentry's targets, for
+	// bpf_rdonly_cast, and for every program's CO-RE relocations; decoded
+	// on another CPU while our own programs are parsed (an error is met
+	// again, and returned, where they are used).
+	cache := btf.NewCache()
+	go func() { _, _ = cache.Kernel() }()
 	spec, err := gen.LoadNstrace()
 	if err != nil {
 		return fmt.Errorf("load BPF spec: %w", err)
@@ -163,9 +169,6 @@ func (t *Tracer) load() error {
 	if len(t.opts.Types) == 0 {
 		mask = 1<<event.NumNsTypes - 1
 	}
-	// The kernel's types, decoded once: for fentry's targets, for
-	// bpf_rdonly_cast, and for every program's CO-RE relocations.
-	cache := btf.NewCache()
 	err = setConfig(spec, func(c *gen.NstraceConfig) {
 		c.RdonlyCast = boolByte(hasKfunc(cache, "bpf_rdonly_cast"))
 		c.FilterTgid = t.opts.Pid
