@@ -36,7 +36,7 @@ static __always_inline int enter_ns_call(__u8 kind, __u64 flags, __u32 mask, __s
 
 	if (!(mask & cfg.type_mask))
 		return 0;
-	task = bpf_get_current_task_btf();
+	task = current_readable();
 	if (!wanted_tgid(task->tgid))
 		return 0;
 	tid = task->pid;
@@ -116,7 +116,7 @@ static __always_inline bool restarting(long ret)
 
 static __always_inline int exit_ns_call(long ret)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = current_readable();
 	__u32 tid = task->pid;
 	struct call_slot *s = held_slot(tid);
 	struct pending *p;
@@ -237,7 +237,7 @@ static __always_inline int exit_clone(long ret)
 
 static __always_inline int enter_exec(void)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_struct *t = current_readable();
 	struct nsproxy *nsp = t->nsproxy;
 	struct pending p = {};
 	__u32 tgid;
@@ -268,7 +268,7 @@ static __always_inline int exit_exec(long ret)
 	p = recall(tgid);
 	if (!p || p->kind != EVENT_EXEC)
 		return 0;
-	n = nsp_of(bpf_get_current_task_btf());
+	n = nsp_of(current_readable());
 	to = task_inum(&n, NS_TIME);
 	if (ret == 0 && to != p->from[NS_TIME] && (e = new_event(EVENT_EXEC, 0, true))) {
 		add_change(e, NS_TIME, ACTION_JOIN, p->from[NS_TIME], to, task_ns_id(&n, NS_TIME));

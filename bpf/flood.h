@@ -11,7 +11,7 @@
 #define NSTRACE_FLOOD_H
 
 /* Code, not declarations: nstrace.bpf.c includes it after its maps
- * (uid_bucket, cgroup_bucket, ns_owners, failures, floods, events) and
+ * (uid_bucket, cgroup_bucket, ns_owners, failures, flood0, flood1, events) and
  * the config; record.h before it. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -66,7 +66,7 @@ static __always_inline __u64 source_cgroup(__u64 cgroup_id)
 	memory = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
 	if (memory < 0 || memory >= 12)
 		return cgroup_id;
-	t = bpf_get_current_task_btf();
+	t = current_readable();
 	css = t->cgroups->subsys[memory];
 	if (!css)
 		return cgroup_id;
@@ -155,31 +155,34 @@ static __always_inline bool critical(struct event *e, __u64 cg)
 	return true;
 }
 
-static __always_inline void count_flood(struct event *e, __u64 cg)
+/* count_in adds one to k's count in counts (flood0 or flood1). */
+static __always_inline void count_in(void *counts, struct flood_key *k)
 {
-	struct flood_key k = { .cgroup = cg, .uid = e->uid, .error = e->error, .kind = e->kind };
-	__u32 side = flood_side & 1;
 	__u64 one = 1, *n;
-	void *counts;
 
-	__builtin_memcpy(k.comm, e->comm, sizeof(k.comm));
-	counts = bpf_map_lookup_elem(&floods, &side);
-	if (!counts) {
-		count_drop(DROP_FLOOD_FULL);
-		return;
-	}
-	n = bpf_map_lookup_elem(counts, &k);
+	n = bpf_map_lookup_elem(counts, k);
 	if (n) {
 		__sync_fetch_and_add(n, 1);
 		return;
 	}
-	if (!bpf_map_update_elem(counts, &k, &one, BPF_NOEXIST))
+	if (!bpf_map_update_elem(counts, k, &one, BPF_NOEXIST))
 		return;
-	n = bpf_map_lookup_elem(counts, &k); /* another CPU added it first */
+	n = bpf_map_lookup_elem(counts, k); /* another CPU added it first */
 	if (n)
 		__sync_fetch_and_add(n, 1);
 	else
 		count_drop(DROP_FLOOD_FULL);
+}
+
+static __always_inline void count_flood(struct event *e, __u64 cg)
+{
+	struct flood_key k = { .cgroup = cg, .uid = e->uid, .error = e->error, .kind = e->kind };
+
+	__builtin_memcpy(k.comm, e->comm, sizeof(k.comm));
+	if (flood_side & 1)
+		count_in(&flood1, &k);
+	else
+		count_in(&flood0, &k);
 }
 
 /* Whether the ring has room for an event that is not critical. */

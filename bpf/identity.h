@@ -55,6 +55,70 @@ static __always_inline int note_exec(const char *filename)
 
 /* ---- paths ---- */
 
+/* path_step prepends one component of the walk that resolve_path does,
+ * or crosses one mount point, from the walk's state in s (where it is, and
+ * how far the path goes). It returns 1 once the walk is over. A global
+ * function, called once a step: the verifier checks a step once, and each
+ * call to it in a few instructions, where a loop of inlined steps would
+ * have it check every step along every way through the one before. */
+__noinline int path_step(const struct exe_key *k, struct path_scratch *s)
+{
+	__u64 mnt_off = bpf_core_field_offset(struct mount, mnt);
+	struct dentry *d, *parent, *mnt_root;
+	struct vfsmount *vm;
+	struct mount *m, *mp;
+	const unsigned char *name;
+	__u32 len;
+	int pos, at;
+
+	if (!k || !s)
+		return 1;
+	d = (struct dentry *)s->d;
+	vm = (struct vfsmount *)s->vm;
+	if ((__u64)d == k->root && (__u64)vm == k->root_mnt) {
+		s->cut = 0;
+		return 1;
+	}
+	m = (struct mount *)((__u64)vm - mnt_off);
+	mnt_root = BPF_CORE_READ(vm, mnt_root);
+	parent = BPF_CORE_READ(d, d_parent);
+	if (d == mnt_root) {
+		mp = BPF_CORE_READ(m, mnt_parent);
+		if (mp != m && mp) {
+			s->d = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
+			s->vm = (__u64)mp + mnt_off;
+			return 0;
+		}
+		/* The root of the mount tree; or, with nothing prepended yet,
+		 * a file that is itself the root of a detached mount (runc's
+		 * read-only bind of its own binary): its name. */
+		s->cut = 0;
+		if (s->pos < PATH_WIN)
+			return 1;
+		parent = d;
+	}
+	len = BPF_CORE_READ(d, d_name.len);
+	name = BPF_CORE_READ(d, d_name.name);
+	pos = s->pos;
+	if (len >= PATH_WIN || pos - (int)len - 1 < 1)
+		return 1;
+	pos -= len + 1;
+	s->pos = pos;
+	at = pos;
+	opaque(at);
+	opaque(len);
+	at &= PATH_WIN - 1;
+	len &= PATH_WIN - 1;
+	s->buf[at] = '/';
+	bpf_probe_read_kernel(&s->buf[at + 1], len, name);
+	if (d == parent) { /* not under a mount's root: memfd, pipe */
+		s->cut = 0;
+		return 1;
+	}
+	s->d = (__u64)parent;
+	return 0;
+}
+
 /* resolve_path builds the path of dentry on vfsmnt, as seen from the root
  * (root_dentry, root_mnt), into path_scratch, crossing mount points, like
  * the kernel's d_path. It returns where the path starts in buf (it ends at
@@ -64,76 +128,26 @@ static __always_inline int note_exec(const char *filename)
  * caller. Pointers come as numbers and are read with probe reads. */
 __noinline int resolve_path(const struct exe_key *k)
 {
-	__u64 mnt_off = bpf_core_field_offset(struct mount, mnt);
-	__u64 dentry, vfsmnt, root_dentry, root_mnt;
-	struct dentry *d, *parent, *mnt_root;
-	struct vfsmount *vm;
-	struct mount *m, *mp;
 	struct path_scratch *s;
-	__u32 zero = 0, len;
-	int pos = PATH_WIN, cut = PATH_CUT, at;
-	const unsigned char *name;
+	__u32 zero = 0;
+	int pos;
 
 	s = bpf_map_lookup_elem(&path_scratch, &zero);
-	if (!s || !k)
+	if (!s || !k || !k->dentry || !k->mnt)
 		return -1;
-	dentry = k->dentry;
-	vfsmnt = k->mnt;
-	root_dentry = k->root;
-	root_mnt = k->root_mnt;
-	if (!dentry || !vfsmnt)
-		return -1;
-	d = (struct dentry *)dentry;
-	vm = (struct vfsmount *)vfsmnt;
-	m = (struct mount *)(vfsmnt - mnt_off);
-	for (int i = 0; i < PATH_COMPONENTS; i++) {
-		if ((__u64)d == root_dentry && (__u64)vm == root_mnt) {
-			cut = 0;
+	s->d = k->dentry;
+	s->vm = k->mnt;
+	s->pos = PATH_WIN;
+	s->cut = PATH_CUT;
+	for (int i = 0; i < PATH_COMPONENTS; i++)
+		if (path_step(k, s))
 			break;
-		}
-		mnt_root = BPF_CORE_READ(vm, mnt_root);
-		parent = BPF_CORE_READ(d, d_parent);
-		if (d == mnt_root) {
-			mp = BPF_CORE_READ(m, mnt_parent);
-			if (mp == m || !mp) {
-				/* The root of the mount tree; or, with nothing
-				 * prepended yet, a file that is itself the root of a
-				 * detached mount (runc's read-only bind of its own
-				 * binary): its name. */
-				cut = 0;
-				if (pos < PATH_WIN)
-					break;
-				parent = d;
-			} else {
-				d = BPF_CORE_READ(m, mnt_mountpoint);
-				m = mp;
-				vm = (struct vfsmount *)((__u64)mp + mnt_off);
-				continue;
-			}
-		}
-		len = BPF_CORE_READ(d, d_name.len);
-		name = BPF_CORE_READ(d, d_name.name);
-		if (len >= PATH_WIN || pos - (int)len - 1 < 1)
-			break;
-		pos -= len + 1;
-		at = pos;
-		opaque(at);
-		opaque(len);
-		at &= PATH_WIN - 1;
-		len &= PATH_WIN - 1;
-		s->buf[at] = '/';
-		bpf_probe_read_kernel(&s->buf[at + 1], len, name);
-		if (d == parent) { /* not under a mount's root: memfd, pipe */
-			cut = 0;
-			break;
-		}
-		d = parent;
-	}
-	if (pos == PATH_WIN) {
+	pos = s->pos;
+	if (pos >= PATH_WIN || pos < 1) {
 		pos = PATH_WIN - 1;
 		s->buf[pos] = '/';
 	}
-	return pos | cut;
+	return pos | s->cut;
 }
 
 /* copy_path copies what resolve_path returned into dst (size bytes, a power
@@ -298,81 +312,128 @@ static __always_inline __u64 task_exe_file(struct mm_struct *mm)
 	return (__u64)BPF_CORE_READ(mm, exe_file);
 }
 
-/* memo_holds tells whether m still describes the chain that starts at a:
- * the same tasks, each with the same comm, address space, executable file
- * and root, which are what its fields are read from (a path is cached by
- * exe_cache on those). A few loads per ancestor, against the cache lookup,
- * copies and probe reads of walk_ancestors. */
+/* anc_holds tells whether slot i of m still describes the task at m->at:
+ * the same task, with the same comm, address space, executable file and
+ * root, which are what its fields are read from (a path is cached by
+ * exe_cache on those); and moves m->at to that task's parent process. A
+ * few loads per ancestor, against the cache lookup, copies and probe reads
+ * of anc_read: plain loads through the task cast (see readable), where the
+ * kernel has bpf_rdonly_cast; else probe reads, several times slower.
+ * Global, called once an ancestor, like path_step. */
+__noinline int anc_holds(struct anc_memo *m, int i)
+{
+	struct anc_check *c;
+	struct task_struct *a;
+	struct mm_struct *mm;
+	__u64 comm[2], at;
+
+	if (!m)
+		return 0;
+	c = &m->chk[i & (MAX_ANCESTORS - 1)];
+	at = m->at;
+	if (!at || at != c->task)
+		return 0;
+	if (cfg.rdonly_cast) {
+		a = bpf_rdonly_cast((void *)at, bpf_core_type_id_kernel(struct task_struct));
+		mm = a->mm;
+		if (a->tgid != c->tgid || *(__u64 *)&a->comm[0] != c->comm[0] ||
+		    *(__u64 *)&a->comm[8] != c->comm[1] || (__u64)mm != c->mm ||
+		    (__u64)mm->exe_file != c->exe_file || (__u64)a->fs->root.dentry != c->root)
+			return 0;
+		m->at = (__u64)a->real_parent->group_leader;
+		return 1;
+	}
+	a = (struct task_struct *)at;
+	if (BPF_CORE_READ(a, tgid) != c->tgid)
+		return 0;
+	bpf_core_read(comm, sizeof(comm), &a->comm);
+	if (comm[0] != c->comm[0] || comm[1] != c->comm[1])
+		return 0;
+	mm = BPF_CORE_READ(a, mm);
+	if ((__u64)mm != c->mm || task_exe_file(mm) != c->exe_file || task_root(a) != c->root)
+		return 0;
+	m->at = (__u64)BPF_CORE_READ(a, real_parent, group_leader);
+	return 1;
+}
+
+/* memo_holds tells whether m still describes the chain that starts at a. */
 static __always_inline bool memo_holds(struct anc_memo *m, struct task_struct *a)
 {
 	__u8 n = m->n;
 
 	if (!n || n > MAX_ANCESTORS)
 		return false;
+	m->at = (__u64)a;
 	for (int i = 0; i < MAX_ANCESTORS; i++) {
-		struct anc_check *c = &m->chk[i & (MAX_ANCESTORS - 1)];
-		struct mm_struct *mm;
-		__u64 comm[2];
-
 		if (i >= n)
 			break;
-		if (!a || (__u64)a != c->task || BPF_CORE_READ(a, tgid) != c->tgid)
+		if (!anc_holds(m, i))
 			return false;
-		bpf_core_read(comm, sizeof(comm), &a->comm);
-		if (comm[0] != c->comm[0] || comm[1] != c->comm[1])
-			return false;
-		mm = BPF_CORE_READ(a, mm);
-		if ((__u64)mm != c->mm || task_exe_file(mm) != c->exe_file || task_root(a) != c->root)
-			return false;
-		a = BPF_CORE_READ(a, real_parent, group_leader);
 	}
 	return true;
+}
+
+/* anc_read reads the task at m->at into slot i of m, and moves m->at to
+ * its parent process. It returns 1 when the chain ends: no task there, or
+ * an init of a pid namespace (the host's, or a container's). Global, like
+ * anc_holds. */
+__noinline int anc_read(struct anc_memo *m, int i)
+{
+	struct anc_check *c;
+	struct ancestor *an;
+	struct task_struct *a;
+	struct exe_key k = {};
+	struct mm_struct *mm;
+	struct exe_val *v;
+	struct upid up;
+	__u32 tgid;
+
+	if (!m)
+		return 1;
+	c = &m->chk[i & (MAX_ANCESTORS - 1)];
+	an = &m->anc[i & (MAX_ANCESTORS - 1)];
+	a = (struct task_struct *)m->at;
+	tgid = a ? BPF_CORE_READ(a, tgid) : 0;
+	if (!tgid)
+		return 1;
+	an->pid = tgid;
+	an->pad = 0;
+	c->comm[0] = c->comm[1] = 0;
+	bpf_core_read_str(c->comm, sizeof(c->comm), &a->comm);
+	__builtin_memcpy(an->comm, c->comm, sizeof(an->comm));
+	v = exe_key_read(a, &k) ? exe_path(&k) : 0;
+	an->exe[0] = 0;
+	if (v)
+		ancestor_exe(an->exe, v);
+	mm = BPF_CORE_READ(a, mm);
+	c->task = (__u64)a;
+	c->tgid = tgid;
+	c->mm = (__u64)mm;
+	c->exe_file = task_exe_file(mm);
+	c->root = task_root(a);
+	up = own_upid(a);
+	c->pid_ns = (__u64)up.ns;
+	c->init = up.nr == 1;
+	m->n = (i & (MAX_ANCESTORS - 1)) + 1;
+	if (up.nr == 1) /* an init: the host's or a container's */
+		return 1;
+	a = BPF_CORE_READ(a, real_parent, group_leader);
+	m->at = (__u64)a;
+	if (i == MAX_ANCESTORS - 1 && a && BPF_CORE_READ(a, tgid) != 0)
+		m->flags = PROC_ANCESTORS_CUT;
+	return 0;
 }
 
 /* walk_ancestors reads the chain that starts at a into m: up to the init of
  * a pid namespace (the host's, or a container's), MAX_ANCESTORS at most. */
 static __always_inline void walk_ancestors(struct anc_memo *m, struct task_struct *a)
 {
-	struct exe_val *v;
-	struct upid up;
-	__u8 n = 0;
-
 	m->flags = 0;
-	for (int i = 0; i < MAX_ANCESTORS; i++) {
-		struct anc_check *c = &m->chk[i & (MAX_ANCESTORS - 1)];
-		struct ancestor *an = &m->anc[i & (MAX_ANCESTORS - 1)];
-		__u32 tgid = a ? BPF_CORE_READ(a, tgid) : 0;
-		struct exe_key k = {};
-		struct mm_struct *mm;
-
-		if (!tgid)
+	m->n = 0;
+	m->at = (__u64)a;
+	for (int i = 0; i < MAX_ANCESTORS; i++)
+		if (anc_read(m, i))
 			break;
-		an->pid = tgid;
-		an->pad = 0;
-		c->comm[0] = c->comm[1] = 0;
-		bpf_core_read_str(c->comm, sizeof(c->comm), &a->comm);
-		__builtin_memcpy(an->comm, c->comm, sizeof(an->comm));
-		v = exe_key_read(a, &k) ? exe_path(&k) : 0;
-		an->exe[0] = 0;
-		if (v)
-			ancestor_exe(an->exe, v);
-		mm = BPF_CORE_READ(a, mm);
-		c->task = (__u64)a;
-		c->tgid = tgid;
-		c->mm = (__u64)mm;
-		c->exe_file = task_exe_file(mm);
-		c->root = task_root(a);
-		up = own_upid(a);
-		c->pid_ns = (__u64)up.ns;
-		c->init = up.nr == 1;
-		n = i + 1;
-		if (up.nr == 1) /* an init: the host's or a container's */
-			break;
-		a = BPF_CORE_READ(a, real_parent, group_leader);
-		if (i == MAX_ANCESTORS - 1 && a && BPF_CORE_READ(a, tgid) != 0)
-			m->flags = PROC_ANCESTORS_CUT;
-	}
-	m->n = n;
 }
 
 /* ancestors makes m describe the chain of the current process's ancestors.
@@ -398,7 +459,7 @@ __noinline int ancestors(struct anc_memo *m)
  * container's). Global, like resolve_path. */
 __noinline int fill_proc(struct proc *p)
 {
-	struct task_struct *t = bpf_get_current_task_btf(), *a;
+	struct task_struct *t = current_readable(), *a;
 	struct exe_key k = {};
 	struct anc_memo *m;
 	struct exe_val *v;

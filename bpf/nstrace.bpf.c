@@ -129,7 +129,9 @@ struct {
 
 /* Counts of events not sent, in two sides: the programs count into
  * flood_side's, Go empties the other, then flips flood_side. A program that
- * read the old side finishes long before Go reads it a period later. */
+ * read the old side finishes long before Go reads it a period later. Two
+ * maps picked by flood_side, not an array of maps: filling one of those
+ * waits for an RCU grace period per slot, at every start. */
 struct flood_counts {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC); /* mostly empty */
@@ -137,15 +139,6 @@ struct flood_counts {
 	__type(key, struct flood_key);
 	__type(value, __u64);
 } flood0 SEC(".maps"), flood1 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__array(values, struct flood_counts);
-} floods SEC(".maps") = {
-	.values = { &flood0, &flood1 },
-};
 
 __u32 flood_side = 0;
 
@@ -249,6 +242,8 @@ int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 	__u64 flags = 0;
 	__u32 ptid;
 
+	parent = readable(parent);
+	child = readable(child);
 	/* The fast path: same nsproxy, same user namespace, and a pid at the same
 	 * depth (a child's pid namespace is its creator's or a descendant). */
 	if (child->nsproxy == parent->nsproxy &&

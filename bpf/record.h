@@ -11,6 +11,29 @@
 #include "event.h"
 #include "state.h"
 
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+/* readable turns a task pointer the verifier trusts (the current task, a
+ * tp_btf argument) into one it does not, for plain loads only: from 6.3 on
+ * it checks every pointer loaded through a trusted one against lists of
+ * fields that pass the trust on, looking each list up by name across the
+ * kernel's whole BTF, at every such load in every verified state: the bulk
+ * of loading the programs. Loads through a pointer it does not trust are
+ * checked against nothing. Where the kernel lacks bpf_rdonly_cast (before
+ * 6.2, hence without those checks), t itself. Helpers that take a task
+ * (task storage) still need the trusted one. */
+static __always_inline struct task_struct *readable(struct task_struct *t)
+{
+	if (cfg.rdonly_cast)
+		return bpf_rdonly_cast(t, bpf_core_type_id_kernel(struct task_struct));
+	return t;
+}
+
+static __always_inline struct task_struct *current_readable(void)
+{
+	return readable(bpf_get_current_task_btf());
+}
+
 static __always_inline void count_drop(__u32 cause)
 {
 	__u64 *n = bpf_map_lookup_elem(&drops, &cause);
@@ -100,7 +123,7 @@ static __always_inline struct event *new_event(__u8 kind, struct task_struct *ho
 	if (!e)
 		return 0;
 	if (!task)
-		task = bpf_get_current_task_btf();
+		task = current_readable();
 	e->boot_ns = bpf_ktime_get_boot_ns();
 	e->flags = 0;
 	e->ppid = task->real_parent->tgid;

@@ -23,7 +23,8 @@ struct config {
 	__u32 host_net_inum;     /* the host's net and mnt namespace inodes where they are */
 	__u32 host_mnt_inum;     /* not the fixed initial ones (< 6.18); 0: unknown */
 	__u8 use_task_storage;   /* Go clears it where the kernel lacks task storage */
-	__u8 pad[7];
+	__u8 rdonly_cast;        /* Go sets it where the kernel has bpf_rdonly_cast (6.2+) */
+	__u8 pad[6];
 };
 
 /* What a namespace-changing call looked like at entry, until its exit. */
@@ -87,10 +88,15 @@ struct flood_memo {
 };
 
 /* Where a path is built, from its last component back (identity.h): twice
- * the longest path, so that the verifier can bound every write. */
+ * the longest path, so that the verifier can bound every write; and the
+ * walk's state from one step to the next. */
 #define PATH_WIN 256
 struct path_scratch {
 	char buf[2 * PATH_WIN];
+	__u64 d;   /* the dentry the walk is at */
+	__u64 vm;  /* and its vfsmount */
+	__s32 pos; /* where the path starts in buf so far */
+	__u32 cut; /* PATH_CUT until the walk reaches a root */
 };
 
 /* Resolved executables (identity.h): most ancestries share a few. */
@@ -138,6 +144,7 @@ struct anc_memo {
 	__u8 n;     /* ancestors in anc; 0: empty */
 	__u8 flags; /* PROC_ANCESTORS_CUT */
 	__u8 pad[6];
+	__u64 at;   /* the task a walk or a check is at (identity.h) */
 	struct anc_check chk[MAX_ANCESTORS];
 	struct ancestor anc[MAX_ANCESTORS];
 };

@@ -18,6 +18,7 @@ type NstraceAncMemo struct {
 	N     uint8
 	Flags uint8
 	Pad   [6]uint8
+	At    uint64
 	Chk   [8]struct {
 		_       structs.HostLayout
 		Task    uint64
@@ -79,7 +80,8 @@ type NstraceConfig struct {
 	HostNetInum     uint32
 	HostMntInum     uint32
 	UseTaskStorage  uint8
-	Pad             [7]uint8
+	RdonlyCast      uint8
+	Pad             [6]uint8
 }
 
 type NstraceDropCause uint32
@@ -215,6 +217,10 @@ const (
 type NstracePathScratch struct {
 	_   structs.HostLayout
 	Buf [512]int8
+	D   uint64
+	Vm  uint64
+	Pos int32
+	Cut uint32
 }
 
 type NstracePending struct {
@@ -287,7 +293,6 @@ const (
 	NstraceMapFlood0             = "flood0"
 	NstraceMapFlood1             = "flood1"
 	NstraceMapFloodMemo          = "flood_memo"
-	NstraceMapFloods             = "floods"
 	NstraceMapNsOwners           = "ns_owners"
 	NstraceMapPathScratch        = "path_scratch"
 	NstraceMapPending            = "pending"
@@ -420,7 +425,6 @@ type NstraceMapSpecs struct {
 	Flood0        *ebpf.MapSpec `ebpf:"flood0"`
 	Flood1        *ebpf.MapSpec `ebpf:"flood1"`
 	FloodMemo     *ebpf.MapSpec `ebpf:"flood_memo"`
-	Floods        *ebpf.MapSpec `ebpf:"floods"`
 	NsOwners      *ebpf.MapSpec `ebpf:"ns_owners"`
 	PathScratch   *ebpf.MapSpec `ebpf:"path_scratch"`
 	Pending       *ebpf.MapSpec `ebpf:"pending"`
@@ -483,7 +487,6 @@ type NstraceMaps struct {
 	Flood0        *ebpf.Map `ebpf:"flood0"`
 	Flood1        *ebpf.Map `ebpf:"flood1"`
 	FloodMemo     *ebpf.Map `ebpf:"flood_memo"`
-	Floods        *ebpf.Map `ebpf:"floods"`
 	NsOwners      *ebpf.Map `ebpf:"ns_owners"`
 	PathScratch   *ebpf.Map `ebpf:"path_scratch"`
 	Pending       *ebpf.Map `ebpf:"pending"`
@@ -508,7 +511,6 @@ func (m *NstraceMaps) Close() error {
 		m.Flood0,
 		m.Flood1,
 		m.FloodMemo,
-		m.Floods,
 		m.NsOwners,
 		m.PathScratch,
 		m.Pending,

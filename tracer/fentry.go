@@ -18,8 +18,8 @@ import (
 // a do-nothing probe), and those whose target function is missing from the
 // kernel's BTF (inlined, static, or renamed like .isra clones). It returns
 // nil if at least one remains.
-func dropUnusableFentry(spec *ebpf.CollectionSpec) error {
-	if err := probeFentry(); err != nil {
+func dropUnusableFentry(spec *ebpf.CollectionSpec, cache *btf.Cache) error {
+	if err := probeFentry(cache); err != nil {
 		dropFentry(spec, nil)
 		if errors.Is(err, os.ErrPermission) {
 			// cilium/ebpf suggests MEMLOCK here; the kernel simply says no.
@@ -27,7 +27,7 @@ func dropUnusableFentry(spec *ebpf.CollectionSpec) error {
 		}
 		return fmt.Errorf("kernel refuses fentry: %w", err)
 	}
-	kernel, err := btf.LoadKernelSpec()
+	kernel, err := cache.Kernel()
 	if err != nil {
 		dropFentry(spec, nil)
 		return fmt.Errorf("kernel BTF: %w", err)
@@ -62,19 +62,22 @@ func isFentry(p *ebpf.ProgramSpec) bool {
 // probeFentry loads and attaches a do-nothing fentry program on a function
 // every kernel with namespaces has. Some kernels (lockdown) refuse the load;
 // some load it but cannot attach it to a kernel function: arm64 kernels
-// without ftrace direct calls, such as Debian 12's 6.1.
-func probeFentry() error {
-	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+// without ftrace direct calls, such as Debian 12's 6.1. The kernel's types
+// (to find the target) come from cache.
+func probeFentry(cache *btf.Cache) error {
+	spec := &ebpf.CollectionSpec{Programs: map[string]*ebpf.ProgramSpec{"probe": {
 		Type:         ebpf.Tracing,
 		AttachType:   ebpf.AttachTraceFEntry,
 		AttachTo:     "ksys_unshare",
 		License:      "GPL",
 		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
-	})
+	}}}
+	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{Cache: cache})
 	if err != nil {
 		return err
 	}
-	defer prog.Close()
+	defer coll.Close()
+	prog := coll.Programs["probe"]
 	l, err := link.AttachTracing(link.TracingOptions{Program: prog})
 	if err != nil {
 		return fmt.Errorf("attach: %w", err)

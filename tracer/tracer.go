@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
 
@@ -150,6 +151,12 @@ func Open(opts Options) (*Tracer, error) {
 }
 
 func (t *Tracer) load() error {
+	// The kernel's types, decoded once: for fentry's targets, for
+	// bpf_rdonly_cast, and for every program's CO-RE relocations; decoded
+	// on another CPU while our own programs are parsed (an error is met
+	// again, and returned, where they are used).
+	cache := btf.NewCache()
+	go func() { _, _ = cache.Kernel() }()
 	spec, err := gen.LoadNstrace()
 	if err != nil {
 		return fmt.Errorf("load BPF spec: %w", err)
@@ -163,6 +170,7 @@ func (t *Tracer) load() error {
 		mask = 1<<event.NumNsTypes - 1
 	}
 	err = setConfig(spec, func(c *gen.NstraceConfig) {
+		c.RdonlyCast = boolByte(hasKfunc(cache, "bpf_rdonly_cast"))
 		c.FilterTgid = t.opts.Pid
 		c.TypeMask = mask
 		c.WakeupBytes = uint64(t.opts.RingSize / 8)
@@ -180,16 +188,16 @@ func (t *Tracer) load() error {
 		t.fentryErr = errors.New("not requested (--hooks tracepoint)")
 		dropFentry(spec, nil)
 	} else {
-		t.fentryErr = dropUnusableFentry(spec)
+		t.fentryErr = dropUnusableFentry(spec, cache)
 	}
 	t.fentryLoaded = t.fentryErr == nil
-	coll, err := newCollection(spec)
+	coll, err := newCollection(spec, cache)
 	if err != nil && t.fentryLoaded {
 		// The kernel took a probe but not our programs: use tracepoints.
 		t.fentryErr = fmt.Errorf("load fentry programs: %w", err)
 		t.fentryLoaded = false
 		dropFentry(spec, nil)
-		coll, err = newCollection(spec)
+		coll, err = newCollection(spec, cache)
 	}
 	if err != nil {
 		var verr *ebpf.VerifierError
@@ -206,15 +214,27 @@ func (t *Tracer) load() error {
 	return nil
 }
 
-// newCollection loads spec, keeping per-call state in task storage where
-// the kernel allows it, else in the hash map: the programs choose by the
-// use_task_storage constant, and the verifier drops the branch not taken.
-func newCollection(spec *ebpf.CollectionSpec) (*ebpf.Collection, error) {
-	coll, err := ebpf.NewCollection(spec)
+// newCollection loads spec. Where the kernel refuses it, it tries again
+// without bpf_rdonly_cast (a kernel may list the kfunc yet not let these
+// programs call it), then also without task storage, keeping per-call
+// state in the hash map: the programs choose by the rdonly_cast and
+// use_task_storage constants, and the verifier drops the branches not
+// taken. The error is the first load's.
+func newCollection(spec *ebpf.CollectionSpec, cache *btf.Cache) (*ebpf.Collection, error) {
+	coll, err := loadCollection(spec, cache)
 	if err == nil {
 		return coll, nil
 	}
 	fallback := spec.Copy()
+	cast := false
+	if err := setConfig(fallback, func(c *gen.NstraceConfig) { cast, c.RdonlyCast = c.RdonlyCast != 0, 0 }); err != nil {
+		return nil, err
+	}
+	if cast {
+		if coll, err2 := loadCollection(fallback, cache); err2 == nil {
+			return coll, nil
+		}
+	}
 	if err := setConfig(fallback, func(c *gen.NstraceConfig) { c.UseTaskStorage = 0 }); err != nil {
 		return nil, err
 	}
@@ -223,10 +243,27 @@ func newCollection(spec *ebpf.CollectionSpec) (*ebpf.Collection, error) {
 		ts := fallback.Maps[name]
 		ts.Type, ts.MaxEntries, ts.Flags = ebpf.Hash, 1, 0
 	}
-	if coll, err2 := ebpf.NewCollection(fallback); err2 == nil {
+	if coll, err2 := loadCollection(fallback, cache); err2 == nil {
 		return coll, nil
 	}
 	return nil, err
+}
+
+// hasKfunc reports whether the kernel's BTF has the kfunc name.
+func hasKfunc(cache *btf.Cache, name string) bool {
+	kernel, err := cache.Kernel()
+	if err != nil {
+		return false
+	}
+	var fn *btf.Func
+	return kernel.TypeByName(name, &fn) == nil
+}
+
+func boolByte(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // setConfig changes the programs' settings (struct config in bpf/state.h),
