@@ -35,11 +35,16 @@ type exportTrace struct {
 
 // startExportTrace starts nstrace with env added, --metrics on a free
 // loopback port and the ready file; it returns once tracing started.
+// Detection is off: it runs before the filter, so another process on the
+// machine can raise an alert, an exported record the test did not make.
+// The drain at the stop is bounded by a minute, not 2 s, unless args say
+// otherwise: the exit summary must be acknowledged on a loaded machine too.
 func startExportTrace(t *testing.T, env []string, args ...string) *exportTrace {
 	t.Helper()
 	testenv.RequireKernel(t)
 	ready := filepath.Join(t.TempDir(), "ready")
-	cmd := exec.Command(binary, append([]string{"trace", "--ready-file", ready, "--metrics", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(binary, append([]string{"trace", "--ready-file", ready, "--metrics", "127.0.0.1:0",
+		"--no-alerts", "--drain-timeout", "1m"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	out, _ := cmd.StdoutPipe()
 	errp, _ := cmd.StderrPipe()
@@ -174,32 +179,52 @@ func (d *unshareDriver) next(t *testing.T) []int {
 	}
 }
 
-// ours returns the records of the driver's unshares that arrived, by pid,
-// each with how many times its id arrived.
-func ours(s *testenv.OTLPSink, comm string) map[int]testenv.Received {
-	out := map[int]testenv.Received{}
+// received returns the records of the driver's unshares that arrived, by
+// record id: one each, however often it arrived.
+func received(s *testenv.OTLPSink, comm string) map[string]testenv.Received {
+	out := map[string]testenv.Received{}
 	for id := range s.Counts() {
-		r, _ := s.Record(id)
-		if r.Attrs["process.command"] != comm {
-			continue
+		if r, _ := s.Record(id); r.Attrs["process.command"] == comm {
+			out[id] = r
 		}
-		pid, _ := strconv.Atoi(string(r.Attrs["process.pid"].(json.Number)))
-		out[pid] = r
 	}
 	return out
 }
 
-// waitArrived waits until every pid's record arrived.
+// recordPid is the process.pid attribute of r.
+func recordPid(r testenv.Received) int {
+	n, _ := r.Attrs["process.pid"].(json.Number)
+	pid, _ := strconv.Atoi(string(n))
+	return pid
+}
+
+// ours returns the records of the driver's unshares that arrived, by pid.
+// Pids wrap (pid_max is often 32768): on a busy machine two unshares of a
+// test can have the same one, so count records with received, not these.
+func ours(s *testenv.OTLPSink, comm string) map[int]testenv.Received {
+	out := map[int]testenv.Received{}
+	for _, r := range received(s, comm) {
+		out[recordPid(r)] = r
+	}
+	return out
+}
+
+// waitArrived waits until a record arrived for every unshare in pids (a
+// pid there twice needs two records with it).
 func waitArrived(t *testing.T, s *testenv.OTLPSink, comm string, pids []int, bound time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(bound)
 	for {
-		got := ours(s, comm)
-		missing := 0
+		want := map[int]int{}
 		for _, pid := range pids {
-			if _, ok := got[pid]; !ok {
-				missing++
-			}
+			want[pid]++
+		}
+		for _, r := range received(s, comm) {
+			want[recordPid(r)]--
+		}
+		missing := 0
+		for _, n := range want {
+			missing += max(n, 0)
 		}
 		if missing == 0 {
 			return
@@ -211,12 +236,26 @@ func waitArrived(t *testing.T, s *testenv.OTLPSink, comm string, pids []int, bou
 	}
 }
 
+// waitMetric waits until series is at least atLeast. A record reaches
+// the collector's receiver before nstrace hears its acknowledgement, so
+// what arrived is no bound on what nstrace counts yet: wait for that too.
 func waitMetric(t *testing.T, et *exportTrace, series string, atLeast float64, bound time.Duration) {
 	t.Helper()
+	waitMetricTo(t, et, series, func(v float64) bool { return v >= atLeast }, fmt.Sprintf("at least %v", atLeast), bound)
+}
+
+// waitMetricIs waits until series is want.
+func waitMetricIs(t *testing.T, et *exportTrace, series string, want float64, bound time.Duration) {
+	t.Helper()
+	waitMetricTo(t, et, series, func(v float64) bool { return v == want }, fmt.Sprint(want), bound)
+}
+
+func waitMetricTo(t *testing.T, et *exportTrace, series string, ok func(float64) bool, want string, bound time.Duration) {
+	t.Helper()
 	deadline := time.Now().Add(bound)
-	for et.metric(t, series) < atLeast {
+	for v := et.metric(t, series); !ok(v); v = et.metric(t, series) {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s = %v after %v; want at least %v", series, et.metric(t, series), bound, atLeast)
+			t.Fatalf("%s = %v after %v; want %s", series, v, bound, want)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
