@@ -19,6 +19,7 @@ type Numbers struct {
 	slots [512]numberSlot
 	times encode.Times
 	procs processCache
+	heads headCache // headcache.go
 }
 
 type numberSlot struct {
