@@ -17,15 +17,16 @@ const jsonBuffer = 256 << 10
 // under "JSON schema". Lines are encoded straight into the buffer that is
 // written, not copied into another.
 type JSON struct {
-	w    io.Writer
-	buf  []byte // lines not yet written
-	nums event.Numbers
-	err  error // sticky: the first write error; nothing is written after it
+	w     io.Writer
+	buf   []byte // lines not yet written
+	nums  event.Numbers
+	ahead *reserver // reserve.go
+	err   error     // sticky: the first write error; nothing is written after it
 }
 
 // NewJSON returns a JSON Lines writer on w.
 func NewJSON(w io.Writer) *JSON {
-	return &JSON{w: w, buf: make([]byte, 0, jsonBuffer+16<<10)}
+	return &JSON{w: w, buf: make([]byte, 0, jsonBuffer+16<<10), ahead: newReserver(w)}
 }
 
 // Event writes ev as one line.
@@ -61,6 +62,7 @@ func (j *JSON) Flush() error {
 	if j.err != nil || len(j.buf) == 0 {
 		return j.err
 	}
+	j.ahead.before(len(j.buf))
 	n, err := j.w.Write(j.buf)
 	if err == nil && n < len(j.buf) {
 		err = io.ErrShortWrite
