@@ -41,38 +41,52 @@ type headKey struct {
 	creds                             bool
 }
 
-// headKeyOf returns e's head key, or false when e's head is not to be
-// remembered: a pod's labels are a map, too dear to compare.
-func headKeyOf(e *Event) (headKey, bool) {
+// headKeyOf returns e's head key; e's container must be remembered
+// (changecache.go).
+func headKeyOf(e *Event) headKey {
 	k := headKey{pid: e.Pid, tid: e.Tid, ppid: e.Ppid, uid: e.UID, userns: e.UserNS, auid: e.Auid,
 		cgroup: e.CgroupID, flags: e.Flags, caps: e.Caps, errno: e.Errno, comm: e.Comm, proc: e.Process,
-		withFlags: e.Kind != Destroy && e.Kind != Exec, creds: e.HasCreds}
+		withFlags: withFlags(e.Kind), creds: e.HasCreds}
 	if e.Target != nil {
 		k.target, k.hasTarget = *e.Target, true
 	}
 	if e.Container != nil {
-		if e.Container.Pod != nil {
-			return headKey{}, false
-		}
 		k.container, k.hasCtr = *e.Container, true
 	}
-	return k, true
+	return k
+}
+
+// withFlags tells whether events of kind k carry the flags.
+func withFlags(k Kind) bool { return k != Destroy && k != Exec }
+
+// matches reports whether k is e's head key, comparing in place: making
+// e's key to compare would copy more than is compared.
+func (k *headKey) matches(e *Event) bool {
+	if k.pid != e.Pid || k.tid != e.Tid || k.ppid != e.Ppid || k.uid != e.UID || k.userns != e.UserNS ||
+		k.auid != e.Auid || k.cgroup != e.CgroupID || k.flags != e.Flags || k.caps != e.Caps ||
+		k.errno != e.Errno || k.proc != e.Process || k.withFlags != withFlags(e.Kind) ||
+		k.creds != e.HasCreds || k.comm != e.Comm {
+		return false
+	}
+	if e.Target == nil && k.hasTarget || e.Target != nil && (!k.hasTarget || k.target != *e.Target) {
+		return false
+	}
+	if e.Container == nil {
+		return !k.hasCtr
+	}
+	return k.hasCtr && k.container == *e.Container
 }
 
 // appendHead appends e's head, formatting it only when it is not
 // remembered. The slots' buffers are reused, so a stream of heads
 // allocates only while a buffer grows.
 func (c *Numbers) appendHead(b []byte, e *Event) []byte {
-	if c == nil {
-		return e.appendHeadJSON(b, nil)
-	}
-	k, ok := headKeyOf(e)
-	if !ok {
+	if c == nil || !remembered(e.Container) {
 		return e.appendHeadJSON(b, c)
 	}
 	hc := &c.heads
 	for i := range hc.slots {
-		if s := &hc.slots[i]; s.used && s.key == k {
+		if s := &hc.slots[i]; s.used && s.key.matches(e) {
 			return append(b, s.json...)
 		}
 	}
@@ -80,6 +94,6 @@ func (c *Numbers) appendHead(b []byte, e *Event) []byte {
 	b = e.appendHeadJSON(b, c)
 	s := &hc.slots[hc.next]
 	hc.next = (hc.next + 1) % headSlots
-	s.key, s.used, s.json = k, true, append(s.json[:0], b[start:]...)
+	s.key, s.used, s.json = headKeyOf(e), true, append(s.json[:0], b[start:]...)
 	return b
 }

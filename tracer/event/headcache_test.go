@@ -1,6 +1,7 @@
 package event
 
 import (
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -97,5 +98,71 @@ func BenchmarkAppendJSONChurn(b *testing.B) {
 		}
 		ev.Changes[0] = Change{Type: UTS, Action: Join, From: from, To: to, NsID: 1, Host: i%2 != 0}
 		buf = ev.AppendJSONWith(buf[:0], &nums)
+	}
+}
+
+// differ returns v changed: another number, string or truth value, or a
+// pointer to a zero value.
+func differ(t *testing.T, v reflect.Value) {
+	t.Helper()
+	switch v.Kind() {
+	case reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		v.SetUint(v.Uint() + 1)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(v.Int() + 1)
+	case reflect.String:
+		v.SetString(v.String() + "x")
+	case reflect.Bool:
+		v.SetBool(!v.Bool())
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+	default:
+		t.Fatalf("no way to change a %s", v.Type())
+	}
+}
+
+// Every field of an Event either is compared to find its head or is
+// written outside the head: a field added to Event must be one or the
+// other, or a remembered head would hide it.
+func TestHeadKeyComparesEveryHeadField(t *testing.T) {
+	notInHead := map[string]bool{"Time": true, "Kind": true, "Changes": true, "Lost": true, "Cause": true,
+		"Count": true, "Counted": true}
+	base := Event{Kind: Setns, Pid: 1, Tid: 2, Ppid: 3, UID: 4, Comm: "c", Flags: 5, Errno: 6,
+		Target: &Target{Type: Net, Inode: 7}, CgroupID: 8, UserNS: 9, Container: &Container{ID: "i", Name: "n"},
+		Auid: 10, Caps: 11, HasCreds: true, Process: &Process{Exe: "/e"}}
+	k := headKeyOf(&base)
+	ty := reflect.TypeOf(base)
+	for i := range ty.NumField() {
+		f := ty.Field(i)
+		if notInHead[f.Name] {
+			continue
+		}
+		e := base
+		differ(t, reflect.ValueOf(&e).Elem().Field(i))
+		if k.matches(&e) {
+			t.Errorf("an event differing in %s matches the head key", f.Name)
+		}
+	}
+	for _, kind := range []Kind{Exec, Destroy} {
+		e := base
+		e.Kind = kind
+		if k.matches(&e) {
+			t.Errorf("a %s event (no flags) matches a setns event's head key", kind)
+		}
+	}
+	for _, change := range []func(e *Event){
+		func(e *Event) { e.Target = &Target{Type: Net, Inode: 8} },
+		func(e *Event) { e.Target = nil },
+		func(e *Event) { e.Container = &Container{ID: "i", Name: "m"} },
+		func(e *Event) { e.Container = nil },
+	} {
+		e := base
+		change(&e)
+		if k.matches(&e) {
+			t.Errorf("%+v matches the head key of %+v", e, base)
+		}
+	}
+	if same := base; !k.matches(&same) {
+		t.Error("an equal event does not match its head key")
 	}
 }

@@ -46,7 +46,7 @@ func (e *Event) AppendJSONWith(b []byte, nums *Numbers) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = e.Changes[i].appendJSON(b, nums)
+			b = nums.appendChange(b, &e.Changes[i])
 		}
 		b = append(b, ']')
 	}
