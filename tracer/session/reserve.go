@@ -18,8 +18,9 @@ const reserveStep = 8 << 20
 // the file's end (FALLOC_FL_KEEP_SIZE): the file's size and contents are
 // as without it, and release gives back what was not written.
 type reserved struct {
-	f   *os.File // nil: not reserving (a stream, appending, or the filesystem cannot)
-	end int64    // blocks are allocated up to here
+	f    *os.File // nil: not reserving (a stream, or appending)
+	end  int64    // blocks are allocated up to here
+	done bool     // the filesystem could not (or the disk is full): no more
 }
 
 // reserveFor starts reserving ahead in f, which this Writer created or
@@ -30,15 +31,17 @@ func reserveFor(f *os.File) reserved { return reserved{f: f} }
 // A filesystem that cannot (or a full disk) stops the reserving; the
 // write itself says what is wrong, if anything.
 func (r *reserved) before(at int64, n int) {
-	if r.f == nil || at+int64(n) <= r.end {
+	if r.f == nil || r.done || at+int64(n) <= r.end {
 		return
 	}
 	from := max(r.end, at)
-	if err := unix.Fallocate(int(r.f.Fd()), unix.FALLOC_FL_KEEP_SIZE, from, reserveStep+int64(n)); err != nil {
-		r.f = nil
-		return
+	to := from + reserveStep + int64(n)
+	// Whatever a failed call allocated is past the end too: release
+	// gives it back with the rest.
+	r.end = to
+	if err := unix.Fallocate(int(r.f.Fd()), unix.FALLOC_FL_KEEP_SIZE, from, to-from); err != nil {
+		r.done = true
 	}
-	r.end = from + reserveStep + int64(n)
 }
 
 // release frees the blocks reserved past size, the file's length.
