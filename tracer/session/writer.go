@@ -311,9 +311,6 @@ func (w *Writer) createPart(name string, num, seq int) (*part, error) {
 		return nil, err
 	}
 	p := &part{num: num, seq: seq, file: f, count: countWriter{w: f}}
-	if !w.opts.Append {
-		p.count.ahead = reserveFor(f)
-	}
 	p.out = &p.count
 	if w.comp != plain {
 		if p.zip, err = newCompressor(w.comp, &p.count); err != nil {
@@ -391,7 +388,7 @@ func (w *Writer) endPart(p *part, next string) error {
 	if p.file == nil {
 		return w.wrap(errors.Join(errs...))
 	}
-	errs = append(errs, p.count.ahead.release(p.count.n), p.file.Sync(), p.file.Close())
+	errs = append(errs, p.file.Sync(), p.file.Close())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close session %s: %w", p.file.Name(), err)
 	}
@@ -404,16 +401,13 @@ func (w *Writer) warn(msg string) {
 	}
 }
 
-// countWriter counts the bytes that reach the file, reserving its blocks
-// ahead where it can (reserve.go).
+// countWriter counts the bytes that reach the file.
 type countWriter struct {
-	w     io.Writer
-	n     int64
-	ahead reserved
+	w io.Writer
+	n int64
 }
 
 func (c *countWriter) Write(p []byte) (int, error) {
-	c.ahead.before(c.n, len(p))
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
