@@ -23,6 +23,10 @@ type decoder struct {
 	raw   gen.NstraceEvent
 	comms map[[16]byte]string
 	procs proccache.Cache
+	// The comm decoded last: a stream of events mostly repeats it, and
+	// comparing 16 bytes costs less than hashing them.
+	lastRaw  [16]byte
+	lastComm string
 }
 
 // procOffset is where a record's process identity starts; it is sent with
@@ -84,7 +88,11 @@ func (d *decoder) decode(sample []byte, clock *bootClock, ev *event.Event) error
 
 func (d *decoder) comm(raw [16]int8) string {
 	key := *(*[16]byte)(unsafe.Pointer(&raw))
+	if key == d.lastRaw && d.lastComm != "" {
+		return d.lastComm
+	}
 	if s, ok := d.comms[key]; ok {
+		d.lastRaw, d.lastComm = key, s
 		return s
 	}
 	if d.comms == nil || len(d.comms) >= maxInterned {
@@ -96,5 +104,6 @@ func (d *decoder) comm(raw [16]int8) string {
 	}
 	s := string(key[:n])
 	d.comms[key] = s
+	d.lastRaw, d.lastComm = key, s
 	return s
 }

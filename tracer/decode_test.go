@@ -45,6 +45,30 @@ func TestDecodeTurnsARecordIntoAnEvent(t *testing.T) {
 	}
 }
 
+// Each record's comm is its own, whether it repeats the one before, comes
+// back after another, is empty, or fills all 16 bytes without a NUL.
+func TestDecodeNamesEachRecordsComm(t *testing.T) {
+	var d decoder
+	var ev event.Event
+	full := commOf("")
+	for i := range full {
+		full[i] = 'f'
+	}
+	for i, c := range []struct {
+		raw  [16]int8
+		want string
+	}{{commOf("churn"), "churn"}, {commOf("churn"), "churn"}, {commOf("runc"), "runc"}, {commOf("churn"), "churn"},
+		{commOf(""), ""}, {commOf(""), ""}, {full, "ffffffffffffffff"}, {commOf("runc"), "runc"}} {
+		r := gen.NstraceEvent{Kind: uint8(event.Setns), Comm: c.raw}
+		if err := d.decode(rawRecord(r), &bootClock{}, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Comm != c.want {
+			t.Errorf("record %d: comm %q, want %q", i, ev.Comm, c.want)
+		}
+	}
+}
+
 func TestDecodeRejectsShortRecords(t *testing.T) {
 	r := gen.NstraceEvent{Kind: uint8(event.Unshare), NrChanges: 2}
 	raw := rawRecord(r)

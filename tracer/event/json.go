@@ -39,6 +39,23 @@ func (e *Event) AppendJSONWith(b []byte, nums *Numbers) []byte {
 	if e.Kind == Flood {
 		return e.appendFloodJSON(b, nums)
 	}
+	b = nums.appendHead(b, e)
+	if !e.Failed() {
+		b = append(b, `,"changes":[`...)
+		for i := range e.Changes {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = nums.appendChange(b, &e.Changes[i])
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendHeadJSON writes the fields between the kind and the changes: who
+// made the call, what it asked for and the process behind it.
+func (e *Event) appendHeadJSON(b []byte, nums *Numbers) []byte {
 	b = appendUintField(b, nums, "pid", uint64(e.Pid))
 	b = appendUintField(b, nums, "tid", uint64(e.Tid))
 	b = appendUintField(b, nums, "ppid", uint64(e.Ppid))
@@ -84,18 +101,7 @@ func (e *Event) AppendJSONWith(b []byte, nums *Numbers) []byte {
 		b = append(b, `,"container":`...)
 		b = e.Container.AppendJSON(b)
 	}
-	b = e.appendProcessJSON(b, nums)
-	if !e.Failed() {
-		b = append(b, `,"changes":[`...)
-		for i := range e.Changes {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = e.Changes[i].appendJSON(b, nums)
-		}
-		b = append(b, ']')
-	}
-	return append(b, '}')
+	return e.appendProcessJSON(b, nums)
 }
 
 func (c *Change) appendJSON(b []byte, nums *Numbers) []byte {

@@ -8,17 +8,20 @@ import (
 )
 
 // Numbers remembers the decimal forms of numbers recently written, the
-// second of the last time written, and the process fields of the processes
-// last written (processcache.go). A stream of events repeats the same pids,
-// inodes, ids, seconds and processes over and over, and copying what was
-// formatted costs a fraction of formatting it again: under setns churn the
-// process fields (capabilities, argv, ancestors) are most of each line. An
-// encoder owns one; the zero value is ready, and a nil *Numbers formats
-// every time.
+// second of the last time written, the process fields of the processes
+// last written (processcache.go), and the heads and changes of the lines
+// last written (headcache.go, changecache.go). A stream of events repeats
+// the same pids, inodes, ids, seconds and processes over and over, and
+// copying what was formatted costs a fraction of formatting it again:
+// under setns churn the process fields (capabilities, argv, ancestors) are
+// most of each line. An encoder owns one; the zero value is ready, and a
+// nil *Numbers formats every time.
 type Numbers struct {
-	slots [512]numberSlot
-	times encode.Times
-	procs processCache
+	slots   [512]numberSlot
+	times   encode.Times
+	procs   processCache
+	heads   headCache   // headcache.go
+	changes changeCache // changecache.go
 }
 
 type numberSlot struct {

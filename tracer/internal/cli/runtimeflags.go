@@ -125,6 +125,15 @@ func (l labelledNamespaces) Lookup(t event.NsType, inode uint32) (inventory.Name
 	return n, ok
 }
 
+// ContainerOf is Lookup's container alone (detect.ContainerFinder).
+func (l labelledNamespaces) ContainerOf(t event.NsType, inode uint32) (*event.Container, bool) {
+	c, ok := l.res.ContainerOf(t, inode)
+	if ok {
+		c = l.en.Container(c)
+	}
+	return c, ok
+}
+
 // runtimeSummary says, at the end of a trace, how many containers the
 // runtimes were asked about and how many a full queue left unasked (their
 // events kept their ids); "" when none were dropped.

@@ -14,6 +14,14 @@ type Namespaces interface {
 	Lookup(t event.NsType, inode uint32) (inventory.Namespace, bool)
 }
 
+// ContainerFinder is Namespaces that can tell a namespace's container
+// alone, without copying the rest of what it knows (a *resolve.Resolver
+// can): the detector asks for every event of a task in a namespace no
+// container owns.
+type ContainerFinder interface {
+	ContainerOf(t event.NsType, inode uint32) (*event.Container, bool)
+}
+
 // Option configures a Detector.
 type Option func(*options)
 
@@ -257,8 +265,8 @@ func (d *Detector) identity(ev *event.Event, t *task) (away uint16, ctr *event.C
 		}
 		away |= 1 << ty
 		if t.ctr[ty] == nil && d.o.ns != nil {
-			if n, ok := d.o.ns.Lookup(ty, ino); ok {
-				t.ctr[ty] = n.Container
+			if c, ok := d.containerOf(ty, ino); ok {
+				t.ctr[ty] = c
 			}
 		}
 		if ctr == nil {
@@ -266,6 +274,15 @@ func (d *Detector) identity(ev *event.Event, t *task) (away uint16, ctr *event.C
 		}
 	}
 	return away, ctr
+}
+
+// containerOf asks d.o.ns for a namespace's container.
+func (d *Detector) containerOf(ty event.NsType, ino uint32) (*event.Container, bool) {
+	if f, ok := d.o.ns.(ContainerFinder); ok {
+		return f.ContainerOf(ty, ino)
+	}
+	n, ok := d.o.ns.Lookup(ty, ino)
+	return n.Container, ok
 }
 
 type tristate uint8

@@ -49,11 +49,15 @@ type folds struct {
 	open      map[foldKey]*foldWindow
 	nextClose time.Time // the earliest end of an open window; zero: none open
 	// The stream's clock for Due: the last event's time, and, when live,
-	// the wall time it was seen at.
-	lastEvent, lastWall time.Time
-	out                 []Alert // the other of fold's two buffers
-	early               []Alert // closing alerts of windows closed before their time
-	folding             int     // open windows that folded a trigger: each owes a closing alert
+	// a wall time by which it was seen: the first Due after it (reading
+	// the clock for every event would cost more than the rest of fold).
+	// Time since then is counted on; a window closes at most one Due
+	// later than by the moment the event was seen, never earlier.
+	lastEvent, seenBy time.Time
+	unseen            bool    // events came since the last Due: seenBy is due
+	out               []Alert // the other of fold's two buffers
+	early             []Alert // closing alerts of windows closed before their time
+	folding           int     // open windows that folded a trigger: each owes a closing alert
 }
 
 // WithWallClock tells the detector that events come live, stamped with the
@@ -82,10 +86,7 @@ func (d *Detector) foldingWindow(rule string) time.Duration {
 // windows: the first of a window stays, the rest are counted and dropped.
 // Before them come the closing alerts of windows that ended by now.
 func (d *Detector) fold(now time.Time) {
-	d.f.lastEvent = now
-	if d.o.wallClock {
-		d.f.lastWall = time.Now()
-	}
+	d.f.lastEvent, d.f.unseen = now, true
 	due := !d.f.nextClose.IsZero() && !now.Before(d.f.nextClose)
 	if len(d.alerts) == 0 && !due {
 		return
@@ -190,8 +191,9 @@ func (fw *foldWindow) closing() Alert {
 }
 
 // Due returns the closing alerts of the windows over by now, the stream's
-// clock: the last event's time, plus, live, the wall time since it. The
-// slice is reused by the next call. For the pipeline, when events pause.
+// clock: the last event's time, plus, live, the wall time since the first
+// Due after it (folds.seenBy). The slice is reused by the next call. For
+// the pipeline, when events pause.
 func (d *Detector) Due() []Alert {
 	if len(d.running) > 0 {
 		// Raised at start-up, on no event (rules_shares.go).
@@ -203,8 +205,14 @@ func (d *Detector) Due() []Alert {
 		return nil
 	}
 	now := d.f.lastEvent
-	if d.o.wallClock && !d.f.lastWall.IsZero() {
-		now = now.Add(time.Since(d.f.lastWall))
+	if d.o.wallClock {
+		wall := time.Now()
+		if d.f.unseen {
+			d.f.seenBy, d.f.unseen = wall, false
+		}
+		if !d.f.seenBy.IsZero() {
+			now = now.Add(wall.Sub(d.f.seenBy))
+		}
 	}
 	if now.Before(d.f.nextClose) && len(d.f.early) == 0 {
 		return nil

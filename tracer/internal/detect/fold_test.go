@@ -180,3 +180,34 @@ func TestDueClosesWindowsByTheStreamsClock(t *testing.T) {
 		t.Errorf("left open:\n%s", describe(as))
 	}
 }
+
+// Live, a window closes once the wall time since its last event was seen
+// covers the rest of it, and not before: the clock is read at Due, not for
+// every event.
+func TestLiveWindowsCloseOnTheWallClock(t *testing.T) {
+	const window = 40 * time.Millisecond
+	d := New(nil, WithInventory(hostInventory()), WithWallClock(), WithRepeatWindow(window))
+	for i, at := range []time.Duration{0, time.Millisecond} {
+		if got := d.Check(userns(1000+uint32(i), at, nil)); len(got) != i^1 {
+			t.Fatalf("event %d: %d alerts at once, want %d", i, len(got), i^1)
+		}
+	}
+	seen := time.Now()
+	if got := d.Due(); len(got) != 0 {
+		t.Fatalf("right after the events: %d closing alerts, want none yet:\n%s", len(got), describe(got))
+	}
+	var closing []Alert
+	for deadline := seen.Add(5 * time.Second); len(closing) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the window never closed")
+		}
+		time.Sleep(time.Millisecond)
+		closing = append(closing, d.Due()...)
+	}
+	if waited := time.Since(seen); waited < window-time.Millisecond {
+		t.Errorf("the window closed %v after its last event was seen, before the %v left of it", waited, window-time.Millisecond)
+	}
+	if len(closing) != 1 || closing[0].Count != 2 || closing[0].Last == nil || closing[0].Last.Pid != 1001 {
+		t.Errorf("closing alerts:\n%s\nwant one counting 2, the last by pid 1001", describe(closing))
+	}
+}

@@ -30,8 +30,19 @@ func (d *Detector) probeNs(ev *event.Event, t *task, i int) uint32 {
 		*p = probe{at: time.Now().UnixNano()}
 	}
 	if p.known&(1<<i) == 0 {
-		p.ns[i] = procfs.NsInode(d.o.proc, ev.Tid, identityTypes[i])
+		p.ns[i] = readNsInode(d.o.proc, ev.Tid, identityTypes[i])
 		p.known |= 1 << i
+		// Every task has a mount namespace (no kernel builds without
+		// them): none to read means the task is gone (exited, reaped,
+		// a zombie) or /proc is closed to us, and the other links would
+		// fail alike. A short-lived child's events are often read after
+		// it exited; each failed lookup costs a walk of /proc.
+		if p.ns[i] == 0 && identityTypes[i] == event.Mnt {
+			p.known = 1<<len(identityTypes) - 1
+		}
 	}
 	return p.ns[i]
 }
+
+// readNsInode reads a namespace link; tests count the reads.
+var readNsInode = procfs.NsInode

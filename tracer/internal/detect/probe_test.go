@@ -65,3 +65,31 @@ func TestProbeReusedForEarlierEvents(t *testing.T) {
 		t.Errorf("the next one: %d alerts, want 0", n)
 	}
 }
+
+// A task that is gone by the time its event is read (a short-lived child
+// that created a namespace and exited) costs one failed read of /proc, not
+// one per identity namespace; a live task's are all read.
+func TestProbeOfGoneTaskReadsOnce(t *testing.T) {
+	root := t.TempDir()
+	const live, gone = 40, 41
+	fakeProc(t, root, live, map[event.NsType]uint32{event.Mnt: 7000, event.Pid: 7001, event.IPC: 7003})
+	reads := 0
+	defer func(f func(string, uint32, event.NsType) uint32) { readNsInode = f }(readNsInode)
+	read := readNsInode
+	readNsInode = func(root string, tid uint32, ty event.NsType) uint32 {
+		reads++
+		return read(root, tid, ty)
+	}
+	d := New(nil, WithInventory(hostInventory()), WithProc(root), WithoutFolding())
+	for _, c := range []struct {
+		tid       uint32
+		wantReads int
+	}{{gone, 1}, {live, 3}} {
+		reads = 0
+		d.Check(&event.Event{Time: time.Now(), Kind: event.Unshare, Pid: c.tid, Tid: c.tid, Ppid: 1, Comm: "x",
+			Changes: []event.Change{{Type: event.UTS, Action: event.Create, From: hostUTS, To: 7002}}})
+		if reads != c.wantReads {
+			t.Errorf("task %d: %d reads of /proc, want %d", c.tid, reads, c.wantReads)
+		}
+	}
+}

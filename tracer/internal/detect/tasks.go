@@ -83,8 +83,10 @@ func (tt *taskTable) get(tid uint32) *task {
 // fresh says whether it is new.
 func (tt *taskTable) touch(tid uint32) (t *task, fresh bool) {
 	if i, ok := tt.index[tid]; ok {
-		tt.unlink(i)
-		tt.pushFront(i)
+		if i != tt.head { // a churning thread is most often the most recent already
+			tt.unlink(i)
+			tt.pushFront(i)
+		}
 		return &tt.tasks[i], false
 	}
 	var i int32

@@ -35,15 +35,33 @@ func appendClock(b []byte, hour, min, sec int) []byte {
 	return append(b, '.')
 }
 
-// appendDigits appends v zero-padded to width digits.
+// appendDigits appends v zero-padded to width digits, two at a time: the
+// nanoseconds of every event's time go through it.
 func appendDigits(b []byte, v, width int) []byte {
 	var buf [9]byte
-	for i := width - 1; i >= 0; i-- {
-		buf[i] = byte('0' + v%10)
-		v /= 10
+	i := width
+	for ; i >= 2; i -= 2 {
+		d := v % 100 * 2
+		v /= 100
+		buf[i-2], buf[i-1] = pairs[d], pairs[d+1]
+	}
+	if i == 1 {
+		buf[0] = byte('0' + v%10)
 	}
 	return append(b, buf[:width]...)
 }
+
+// pairs holds "00" to "99".
+const pairs = "00010203040506070809" +
+	"10111213141516171819" +
+	"20212223242526272829" +
+	"30313233343536373839" +
+	"40414243444546474849" +
+	"50515253545556575859" +
+	"60616263646566676869" +
+	"70717273747576777879" +
+	"80818283848586878889" +
+	"90919293949596979899"
 
 // AppendTimeOfDay appends t's UTC time of day with microseconds
 // ("15:04:05.000000"), the time column of the text output.

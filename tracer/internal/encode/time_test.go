@@ -1,6 +1,7 @@
 package encode
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -15,6 +16,25 @@ func TestAppendTimeMatchesTheLayout(t *testing.T) {
 	} {
 		if got, want := string(AppendTime(nil, tm)), tm.UTC().Format(TimeLayout); got != want {
 			t.Errorf("AppendTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
+
+// appendDigits writes every width and digit as strconv would, zero-padded.
+func TestAppendDigitsPadsEveryWidth(t *testing.T) {
+	for width := 1; width <= 9; width++ {
+		limit := 1
+		for range width {
+			limit *= 10
+		}
+		for _, v := range []int{0, 1, 7, 9, 10, 42, 99, 100, 305, 999, 1000, 4096, 99999, 123456, 1000000, 87654321, 999999999} {
+			if v >= limit {
+				continue
+			}
+			want := fmt.Sprintf("%0*d", width, v)
+			if got := string(appendDigits([]byte("x"), v, width)); got != "x"+want {
+				t.Errorf("appendDigits(%d, %d) = %q, want %q", v, width, got, "x"+want)
+			}
 		}
 	}
 }

@@ -1,7 +1,8 @@
 // Package proccache turns the process identity the kernel sends with each
 // event (bpf/proc.h) into shared event.Process values: decoded once per
-// process image, then found by (pid, exec id) without allocating, since a
-// process's events carry the same identity until it execs again.
+// distinct identity (forked children share their parent's), then found by
+// (pid, exec id) without allocating, since a process's events carry the
+// same identity until it execs again.
 //
 // Nothing needs a scan of /proc at start: the kernel reads a process's
 // identity when the process makes its first event, whether it started
@@ -33,6 +34,7 @@ type key struct {
 // concurrent use: the ring's one reader owns it.
 type Cache struct {
 	m      map[key]*event.Process
+	same   contents // content.go
 	misses uint64
 }
 
@@ -67,7 +69,7 @@ func (c *Cache) Get(raw *gen.NstraceProc) *event.Process {
 			break
 		}
 	}
-	p := Decode(raw)
+	p := c.same.get(raw)
 	c.m[k] = p
 	return p
 }

@@ -53,6 +53,19 @@ func TestResolveLabelsKnownNamespaces(t *testing.T) {
 	if !reflect.DeepEqual(ev.Container, docker) {
 		t.Errorf("process container = %+v, want %+v", ev.Container, docker)
 	}
+	// ContainerOf says what Lookup says of the container, known or not.
+	for _, c := range []struct {
+		t     event.NsType
+		inode uint32
+		known bool
+		want  *event.Container
+	}{{event.Pid, 4026532304, true, docker}, {event.Net, 4026532177, true, nil}, {event.Net, 4026539999, false, nil}} {
+		got, ok := r.ContainerOf(c.t, c.inode)
+		n, lok := r.Lookup(c.t, c.inode)
+		if ok != c.known || lok != ok || !reflect.DeepEqual(got, c.want) || got != n.Container {
+			t.Errorf("ContainerOf(%s, %d) = %+v, %v; want %+v, %v as Lookup (%+v, %v)", c.t, c.inode, got, ok, c.want, c.known, n.Container, lok)
+		}
+	}
 }
 
 func TestResolveKeepsWhatTheEventAlreadySays(t *testing.T) {

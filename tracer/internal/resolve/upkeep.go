@@ -177,6 +177,19 @@ func (r *Resolver) Lookup(t event.NsType, inode uint32) (inventory.Namespace, bo
 	return e.ns.Clone(), true
 }
 
+// ContainerOf is what Lookup says of the namespace's container, without
+// copying the rest: the detector asks it for every event of a task in a
+// namespace no container owns.
+func (r *Resolver) ContainerOf(t event.NsType, inode uint32) (*event.Container, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.ns[inventory.KeyOf(t, inode)]
+	if !ok {
+		return nil, false
+	}
+	return e.ns.Container, true
+}
+
 // Inventory is a snapshot of everything the resolver knows, for `ls` and
 // session files (a rotation's new part starts with it), including
 // namespaces created while tracing and names mounted since the last event.
