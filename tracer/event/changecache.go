@@ -4,20 +4,7 @@ package event
 // churn a thread joins the same namespaces back and forth: its events'
 // changes repeat, each a handful of numbers to format. A slot is found by
 // comparing the values the change is made of, its container's included.
-type changeCache struct {
-	slots [changeSlots]changeSlot
-	next  int // the slot a miss replaces: round robin
-}
-
-// changeSlots is how many changes are remembered: enough for a few
-// threads each going back and forth.
-const changeSlots = 8
-
-type changeSlot struct {
-	key  changeKey
-	used bool
-	json []byte
-}
+type changeCache = jsonSlots[changeKey]
 
 // changeKey is every value Change.appendJSON writes.
 type changeKey struct {
@@ -58,16 +45,5 @@ func (n *Numbers) appendChange(b []byte, c *Change) []byte {
 	if n == nil || !remembered(c.Container) {
 		return c.appendJSON(b, n)
 	}
-	cc := &n.changes
-	for i := range cc.slots {
-		if s := &cc.slots[i]; s.used && s.key.matches(c) {
-			return append(b, s.json...)
-		}
-	}
-	start := len(b)
-	b = c.appendJSON(b, n)
-	s := &cc.slots[cc.next]
-	cc.next = (cc.next + 1) % changeSlots
-	s.key, s.used, s.json = keyOf(c), true, append(s.json[:0], b[start:]...)
-	return b
+	return appendRemembered(&n.changes, b, c, keyOf, func(b []byte, c *Change) []byte { return c.appendJSON(b, n) })
 }

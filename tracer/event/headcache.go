@@ -13,20 +13,7 @@ import "syscall"
 // trusting any pointer, except the Process: those are shared by the events
 // of one process image and never changed (processcache.go), and holding
 // the pointer keeps its memory from being reused for another Process.
-type headCache struct {
-	slots [headSlots]headSlot
-	next  int // the slot a miss replaces: round robin
-}
-
-// headSlots is how many heads are remembered: enough for a few busy
-// threads taking turns.
-const headSlots = 8
-
-type headSlot struct {
-	key  headKey
-	used bool
-	json []byte
-}
+type headCache = jsonSlots[headKey]
 
 // headKey is every value appendHeadJSON writes.
 type headKey struct {
@@ -78,22 +65,10 @@ func (k *headKey) matches(e *Event) bool {
 }
 
 // appendHead appends e's head, formatting it only when it is not
-// remembered. The slots' buffers are reused, so a stream of heads
-// allocates only while a buffer grows.
+// remembered.
 func (c *Numbers) appendHead(b []byte, e *Event) []byte {
 	if c == nil || !remembered(e.Container) {
 		return e.appendHeadJSON(b, c)
 	}
-	hc := &c.heads
-	for i := range hc.slots {
-		if s := &hc.slots[i]; s.used && s.key.matches(e) {
-			return append(b, s.json...)
-		}
-	}
-	start := len(b)
-	b = e.appendHeadJSON(b, c)
-	s := &hc.slots[hc.next]
-	hc.next = (hc.next + 1) % headSlots
-	s.key, s.used, s.json = headKeyOf(e), true, append(s.json[:0], b[start:]...)
-	return b
+	return appendRemembered(&c.heads, b, e, headKeyOf, func(b []byte, e *Event) []byte { return e.appendHeadJSON(b, c) })
 }

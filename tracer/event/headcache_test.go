@@ -54,7 +54,7 @@ func TestRememberedHeadsWriteTheSameJSON(t *testing.T) {
 			t.Fatalf("event %d:\n got %s\nwant %s", i, got, want)
 		}
 	}
-	for round := range 2 * headSlots {
+	for round := range 2 * jsonSlotCount {
 		for i, v := range variants[:len(variants)-round%3] {
 			e := base
 			e.Time = at.Add(time.Duration(round*100+i) * time.Microsecond)
