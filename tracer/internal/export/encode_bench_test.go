@@ -16,14 +16,7 @@ import (
 // one process's threads come, "changing" with its capabilities and
 // ancestors different in every record, so the memo never hits.
 func BenchmarkEncodeRecord(b *testing.B) {
-	ev := &event.Event{Time: time.Unix(1_800_000_000, 0), Kind: event.Setns, Pid: 1000, Tid: 1000, Ppid: 1,
-		Comm: "nsbench", Flags: syscall.CLONE_NEWUTS, CgroupID: 4242, UserNS: 4026531837,
-		HasCreds: true, Auid: event.NoAuid, Caps: 1<<41 - 1,
-		Changes: []event.Change{{Type: event.UTS, Action: event.Join, From: 4026531838, To: 4026532177}},
-		Process: &event.Process{Exe: "/usr/local/bin/nsbench",
-			Args: []string{"nsbench", "-nstrace", "./nstrace", "-only", "export", "-export-rates", "100000"},
-			Ancestors: []event.Ancestor{{Pid: 900, Comm: "bash", Exe: "/usr/bin/bash"}, {Pid: 800, Comm: "bash", Exe: "/usr/bin/bash"},
-				{Pid: 700, Comm: "sshd", Exe: "/usr/sbin/sshd"}, {Pid: 600, Comm: "sshd", Exe: "/usr/sbin/sshd"}, {Pid: 1, Comm: "systemd", Exe: "/usr/lib/systemd/systemd"}}}}
+	ev := rootSetns()
 	for _, name := range []string{"thread", "repeated", "changing"} {
 		b.Run(name, func(b *testing.B) {
 			var jsons [][]byte
@@ -63,14 +56,7 @@ func BenchmarkEncodeRecord(b *testing.B) {
 // records (as BenchmarkEncodeRecord's "thread"), as the gRPC client
 // compresses it: CPU per record, and the compression ratio.
 func BenchmarkRequestGzip(b *testing.B) {
-	ev := &event.Event{Time: time.Unix(1_800_000_000, 0), Kind: event.Setns, Pid: 1000, Tid: 1000, Ppid: 1,
-		Comm: "nsbench", Flags: syscall.CLONE_NEWUTS, CgroupID: 4242, UserNS: 4026531837,
-		HasCreds: true, Auid: event.NoAuid, Caps: 1<<41 - 1,
-		Changes: []event.Change{{Type: event.UTS, Action: event.Join, From: 4026531838, To: 4026532177}},
-		Process: &event.Process{Exe: "/usr/local/bin/nsbench",
-			Args: []string{"nsbench", "-nstrace", "./nstrace", "-only", "export", "-export-rates", "100000"},
-			Ancestors: []event.Ancestor{{Pid: 900, Comm: "bash", Exe: "/usr/bin/bash"}, {Pid: 800, Comm: "bash", Exe: "/usr/bin/bash"},
-				{Pid: 700, Comm: "sshd", Exe: "/usr/sbin/sshd"}, {Pid: 600, Comm: "sshd", Exe: "/usr/sbin/sshd"}, {Pid: 1, Comm: "systemd", Exe: "/usr/lib/systemd/systemd"}}}}
+	ev := rootSetns()
 	var c recordEncoder
 	var req []byte
 	const records = 1024
@@ -103,4 +89,17 @@ func BenchmarkRequestGzip(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*records), "ns/record")
 	b.ReportMetric(float64(len(req))/float64(out.Len()), "ratio")
 	b.ReportMetric(float64(out.Len())/records, "gzip-B/record")
+}
+
+// rootSetns is a setns event of a root process as nsbench's churn makes
+// them: every capability, executable, arguments, five ancestors.
+func rootSetns() *event.Event {
+	return &event.Event{Time: time.Unix(1_800_000_000, 0), Kind: event.Setns, Pid: 1000, Tid: 1000, Ppid: 1,
+		Comm: "nsbench", Flags: syscall.CLONE_NEWUTS, CgroupID: 4242, UserNS: 4026531837,
+		HasCreds: true, Auid: event.NoAuid, Caps: 1<<41 - 1,
+		Changes: []event.Change{{Type: event.UTS, Action: event.Join, From: 4026531838, To: 4026532177}},
+		Process: &event.Process{Exe: "/usr/local/bin/nsbench",
+			Args: []string{"nsbench", "-nstrace", "./nstrace", "-only", "export", "-export-rates", "100000"},
+			Ancestors: []event.Ancestor{{Pid: 900, Comm: "bash", Exe: "/usr/bin/bash"}, {Pid: 800, Comm: "bash", Exe: "/usr/bin/bash"},
+				{Pid: 700, Comm: "sshd", Exe: "/usr/sbin/sshd"}, {Pid: 600, Comm: "sshd", Exe: "/usr/sbin/sshd"}, {Pid: 1, Comm: "systemd", Exe: "/usr/lib/systemd/systemd"}}}}
 }
