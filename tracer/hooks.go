@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -101,11 +102,36 @@ func (p probe) attach(coll *ebpf.Collection) (link.Link, error) {
 	return link.AttachTracing(link.TracingOptions{Program: prog})
 }
 
-// attachAll attaches every probe of a list, or none of them.
-func attachAll(coll *ebpf.Collection, probes []probe) ([]link.Link, error) {
+// fentryFallbacks names the tracepoint programs of the hooks whose every
+// fentry program hasProgram: with those loaded, the tracepoints are
+// attached only where fentry does not attach, and need not be loaded
+// until then. Hooks without an fentry form keep theirs.
+func fentryFallbacks(hasProgram func(name string) bool) []string {
+	var names []string
+	for _, def := range hookDefs {
+		if len(def.fentry) == 0 || slices.ContainsFunc(def.fentry, func(p probe) bool { return !hasProgram(p.prog) }) {
+			continue
+		}
+		for _, p := range def.tracepoint {
+			names = append(names, p.prog)
+		}
+	}
+	return names
+}
+
+// attachAll attaches every probe of a list, or none of them, loading
+// first those of their programs left for later.
+func (t *Tracer) attachAll(probes []probe) ([]link.Link, error) {
+	names := make([]string, len(probes))
+	for i, p := range probes {
+		names[i] = p.prog
+	}
+	if err := t.loadLater(names); err != nil {
+		return nil, err
+	}
 	var links []link.Link
 	for _, p := range probes {
-		l, err := p.attach(coll)
+		l, err := p.attach(t.coll)
 		if err != nil {
 			for _, l := range links {
 				l.Close()
@@ -121,12 +147,13 @@ func attachAll(coll *ebpf.Collection, probes []probe) ([]link.Link, error) {
 // falling back to its tracepoints per hook. A missing optional hook is only
 // reported; a missing required one is an error.
 func (t *Tracer) attach() error {
+	defer func() { t.later = nil }() // what is not loaded by now never will be
 	for _, def := range hookDefs {
 		h := Hook{Name: def.name, Required: def.required}
 		var links []link.Link
 		var err error
 		if len(def.fentry) > 0 && t.fentryLoaded {
-			if links, err = attachAll(t.coll, def.fentry); err == nil {
+			if links, err = t.attachAll(def.fentry); err == nil {
 				h.Via = "fentry"
 			}
 		} else if len(def.fentry) > 0 {
@@ -135,7 +162,7 @@ func (t *Tracer) attach() error {
 		// --hooks fentry forbids syscall tracepoints, not tp_btf (fork).
 		if h.Via == "" && len(def.tracepoint) > 0 && (t.opts.Hooks != HooksFentry || len(def.fentry) == 0) {
 			fentryErr := err
-			if links, err = attachAll(t.coll, def.tracepoint); err == nil {
+			if links, err = t.attachAll(def.tracepoint); err == nil {
 				h.Via = "tracepoint"
 				if def.tracepoint[0].group == "" {
 					h.Via = "tp_btf"
@@ -145,7 +172,7 @@ func (t *Tracer) attach() error {
 		}
 		if h.Via == "" && len(def.fallback) > 0 {
 			firstErr := err
-			if links, err = attachAll(t.coll, def.fallback); err == nil {
+			if links, err = t.attachAll(def.fallback); err == nil {
 				h.Via = "tracepoint"
 				err = firstErr
 			}

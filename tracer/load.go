@@ -3,8 +3,10 @@ package tracer
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/cilium/ebpf"
@@ -16,24 +18,36 @@ import (
 // on its own with its map references resolved, as many at once as there
 // are CPUs, all with the kernel's types from cache. Most of the start is
 // the verifier, which checks one program at a time per load call; loaded
-// in parallel they take the CPUs there are instead of one.
-func loadCollection(spec *ebpf.CollectionSpec, cache *btf.Cache) (*ebpf.Collection, error) {
+// in parallel they take the CPUs there are instead of one. The programs
+// named in later are left out: they can be loaded with loadPrograms, into
+// the same maps, if they turn out to be needed.
+func loadCollection(spec *ebpf.CollectionSpec, cache *btf.Cache, later []string) (*ebpf.Collection, error) {
 	mapsOnly := spec.Copy()
 	mapsOnly.Programs = nil
 	coll, err := ebpf.NewCollectionWithOptions(mapsOnly, ebpf.CollectionOptions{Cache: cache})
 	if err != nil {
 		return nil, err
 	}
-	coll.Programs = make(map[string]*ebpf.Program, len(spec.Programs))
-
-	// The longest first: they take the longest to verify, and started
-	// last they would leave a CPU idle at the end.
 	names := make([]string, 0, len(spec.Programs))
 	for name, p := range spec.Programs {
-		if p.Type != ebpf.UnspecifiedProgram {
+		if p.Type != ebpf.UnspecifiedProgram && !slices.Contains(later, name) {
 			names = append(names, name)
 		}
 	}
+	coll.Programs, err = loadPrograms(spec, names, coll.Maps, cache)
+	if err != nil {
+		coll.Close()
+		return nil, err
+	}
+	return coll, nil
+}
+
+// loadPrograms loads spec's programs names in parallel, their map
+// references resolved to maps. It returns all of them or none.
+func loadPrograms(spec *ebpf.CollectionSpec, names []string, maps map[string]*ebpf.Map, cache *btf.Cache) (map[string]*ebpf.Program, error) {
+	// The longest first: they take the longest to verify, and started
+	// last they would leave a CPU idle at the end.
+	names = slices.Clone(names)
 	slices.SortFunc(names, func(a, b string) int {
 		if c := cmp.Compare(len(spec.Programs[b].Instructions), len(spec.Programs[a].Instructions)); c != 0 {
 			return c
@@ -42,7 +56,7 @@ func loadCollection(spec *ebpf.CollectionSpec, cache *btf.Cache) (*ebpf.Collecti
 	})
 
 	var (
-		mu    sync.Mutex
+		progs = make([]*ebpf.Program, len(names))
 		errs  = make([]error, len(names))
 		next  = make(chan int)
 		wg    sync.WaitGroup
@@ -51,14 +65,7 @@ func loadCollection(spec *ebpf.CollectionSpec, cache *btf.Cache) (*ebpf.Collecti
 	for range procs {
 		wg.Go(func() {
 			for i := range next {
-				prog, err := loadProgram(spec, names[i], coll.Maps, cache)
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				mu.Lock()
-				coll.Programs[names[i]] = prog
-				mu.Unlock()
+				progs[i], errs[i] = loadProgram(spec, names[i], maps, cache)
 			}
 		})
 	}
@@ -67,13 +74,21 @@ func loadCollection(spec *ebpf.CollectionSpec, cache *btf.Cache) (*ebpf.Collecti
 	}
 	close(next)
 	wg.Wait()
+	loaded := make(map[string]*ebpf.Program, len(names))
+	for i, prog := range progs {
+		if prog != nil {
+			loaded[names[i]] = prog
+		}
+	}
 	for _, err := range errs {
 		if err != nil {
-			coll.Close()
+			for _, prog := range loaded {
+				prog.Close()
+			}
 			return nil, err
 		}
 	}
-	return coll, nil
+	return loaded, nil
 }
 
 // loadProgram loads spec's program name alone, in a collection of its own
@@ -103,4 +118,34 @@ func loadProgram(spec *ebpf.CollectionSpec, name string, maps map[string]*ebpf.M
 	}
 	defer coll.Close() // its clones of the maps
 	return coll.DetachProgram(name), nil
+}
+
+// laterPrograms are programs left out of the collection at load, loaded
+// only if attach needs them: the tracepoints of hooks that fentry serves.
+type laterPrograms struct {
+	spec  *ebpf.CollectionSpec // the spec the collection was loaded from
+	cache *btf.Cache
+}
+
+// loadLater loads those of names that are not in t.coll yet but wait in
+// t.later, into t.coll, with t.coll's maps.
+func (t *Tracer) loadLater(names []string) error {
+	if t.later == nil {
+		return nil
+	}
+	var missing []string
+	for _, name := range names {
+		if t.coll.Programs[name] == nil && t.later.spec.Programs[name] != nil {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	progs, err := loadPrograms(t.later.spec, missing, t.coll.Maps, t.later.cache)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", strings.Join(missing, ", "), err)
+	}
+	maps.Copy(t.coll.Programs, progs)
+	return nil
 }

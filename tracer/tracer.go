@@ -53,6 +53,9 @@ type Options struct {
 	FloodBurst   int // events each may send at once; 0: DefaultFloodBurst
 
 	tune func(*ebpf.CollectionSpec) // tests: change the spec before load
+	// tests: leave the fallback tracepoint programs to be loaded as they
+	// are attached, as when fentry loads, though here it did not.
+	deferFallbacks bool
 }
 
 // Tracer owns the loaded BPF objects and their attachments.
@@ -63,8 +66,9 @@ type Tracer struct {
 	hooks []Hook
 	notes []string // things done to the system on the way, for the user
 
-	fentryLoaded bool  // the fentry programs are in coll
-	fentryErr    error // why not
+	fentryLoaded bool           // the fentry programs are in coll
+	fentryErr    error          // why not
+	later        *laterPrograms // programs not loaded yet, until attach is done
 	reader       *ring.Reader
 	clock        bootClock
 
@@ -191,13 +195,19 @@ func (t *Tracer) load() error {
 		t.fentryErr = dropUnusableFentry(spec, cache)
 	}
 	t.fentryLoaded = t.fentryErr == nil
-	coll, err := newCollection(spec, cache)
+	hasProgram := func(name string) bool { return spec.Programs[name] != nil }
+	if t.opts.deferFallbacks {
+		hasProgram = func(string) bool { return true }
+	}
+	later := fentryFallbacks(hasProgram)
+	coll, loaded, err := newCollection(spec, cache, later)
 	if err != nil && t.fentryLoaded {
 		// The kernel took a probe but not our programs: use tracepoints.
 		t.fentryErr = fmt.Errorf("load fentry programs: %w", err)
 		t.fentryLoaded = false
 		dropFentry(spec, nil)
-		coll, err = newCollection(spec, cache)
+		later = nil
+		coll, loaded, err = newCollection(spec, cache, later)
 	}
 	if err != nil {
 		var verr *ebpf.VerifierError
@@ -211,6 +221,9 @@ func (t *Tracer) load() error {
 		return fmt.Errorf("--hooks fentry: %w: %w", ErrHookUnavailable, t.fentryErr)
 	}
 	t.coll = coll
+	if len(later) > 0 {
+		t.later = &laterPrograms{spec: loaded, cache: cache}
+	}
 	return nil
 }
 
@@ -219,34 +232,36 @@ func (t *Tracer) load() error {
 // programs call it), then also without task storage, keeping per-call
 // state in the hash map: the programs choose by the rdonly_cast and
 // use_task_storage constants, and the verifier drops the branches not
-// taken. The error is the first load's.
-func newCollection(spec *ebpf.CollectionSpec, cache *btf.Cache) (*ebpf.Collection, error) {
-	coll, err := loadCollection(spec, cache)
+// taken. The error is the first load's. The programs named in later are
+// not loaded; the spec returned is the one that loaded, to load them from
+// into the same maps.
+func newCollection(spec *ebpf.CollectionSpec, cache *btf.Cache, later []string) (*ebpf.Collection, *ebpf.CollectionSpec, error) {
+	coll, err := loadCollection(spec, cache, later)
 	if err == nil {
-		return coll, nil
+		return coll, spec, nil
 	}
 	fallback := spec.Copy()
 	cast := false
 	if err := setConfig(fallback, func(c *gen.NstraceConfig) { cast, c.RdonlyCast = c.RdonlyCast != 0, 0 }); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if cast {
-		if coll, err2 := loadCollection(fallback, cache); err2 == nil {
-			return coll, nil
+		if coll, err2 := loadCollection(fallback, cache, later); err2 == nil {
+			return coll, fallback, nil
 		}
 	}
 	if err := setConfig(fallback, func(c *gen.NstraceConfig) { c.UseTaskStorage = 0 }); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Still referenced, never used: any map the kernel has will do.
 	for _, name := range []string{gen.NstraceMapPendingTs, gen.NstraceMapExecTs} {
 		ts := fallback.Maps[name]
 		ts.Type, ts.MaxEntries, ts.Flags = ebpf.Hash, 1, 0
 	}
-	if coll, err2 := loadCollection(fallback, cache); err2 == nil {
-		return coll, nil
+	if coll, err2 := loadCollection(fallback, cache, later); err2 == nil {
+		return coll, fallback, nil
 	}
-	return nil, err
+	return nil, nil, err
 }
 
 // hasKfunc reports whether the kernel's BTF has the kfunc name.
