@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/internal/seal"
 	"github.com/nstrace/nstrace/tracer/session"
 )
@@ -59,11 +60,33 @@ func BenchmarkWriteEventSealed(b *testing.B) {
 // Writer drives it: each record's checksum, the hash of a 64 KiB buffer
 // of records at a time, and a share of one seal every DefaultEvery
 // records; chain without a key, keyed with one (a MAC and a key
-// derivation more per seal).
+// derivation more per seal). Both costs go by the byte, so it runs on a
+// short record and on a root process's, whose capability names,
+// command line and ancestors make it several times longer: what the
+// recorder writes under setns churn by root.
 func BenchmarkSealer(b *testing.B) {
-	eachKeying(b, func(b *testing.B, rk *seal.RunKey) {
-		benchmarkSealer(b, seal.NewSealer(rk, seal.Options{}))
-	})
+	for _, rec := range []struct {
+		name string
+		ev   event.Event
+	}{{"short", events(1)[0]}, {"root", rootEvent()}} {
+		b.Run(rec.name, func(b *testing.B) {
+			eachKeying(b, func(b *testing.B, rk *seal.RunKey) {
+				benchmarkSealer(b, seal.NewSealer(rk, seal.Options{}), &rec.ev)
+			})
+		})
+	}
+}
+
+// rootEvent is a setns by a root process with every capability and its
+// process identity: the long record of a churn run by root.
+func rootEvent() event.Event {
+	ev := events(1)[0]
+	ev.UID, ev.CgroupID, ev.UserNS, ev.Auid = 0, 1, 4026531837, event.NoAuid
+	ev.Caps, ev.HasCreds = 1<<41-1, true
+	ev.Process = &event.Process{Exe: "/usr/local/bin/churn", Args: []string{"/usr/local/bin/churn", "2000000"},
+		Ancestors: []event.Ancestor{{Pid: 4012, Comm: "bash", Exe: "/usr/bin/bash"},
+			{Pid: 3990, Comm: "sshd", Exe: "/usr/sbin/sshd"}, {Pid: 1, Comm: "systemd", Exe: "/usr/lib/systemd/systemd"}}}
+	return ev
 }
 
 // eachKeying runs fn as sub-benchmark "chain" without a run key and
@@ -94,8 +117,7 @@ func BenchmarkSeal(b *testing.B) {
 	})
 }
 
-func benchmarkSealer(b *testing.B, s *seal.Sealer) {
-	ev := events(1)[0]
+func benchmarkSealer(b *testing.B, s *seal.Sealer, ev *event.Event) {
 	line := append(ev.AppendJSON(nil), '\n')
 	perBuffer := (64 << 10) / len(line)
 	buf := bytes.Repeat(line, perBuffer)
