@@ -2,7 +2,6 @@ package resolve
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -11,6 +10,7 @@ import (
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/internal/container"
 	"github.com/nstrace/nstrace/tracer/internal/inventory"
+	"github.com/nstrace/nstrace/tracer/internal/procfs"
 )
 
 // Resolver labels the namespaces of events and keeps its inventory current
@@ -27,6 +27,8 @@ type Resolver struct {
 	last    time.Time                // the latest time seen: events, scans
 	swept   time.Time
 	unread  int
+
+	cgroupBuf []byte // reused for reading /proc/TID/cgroup
 
 	self      *inventory.MountTable // our mount namespace's nsfs mounts; live only
 	selfMnt   uint32                // its inode
@@ -355,8 +357,10 @@ func (r *Resolver) processContainer(ev *event.Event, now time.Time) *event.Conta
 		return pc.ctr
 	}
 	var ctr *event.Container
-	if data, err := os.ReadFile(r.procPath(ev.Tid, "cgroup")); err == nil {
-		ctr = r.cls.Process(string(data)).Container
+	data, ok := procfs.AppendTaskFile(r.cgroupBuf[:0], r.o.root, ev.Tid, "cgroup")
+	r.cgroupBuf = data[:0]
+	if ok {
+		ctr = r.cls.ProcessFile(data).Container
 	}
 	if len(r.procs) >= maxProcs {
 		clear(r.procs)
