@@ -2,6 +2,8 @@ package procfs
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strconv"
 	"unsafe"
 
@@ -54,5 +56,26 @@ func AppendTaskFile(dst []byte, root string, tid uint32, name string) ([]byte, b
 			return dst, true
 		}
 		dst = dst[:len(dst)+n]
+		// The files of /proc/TID this is for are written whole by one
+		// show (single_open), and a read fills all the room it is given
+		// up to the end: a read that left room was the last.
+		if len(dst) < cap(dst) {
+			return dst, true
+		}
 	}
+}
+
+// TaskGone tells that thread tid of process pid has exited and been
+// reaped, so that its /proc/TID is gone too, for the cost of a signal 0:
+// a look at a gone task's /proc walks the directory first. pid and tid are
+// as our pid namespace sees them (see ProcIsOurs).
+func TaskGone(pid, tid uint32) bool {
+	return errors.Is(unix.Tgkill(int(pid), int(tid), 0), unix.ESRCH)
+}
+
+// ProcIsOurs tells whether root/proc shows our own pid namespace, so that
+// what TaskGone says of a pid holds for root/proc/PID.
+func ProcIsOurs(root string) bool {
+	self, err := os.Readlink(filepath.Join(root, "proc/self"))
+	return err == nil && self == strconv.Itoa(os.Getpid())
 }

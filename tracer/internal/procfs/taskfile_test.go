@@ -3,9 +3,12 @@ package procfs
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestAppendTaskFileReadsItWhole(t *testing.T) {
@@ -40,5 +43,25 @@ func TestAppendTaskFileOfProcSelf(t *testing.T) {
 	got, ok = AppendTaskFile(nil, "/", uint32(os.Getpid()), "cgroup")
 	if !ok || !bytes.Equal(got, want) {
 		t.Errorf("by pid: got %q (ok %v), want %q", got, ok, want)
+	}
+}
+
+func TestTaskGone(t *testing.T) {
+	if !ProcIsOurs("/") {
+		t.Skip("/proc is not our pid namespace's here")
+	}
+	if ProcIsOurs(t.TempDir()) {
+		t.Error("ProcIsOurs of a root without /proc")
+	}
+	if TaskGone(uint32(os.Getpid()), uint32(unix.Gettid())) {
+		t.Error("TaskGone of this thread")
+	}
+	child := exec.Command("true")
+	if err := child.Run(); err != nil {
+		t.Fatal(err)
+	}
+	pid := uint32(child.Process.Pid)
+	if !TaskGone(pid, pid) {
+		t.Errorf("TaskGone(%d) of a reaped child: false", pid)
 	}
 }

@@ -29,6 +29,7 @@ type Resolver struct {
 	unread  int
 
 	cgroupBuf []byte // reused for reading /proc/TID/cgroup
+	procOurs  bool   // our /proc shows event pids: procfs.TaskGone holds for it
 
 	self      *inventory.MountTable // our mount namespace's nsfs mounts; live only
 	selfMnt   uint32                // its inode
@@ -93,6 +94,7 @@ func New(inv *inventory.Inventory, opts ...Option) *Resolver {
 		r.self = inventory.NewMountTable(r.procPath(0, "mountinfo"), o.root, o.probe, o.grace)
 		r.self.Sync()
 		r.selfMnt = r.mntOf(0)
+		r.procOurs = procfs.ProcIsOurs(o.root)
 	}
 	if inv != nil {
 		r.merge(inv, false)
@@ -357,10 +359,12 @@ func (r *Resolver) processContainer(ev *event.Event, now time.Time) *event.Conta
 		return pc.ctr
 	}
 	var ctr *event.Container
-	data, ok := procfs.AppendTaskFile(r.cgroupBuf[:0], r.o.root, ev.Tid, "cgroup")
-	r.cgroupBuf = data[:0]
-	if ok {
-		ctr = r.cls.ProcessFile(data).Container
+	if !r.procOurs || ev.Pid == 0 || !procfs.TaskGone(ev.Pid, ev.Tid) {
+		data, ok := appendTaskFile(r.cgroupBuf[:0], r.o.root, ev.Tid, "cgroup")
+		r.cgroupBuf = data[:0]
+		if ok {
+			ctr = r.cls.ProcessFile(data).Container
+		}
 	}
 	if len(r.procs) >= maxProcs {
 		clear(r.procs)
@@ -368,6 +372,9 @@ func (r *Resolver) processContainer(ev *event.Event, now time.Time) *event.Conta
 	r.procs[ev.Pid] = procContainer{ctr: ctr, at: now}
 	return ctr
 }
+
+// appendTaskFile reads a file of /proc/TID; tests count the reads.
+var appendTaskFile = procfs.AppendTaskFile
 
 // procContainer is a process's container as /proc said at a moment.
 type procContainer struct {
