@@ -54,14 +54,31 @@ func Paths(data string) (paths []string, v2 string) {
 // Classifier classifies cgroup paths, remembering each answer. On cgroup v1
 // and hybrid hosts the v2 path may say nothing, so it tries each hierarchy.
 type Classifier struct {
-	root  string // where run/runc and run/crun live
-	cache map[string]Class
+	root  string           // where run/runc and run/crun live
+	cache map[string]Class // by path
+	files map[string]Class // by the whole of /proc/PID/cgroup
 }
 
 // NewClassifier returns a classifier that looks for runc and crun state
 // under root.
 func NewClassifier(root string) *Classifier {
-	return &Classifier{root: root, cache: make(map[string]Class)}
+	return &Classifier{root: root, cache: make(map[string]Class), files: make(map[string]Class)}
+}
+
+// ProcessFile is Process for the bytes of /proc/PID/cgroup, remembering
+// each file's answer as Path does each path's: the processes of one
+// cgroup read alike, and a known file costs a map lookup, no allocation.
+func (c *Classifier) ProcessFile(data []byte) Class {
+	if cl, ok := c.files[string(data)]; ok {
+		return cl
+	}
+	s := string(data)
+	cl := c.Process(s)
+	if len(c.files) > 1<<12 { // churn: forget, do not grow
+		clear(c.files)
+	}
+	c.files[s] = cl
+	return cl
 }
 
 // Process classifies a process from the text of its /proc/PID/cgroup.
@@ -83,6 +100,7 @@ func (c *Classifier) Path(p string) Class {
 	cl := classify(p, c.stateRuntime)
 	if len(c.cache) > 1<<14 { // churn: forget, do not grow
 		clear(c.cache)
+		clear(c.files) // their answers came from the paths'
 	}
 	c.cache[p] = cl
 	return cl

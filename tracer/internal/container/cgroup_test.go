@@ -41,3 +41,20 @@ func TestClassifierFindsTheContainerInAV1Hierarchy(t *testing.T) {
 		t.Errorf("got %+v, want %+v", got.Container, want)
 	}
 }
+
+// ProcessFile answers as Process does, and a file it has seen costs no
+// allocation.
+func TestClassifierProcessFileRemembers(t *testing.T) {
+	id := fakeID("y")
+	c := NewClassifier(t.TempDir())
+	data := []byte("4:memory:/docker/" + id + "\n0::/\n")
+	if got, want := c.ProcessFile(data), c.Process(string(data)); !reflect.DeepEqual(got, want) || got.Container == nil {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { c.ProcessFile(data) }); allocs != 0 {
+		t.Errorf("%v allocations for a file seen", allocs)
+	}
+	if got := c.ProcessFile([]byte("4:memory:/user.slice\n0::/\n")); got.Container != nil {
+		t.Errorf("outside containers: got %+v", got.Container)
+	}
+}

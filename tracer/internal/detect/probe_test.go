@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/caps"
 )
 
 // fakeProc makes root/proc/TID/ns with the given links, as the kernel
@@ -68,7 +69,9 @@ func TestProbeReusedForEarlierEvents(t *testing.T) {
 
 // A task that is gone by the time its event is read (a short-lived child
 // that created a namespace and exited) costs one failed read of /proc, not
-// one per identity namespace; a live task's are all read.
+// one per identity namespace; a live task's are all read. A create no rule
+// could alert on (by root with CAP_SYS_ADMIN, no user namespace) reads
+// nothing.
 func TestProbeOfGoneTaskReadsOnce(t *testing.T) {
 	root := t.TempDir()
 	const live, gone = 40, 41
@@ -84,12 +87,15 @@ func TestProbeOfGoneTaskReadsOnce(t *testing.T) {
 	for _, c := range []struct {
 		tid       uint32
 		wantReads int
-	}{{gone, 1}, {live, 3}} {
+		uid       uint32
+		caps      uint64
+	}{{gone, 0, 0, caps.SysAdminMask}, {live, 0, 0, caps.SysAdminMask}, {gone, 1, 1000, 0}, {live, 3, 1000, 0}} {
 		reads = 0
 		d.Check(&event.Event{Time: time.Now(), Kind: event.Unshare, Pid: c.tid, Tid: c.tid, Ppid: 1, Comm: "x",
+			UID: c.uid, HasCreds: true, Caps: c.caps,
 			Changes: []event.Change{{Type: event.UTS, Action: event.Create, From: hostUTS, To: 7002}}})
 		if reads != c.wantReads {
-			t.Errorf("task %d: %d reads of /proc, want %d", c.tid, reads, c.wantReads)
+			t.Errorf("task %d uid %d: %d reads of /proc, want %d", c.tid, c.uid, reads, c.wantReads)
 		}
 	}
 }

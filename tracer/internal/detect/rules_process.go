@@ -164,14 +164,18 @@ func (d *Detector) checkContainerCreates(ev *event.Event, t *task) {
 			created |= 1 << c.Type
 		}
 	}
-	if created == 0 {
+	userns := created&(1<<event.User) != 0 && d.rules.builtin[bCtrUserns].enabled
+	noCap := ev.UID != 0 && ev.HasCreds && ev.Caps&caps.SysAdminMask == 0 && d.rules.builtin[bNoCap].enabled
+	// Where neither could fire, the container is not worth a look at
+	// /proc: a short-lived child's is a failed read.
+	if created == 0 || !userns && !noCap {
 		return
 	}
 	ctr := d.inContainer(ev, t)
 	if ctr == nil {
 		return
 	}
-	if created&(1<<event.User) != 0 && d.rules.builtin[bCtrUserns].enabled {
+	if userns {
 		b := make([]byte, 0, 200)
 		b = appendWho(b, ev)
 		b = append(b, ", inside "...)
@@ -183,7 +187,7 @@ func (d *Detector) checkContainerCreates(ev *event.Event, t *task) {
 		}
 		d.raise(bCtrUserns, ev, string(b), ctr, func(a *Alert) { a.Created = typeList(created) })
 	}
-	if ev.UID != 0 && ev.HasCreds && ev.Caps&caps.SysAdminMask == 0 && d.rules.builtin[bNoCap].enabled {
+	if noCap {
 		b := make([]byte, 0, 200)
 		b = appendWho(b, ev)
 		b = append(b, ", inside "...)

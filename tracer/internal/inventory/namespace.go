@@ -160,7 +160,8 @@ func KeyOf(t event.NsType, ino uint32) Key { return Key(BaseType(t))<<32 | Key(i
 // pid, cgroup and time have had them since they exist; mnt and net since
 // Linux 6.18 (before, theirs were dynamic). Dynamic inodes start at
 // 0xF0000000, so no other namespace can carry one of these.
-var initialInodes = map[event.NsType]uint32{
+// An array, not a map: every change of every event asks.
+var initialInodes = [event.NumNsTypes]uint32{
 	event.IPC: 0xEFFFFFFF, event.UTS: 0xEFFFFFFE, event.User: 0xEFFFFFFD,
 	event.Pid: 0xEFFFFFFC, event.Cgroup: 0xEFFFFFFB, event.Time: 0xEFFFFFFA,
 	event.Net: 0xEFFFFFF9, event.Mnt: 0xEFFFFFF8,
@@ -170,8 +171,8 @@ var initialInodes = map[event.NsType]uint32{
 // initial namespace of type t (pid_for_children and time_for_children are
 // read as pid and time): a namespace of the host's, wherever it is asked.
 func IsInitial(t event.NsType, ino uint32) bool {
-	v, ok := initialInodes[BaseType(t)]
-	return ok && v == ino
+	b := BaseType(t)
+	return int(b) < len(initialInodes) && initialInodes[b] != 0 && initialInodes[b] == ino
 }
 
 // mountName is the name a bind mount gives its namespace: the last path

@@ -2,7 +2,6 @@ package resolve
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -11,6 +10,7 @@ import (
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/internal/container"
 	"github.com/nstrace/nstrace/tracer/internal/inventory"
+	"github.com/nstrace/nstrace/tracer/internal/procfs"
 )
 
 // Resolver labels the namespaces of events and keeps its inventory current
@@ -27,6 +27,9 @@ type Resolver struct {
 	last    time.Time                // the latest time seen: events, scans
 	swept   time.Time
 	unread  int
+
+	cgroupBuf []byte // reused for reading /proc/TID/cgroup
+	procOurs  bool   // our /proc shows event pids: procfs.TaskGone holds for it
 
 	self      *inventory.MountTable // our mount namespace's nsfs mounts; live only
 	selfMnt   uint32                // its inode
@@ -91,6 +94,7 @@ func New(inv *inventory.Inventory, opts ...Option) *Resolver {
 		r.self = inventory.NewMountTable(r.procPath(0, "mountinfo"), o.root, o.probe, o.grace)
 		r.self.Sync()
 		r.selfMnt = r.mntOf(0)
+		r.procOurs = procfs.ProcIsOurs(o.root)
 	}
 	if inv != nil {
 		r.merge(inv, false)
@@ -355,8 +359,12 @@ func (r *Resolver) processContainer(ev *event.Event, now time.Time) *event.Conta
 		return pc.ctr
 	}
 	var ctr *event.Container
-	if data, err := os.ReadFile(r.procPath(ev.Tid, "cgroup")); err == nil {
-		ctr = r.cls.Process(string(data)).Container
+	if !r.procOurs || ev.Pid == 0 || !procfs.TaskGone(ev.Pid, ev.Tid) {
+		data, ok := appendTaskFile(r.cgroupBuf[:0], r.o.root, ev.Tid, "cgroup")
+		r.cgroupBuf = data[:0]
+		if ok {
+			ctr = r.cls.ProcessFile(data).Container
+		}
 	}
 	if len(r.procs) >= maxProcs {
 		clear(r.procs)
@@ -364,6 +372,9 @@ func (r *Resolver) processContainer(ev *event.Event, now time.Time) *event.Conta
 	r.procs[ev.Pid] = procContainer{ctr: ctr, at: now}
 	return ctr
 }
+
+// appendTaskFile reads a file of /proc/TID; tests count the reads.
+var appendTaskFile = procfs.AppendTaskFile
 
 // procContainer is a process's container as /proc said at a moment.
 type procContainer struct {

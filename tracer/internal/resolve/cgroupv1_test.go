@@ -1,0 +1,69 @@
+package resolve
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"testing"
+
+	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/inventory/inventorytest"
+)
+
+// v1Root is a host with cgroup v1 hierarchies mounted and no cgroup2, and
+// these processes' /proc/PID/cgroup.
+func v1Root(t testing.TB, cgroups map[uint32]string) string {
+	root := inventorytest.MountRoot(t)
+	inventorytest.WriteMountinfo(t, root, "30 22 0:26 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n")
+	for pid, data := range cgroups {
+		dir := filepath.Join(root, "proc", strconv.Itoa(int(pid)))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "cgroup"), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+// On a cgroup v1 host the kernel's cgroup id says nothing: the process's
+// container comes from /proc/PID/cgroup, the same for every process of a
+// cgroup, none for a process outside containers or gone.
+func TestResolveReadsV1CgroupsFromProc(t *testing.T) {
+	id := inventorytest.ID("v1")
+	inDocker := "4:memory:/docker/" + id + "\n1:name=systemd:/docker/" + id + "\n0::/\n"
+	root := v1Root(t, map[uint32]string{500: inDocker, 501: inDocker, 502: "4:memory:/user.slice\n1:name=systemd:/user.slice\n0::/\n"})
+	r := New(nil, WithRoot(root))
+	docker := &event.Container{ID: id, Runtime: "docker"}
+	for _, c := range []struct {
+		pid  uint32
+		want *event.Container
+	}{{500, docker}, {501, docker}, {502, nil}, {503, nil}} {
+		ev := &event.Event{Time: t0, Kind: event.Unshare, Pid: c.pid, Tid: c.pid, CgroupID: 1}
+		r.Resolve(ev)
+		if !reflect.DeepEqual(ev.Container, c.want) {
+			t.Errorf("pid %d: container %+v, want %+v", c.pid, ev.Container, c.want)
+		}
+	}
+}
+
+// Reading again a process whose cgroup file is known allocates nothing.
+func TestResolveV1CgroupReadAllocatesNothing(t *testing.T) {
+	id := inventorytest.ID("v1")
+	root := v1Root(t, map[uint32]string{600: "4:memory:/docker/" + id + "\n0::/\n"})
+	r := New(nil, WithRoot(root))
+	ev := &event.Event{Time: t0, Kind: event.Unshare, Pid: 600, Tid: 600, CgroupID: 1}
+	r.Resolve(ev)
+	allocs := testing.AllocsPerRun(100, func() {
+		ev.Time, ev.Container = ev.Time.Add(2*procTTL), nil
+		r.Resolve(ev)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per read", allocs)
+	}
+	if ev.Container == nil || ev.Container.ID != id {
+		t.Errorf("container %+v, want %s", ev.Container, id)
+	}
+}
