@@ -16,20 +16,8 @@ import (
 // task, no /proc).
 func NsInode(root string, tid uint32, t event.NsType) uint32 {
 	var path [256]byte
-	p := append(path[:0], root...)
-	if len(p) == 0 || p[len(p)-1] != '/' {
-		p = append(p, '/')
-	}
-	p = append(p, "proc/"...)
-	if tid == 0 {
-		p = append(p, "self"...)
-	} else {
-		p = strconv.AppendUint(p, uint64(tid), 10)
-	}
-	p = append(p, "/ns/"...)
-	p = append(p, t.String()...)
-	p = append(p, 0)
-	if len(p) > len(path) {
+	p, ok := taskPath(&path, root, tid, "/ns/", t.String())
+	if !ok {
 		return 0
 	}
 	var buf [64]byte

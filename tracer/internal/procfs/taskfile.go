@@ -17,20 +17,8 @@ import (
 // short-lived one is often gone by the time its event is read).
 func AppendTaskFile(dst []byte, root string, tid uint32, name string) ([]byte, bool) {
 	var path [256]byte
-	p := append(path[:0], root...)
-	if len(p) == 0 || p[len(p)-1] != '/' {
-		p = append(p, '/')
-	}
-	p = append(p, "proc/"...)
-	if tid == 0 {
-		p = append(p, "self"...)
-	} else {
-		p = strconv.AppendUint(p, uint64(tid), 10)
-	}
-	p = append(p, '/')
-	p = append(p, name...)
-	p = append(p, 0)
-	if len(p) > len(path) {
+	p, ok := taskPath(&path, root, tid, "/", name)
+	if !ok {
 		return dst, false
 	}
 	atFdcwd := unix.AT_FDCWD
@@ -78,4 +66,24 @@ func TaskGone(pid, tid uint32) bool {
 func ProcIsOurs(root string) bool {
 	self, err := os.Readlink(filepath.Join(root, "proc/self"))
 	return err == nil && self == strconv.Itoa(os.Getpid())
+}
+
+// taskPath writes root/proc/TID<sub><name> (root/proc/self for tid 0) into
+// buf, NUL-terminated for a raw system call, so that reading a task's file
+// on the hot path allocates nothing. False when it does not fit.
+func taskPath(buf *[256]byte, root string, tid uint32, sub, name string) ([]byte, bool) {
+	p := append(buf[:0], root...)
+	if len(p) == 0 || p[len(p)-1] != '/' {
+		p = append(p, '/')
+	}
+	p = append(p, "proc/"...)
+	if tid == 0 {
+		p = append(p, "self"...)
+	} else {
+		p = strconv.AppendUint(p, uint64(tid), 10)
+	}
+	p = append(p, sub...)
+	p = append(p, name...)
+	p = append(p, 0)
+	return p, len(p) <= len(buf)
 }
