@@ -30,17 +30,8 @@ func (c *contents) get(raw *gen.NstraceProc) *event.Process {
 	if p, ok := c.m[string(c.fp)]; ok {
 		return p
 	}
-	if c.m == nil {
-		c.m = make(map[string]*event.Process)
-	}
-	if len(c.m) >= maxContents {
-		for old := range c.m {
-			delete(c.m, old)
-			break
-		}
-	}
 	p := Decode(raw)
-	c.m[string(c.fp)] = p
+	c.m = putBounded(c.m, maxContents, string(c.fp), p)
 	return p
 }
 

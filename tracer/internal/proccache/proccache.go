@@ -60,17 +60,8 @@ func (c *Cache) Get(raw *gen.NstraceProc) *event.Process {
 	if p, ok := c.m[k]; ok {
 		return p
 	}
-	if c.m == nil {
-		c.m = make(map[key]*event.Process)
-	}
-	if len(c.m) >= MaxEntries {
-		for old := range c.m {
-			delete(c.m, old)
-			break
-		}
-	}
 	p := c.same.get(raw)
-	c.m[k] = p
+	c.m = putBounded(c.m, MaxEntries, k, p)
 	return p
 }
 
@@ -127,4 +118,20 @@ func cString(s []int8) string {
 		b = b[:i]
 	}
 	return string(b)
+}
+
+// putBounded stores v under k in m, made on first use, first evicting an
+// arbitrary entry when m holds limit: a bound on memory, not a recency order.
+func putBounded[K comparable, V any](m map[K]V, limit int, k K, v V) map[K]V {
+	if m == nil {
+		m = make(map[K]V)
+	}
+	if len(m) >= limit {
+		for old := range m {
+			delete(m, old)
+			break
+		}
+	}
+	m[k] = v
+	return m
 }
