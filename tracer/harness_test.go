@@ -1,7 +1,6 @@
 package tracer_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -204,19 +203,8 @@ func holdProcess(t testing.TB, attr *syscall.SysProcAttr) (int, nsSet) {
 	testenv.RequireKernel(t) // new namespaces need root: without it, skip as the kernel tests do
 	cmd := exec.Command("sh", "-c", "exec 3<&0; cat <&3 & echo started; wait")
 	cmd.SysProcAttr = attr
-	hold, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start held process: %v", err)
-	}
-	t.Cleanup(func() { hold.Close(); _ = cmd.Wait() }) // reaps only; exits on EOF
-	line, err := bufio.NewReader(out).ReadString('\n')
+	_, out := testenv.StartPiped(t, cmd) // it exits at the end of its stdin
+	line, err := out.ReadString('\n')
 	if line != "started\n" {
 		t.Fatalf("held process said %q, %v", line, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"strconv"
 	"testing"
+
+	"github.com/nstrace/nstrace/tracer/internal/testenv"
 )
 
 // vforkHold runs the vfork-hold test helper: callers threads, each in a
@@ -24,20 +26,8 @@ func startVforkHold(t *testing.T, callers int) *vforkHold {
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "NSTRACE_TEST_HELPER=vfork-hold", "NSTRACE_HOLD_CALLERS="+strconv.Itoa(callers))
 	cmd.Stderr = os.Stderr
-	hold, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	h := &vforkHold{cmd: cmd, hold: hold, out: bufio.NewReader(out)}
-	t.Cleanup(func() { h.hold.Close(); _ = h.cmd.Wait() }) // reaps only, if release did not
-	return h
+	hold, out := testenv.StartPiped(t, cmd)
+	return &vforkHold{cmd: cmd, hold: hold, out: out}
 }
 
 func (h *vforkHold) pid() uint32 { return uint32(h.cmd.Process.Pid) }
