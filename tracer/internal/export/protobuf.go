@@ -73,16 +73,11 @@ func openField(b []byte, field int) ([]byte, int) {
 }
 
 func closeField(b []byte, mark int) []byte {
-	n := len(b) - mark - 1
-	if n < 0x80 {
+	if n := len(b) - mark - 1; n < 0x80 { // most values: kept small enough to inline
 		b[mark] = byte(n)
 		return b
 	}
-	k := uvarintLen(uint64(n))
-	b = append(b, make([]byte, k-1)...)
-	copy(b[mark+k:], b[mark+1:mark+1+n])
-	binary.PutUvarint(b[mark:], uint64(n))
-	return b
+	return closeLength(b, mark, 1)
 }
 
 // openWide is openField for a field whose contents are likely past 127
@@ -94,20 +89,21 @@ func openWide(b []byte, field int) ([]byte, int) {
 	return append(b, 0, 0), len(b)
 }
 
-func closeWide(b []byte, mark int) []byte {
-	n := len(b) - mark - 2
-	switch {
-	case n < 0x80:
-		b[mark] = byte(n)
-		copy(b[mark+1:], b[mark+2:])
-		return b[:len(b)-1]
-	case n < 0x4000:
-		b[mark], b[mark+1] = byte(n)|0x80, byte(n>>7)
-		return b
+func closeWide(b []byte, mark int) []byte { return closeLength(b, mark, 2) }
+
+// closeLength writes, at mark, the length of what follows the kept bytes
+// there as a varint, moving the contents when it takes fewer or more
+// bytes than were kept.
+func closeLength(b []byte, mark, kept int) []byte {
+	n := len(b) - mark - kept
+	switch k := uvarintLen(uint64(n)); {
+	case k < kept:
+		copy(b[mark+k:], b[mark+kept:])
+		b = b[:len(b)-(kept-k)]
+	case k > kept:
+		b = append(b, make([]byte, k-kept)...)
+		copy(b[mark+k:], b[mark+kept:mark+kept+n])
 	}
-	k := uvarintLen(uint64(n))
-	b = append(b, make([]byte, k-2)...)
-	copy(b[mark+k:], b[mark+2:mark+2+n])
 	binary.PutUvarint(b[mark:], uint64(n))
 	return b
 }
