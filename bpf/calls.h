@@ -134,6 +134,7 @@ static __always_inline int exit_ns_call(long ret)
 		goto out;
 	e->flags = p->flags;
 	e->caps = p->caps; /* before the call: unshare(CLONE_NEWUSER) grants all */
+	read_where(e, task);
 	if (ret < 0) {
 		e->error = -ret;
 		if (p->kind == EVENT_SETNS)

@@ -76,6 +76,14 @@ struct event {
 	__u32 proc_tgid; /* has_proc PROC_REF: the process named, as proc.tgid */
 	__u64 caps;      /* the caller's effective capabilities before the call */
 	__u64 proc_exec_id; /* has_proc PROC_REF: its image, as proc.exec_id */
+	/* Where the event's task (for clone: the child) is after the call: its
+	 * mount, own pid, uts and ipc namespaces, which tell a container's
+	 * process from the host's. Detection reads them here instead of from
+	 * /proc, where a task may be gone; 0 where not read (see read_where). */
+	__u32 where_mnt;
+	__u32 where_pid;
+	__u32 where_uts;
+	__u32 where_ipc;
 	struct change changes[NS_TYPES];
 	struct proc proc; /* the caller: proc.h */
 };

@@ -22,6 +22,9 @@
 
 #define ALL_TYPES ((1U << NS_TYPES) - 1)
 
+/* The initial pid namespace's inode (enum proc_ns_ino: PROC_PID_INIT_INO). */
+#define PROC_PID_INIT_INO_ 0xEFFFFFFCU
+
 /* Fields that ns_common gained in 6.18, declared apart so that the code also
  * compiles against an older kernel's vmlinux.h (arm64's is 6.1's). */
 struct ns_common___new {

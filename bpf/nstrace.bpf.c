@@ -268,6 +268,7 @@ int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 	e->tid = child->pid;
 	e->ppid = parent->tgid;
 	e->flags = flags;
+	read_where(e, child);
 	pn = nsp_of(parent);
 	cn = nsp_of(child);
 	/* Only the types whose namespace differs are read: a pointer compare

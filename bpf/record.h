@@ -10,6 +10,7 @@
 #include <bpf/bpf_helpers.h>
 #include "event.h"
 #include "state.h"
+#include "ns.h"
 
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
@@ -148,8 +149,30 @@ static __always_inline struct event *new_event(__u8 kind, struct task_struct *ho
 	e->target_type = 0;
 	e->user_ns = task->real_cred->user_ns->ns.inum;
 	e->has_proc = 0;
+	e->where_mnt = 0;
+	e->where_pid = 0;
+	e->where_uts = 0;
+	e->where_ipc = 0;
 	read_creds(e, task, hot, caps);
 	return e;
+}
+
+/* read_where fills e's where_* from t, through a readable() pointer: plain
+ * loads, and no read of the pid numbers[] (a probe read) for the tasks of
+ * the initial pid namespace, the only one at level 0. */
+static __always_inline void read_where(struct event *e, struct task_struct *t)
+{
+	struct nsproxy *nsp = t->nsproxy;
+	struct pid_namespace *pidns;
+
+	e->where_mnt = nsp->mnt_ns->ns.inum;
+	e->where_uts = nsp->uts_ns->ns.inum;
+	e->where_ipc = nsp->ipc_ns->ns.inum;
+	e->where_pid = PROC_PID_INIT_INO_;
+	if (t->thread_pid->level) {
+		pidns = active_pid_ns(t);
+		e->where_pid = BPF_CORE_READ(pidns, ns.inum);
+	}
 }
 
 static __always_inline void add_change(struct event *e, int type, __u8 action, __u32 from, __u32 to,

@@ -114,6 +114,10 @@ type NstraceEvent struct {
 	ProcTgid   uint32
 	Caps       uint64
 	ProcExecId uint64
+	WhereMnt   uint32
+	WherePid   uint32
+	WhereUts   uint32
+	WhereIpc   uint32
 	Changes    [10]NstraceChange
 	Proc       NstraceProc
 }

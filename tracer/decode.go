@@ -73,6 +73,8 @@ func (d *decoder) decode(sample []byte, clock *bootClock, ev *event.Event) error
 	if r.Kind != uint8(event.Destroy) {
 		ev.Auid, ev.Caps, ev.HasCreds = r.Auid, r.Caps, true
 	}
+	ev.Where[event.Mnt], ev.Where[event.Pid] = r.WhereMnt, r.WherePid
+	ev.Where[event.UTS], ev.Where[event.IPC] = r.WhereUts, r.WhereIpc
 	switch r.HasProc {
 	case uint8(gen.NstraceProcFormPROC_REF):
 		ev.Process = d.procs.Find(r.ProcTgid, r.ProcExecId)

@@ -28,7 +28,7 @@ func commOf(s string) (c [16]int8) {
 func TestDecodeTurnsARecordIntoAnEvent(t *testing.T) {
 	r := gen.NstraceEvent{BootNs: 5_000_000_123, Flags: syscall.CLONE_NEWNET, CgroupId: 77,
 		Pid: 10, Tid: 11, Ppid: 9, Uid: 1000, Kind: uint8(event.Unshare), NrChanges: 1, Comm: commOf("ip"), UserNs: 4026531837,
-		Auid: 1000, Caps: caps.SysAdminMask}
+		Auid: 1000, Caps: caps.SysAdminMask, WhereMnt: 4026531841, WherePid: 4026531836, WhereUts: 4026532177, WhereIpc: 4026531839}
 	r.Changes[0] = gen.NstraceChange{ToId: 42, From: 4026531833, To: 4026532178, Type: uint8(event.Net), Action: uint8(event.Create)}
 	clock := bootClock{offset: 1_000_000_000_000_000_000}
 	var d decoder
@@ -42,6 +42,11 @@ func TestDecodeTurnsARecordIntoAnEvent(t *testing.T) {
 		Changes: []event.Change{{Type: event.Net, Action: event.Create, From: 4026531833, To: 4026532178, NsID: 42}}}
 	if got, w := string(ev.AppendJSON(nil)), string(want.AppendJSON(nil)); got != w {
 		t.Errorf("decoded\n %s\nwant\n %s", got, w)
+	}
+	var where [event.NumNsTypes]uint32
+	where[event.Mnt], where[event.Pid], where[event.UTS], where[event.IPC] = 4026531841, 4026531836, 4026532177, 4026531839
+	if ev.Where != where {
+		t.Errorf("where %v, want %v", ev.Where, where)
 	}
 }
 

@@ -208,6 +208,12 @@ type Event struct {
 	Caps     uint64
 	HasCreds bool
 	Process  *Process // the process behind the event, where known
+
+	// Where the task (for clone: the child) is after the event, by type:
+	// its mount, pid, uts and ipc namespaces as the kernel read them with
+	// the event, 0 where it did not (other types; replayed sessions).
+	// Detection places a task with them; they are not written out.
+	Where [NumNsTypes]uint32
 }
 
 // Failed reports whether the event is a denied or failed attempt.

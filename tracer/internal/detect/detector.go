@@ -185,16 +185,30 @@ func (d *Detector) before(ev *event.Event) *task {
 			}
 		}
 	}
+	var changed uint16
+	stale := false
 	for i := range ev.Changes {
 		c := &ev.Changes[i]
-		if c.From != 0 && t.has(c.Type) && t.ns[c.Type] != c.From {
-			t.reset()
-			break
-		}
+		changed |= 1 << c.Type
+		stale = stale || c.From != 0 && t.has(c.Type) && t.ns[c.Type] != c.From
+	}
+	// Where the kernel says the task is, for a type the event did not
+	// change, is also where it was before the event.
+	for _, ty := range identityTypes {
+		ino := ev.Where[ty]
+		stale = stale || ino != 0 && changed&(1<<ty) == 0 && t.has(ty) && t.ns[ty] != ino
+	}
+	if stale {
+		t.reset()
 	}
 	for i := range ev.Changes {
 		if c := &ev.Changes[i]; c.From != 0 && !t.has(c.Type) {
 			t.set(c.Type, c.From, nil)
+		}
+	}
+	for _, ty := range identityTypes {
+		if ino := ev.Where[ty]; ino != 0 && changed&(1<<ty) == 0 && !t.has(ty) {
+			t.set(ty, ino, nil)
 		}
 	}
 	return t
@@ -245,7 +259,8 @@ func isIdentity(t event.NsType) bool {
 
 // identity says where t is: a bit per identity type whose namespace is not
 // the host's, and the container the first of those belongs to (nil when
-// none is labelled). Namespaces no event showed are read from /proc when
+// none is labelled). Namespaces neither an event's changes nor its Where
+// showed (events the kernel did not stamp) are read from /proc when
 // allowed; still unknown ones count as the host's.
 func (d *Detector) identity(ev *event.Event, t *task) (away uint16, ctr *event.Container) {
 	for i, ty := range identityTypes {

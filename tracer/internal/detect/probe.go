@@ -8,10 +8,12 @@ import (
 )
 
 // probe is what /proc said of a task's identity namespaces, and a time
-// before it was read. Under setns churn with flood accounting on, the
-// consumer sees only a task's joins into the host's namespaces: each one
-// disagrees with where the task was last seen, resets its record, and needs
-// its identity namespaces read again (three path lookups an event). Yet a
+// before it was read: for the events that do not say where their task is
+// (event.Where), the kernel's own, which most do. Under setns churn with
+// flood accounting on, the consumer sees only a task's joins into the
+// host's namespaces: each one disagrees with where the task was last seen,
+// resets its record, and, without Where, needs its identity namespaces read
+// again (three path lookups an event). Yet a
 // reading taken after an event happened tells as much about that event as
 // any later one: all of them come after it. So a reading is reused for the
 // events that happened before it was taken, the backlog the consumer is
