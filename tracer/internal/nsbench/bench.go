@@ -164,6 +164,15 @@ func runTraced(o *options, w workload, t tracer, c *cell, res *results) error {
 		c.ConsumerCPUNs += s.cpuSinceReady().Nanoseconds()
 		c.ConsumerEvents += sum.Events
 		c.consumerRuns().addLoaded(s.cpuSinceReady(), sum.Events, length)
+		st, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		cpu, err := writeFloor(o.dir, st.Size())
+		if err != nil {
+			return err
+		}
+		c.consumerRuns().addWriteFloor(st.Size(), cpu)
 	}
 	return nil
 }

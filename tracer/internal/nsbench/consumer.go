@@ -25,6 +25,10 @@ type consumerRuns struct {
 	// MarginalNs is (median loaded CPU − median idle CPU) ÷ median loaded
 	// events; 0 until settled, or without idle runs.
 	MarginalNs float64 `json:"marginal_cpu_ns_per_event,omitempty"`
+	// The bytes each loaded run wrote, and the CPU writeFloor took to
+	// write as many: the part of the marginal CPU no encoding can save.
+	LoadedBytes  []int64 `json:"loaded_bytes"`
+	WriteFloorNs []int64 `json:"write_floor_cpu_ns"`
 
 	lengths []time.Duration // ready to stop of the loaded runs
 }
@@ -40,6 +44,21 @@ func (r *consumerRuns) addLoaded(cpu time.Duration, events int64, length time.Du
 	r.LoadedCPUNs = append(r.LoadedCPUNs, cpu.Nanoseconds())
 	r.LoadedEvents = append(r.LoadedEvents, events)
 	r.lengths = append(r.lengths, length)
+}
+
+func (r *consumerRuns) addWriteFloor(bytes int64, cpu time.Duration) {
+	r.LoadedBytes = append(r.LoadedBytes, bytes)
+	r.WriteFloorNs = append(r.WriteFloorNs, cpu.Nanoseconds())
+}
+
+// writeFloor is writeFloor's CPU per event: median CPU ÷ median loaded
+// events, and the bytes an event wrote.
+func (r *consumerRuns) writeFloor() (ns, bytes float64, ok bool) {
+	events := medianInt(r.LoadedEvents)
+	if events <= 0 || len(r.WriteFloorNs) == 0 {
+		return 0, 0, false
+	}
+	return medianInt(r.WriteFloorNs) / events, medianInt(r.LoadedBytes) / events, true
 }
 
 func (r *consumerRuns) addIdle(cpu time.Duration, events int64) {
@@ -141,7 +160,8 @@ func (r *consumerRuns) idleProgress(title string) string {
 // runs' CPU taken out.
 func (res *results) writeConsumer(w io.Writer) {
 	t := [][]string{{"workload", "tracer", "events a run", "idle runs' events", "CPU ms a run: loaded ; idle",
-		"raw CPU ns/event", fmt.Sprintf("marginal CPU ns/event (goal ≤ %d)", consumerGoal)}}
+		"raw CPU ns/event", fmt.Sprintf("marginal CPU ns/event (goal ≤ %d)", consumerGoal),
+		"bytes/event", "write(2) floor ns/event", "marginal − floor"}}
 	for _, r := range res.Rows {
 		for _, name := range res.Tracers {
 			c := r.Traced[name]
@@ -163,8 +183,16 @@ func (res *results) writeConsumer(w io.Writer) {
 				idleCPU = fmt.Sprintf("%.1f", medianInt(runs.IdleCPUNs)/1e6)
 				marginal = fmt.Sprintf("%.0f %s", m, pass(m <= consumerGoal))
 			}
+			bytes, floor, beyond := "—", "—", "—"
+			if ns, b, ok := runs.writeFloor(); ok {
+				bytes, floor = fmt.Sprintf("%.0f", b), fmt.Sprintf("%.0f", ns)
+				if m, ok := runs.marginal(); ok {
+					beyond = fmt.Sprintf("%.0f", m-ns)
+				}
+			}
 			t = append(t, []string{r.Workload, res.Titles[name], fmtInt(medianInt(runs.LoadedEvents)), idleEvents,
-				fmt.Sprintf("%.1f ; %s", medianInt(runs.LoadedCPUNs)/1e6, idleCPU), fmt.Sprintf("%.0f", raw), marginal})
+				fmt.Sprintf("%.1f ; %s", medianInt(runs.LoadedCPUNs)/1e6, idleCPU), fmt.Sprintf("%.0f", raw), marginal,
+				bytes, floor, beyond})
 		}
 	}
 	if len(t) == 1 {
@@ -174,4 +202,5 @@ func (res *results) writeConsumer(w io.Writer) {
 	writeMarkdown(w, t)
 	fmt.Fprintf(w, "\n- raw: CPU of a run with the workload ÷ the events its summary counted. It includes work no event causes (unmapping the ring, closing the programs, -w's fsync, the summary), which weighs more the shorter the run.\n")
 	fmt.Fprintf(w, "- marginal: (CPU of a run with the workload − CPU of an idle run) ÷ those events: what each event adds. Idle runs start, get ready, wait as long as the runs with the workload, and stop, with no workload, in the same rounds; their events are the rest of the machine's.\n")
+	fmt.Fprintf(w, "- write(2) floor: after each run, the CPU this harness takes to write as many bytes as the run's output file holds to a new file beside it, in 256 KiB writes, ÷ that run's events: what no encoding can save while every line keeps its fields. marginal − floor is the rest: ring, decoding, resolving, detection, encoding.\n")
 }
