@@ -225,7 +225,9 @@ func runTable(o *options, tracers []tracer, res *results) error {
 	if o.costs {
 		var costTracers []tracer
 		for _, t := range tracers {
-			if !t.recorder && !t.floor { // -w runs -o json's programs; the floor's are empty
+			// -w runs -o json's programs. The floor's, empty, show what
+			// run_time_ns counts of a program that does nothing.
+			if !t.recorder {
 				costTracers = append(costTracers, t)
 			}
 		}

@@ -138,7 +138,7 @@ func (res *results) writeMemory(w io.Writer) {
 
 func (res *results) writeCosts(w io.Writer) {
 	if len(res.Costs) > 0 {
-		fmt.Fprintf(w, "\nKernel cost per BPF program while each workload ran (run_time_ns ÷ run_cnt, stats on; programs that ran for other processes now and then left out):\n\n")
+		fmt.Fprintf(w, "\nKernel cost per BPF program while each workload ran (run_time_ns ÷ run_cnt, stats on; programs that ran for other processes now and then left out; the floor's programs do nothing: their figure is what the accounting and the call add to every program's):\n\n")
 		t := [][]string{{"workload", "tracer", "program", "runs", "ns/run"}}
 		for _, c := range res.mainCosts() {
 			t = append(t, []string{c.Workload, c.Tracer, c.Program, strconv.FormatUint(c.Runs, 10), fmt.Sprintf("%.0f", c.NsPerRun)})
