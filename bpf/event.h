@@ -84,12 +84,17 @@ struct event {
 	__u32 where_pid;
 	__u32 where_uts;
 	__u32 where_ipc;
+	/* Where cgroup_id is the v2 root's (1: a host that runs containers
+	 * under cgroup v1), the id of the caller's v1 memory cgroup: the inode
+	 * of its directory under /sys/fs/cgroup/memory. 0 otherwise (and
+	 * where the memory controller is on the v2 hierarchy). */
+	__u64 mem_cgroup_id;
 	struct change changes[NS_TYPES];
 	struct proc proc; /* the caller: proc.h */
 };
 
 /* A source past its share: events counted instead of sent, per key.
- * cgroup is the source's cgroup key (see source_cgroup in flood.h). */
+ * cgroup is the source's cgroup key (see source_cgroup in record.h). */
 struct flood_key {
 	__u64 cgroup;
 	__u32 uid;

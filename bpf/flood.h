@@ -47,32 +47,6 @@ static __always_inline bool first_failure(struct event *e)
 	return true;
 }
 
-/* The cgroup a source is charged to: its cgroup v2 id, or, where the task
- * sits at the v2 root (hybrid hosts that run containers under cgroup v1),
- * the id of its v1 memory cgroup (the inode of its directory under
- * /sys/fs/cgroup/memory). Both are kernfs ids: one key space. Takes the v2
- * id as a value, not the event: clang would otherwise merge the two reads
- * into one load through either the event or the kernfs node, which the
- * 6.1 verifier refuses ("same insn cannot be used with different
- * pointers"). */
-static __always_inline __u64 source_cgroup(__u64 cgroup_id)
-{
-	struct task_struct *t;
-	struct cgroup_subsys_state *css;
-	int memory;
-
-	if (cgroup_id != 1 || !bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
-		return cgroup_id;
-	memory = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
-	if (memory < 0 || memory >= 12)
-		return cgroup_id;
-	t = current_readable();
-	css = t->cgroups->subsys[memory];
-	if (!css)
-		return cgroup_id;
-	return css->cgroup->kn->id;
-}
-
 /* take charges one event to a bucket; false when it is past its share, and
  * then *until is when it may have room again (it only moves later). */
 static __always_inline bool take(void *bucket, void *key, __u64 now, __u64 *until)
@@ -211,13 +185,13 @@ __noinline int admit(struct event *e)
 	 * time: its buckets need not be asked again before then. */
 	m = bpf_map_lookup_elem(&flood_memo, &zero);
 	if (m && m->uid == uid && now < m->until_ns) {
-		cg = source_cgroup(e->cgroup_id);
+		cg = source_cgroup(e);
 		if (cg == m->cgroup)
 			goto past;
 	}
 	if (take(&uid_bucket, &uid, now, &uid_until) && ring_has_room())
 		return true;
-	cg = source_cgroup(e->cgroup_id);
+	cg = source_cgroup(e);
 	if (take(&cgroup_bucket, &cg, now, &cg_until) && ring_has_room())
 		return true;
 	if (m && uid_until && cg_until) {

@@ -106,6 +106,36 @@ static __always_inline void read_creds(struct event *e, struct task_struct *t, b
 		bpf_core_read(&e->caps, sizeof(e->caps), &t->cred->cap_effective);
 }
 
+/* The id of t's cgroup v1 memory cgroup: the inode of its directory under
+ * /sys/fs/cgroup/memory, a kernfs id as v2 ids are. 0 where the kernel has
+ * no memory controller, or has it on the v2 hierarchy. Asked for tasks at
+ * the v2 root only (cgroup id 1), which on a host that runs containers
+ * under cgroup v1 is every task: there the v2 id says nothing. */
+static __always_inline __u64 memory_cgroup(struct task_struct *t)
+{
+	struct cgroup_subsys_state *css;
+	struct css_set *set = t->cgroups;
+	int memory;
+
+	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+		return 0;
+	memory = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	if (memory < 0 || memory >= 12)
+		return 0;
+	css = set->subsys[memory];
+	if (!css || css->cgroup == set->dfl_cgrp)
+		return 0;
+	return css->cgroup->kn->id;
+}
+
+/* The cgroup a source is charged to (flood.h): its v1 memory cgroup where
+ * the record has one, else its v2 cgroup. Both are kernfs ids: one key
+ * space. */
+static __always_inline __u64 source_cgroup(struct event *e)
+{
+	return e->mem_cgroup_id ? e->mem_cgroup_id : e->cgroup_id;
+}
+
 /* new_event starts a record about the current task. hot: the current task,
  * for the programs that run often (setns, unshare, the fork hook), whose
  * fields are then read with plain loads through its BTF pointer; they run
@@ -153,6 +183,9 @@ static __always_inline struct event *new_event(__u8 kind, struct task_struct *ho
 	e->where_pid = 0;
 	e->where_uts = 0;
 	e->where_ipc = 0;
+	e->mem_cgroup_id = 0;
+	if (e->cgroup_id == 1)
+		e->mem_cgroup_id = memory_cgroup(task);
 	read_creds(e, task, hot, caps);
 	return e;
 }

@@ -94,32 +94,33 @@ const (
 )
 
 type NstraceEvent struct {
-	_          structs.HostLayout
-	BootNs     uint64
-	Flags      uint64
-	CgroupId   uint64
-	Pid        uint32
-	Tid        uint32
-	Ppid       uint32
-	Uid        uint32
-	Error      int32
-	TargetIno  uint32
-	Kind       uint8
-	NrChanges  uint8
-	TargetType uint8
-	HasProc    uint8
-	Comm       [16]int8
-	UserNs     uint32
-	Auid       uint32
-	ProcTgid   uint32
-	Caps       uint64
-	ProcExecId uint64
-	WhereMnt   uint32
-	WherePid   uint32
-	WhereUts   uint32
-	WhereIpc   uint32
-	Changes    [10]NstraceChange
-	Proc       NstraceProc
+	_           structs.HostLayout
+	BootNs      uint64
+	Flags       uint64
+	CgroupId    uint64
+	Pid         uint32
+	Tid         uint32
+	Ppid        uint32
+	Uid         uint32
+	Error       int32
+	TargetIno   uint32
+	Kind        uint8
+	NrChanges   uint8
+	TargetType  uint8
+	HasProc     uint8
+	Comm        [16]int8
+	UserNs      uint32
+	Auid        uint32
+	ProcTgid    uint32
+	Caps        uint64
+	ProcExecId  uint64
+	WhereMnt    uint32
+	WherePid    uint32
+	WhereUts    uint32
+	WhereIpc    uint32
+	MemCgroupId uint64
+	Changes     [10]NstraceChange
+	Proc        NstraceProc
 }
 
 type NstraceEventKind uint32

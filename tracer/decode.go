@@ -57,7 +57,7 @@ func (d *decoder) decode(sample []byte, clock *bootClock, ev *event.Event) error
 	ev.Pid, ev.Tid, ev.Ppid, ev.UID = r.Pid, r.Tid, r.Ppid, r.Uid
 	ev.Comm = d.comm(r.Comm)
 	ev.Flags = r.Flags
-	ev.CgroupID = r.CgroupId
+	ev.CgroupID, ev.MemCgroupID = r.CgroupId, r.MemCgroupId
 	ev.UserNS = r.UserNs
 	ev.Errno = syscall.Errno(r.Error)
 	if r.TargetIno != 0 {

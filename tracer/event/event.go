@@ -189,10 +189,14 @@ type Event struct {
 	Errno    syscall.Errno // non-zero for a failed attempt
 	Target   *Target       // failed setns only
 	CgroupID uint64        // the task's cgroup v2 id, for container lookup
-	UserNS   uint32        // inode of the caller's user namespace (owner of what it creates)
-	Changes  []Change
-	Lost     uint64 // Kind == Lost: how many records were dropped
-	Cause    string // Kind == Lost: why; "" for the kernel's drops (LostShutdown...)
+	// Where CgroupID is the v2 root's (a host that runs containers under
+	// cgroup v1): the id of the task's v1 memory cgroup, for container
+	// lookup; not written out.
+	MemCgroupID uint64
+	UserNS      uint32 // inode of the caller's user namespace (owner of what it creates)
+	Changes     []Change
+	Lost        uint64 // Kind == Lost: how many records were dropped
+	Cause       string // Kind == Lost: why; "" for the kernel's drops (LostShutdown...)
 
 	// Kind == Flood: Count events of kind Counted (and Errno) by UID,
 	// CgroupID and Comm were counted instead of sent.

@@ -122,11 +122,11 @@ func differ(t *testing.T, v reflect.Value) {
 }
 
 // Every field of an Event either is compared to find its head, or is
-// written outside the head, or is not written (Where): a field added to
+// written outside the head, or is not written (Where, MemCgroupID): a field added to
 // Event must be one of these, or a remembered head would hide it.
 func TestHeadKeyComparesEveryHeadField(t *testing.T) {
 	notInHead := map[string]bool{"Time": true, "Kind": true, "Changes": true, "Lost": true, "Cause": true,
-		"Count": true, "Counted": true, "Where": true}
+		"Count": true, "Counted": true, "Where": true, "MemCgroupID": true}
 	base := Event{Kind: Setns, Pid: 1, Tid: 2, Ppid: 3, UID: 4, Comm: "c", Flags: 5, Errno: 6,
 		Target: &Target{Type: Net, Inode: 7}, CgroupID: 8, UserNS: 9, Container: &Container{ID: "i", Name: "n"},
 		Auid: 10, Caps: 11, HasCreds: true, Process: &Process{Exe: "/e"}}

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -123,8 +124,9 @@ func (c *Classifier) stateRuntime(id string) string {
 // Tree finds cgroup v2 directories by id: the id the kernel gives an
 // event (bpf_get_current_cgroup_id) is the inode number of the directory.
 type Tree struct {
-	mount string // where cgroup2 is mounted (under the scan root); "" if nowhere
-	V1    bool   // cgroup v1 hierarchies are mounted: the v2 tree may be empty
+	mount  string // where cgroup2 is mounted (under the scan root); "" if nowhere
+	memory string // where the cgroup v1 memory hierarchy is; "" if nowhere
+	V1     bool   // cgroup v1 hierarchies are mounted: the v2 tree may be empty
 }
 
 // OwnTree finds the cgroup hierarchies in our own mount table.
@@ -144,6 +146,9 @@ func FindTree(root string, mounts []procfs.Mount) Tree {
 			}
 		case "cgroup":
 			t.V1 = true
+			if t.memory == "" && slices.Contains(strings.Split(m.Options, ","), "memory") {
+				t.memory = filepath.Join(root, m.Point)
+			}
 		}
 	}
 	return t
@@ -164,17 +169,25 @@ func (t *Tree) IDOf(p string) (uint64, bool) {
 // PathOf finds the v2 path of cgroup id. open_by_handle_at with a kernfs
 // file handle finds it at once (needs CAP_DAC_READ_SEARCH); otherwise the
 // tree is walked.
-func (t *Tree) PathOf(id uint64) (string, bool) {
-	if t.mount == "" || id == 0 {
+func (t *Tree) PathOf(id uint64) (string, bool) { return pathIn(t.mount, id) }
+
+// MemoryPathOf finds the path of a cgroup v1 memory cgroup by its id (the
+// inode of its directory), as PathOf does in the v2 tree. Each cgroup
+// hierarchy numbers its own: a v2 id is no memory cgroup's.
+func (t *Tree) MemoryPathOf(id uint64) (string, bool) { return pathIn(t.memory, id) }
+
+// pathIn finds the directory of kernfs id under mount, as a cgroup path.
+func pathIn(mount string, id uint64) (string, bool) {
+	if mount == "" || id == 0 {
 		return "", false
 	}
-	if p, ok := t.pathByHandle(id); ok {
+	if p, ok := pathByHandle(mount, id); ok {
 		return p, true
 	}
 	var found string
 	// The walk's own errors are skipped entry by entry: a cgroup that went
 	// away mid-walk is no answer either way.
-	_ = filepath.WalkDir(t.mount, func(p string, d fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(mount, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || !d.IsDir() {
 			return nil
 		}
@@ -188,14 +201,14 @@ func (t *Tree) PathOf(id uint64) (string, bool) {
 	if found == "" {
 		return "", false
 	}
-	return t.relative(found)
+	return relative(mount, found)
 }
 
 // fileidKernfs is FILEID_KERNFS, the handle type of cgroupfs.
 const fileidKernfs = 0xfe
 
-func (t *Tree) pathByHandle(id uint64) (string, bool) {
-	mfd, err := unix.Open(t.mount, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+func pathByHandle(mount string, id uint64) (string, bool) {
+	mfd, err := unix.Open(mount, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return "", false
 	}
@@ -211,12 +224,12 @@ func (t *Tree) pathByHandle(id uint64) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	return t.relative(p)
+	return relative(mount, p)
 }
 
-// relative turns an absolute directory under the mount into a cgroup path.
-func (t *Tree) relative(p string) (string, bool) {
-	rel, err := filepath.Rel(t.mount, p)
+// relative turns an absolute directory under mount into a cgroup path.
+func relative(mount, p string) (string, bool) {
+	rel, err := filepath.Rel(mount, p)
 	if err != nil || strings.HasPrefix(rel, "..") {
 		return "", false
 	}

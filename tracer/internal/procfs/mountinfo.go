@@ -19,6 +19,9 @@ type Mount struct {
 	Point  string
 	FSType string
 	Source string
+	// The filesystem's own options, e.g. "rw,memory" for the cgroup v1
+	// hierarchy of the memory controller.
+	Options string
 }
 
 // ParseMountinfo reads /proc/PID/mountinfo. Lines that do not parse are
@@ -72,8 +75,12 @@ func ParseMountLine(line string) (Mount, bool) {
 	if err1 != nil || err2 != nil {
 		return Mount{}, false
 	}
-	return Mount{ID: id, Parent: parent, Root: unescapeOctal(f[3]), Point: unescapeOctal(f[4]),
-		FSType: unescapeOctal(f[sep+1]), Source: unescapeOctal(f[sep+2])}, true
+	m := Mount{ID: id, Parent: parent, Root: unescapeOctal(f[3]), Point: unescapeOctal(f[4]),
+		FSType: unescapeOctal(f[sep+1]), Source: unescapeOctal(f[sep+2])}
+	if sep+3 < len(f) {
+		m.Options = unescapeOctal(f[sep+3])
+	}
+	return m, true
 }
 
 // unescapeOctal undoes the kernel's mangle(): \ooo becomes the byte ooo.

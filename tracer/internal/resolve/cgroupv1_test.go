@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/internal/inventory/inventorytest"
 )
@@ -65,5 +67,50 @@ func TestResolveV1CgroupReadAllocatesNothing(t *testing.T) {
 	}
 	if ev.Container == nil || ev.Container.ID != id {
 		t.Errorf("container %+v, want %s", ev.Container, id)
+	}
+}
+
+// The kernel's memory cgroup id names the container without /proc, even
+// for a process already gone; a host process's (user.slice) reads nothing
+// either. An id whose cgroup is no longer there (removed before it was
+// looked up) falls back to /proc. The memory hierarchy here is plain
+// directories, found by walking (no kernfs handles).
+func TestResolveFindsV1ContainersByMemoryCgroup(t *testing.T) {
+	id := inventorytest.ID("mem")
+	root := v1Root(t, map[uint32]string{800: "4:memory:/docker/" + id + "\n0::/\n"})
+	memory := filepath.Join(root, "sys/fs/cgroup/memory")
+	ino := func(p string) uint64 {
+		if err := os.MkdirAll(filepath.Join(memory, p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var st unix.Stat_t
+		if err := unix.Stat(filepath.Join(memory, p), &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Ino
+	}
+	inDocker, inUser := ino("docker/"+id), ino("user.slice")
+	reads := 0
+	defer func(f func([]byte, string, uint32, string) ([]byte, bool)) { appendTaskFile = f }(appendTaskFile)
+	read := appendTaskFile
+	appendTaskFile = func(b []byte, root string, tid uint32, name string) ([]byte, bool) {
+		reads++
+		return read(b, root, tid, name)
+	}
+	r := New(nil, WithRoot(root))
+	docker := &event.Container{ID: id, Runtime: "docker"}
+	for _, c := range []struct {
+		pid       uint32
+		memory    uint64
+		want      *event.Container
+		wantReads int
+	}{{801, inDocker, docker, 0}, {802, inUser, nil, 0}, {800, 1 << 40, docker, 1}} {
+		reads = 0
+		ev := &event.Event{Time: t0, Kind: event.Unshare, Pid: c.pid, Tid: c.pid, CgroupID: 1, MemCgroupID: c.memory}
+		r.Resolve(ev)
+		if !reflect.DeepEqual(ev.Container, c.want) || reads != c.wantReads {
+			t.Errorf("pid %d, memory cgroup %d: container %+v and %d reads of /proc, want %+v and %d",
+				c.pid, c.memory, ev.Container, reads, c.want, c.wantReads)
+		}
 	}
 }

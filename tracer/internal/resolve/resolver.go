@@ -21,6 +21,7 @@ type Resolver struct {
 	o       options
 	ns      map[inventory.Key]*entry
 	cgroups map[uint64]*cgroupEntry
+	memory  map[uint64]*cgroupEntry  // cgroup v1 hosts: memory cgroups by id; live only
 	procs   map[uint32]procContainer // cgroup v1 hosts: by pid, briefly
 	cls     *container.Classifier    // live only
 	tree    container.Tree           // live only
@@ -88,7 +89,8 @@ func New(inv *inventory.Inventory, opts ...Option) *Resolver {
 		opt(&o)
 	}
 	r := &Resolver{o: o, ns: make(map[inventory.Key]*entry), cgroups: make(map[uint64]*cgroupEntry),
-		procs: make(map[uint32]procContainer)}
+		memory: make(map[uint64]*cgroupEntry),
+		procs:  make(map[uint32]procContainer)}
 	if o.live {
 		r.cls, r.tree = container.NewClassifier(o.root), container.OwnTree(o.root)
 		r.self = inventory.NewMountTable(r.procPath(0, "mountinfo"), o.root, o.probe, o.grace)
@@ -352,7 +354,11 @@ func (r *Resolver) processContainer(ev *event.Event, now time.Time) *event.Conta
 	if !r.o.live || !r.tree.V1 {
 		return nil
 	}
-	// On cgroup v1 the kernel's id says nothing: read /proc, once per
+	if ce := r.memoryCgroup(ev.MemCgroupID, now); ce != nil && ce.Path != "" {
+		return ce.Container
+	}
+	// On cgroup v1 the kernel's v2 id says nothing, and a memory cgroup
+	// removed before its id was looked up has no path left: read /proc, once per
 	// process per procTTL, not per event (a churning process would
 	// otherwise cost an open and a read for every call it makes).
 	if pc, ok := r.procs[ev.Pid]; ok && now.Sub(pc.at) < procTTL && !now.Before(pc.at) {
@@ -371,6 +377,25 @@ func (r *Resolver) processContainer(ev *event.Event, now time.Time) *event.Conta
 	}
 	r.procs[ev.Pid] = procContainer{ctr: ctr, at: now}
 	return ctr
+}
+
+// memoryCgroup finds a cgroup v1 memory cgroup by the id the kernel
+// recorded: looked up once (cgroup ids are not reused, so neither is an
+// answer, found or not), nil for id 0.
+func (r *Resolver) memoryCgroup(id uint64, now time.Time) *cgroupEntry {
+	if id == 0 {
+		return nil
+	}
+	ce := r.memory[id]
+	if ce == nil {
+		ce = &cgroupEntry{Cgroup: container.Cgroup{ID: id}}
+		if p, ok := r.tree.MemoryPathOf(id); ok {
+			ce.Path, ce.Container = p, r.cls.Path(p).Container
+		}
+		r.memory[id] = ce
+	}
+	ce.lastUsed = now
+	return ce
 }
 
 // appendTaskFile reads a file of /proc/TID; tests count the reads.

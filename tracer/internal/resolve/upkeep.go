@@ -83,9 +83,11 @@ func (r *Resolver) sweep(now time.Time) {
 		}
 	}
 	if r.o.live {
-		for id, c := range r.cgroups {
-			if now.Sub(c.lastUsed) > r.o.grace {
-				delete(r.cgroups, id)
+		for _, m := range [...]map[uint64]*cgroupEntry{r.cgroups, r.memory} {
+			for id, c := range m {
+				if now.Sub(c.lastUsed) > r.o.grace {
+					delete(m, id)
+				}
 			}
 		}
 	}
