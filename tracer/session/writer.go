@@ -85,14 +85,18 @@ type part struct {
 	count  countWriter // bytes that reached the file
 	zip    compressor  // nil when not compressing
 	out    io.Writer   // &count or zip
+	ahead  reserver    // allocates the file's blocks before each write
 	events uint64      // in this part, loss markers not counted
 	lost   uint64
 	alerts uint64
 }
 
-// bufferSize is how much the Writer gathers before one write(2). Records are
-// never split across writes, so a kill leaves whole records behind.
-const bufferSize = 64 << 10
+// bufferSize is how much the Writer gathers before one write(2): a couple
+// of hundred records under churn. The kernel's cost of a write to a file
+// falls per byte with larger writes, and the buffer still fits the cache
+// its records were encoded in and hashed from. Records are never split
+// across writes, so a kill leaves whole records behind.
+const bufferSize = 256 << 10
 
 // Create starts a session file at path and writes its header.
 func Create(path string, opts Options) (*Writer, error) {
@@ -122,7 +126,7 @@ func NewWriter(out io.Writer, opts Options) (*Writer, error) {
 		return nil, errors.New("a stream cannot rotate, append or be overwritten")
 	}
 	w := newWriter("", opts)
-	p := &part{num: 1, seq: 1, count: countWriter{w: out}}
+	p := &part{num: 1, seq: 1, count: countWriter{w: out}, ahead: noReserve}
 	p.out = &p.count
 	if err := w.startPart(p, false); err != nil {
 		return nil, err
@@ -141,7 +145,7 @@ func newWriter(path string, opts Options) *Writer {
 	if h.Started.IsZero() {
 		h.Started = opts.Now()
 	}
-	return &Writer{opts: opts, path: path, header: h, buf: make([]byte, 0, bufferSize+4096)}
+	return &Writer{opts: opts, path: path, header: h, buf: make([]byte, 0, bufferSize+16<<10)}
 }
 
 // Name is the file being written ("" for a stream).
@@ -233,6 +237,7 @@ func (w *Writer) writeBuffer() error {
 		return w.err
 	}
 	w.hashBuffered()
+	w.cur.ahead.before(w.cur.count.n, len(w.buf))
 	n, err := w.cur.out.Write(w.buf)
 	if err != nil {
 		w.fail(err, n)
@@ -310,9 +315,11 @@ func (w *Writer) createPart(name string, num, seq int) (*part, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &part{num: num, seq: seq, file: f, count: countWriter{w: f}}
+	p := &part{num: num, seq: seq, file: f, count: countWriter{w: f}, ahead: noReserve}
 	p.out = &p.count
-	if w.comp != plain {
+	if w.comp == plain {
+		p.ahead = reserver{fd: int(f.Fd()), appends: w.opts.Append}
+	} else {
 		if p.zip, err = newCompressor(w.comp, &p.count); err != nil {
 			f.Close()
 			return nil, err
