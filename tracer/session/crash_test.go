@@ -34,16 +34,21 @@ func recordForever(path string) error {
 		return err
 	}
 	ev := sampleEvents()[2]
+	ready := false
 	for i := uint32(1); ; i++ {
 		ev.Pid, ev.Time = i, time.Now()
 		if err := w.WriteEvent(&ev); err != nil {
 			return err
 		}
-		if i%97 == 0 {
-			w.Flush() // as the tracer does when the ring runs dry
+		if i%97 != 0 {
+			continue
 		}
-		if i == 10000 {
+		w.Flush() // as the tracer does when the ring runs dry
+		// Ready once 10000 events are in the file: the kill that
+		// follows finds the recorder writing on.
+		if i >= 10000 && !ready {
 			fmt.Println("ready")
+			ready = true
 		}
 	}
 }
@@ -65,7 +70,6 @@ func TestKill9KeepsEveryCompleteRecord(t *testing.T) {
 				_ = cmd.Process.Kill() // best effort: the test fails just below
 				t.Fatalf("recorder: %q %v", line, err)
 			}
-			time.Sleep(20 * time.Millisecond) // mid-stream: the recorder never pauses
 			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +77,7 @@ func TestKill9KeepsEveryCompleteRecord(t *testing.T) {
 
 			got, r := readAll(t, path)
 			if len(got) < 10000 {
-				t.Fatalf("recovered %d events, the recorder had written at least 10000", len(got))
+				t.Fatalf("recovered %d events, the recorder had flushed at least 10000", len(got))
 			}
 			for i := range got {
 				if got[i].Pid != uint32(i+1) {
