@@ -1,8 +1,6 @@
 package resolve
 
-import (
-	"github.com/nstrace/nstrace/tracer/internal/inventory"
-)
+import "github.com/nstrace/nstrace/tracer/internal/inventory"
 
 // memo remembers what the resolver's maps answered last: under churn
 // every event asks about the same namespace, cgroup and process as the one
@@ -23,7 +21,7 @@ type memo struct {
 	cg    *cgroupEntry
 
 	// The process last read on a cgroup v1 host: r.procs[pid], which
-	// processContainer alone writes, and sets this when it does.
+	// only putProc writes.
 	procPid uint32
 	proc    procContainer
 	hasProc bool
@@ -78,4 +76,10 @@ func (r *Resolver) findProc(pid uint32) (procContainer, bool) {
 		r.memo.procPid, r.memo.proc, r.memo.hasProc = pid, pc, true
 	}
 	return pc, ok
+}
+
+// putProc stores pc as r.procs[pid] and remembers it.
+func (r *Resolver) putProc(pid uint32, pc procContainer) {
+	r.procs[pid] = pc
+	r.memo.procPid, r.memo.proc, r.memo.hasProc = pid, pc, true
 }

@@ -1,12 +1,15 @@
 package resolve
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/internal/container"
 	"github.com/nstrace/nstrace/tracer/internal/inventory"
+	"github.com/nstrace/nstrace/tracer/internal/inventory/inventorytest"
 )
 
 // What the resolver remembers of its last answers never outlives the maps:
@@ -49,5 +52,40 @@ func TestMemoFollowsWhatTheMapsForget(t *testing.T) {
 	}
 	if ev := resolve(event.Join); ev.Changes[0].Owner != 0 {
 		t.Errorf("a join into a forgotten namespace got owner %d from the memo", ev.Changes[0].Owner)
+	}
+}
+
+// On a cgroup v1 host, what the memo holds of a process's container lasts
+// as long as the map's entry does: procTTL, then /proc is read again.
+func TestMemoKeepsTheV1ReadsTTL(t *testing.T) {
+	id := inventorytest.ID("v1")
+	root := v1Root(t, map[uint32]string{700: "4:memory:/docker/" + id + "\n0::/\n", 701: "4:memory:/user.slice\n0::/\n"})
+	r := New(nil, WithRoot(root))
+	at := t0
+	containerOf := func(pid uint32) *event.Container {
+		ev := &event.Event{Time: at, Kind: event.Unshare, Pid: pid, Tid: pid, CgroupID: 1}
+		r.Resolve(ev)
+		return ev.Container
+	}
+	if c := containerOf(700); c == nil || c.ID != id {
+		t.Fatalf("pid 700: container %+v, want %s", c, id)
+	}
+	if c := containerOf(701); c != nil {
+		t.Fatalf("pid 701: container %+v, want none", c)
+	}
+	// The process moved out of its container: seen within procTTL of the
+	// last read, then after.
+	if err := os.WriteFile(filepath.Join(root, "proc/700/cgroup"), []byte("4:memory:/user.slice\n0::/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		at = at.Add(procTTL / 4)
+		if c := containerOf(700); c == nil || c.ID != id {
+			t.Fatalf("within procTTL: container %+v, want %s", c, id)
+		}
+	}
+	at = at.Add(procTTL)
+	if c := containerOf(700); c != nil {
+		t.Errorf("past procTTL: container %+v, want none", c)
 	}
 }

@@ -372,9 +372,7 @@ func (r *Resolver) processContainer(ev *event.Event, now time.Time) *event.Conta
 	if len(r.procs) >= maxProcs {
 		clear(r.procs)
 	}
-	pc := procContainer{ctr: ctr, at: now}
-	r.procs[ev.Pid] = pc
-	r.memo.procPid, r.memo.proc, r.memo.hasProc = ev.Pid, pc, true
+	r.putProc(ev.Pid, procContainer{ctr: ctr, at: now})
 	return ctr
 }
 
