@@ -184,3 +184,30 @@ func benchmarkDecode(b *testing.B, raw []byte) {
 		}
 	}
 }
+
+// The churn case: a record that names its process by reference, the
+// image sent whole before.
+func BenchmarkDecodeReference(b *testing.B) {
+	r := gen.NstraceEvent{Kind: uint8(event.Setns), NrChanges: 1, Comm: commOf("churn"), HasProc: uint8(gen.NstraceProcFormPROC_WHOLE),
+		Auid: event.NoAuid, Caps: 1<<41 - 1, WhereMnt: 4026531841, WherePid: 4026531836, WhereUts: 4026531838, WhereIpc: 4026531839}
+	r.Changes[0] = gen.NstraceChange{ToId: 1, From: 4026532177, To: 4026531838, Type: uint8(event.UTS), Action: uint8(event.Join)}
+	r.Proc = gen.NstraceProc{ExecId: 5, Tgid: 9, NrAncestors: 3}
+	cBytes(r.Proc.Exe[:], "/usr/bin/churn")
+	var d decoder
+	var ev event.Event
+	if err := d.decode(procRecord(r), &bootClock{}, &ev); err != nil {
+		b.Fatal(err)
+	}
+	ref := r
+	ref.HasProc = uint8(gen.NstraceProcFormPROC_REF)
+	ref.ProcTgid, ref.ProcExecId = r.Proc.Tgid, r.Proc.ExecId
+	ref.Proc = gen.NstraceProc{}
+	raw := rawRecord(ref)
+	clock := newBootClock()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := d.decode(raw, &clock, &ev); err != nil || ev.Process == nil {
+			b.Fatal(err)
+		}
+	}
+}

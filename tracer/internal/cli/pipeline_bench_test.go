@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -32,6 +33,17 @@ const benchPid = 4_000_001
 // benchPipeline builds the pipeline and returns it with the JSON file.
 func benchPipeline(b *testing.B) (*pipeline.Pipeline, *os.File) {
 	b.Helper()
+	f, err := os.Create(filepath.Join(b.TempDir(), "events.jsonl"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { f.Close() })
+	return benchPipelineTo(b, f), f
+}
+
+// benchPipelineTo builds the pipeline with its JSON Lines going to w.
+func benchPipelineTo(b *testing.B, w io.Writer) *pipeline.Pipeline {
+	b.Helper()
 	inv, err := inventory.Scan(inventory.ScanOptions{})
 	if err != nil {
 		b.Fatal(err)
@@ -40,18 +52,12 @@ func benchPipeline(b *testing.B) (*pipeline.Pipeline, *os.File) {
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
 	go func() { _ = res.WatchMounts(ctx) }() // names still resolve without the watch
-	f, err := os.Create(filepath.Join(b.TempDir(), "events.jsonl"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { f.Close() })
-	out, err := newOutput("json", f)
+	out, err := newOutput("json", w)
 	if err != nil {
 		b.Fatal(err)
 	}
 	det := detect.New(detect.DefaultRules(), detect.WithNamespaces(res), detect.WithInventory(inv), detect.WithProc("/"))
-	p := pipeline.New(pipeline.Options{Resolver: res, HoldBack: true, Detector: det, Sinks: []pipeline.Sink{out}})
-	return p, f
+	return pipeline.New(pipeline.Options{Resolver: res, HoldBack: true, Detector: det, Sinks: []pipeline.Sink{out}})
 }
 
 // benchFlooder is the process every row's events come from: an
@@ -73,7 +79,7 @@ const (
 
 // runPipelineBench feeds b.N events made by next and reports CPU ns and
 // events per second. next must reset whatever the pipeline filled in.
-func runPipelineBench(b *testing.B, p *pipeline.Pipeline, f *os.File, next func(i int, at time.Time) *event.Event) {
+func runPipelineBench(b *testing.B, p *pipeline.Pipeline, f io.Writer, next func(i int, at time.Time) *event.Event) {
 	start := time.Now()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -91,11 +97,31 @@ func runPipelineBench(b *testing.B, p *pipeline.Pipeline, f *os.File, next func(
 	if seen := p.Counts().Seen; seen < uint64(b.N) {
 		b.Fatalf("the pipeline saw %d of %d events", seen, b.N)
 	}
-	if st, err := f.Stat(); err != nil || st.Size() == 0 {
+	if n, err := writtenTo(f); err != nil || n == 0 {
 		b.Fatalf("nothing written: %v", err)
 	}
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/event")
 	b.ReportMetric(float64(b.N)/cpu.Seconds(), "events/cpu-s")
+}
+
+// writtenTo is how many bytes went to w: a file or a discardCounter.
+func writtenTo(w io.Writer) (int64, error) {
+	if d, ok := w.(*discardCounter); ok {
+		return d.n, nil
+	}
+	st, err := w.(*os.File).Stat()
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
+}
+
+// discardCounter counts what is written to it and keeps none of it.
+type discardCounter struct{ n int64 }
+
+func (d *discardCounter) Write(p []byte) (int, error) {
+	d.n += int64(len(p))
+	return len(p), nil
 }
 
 // cpuTime is the user and system time this process has used.
@@ -166,9 +192,22 @@ func BenchmarkPipelineFailure(b *testing.B) {
 // flood accounting on: only the joins back into the host's uts namespace,
 // each from a namespace the previous one did not leave (the joins away
 // were counted, not sent), by a live thread (this one, so /proc answers),
-// with the process fields a root process's records carry.
+// with the process fields and the namespaces (Where) a root process's
+// records carry.
 func BenchmarkPipelineChurn(b *testing.B) {
 	p, f := benchPipeline(b)
+	benchChurn(b, p, f)
+}
+
+// BenchmarkPipelineChurnNoWrite is BenchmarkPipelineChurn with the lines
+// encoded but not written: the CPU the consumer spends besides write(2).
+func BenchmarkPipelineChurnNoWrite(b *testing.B) {
+	var d discardCounter
+	benchChurn(b, benchPipelineTo(b, &d), &d)
+}
+
+// benchChurn runs BenchmarkPipelineChurn's events through p to f.
+func benchChurn(b *testing.B, p *pipeline.Pipeline, f io.Writer) {
 	tid := uint32(unix.Gettid())
 	const away = 0xF7200000
 	proc := &event.Process{Exe: "/usr/local/bin/nsbench",
@@ -179,6 +218,16 @@ func BenchmarkPipelineChurn(b *testing.B) {
 	ev := event.Event{Kind: event.Setns, Pid: uint32(os.Getpid()), Tid: tid, Ppid: 4102, Comm: "nsbench",
 		CgroupID: 1, UserNS: 0xEFFFFFFD, Flags: unix.CLONE_NEWUTS, Auid: event.NoAuid, Caps: 1<<41 - 1, HasCreds: true,
 		Process: proc, Changes: make([]event.Change, 1)}
+	// Where the kernel says the thread is after each join: this thread's
+	// namespaces, the host's uts one it joins.
+	for _, ty := range []event.NsType{event.Mnt, event.Pid, event.IPC} {
+		var st unix.Stat_t
+		if err := unix.Stat("/proc/thread-self/ns/"+ty.String(), &st); err != nil {
+			b.Fatal(err)
+		}
+		ev.Where[ty] = uint32(st.Ino)
+	}
+	ev.Where[event.UTS] = 0xEFFFFFFE
 	runPipelineBench(b, p, f, func(_ int, at time.Time) *event.Event {
 		ev.Time, ev.Container = at, nil
 		ev.Changes = append(ev.Changes[:0], event.Change{Type: event.UTS, Action: event.Join,

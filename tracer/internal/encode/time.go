@@ -92,7 +92,19 @@ func (c *Times) Append(b []byte, t time.Time) []byte {
 		}
 		return append(b, full...)
 	}
-	b = append(b, c.prefix[:]...)
-	b = appendDigits(b, t.Nanosecond(), 9)
-	return append(b, 'Z')
+	n := len(b) + len(c.prefix)
+	b = append(append(b, c.prefix[:]...), "000000000Z"...)
+	putNanos((*[9]byte)(b[n:]), uint32(t.Nanosecond()))
+	return b
+}
+
+// putNanos writes v, below 10^9, as nine digits into d, in place: the
+// digits of every event's time, not built on the stack and copied.
+func putNanos(d *[9]byte, v uint32) {
+	for i := 7; i > 0; i -= 2 {
+		p := v % 100 * 2
+		v /= 100
+		d[i], d[i+1] = pairs[p], pairs[p+1]
+	}
+	d[0] = byte('0' + v)
 }

@@ -36,6 +36,11 @@ type Cache struct {
 	m      map[key]*event.Process
 	same   contents // content.go
 	misses uint64
+	// The image found last: a stream of events mostly comes from the
+	// image before, and comparing its key costs less than hashing it.
+	// Forgotten with any entry the map forgets.
+	lastKey  key
+	lastProc *event.Process
 }
 
 // Misses is how many records named an image the cache did not hold.
@@ -44,10 +49,16 @@ func (c *Cache) Misses() uint64 { return c.misses }
 // Find returns the identity a record names by tgid and exec id only, or
 // nil when it is not held.
 func (c *Cache) Find(tgid uint32, execID uint64) *event.Process {
-	p := c.m[key{tgid, execID}]
+	k := key{tgid, execID}
+	if c.lastProc != nil && k == c.lastKey {
+		return c.lastProc
+	}
+	p := c.m[k]
 	if p == nil {
 		c.misses++
+		return nil
 	}
+	c.lastKey, c.lastProc = k, p
 	return p
 }
 
@@ -61,6 +72,9 @@ func (c *Cache) Get(raw *gen.NstraceProc) *event.Process {
 		return p
 	}
 	p := c.same.get(raw)
+	if len(c.m) >= MaxEntries {
+		c.lastProc = nil // putBounded forgets an entry, maybe that one
+	}
 	c.m = putBounded(c.m, MaxEntries, k, p)
 	return p
 }

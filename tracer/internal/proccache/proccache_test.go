@@ -55,3 +55,30 @@ func TestDecodeBoundsArgs(t *testing.T) {
 		t.Errorf("%d args, truncated %v; want %d and [args]", len(p.Args), p.Truncated, MaxArgs)
 	}
 }
+
+// Finding the image found last again is answered as the map would: once
+// the bound made the cache forget it, it is a miss.
+func TestFindForgetsWhatTheCacheForgot(t *testing.T) {
+	var c Cache
+	first := c.Get(raw(1, 1, "/bin/a"))
+	for range 2 {
+		if p := c.Find(1, 1); p != first {
+			t.Fatalf("found %p, want %p", p, first)
+		}
+	}
+	if p := c.Find(1, 2); p != nil || c.Misses() != 1 {
+		t.Fatalf("another exec of pid 1 found %v (%d misses)", p, c.Misses())
+	}
+	if p := c.Find(1, 1); p != first {
+		t.Fatalf("after a miss, found %p, want %p", p, first)
+	}
+	for i := uint32(0); c.Find(1, 1) != nil; i++ {
+		if i > MaxEntries*64 {
+			t.Fatal("the first image is never forgotten")
+		}
+		c.Get(raw(100+i, 1, "/bin/x"))
+	}
+	if c.Len() != MaxEntries || c.Misses() != 2 {
+		t.Errorf("%d entries and %d misses, want %d and 2", c.Len(), c.Misses(), MaxEntries)
+	}
+}

@@ -31,6 +31,7 @@ type Resolver struct {
 
 	cgroupBuf []byte // reused for reading /proc/TID/cgroup
 	procOurs  bool   // our /proc shows event pids: procfs.TaskGone holds for it
+	memo      memo   // memo.go
 
 	self      *inventory.MountTable // our mount namespace's nsfs mounts; live only
 	selfMnt   uint32                // its inode
@@ -191,7 +192,7 @@ func (r *Resolver) typeDestroyed(ev *event.Event) {
 // or nil when nothing is known of it.
 func (r *Resolver) learn(ev *event.Event, c *event.Change, newUser uint32, now time.Time) *entry {
 	k := inventory.KeyOf(c.Type, c.To)
-	e := r.ns[k]
+	e := r.findNs(k)
 	if e != nil && e.ns.NsID != 0 && c.NsID != 0 && e.ns.NsID != c.NsID {
 		e = nil // a namespace that died and left c.To its inode
 	}
@@ -200,6 +201,7 @@ func (r *Resolver) learn(ev *event.Event, c *event.Change, newUser uint32, now t
 		if e == nil || !e.sameAs(c) {
 			e = r.created(ev, c, newUser)
 			r.ns[k] = e
+			r.memo.forgot()
 		} else if e.ns.Creator == nil {
 			e.ns.Creator = creatorOf(ev)
 			if e.ns.Container == nil && !e.ns.Host {
@@ -212,6 +214,7 @@ func (r *Resolver) learn(ev *event.Event, c *event.Change, newUser uint32, now t
 				return nil
 			}
 			r.ns[k] = e
+			r.memo.forgot()
 		} else if r.o.live && e.name == "" && !e.ns.Host {
 			r.lookForName(e, ev.Tid, now)
 		}
@@ -336,7 +339,7 @@ func (r *Resolver) procPath(tid uint32, file string) string {
 // /proc/TID/cgroup instead: best effort, and not free.
 func (r *Resolver) processContainer(ev *event.Event, now time.Time) *event.Container {
 	if ev.CgroupID != 0 {
-		ce := r.cgroups[ev.CgroupID]
+		ce := r.findCgroup(ev.CgroupID)
 		if ce == nil && r.o.live {
 			ce = &cgroupEntry{Cgroup: container.Cgroup{ID: ev.CgroupID}}
 			if p, ok := r.tree.PathOf(ev.CgroupID); ok {
@@ -361,7 +364,7 @@ func (r *Resolver) processContainer(ev *event.Event, now time.Time) *event.Conta
 	// removed before its id was looked up has no path left: read /proc, once per
 	// process per procTTL, not per event (a churning process would
 	// otherwise cost an open and a read for every call it makes).
-	if pc, ok := r.procs[ev.Pid]; ok && now.Sub(pc.at) < procTTL && !now.Before(pc.at) {
+	if pc, ok := r.findProc(ev.Pid); ok && now.Sub(pc.at) < procTTL && !now.Before(pc.at) {
 		return pc.ctr
 	}
 	var ctr *event.Container
@@ -375,7 +378,7 @@ func (r *Resolver) processContainer(ev *event.Event, now time.Time) *event.Conta
 	if len(r.procs) >= maxProcs {
 		clear(r.procs)
 	}
-	r.procs[ev.Pid] = procContainer{ctr: ctr, at: now}
+	r.putProc(ev.Pid, procContainer{ctr: ctr, at: now})
 	return ctr
 }
 

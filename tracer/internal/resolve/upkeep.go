@@ -49,6 +49,7 @@ func (r *Resolver) merge(inv *inventory.Inventory, markGone bool) {
 		if e == nil || e.ns.NsID != 0 && n.NsID != 0 && e.ns.NsID != n.NsID {
 			e = &entry{}
 			r.ns[k] = e
+			r.memo.forgot()
 		}
 		if n.Creator == nil {
 			n.Creator = e.ns.Creator
@@ -69,6 +70,7 @@ func (r *Resolver) merge(inv *inventory.Inventory, markGone bool) {
 	}
 	for _, c := range inv.Cgroups {
 		r.cgroups[c.ID] = &cgroupEntry{Cgroup: c, lastUsed: inv.Time}
+		r.memo.forgot()
 	}
 }
 
@@ -80,6 +82,7 @@ func (r *Resolver) sweep(now time.Time) {
 	for k, e := range r.ns {
 		if !e.goneSince.IsZero() && now.Sub(e.goneSince) > r.o.grace && now.Sub(e.lastSeen) > r.o.grace {
 			delete(r.ns, k)
+			r.memo.forgot()
 		}
 	}
 	if r.o.live {
@@ -87,6 +90,7 @@ func (r *Resolver) sweep(now time.Time) {
 			for id, c := range m {
 				if now.Sub(c.lastUsed) > r.o.grace {
 					delete(m, id)
+					r.memo.forgot()
 				}
 			}
 		}
@@ -112,6 +116,7 @@ func (r *Resolver) trim() {
 	for _, o := range old[:n] {
 		delete(r.ns, o.k)
 	}
+	r.memo.forgot()
 }
 
 // ranked is a namespace by its evictionRank.
@@ -185,8 +190,8 @@ func (r *Resolver) Lookup(t event.NsType, inode uint32) (inventory.Namespace, bo
 func (r *Resolver) ContainerOf(t event.NsType, inode uint32) (*event.Container, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	e, ok := r.ns[inventory.KeyOf(t, inode)]
-	if !ok {
+	e := r.findNs(inventory.KeyOf(t, inode))
+	if e == nil {
 		return nil, false
 	}
 	return e.ns.Container, true
