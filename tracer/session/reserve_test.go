@@ -2,27 +2,16 @@ package session
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/testenv"
 )
-
-// canReserve reports whether dir's filesystem allocates blocks ahead.
-func canReserve(t *testing.T, dir string) bool {
-	t.Helper()
-	f, err := os.CreateTemp(dir, "probe")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	return unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, 0, 4096) == nil
-}
 
 // recordSetns writes n setns events through w, closes it and returns how
 // many bytes of records the buffer wrote (the header and trailer, written
@@ -41,7 +30,7 @@ func recordSetns(t *testing.T, w *Writer, n int) (buffered int64, lines []byte) 
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	reserved := w.cur.ahead.reserved
+	reserved := w.cur.ahead.Reserved()
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +42,7 @@ func recordSetns(t *testing.T, w *Writer, n int) (buffered int64, lines []byte) 
 // past its end.
 func TestWriterReservesWhatItWritesToAPlainFile(t *testing.T) {
 	dir := t.TempDir()
-	if !canReserve(t, dir) {
+	if !testenv.CanFallocate(t, dir) {
 		t.Skip("the test directory's filesystem cannot allocate blocks ahead")
 	}
 	path := filepath.Join(dir, "s.jsonl")
@@ -87,9 +76,9 @@ func TestWriterReservesWhatItWritesToAPlainFile(t *testing.T) {
 	}
 }
 
-// A compressed file's writes are the compressor's, and a stream may be
-// anything: neither is reserved for.
-func TestWriterReservesNothingCompressedOrStreamed(t *testing.T) {
+// A compressed file's writes are the compressor's: not reserved for. A
+// stream is reserved for as a file is when it is one (`-w - > FILE`).
+func TestWriterReservesForStreamsToFilesOnly(t *testing.T) {
 	dir := t.TempDir()
 	w, err := Create(filepath.Join(dir, "s.jsonl.zst"), Options{Header: Header{Host: "h"}})
 	if err != nil {
@@ -107,7 +96,21 @@ func TestWriterReservesNothingCompressedOrStreamed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if reserved, lines := recordSetns(t, w, 3*bufferSize/150); reserved != int64(len(lines)) {
+		t.Errorf("streamed to a file: %d bytes allocated ahead, want the %d of records written", reserved, len(lines))
+	}
+	r, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	go func() { _, _ = io.Copy(io.Discard, r) }()
+	defer pw.Close()
+	w, err = NewWriter(pw, Options{Header: Header{Host: "h"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if reserved, _ := recordSetns(t, w, 3*bufferSize/150); reserved != 0 {
-		t.Errorf("streamed: %d bytes allocated ahead, want 0", reserved)
+		t.Errorf("streamed to a pipe: %d bytes allocated ahead, want 0", reserved)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/reserve"
 	"github.com/nstrace/nstrace/tracer/internal/sessionhook"
 )
 
@@ -79,14 +80,14 @@ type Writer struct {
 
 // part is one file of the recording (or the stream).
 type part struct {
-	num    int         // the file's number in a rotated series
-	seq    int         // its part number in this recording's headers
-	file   *os.File    // nil for a stream
-	count  countWriter // bytes that reached the file
-	zip    compressor  // nil when not compressing
-	out    io.Writer   // &count or zip
-	ahead  reserver    // allocates the file's blocks before each write
-	events uint64      // in this part, loss markers not counted
+	num    int               // the file's number in a rotated series
+	seq    int               // its part number in this recording's headers
+	file   *os.File          // nil for a stream
+	count  countWriter       // bytes that reached the file
+	zip    compressor        // nil when not compressing
+	out    io.Writer         // &count or zip
+	ahead  *reserve.Reserver // allocates the file's blocks before each write
+	events uint64            // in this part, loss markers not counted
 	lost   uint64
 	alerts uint64
 }
@@ -126,7 +127,7 @@ func NewWriter(out io.Writer, opts Options) (*Writer, error) {
 		return nil, errors.New("a stream cannot rotate, append or be overwritten")
 	}
 	w := newWriter("", opts)
-	p := &part{num: 1, seq: 1, count: countWriter{w: out}, ahead: noReserve}
+	p := &part{num: 1, seq: 1, count: countWriter{w: out}, ahead: reserve.New(out)}
 	p.out = &p.count
 	if err := w.startPart(p, false); err != nil {
 		return nil, err
@@ -237,7 +238,7 @@ func (w *Writer) writeBuffer() error {
 		return w.err
 	}
 	w.hashBuffered()
-	w.cur.ahead.before(w.cur.count.n, len(w.buf))
+	w.cur.ahead.Before(len(w.buf))
 	n, err := w.cur.out.Write(w.buf)
 	if err != nil {
 		w.fail(err, n)
@@ -315,10 +316,10 @@ func (w *Writer) createPart(name string, num, seq int) (*part, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &part{num: num, seq: seq, file: f, count: countWriter{w: f}, ahead: noReserve}
+	p := &part{num: num, seq: seq, file: f, count: countWriter{w: f}, ahead: reserve.New(nil)}
 	p.out = &p.count
 	if w.comp == plain {
-		p.ahead = reserver{fd: int(f.Fd()), appends: w.opts.Append}
+		p.ahead = reserve.New(f)
 	} else {
 		if p.zip, err = newCompressor(w.comp, &p.count); err != nil {
 			f.Close()

@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/reserve"
 )
 
 // jsonBuffer is how many bytes of lines JSON gathers before it writes them:
@@ -20,13 +21,13 @@ type JSON struct {
 	w     io.Writer
 	buf   []byte // lines not yet written
 	nums  event.Numbers
-	ahead *reserver // reserve.go
-	err   error     // sticky: the first write error; nothing is written after it
+	ahead *reserve.Reserver
+	err   error // sticky: the first write error; nothing is written after it
 }
 
 // NewJSON returns a JSON Lines writer on w.
 func NewJSON(w io.Writer) *JSON {
-	return &JSON{w: w, buf: make([]byte, 0, jsonBuffer+16<<10), ahead: newReserver(w)}
+	return &JSON{w: w, buf: make([]byte, 0, jsonBuffer+16<<10), ahead: reserve.New(w)}
 }
 
 // Event writes ev as one line.
@@ -62,7 +63,7 @@ func (j *JSON) Flush() error {
 	if j.err != nil || len(j.buf) == 0 {
 		return j.err
 	}
-	j.ahead.before(len(j.buf))
+	j.ahead.Before(len(j.buf))
 	n, err := j.w.Write(j.buf)
 	if err == nil && n < len(j.buf) {
 		err = io.ErrShortWrite

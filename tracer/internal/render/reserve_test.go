@@ -11,18 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nstrace/nstrace/tracer/event"
+	"github.com/nstrace/nstrace/tracer/internal/testenv"
 )
-
-// canReserve reports whether dir's filesystem allocates blocks ahead.
-func canReserve(t *testing.T, dir string) bool {
-	t.Helper()
-	f, err := os.CreateTemp(dir, "probe")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	return unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, 0, 4096) == nil
-}
 
 // writeLines writes n events through a JSON writer on f and returns what
 // they should read as.
@@ -50,7 +40,7 @@ func writeLines(t *testing.T, j *JSON, n int) string {
 // past its end.
 func TestJSONReservesWhatItWritesToAFile(t *testing.T) {
 	dir := t.TempDir()
-	if !canReserve(t, dir) {
+	if !testenv.CanFallocate(t, dir) {
 		t.Skip("the test directory's filesystem cannot allocate blocks ahead")
 	}
 	path := filepath.Join(dir, "events.jsonl")
@@ -78,8 +68,8 @@ func TestJSONReservesWhatItWritesToAFile(t *testing.T) {
 		if string(got) != want {
 			t.Fatalf("flag %#x: the file holds %d bytes, want %d", flag, len(got), len(want))
 		}
-		if j.ahead.reserved != int64(len(lines)) {
-			t.Errorf("flag %#x: %d bytes allocated ahead, want the %d written", flag, j.ahead.reserved, len(lines))
+		if j.ahead.Reserved() != int64(len(lines)) {
+			t.Errorf("flag %#x: %d bytes allocated ahead, want the %d written", flag, j.ahead.Reserved(), len(lines))
 		}
 		st, err := os.Stat(path)
 		if err != nil {
@@ -129,7 +119,7 @@ func TestJSONToAPipeReservesNothing(t *testing.T) {
 	if got := <-done; got != want {
 		t.Errorf("the pipe carried %q, want %q", got, want)
 	}
-	if j.ahead.reserved != 0 || !nonblock {
-		t.Errorf("into a pipe: %d bytes allocated, non-blocking %v; want 0, true", j.ahead.reserved, nonblock)
+	if j.ahead.Reserved() != 0 || !nonblock {
+		t.Errorf("into a pipe: %d bytes allocated, non-blocking %v; want 0, true", j.ahead.Reserved(), nonblock)
 	}
 }

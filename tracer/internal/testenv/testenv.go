@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // Strict reports whether a skipped kernel test must fail instead: CI sets
@@ -144,4 +146,16 @@ func CopyProgram(t testing.TB, bundle, program string) string {
 		t.Fatal(err)
 	}
 	return name
+}
+
+// CanFallocate reports whether dir's filesystem allocates blocks ahead
+// (fallocate FALLOC_FL_KEEP_SIZE).
+func CanFallocate(t testing.TB, dir string) bool {
+	t.Helper()
+	f, err := os.CreateTemp(dir, "probe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	return unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, 0, 4096) == nil
 }
