@@ -231,9 +231,10 @@ static __always_inline bool exe_key_load(struct task_struct *t, struct exe_key *
 	k->dentry = (__u64)d;
 	k->mnt = (__u64)f->f_path.mnt;
 	k->ino = f->f_inode->i_ino;
-	/* A probe read: a BTF load would have the verifier walk d_name's
-	 * anonymous union. */
-	k->hash = BPF_CORE_READ(d, d_name.hash);
+	/* hash is the low half of hash_len on the little-endian targets;
+	 * hash_len, a member of d_name's union itself, spares the verifier a
+	 * walk of the union's anonymous struct. */
+	k->hash = (__u32)d->d_name.hash_len;
 	return true;
 }
 
@@ -294,9 +295,9 @@ static __always_inline struct upid own_upid(struct task_struct *t)
 
 /* The memo of the ancestry that starts at a process (its children's
  * ancestors), from this CPU's slot for its tgid. */
-static __always_inline struct anc_memo *anc_memo_of(struct task_struct *a)
+static __always_inline struct anc_memo *anc_memo_of(__u32 tgid)
 {
-	__u32 slot = BPF_CORE_READ(a, tgid) & (ANC_MEMO_SLOTS - 1);
+	__u32 slot = tgid & (ANC_MEMO_SLOTS - 1);
 
 	return bpf_map_lookup_elem(&anc_memo, &slot);
 }
@@ -436,16 +437,16 @@ static __always_inline void walk_ancestors(struct anc_memo *m, struct task_struc
 			break;
 }
 
-/* ancestors makes m describe the chain of the current process's ancestors.
- * Global, like resolve_path: the verifier checks its loops once, apart
- * from the paths of its caller. */
+/* ancestors makes m describe the chain that starts at the task at m->at:
+ * the current process's parent, its leader. Global, like resolve_path: the
+ * verifier checks its loops once, apart from the paths of its caller. */
 __noinline int ancestors(struct anc_memo *m)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct task_struct *a = BPF_CORE_READ(t, group_leader, real_parent, group_leader);
+	struct task_struct *a;
 
 	if (!m)
 		return 0;
+	a = (struct task_struct *)m->at;
 	if (!memo_holds(m, a))
 		walk_ancestors(m, a);
 	return 0;
@@ -464,6 +465,7 @@ __noinline int fill_proc(struct proc *p)
 	struct anc_memo *m;
 	struct exe_val *v;
 	struct upid self;
+	struct pid *pid;
 	unsigned long start, end;
 	struct mm_struct *mm;
 	unsigned int level;
@@ -479,7 +481,7 @@ __noinline int fill_proc(struct proc *p)
 	v = exe_key_load(t, &k) ? exe_path(&k) : 0;
 	p->exe[0] = 0;
 	if (v) {
-		bpf_probe_read_kernel(p->exe, EXE_LEN, v->path);
+		__builtin_memcpy(p->exe, v->path, EXE_LEN);
 		if (v->cut)
 			p->flags |= PROC_EXE_CUT;
 	}
@@ -497,22 +499,35 @@ __noinline int fill_proc(struct proc *p)
 		if (len && !bpf_probe_read_user(p->args, len, (void *)start))
 			p->args_len = len;
 	}
-	self = own_upid(t);
-	level = t->thread_pid->level;
+	pid = t->thread_pid;
+	level = pid->level;
+	/* Plain loads at a constant index; a deeper pid's index is not. */
+	if (level == 0) {
+		self.nr = pid->numbers[0].nr;
+		self.ns = pid->numbers[0].ns;
+	} else {
+		self = own_upid(t);
+	}
 	if (level > 0 && self.nr == 1) {
 		p->flags |= PROC_NS_INIT;
 		outside_known = true;
 	}
 	/* real_parent is the thread that forked; its process is its leader. */
-	a = BPF_CORE_READ(t, group_leader, real_parent, group_leader);
-	m = anc_memo_of(a);
+	a = t->group_leader->real_parent->group_leader;
+	m = anc_memo_of(a->tgid);
 	if (!m)
 		return 0;
+	m->at = (__u64)a;
 	ancestors(m);
-	bpf_probe_read_kernel(p->ancestors, sizeof(p->ancestors), m->anc);
 	n = m->n;
 	if (n > MAX_ANCESTORS)
 		n = MAX_ANCESTORS;
+	/* Only the ancestors used: Go reads no others. */
+	for (int i = 0; i < MAX_ANCESTORS; i++) {
+		if (i >= n)
+			break;
+		__builtin_memcpy(&p->ancestors[i], &m->anc[i], sizeof(p->ancestors[i]));
+	}
 	p->flags |= m->flags;
 	for (int i = 0; i < MAX_ANCESTORS; i++) {
 		struct anc_check *c = &m->chk[i & (MAX_ANCESTORS - 1)];
