@@ -231,10 +231,9 @@ static __always_inline bool exe_key_load(struct task_struct *t, struct exe_key *
 	k->dentry = (__u64)d;
 	k->mnt = (__u64)f->f_path.mnt;
 	k->ino = f->f_inode->i_ino;
-	/* hash is the low half of hash_len on the little-endian targets;
-	 * hash_len, a member of d_name's union itself, spares the verifier a
-	 * walk of the union's anonymous struct. */
-	k->hash = (__u32)d->d_name.hash_len;
+	/* A probe read: a BTF load would have the verifier walk d_name's
+	 * anonymous union (and 6.1's refuses hash_len, read through it). */
+	k->hash = BPF_CORE_READ(d, d_name.hash);
 	return true;
 }
 
