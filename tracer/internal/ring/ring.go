@@ -58,7 +58,6 @@ type Reader struct {
 	deadline   time.Time
 	unmap      sync.RWMutex // AvailableBytes and Stop (any goroutine) against Close
 	handoff    handoff      // which records Read handed over; Stop
-	busy       bool         // records came since the last wait that timed out (sched.go)
 }
 
 // NewReader maps m, which must be a ring buffer map, and prepares to wait on it.
@@ -137,9 +136,6 @@ func (r *Reader) Read(fn func(sample []byte) error) (int, error) {
 			return 0, ErrStopped
 		}
 		n, err := r.pass(fn)
-		if n > 0 {
-			r.busy = true
-		}
 		if n > 0 || err != nil {
 			return n, err
 		}
@@ -198,7 +194,6 @@ func (r *Reader) pass(fn func([]byte) error) (n int, err error) {
 		if cons-stored >= commitBytes {
 			atomic.StoreUint64(r.consPos, cons)
 			stored = cons
-			yield()
 		}
 	}
 	return n, nil
@@ -215,8 +210,7 @@ func (r *Reader) sample(start, length uint64) []byte {
 	return r.wrapped
 }
 
-// wait blocks until the ring has data, the deadline passes, or Flush; while
-// busy, for maxBusyWait at most (sched.go).
+// wait blocks until the ring has data, the deadline passes, or Flush.
 func (r *Reader) wait() error {
 	timeout := -1
 	if !r.deadline.IsZero() {
@@ -226,18 +220,8 @@ func (r *Reader) wait() error {
 		}
 		timeout = int((d + time.Millisecond - 1) / time.Millisecond)
 	}
-	short := r.busy && (timeout < 0 || timeout > maxBusyWait)
-	if r.busy {
-		yield() // sched.go
-	}
-	if short {
-		timeout = maxBusyWait
-	}
 	var evs [2]unix.EpollEvent
 	n, err := unix.EpollWait(r.epfd, evs[:], timeout)
-	if n == 0 && err == nil {
-		r.busy = false
-	}
 	if errors.Is(err, unix.EINTR) {
 		return nil
 	}
