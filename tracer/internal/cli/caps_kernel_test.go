@@ -27,6 +27,7 @@ import (
 // exactly the capabilities cs.
 func asNobody(t *testing.T, cs []caps.Cap, argv ...string) *exec.Cmd {
 	t.Helper()
+	testenv.MountTracefs(t)
 	setpriv := testenv.RequireTool(t, "setpriv")
 	list := "-all"
 	for _, c := range cs {
