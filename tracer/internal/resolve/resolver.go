@@ -361,9 +361,9 @@ func (r *Resolver) processContainer(ev *event.Event, now time.Time) *event.Conta
 		return ce.Container
 	}
 	// On cgroup v1 the kernel's v2 id says nothing, and a memory cgroup
-	// removed before its id was looked up has no path left: read /proc, once per
-	// process per procTTL, not per event (a churning process would
-	// otherwise cost an open and a read for every call it makes).
+	// removed before its id was looked up has no path left: read /proc,
+	// once per process per procTTL, not per event (a churning process
+	// would otherwise cost an open and a read for every call it makes).
 	if pc, ok := r.findProc(ev.Pid); ok && now.Sub(pc.at) < procTTL && !now.Before(pc.at) {
 		return pc.ctr
 	}
