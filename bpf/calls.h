@@ -134,7 +134,8 @@ static __always_inline int exit_ns_call(long ret)
 		goto out;
 	e->flags = p->flags;
 	e->caps = p->caps; /* before the call: unshare(CLONE_NEWUSER) grants all */
-	read_where(e, task);
+	n = nsp_of(task);
+	read_where(e, &n);
 	if (ret < 0) {
 		e->error = -ret;
 		if (p->kind == EVENT_SETNS)
@@ -142,7 +143,6 @@ static __always_inline int exit_ns_call(long ret)
 		send(e);
 		goto out;
 	}
-	n = nsp_of(task);
 	action = p->kind == EVENT_UNSHARE ? ACTION_CREATE : ACTION_JOIN;
 #pragma unroll
 	for (int k = 0; k < NS_TYPES; k++) {

@@ -268,9 +268,9 @@ int BPF_PROG(fork, struct task_struct *parent, struct task_struct *child)
 	e->tid = child->pid;
 	e->ppid = parent->tgid;
 	e->flags = flags;
-	read_where(e, child);
 	pn = nsp_of(parent);
 	cn = nsp_of(child);
+	read_where(e, &cn);
 	/* Only the types whose namespace differs are read: a pointer compare
 	 * each, and for the pid namespace a compare of depths (a child's pid
 	 * namespace is its parent's pid_for_children, the parent's own or a

@@ -190,22 +190,15 @@ static __always_inline struct event *new_event(__u8 kind, struct task_struct *ho
 	return e;
 }
 
-/* read_where fills e's where_* from t, through a readable() pointer: plain
- * loads, and no read of the pid numbers[] (a probe read) for the tasks of
- * the initial pid namespace, the only one at level 0. */
-static __always_inline void read_where(struct event *e, struct task_struct *t)
+/* read_where fills e's where_* from the task n describes, which task_inum
+ * reads: no read of the pid numbers[] (a probe read) for the tasks of the
+ * initial pid namespace, the only one at level 0. */
+static __always_inline void read_where(struct event *e, struct task_nsp *n)
 {
-	struct nsproxy *nsp = t->nsproxy;
-	struct pid_namespace *pidns;
-
-	e->where_mnt = nsp->mnt_ns->ns.inum;
-	e->where_uts = nsp->uts_ns->ns.inum;
-	e->where_ipc = nsp->ipc_ns->ns.inum;
-	e->where_pid = PROC_PID_INIT_INO_;
-	if (t->thread_pid->level) {
-		pidns = active_pid_ns(t);
-		e->where_pid = BPF_CORE_READ(pidns, ns.inum);
-	}
+	e->where_mnt = task_inum(n, NS_MNT);
+	e->where_uts = task_inum(n, NS_UTS);
+	e->where_ipc = task_inum(n, NS_IPC);
+	e->where_pid = n->task->thread_pid->level ? task_inum(n, NS_PID) : PROC_PID_INIT_INO_;
 }
 
 static __always_inline void add_change(struct event *e, int type, __u8 action, __u32 from, __u32 to,
