@@ -341,10 +341,7 @@ func (r *Resolver) processContainer(ev *event.Event, now time.Time) *event.Conta
 	if ev.CgroupID != 0 {
 		ce := r.findCgroup(ev.CgroupID)
 		if ce == nil && r.o.live {
-			ce = &cgroupEntry{Cgroup: container.Cgroup{ID: ev.CgroupID}}
-			if p, ok := r.tree.PathOf(ev.CgroupID); ok {
-				ce.Path, ce.Container = p, r.cls.Path(p).Container
-			}
+			ce = r.newCgroupEntry(ev.CgroupID, r.tree.PathOf)
 			r.cgroups[ev.CgroupID] = ce
 		}
 		if ce != nil {
@@ -391,13 +388,20 @@ func (r *Resolver) memoryCgroup(id uint64, now time.Time) *cgroupEntry {
 	}
 	ce := r.memory[id]
 	if ce == nil {
-		ce = &cgroupEntry{Cgroup: container.Cgroup{ID: id}}
-		if p, ok := r.tree.MemoryPathOf(id); ok {
-			ce.Path, ce.Container = p, r.cls.Path(p).Container
-		}
+		ce = r.newCgroupEntry(id, r.tree.MemoryPathOf)
 		r.memory[id] = ce
 	}
 	ce.lastUsed = now
+	return ce
+}
+
+// newCgroupEntry is cgroup id with its path, as pathOf finds it in its
+// hierarchy, and that path's container; no path where none is found.
+func (r *Resolver) newCgroupEntry(id uint64, pathOf func(uint64) (string, bool)) *cgroupEntry {
+	ce := &cgroupEntry{Cgroup: container.Cgroup{ID: id}}
+	if p, ok := pathOf(id); ok {
+		ce.Path, ce.Container = p, r.cls.Path(p).Container
+	}
 	return ce
 }
 
