@@ -168,7 +168,7 @@ func runTraced(o *options, w workload, t tracer, c *cell, res *results) error {
 		if err != nil {
 			return err
 		}
-		cpu, err := writeFloor(o.dir, st.Size())
+		cpu, _, err := writeFloor(o.dir, st.Size())
 		if err != nil {
 			return err
 		}

@@ -103,8 +103,7 @@ nstrace's CPU per event it handled (CPU time from ready to exit, every thread; m
 // takes CPU time to do it.
 func TestWriteFloorWritesAndCleansUp(t *testing.T) {
 	dir := t.TempDir()
-	var seen int64
-	cpu, err := writeFloorWith(dir, 3*writeBlock+5, func(n int) { seen += int64(n) })
+	cpu, seen, err := writeFloor(dir, 3*writeBlock+5)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,16 +16,11 @@ const writeBlock = 256 << 10
 // writeFloor is the CPU time this thread takes to write n bytes to a new
 // file in dir, in writeBlock writes: what putting a run's output in a file
 // costs before any of it is made. Lines no smaller than they are cannot
-// cost less than this per event.
-func writeFloor(dir string, n int64) (time.Duration, error) {
-	return writeFloorWith(dir, n, func(int) {})
-}
-
-// writeFloorWith is writeFloor telling wrote each write's size.
-func writeFloorWith(dir string, n int64, wrote func(int)) (time.Duration, error) {
+// cost less than this per event. It also says how many bytes it wrote.
+func writeFloor(dir string, n int64) (cpu time.Duration, wrote int64, err error) {
 	f, err := os.CreateTemp(dir, "write-floor-*")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
@@ -38,7 +33,7 @@ func writeFloorWith(dir string, n int64, wrote func(int)) (time.Duration, error)
 	defer runtime.UnlockOSThread()
 	start, err := threadCPU()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	for left := n; left > 0; left -= writeBlock {
 		b := block
@@ -46,16 +41,16 @@ func writeFloorWith(dir string, n int64, wrote func(int)) (time.Duration, error)
 			b = block[:left]
 		}
 		k, err := f.Write(b)
+		wrote += int64(k)
 		if err != nil {
-			return 0, fmt.Errorf("write floor: %w", err)
+			return 0, wrote, fmt.Errorf("write floor: %w", err)
 		}
-		wrote(k)
 	}
 	end, err := threadCPU()
 	if err != nil {
-		return 0, err
+		return 0, wrote, err
 	}
-	return end - start, nil
+	return end - start, wrote, nil
 }
 
 func threadCPU() (time.Duration, error) {
