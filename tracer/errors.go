@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/nstrace/nstrace/tracer/internal/caps"
+	"github.com/nstrace/nstrace/tracer/internal/tracefs"
 )
 
 // Typed errors for environments nstrace cannot trace in. Check them with
@@ -46,6 +47,6 @@ func attachNeeds(err error) []caps.Cap {
 
 // mountPermissionError is the refusal to mount tracefs where none was.
 func mountPermissionError(err error) error {
-	return fmt.Errorf("mount tracefs at %s: %w: %s (%v)", tracefsPath, ErrNotPermitted,
+	return fmt.Errorf("mount tracefs at %s: %w: %s (%v)", tracefs.Path, ErrNotPermitted,
 		caps.Advice([]caps.Cap{caps.SysAdmin}, "mounting tracefs", []caps.Cap{caps.SysAdmin}), err)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/nstrace/nstrace/tracer/event"
 	"github.com/nstrace/nstrace/tracer/internal/caps"
 	"github.com/nstrace/nstrace/tracer/internal/ring"
+	"github.com/nstrace/nstrace/tracer/internal/tracefs"
 )
 
 // defaultRingSize holds about 160 000 single-change records: 0.15 s of the
@@ -136,7 +137,7 @@ func Open(opts Options) (*Tracer, error) {
 		return nil, err
 	}
 	if mounted {
-		t.notes = append(t.notes, "mounted tracefs at "+tracefsPath)
+		t.notes = append(t.notes, "mounted tracefs at "+tracefs.Path)
 	}
 	if err := t.load(); err != nil {
 		return nil, err

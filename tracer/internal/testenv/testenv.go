@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nstrace/nstrace/tracer/internal/tracefs"
 )
 
 // Strict reports whether a skipped kernel test must fail instead: CI sets
@@ -160,18 +162,13 @@ func CanFallocate(t testing.TB, dir string) bool {
 	return unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, 0, 4096) == nil
 }
 
-// MountTracefs mounts tracefs at /sys/kernel/tracing, as root, where no
-// tracing directory is mounted (in the test's mount namespace): a test that
-// runs nstrace without CAP_SYS_ADMIN finds it mounted, as a deployment
-// does, whichever test ran first.
+// MountTracefs mounts tracefs where no tracing directory is mounted (in
+// the test's mount namespace), as root: a test that runs nstrace without
+// CAP_SYS_ADMIN finds it mounted, as a deployment does, whichever test ran
+// first.
 func MountTracefs(t testing.TB) {
 	t.Helper()
-	for _, dir := range []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"} {
-		if _, err := os.Stat(dir + "/events"); err == nil {
-			return
-		}
-	}
-	if err := unix.Mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, ""); err != nil {
+	if _, err := tracefs.Ensure(); err != nil {
 		t.Fatalf("mount tracefs: %v", err)
 	}
 }
